@@ -1,0 +1,241 @@
+package features
+
+import (
+	"math"
+	"strings"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Catalog is the read-only product catalogue with its attribute indexes
+// (attribute value -> products). A published Catalog is never changed, so it
+// is safe for concurrent use; an update publishes a copy that shares every
+// untouched bitmap.
+type Catalog struct {
+	products    []*Product // by product id; nil when there is no record
+	byCategory  map[string]*roaring.Bitmap
+	byBrand     map[string]*roaring.Bitmap
+	byTag       map[string]*roaring.Bitmap
+	unavailable *roaring.Bitmap
+}
+
+func newCatalog() *Catalog {
+	return &Catalog{
+		byCategory:  map[string]*roaring.Bitmap{},
+		byBrand:     map[string]*roaring.Bitmap{},
+		byTag:       map[string]*roaring.Bitmap{},
+		unavailable: roaring.New(),
+	}
+}
+
+// Product returns product p's record, or nil. The record must not be changed.
+func (c *Catalog) Product(p uint32) *Product {
+	if int(p) < len(c.products) {
+		return c.products[p]
+	}
+	return nil
+}
+
+// Category returns the products of category name (nil when none). The bitmap
+// must not be changed.
+func (c *Catalog) Category(name string) *roaring.Bitmap { return c.byCategory[normAttr(name)] }
+
+// Len returns how many product ids the catalogue has room for.
+func (c *Catalog) Len() int { return len(c.products) }
+
+func normAttr(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// with returns a copy of c with the given records set (nil deletes).
+func (c *Catalog) with(updates map[uint32]*Product) *Catalog {
+	n := &Catalog{
+		byCategory:  make(map[string]*roaring.Bitmap, len(c.byCategory)),
+		byBrand:     make(map[string]*roaring.Bitmap, len(c.byBrand)),
+		byTag:       make(map[string]*roaring.Bitmap, len(c.byTag)),
+		unavailable: c.unavailable.Clone(),
+	}
+	size := len(c.products)
+	for id := range updates {
+		if int(id) >= size {
+			size = int(id) + 1
+		}
+	}
+	n.products = make([]*Product, size)
+	copy(n.products, c.products)
+	for k, v := range c.byCategory {
+		n.byCategory[k] = v
+	}
+	for k, v := range c.byBrand {
+		n.byBrand[k] = v
+	}
+	for k, v := range c.byTag {
+		n.byTag[k] = v
+	}
+	cloned := map[*roaring.Bitmap]*roaring.Bitmap{}
+	edit := func(m map[string]*roaring.Bitmap, key string, id uint32, add bool) {
+		key = normAttr(key)
+		if key == "" {
+			return
+		}
+		bm := m[key]
+		if bm == nil {
+			if !add {
+				return
+			}
+			bm = roaring.New()
+			cloned[bm] = bm
+		} else if _, own := cloned[bm]; !own {
+			// Clone before change: the old Catalog may be serving readers.
+			bm = bm.Clone()
+			cloned[bm] = bm
+		}
+		if add {
+			bm.Add(id)
+		} else {
+			bm.Remove(id)
+		}
+		if bm.IsEmpty() {
+			delete(m, key)
+		} else {
+			m[key] = bm
+		}
+	}
+	for id, p := range updates {
+		if old := n.products[id]; old != nil {
+			edit(n.byCategory, old.Category, id, false)
+			edit(n.byBrand, old.Brand, id, false)
+			for _, t := range old.Tags {
+				edit(n.byTag, t, id, false)
+			}
+		}
+		n.products[id] = p
+		n.unavailable.Remove(id)
+		if p == nil {
+			continue
+		}
+		edit(n.byCategory, p.Category, id, true)
+		edit(n.byBrand, p.Brand, id, true)
+		for _, t := range p.Tags {
+			edit(n.byTag, t, id, true)
+		}
+		if !p.Available {
+			n.unavailable.Add(id)
+		}
+	}
+	return n
+}
+
+// Filter restricts a recommendation list to products matching every set
+// field. A zero Filter matches everything.
+type Filter struct {
+	Category string
+	Brand    string
+	Tag      string
+	// PriceMin and PriceMax bound the price when set (HasPriceMin/Max);
+	// a product without a catalogue record has no price and fails them.
+	PriceMin, PriceMax       float64
+	HasPriceMin, HasPriceMax bool
+	InStock                  bool
+}
+
+// IsZero reports whether f matches everything.
+func (f Filter) IsZero() bool { return f == Filter{} }
+
+// Matcher is a Filter compiled against one Catalog: the attribute filters are
+// intersected into one bitmap once, then each candidate costs a Contains.
+// Safe for concurrent use.
+type Matcher struct {
+	cat     *Catalog
+	allowed *roaring.Bitmap // nil: no attribute restriction
+	f       Filter
+	none    bool
+}
+
+// Compile builds the Matcher for f.
+func (c *Catalog) Compile(f Filter) *Matcher {
+	m := &Matcher{cat: c, f: f}
+	var parts []*roaring.Bitmap
+	for _, kv := range []struct {
+		idx map[string]*roaring.Bitmap
+		v   string
+	}{{c.byCategory, f.Category}, {c.byBrand, f.Brand}, {c.byTag, f.Tag}} {
+		if kv.v == "" {
+			continue
+		}
+		bm := kv.idx[normAttr(kv.v)]
+		if bm == nil {
+			m.none = true
+			return m
+		}
+		parts = append(parts, bm)
+	}
+	switch len(parts) {
+	case 0:
+	case 1:
+		m.allowed = parts[0]
+	default:
+		m.allowed = roaring.FastAnd(parts...)
+	}
+	if m.allowed != nil && m.allowed.IsEmpty() {
+		m.none = true
+	}
+	return m
+}
+
+// Allows reports whether product p passes the filter.
+func (m *Matcher) Allows(p uint32) bool {
+	if m.none {
+		return false
+	}
+	if m.allowed != nil && !m.allowed.Contains(p) {
+		return false
+	}
+	if m.f.InStock && m.cat.unavailable.Contains(p) {
+		return false
+	}
+	if m.f.HasPriceMin || m.f.HasPriceMax {
+		pr := m.cat.Product(p)
+		if pr == nil {
+			return false
+		}
+		if m.f.HasPriceMin && !(pr.Price >= m.f.PriceMin) {
+			return false
+		}
+		if m.f.HasPriceMax && !(pr.Price <= m.f.PriceMax) {
+			return false
+		}
+	}
+	return true
+}
+
+// Candidates returns the attribute-filtered product set when it is
+// restricted (nil means any product may pass). The bitmap must not be changed.
+func (m *Matcher) Candidates() *roaring.Bitmap {
+	if m.none {
+		return roaring.New()
+	}
+	return m.allowed
+}
+
+// Empty reports whether nothing can pass.
+func (m *Matcher) Empty() bool { return m.none }
+
+// ValidateProduct checks a product record from outside.
+func ValidateProduct(p *Product) error {
+	if math.IsNaN(p.Price) || math.IsInf(p.Price, 0) || p.Price < 0 {
+		return &FieldError{Field: "price", Msg: "must be a finite number >= 0"}
+	}
+	for name, v := range map[string]string{"category": p.Category, "brand": p.Brand} {
+		if len(v) > MaxIDLen {
+			return &FieldError{Field: name, Msg: "is longer than 256 bytes"}
+		}
+	}
+	if len(p.Tags) > 100 {
+		return &FieldError{Field: "tags", Msg: "at most 100 tags"}
+	}
+	for _, t := range p.Tags {
+		if err := ValidateID("tags", t); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,15 @@
+// Package features is Affinity's feature store: the dictionary of external ids,
+// the durable event log, the association bitmaps derived from it (product ->
+// customers per event class, customer -> products, attribute value ->
+// products), product neighbour lists, product and customer records.
+//
+// It is the only package that imports Badger. Nothing outside it sees a key or
+// a transaction; the key layout lives in keys.go.
+//
+// Durability: an event is acknowledged only after it is committed to Badger
+// (the event log). The in-memory index and the published Model are derived
+// state: a snapshot of them is written to Badger with the log sequence it
+// includes, and on open the tail of the log after that sequence is replayed.
+// Appending to the log and applying to the state are separate steps so that a
+// replica can later follow an external ordered log the same way.
+package features

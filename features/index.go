@@ -1,0 +1,131 @@
+package features
+
+import (
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Interaction is one event in a customer's history, as kept in memory.
+type Interaction struct {
+	Product uint32
+	// Order is a hash of the order id (0 when the event had none): enough to
+	// count distinct orders without keeping the strings.
+	Order uint32
+	TS    int64 // unix seconds
+	Value float64
+	Qty   float32
+	Type  uint8
+	Class Class
+}
+
+// index is the mutable association state derived from the log: product ->
+// customers per class, customer -> history. Guarded by mu; the single writer
+// takes the write lock for short applies, readers (the neighbour builder,
+// history copies) take the read lock and never hold it across a request.
+type index struct {
+	mu       sync.RWMutex
+	prodCust [numClasses][]*roaring.Bitmap
+	hist     [][]Interaction
+	events   int
+	lastTS   int64
+	// appliedSeq is the log sequence the index includes.
+	appliedSeq uint64
+	// dirty holds products whose neighbour lists are stale; all means every
+	// product is (after a bulk load).
+	dirty *roaring.Bitmap
+	all   bool
+}
+
+func newIndex() *index {
+	return &index{dirty: roaring.New()}
+}
+
+func (x *index) ensureProduct(p uint32) {
+	for c := range x.prodCust {
+		for int(p) >= len(x.prodCust[c]) {
+			x.prodCust[c] = append(x.prodCust[c], nil)
+		}
+	}
+}
+
+func (x *index) ensureCustomer(c uint32) {
+	for int(c) >= len(x.hist) {
+		x.hist = append(x.hist, nil)
+	}
+}
+
+// applyLocked adds one event; the caller holds mu for writing. track says
+// whether to record which neighbour lists went stale (off during bulk loads,
+// which rebuild everything).
+func (x *index) applyLocked(cust uint32, in Interaction, track bool) {
+	x.ensureProduct(in.Product)
+	x.ensureCustomer(cust)
+	bm := x.prodCust[in.Class][in.Product]
+	if bm == nil {
+		bm = roaring.New()
+		x.prodCust[in.Class][in.Product] = bm
+	}
+	added := bm.CheckedAdd(cust)
+	if added && track && !x.all {
+		// A new (customer, product) pair changes the co-occurrence of this
+		// product with everything else the customer has.
+		x.dirty.Add(in.Product)
+		for _, h := range x.hist[cust] {
+			x.dirty.Add(h.Product)
+		}
+	}
+	x.hist[cust] = append(x.hist[cust], in)
+	x.events++
+	if in.TS > x.lastTS {
+		x.lastTS = in.TS
+	}
+}
+
+// eraseLocked removes every trace of cust; the caller holds mu for writing.
+func (x *index) eraseLocked(cust uint32) int {
+	if int(cust) >= len(x.hist) {
+		return 0
+	}
+	h := x.hist[cust]
+	for _, in := range h {
+		if bm := x.prodCust[in.Class][in.Product]; bm != nil {
+			bm.Remove(cust)
+		}
+		if !x.all {
+			x.dirty.Add(in.Product)
+		}
+	}
+	x.events -= len(h)
+	x.hist[cust] = nil
+	return len(h)
+}
+
+// history copies cust's interactions into buf.
+func (x *index) history(cust uint32, buf []Interaction) []Interaction {
+	x.mu.RLock()
+	if int(cust) < len(x.hist) {
+		buf = append(buf, x.hist[cust]...)
+	}
+	x.mu.RUnlock()
+	return buf
+}
+
+// takeDirty returns the stale products (nil, true when all are), the log
+// sequence they are stale up to, and resets.
+func (x *index) takeDirty() (*roaring.Bitmap, bool, uint64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	seq := x.appliedSeq
+	if x.all {
+		x.all = false
+		x.dirty = roaring.New()
+		return nil, true, seq
+	}
+	if x.dirty.IsEmpty() {
+		return nil, false, seq
+	}
+	d := x.dirty
+	x.dirty = roaring.New()
+	return d, false, seq
+}

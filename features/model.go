@@ -1,0 +1,421 @@
+package features
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Basis says which events define "customers of a product" for
+// product-to-product associations.
+type Basis uint8
+
+const (
+	BasisBought Basis = iota
+	BasisViewed
+	BasisAny
+	NumBases
+)
+
+func (b Basis) String() string {
+	switch b {
+	case BasisBought:
+		return "bought"
+	case BasisViewed:
+		return "viewed"
+	case BasisAny:
+		return "any"
+	}
+	return fmt.Sprintf("basis(%d)", b)
+}
+
+// ParseBasis reads "bought", "viewed" or "any".
+func ParseBasis(s string) (Basis, error) {
+	switch s {
+	case "bought":
+		return BasisBought, nil
+	case "viewed":
+		return BasisViewed, nil
+	case "any":
+		return BasisAny, nil
+	}
+	return 0, &FieldError{Field: "basis", Msg: fmt.Sprintf("must be bought, viewed or any, not %q", s)}
+}
+
+func (b Basis) classes() []Class {
+	switch b {
+	case BasisBought:
+		return []Class{ClassBought}
+	case BasisViewed:
+		return []Class{ClassViewed}
+	}
+	return []Class{ClassViewed, ClassCarted, ClassBought}
+}
+
+func (b Basis) has(c Class) bool {
+	return b == BasisAny || (b == BasisBought && c == ClassBought) || (b == BasisViewed && c == ClassViewed)
+}
+
+// Neighbour is one scored association.
+type Neighbour struct {
+	Product uint32
+	Score   float32
+}
+
+// Model is the derived, read-only association state: product neighbour
+// lists and popularity per basis. A published Model is never changed, so it
+// is safe for concurrent use without locks; a refresh publishes a new one.
+type Model struct {
+	// Neighbours[b][p] is product p's list, best first.
+	Neighbours [NumBases][][]Neighbour
+	// Popular[b] is every product with customers on basis b, most customers first.
+	Popular [NumBases][]Neighbour
+	// Support[b][p] is how many distinct customers product p has on basis b.
+	Support [NumBases][]uint32
+	// Customers[b] is how many distinct customers have any event on basis b.
+	Customers [NumBases]int
+	Options   NeighbourOptions
+	// Seq is the log sequence whose changes the lists include.
+	Seq   uint64
+	Built time.Time
+	// BuildDuration is how long the last (partial or full) build took.
+	BuildDuration time.Duration
+}
+
+// NeighboursOf returns p's neighbour list on basis b (nil when none).
+func (m *Model) NeighboursOf(b Basis, p uint32) []Neighbour {
+	if int(p) < len(m.Neighbours[b]) {
+		return m.Neighbours[b][p]
+	}
+	return nil
+}
+
+// SupportOf returns how many customers product p has on basis b.
+func (m *Model) SupportOf(b Basis, p uint32) uint32 {
+	if int(p) < len(m.Support[b]) {
+		return m.Support[b][p]
+	}
+	return 0
+}
+
+// builder computes neighbour lists by counting through customers' histories
+// (a dense counter per product), which DESIGN measured ~40x faster than
+// AND-cardinality over all pairs. Not safe for concurrent use: one per worker.
+type builder struct {
+	cnt     []float32
+	mark    []uint32
+	stamp   uint32
+	touched []uint32
+	seen    []uint32
+}
+
+func newBuilder(nprod int) *builder {
+	return &builder{cnt: make([]float32, nprod), mark: make([]uint32, nprod)}
+}
+
+// customersOf returns product p's customers on basis b; the caller holds x.mu.
+func customersOf(x *index, b Basis, p uint32) *roaring.Bitmap {
+	if b != BasisAny {
+		c := ClassBought
+		if b == BasisViewed {
+			c = ClassViewed
+		}
+		if int(p) < len(x.prodCust[c]) {
+			return x.prodCust[c][p]
+		}
+		return nil
+	}
+	var parts []*roaring.Bitmap
+	for c := range x.prodCust {
+		if int(p) < len(x.prodCust[c]) && x.prodCust[c][p] != nil {
+			parts = append(parts, x.prodCust[c][p])
+		}
+	}
+	switch len(parts) {
+	case 0:
+		return nil
+	case 1:
+		return parts[0]
+	}
+	return roaring.FastOr(parts...)
+}
+
+// recentDistinct appends to b.seen the most recent distinct products of h on
+// basis bs, at most max of them.
+func (bd *builder) recentDistinct(h []Interaction, bs Basis, max int) {
+	bd.seen = bd.seen[:0]
+	bd.stamp++
+	if bd.stamp == 0 {
+		clear(bd.mark)
+		bd.stamp = 1
+	}
+	for k := len(h) - 1; k >= 0 && len(bd.seen) < max; k-- {
+		in := h[k]
+		if !bs.has(in.Class) || int(in.Product) >= len(bd.mark) {
+			continue
+		}
+		if bd.mark[in.Product] == bd.stamp {
+			continue
+		}
+		bd.mark[in.Product] = bd.stamp
+		bd.seen = append(bd.seen, in.Product)
+	}
+}
+
+// neighbours computes product p's list; the caller holds x.mu for reading.
+func (bd *builder) neighbours(x *index, b Basis, p uint32, support []uint32, ncust int, o NeighbourOptions) []Neighbour {
+	cs := customersOf(x, b, p)
+	if cs == nil || cs.IsEmpty() {
+		return nil
+	}
+	bd.touched = bd.touched[:0]
+	it := cs.Iterator()
+	for it.HasNext() {
+		c := it.Next()
+		if int(c) >= len(x.hist) {
+			continue
+		}
+		bd.recentDistinct(x.hist[c], b, o.MaxHistory)
+		w := float32(1)
+		if o.Similarity == SimIDFCosine {
+			w = float32(1 / math.Log2(2+float64(len(bd.seen))))
+		}
+		for _, j := range bd.seen {
+			if j == p {
+				continue
+			}
+			if bd.cnt[j] == 0 {
+				bd.touched = append(bd.touched, j)
+			}
+			bd.cnt[j] += w
+		}
+	}
+	cii := float64(support[p])
+	out := make([]Neighbour, 0, min(o.K, len(bd.touched)))
+	h := neighbourHeap(out)
+	for _, j := range bd.touched {
+		cij := float64(bd.cnt[j])
+		bd.cnt[j] = 0
+		if o.Similarity != SimIDFCosine && cij < float64(o.MinSupport) {
+			continue
+		}
+		s := similarity(o, cij, cii, float64(support[j]), float64(ncust))
+		if s <= 0 || math.IsNaN(s) {
+			continue
+		}
+		h.push(Neighbour{Product: j, Score: float32(s)}, o.K)
+	}
+	out = []Neighbour(h)
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].Score != out[b].Score {
+			return out[a].Score > out[b].Score
+		}
+		return out[a].Product < out[b].Product
+	})
+	return out
+}
+
+// similarity scores a pair from co-occurrence cij, the two supports and the
+// number of customers n.
+func similarity(o NeighbourOptions, cij, cii, cjj, n float64) float64 {
+	switch o.Similarity {
+	case SimCooccurrence:
+		return cij
+	case SimJaccard:
+		return cij / (cii + cjj - cij)
+	case SimLift:
+		return cij * n / (cii * cjj)
+	case SimCosine, SimIDFCosine:
+		return cij / (math.Pow(cii, o.Alpha) * math.Pow(cjj, 1-o.Alpha))
+	case SimLLR:
+		return llr(cij, cii-cij, cjj-cij, n-cii-cjj+cij)
+	}
+	return 0
+}
+
+// llr is Dunning's log-likelihood ratio for a 2x2 contingency table, as
+// Mahout computes it; it is 0 when the pair co-occurs no more than chance.
+func llr(k11, k12, k21, k22 float64) float64 {
+	if k22 < 0 {
+		k22 = 0
+	}
+	rowE := entropy2(k11+k12, k21+k22)
+	colE := entropy2(k11+k21, k12+k22)
+	matE := entropy4(k11, k12, k21, k22)
+	if rowE+colE < matE {
+		return 0
+	}
+	// Only positive association is a recommendation.
+	if k11*(k11+k12+k21+k22) < (k11+k12)*(k11+k21) {
+		return 0
+	}
+	return 2 * (rowE + colE - matE)
+}
+
+func xlogx(x float64) float64 {
+	if x <= 0 {
+		return 0
+	}
+	return x * math.Log(x)
+}
+
+func entropy2(a, b float64) float64 { return xlogx(a+b) - xlogx(a) - xlogx(b) }
+
+func entropy4(a, b, c, d float64) float64 {
+	return xlogx(a+b+c+d) - xlogx(a) - xlogx(b) - xlogx(c) - xlogx(d)
+}
+
+// neighbourHeap is a min-heap on Score bounded by k, keeping the k best.
+type neighbourHeap []Neighbour
+
+func less(a, b Neighbour) bool {
+	if a.Score != b.Score {
+		return a.Score < b.Score
+	}
+	return a.Product > b.Product
+}
+
+func (h *neighbourHeap) push(n Neighbour, k int) {
+	s := *h
+	if len(s) < k {
+		s = append(s, n)
+		i := len(s) - 1
+		for i > 0 {
+			p := (i - 1) / 2
+			if !less(s[i], s[p]) {
+				break
+			}
+			s[i], s[p] = s[p], s[i]
+			i = p
+		}
+		*h = s
+		return
+	}
+	if !less(s[0], n) {
+		return
+	}
+	s[0] = n
+	i := 0
+	for {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(s) && less(s[l], s[m]) {
+			m = l
+		}
+		if r < len(s) && less(s[r], s[m]) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+}
+
+// buildModel derives a new Model from x. With dirty nil every list is
+// recomputed; otherwise only dirty products' lists, the rest shared with prev.
+// It takes x.mu for reading in short sections, so writers are not blocked
+// for the whole build.
+func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions) *Model {
+	start := time.Now()
+	m := &Model{Options: o}
+	nprod = finishModel(x, m, nprod)
+
+	for b := Basis(0); b < NumBases; b++ {
+		lists := make([][]Neighbour, nprod)
+		if prev != nil && dirty != nil {
+			copy(lists, prev.Neighbours[b])
+		}
+		var todo []uint32
+		if dirty == nil || prev == nil {
+			todo = make([]uint32, 0, nprod)
+			for p := 0; p < nprod; p++ {
+				if m.Support[b][p] > 0 {
+					todo = append(todo, uint32(p))
+				}
+			}
+		} else {
+			todo = dirty.ToArray()
+		}
+		workers := runtime.GOMAXPROCS(0)
+		var wg sync.WaitGroup
+		var next int64
+		var mu sync.Mutex
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				bd := newBuilder(nprod)
+				for {
+					mu.Lock()
+					i := next
+					next += 64
+					mu.Unlock()
+					if int(i) >= len(todo) {
+						return
+					}
+					end := min(int(i)+64, len(todo))
+					x.mu.RLock()
+					for _, p := range todo[i:end] {
+						if int(p) < nprod {
+							lists[p] = bd.neighbours(x, b, p, m.Support[b], m.Customers[b], o)
+						}
+					}
+					x.mu.RUnlock()
+				}
+			}()
+		}
+		wg.Wait()
+		m.Neighbours[b] = lists
+	}
+	m.Built = time.Now()
+	m.BuildDuration = time.Since(start)
+	return m
+}
+
+// finishModel fills m's supports, customer counts and popularity from x and
+// returns the product count it used.
+func finishModel(x *index, m *Model, nprod int) int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if n := len(x.prodCust[0]); n > nprod {
+		nprod = n
+	}
+	for b := Basis(0); b < NumBases; b++ {
+		sup := make([]uint32, nprod)
+		var parts []*roaring.Bitmap
+		for p := 0; p < nprod; p++ {
+			cs := customersOf(x, b, uint32(p))
+			if cs != nil {
+				sup[p] = uint32(cs.GetCardinality())
+				parts = append(parts, cs)
+			}
+		}
+		m.Support[b] = sup
+		m.Customers[b] = int(roaring.FastOr(parts...).GetCardinality())
+		pop := make([]Neighbour, 0, nprod)
+		for p, s := range sup {
+			if s > 0 {
+				pop = append(pop, Neighbour{Product: uint32(p), Score: float32(s)})
+			}
+		}
+		sort.Slice(pop, func(i, j int) bool {
+			if pop[i].Score != pop[j].Score {
+				return pop[i].Score > pop[j].Score
+			}
+			return pop[i].Product < pop[j].Product
+		})
+		m.Popular[b] = pop
+		if len(m.Neighbours[b]) < nprod {
+			l := make([][]Neighbour, nprod)
+			copy(l, m.Neighbours[b])
+			m.Neighbours[b] = l
+		}
+	}
+	return nprod
+}

@@ -1,0 +1,217 @@
+package features
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+)
+
+// Class groups event types into the three association bitmaps a product
+// keeps: who viewed it, who carted it, who bought it.
+type Class uint8
+
+const (
+	ClassViewed Class = iota
+	ClassCarted
+	ClassBought
+	numClasses
+)
+
+func (c Class) String() string {
+	switch c {
+	case ClassViewed:
+		return "viewed"
+	case ClassCarted:
+		return "carted"
+	case ClassBought:
+		return "bought"
+	}
+	return fmt.Sprintf("class(%d)", c)
+}
+
+// ParseClass reads "viewed", "carted" or "bought".
+func ParseClass(s string) (Class, error) {
+	switch s {
+	case "viewed", "view":
+		return ClassViewed, nil
+	case "carted", "cart":
+		return ClassCarted, nil
+	case "bought", "purchase":
+		return ClassBought, nil
+	}
+	return 0, fmt.Errorf("unknown class %q (viewed, carted, bought)", s)
+}
+
+// EventType configures one event type: how much it says about a customer's
+// interest (Weight), which association bitmap it feeds (Class), and whether
+// the event's value multiplies the weight (ratings).
+type EventType struct {
+	Weight   float64 `json:"weight"`
+	Class    Class   `json:"-"`
+	ClassStr string  `json:"class"`
+	UseValue bool    `json:"use_value,omitempty"`
+}
+
+// DefaultEventTypes are the built-in types. Weights follow the usual
+// implicit-feedback ladder (a purchase says more than a cart, a cart more
+// than a view); a rating counts its value.
+func DefaultEventTypes() map[string]EventType {
+	return map[string]EventType{
+		"view":     {Weight: 1, Class: ClassViewed, ClassStr: "viewed"},
+		"click":    {Weight: 1, Class: ClassViewed, ClassStr: "viewed"},
+		"cart":     {Weight: 3, Class: ClassCarted, ClassStr: "carted"},
+		"purchase": {Weight: 5, Class: ClassBought, ClassStr: "bought"},
+		"rating":   {Weight: 1, Class: ClassBought, ClassStr: "bought", UseValue: true},
+	}
+}
+
+// Similarity names how co-occurrence counts are turned into neighbour scores.
+type Similarity string
+
+const (
+	SimCooccurrence Similarity = "cooccurrence"
+	SimJaccard      Similarity = "jaccard"
+	SimLift         Similarity = "lift"
+	SimCosine       Similarity = "cosine"
+	SimLLR          Similarity = "llr"
+	// SimIDFCosine is cosine over customer vectors whose entries are damped by
+	// the customer's history length, so heavy users count less.
+	SimIDFCosine Similarity = "idf-cosine"
+)
+
+// ValidSimilarities lists every Similarity, for error messages.
+var ValidSimilarities = []Similarity{SimCooccurrence, SimJaccard, SimLift, SimCosine, SimLLR, SimIDFCosine}
+
+// NeighbourOptions control product-to-product association lists.
+type NeighbourOptions struct {
+	Similarity Similarity
+	// K is how many neighbours each product keeps.
+	K int
+	// MaxHistory caps how many distinct products of one customer are counted
+	// (the most recent ones), as Mahout down-samples heavy users: one
+	// customer with 5,000 products would otherwise add 25M pairs.
+	MaxHistory int
+	// MinSupport drops pairs seen by fewer customers than this.
+	MinSupport int
+	// Alpha shapes cosine-like scores: c_ij / (c_ii^Alpha * c_jj^(1-Alpha)).
+	Alpha float64
+}
+
+// DefaultNeighbourOptions returns the options the evaluation found best
+// (see docs/evaluation.md).
+func DefaultNeighbourOptions() NeighbourOptions {
+	return NeighbourOptions{Similarity: SimCosine, K: 100, MaxHistory: 500, MinSupport: 1, Alpha: 0.5}
+}
+
+// Validate reports whether o is usable.
+func (o NeighbourOptions) Validate() error {
+	ok := false
+	for _, s := range ValidSimilarities {
+		if s == o.Similarity {
+			ok = true
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%w: unknown similarity %q (valid: %v)", ErrInvalid, o.Similarity, ValidSimilarities)
+	}
+	if o.K < 1 || o.K > 1000 {
+		return fmt.Errorf("%w: neighbours K %d out of 1..1000", ErrInvalid, o.K)
+	}
+	if o.MaxHistory < 1 {
+		return fmt.Errorf("%w: MaxHistory must be >= 1", ErrInvalid)
+	}
+	if o.Alpha < 0 || o.Alpha > 1 {
+		return fmt.Errorf("%w: Alpha must be in [0,1]", ErrInvalid)
+	}
+	return nil
+}
+
+// Options configure a Store.
+type Options struct {
+	// Dir is the Badger directory. Empty with InMemory false is an error.
+	Dir string
+	// InMemory keeps everything in memory (evaluation, tests of pure logic).
+	InMemory bool
+	// SyncWrites makes every acknowledged write reach the disk (fsync) before
+	// the call returns. Off, an acknowledged write survives a process crash
+	// (it is in the OS page cache) but not a power loss.
+	SyncWrites bool
+	// EventTypes are the accepted event types.
+	EventTypes map[string]EventType
+	// Neighbours configure product-to-product lists.
+	Neighbours NeighbourOptions
+	// RefreshInterval is how often touched products' neighbour lists are
+	// recomputed in the background.
+	RefreshInterval time.Duration
+	// SnapshotInterval is how often derived state is snapshotted (also on Close).
+	SnapshotInterval time.Duration
+	// GCInterval is how often Badger's value log is garbage-collected.
+	GCInterval time.Duration
+	// Logger receives background errors and progress; nil means slog.Default().
+	Logger *slog.Logger
+	// Clock returns "now"; tests and historical data pin it.
+	Clock func() time.Time
+}
+
+// DefaultOptions returns options for a durable store in dir.
+func DefaultOptions(dir string) Options {
+	return Options{
+		Dir:              dir,
+		SyncWrites:       true,
+		EventTypes:       DefaultEventTypes(),
+		Neighbours:       DefaultNeighbourOptions(),
+		RefreshInterval:  time.Second,
+		SnapshotInterval: 5 * time.Minute,
+		GCInterval:       10 * time.Minute,
+		Clock:            time.Now,
+	}
+}
+
+// Validate reports whether o is usable.
+func (o *Options) Validate() error {
+	if o.Dir == "" && !o.InMemory {
+		return fmt.Errorf("%w: data directory is required", ErrInvalid)
+	}
+	if len(o.EventTypes) == 0 {
+		return fmt.Errorf("%w: at least one event type is required", ErrInvalid)
+	}
+	if len(o.EventTypes) > 250 {
+		return fmt.Errorf("%w: at most 250 event types", ErrInvalid)
+	}
+	for name, t := range o.EventTypes {
+		if err := ValidateEvent(&Event{CustomerID: "x", ProductID: "x", Type: name}); err != nil {
+			return fmt.Errorf("%w: event type %q: %v", ErrInvalid, name, err)
+		}
+		if t.Weight < 0 {
+			return fmt.Errorf("%w: event type %q has a negative weight", ErrInvalid, name)
+		}
+		if t.ClassStr != "" {
+			c, err := ParseClass(t.ClassStr)
+			if err != nil {
+				return fmt.Errorf("%w: event type %q: %v", ErrInvalid, name, err)
+			}
+			t.Class = c
+			o.EventTypes[name] = t
+		}
+	}
+	if o.RefreshInterval <= 0 {
+		o.RefreshInterval = time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o.Neighbours.Validate()
+}
+
+func sortedTypeNames(m map[string]EventType) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

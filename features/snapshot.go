@@ -1,0 +1,343 @@
+package features
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/dgraph-io/badger/v4"
+)
+
+// A snapshot is the derived state at a log sequence: every customer's
+// history and the neighbour lists. It is written in chunks (Badger keeps
+// large values in the value log) under a new generation, then the header
+// is switched, then the old generation is deleted, so a crash at any point
+// leaves one complete snapshot or none. Bitmaps, supports and popularity are
+// re-derived from the histories on load, which is cheap.
+
+const (
+	snapMagic     = "AFSNAP2\n"
+	snapChunkSize = 4 << 20
+)
+
+type snapMeta struct {
+	Gen    uint64 `json:"gen"`
+	Seq    uint64 `json:"seq"`
+	Chunks uint32 `json:"chunks"`
+	Size   int64  `json:"size"`
+	CRC    uint32 `json:"crc"`
+	At     int64  `json:"at"`
+}
+
+// Snapshot writes the derived state now.
+func (s *Store) Snapshot() error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.snapshotLocked()
+}
+
+func (s *Store) snapshotLocked() error {
+	if s.opts.InMemory {
+		return nil
+	}
+	s.Refresh()
+	start := time.Now()
+	// Histories are append-only, so copying the slice headers under the
+	// read lock gives a consistent view without holding the lock while
+	// encoding.
+	s.idx.mu.RLock()
+	seq := s.idx.appliedSeq
+	lastTS := s.idx.lastTS
+	hist := make([][]Interaction, len(s.idx.hist))
+	copy(hist, s.idx.hist)
+	s.idx.mu.RUnlock()
+	m := s.model.Load()
+
+	var old snapMeta
+	oldOK := s.readSnapMeta(&old) == nil
+	gen := old.Gen + 1
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	cw := &chunkWriter{wb: wb, gen: gen, crc: crc32.NewIEEE()}
+	var b []byte
+	b = append(b, snapMagic...)
+	b = binary.AppendUvarint(b, seq)
+	b = binary.AppendVarint(b, lastTS)
+	b = binary.AppendUvarint(b, uint64(len(hist)))
+	for _, h := range hist {
+		b = binary.AppendUvarint(b, uint64(len(h)))
+		prevTS := int64(0)
+		for _, in := range h {
+			b = binary.AppendUvarint(b, uint64(in.Product))
+			b = binary.AppendUvarint(b, uint64(in.Order))
+			b = binary.AppendVarint(b, in.TS-prevTS)
+			prevTS = in.TS
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(in.Value))
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(in.Qty))
+			b = append(b, in.Type)
+		}
+		if len(b) >= snapChunkSize {
+			if err := cw.write(b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+	}
+	if m != nil && m.Seq == seq {
+		b = append(b, 1)
+		opt, _ := json.Marshal(m.Options)
+		b = binary.AppendUvarint(b, uint64(len(opt)))
+		b = append(b, opt...)
+		for bs := Basis(0); bs < NumBases; bs++ {
+			b = binary.AppendUvarint(b, uint64(len(m.Neighbours[bs])))
+			for _, l := range m.Neighbours[bs] {
+				b = binary.AppendUvarint(b, uint64(len(l)))
+				for _, n := range l {
+					b = binary.AppendUvarint(b, uint64(n.Product))
+					b = binary.LittleEndian.AppendUint32(b, math.Float32bits(n.Score))
+				}
+				if len(b) >= snapChunkSize {
+					if err := cw.write(b); err != nil {
+						return err
+					}
+					b = b[:0]
+				}
+			}
+		}
+	} else {
+		b = append(b, 0)
+	}
+	if err := cw.write(b); err != nil {
+		return err
+	}
+	meta := snapMeta{Gen: gen, Seq: seq, Chunks: cw.chunk, Size: cw.size, CRC: cw.crc.Sum32(), At: time.Now().UnixNano()}
+	mb, _ := json.Marshal(meta)
+	if err := wb.Set([]byte(keySnapshotMeta), mb); err != nil {
+		return fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
+	}
+	if err := s.Sync(); err != nil {
+		return err
+	}
+	if oldOK || old.Gen > 0 {
+		s.deleteSnapGen(old.Gen)
+	}
+	s.snapSeq.Store(seq)
+	s.snapAt.Store(meta.At)
+	s.snapDur.Store(int64(time.Since(start)))
+	s.log.Info("snapshot written", "seq", seq, "bytes", cw.size, "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+type chunkWriter struct {
+	wb    *badger.WriteBatch
+	gen   uint64
+	chunk uint32
+	size  int64
+	crc   interface {
+		Write([]byte) (int, error)
+		Sum32() uint32
+	}
+}
+
+func (c *chunkWriter) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	v := append([]byte(nil), b...)
+	c.crc.Write(v)
+	if err := c.wb.Set(keySnapshotChunk(c.gen, c.chunk), v); err != nil {
+		return fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
+	}
+	c.chunk++
+	c.size += int64(len(v))
+	return nil
+}
+
+func (s *Store) readSnapMeta(m *snapMeta) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get([]byte(keySnapshotMeta))
+		if err != nil {
+			return err
+		}
+		return it.Value(func(v []byte) error { return json.Unmarshal(v, m) })
+	})
+}
+
+func (s *Store) deleteSnapGen(gen uint64) {
+	prefix := keyU64(prefixSnapshot, gen)
+	var keys [][]byte
+	_ = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			keys = append(keys, it.Item().KeyCopy(nil))
+		}
+		return nil
+	})
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range keys {
+		_ = wb.Delete(k)
+	}
+	if err := wb.Flush(); err != nil {
+		s.log.Warn("cannot delete old snapshot", "err", err)
+	}
+}
+
+// loadSnapshot restores the index (and the model when the snapshot has a
+// current one). Any problem means "no snapshot": the full log is replayed.
+func (s *Store) loadSnapshot() (*Model, bool) {
+	var meta snapMeta
+	if err := s.readSnapMeta(&meta); err != nil {
+		if !errors.Is(err, badger.ErrKeyNotFound) {
+			s.log.Warn("snapshot header unreadable; replaying the whole log", "err", err)
+		}
+		return nil, false
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(meta.Size))
+	err := s.db.View(func(txn *badger.Txn) error {
+		for c := uint32(0); c < meta.Chunks; c++ {
+			it, err := txn.Get(keySnapshotChunk(meta.Gen, c))
+			if err != nil {
+				return err
+			}
+			if err := it.Value(func(v []byte) error { buf.Write(v); return nil }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil && (int64(buf.Len()) != meta.Size || crc32.ChecksumIEEE(buf.Bytes()) != meta.CRC) {
+		err = errors.New("checksum mismatch")
+	}
+	var m *Model
+	if err == nil {
+		m, err = s.decodeSnapshot(buf.Bytes(), meta.Seq)
+	}
+	if err != nil {
+		s.log.Warn("snapshot unusable; replaying the whole log", "err", err)
+		s.idx = newIndex()
+		return nil, false
+	}
+	s.snapSeq.Store(meta.Seq)
+	s.snapAt.Store(meta.At)
+	return m, true
+}
+
+func (s *Store) decodeSnapshot(b []byte, seq uint64) (*Model, error) {
+	if !bytes.HasPrefix(b, []byte(snapMagic)) {
+		return nil, errors.New("not a snapshot")
+	}
+	d := decoder{b: b[len(snapMagic):]}
+	if got := d.uvarint(); got != seq {
+		return nil, fmt.Errorf("snapshot says seq %d, header %d", got, seq)
+	}
+	tt := s.types.Load()
+	x := newIndex()
+	x.lastTS = d.varint()
+	ncust := d.uvarint()
+	if d.err != nil || ncust > uint64(len(d.b)) {
+		return nil, errCorrupt
+	}
+	x.hist = make([][]Interaction, ncust)
+	for c := range x.hist {
+		n := d.uvarint()
+		if d.err != nil || n > uint64(len(d.b)) {
+			return nil, errCorrupt
+		}
+		if n == 0 {
+			continue
+		}
+		h := make([]Interaction, 0, n)
+		ts := int64(0)
+		for i := uint64(0); i < n; i++ {
+			var in Interaction
+			in.Product = d.u32()
+			in.Order = d.u32()
+			ts += d.varint()
+			in.TS = ts
+			in.Value = d.f64()
+			if d.err != nil || len(d.b) < 5 {
+				return nil, errCorrupt
+			}
+			in.Qty = math.Float32frombits(binary.LittleEndian.Uint32(d.b))
+			in.Type = d.b[4]
+			d.b = d.b[5:]
+			if !tt.known[in.Type] {
+				continue
+			}
+			in.Class = tt.conf[in.Type].Class
+			if in.Product >= uint32(s.prod.len()) {
+				return nil, fmt.Errorf("snapshot names product %d beyond the dictionary", in.Product)
+			}
+			h = append(h, in)
+		}
+		x.hist[c] = h
+		for _, in := range h {
+			x.ensureProduct(in.Product)
+			bm := x.prodCust[in.Class][in.Product]
+			if bm == nil {
+				bm = roaring.New()
+				x.prodCust[in.Class][in.Product] = bm
+			}
+			bm.Add(uint32(c))
+		}
+		x.events += len(h)
+	}
+	x.appliedSeq = seq
+	var m *Model
+	if d.byte1() == 1 {
+		opt := d.bytesN()
+		var o NeighbourOptions
+		if d.err == nil && json.Unmarshal(opt, &o) == nil && o == s.opts.Neighbours {
+			m = &Model{Options: o, Seq: seq}
+			for bs := Basis(0); bs < NumBases; bs++ {
+				np := d.uvarint()
+				if d.err != nil || np > uint64(len(d.b)) {
+					return nil, errCorrupt
+				}
+				m.Neighbours[bs] = make([][]Neighbour, np)
+				for p := range m.Neighbours[bs] {
+					n := d.uvarint()
+					if d.err != nil || n > uint64(len(d.b)) {
+						return nil, errCorrupt
+					}
+					if n == 0 {
+						continue
+					}
+					l := make([]Neighbour, n)
+					for i := range l {
+						l[i].Product = d.u32()
+						if d.err != nil || len(d.b) < 4 {
+							return nil, errCorrupt
+						}
+						l[i].Score = math.Float32frombits(binary.LittleEndian.Uint32(d.b))
+						d.b = d.b[4:]
+					}
+					m.Neighbours[bs][p] = l
+				}
+			}
+		}
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	s.idx = x
+	if m != nil {
+		finishModel(x, m, s.prod.len())
+	}
+	return m, nil
+}

@@ -1,0 +1,914 @@
+package features
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+const schemaVersion = 1
+
+// Store is the feature store. Safe for concurrent use: every write goes
+// through one writer goroutine (group commit), reads use published
+// snapshots (Model, Catalog) or short read locks.
+type Store struct {
+	opts Options
+	db   *badger.DB
+	log  *slog.Logger
+
+	cust  *dict
+	prod  *dict
+	types atomic.Pointer[TypeTable]
+	idx   *index
+	dedup *dedupFilter
+	custs customers
+
+	model   atomic.Pointer[Model]
+	catalog atomic.Pointer[Catalog]
+
+	seq     atomic.Uint64 // last log sequence written (owned by the writer)
+	snapSeq atomic.Uint64
+	snapAt  atomic.Int64 // unix nanos of the last snapshot
+	snapDur atomic.Int64
+
+	reqs    chan *writeReq
+	closeMu sync.RWMutex
+	closed  bool
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	kick    chan struct{} // asks the refresher to run now
+	lastErr atomic.Pointer[error]
+
+	hooksMu sync.RWMutex
+	hooks   []Hooks
+
+	refreshMu sync.Mutex // one model build at a time
+}
+
+// Hooks let other packages follow the store without importing Badger: they
+// run in the writer goroutine after a commit, so they must be quick and must
+// not call back into the store's write methods.
+type Hooks struct {
+	// OnEvents receives each committed batch of new (non-duplicate) events.
+	OnEvents func([]AppliedEvent)
+	// OnCustomer is told that customer c's attributes changed.
+	OnCustomer func(c uint32)
+	// OnErase is told that a customer was erased.
+	OnErase func(cust uint32, customerID string)
+}
+
+// AppliedEvent is a committed event with its internal ids.
+type AppliedEvent struct {
+	Seq      uint64
+	Customer uint32
+	Product  uint32
+	Class    Class
+	Event    Event
+}
+
+// IngestResult says what happened to a batch of events.
+type IngestResult struct {
+	Accepted   int
+	Duplicates int // accepted, already stored (same event id): not applied twice
+	Rejected   []Rejection
+}
+
+// Rejection is one rejected event of a batch.
+type Rejection struct {
+	Index  int    `json:"index"`
+	Field  string `json:"field,omitempty"`
+	Detail string `json:"detail"`
+}
+
+type pendingEvent struct {
+	ev       Event
+	typ      uint8
+	class    Class
+	dedup    [16]byte
+	hasDedup bool
+}
+
+type writeReq struct {
+	events []pendingEvent
+	fn     func() error
+	sync   bool
+	done   chan writeResult
+}
+
+type writeResult struct {
+	err  error
+	dups int
+}
+
+// Open opens (creating if needed) the store described by o, loads its
+// snapshot, replays the log tail and builds the model.
+func Open(o Options) (*Store, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	bo := badger.DefaultOptions(o.Dir).
+		WithLogger(badgerLogger{o.Logger}).
+		WithSyncWrites(false).
+		WithInMemory(o.InMemory).
+		// Small caches keep the resident set low; the hot data lives in the
+		// derived in-memory state, not in Badger's block cache.
+		WithBlockCacheSize(64 << 20).
+		WithIndexCacheSize(32 << 20).
+		WithMemTableSize(32 << 20).
+		WithNumMemtables(3).
+		WithValueThreshold(1 << 10).
+		WithNumVersionsToKeep(1)
+	if o.InMemory {
+		bo.Dir, bo.ValueDir = "", ""
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open store in %q: %w", o.Dir, classifyErr(err))
+	}
+	s := &Store{
+		opts:  o,
+		db:    db,
+		log:   o.Logger,
+		cust:  newDict(),
+		prod:  newDict(),
+		idx:   newIndex(),
+		reqs:  make(chan *writeReq, 1024),
+		stop:  make(chan struct{}),
+		kick:  make(chan struct{}, 1),
+		dedup: newDedupFilter(1 << 20),
+		custs: customers{attrs: map[uint32]map[string]any{}},
+	}
+	s.catalog.Store(newCatalog())
+	if err := s.load(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.wg.Add(2)
+	go s.writeLoop()
+	go s.backgroundLoop()
+	return s, nil
+}
+
+func (s *Store) load() error {
+	start := time.Now()
+	if err := s.checkSchema(); err != nil {
+		return err
+	}
+	if err := s.loadTypes(); err != nil {
+		return err
+	}
+	if err := s.loadDicts(); err != nil {
+		return err
+	}
+	if err := s.loadProducts(); err != nil {
+		return err
+	}
+	if err := s.loadDedup(); err != nil {
+		return err
+	}
+	snapModel, snapOK := s.loadSnapshot()
+	replayed, err := s.replay(s.snapSeq.Load(), snapModel != nil)
+	if err != nil {
+		return err
+	}
+	switch {
+	case snapModel != nil && replayed == 0:
+		s.model.Store(snapModel)
+		s.idx.all = false
+	case snapModel != nil:
+		// The tail replay marked the lists it made stale.
+		s.model.Store(snapModel)
+		s.Refresh()
+	default:
+		s.idx.all = true
+		s.Refresh()
+	}
+	s.log.Info("store loaded", "dir", s.opts.Dir, "events", s.idx.events, "customers", s.cust.len(),
+		"products", s.prod.len(), "snapshot", snapOK, "replayed", replayed, "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+func (s *Store) checkSchema() error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		it, err := txn.Get([]byte(schemaVersionName))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return txn.Set([]byte(schemaVersionName), []byte{schemaVersion})
+		}
+		if err != nil {
+			return err
+		}
+		v, err := it.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if len(v) != 1 || v[0] != schemaVersion {
+			return fmt.Errorf("%w: store schema %v, this build reads %d", ErrInvalid, v, schemaVersion)
+		}
+		return nil
+	})
+}
+
+// TypeTable maps event type codes (as stored in the log) to their names and
+// configured weights. Immutable once published; safe for concurrent use.
+type TypeTable struct {
+	byName map[string]uint8
+	names  [256]string
+	conf   [256]EventType
+	known  [256]bool
+}
+
+// Code returns the code of a configured type.
+func (t *TypeTable) Code(name string) (uint8, bool) {
+	c, ok := t.byName[name]
+	return c, ok && t.known[c]
+}
+
+// Name returns the name of code c.
+func (t *TypeTable) Name(c uint8) string { return t.names[c] }
+
+// Weight returns the configured weight of code c for an event of value v
+// (0 for a type no longer configured).
+func (t *TypeTable) Weight(c uint8, v float64) float64 {
+	if !t.known[c] {
+		return 0
+	}
+	e := t.conf[c]
+	if e.UseValue && v > 0 {
+		return e.Weight * v
+	}
+	return e.Weight
+}
+
+// Configured returns the configured type names, sorted.
+func (t *TypeTable) Configured() []string {
+	m := map[string]EventType{}
+	for n, c := range t.byName {
+		if t.known[c] {
+			m[n] = t.conf[c]
+		}
+	}
+	return sortedTypeNames(m)
+}
+
+func (s *Store) loadTypes() error {
+	tt := &TypeTable{byName: map[string]uint8{}}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixType), PrefetchValues: true})
+		used := [256]bool{}
+		for it.Rewind(); it.Valid(); it.Next() {
+			name := string(it.Item().Key()[len(prefixType):])
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil || len(v) != 1 {
+				it.Close()
+				return fmt.Errorf("cannot read event type %q: %w", name, errCorrupt)
+			}
+			tt.byName[name] = v[0]
+			tt.names[v[0]] = name
+			used[v[0]] = true
+		}
+		it.Close()
+		for _, name := range sortedTypeNames(s.opts.EventTypes) {
+			if _, ok := tt.byName[name]; ok {
+				continue
+			}
+			code := -1
+			for c := 1; c < 256; c++ {
+				if !used[c] {
+					code = c
+					break
+				}
+			}
+			if code < 0 {
+				return fmt.Errorf("%w: too many event types", ErrInvalid)
+			}
+			used[code] = true
+			tt.byName[name] = uint8(code)
+			tt.names[code] = name
+			if err := txn.Set(keyStr(prefixType, name), []byte{uint8(code)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot load event types: %w", classifyErr(err))
+	}
+	for name, et := range s.opts.EventTypes {
+		c := tt.byName[name]
+		tt.conf[c] = et
+		tt.known[c] = true
+	}
+	s.types.Store(tt)
+	return nil
+}
+
+func (s *Store) loadDicts() error {
+	for _, d := range []struct {
+		prefix string
+		dict   *dict
+	}{{prefixCustDict, s.cust}, {prefixProdDict, s.prod}} {
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(d.prefix), PrefetchValues: true, PrefetchSize: 1000})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				item := it.Item()
+				ext := string(item.Key()[len(d.prefix):])
+				err := item.Value(func(v []byte) error {
+					id, ok := u32be(v)
+					if !ok {
+						return errCorrupt
+					}
+					d.dict.set(ext, id)
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("cannot load id dictionary: %w", err)
+		}
+	}
+	return nil
+}
+
+// replay applies log records after seq to the index and returns how many.
+func (s *Store) replay(after uint64, track bool) (int, error) {
+	tt := s.types.Load()
+	n := 0
+	last := after
+	s.idx.mu.Lock()
+	defer s.idx.mu.Unlock()
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.IteratorOptions{Prefix: []byte(prefixLog), PrefetchValues: true, PrefetchSize: 1000}
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		var le logEvent
+		for it.Seek(keyU64(prefixLog, after+1)); it.Valid(); it.Next() {
+			item := it.Item()
+			seq := binary.BigEndian.Uint64(item.Key()[len(prefixLog):])
+			err := item.Value(func(v []byte) error {
+				if len(v) > 0 && v[0] == recErase {
+					c, err := decodeErase(v)
+					if err != nil {
+						return err
+					}
+					s.idx.eraseLocked(c)
+					return nil
+				}
+				if err := decodeLogEvent(v, &le); err != nil {
+					return err
+				}
+				s.applyOne(tt, &le, track)
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("log record %d: %w", seq, err)
+			}
+			last = seq
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("cannot replay the event log: %w", err)
+	}
+	s.seq.Store(last)
+	s.idx.appliedSeq = last
+	return n, nil
+}
+
+// applyOne adds a decoded log event to the index; the caller holds idx.mu.
+func (s *Store) applyOne(tt *TypeTable, le *logEvent, track bool) {
+	if !tt.known[le.Type] {
+		return // a type no longer configured: kept in the log, not used
+	}
+	s.idx.applyLocked(le.Cust, Interaction{
+		Product: le.Prod,
+		Order:   orderHash(le.Order),
+		TS:      le.TS,
+		Value:   le.Value,
+		Qty:     float32(le.Qty),
+		Type:    le.Type,
+		Class:   tt.conf[le.Type].Class,
+	}, track)
+}
+
+func orderHash(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	v := h.Sum32()
+	if v == 0 {
+		v = 1
+	}
+	return v
+}
+
+// eventKey is the idempotency key of an event id.
+func eventKey(id string) [16]byte {
+	h := fnv.New128a()
+	h.Write([]byte(id))
+	var k [16]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// IngestOptions tune one Ingest call.
+type IngestOptions struct {
+	// NoSync skips the fsync (bulk import syncs once at the end with Sync).
+	NoSync bool
+}
+
+// Ingest validates, stores and applies events. It returns after every
+// accepted event is committed to Badger (and synced, with SyncWrites). A bad
+// event rejects that event only. An error means nothing of the batch was
+// committed.
+func (s *Store) Ingest(ctx context.Context, events []Event, io IngestOptions) (IngestResult, error) {
+	var res IngestResult
+	tt := s.types.Load()
+	now := s.opts.Clock().UTC()
+	pend := make([]pendingEvent, 0, len(events))
+	for i := range events {
+		e := events[i]
+		if err := ValidateEvent(&e); err != nil {
+			res.Rejected = append(res.Rejected, rejection(i, err))
+			continue
+		}
+		code, ok := tt.Code(e.Type)
+		if !ok {
+			res.Rejected = append(res.Rejected, Rejection{Index: i, Field: "type",
+				Detail: fmt.Sprintf("type %q is not a configured event type (%v)", e.Type, tt.Configured())})
+			continue
+		}
+		if e.Timestamp.IsZero() {
+			e.Timestamp = now
+		}
+		pe := pendingEvent{ev: e, typ: code, class: tt.conf[code].Class}
+		if e.EventID != "" {
+			pe.dedup, pe.hasDedup = eventKey(e.EventID), true
+		}
+		pend = append(pend, pe)
+	}
+	if len(pend) == 0 {
+		return res, nil
+	}
+	r := &writeReq{events: pend, sync: s.opts.SyncWrites && !io.NoSync, done: make(chan writeResult, 1)}
+	wr, err := s.submit(ctx, r)
+	if err != nil {
+		return IngestResult{}, err
+	}
+	res.Accepted = len(pend)
+	res.Duplicates = wr.dups
+	return res, nil
+}
+
+func rejection(i int, err error) Rejection {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return Rejection{Index: i, Field: fe.Field, Detail: fe.Error()}
+	}
+	return Rejection{Index: i, Detail: err.Error()}
+}
+
+// submit hands r to the writer and waits for its commit. The wait ignores
+// ctx once submitted: the write will happen, and its caller must learn
+// whether it did.
+func (s *Store) submit(ctx context.Context, r *writeReq) (writeResult, error) {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return writeResult{}, ErrClosed
+	}
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		return writeResult{}, ctx.Err()
+	}
+	wr := <-r.done
+	return wr, wr.err
+}
+
+// do runs fn in the writer goroutine, serialised with every other write.
+func (s *Store) do(fn func() error) error {
+	_, err := s.submit(context.Background(), &writeReq{fn: fn, done: make(chan writeResult, 1)})
+	return err
+}
+
+const maxGroupEvents = 20000
+
+func (s *Store) writeLoop() {
+	defer s.wg.Done()
+	for {
+		var first *writeReq
+		select {
+		case first = <-s.reqs:
+		case <-s.stop:
+			return
+		}
+		if first.fn != nil {
+			first.done <- writeResult{err: first.fn()}
+			continue
+		}
+		group := []*writeReq{first}
+		n := len(first.events)
+		var fnReq *writeReq
+	drain:
+		for n < maxGroupEvents {
+			select {
+			case r := <-s.reqs:
+				if r.fn != nil {
+					fnReq = r
+					break drain
+				}
+				group = append(group, r)
+				n += len(r.events)
+			default:
+				break drain
+			}
+		}
+		dups, err := s.commitEvents(group)
+		for i, r := range group {
+			r.done <- writeResult{err: err, dups: dups[i]}
+		}
+		if fnReq != nil {
+			fnReq.done <- writeResult{err: fnReq.fn()}
+		}
+	}
+}
+
+// commitEvents writes one group of requests as one batch (one fsync for all:
+// group commit), then applies them. Runs only in the writer goroutine.
+func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
+	dups := make([]int, len(group))
+	custMark, prodMark := s.cust.len(), s.prod.len()
+	seq := s.seq.Load()
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	var buf []byte
+	inBatch := map[[16]byte]struct{}{}
+	applied := make([]AppliedEvent, 0, 64)
+	logs := make([]logEvent, 0, 64)
+	var newKeys [][16]byte
+	syncNeeded := false
+	var werr error
+	set := func(k, v []byte) {
+		if werr == nil {
+			werr = wb.Set(k, v)
+		}
+	}
+	for gi, r := range group {
+		syncNeeded = syncNeeded || r.sync
+		for i := range r.events {
+			pe := &r.events[i]
+			if pe.hasDedup {
+				if _, ok := inBatch[pe.dedup]; ok {
+					dups[gi]++
+					continue
+				}
+				if s.dedup.test(pe.dedup) {
+					exists, err := s.hasKey(append([]byte(prefixDedup), pe.dedup[:]...))
+					if err != nil {
+						return dups, fmt.Errorf("cannot check event id: %w", classifyErr(err))
+					}
+					if exists {
+						dups[gi]++
+						continue
+					}
+				}
+				inBatch[pe.dedup] = struct{}{}
+				newKeys = append(newKeys, pe.dedup)
+			}
+			cid, newC := s.cust.assign(pe.ev.CustomerID)
+			if newC {
+				set(keyStr(prefixCustDict, pe.ev.CustomerID), binary.BigEndian.AppendUint32(nil, cid))
+				set(keyU32(prefixCustRev, cid), []byte(pe.ev.CustomerID))
+			}
+			pid, newP := s.prod.assign(pe.ev.ProductID)
+			if newP {
+				set(keyStr(prefixProdDict, pe.ev.ProductID), binary.BigEndian.AppendUint32(nil, pid))
+				set(keyU32(prefixProdRev, pid), []byte(pe.ev.ProductID))
+			}
+			seq++
+			le := logEvent{Cust: cid, Prod: pid, Type: pe.typ, TS: pe.ev.Timestamp.Unix(),
+				Value: pe.ev.Value, Qty: pe.ev.Quantity, Order: pe.ev.OrderID, RecID: pe.ev.RecommendationID}
+			start := len(buf)
+			buf = le.encode(buf)
+			set(keyU64(prefixLog, seq), buf[start:len(buf):len(buf)])
+			if pe.hasDedup {
+				set(append([]byte(prefixDedup), pe.dedup[:]...), binary.BigEndian.AppendUint64(nil, seq))
+			}
+			logs = append(logs, le)
+			applied = append(applied, AppliedEvent{Seq: seq, Customer: cid, Product: pid, Class: pe.class, Event: pe.ev})
+		}
+	}
+	if werr == nil {
+		werr = wb.Flush()
+	}
+	if werr == nil && syncNeeded && !s.opts.InMemory {
+		werr = s.db.Sync()
+	}
+	if werr != nil {
+		s.cust.truncate(custMark)
+		s.prod.truncate(prodMark)
+		werr = fmt.Errorf("cannot commit events: %w", classifyErr(werr))
+		s.setErr(werr)
+		return dups, werr
+	}
+	s.setErr(nil)
+	s.seq.Store(seq)
+	tt := s.types.Load()
+	// Apply in slices so readers waiting on the lock are not held up by a
+	// large batch.
+	for i := 0; i < len(logs); i += 512 {
+		s.idx.mu.Lock()
+		for j := i; j < min(i+512, len(logs)); j++ {
+			s.applyOne(tt, &logs[j], true)
+			s.idx.appliedSeq = applied[j].Seq
+		}
+		s.idx.mu.Unlock()
+	}
+	for _, k := range newKeys {
+		s.dedup.add(k)
+	}
+	if len(applied) > 0 {
+		s.runHooks(func(h Hooks) {
+			if h.OnEvents != nil {
+				h.OnEvents(applied)
+			}
+		})
+	}
+	return dups, nil
+}
+
+func (s *Store) hasKey(k []byte) (bool, error) {
+	var found bool
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(k)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		return nil
+	})
+	return found, err
+}
+
+// AddHooks registers h; hooks run in registration order.
+func (s *Store) AddHooks(h Hooks) {
+	s.hooksMu.Lock()
+	s.hooks = append(s.hooks, h)
+	s.hooksMu.Unlock()
+}
+
+func (s *Store) runHooks(fn func(Hooks)) {
+	s.hooksMu.RLock()
+	hs := s.hooks
+	s.hooksMu.RUnlock()
+	for _, h := range hs {
+		fn(h)
+	}
+}
+
+// Sync forces everything written so far to disk.
+func (s *Store) Sync() error {
+	if s.opts.InMemory {
+		return nil
+	}
+	if err := s.db.Sync(); err != nil {
+		return fmt.Errorf("cannot sync: %w", classifyErr(err))
+	}
+	return nil
+}
+
+// Model returns the current published model. Never nil after Open.
+func (s *Store) Model() *Model { return s.model.Load() }
+
+// Catalog returns the current published catalogue.
+func (s *Store) Catalog() *Catalog { return s.catalog.Load() }
+
+// Types returns the event type table.
+func (s *Store) Types() *TypeTable { return s.types.Load() }
+
+// CustomerID resolves an external customer id.
+func (s *Store) CustomerID(ext string) (uint32, bool) { return s.cust.lookup(ext) }
+
+// ProductID resolves an external product id.
+func (s *Store) ProductID(ext string) (uint32, bool) { return s.prod.lookup(ext) }
+
+// ProductName returns the external id of product p.
+func (s *Store) ProductName(p uint32) string { return s.prod.name(p) }
+
+// CustomerName returns the external id of customer c ("" when erased).
+func (s *Store) CustomerName(c uint32) string { return s.cust.name(c) }
+
+// ProductNames appends the external ids of ps to out.
+func (s *Store) ProductNames(ps []uint32, out []string) []string { return s.prod.names(ps, out) }
+
+// NumProducts and NumCustomers return how many ids were ever assigned.
+func (s *Store) NumProducts() int  { return s.prod.len() }
+func (s *Store) NumCustomers() int { return s.cust.len() }
+
+// History appends customer c's interactions, oldest first, to buf.
+func (s *Store) History(c uint32, buf []Interaction) []Interaction { return s.idx.history(c, buf) }
+
+// LatestEventTime is the newest event timestamp seen (zero when none).
+func (s *Store) LatestEventTime() time.Time {
+	s.idx.mu.RLock()
+	ts := s.idx.lastTS
+	s.idx.mu.RUnlock()
+	if ts == 0 {
+		return time.Time{}
+	}
+	return time.Unix(ts, 0).UTC()
+}
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.opts.Clock() }
+
+// Refresh recomputes stale neighbour lists now and publishes the new model.
+// The background loop calls it every RefreshInterval; tests and import call
+// it to see their writes in the model at once.
+func (s *Store) Refresh() {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	dirty, all, seq := s.idx.takeDirty()
+	prev := s.model.Load()
+	if !all && dirty == nil && prev != nil {
+		if prev.Seq != seq {
+			// Nothing stale (repeat events of known pairs): the lists are
+			// current up to seq.
+			cp := *prev
+			cp.Seq = seq
+			s.model.Store(&cp)
+		}
+		return
+	}
+	if all {
+		dirty = nil
+	}
+	m := buildModel(s.idx, prev, dirty, s.prod.len(), s.opts.Neighbours)
+	m.Seq = seq
+	s.model.Store(m)
+}
+
+// Stats describes the store for /metrics and the import summary.
+type Stats struct {
+	Events        int
+	Customers     int
+	Products      int
+	LastSeq       uint64
+	SnapshotSeq   uint64
+	SnapshotAt    time.Time
+	SnapshotTook  time.Duration
+	ModelBuilt    time.Time
+	ModelBuildDur time.Duration
+	LSMBytes      int64
+	VLogBytes     int64
+}
+
+// Stats returns current figures.
+func (s *Store) Stats() Stats {
+	s.idx.mu.RLock()
+	ev := s.idx.events
+	s.idx.mu.RUnlock()
+	lsm, vlog := s.db.Size()
+	st := Stats{Events: ev, Customers: s.cust.len(), Products: s.prod.len(), LastSeq: s.seq.Load(),
+		SnapshotSeq: s.snapSeq.Load(), SnapshotTook: time.Duration(s.snapDur.Load()), LSMBytes: lsm, VLogBytes: vlog}
+	if at := s.snapAt.Load(); at > 0 {
+		st.SnapshotAt = time.Unix(0, at)
+	}
+	if m := s.model.Load(); m != nil {
+		st.ModelBuilt, st.ModelBuildDur = m.Built, m.BuildDuration
+	}
+	return st
+}
+
+// Ready reports whether the store can serve and write: nil, or the last
+// write error (disk full, read-only directory).
+func (s *Store) Ready() error {
+	s.closeMu.RLock()
+	closed := s.closed
+	s.closeMu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if p := s.lastErr.Load(); p != nil && *p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (s *Store) setErr(err error) {
+	if err == nil {
+		if p := s.lastErr.Load(); p == nil || *p == nil {
+			return
+		}
+	}
+	s.lastErr.Store(&err)
+}
+
+func (s *Store) backgroundLoop() {
+	defer s.wg.Done()
+	refresh := time.NewTicker(s.opts.RefreshInterval)
+	defer refresh.Stop()
+	var snapC, gcC <-chan time.Time
+	if s.opts.SnapshotInterval > 0 && !s.opts.InMemory {
+		t := time.NewTicker(s.opts.SnapshotInterval)
+		defer t.Stop()
+		snapC = t.C
+	}
+	if s.opts.GCInterval > 0 && !s.opts.InMemory {
+		t := time.NewTicker(s.opts.GCInterval)
+		defer t.Stop()
+		gcC = t.C
+	}
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-refresh.C:
+			s.Refresh()
+		case <-s.kick:
+			s.Refresh()
+		case <-snapC:
+			if s.seq.Load() != s.snapSeq.Load() {
+				if err := s.Snapshot(); err != nil {
+					s.log.Error("snapshot failed", "err", err)
+				}
+			}
+		case <-gcC:
+			s.RunGC()
+		}
+	}
+}
+
+// RunGC reclaims value-log space left by rewritten snapshots and deletions.
+func (s *Store) RunGC() {
+	for i := 0; i < 10; i++ {
+		if err := s.db.RunValueLogGC(0.5); err != nil {
+			return // ErrNoRewrite: nothing (more) to reclaim
+		}
+	}
+}
+
+// Close stops background work, snapshots the derived state and closes Badger.
+// Writes in flight finish first.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.closeMu.Unlock()
+	close(s.stop)
+	s.wg.Wait()
+	var err error
+	if !s.opts.InMemory && s.seq.Load() != s.snapSeq.Load() {
+		if e := s.snapshotLocked(); e != nil {
+			err = e
+			s.log.Error("snapshot on close failed", "err", e)
+		}
+	}
+	if e := s.db.Close(); e != nil && err == nil {
+		err = fmt.Errorf("cannot close store: %w", e)
+	}
+	return err
+}
+
+// classifyErr maps low-level write failures to ErrReadOnly so callers can
+// answer "not ready" rather than crash.
+func classifyErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) ||
+		errors.Is(err, syscall.EPERM) || errors.Is(err, badger.ErrBlockedWrites) {
+		return fmt.Errorf("%w: %w", ErrReadOnly, err)
+	}
+	return err
+}
+
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error("badger: " + fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn("badger: " + fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Infof(string, ...any)        {}
+func (b badgerLogger) Debugf(string, ...any)       {}

@@ -1,0 +1,112 @@
+package features
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// openTestStore opens a real Badger store under t.TempDir and closes it at
+// the end of the test.
+func openTestStore(t testing.TB, dir string, mod func(*Options)) *Store {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	o := DefaultOptions(dir)
+	o.SyncWrites = false
+	o.RefreshInterval = time.Hour // tests call Refresh themselves
+	o.Clock = func() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) }
+	if mod != nil {
+		mod(&o)
+	}
+	s, err := Open(o)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func ev(c, p, typ string) Event { return Event{CustomerID: c, ProductID: p, Type: typ} }
+
+func TestIngestValidatesEachEvent(t *testing.T) {
+	s := openTestStore(t, "", nil)
+	res, err := s.Ingest(context.Background(), []Event{
+		ev("c1", "p1", "purchase"),
+		ev("", "p1", "purchase"),
+		ev("c1", "p1", "teleport"),
+		{CustomerID: "c1", ProductID: string(make([]byte, 300)), Type: "view"},
+		ev("c2", "p1", "view"),
+	}, IngestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 2 || len(res.Rejected) != 3 {
+		t.Fatalf("got %+v", res)
+	}
+	wantFields := []string{"customer_id", "type", "product_id"}
+	for i, r := range res.Rejected {
+		if r.Field != wantFields[i] {
+			t.Errorf("rejection %d field %q, want %q (%s)", i, r.Field, wantFields[i], r.Detail)
+		}
+	}
+}
+
+func TestRelatedAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir, nil)
+	ctx := context.Background()
+	var evs []Event
+	// p1 and p2 are bought together by 5 customers, p1 and p3 by 1.
+	for i := 0; i < 5; i++ {
+		c := fmt.Sprintf("c%d", i)
+		evs = append(evs, ev(c, "p1", "purchase"), ev(c, "p2", "purchase"))
+	}
+	evs = append(evs, ev("c9", "p1", "purchase"), ev("c9", "p3", "purchase"))
+	if _, err := s.Ingest(ctx, evs, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Refresh()
+	check := func(s *Store) {
+		t.Helper()
+		p1, _ := s.ProductID("p1")
+		l := s.Model().NeighboursOf(BasisBought, p1)
+		if len(l) != 2 || s.ProductName(l[0].Product) != "p2" || s.ProductName(l[1].Product) != "p3" {
+			t.Fatalf("neighbours of p1: %+v", l)
+		}
+	}
+	check(s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openTestStore(t, dir, nil)
+	check(s2)
+	if st := s2.Stats(); st.Events != 12 {
+		t.Fatalf("events after restart %d", st.Events)
+	}
+}
+
+func TestEventIDsAreIdempotent(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir, nil)
+	ctx := context.Background()
+	e := Event{EventID: "e1", CustomerID: "c", ProductID: "p", Type: "view"}
+	for i := 0; i < 2; i++ {
+		res, err := s.Ingest(ctx, []Event{e, e}, IngestOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Accepted != 2 || res.Duplicates != 2-(1-i) {
+			// first call: one new, one duplicate in batch; second: both duplicates
+			t.Fatalf("call %d: %+v", i, res)
+		}
+	}
+	s.Close()
+	s2 := openTestStore(t, dir, nil)
+	res, _ := s2.Ingest(ctx, []Event{e}, IngestOptions{})
+	if res.Duplicates != 1 || s2.Stats().Events != 1 {
+		t.Fatalf("after restart: %+v events %d", res, s2.Stats().Events)
+	}
+}
