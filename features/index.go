@@ -34,11 +34,15 @@ type index struct {
 	// dirty holds products whose neighbour lists are stale; all means every
 	// product is (after a bulk load).
 	dirty *roaring.Bitmap
-	all   bool
+	// dirtyCust holds customers who formed a new pair: every product in
+	// their history is stale too, expanded once per refresh rather than
+	// once per event (which is quadratic in a long history).
+	dirtyCust *roaring.Bitmap
+	all       bool
 }
 
 func newIndex() *index {
-	return &index{dirty: roaring.New()}
+	return &index{dirty: roaring.New(), dirtyCust: roaring.New()}
 }
 
 func (x *index) ensureProduct(p uint32) {
@@ -71,9 +75,7 @@ func (x *index) applyLocked(cust uint32, in Interaction, track bool) {
 		// A new (customer, product) pair changes the co-occurrence of this
 		// product with everything else the customer has.
 		x.dirty.Add(in.Product)
-		for _, h := range x.hist[cust] {
-			x.dirty.Add(h.Product)
-		}
+		x.dirtyCust.Add(cust)
 	}
 	x.hist[cust] = append(x.hist[cust], in)
 	x.events++
@@ -120,8 +122,19 @@ func (x *index) takeDirty() (*roaring.Bitmap, bool, uint64) {
 	if x.all {
 		x.all = false
 		x.dirty = roaring.New()
+		x.dirtyCust = roaring.New()
 		return nil, true, seq
 	}
+	it := x.dirtyCust.Iterator()
+	for it.HasNext() {
+		c := it.Next()
+		if int(c) < len(x.hist) {
+			for _, h := range x.hist[c] {
+				x.dirty.Add(h.Product)
+			}
+		}
+	}
+	x.dirtyCust = roaring.New()
 	if x.dirty.IsEmpty() {
 		return nil, false, seq
 	}

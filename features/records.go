@@ -413,3 +413,33 @@ func (s *Store) DeleteLogEntries(kind string, seqs []uint64) error {
 		return s.flush(wb)
 	})
 }
+
+// SampleCustomers returns up to n external customer ids that have events,
+// spread evenly over the id space (load tests draw from it).
+func (s *Store) SampleCustomers(n int) []string {
+	s.idx.mu.RLock()
+	var ids []uint32
+	total := 0
+	for _, h := range s.idx.hist {
+		if len(h) > 0 {
+			total++
+		}
+	}
+	step := 1
+	if total > n {
+		step = total / n
+	}
+	k := 0
+	for c, h := range s.idx.hist {
+		if len(h) == 0 {
+			continue
+		}
+		if k%step == 0 && len(ids) < n {
+			ids = append(ids, uint32(c))
+		}
+		k++
+	}
+	s.idx.mu.RUnlock()
+	out := s.cust.names(ids, make([]string, 0, len(ids)))
+	return out
+}

@@ -25,12 +25,13 @@ type Store struct {
 	db   *badger.DB
 	log  *slog.Logger
 
-	cust  *dict
-	prod  *dict
-	types atomic.Pointer[TypeTable]
-	idx   *index
-	dedup *dedupFilter
-	custs customers
+	cust    *dict
+	prod    *dict
+	types   atomic.Pointer[TypeTable]
+	idx     *index
+	dedup   *dedupFilter
+	custs   customers
+	windows windowCache
 
 	model   atomic.Pointer[Model]
 	catalog atomic.Pointer[Catalog]
@@ -109,12 +110,7 @@ type writeResult struct {
 	dups int
 }
 
-// Open opens (creating if needed) the store described by o, loads its
-// snapshot, replays the log tail and builds the model.
-func Open(o Options) (*Store, error) {
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
+func openBadger(o Options) (*badger.DB, error) {
 	bo := badger.DefaultOptions(o.Dir).
 		WithLogger(badgerLogger{o.Logger}).
 		WithSyncWrites(false).
@@ -130,7 +126,16 @@ func Open(o Options) (*Store, error) {
 	if o.InMemory {
 		bo.Dir, bo.ValueDir = "", ""
 	}
-	db, err := badger.Open(bo)
+	return badger.Open(bo)
+}
+
+// Open opens (creating if needed) the store described by o, loads its
+// snapshot, replays the log tail and builds the model.
+func Open(o Options) (*Store, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	db, err := openBadger(o)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open store in %q: %w", o.Dir, classifyErr(err))
 	}

@@ -1,0 +1,74 @@
+package api
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
+)
+
+// Experimenter is what list and next-best-offer handlers need from the
+// experiments service. Implementations must be safe for concurrent use.
+type Experimenter interface {
+	// Enrol assigns unit to a variant of experiment; a non-empty forced
+	// variant wins. It returns features.ErrNotFound for an unknown
+	// experiment or variant.
+	Enrol(ctx context.Context, experiment, forced, unit string) (variant string, params map[string]any, err error)
+	// Expose records that recommendationID was served to unit under the
+	// variant; it must not block the request (log in the background).
+	Expose(experiment, variant, recommendationID, unit string, items []string)
+}
+
+// enrolment is a request's experiment assignment.
+type enrolment struct {
+	Experiment, Variant string
+	Params              map[string]any
+}
+
+// enrol reads the experiment flags (experiment=, variant= or the
+// X-Affinity-Experiment / X-Affinity-Variant headers); nil when the request
+// names no experiment. Anonymous requests use unit_id.
+func (s *Server) enrol(c *fiber.Ctx, unit string) (*enrolment, error) {
+	exp := queryString(c, "experiment")
+	if exp == "" {
+		exp = strings.Clone(c.Get("X-Affinity-Experiment"))
+	}
+	if exp == "" {
+		return nil, nil
+	}
+	forced := queryString(c, "variant")
+	if forced == "" {
+		forced = strings.Clone(c.Get("X-Affinity-Variant"))
+	}
+	if err := features.ValidateID("experiment", exp); err != nil {
+		return nil, err
+	}
+	if unit == "" {
+		var err error
+		if unit, err = queryID(c, "unit_id"); err != nil {
+			return nil, err
+		}
+	}
+	if s.deps.Experiments == nil {
+		return nil, notFound("unknown experiment " + quote(exp))
+	}
+	v, params, err := s.deps.Experiments.Enrol(c.UserContext(), exp, forced, unit)
+	if err != nil {
+		return nil, err
+	}
+	return &enrolment{Experiment: exp, Variant: v, Params: params}, nil
+}
+
+func (s *Server) expose(c *fiber.Ctx, e *enrolment, recID, unit string, l recommend.List) {
+	if s.deps.Experiments == nil {
+		return
+	}
+	items := make([]string, len(l.Items))
+	for i, it := range l.Items {
+		items[i] = it.ProductID
+	}
+	s.deps.Experiments.Expose(e.Experiment, e.Variant, recID, unit, items)
+}

@@ -1,0 +1,112 @@
+package api
+
+import (
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// metrics are the Prometheus series (client_golang: the reference client).
+// Each Server has its own registry so tests can build many servers.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	ingested prometheus.Counter
+	rejected *prometheus.CounterVec
+}
+
+func newMetrics(st *features.Store) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "affinity_http_requests_total", Help: "HTTP requests by route, method and status.",
+	}, []string{"route", "method", "status"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "affinity_http_request_duration_seconds",
+		Help:    "HTTP request latency by route and method.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1, 5},
+	}, []string{"route", "method"})
+	m.ingested = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "affinity_events_ingested_total", Help: "Events accepted over HTTP.",
+	})
+	m.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "affinity_events_rejected_total", Help: "Events rejected over HTTP, by field at fault.",
+	}, []string{"reason"})
+	m.reg.MustRegister(m.requests, m.latency, m.ingested, m.rejected,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if st != nil {
+		gauge := func(name, help string, f func(features.Stats) float64) {
+			m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+				func() float64 { return f(st.Stats()) }))
+		}
+		gauge("affinity_store_events", "Events in the in-memory index.", func(s features.Stats) float64 { return float64(s.Events) })
+		gauge("affinity_store_customers", "Customer ids assigned.", func(s features.Stats) float64 { return float64(s.Customers) })
+		gauge("affinity_store_products", "Product ids assigned.", func(s features.Stats) float64 { return float64(s.Products) })
+		gauge("affinity_store_lsm_bytes", "Badger LSM size.", func(s features.Stats) float64 { return float64(s.LSMBytes) })
+		gauge("affinity_store_vlog_bytes", "Badger value log size.", func(s features.Stats) float64 { return float64(s.VLogBytes) })
+		gauge("affinity_log_sequence", "Last event log sequence.", func(s features.Stats) float64 { return float64(s.LastSeq) })
+		gauge("affinity_snapshot_age_seconds", "Seconds since the last snapshot (-1: none).", func(s features.Stats) float64 {
+			if s.SnapshotAt.IsZero() {
+				return -1
+			}
+			return time.Since(s.SnapshotAt).Seconds()
+		})
+		gauge("affinity_snapshot_duration_seconds", "How long the last snapshot took.", func(s features.Stats) float64 { return s.SnapshotTook.Seconds() })
+		gauge("affinity_snapshot_lag_events", "Log records not yet in a snapshot.", func(s features.Stats) float64 { return float64(s.LastSeq - s.SnapshotSeq) })
+		gauge("affinity_model_age_seconds", "Seconds since neighbour lists were last refreshed (refresh lag).", func(s features.Stats) float64 {
+			return time.Since(s.ModelBuilt).Seconds()
+		})
+		gauge("affinity_model_build_seconds", "How long the last neighbour refresh took.", func(s features.Stats) float64 { return s.ModelBuildDur.Seconds() })
+	}
+	return m
+}
+
+func (m *metrics) handler() fiber.Handler {
+	return adaptor.HTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+}
+
+func (m *metrics) events(accepted int, rejected []features.Rejection) {
+	m.ingested.Add(float64(accepted))
+	for _, r := range rejected {
+		reason := r.Field
+		if reason == "" {
+			reason = "malformed"
+		}
+		m.rejected.WithLabelValues(reason).Inc()
+	}
+}
+
+var reqSeq atomic.Uint64
+
+// observe assigns a request id, times the request and counts it by route.
+func (s *Server) observe(c *fiber.Ctx) error {
+	start := time.Now()
+	rid := c.Get("X-Request-ID")
+	if rid == "" || len(rid) > 128 {
+		rid = strconv.FormatUint(reqSeq.Add(1), 36)
+	}
+	c.Locals(localRequestID, rid)
+	c.Set("X-Request-ID", rid)
+	err := c.Next()
+	if err != nil {
+		if herr := s.app.Config().ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	route := "unmatched"
+	if r := c.Route(); r != nil && r.Path != "/" {
+		route = r.Path
+	}
+	method := c.Method()
+	s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(c.Response().StatusCode())).Inc()
+	s.metrics.latency.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+	return nil
+}

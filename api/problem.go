@@ -1,0 +1,95 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
+)
+
+// Problem is an RFC 9457 problem document.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	// Field names the offending input, when there is one.
+	Field string `json:"field,omitempty"`
+	// Errors lists per-item failures of a batch.
+	Errors []features.Rejection `json:"errors,omitempty"`
+}
+
+// HTTPError is an error that carries its HTTP status; handlers return it for
+// failures that are about the request rather than the core.
+type HTTPError struct {
+	Status int
+	Field  string
+	Detail string
+}
+
+func (e *HTTPError) Error() string { return e.Detail }
+
+func badRequest(field, detail string) error {
+	return &HTTPError{Status: http.StatusBadRequest, Field: field, Detail: detail}
+}
+
+func notFound(detail string) error {
+	return &HTTPError{Status: http.StatusNotFound, Detail: detail}
+}
+
+// problemFor maps an error to its problem document: the only place that
+// decides statuses.
+func problemFor(err error) Problem {
+	var he *HTTPError
+	var fe *features.FieldError
+	var fbe *fiber.Error
+	var p Problem
+	switch {
+	case errors.As(err, &he):
+		p = Problem{Status: he.Status, Detail: he.Detail, Field: he.Field}
+	case errors.As(err, &fe):
+		p = Problem{Status: http.StatusBadRequest, Detail: fe.Error(), Field: fe.Field}
+	case errors.Is(err, features.ErrNotFound), errors.Is(err, recommend.ErrUnknownProduct):
+		p = Problem{Status: http.StatusNotFound, Detail: err.Error()}
+	case errors.Is(err, features.ErrInvalid), errors.Is(err, recommend.ErrBadRequest):
+		p = Problem{Status: http.StatusBadRequest, Detail: err.Error()}
+	case errors.Is(err, features.ErrReadOnly), errors.Is(err, features.ErrClosed):
+		p = Problem{Status: http.StatusServiceUnavailable, Detail: "the store cannot accept writes now; see /readyz"}
+	case errors.As(err, &fbe):
+		p = Problem{Status: fbe.Code, Detail: fbe.Message}
+	default:
+		p = Problem{Status: http.StatusInternalServerError, Detail: "internal error"}
+	}
+	p.Title = http.StatusText(p.Status)
+	p.Type = "about:blank"
+	if p.Field != "" {
+		p.Type = "https://affinity.dev/problems/invalid-field"
+	}
+	return p
+}
+
+func writeProblem(c *fiber.Ctx, p Problem) error {
+	c.Status(p.Status)
+	body, err := jsonMarshal(p)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/problem+json")
+	return c.Send(body)
+}
+
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		p := problemFor(err)
+		if p.Status >= 500 {
+			// Internals go to the log, never to the client.
+			log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err,
+				"request_id", c.Locals(localRequestID))
+		}
+		return writeProblem(c, p)
+	}
+}

@@ -1,0 +1,301 @@
+package api
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
+)
+
+// Scope is what an API key may do. Admin includes write, write includes read.
+type Scope int
+
+const (
+	ScopeNone Scope = iota
+	ScopeRead
+	ScopeWrite
+	ScopeAdmin
+)
+
+// ParseScope reads "read", "write" or "admin".
+func ParseScope(s string) (Scope, error) {
+	switch s {
+	case "read":
+		return ScopeRead, nil
+	case "write":
+		return ScopeWrite, nil
+	case "admin":
+		return ScopeAdmin, nil
+	}
+	return ScopeNone, fmt.Errorf("unknown scope %q (read, write, admin)", s)
+}
+
+// Key is one API key and its scope.
+type Key struct {
+	Scope Scope
+	Key   string
+}
+
+// ParseKeys reads "read:KEY1,write:KEY2,admin:KEY3" (whitespace and newlines
+// also separate entries, so a keys file can hold one per line).
+func ParseKeys(s string) ([]Key, error) {
+	var keys []Key
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == ' ' || r == '\t' || r == '\r' }) {
+		if strings.HasPrefix(f, "#") {
+			continue
+		}
+		scope, key, ok := strings.Cut(f, ":")
+		if !ok || key == "" {
+			return nil, fmt.Errorf("API key entry %q is not SCOPE:KEY", redact(f))
+		}
+		sc, err := ParseScope(scope)
+		if err != nil {
+			return nil, err
+		}
+		if len(key) < 8 {
+			return nil, fmt.Errorf("API key for scope %s is shorter than 8 characters", scope)
+		}
+		keys = append(keys, Key{Scope: sc, Key: key})
+	}
+	return keys, nil
+}
+
+func redact(s string) string {
+	if i := strings.Index(s, ":"); i >= 0 {
+		return s[:i+1] + "…"
+	}
+	return "…"
+}
+
+// Options configure the HTTP server.
+type Options struct {
+	// Keys are the accepted API keys; none means no authentication (the
+	// command refuses to listen beyond loopback then, unless told to).
+	Keys []Key
+	// BodyLimit is the largest request body accepted, in bytes.
+	BodyLimit int
+	// ReadTimeout and WriteTimeout bound slow clients.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// RateLimit is requests per second allowed per API key (0: unlimited).
+	RateLimit float64
+	// Logger receives request errors.
+	Logger *slog.Logger
+	// EnablePprof exposes /debug/pprof to admin keys.
+	EnablePprof bool
+}
+
+// DefaultOptions returns production defaults.
+func DefaultOptions() Options {
+	return Options{
+		BodyLimit:    8 << 20,
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		IdleTimeout:  120 * time.Second,
+	}
+}
+
+// Validate reports whether o is usable.
+func (o Options) Validate() error {
+	if o.BodyLimit < 1024 {
+		return fmt.Errorf("body limit %d is below 1 KiB", o.BodyLimit)
+	}
+	if o.RateLimit < 0 {
+		return fmt.Errorf("rate limit must be >= 0")
+	}
+	return nil
+}
+
+// Deps are the services the handlers call.
+type Deps struct {
+	Store  *features.Store
+	Engine *recommend.Engine
+	// Experiments serves the experiment flags; nil: no experiments.
+	Experiments Experimenter
+}
+
+// Server is the HTTP API. Safe for concurrent use.
+type Server struct {
+	app     *fiber.App
+	opts    Options
+	deps    Deps
+	log     *slog.Logger
+	metrics *metrics
+	ready   atomic.Bool
+	limiter *rateLimiter
+	table   []route
+}
+
+const localRequestID = "request_id"
+const localScope = "scope"
+
+// New builds the server and its routes.
+func New(d Deps, o Options) (*Server, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Server{opts: o, deps: d, log: o.Logger, metrics: newMetrics(d.Store)}
+	if o.RateLimit > 0 {
+		s.limiter = newRateLimiter(o.RateLimit)
+	}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "affinity",
+		DisableStartupMessage: true,
+		BodyLimit:             o.BodyLimit,
+		ReadTimeout:           o.ReadTimeout,
+		WriteTimeout:          o.WriteTimeout,
+		IdleTimeout:           o.IdleTimeout,
+		ReadBufferSize:        16 << 10, // request line and headers; larger gets 431
+		ErrorHandler:          errorHandler(o.Logger),
+		JSONEncoder:           jsonMarshal,
+		JSONDecoder:           json.Unmarshal,
+		StreamRequestBody:     true,
+	})
+	s.app.Use(s.observe)
+	s.routes()
+	s.ready.Store(true)
+	return s, nil
+}
+
+// App returns the fiber app (tests use app.Test; the command listens).
+func (s *Server) App() *fiber.App { return s.app }
+
+// SetReady flips readiness (false while draining on shutdown).
+func (s *Server) SetReady(v bool) { s.ready.Store(v) }
+
+// route describes one endpoint, for the router and /openapi.json alike.
+type route struct {
+	method, path string
+	scope        Scope
+	summary      string
+	handler      fiber.Handler
+	params       []string // query parameters, for the API description
+}
+
+func (s *Server) routes() {
+	listParams := []string{"limit", "category", "brand", "tag", "price_min", "price_max", "in_stock", "experiment", "variant", "unit_id"}
+	rs := []route{
+		{"GET", "/healthz", ScopeNone, "Liveness", s.healthz, nil},
+		{"GET", "/readyz", ScopeNone, "Readiness: the store can write and the model is built", s.readyz, nil},
+		{"GET", "/metrics", ScopeNone, "Prometheus metrics", s.metrics.handler(), nil},
+		{"GET", "/openapi.json", ScopeNone, "This API description", s.openapi, nil},
+		{"POST", "/v1/events", ScopeWrite, "Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable", s.postEvents, nil},
+		{"PUT", "/v1/products/:id", ScopeWrite, "Create or replace a product", s.putProduct, nil},
+		{"GET", "/v1/products/:id", ScopeRead, "Read a product", s.getProduct, nil},
+		{"DELETE", "/v1/products/:id", ScopeAdmin, "Delete a product record", s.deleteProduct, nil},
+		{"GET", "/v1/products/:id/related", ScopeRead, "Products associated with this one (PTP)", s.related, append([]string{"basis", "customer_id"}, listParams...)},
+		{"PUT", "/v1/customers/:id", ScopeWrite, "Create or replace a customer's attributes", s.putCustomer, nil},
+		{"DELETE", "/v1/customers/:id", ScopeAdmin, "Erase a customer and every event of theirs", s.deleteCustomer, nil},
+		{"GET", "/v1/customers", ScopeRead, "A sample of customer ids (for load tests)", s.listCustomers, []string{"limit"}},
+		{"GET", "/v1/customers/:id/profile", ScopeRead, "A customer's profile", s.profile, nil},
+		{"GET", "/v1/customers/:id/recommendations", ScopeRead, "One-to-one recommendations", s.personal, append([]string{"context_product", "exclude_seen"}, listParams...)},
+		{"GET", "/v1/popular", ScopeRead, "Popular products", s.popular, append([]string{"segment", "window", "customer_id"}, listParams...)},
+	}
+	rs = append(rs, s.extraRoutes()...)
+	s.table = rs
+	for _, r := range rs {
+		h := r.handler
+		if r.scope != ScopeNone {
+			s.app.Add(r.method, r.path, s.auth(r.scope), h)
+		} else {
+			s.app.Add(r.method, r.path, h)
+		}
+	}
+	s.app.Use(func(c *fiber.Ctx) error {
+		return &HTTPError{Status: fiber.StatusNotFound, Detail: "no such endpoint: " + c.Method() + " " + c.Path()}
+	})
+}
+
+// extraRoutes gathers the routes of the feature files (segments, offers,
+// experiments, admin); each appends its own.
+func (s *Server) extraRoutes() []route {
+	var rs []route
+	for _, f := range extraRouteFuncs {
+		rs = append(rs, f(s)...)
+	}
+	return rs
+}
+
+// extraRouteFuncs is filled by the feature files' init functions so that
+// each feature lives in its own file.
+var extraRouteFuncs []func(*Server) []route
+
+// auth checks the API key when keys are configured: 401 without a valid key,
+// 403 for a key without the scope.
+func (s *Server) auth(need Scope) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if len(s.opts.Keys) == 0 {
+			c.Locals(localScope, ScopeAdmin)
+			return c.Next()
+		}
+		key := c.Get("X-API-Key")
+		if key == "" {
+			if h := c.Get(fiber.HeaderAuthorization); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+				key = h[7:]
+			}
+		}
+		got := ScopeNone
+		for _, k := range s.opts.Keys {
+			// Constant time per comparison, and every key is compared, so
+			// timing does not tell which key prefix matched.
+			if subtle.ConstantTimeCompare([]byte(k.Key), []byte(key)) == 1 && k.Scope > got {
+				got = k.Scope
+			}
+		}
+		if got == ScopeNone {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="affinity"`)
+			return &HTTPError{Status: fiber.StatusUnauthorized, Detail: "a valid API key is required (Authorization: Bearer KEY or X-API-Key)"}
+		}
+		if got < need {
+			return &HTTPError{Status: fiber.StatusForbidden, Detail: "this API key lacks the " + scopeName(need) + " scope"}
+		}
+		if s.limiter != nil {
+			if wait, ok := s.limiter.allow(key); !ok {
+				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(wait.Seconds())+1))
+				return &HTTPError{Status: fiber.StatusTooManyRequests, Detail: "rate limit exceeded for this API key"}
+			}
+		}
+		c.Locals(localScope, got)
+		return c.Next()
+	}
+}
+
+func scopeName(s Scope) string {
+	switch s {
+	case ScopeRead:
+		return "read"
+	case ScopeWrite:
+		return "write"
+	case ScopeAdmin:
+		return "admin"
+	}
+	return "none"
+}
+
+func (s *Server) healthz(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	if !s.ready.Load() {
+		return &HTTPError{Status: fiber.StatusServiceUnavailable, Detail: "shutting down"}
+	}
+	if err := s.deps.Store.Ready(); err != nil {
+		s.log.Warn("not ready", "err", err)
+		return &HTTPError{Status: fiber.StatusServiceUnavailable, Detail: "store not ready: " + err.Error()}
+	}
+	st := s.deps.Store.Stats()
+	return c.JSON(fiber.Map{"status": "ready", "events": st.Events, "customers": st.Customers, "products": st.Products,
+		"model_built": st.ModelBuilt.UTC().Format(time.RFC3339)})
+}

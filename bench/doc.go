@@ -1,0 +1,26 @@
+// Package bench holds Affinity's two ways of measuring itself: a load
+// generator for a running server (`affinity bench`) and the offline
+// evaluation of recommendation quality (`affinity eval`).
+//
+// bench imports the core (features, recommend) and nothing imports bench
+// except cmd/affinity, so the serving binary's hot paths never depend on
+// measuring code. Like every package here it reads no flags and no
+// environment: cmd/affinity turns those into options.
+//
+// # Load generation
+//
+// RunLoad drives a server over HTTP with one of the scenarios of the command
+// line contract (related, personal, popular, nbo, mixed) and returns a
+// LoadResult: request and error counts, throughput, latency percentiles from
+// HdrHistogram, a per-second series, and renderings of all that as a text
+// table, JSON and a self-contained HTML page.
+//
+// Two load models are offered. Closed loop (the default) runs a fixed number
+// of workers that each send a request as soon as the previous one returns: it
+// finds the throughput ceiling but, like every closed-loop tool, lets a slow
+// server slow the load down, so its latencies understate stalls. Open loop
+// (LoadOptions.Rate > 0) sends at a constant arrival rate from a fixed
+// schedule and measures each request's latency from its intended start, so a
+// stall is charged to every request that should have been sent during it
+// (the "coordinated omission" correction of wrk2 and HdrHistogram).
+package bench

@@ -1,0 +1,77 @@
+// Command affinity is the one binary: serve, import, eval, bench, backup,
+// restore. It is the only place that reads flags and the environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `affinity: recommendation and personalization API
+
+usage:
+  affinity serve   [--addr 127.0.0.1:8080] [--data ./data] [--config FILE] [--demo FILE] [--insecure]
+  affinity import  --data DIR --format csv|ndjson|movielens|online-retail FILE...
+  affinity eval    --format csv|movielens|online-retail (--train F --test F | FILE)
+                   [--split item-stratified|user-stratified|temporal] [--test-ratio 0.25]
+                   [--seed 42] [--k 10] [--algo NAME] [--json]
+  affinity bench   --url URL [--duration 10s] [--concurrency 32] [--rate RPS]
+                   [--scenario related|personal|popular|nbo|mixed] [--json]
+  affinity backup  --data DIR --out FILE
+  affinity restore --data DIR FILE
+
+environment: AFFINITY_ADDR, AFFINITY_DATA, AFFINITY_API_KEYS
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "affinity:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("a command is required")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "import":
+		return runImport(ctx, rest, stdout, stderr)
+	case "eval":
+		return runEval(ctx, rest, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, rest, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// envOr returns the environment variable's value, or def.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

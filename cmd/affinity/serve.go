@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/affinity-rec/affinity/api"
+	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", envOr("AFFINITY_ADDR", "127.0.0.1:8080"), "listen address")
+	data := fs.String("data", envOr("AFFINITY_DATA", "./data"), "data directory (Badger)")
+	config := fs.String("config", "", "JSON config file")
+	demo := fs.String("demo", "", "online-retail CSV(.gz) to load when the store is empty")
+	insecure := fs.Bool("insecure", false, "allow listening beyond loopback without API keys")
+	pprof := fs.Bool("pprof", false, "expose /debug/pprof to admin keys")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fc, err := readConfig(*config)
+	if err != nil {
+		return err
+	}
+	if fc.Addr != "" && !flagSet(fs, "addr") && os.Getenv("AFFINITY_ADDR") == "" {
+		*addr = fc.Addr
+	}
+	if fc.Data != "" && !flagSet(fs, "data") && os.Getenv("AFFINITY_DATA") == "" {
+		*data = fc.Data
+	}
+	level := slog.LevelInfo
+	if fc.LogLevel == "debug" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	keys, err := fc.apiKeys()
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 && !isLoopback(*addr) && !*insecure {
+		return fmt.Errorf("refusing to listen on %s without API keys: set AFFINITY_API_KEYS (read:KEY,write:KEY,admin:KEY), or pass --insecure", *addr)
+	}
+	so, err := fc.storeOptions(*data, log)
+	if err != nil {
+		return err
+	}
+	var holder atomic.Pointer[features.Store]
+	switch fc.Clock {
+	case "", "now":
+	case "latest-event":
+		// Historical data: "now" is the newest event, so recency and
+		// windows mean what they meant then.
+		so.Clock = func() time.Time {
+			if st := holder.Load(); st != nil {
+				if t := st.LatestEventTime(); !t.IsZero() {
+					return t
+				}
+			}
+			return time.Now()
+		}
+	default:
+		return fmt.Errorf("config clock must be \"now\" or \"latest-event\", not %q", fc.Clock)
+	}
+	store, err := features.Open(so)
+	if err != nil {
+		return openErr(err, *data)
+	}
+	holder.Store(store)
+	return serveStore(ctx, store, fc, keys, *addr, *demo, *pprof, stdout, log)
+}
+
+func serveStore(ctx context.Context, store *features.Store, fc fileConfig, keys []api.Key, addr, demo string, pprof bool, stdout io.Writer, log *slog.Logger) error {
+	closed := false
+	defer func() {
+		if !closed {
+			store.Close()
+		}
+	}()
+	if demo != "" && store.Stats().Events == 0 {
+		fmt.Fprintf(stdout, "empty store: loading demo data from %s\n", demo)
+		sum, err := importFiles(ctx, store, "online-retail", []string{demo}, io.Discard)
+		if err != nil {
+			return fmt.Errorf("cannot load demo data: %w", err)
+		}
+		fmt.Fprintf(stdout, "loaded %d events (%d customers, %d products)\n", sum.Accepted, store.NumCustomers(), store.NumProducts())
+	}
+	eng, err := recommend.New(store, fc.engineOptions())
+	if err != nil {
+		return err
+	}
+	ao := api.DefaultOptions()
+	ao.Keys = keys
+	ao.Logger = log
+	ao.RateLimit = fc.RateLimit
+	ao.EnablePprof = pprof
+	if fc.BodyLimitMB > 0 {
+		ao.BodyLimit = fc.BodyLimitMB << 20
+	}
+	deps, err := buildDeps(store, eng, log)
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(deps, ao)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	printTryLines(stdout, store, ln.Addr().String(), len(keys) > 0)
+	log.Info("serving", "addr", ln.Addr().String(), "auth", len(keys) > 0)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.App().Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests")
+	srv.SetReady(false)
+	if err := srv.App().ShutdownWithTimeout(15 * time.Second); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	if err := closeDeps(deps); err != nil {
+		log.Warn("closing services", "err", err)
+	}
+	closed = true
+	if err := store.Close(); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func printTryLines(w io.Writer, store *features.Store, addr string, auth bool) {
+	base := "http://" + addr
+	hdr := ""
+	if auth {
+		hdr = ` -H "Authorization: Bearer $KEY"`
+	}
+	fmt.Fprintf(w, "affinity listening on %s\ntry:\n", base)
+	fmt.Fprintf(w, "  curl%s '%s/v1/popular?limit=5'\n", hdr, base)
+	prods := store.Model().Popular[features.BasisAny]
+	if len(prods) > 0 {
+		fmt.Fprintf(w, "  curl%s '%s/v1/products/%s/related?limit=5'\n", hdr, base, store.ProductName(prods[0].Product))
+	}
+	if cs := store.SampleCustomers(1); len(cs) > 0 {
+		fmt.Fprintf(w, "  curl%s '%s/v1/customers/%s/recommendations?limit=5'\n", hdr, base, cs[0])
+	}
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+// openErr explains the common failure of opening a store in use.
+func openErr(err error, dir string) error {
+	if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		return fmt.Errorf("the data directory %s is in use by another affinity process (stop it, or POST events to it)", dir)
+	}
+	return err
+}

@@ -1,0 +1,286 @@
+package eventio
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// The fuzz targets check, for any input, that a Reader neither panics nor
+// stalls, that every event it returns is valid and has an id, that assigned
+// ids are unique within the input, and that reading is deterministic (the
+// basis of idempotent imports). Seeds: f.Add below and testdata/fuzz/.
+
+func FuzzCSV(f *testing.F) {
+	f.Add([]byte("customer_id,product_id,type,timestamp,value,quantity,order_id,event_id,recommendation_id\n" +
+		"c,p,view,1709296200,1.5,2,o,e,r\nc,p,,2024-03-01T12:30:00Z,,,,,\n"))
+	f.Add([]byte("\ufeffproduct_id,customer_id\r\n\"p,1\",\"c\"\"2\"\r\nx\n"))
+	f.Add([]byte("customer_id,product_id\nc,\"p\nq\"\n\"unterminated\n"))
+	f.Add(gzipBytes(f, []byte("customer_id,product_id\nc,p\n")))
+	f.Fuzz(func(t *testing.T, data []byte) { checkReader(t, FormatCSV, data) })
+}
+
+func FuzzNDJSON(f *testing.F) {
+	f.Add([]byte(`{"customer_id":"c","product_id":"p","type":"view","timestamp":1709296200}` + "\n\n" +
+		`{"customer_id":"c","product_id":"p","type":"view","timestamp":"2024-03-01T12:30:00Z","x":[{}]}`))
+	f.Add([]byte("{\"customer_id\":1}\n[]\n{\"customer_id\":\"\\ud800\",\"product_id\":\"p\",\"type\":\"t\"}\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) { checkReader(t, FormatNDJSON, data) })
+}
+
+func FuzzMovieLens(f *testing.F) {
+	f.Add([]byte("196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t242\t3\t881250949\n"))
+	f.Add([]byte("1::1193::5::978300760\r\n1\t2\n\n1\t2\tx\t3\n"))
+	f.Fuzz(func(t *testing.T, data []byte) { checkReader(t, FormatMovieLens, data) })
+}
+
+func FuzzOnlineRetail(f *testing.F) {
+	f.Add([]byte(retailHeader +
+		"536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n" +
+		"536381,82567,\"AIRLINE LOUNGE,METAL SIGN\",2,12/1/2010 9:41,2.1,15311.0,United Kingdom\n" +
+		"C536379,D,Discount,-1,2010-12-01 09:41:00,27.5,14527.0,United Kingdom\n" +
+		"536414,22139,,56,2010-12-01 11:52:00,0,,United Kingdom\n"))
+	f.Add([]byte("Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n1,a,b,1,2009-12-01 07:45:00,1,2,3\n"))
+	f.Fuzz(func(t *testing.T, data []byte) { checkReader(t, FormatOnlineRetail, data) })
+}
+
+// readTrace reads data and describes everything Next returned.
+func readTrace(t *testing.T, format string, data []byte) (*Reader, result, []string) {
+	r, err := NewReader(bytes.NewReader(data), format)
+	if err != nil {
+		if !errors.Is(err, ErrBadHeader) && !bytes.HasPrefix(data, gzipMagic) {
+			t.Fatalf("NewReader: unexpected error %v", err)
+		}
+		return nil, result{}, nil
+	}
+	res := readAll(t, r, plainSize(data)+10)
+	if res.fatal != nil && !bytes.HasPrefix(data, gzipMagic) {
+		t.Fatalf("fatal error on plain input: %v", res.fatal)
+	}
+	var trace []string
+	for _, ev := range res.events {
+		trace = append(trace, strings.Join([]string{ev.EventID, ev.CustomerID, ev.ProductID, ev.Type,
+			strconv.FormatFloat(ev.Value, 'g', -1, 64), strconv.FormatFloat(ev.Quantity, 'g', -1, 64),
+			ev.Timestamp.String(), ev.OrderID, ev.RecommendationID}, "|"))
+	}
+	for _, le := range res.errs {
+		trace = append(trace, le.Error())
+	}
+	return r, res, trace
+}
+
+// plainSize is the size of data once gunzipped, which bounds how many times
+// Next may be called.
+func plainSize(data []byte) int {
+	if !bytes.HasPrefix(data, gzipMagic) {
+		return len(data)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return 0
+	}
+	n, _ := io.Copy(io.Discard, io.LimitReader(zr, 64<<20))
+	return int(n)
+}
+
+func checkReader(t *testing.T, format string, data []byte) {
+	r, res, trace := readTrace(t, format, data)
+	if r == nil {
+		return
+	}
+	assigned := map[string]bool{}
+	for _, ev := range res.events {
+		if err := features.ValidateEvent(&ev); err != nil {
+			t.Fatalf("invalid event %+v: %v", ev, err)
+		}
+		if ev.EventID == "" {
+			t.Fatalf("event without id: %+v", ev)
+		}
+		if strings.HasPrefix(ev.EventID, ContentID(&ev)) {
+			if assigned[ev.EventID] {
+				t.Fatalf("id %s assigned twice", ev.EventID)
+			}
+			assigned[ev.EventID] = true
+		}
+	}
+	prev := 0
+	for _, le := range res.errs {
+		if le.Line < 1 || le.Line < prev || le.Reason == "" || (le.Skipped && le.Err != nil) {
+			t.Fatalf("bad line error %+v after line %d", le, prev)
+		}
+		prev = le.Line
+	}
+	if format == FormatOnlineRetail {
+		products := r.Products()
+		for _, ev := range res.events {
+			if _, ok := products[ev.ProductID]; !ok {
+				t.Fatalf("product %q of an event is not in the catalogue", ev.ProductID)
+			}
+		}
+	}
+	_, _, again := readTrace(t, format, data)
+	if !reflect.DeepEqual(trace, again) {
+		t.Fatalf("two reads differ:\n%q\n%q", trace, again)
+	}
+}
+
+// FuzzDecodeEventJSON compares the hand-written decoder with encoding/json:
+// they must agree on what is well-formed, and on the fields of a
+// well-formed object. Decoding what json.Marshal writes must give the same
+// event back.
+func FuzzDecodeEventJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"event_id":"e","customer_id":"c","product_id":"p","type":"view","value":12.5,"quantity":2,` +
+			`"timestamp":1709296200,"order_id":"o","recommendation_id":"r"}`,
+		`{"customer_id":"c\u00e9\ud83d\ude00","product_id":"p","type":"view","timestamp":"2024-03-01T12:30:00Z"}`,
+		`{"customer_id":1,"product_id":null,"x":[1,{"y":-0.5e-3}],"value":"1"}`,
+		` {"customer\u005fid":"a","customer_id":"b"} `,
+		`[{"customer_id":"c"}]`,
+		`{"value":1e400,"timestamp":-1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := decodeEventJSON(data)
+		var fe *features.FieldError
+		isFieldErr := errors.As(err, &fe)
+		if err != nil && !isFieldErr && !errors.Is(err, ErrBadJSON) {
+			t.Fatalf("error %v is neither a FieldError nor ErrBadJSON", err)
+		}
+		trimmed := bytes.TrimLeft(data, " \t\r\n")
+		if !json.Valid(data) || len(trimmed) == 0 || trimmed[0] != '{' {
+			if err == nil || isFieldErr {
+				t.Fatalf("accepted input encoding/json rejects or that is not an object: %v", err)
+			}
+			return
+		}
+		if err != nil && !isFieldErr {
+			t.Fatalf("rejected well-formed input: %v", err)
+		}
+		if utf8.Valid(data) {
+			want, field := oracleDecodeEvent(t, data)
+			switch {
+			case field != "" && (fe == nil || fe.Field != field):
+				t.Fatalf("got error %v, want a FieldError for %s", err, field)
+			case field == "" && err != nil:
+				t.Fatalf("got error %v, want %+v", err, want)
+			case field == "" && !sameEvent(got, want):
+				t.Fatalf("\n got %+v\nwant %+v", got, want)
+			}
+		}
+		ev, err := DecodeEventJSON(data)
+		if err != nil {
+			return
+		}
+		b, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := DecodeEventJSON(b)
+		if err != nil || !sameEvent(back, ev) {
+			t.Fatalf("round trip of %s: %+v, %v; want %+v", b, back, err, ev)
+		}
+	})
+}
+
+// oracleDecodeEvent decodes a well-formed object with encoding/json, key by
+// key in order, following DecodeEventJSON's rules. It returns the event or
+// the field of the first type error.
+func oracleDecodeEvent(t *testing.T, data []byte) (features.Event, string) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	var ev features.Event
+	firstErr := ""
+	fail := func(field string) {
+		if firstErr == "" {
+			firstErr = field
+		}
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			t.Fatal(err)
+		}
+		key := tok.(string)
+		isNull := string(raw) == "null"
+		isString := raw[0] == '"'
+		isNumber := raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9'
+		str := func(dst *string) {
+			switch {
+			case isString:
+				if err := json.Unmarshal(raw, dst); err != nil {
+					t.Fatal(err)
+				}
+			case !isNull:
+				fail(key)
+			}
+		}
+		switch key {
+		case "event_id":
+			str(&ev.EventID)
+		case "customer_id":
+			str(&ev.CustomerID)
+		case "product_id":
+			str(&ev.ProductID)
+		case "type":
+			str(&ev.Type)
+		case "order_id":
+			str(&ev.OrderID)
+		case "recommendation_id":
+			str(&ev.RecommendationID)
+		case "value", "quantity":
+			dst := &ev.Value
+			if key == "quantity" {
+				dst = &ev.Quantity
+			}
+			if isNumber {
+				v, err := strconv.ParseFloat(string(raw), 64)
+				if err != nil {
+					fail(key)
+				}
+				*dst = v
+			} else if !isNull {
+				fail(key)
+			}
+		case "timestamp":
+			var s string
+			switch {
+			case isString:
+				if err := json.Unmarshal(raw, &s); err != nil {
+					t.Fatal(err)
+				}
+			case isNumber:
+				s = string(raw)
+			case isNull:
+				continue
+			default:
+				fail(key)
+				continue
+			}
+			ts, err := features.ParseTimestamp(s)
+			if err != nil {
+				fail(key)
+			}
+			if ts.IsZero() {
+				ts = time.Time{}
+			}
+			ev.Timestamp = ts
+		}
+	}
+	return ev, firstErr
+}

@@ -1,0 +1,172 @@
+package eventio
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+func TestDecodeEventJSON(t *testing.T) {
+	ts := time.Date(2024, 3, 1, 12, 30, 0, 0, time.UTC)
+	base := features.Event{CustomerID: "c", ProductID: "p", Type: "view"}
+	with := func(f func(*features.Event)) features.Event {
+		e := base
+		f(&e)
+		return e
+	}
+	const cp = `"customer_id":"c","product_id":"p","type":"view"`
+	ok := []struct {
+		name, in string
+		want     features.Event
+	}{
+		{"minimal", `{` + cp + `}`, base},
+		{"every field", `{"event_id":"e","customer_id":"c","product_id":"p","type":"view","value":12.5,` +
+			`"quantity":2,"timestamp":1709296200,"order_id":"o","recommendation_id":"r"}`,
+			with(func(e *features.Event) {
+				e.EventID, e.Value, e.Quantity, e.Timestamp, e.OrderID, e.RecommendationID = "e", 12.5, 2, ts, "o", "r"
+			})},
+		{"RFC 3339 timestamp", `{` + cp + `,"timestamp":"2024-03-01T13:30:00+01:00"}`, with(func(e *features.Event) { e.Timestamp = ts })},
+		{"fractional unix timestamp", `{` + cp + `,"timestamp":1709296200.5}`,
+			with(func(e *features.Event) { e.Timestamp = ts.Add(500 * time.Millisecond) })},
+		{"exponent timestamp", `{` + cp + `,"timestamp":1.7092962e9}`, with(func(e *features.Event) { e.Timestamp = ts })},
+		{"unix timestamp as a string", `{` + cp + `,"timestamp":"1709296200"}`, with(func(e *features.Event) { e.Timestamp = ts })},
+		{"nulls are absent", `{` + cp + `,"order_id":null,"value":null,"timestamp":null}`, base},
+		{"unknown fields skipped", ` {"x":{"a":[1,2,{"b":null}],"c":"}"},` + cp + `,"y":[true,false,-0.5e-3]} ` + "\n", base},
+		{"escapes", `{"customer_id":"c\"\\\/\u00e9\ud83d\ude00","product_id":"p","type":"view"}`,
+			with(func(e *features.Event) { e.CustomerID = "c\"\\/é😀" })},
+		{"lone surrogate is U+FFFD", `{"customer_id":"a\ud800b","product_id":"p","type":"view"}`,
+			with(func(e *features.Event) { e.CustomerID = "a\ufffdb" })},
+		{"escaped key", `{"customer\u005fid":"c","product_id":"p","type":"view"}`, base},
+		{"last repeated key wins", `{"customer_id":"x",` + cp + `}`, base},
+		{"negative value", `{` + cp + `,"value":-3}`, with(func(e *features.Event) { e.Value = -3 })},
+		{"white space around members", "{ \t\r\n" + cp + "\n}", base},
+	}
+	for _, c := range ok {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := DecodeEventJSON([]byte(c.in))
+			if err != nil {
+				t.Fatalf("error %v", err)
+			}
+			if !sameEvent(got, c.want) {
+				t.Fatalf("\n got %+v\nwant %+v", got, c.want)
+			}
+		})
+	}
+
+	fieldErrs := []struct{ name, in, field string }{
+		{"number customer", `{"customer_id":17850,"product_id":"p","type":"view"}`, "customer_id"},
+		{"object product", `{"customer_id":"c","product_id":{"id":"p"},"type":"view"}`, "product_id"},
+		{"bool type", `{"customer_id":"c","product_id":"p","type":true}`, "type"},
+		{"string value", `{` + cp + `,"value":"12"}`, "value"},
+		{"array quantity", `{` + cp + `,"quantity":[1]}`, "quantity"},
+		{"value out of range", `{` + cp + `,"value":1e400}`, "value"},
+		{"bad timestamp string", `{` + cp + `,"timestamp":"yesterday"}`, "timestamp"},
+		{"negative timestamp", `{` + cp + `,"timestamp":-1}`, "timestamp"},
+		{"bool timestamp", `{` + cp + `,"timestamp":true}`, "timestamp"},
+		{"first type error wins", `{"customer_id":1,"product_id":2,"type":"view"}`, "customer_id"},
+		{"missing customer", `{"product_id":"p","type":"view"}`, "customer_id"},
+		{"missing type", `{"customer_id":"c","product_id":"p"}`, "type"},
+		{"negative quantity", `{` + cp + `,"quantity":-1}`, "quantity"},
+		{"control character in id", `{"customer_id":"a\u0001","product_id":"p","type":"view"}`, "customer_id"},
+		{"invalid UTF-8 kept and rejected", "{\"customer_id\":\"a\xffb\",\"product_id\":\"p\",\"type\":\"view\"}", "customer_id"},
+	}
+	for _, c := range fieldErrs {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := DecodeEventJSON([]byte(c.in))
+			var fe *features.FieldError
+			if !errors.As(err, &fe) || fe.Field != c.field {
+				t.Fatalf("got %v, want a FieldError for %s", err, c.field)
+			}
+		})
+	}
+
+	syntaxErrs := []struct{ name, in string }{
+		{"empty", ``},
+		{"spaces", "  \n"},
+		{"not an object", `["customer_id","c"]`},
+		{"null", `null`},
+		{"truncated", `{"customer_id":"c"`},
+		{"truncated after a colon", `{"value":`},
+		{"trailing comma", `{` + cp + `,}`},
+		{"two objects", `{` + cp + `}{}`},
+		{"single quotes", `{'customer_id':'c'}`},
+		{"bad escape", `{"customer_id":"\x41","product_id":"p","type":"view"}`},
+		{"short unicode escape", `{"customer_id":"\u12","product_id":"p","type":"view"}`},
+		{"raw newline in string", "{\"customer_id\":\"a\nb\"}"},
+		{"leading zero", `{` + cp + `,"value":01}`},
+		{"bare minus", `{` + cp + `,"value":-}`},
+		{"dot without digits", `{` + cp + `,"value":1.}`},
+		{"exponent without digits", `{` + cp + `,"value":1e}`},
+		{"NaN literal", `{` + cp + `,"value":NaN}`},
+		{"bad literal", `{` + cp + `,"x":nul}`},
+		{"missing colon", `{"customer_id" "c"}`},
+		{"unclosed nested", `{` + cp + `,"x":[1,{"a":2]}`},
+		{"syntax error after a type error", `{"customer_id":1,"product_id":"p","type":"view",}`},
+		{"too deep", `{"x":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`},
+	}
+	for _, c := range syntaxErrs {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := DecodeEventJSON([]byte(c.in))
+			if !errors.Is(err, ErrBadJSON) || !errors.Is(err, features.ErrInvalid) {
+				t.Fatalf("got %v, want ErrBadJSON", err)
+			}
+			var fe *features.FieldError
+			if errors.As(err, &fe) {
+				t.Fatalf("got a FieldError %v for malformed JSON", err)
+			}
+		})
+	}
+}
+
+func TestNDJSON(t *testing.T) {
+	const cp = `"customer_id":"c","product_id":"p","type":"view"`
+	cases := []formatCase{
+		{
+			name:  "lines, blank lines, CRLF, BOM",
+			input: "\ufeff{" + cp + "}\r\n\n   \n{" + cp + `,"value":2}` + "\n{" + cp + "}",
+			want: []features.Event{
+				{CustomerID: "c", ProductID: "p", Type: "view"},
+				{CustomerID: "c", ProductID: "p", Type: "view", Value: 2},
+				{CustomerID: "c", ProductID: "p", Type: "view"},
+			},
+		},
+		{
+			name: "one rejection per bad line",
+			input: "{" + cp + "\n" + // 1
+				`{"customer_id":1,"product_id":"p","type":"view"}` + "\n" + // 2
+				`{"product_id":"p","type":"view"}` + "\n" + // 3
+				"{" + cp + `,"timestamp":"soon"}` + "\n" + // 4
+				`{"customer_id":"c","product_id":"p","type":"a b"}` + "\n" + // 5
+				"[]\n" + // 6
+				`{"customer_id":"ok","product_id":"p","type":"view"}` + "\n", // 7
+			want:    []features.Event{{CustomerID: "ok", ProductID: "p", Type: "view"}},
+			reasons: []string{"bad_json", "bad_customer_id", "missing_customer_id", "bad_timestamp", "bad_type", "bad_json"},
+			lines:   []int{1, 2, 3, 4, 5, 6},
+		},
+		{
+			name:    "line too long",
+			input:   `{"x":"` + strings.Repeat("a", maxLine) + `",` + cp + "}\n{" + cp + "}\n",
+			want:    []features.Event{{CustomerID: "c", ProductID: "p", Type: "view"}},
+			reasons: []string{"line_too_long"},
+			lines:   []int{1},
+		},
+		{
+			name:  "line just under the limit, over the buffer",
+			input: `{"x":"` + strings.Repeat("a", maxLine-len(cp)-10) + `",` + cp + "}\n",
+			want:  []features.Event{{CustomerID: "c", ProductID: "p", Type: "view"}},
+		},
+		{
+			name:    "last line too long, no newline",
+			input:   "{" + cp + "}\n" + strings.Repeat("a", 3*maxLine),
+			want:    []features.Event{{CustomerID: "c", ProductID: "p", Type: "view"}},
+			reasons: []string{"line_too_long"},
+			lines:   []int{2},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.run(t, FormatNDJSON) })
+	}
+}

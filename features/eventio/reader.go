@@ -1,0 +1,247 @@
+package eventio
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// The format names accepted by Open and NewReader.
+const (
+	FormatCSV          = "csv"
+	FormatNDJSON       = "ndjson"
+	FormatMovieLens    = "movielens"
+	FormatOnlineRetail = "online-retail"
+)
+
+// Formats returns the format names accepted by Open and NewReader.
+func Formats() []string {
+	return []string{FormatCSV, FormatNDJSON, FormatMovieLens, FormatOnlineRetail}
+}
+
+// decoder reads one format. next returns an event with the line it started
+// on, a *LineError, io.EOF, or a fatal error.
+type decoder interface {
+	next() (features.Event, int, error)
+}
+
+// acceptor is implemented by decoders that learn from the events the Reader
+// accepts (after validation), such as the Online Retail catalogue.
+type acceptor interface {
+	accepted(ev *features.Event)
+}
+
+// Reader reads events from one input in one format. It is not safe for
+// concurrent use.
+type Reader struct {
+	format string
+	dec    decoder
+	acc    acceptor
+	ids    idAssigner
+	closer []io.Closer
+	err    error // sticky fatal error
+}
+
+// Open opens the file at path for reading in format. The file is gunzipped
+// when its name ends in ".gz" or its first bytes are the gzip magic number.
+// The caller must Close the Reader.
+func Open(path, format string) (*Reader, error) {
+	if err := checkFormat(format); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open events file: %w", err)
+	}
+	r, err := newReader(f, format, strings.HasSuffix(path, ".gz"))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	r.closer = append(r.closer, f)
+	return r, nil
+}
+
+// NewReader reads events in format from r, gunzipping it when it starts with
+// the gzip magic number. A CSV header is read at once, so a missing required
+// column is reported here. Close does not close r.
+func NewReader(r io.Reader, format string) (*Reader, error) {
+	if err := checkFormat(format); err != nil {
+		return nil, err
+	}
+	return newReader(r, format, false)
+}
+
+func checkFormat(format string) error {
+	for _, f := range Formats() {
+		if f == format {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w %q: valid formats are %s", ErrUnknownFormat, format, strings.Join(Formats(), ", "))
+}
+
+const bufSize = 64 << 10
+
+var gzipMagic = []byte{0x1f, 0x8b}
+
+func newReader(in io.Reader, format string, gz bool) (*Reader, error) {
+	r := &Reader{format: format}
+	br := bufio.NewReaderSize(in, bufSize)
+	if !gz {
+		magic, _ := br.Peek(len(gzipMagic))
+		gz = bytes.Equal(magic, gzipMagic)
+	}
+	if gz {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("cannot gunzip: %w", err)
+		}
+		r.closer = append(r.closer, zr)
+		br = bufio.NewReaderSize(zr, bufSize)
+	}
+	// A byte order mark would otherwise become part of the first column
+	// name or make the first JSON line malformed.
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+	}
+	var err error
+	switch format {
+	case FormatCSV:
+		r.dec, err = newCSVDecoder(br)
+	case FormatNDJSON:
+		r.dec = &ndjsonDecoder{lines: lineReader{br: br}}
+	case FormatMovieLens:
+		r.dec = &movielensDecoder{lines: lineReader{br: br}}
+	case FormatOnlineRetail:
+		r.dec, err = newRetailDecoder(br)
+	}
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	r.acc, _ = r.dec.(acceptor)
+	return r, nil
+}
+
+// Format returns the format the Reader reads.
+func (r *Reader) Format() string { return r.format }
+
+// Next returns the next event, which has passed features.ValidateEvent and
+// has an EventID. At the end of the input it returns io.EOF. A line that did
+// not become an event gives a *LineError: count it and call Next again. Any
+// other error is fatal and is returned again by every later call.
+func (r *Reader) Next() (features.Event, error) {
+	if r.err != nil {
+		return features.Event{}, r.err
+	}
+	ev, line, err := r.dec.next()
+	if err != nil {
+		if _, ok := err.(*LineError); ok {
+			return features.Event{}, err
+		}
+		if err != io.EOF {
+			err = fmt.Errorf("cannot read %s input after line %d: %w", r.format, line, err)
+		}
+		r.err = err
+		return features.Event{}, err
+	}
+	if err := features.ValidateEvent(&ev); err != nil {
+		return features.Event{}, lineError(line, ReasonBadField, err)
+	}
+	if ev.EventID == "" {
+		ev.EventID = r.ids.assign(&ev)
+	}
+	if r.acc != nil {
+		r.acc.accepted(&ev)
+	}
+	return ev, nil
+}
+
+// Products returns the catalogue seen in the events read so far; call it
+// after Next returned io.EOF. Only the online-retail format collects one;
+// the others return nil. The map is the caller's.
+func (r *Reader) Products() map[string]features.Product {
+	if d, ok := r.dec.(*retailDecoder); ok {
+		return d.products()
+	}
+	return nil
+}
+
+// CustomerAttributes returns attributes of the customers seen in the events
+// read so far (online-retail: "country"); call it after Next returned
+// io.EOF. The other formats return nil. The maps are the caller's.
+func (r *Reader) CustomerAttributes() map[string]map[string]any {
+	if d, ok := r.dec.(*retailDecoder); ok {
+		return d.customerAttributes()
+	}
+	return nil
+}
+
+// Close releases the file opened by Open and the gzip reader. It does not
+// close the io.Reader given to NewReader.
+func (r *Reader) Close() error {
+	var errs []error
+	for i := len(r.closer) - 1; i >= 0; i-- {
+		if err := r.closer[i].Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	r.closer = nil
+	if r.err == nil {
+		r.err = errors.New("reader closed")
+	}
+	return errors.Join(errs...)
+}
+
+// maxLine bounds one NDJSON or MovieLens line, so that a file without
+// newlines cannot make the reader buffer all of it.
+const maxLine = 1 << 20
+
+// lineReader splits input into lines without copying when a line fits in
+// the bufio buffer.
+type lineReader struct {
+	br   *bufio.Reader
+	line int    // number of the line last returned
+	long []byte // assembles a line longer than the buffer
+}
+
+// next returns the next line without its "\n" or "\r\n", valid until the
+// next call. tooLong reports a line over maxLine, which has been discarded.
+func (l *lineReader) next() (b []byte, tooLong bool, err error) {
+	b, err = l.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		l.long = append(l.long[:0], b...)
+		for err == bufio.ErrBufferFull {
+			b, err = l.br.ReadSlice('\n')
+			if !tooLong {
+				l.long = append(l.long, b...)
+				tooLong = len(l.long) > maxLine+2
+			}
+		}
+		b = l.long
+	}
+	if err != nil && err != io.EOF {
+		return nil, false, err
+	}
+	if err == io.EOF && len(b) == 0 {
+		return nil, false, io.EOF
+	}
+	l.line++
+	if tooLong {
+		return nil, true, nil
+	}
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	if len(b) > maxLine {
+		return nil, true, nil
+	}
+	return b, false, nil
+}

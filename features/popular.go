@@ -1,0 +1,82 @@
+package features
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+// windowCache memoises windowed popularity: counting it scans every
+// history, so one computation serves all requests for a few seconds.
+type windowCache struct {
+	mu      sync.Mutex
+	entries map[windowKey]windowEntry
+}
+
+type windowKey struct {
+	since int64
+	basis Basis
+}
+
+type windowEntry struct {
+	at   time.Time
+	list []Neighbour
+}
+
+const windowCacheTTL = 10 * time.Second
+
+// PopularSince returns the products with the most distinct customers on
+// basis b among events at or after since, most first. since is rounded down
+// to the minute so that requests a few seconds apart share one computation.
+// The returned slice must not be changed.
+func (s *Store) PopularSince(since time.Time, b Basis) []Neighbour {
+	key := windowKey{since: since.Unix() / 60 * 60, basis: b}
+	now := time.Now()
+	s.windows.mu.Lock()
+	if s.windows.entries == nil {
+		s.windows.entries = map[windowKey]windowEntry{}
+	}
+	if e, ok := s.windows.entries[key]; ok && now.Sub(e.at) < windowCacheTTL {
+		s.windows.mu.Unlock()
+		return e.list
+	}
+	s.windows.mu.Unlock()
+
+	counts := make([]uint32, s.prod.len())
+	mark := make([]uint32, len(counts))
+	s.idx.mu.RLock()
+	for c, h := range s.idx.hist {
+		stamp := uint32(c) + 1
+		for _, in := range h {
+			if in.TS < key.since || !b.has(in.Class) || int(in.Product) >= len(counts) {
+				continue
+			}
+			if mark[in.Product] != stamp {
+				mark[in.Product] = stamp
+				counts[in.Product]++
+			}
+		}
+	}
+	s.idx.mu.RUnlock()
+	list := make([]Neighbour, 0, 256)
+	for p, n := range counts {
+		if n > 0 {
+			list = append(list, Neighbour{Product: uint32(p), Score: float32(n)})
+		}
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Score != list[j].Score {
+			return list[i].Score > list[j].Score
+		}
+		return list[i].Product < list[j].Product
+	})
+	s.windows.mu.Lock()
+	for k, e := range s.windows.entries {
+		if now.Sub(e.at) >= windowCacheTTL {
+			delete(s.windows.entries, k)
+		}
+	}
+	s.windows.entries[key] = windowEntry{at: now, list: list}
+	s.windows.mu.Unlock()
+	return list
+}

@@ -1,0 +1,541 @@
+package recommend
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// HalfLife is the time decay of a customer's affinity: an event this old
+	// counts half as much as one now (SAR's T).
+	HalfLife time.Duration
+	// MaxLimit caps any list's length.
+	MaxLimit int
+	// DefaultLimit is the length when a request does not say.
+	DefaultLimit int
+	// HistoryCap is how many of a customer's most recent events are scored.
+	HistoryCap int
+	// Basis is the association basis of personal recommendations.
+	Basis features.Basis
+}
+
+// DefaultOptions returns the defaults the evaluation supports (docs/evaluation.md).
+func DefaultOptions() Options {
+	return Options{HalfLife: 30 * 24 * time.Hour, MaxLimit: 100, DefaultLimit: 10, HistoryCap: 500, Basis: features.BasisAny}
+}
+
+// Validate reports whether o is usable.
+func (o Options) Validate() error {
+	if o.HalfLife < 0 {
+		return fmt.Errorf("%w: negative half-life", ErrBadRequest)
+	}
+	if o.MaxLimit < 1 || o.DefaultLimit < 1 || o.DefaultLimit > o.MaxLimit {
+		return fmt.Errorf("%w: limits must satisfy 1 <= default <= max", ErrBadRequest)
+	}
+	if o.HistoryCap < 1 {
+		return fmt.Errorf("%w: HistoryCap must be >= 1", ErrBadRequest)
+	}
+	return nil
+}
+
+// Engine serves recommendations from a Source. Safe for concurrent use.
+type Engine struct {
+	src     Source
+	opts    Options
+	scratch sync.Pool
+	idPre   string
+	idSeq   atomic.Uint64
+}
+
+// New returns an Engine over src.
+func New(src Source, o Options) (*Engine, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return &Engine{src: src, opts: o, idPre: hex.EncodeToString(b[:])}, nil
+}
+
+// Source returns the engine's source.
+func (e *Engine) Source() Source { return e.src }
+
+// Options returns the engine's options.
+func (e *Engine) Options() Options { return e.opts }
+
+// Request asks for one list. Zero values mean defaults.
+type Request struct {
+	CustomerID     string
+	ProductID      string
+	Limit          int
+	Filter         features.Filter
+	Basis          features.Basis
+	ContextProduct string
+	// IncludeSeen keeps products the customer viewed or carted (bought ones
+	// are always removed).
+	IncludeSeen bool
+	// Window restricts popularity to events this recent (0: all time).
+	Window time.Duration
+	// Params override ranking knobs, e.g. from an experiment variant:
+	// "algorithm" (personal, popular), "half_life_days", "limit".
+	Params map[string]any
+}
+
+// Item is one recommended product.
+type Item struct {
+	ProductID string  `json:"product_id"`
+	Score     float64 `json:"score"`
+}
+
+// List is a ranked answer.
+type List struct {
+	Items     []Item
+	Algorithm string
+}
+
+// NewRecommendationID returns a unique id for one served list, for
+// attribution of later clicks and purchases: a per-process random prefix and
+// a counter, so it costs no syscall per request.
+func (e *Engine) NewRecommendationID() string {
+	n := e.idSeq.Add(1)
+	return "r" + e.idPre + strconv.FormatUint(n, 36)
+}
+
+func (e *Engine) limit(r *Request) int {
+	l := r.Limit
+	if v, ok := r.Params["limit"]; ok {
+		if f, ok := toFloat(v); ok && f >= 1 {
+			l = int(f)
+		}
+	}
+	if l <= 0 {
+		l = e.opts.DefaultLimit
+	}
+	return min(l, e.opts.MaxLimit)
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int:
+		return float64(x), true
+	case string:
+		f, err := strconv.ParseFloat(x, 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func paramString(p map[string]any, k string) string {
+	if s, ok := p[k].(string); ok {
+		return s
+	}
+	return ""
+}
+
+// scratch is a dense score accumulator reused across requests: a map would
+// cost ~14x more (DESIGN section 4).
+type scratch struct {
+	score   []float32
+	mark    []uint8 // 1: candidate, 2: excluded
+	touched []uint32
+	heap    scoredHeap
+	ids     []uint32
+	hist    []features.Interaction
+}
+
+func (e *Engine) getScratch(n int) *scratch {
+	sc, _ := e.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	if len(sc.score) < n {
+		sc.score = make([]float32, n+n/4)
+		sc.mark = make([]uint8, n+n/4)
+	}
+	return sc
+}
+
+func (e *Engine) putScratch(sc *scratch) {
+	for _, p := range sc.touched {
+		sc.score[p] = 0
+		sc.mark[p] = 0
+	}
+	sc.touched = sc.touched[:0]
+	sc.heap = sc.heap[:0]
+	sc.ids = sc.ids[:0]
+	sc.hist = sc.hist[:0]
+	e.scratch.Put(sc)
+}
+
+type scored struct {
+	p uint32
+	s float32
+}
+
+// scoredHeap is a bounded min-heap keeping the best k.
+type scoredHeap []scored
+
+func worse(a, b scored) bool {
+	if a.s != b.s {
+		return a.s < b.s
+	}
+	return a.p > b.p
+}
+
+func (h *scoredHeap) push(x scored, k int) {
+	s := *h
+	if len(s) < k {
+		s = append(s, x)
+		for i := len(s) - 1; i > 0; {
+			p := (i - 1) / 2
+			if !worse(s[i], s[p]) {
+				break
+			}
+			s[i], s[p] = s[p], s[i]
+			i = p
+		}
+		*h = s
+		return
+	}
+	if !worse(s[0], x) {
+		return
+	}
+	s[0] = x
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(s) && worse(s[l], s[m]) {
+			m = l
+		}
+		if r < len(s) && worse(s[r], s[m]) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+}
+
+func (h scoredHeap) sorted() []scored {
+	sort.Slice(h, func(i, j int) bool { return worse(h[j], h[i]) })
+	return h
+}
+
+func (e *Engine) toList(sc *scratch, items []scored, algo string) List {
+	sc.ids = sc.ids[:0]
+	for _, it := range items {
+		sc.ids = append(sc.ids, it.p)
+	}
+	names := e.src.ProductNames(sc.ids, make([]string, 0, len(items)))
+	out := List{Items: make([]Item, len(items)), Algorithm: algo}
+	for i, it := range items {
+		out.Items[i] = Item{ProductID: names[i], Score: round6(float64(it.s))}
+	}
+	return out
+}
+
+func round6(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return math.Round(f*1e6) / 1e6
+}
+
+// Related returns products associated with r.ProductID (customers who
+// bought/viewed it also bought/viewed), filtered; when it has no
+// associations, its category's popular products; with r.CustomerID, what
+// that customer bought is left out.
+func (e *Engine) Related(ctx context.Context, r Request) (List, error) {
+	p, ok := e.src.ProductID(r.ProductID)
+	if !ok {
+		return List{}, fmt.Errorf("%w: %q", ErrUnknownProduct, r.ProductID)
+	}
+	m := e.src.Model()
+	cat := e.src.Catalog()
+	match := cat.Compile(r.Filter)
+	k := e.limit(&r)
+	sc := e.getScratch(len(m.Support[0]) + 1)
+	defer e.putScratch(sc)
+	if c, ok := e.src.CustomerID(r.CustomerID); ok && r.CustomerID != "" {
+		sc.hist = e.src.History(c, sc.hist)
+		e.markExcluded(sc, sc.hist, r.IncludeSeen)
+	}
+	e.markOne(sc, p)
+	var items []scored
+	for _, n := range m.NeighboursOf(r.Basis, p) {
+		if int(n.Product) < len(sc.mark) && sc.mark[n.Product] == 2 {
+			continue
+		}
+		if !match.Allows(n.Product) {
+			continue
+		}
+		items = append(items, scored{n.Product, n.Score})
+		if len(items) == k {
+			break
+		}
+	}
+	if len(items) > 0 {
+		return e.toList(sc, items, "related-"+string(m.Options.Similarity)), nil
+	}
+	// No associations: the product's category's best sellers.
+	if pr := cat.Product(p); pr != nil && pr.Category != "" {
+		f := r.Filter
+		if f.Category == "" {
+			f.Category = pr.Category
+			items = e.popularInto(sc, m.Popular[features.BasisAny], cat.Compile(f), k)
+			if len(items) > 0 {
+				return e.toList(sc, items, "category-popular"), nil
+			}
+		}
+	}
+	items = e.popularInto(sc, m.Popular[features.BasisAny], match, k)
+	return e.toList(sc, items, "popular"), nil
+}
+
+// markOne excludes product p from the answer.
+func (e *Engine) markOne(sc *scratch, p uint32) {
+	if int(p) >= len(sc.mark) {
+		return
+	}
+	if sc.mark[p] == 0 {
+		sc.touched = append(sc.touched, p)
+	}
+	sc.mark[p] = 2
+}
+
+// markExcluded marks what a customer must not be shown again: everything
+// bought, and with !includeSeen everything they interacted with.
+func (e *Engine) markExcluded(sc *scratch, hist []features.Interaction, includeSeen bool) {
+	for _, in := range hist {
+		if includeSeen && in.Class != features.ClassBought {
+			continue
+		}
+		e.markOne(sc, in.Product)
+	}
+}
+
+// popularInto picks the k best products of pop passing match and not
+// excluded in sc. A restrictive attribute filter is walked by its (small)
+// candidate set instead of the whole popularity list.
+func (e *Engine) popularInto(sc *scratch, pop []features.Neighbour, match *features.Matcher, k int) []scored {
+	if match.Empty() {
+		return nil
+	}
+	out := make([]scored, 0, k)
+	for _, n := range pop {
+		if int(n.Product) < len(sc.mark) && sc.mark[n.Product] == 2 {
+			continue
+		}
+		if !match.Allows(n.Product) {
+			continue
+		}
+		out = append(out, scored{n.Product, n.Score})
+		if len(out) == k {
+			break
+		}
+	}
+	return out
+}
+
+// Popular returns the products with the most customers (in r.Window when
+// set), filtered; with r.CustomerID, minus what they bought.
+func (e *Engine) Popular(ctx context.Context, r Request) (List, error) {
+	m := e.src.Model()
+	cat := e.src.Catalog()
+	k := e.limit(&r)
+	sc := e.getScratch(len(m.Support[0]) + 1)
+	defer e.putScratch(sc)
+	if c, ok := e.src.CustomerID(r.CustomerID); ok && r.CustomerID != "" {
+		sc.hist = e.src.History(c, sc.hist)
+		e.markExcluded(sc, sc.hist, true)
+	}
+	pop := e.popularList(m, r.Window)
+	items := e.popularFast(sc, pop, m, cat.Compile(r.Filter), k)
+	algo := "popular"
+	if r.Window > 0 {
+		algo = "popular-window"
+	}
+	return e.toList(sc, items, algo), nil
+}
+
+func (e *Engine) popularList(m *features.Model, window time.Duration) []features.Neighbour {
+	if window > 0 {
+		return e.src.PopularSince(e.src.Now().Add(-window), features.BasisAny)
+	}
+	return m.Popular[features.BasisAny]
+}
+
+// popularFast is popularInto, but when the filter's candidate set is much
+// smaller than the popularity list it ranks the candidates directly.
+func (e *Engine) popularFast(sc *scratch, pop []features.Neighbour, m *features.Model, match *features.Matcher, k int) []scored {
+	cands := match.Candidates()
+	if cands == nil || cands.GetCardinality()*16 > uint64(len(pop)) {
+		return e.popularInto(sc, pop, match, k)
+	}
+	sup := m.Support[features.BasisAny]
+	h := sc.heap[:0]
+	it := cands.Iterator()
+	for it.HasNext() {
+		p := it.Next()
+		if int(p) >= len(sup) || sup[p] == 0 {
+			continue
+		}
+		if int(p) < len(sc.mark) && sc.mark[p] == 2 {
+			continue
+		}
+		if !match.Allows(p) {
+			continue
+		}
+		h.push(scored{p, float32(sup[p])}, k)
+	}
+	sc.heap = h
+	return append([]scored(nil), h.sorted()...)
+}
+
+// Personal returns one-to-one recommendations: the customer's time-decayed
+// affinity to what they interacted with, times the product associations
+// (SAR's A·S), minus what they bought (and, unless IncludeSeen, saw);
+// topped up with popular products; popular for an unknown customer.
+func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
+	m := e.src.Model()
+	cat := e.src.Catalog()
+	match := cat.Compile(r.Filter)
+	k := e.limit(&r)
+	sc := e.getScratch(len(m.Support[0]) + 1)
+	defer e.putScratch(sc)
+	if paramString(r.Params, "algorithm") == "popular" {
+		return e.Popular(ctx, Request{CustomerID: r.CustomerID, Limit: k, Filter: r.Filter, Window: r.Window})
+	}
+	c, known := e.src.CustomerID(r.CustomerID)
+	if known {
+		sc.hist = e.src.History(c, sc.hist)
+	}
+	var ctxProd uint32
+	hasCtx := false
+	if r.ContextProduct != "" {
+		p, ok := e.src.ProductID(r.ContextProduct)
+		if !ok {
+			return List{}, fmt.Errorf("%w: context_product %q", ErrUnknownProduct, r.ContextProduct)
+		}
+		ctxProd, hasCtx = p, true
+	}
+	if len(sc.hist) == 0 && !hasCtx {
+		items := e.popularFast(sc, e.popularList(m, r.Window), m, match, k)
+		return e.toList(sc, items, "popular"), nil
+	}
+	halfLife := e.opts.HalfLife
+	if v, ok := toFloat(r.Params["half_life_days"]); ok && v > 0 {
+		halfLife = time.Duration(v * 24 * float64(time.Hour))
+	}
+	aff := e.affinity(sc.hist, halfLife)
+	if hasCtx {
+		// The product being looked at now weighs as much as the strongest
+		// history item: it is the freshest signal there is.
+		mx := float32(1)
+		for _, a := range aff {
+			mx = max(mx, a.s)
+		}
+		aff = append(aff, scored{ctxProd, mx})
+	}
+	e.markExcluded(sc, sc.hist, r.IncludeSeen)
+	if hasCtx {
+		e.markOne(sc, ctxProd)
+	}
+	basis := e.opts.Basis
+	for _, a := range aff {
+		for _, n := range m.NeighboursOf(basis, a.p) {
+			if int(n.Product) >= len(sc.mark) {
+				continue
+			}
+			switch sc.mark[n.Product] {
+			case 2:
+				continue
+			case 0:
+				sc.mark[n.Product] = 1
+				sc.touched = append(sc.touched, n.Product)
+			}
+			sc.score[n.Product] += a.s * n.Score
+		}
+	}
+	h := sc.heap[:0]
+	for _, p := range sc.touched {
+		if sc.mark[p] != 1 || !match.Allows(p) {
+			continue
+		}
+		h.push(scored{p, sc.score[p]}, k)
+	}
+	sc.heap = h
+	items := append([]scored(nil), h.sorted()...)
+	algo := "personal"
+	if len(items) < k {
+		// Top up with popular products ranked below every personal one.
+		for _, it := range items {
+			e.markOne(sc, it.p)
+		}
+		floor := float32(0)
+		if len(items) > 0 {
+			floor = items[len(items)-1].s
+		}
+		fill := e.popularFast(sc, e.popularList(m, r.Window), m, match, k-len(items))
+		top := float32(1)
+		if len(fill) > 0 && fill[0].s > 0 {
+			top = fill[0].s
+		}
+		for _, f := range fill {
+			items = append(items, scored{f.p, floor * 0.5 * f.s / top})
+		}
+		if len(items) > 0 && len(fill) == len(items) {
+			algo = "popular"
+		}
+	}
+	return e.toList(sc, items, algo), nil
+}
+
+// affinity folds a history into one weight per product:
+// Σ w_type · 0.5^(age/halfLife), ages measured from the customer's latest
+// event (a common factor per customer does not change their ranking, and it
+// keeps old histories from underflowing). Only the HistoryCap most recent
+// events count.
+func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration) []scored {
+	if len(hist) > e.opts.HistoryCap {
+		hist = hist[len(hist)-e.opts.HistoryCap:]
+	}
+	var ref int64
+	for _, in := range hist {
+		ref = max(ref, in.TS)
+	}
+	tt := e.src.Types()
+	hl := halfLife.Seconds()
+	out := make([]scored, 0, len(hist))
+	pos := make(map[uint32]int, len(hist))
+	for _, in := range hist {
+		w := tt.Weight(in.Type, in.Value)
+		if w == 0 {
+			continue
+		}
+		if hl > 0 {
+			w *= math.Exp2(-float64(ref-in.TS) / hl)
+		}
+		if i, ok := pos[in.Product]; ok {
+			out[i].s += float32(w)
+			continue
+		}
+		pos[in.Product] = len(out)
+		out = append(out, scored{in.Product, float32(w)})
+	}
+	return out
+}

@@ -1,0 +1,23 @@
+package recommend
+
+import (
+	"time"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// Source is what ranking needs from the feature store. Implementations must
+// be safe for concurrent use; the returned Model and Catalog are immutable.
+type Source interface {
+	Model() *features.Model
+	Catalog() *features.Catalog
+	Types() *features.TypeTable
+	CustomerID(ext string) (uint32, bool)
+	ProductID(ext string) (uint32, bool)
+	ProductNames(ids []uint32, out []string) []string
+	History(c uint32, buf []features.Interaction) []features.Interaction
+	PopularSince(since time.Time, b features.Basis) []features.Neighbour
+	Now() time.Time
+}
+
+var _ Source = (*features.Store)(nil)
