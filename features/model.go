@@ -168,7 +168,9 @@ func (bd *builder) recentDistinct(h []Interaction, bs Basis, max int) {
 }
 
 // neighbours computes product p's list; the caller holds x.mu for reading.
-func (bd *builder) neighbours(x *index, b Basis, p uint32, support []uint32, ncust int, o NeighbourOptions) []Neighbour {
+// cl holds customers' distinct recent products, computed once per build
+// (a customer appears in the customer sets of many products).
+func (bd *builder) neighbours(x *index, b Basis, p uint32, sc *scoring, cl *custLists, o NeighbourOptions) []Neighbour {
 	cs := customersOf(x, b, p)
 	if cs == nil || cs.IsEmpty() {
 		return nil
@@ -177,16 +179,21 @@ func (bd *builder) neighbours(x *index, b Basis, p uint32, support []uint32, ncu
 	it := cs.Iterator()
 	for it.HasNext() {
 		c := it.Next()
-		if int(c) >= len(x.hist) {
-			continue
+		list, ok := cl.get(c)
+		if !ok {
+			if int(c) >= len(x.hist) {
+				continue
+			}
+			// A customer who arrived after the lists were computed.
+			bd.recentDistinct(x.hist[c], b, o.MaxHistory)
+			list = bd.seen
 		}
-		bd.recentDistinct(x.hist[c], b, o.MaxHistory)
 		w := float32(1)
 		if o.Similarity == SimIDFCosine {
-			w = float32(1 / math.Log2(2+float64(len(bd.seen))))
+			w = float32(1 / math.Log2(2+float64(len(list))))
 		}
-		for _, j := range bd.seen {
-			if j == p {
+		for _, j := range list {
+			if j == p || int(j) >= len(bd.cnt) {
 				continue
 			}
 			if bd.cnt[j] == 0 {
@@ -195,7 +202,6 @@ func (bd *builder) neighbours(x *index, b Basis, p uint32, support []uint32, ncu
 			bd.cnt[j] += w
 		}
 	}
-	cii := float64(support[p])
 	out := make([]Neighbour, 0, min(o.K, len(bd.touched)))
 	h := neighbourHeap(out)
 	for _, j := range bd.touched {
@@ -204,7 +210,7 @@ func (bd *builder) neighbours(x *index, b Basis, p uint32, support []uint32, ncu
 		if o.Similarity != SimIDFCosine && cij < float64(o.MinSupport) {
 			continue
 		}
-		s := similarity(o, cij, cii, float64(support[j]), float64(ncust))
+		s := sc.score(cij, p, j)
 		if s <= 0 || math.IsNaN(s) {
 			continue
 		}
@@ -218,6 +224,138 @@ func (bd *builder) neighbours(x *index, b Basis, p uint32, support []uint32, ncu
 		return out[a].Product < out[b].Product
 	})
 	return out
+}
+
+// scoring turns counts into similarities with per-product powers computed
+// once per build (math.Pow per pair was a tenth of a build).
+type scoring struct {
+	o          NeighbourOptions
+	sup        []uint32
+	n          float64
+	powA, powB []float64
+}
+
+func newScoring(o NeighbourOptions, sup []uint32, n int) *scoring {
+	sc := &scoring{o: o, sup: sup, n: float64(n)}
+	if o.Similarity == SimCosine || o.Similarity == SimIDFCosine {
+		sc.powA = make([]float64, len(sup))
+		sc.powB = make([]float64, len(sup))
+		for p, v := range sup {
+			sc.powA[p] = math.Pow(float64(v), o.Alpha)
+			sc.powB[p] = math.Pow(float64(v), 1-o.Alpha)
+		}
+	}
+	return sc
+}
+
+func (sc *scoring) score(cij float64, i, j uint32) float64 {
+	if sc.powA != nil {
+		return cij / (sc.powA[i] * sc.powB[j])
+	}
+	return similarity(sc.o, cij, float64(sc.sup[i]), float64(sc.sup[j]), sc.n)
+}
+
+// custLists maps customers to their distinct recent products on one basis:
+// dense when most customers are needed (a full build), sparse otherwise.
+// Read-only once built, so workers share it.
+type custLists struct {
+	dense  [][]uint32
+	has    []bool
+	sparse map[uint32][]uint32
+}
+
+func (cl *custLists) get(c uint32) ([]uint32, bool) {
+	if cl.dense != nil {
+		if int(c) < len(cl.dense) && cl.has[c] {
+			return cl.dense[c], true
+		}
+		return nil, false
+	}
+	l, ok := cl.sparse[c]
+	return l, ok
+}
+
+// buildCustLists computes the lists of the customers of todo (all customers
+// when full). It takes x.mu for reading in slices of customers.
+func buildCustLists(x *index, b Basis, todo []uint32, full bool, nprod int, o NeighbourOptions) *custLists {
+	cl := &custLists{}
+	var need []uint32
+	x.mu.RLock()
+	ncust := len(x.hist)
+	if full {
+		cl.dense = make([][]uint32, ncust)
+		cl.has = make([]bool, ncust)
+	} else {
+		var parts []*roaring.Bitmap
+		for _, p := range todo {
+			if cs := customersOf(x, b, p); cs != nil {
+				parts = append(parts, cs)
+			}
+		}
+		need = roaring.FastOr(parts...).ToArray()
+		cl.sparse = make(map[uint32][]uint32, len(need))
+	}
+	x.mu.RUnlock()
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	count := ncust
+	if !full {
+		count = len(need)
+	}
+	const chunk = 4096
+	var next int
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bd := newBuilder(nprod)
+			var local map[uint32][]uint32
+			if !full {
+				local = map[uint32][]uint32{}
+			}
+			for {
+				mu.Lock()
+				i := next
+				next += chunk
+				mu.Unlock()
+				if i >= count {
+					break
+				}
+				end := min(i+chunk, count)
+				x.mu.RLock()
+				for k := i; k < end; k++ {
+					c := uint32(k)
+					if !full {
+						c = need[k]
+					}
+					if int(c) >= len(x.hist) || len(x.hist[c]) == 0 {
+						continue
+					}
+					bd.recentDistinct(x.hist[c], b, o.MaxHistory)
+					if len(bd.seen) == 0 {
+						continue
+					}
+					l := append([]uint32(nil), bd.seen...)
+					if full {
+						cl.dense[c], cl.has[c] = l, true
+					} else {
+						local[c] = l
+					}
+				}
+				x.mu.RUnlock()
+			}
+			if !full {
+				mu.Lock()
+				for c, l := range local {
+					cl.sparse[c] = l
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return cl
 }
 
 // similarity scores a pair from co-occurrence cij, the two supports and the
@@ -342,6 +480,13 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 		} else {
 			todo = dirty.ToArray()
 		}
+		full := dirty == nil || prev == nil
+		if len(todo) == 0 {
+			m.Neighbours[b] = lists
+			continue
+		}
+		cl := buildCustLists(x, b, todo, full, nprod, o)
+		sc := newScoring(o, m.Support[b], m.Customers[b])
 		workers := runtime.GOMAXPROCS(0)
 		var wg sync.WaitGroup
 		var next int64
@@ -363,7 +508,7 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 					x.mu.RLock()
 					for _, p := range todo[i:end] {
 						if int(p) < nprod {
-							lists[p] = bd.neighbours(x, b, p, m.Support[b], m.Customers[b], o)
+							lists[p] = bd.neighbours(x, b, p, sc, cl, o)
 						}
 					}
 					x.mu.RUnlock()

@@ -160,34 +160,51 @@ func (s *Store) loadCustomers() error {
 
 // PutCustomer creates or replaces customer ext's attributes.
 func (s *Store) PutCustomer(ext string, c Customer) error {
-	if err := ValidateID("customer_id", ext); err != nil {
-		return err
-	}
-	body, err := json.Marshal(c)
-	if err != nil {
-		return &FieldError{Field: "attributes", Msg: "cannot be encoded: " + err.Error()}
+	return s.PutCustomers(map[string]Customer{ext: c})
+}
+
+// PutCustomers creates or replaces several customers' attributes in one commit.
+func (s *Store) PutCustomers(cs map[string]Customer) error {
+	bodies := make(map[string][]byte, len(cs))
+	for ext, c := range cs {
+		if err := ValidateID("customer_id", ext); err != nil {
+			return err
+		}
+		body, err := json.Marshal(c)
+		if err != nil {
+			return &FieldError{Field: "attributes", Msg: "cannot be encoded: " + err.Error()}
+		}
+		bodies[ext] = body
 	}
 	return s.do(func() error {
 		mark := s.cust.len()
 		wb := s.db.NewWriteBatch()
 		defer wb.Cancel()
-		id, created := s.cust.assign(ext)
-		if created {
-			_ = wb.Set(keyStr(prefixCustDict, ext), binary.BigEndian.AppendUint32(nil, id))
-			_ = wb.Set(keyU32(prefixCustRev, id), []byte(ext))
+		ids := make(map[string]uint32, len(cs))
+		for ext, body := range bodies {
+			id, created := s.cust.assign(ext)
+			if created {
+				_ = wb.Set(keyStr(prefixCustDict, ext), binary.BigEndian.AppendUint32(nil, id))
+				_ = wb.Set(keyU32(prefixCustRev, id), []byte(ext))
+			}
+			_ = wb.Set(keyU32(prefixCustomer, id), body)
+			ids[ext] = id
 		}
-		_ = wb.Set(keyU32(prefixCustomer, id), body)
 		if err := s.flush(wb); err != nil {
 			s.cust.truncate(mark)
 			return err
 		}
-		cs := s.customerAttrs()
-		cs.mu.Lock()
-		cs.attrs[id] = c.Attributes
-		cs.mu.Unlock()
+		attrs := s.customerAttrs()
+		attrs.mu.Lock()
+		for ext, id := range ids {
+			attrs.attrs[id] = cs[ext].Attributes
+		}
+		attrs.mu.Unlock()
 		s.runHooks(func(h Hooks) {
 			if h.OnCustomer != nil {
-				h.OnCustomer(id)
+				for _, id := range ids {
+					h.OnCustomer(id)
+				}
 			}
 		})
 		return nil

@@ -71,6 +71,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	// One fsync at the end instead of one per batch: an import that dies
+	// half-way is simply re-run (event ids make it idempotent).
+	so.SyncWrites = false
 	store, err := features.Open(so)
 	if err != nil {
 		return openErr(err, *data)
@@ -188,15 +191,17 @@ func importFiles(ctx context.Context, store *features.Store, format string, file
 			}
 		}
 		if cs := r.CustomerAttributes(); len(cs) > 0 {
+			put := make(map[string]features.Customer, len(cs))
 			for id, attrs := range cs {
 				cid, ok := store.CustomerID(id)
 				if ok && store.CustomerAttributes(cid) != nil {
-					continue
+					continue // attributes set through the API win
 				}
-				if err := store.PutCustomer(id, features.Customer{Attributes: attrs}); err != nil {
-					r.Close()
-					return sum, err
-				}
+				put[id] = features.Customer{Attributes: attrs}
+			}
+			if err := store.PutCustomers(put); err != nil {
+				r.Close()
+				return sum, err
 			}
 		}
 		r.Close()

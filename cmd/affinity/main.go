@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -32,7 +33,16 @@ environment: AFFINITY_ADDR, AFFINITY_DATA, AFFINITY_API_KEYS
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// AFFINITY_CPUPROFILE=FILE profiles any command (import, eval, serve).
+	if path := os.Getenv("AFFINITY_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if err := pprof.StartCPUProfile(f); err == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		pprof.StopCPUProfile()
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}

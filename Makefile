@@ -1,0 +1,65 @@
+# Affinity: the two commands that matter are `make run` and `make test`.
+GO      ?= go
+BIN     := bin/affinity
+DATA    ?= ./data
+ADDR    ?= 127.0.0.1:8080
+DEMO    := testdata/demo/online_retail_sample.csv.gz
+SHARED  ?= ../shared/data
+# Packages with goroutines and shared state run under the race detector.
+RACE_PKGS := ./features/... ./recommend/... ./api/... ./bench/...
+
+.PHONY: all build run test test-race bench eval fmt vet lint check-deps fuzz test-browser clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/affinity
+
+## run: build and serve on $(ADDR) with Badger under $(DATA), loading the demo set when empty.
+run: build
+	./$(BIN) serve --addr $(ADDR) --data $(DATA) --demo $(DEMO)
+
+## test: vet, import direction, unit + end-to-end tests, race detector on concurrent packages.
+test: vet check-deps
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+## bench: Go benchmarks of the hot paths, then a short load run against a live server.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=2s ./features/... ./recommend/... ./api/...
+	./scripts/loadrun.sh $(BIN) $(SHARED)
+
+## eval: offline quality on MovieLens-100K (item-stratified) and Online Retail (temporal).
+eval: build
+	./scripts/eval.sh $(BIN) $(SHARED)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+## check-deps: imports run one way, features <- recommend <- api <- cmd.
+check-deps:
+	@$(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | awk ' \
+	  /\/features(\/[^:]*)?: / && /gofiber/ {print "features imports fiber: " $$1; bad=1} \
+	  /\/features(\/[^:]*)?: / && /affinity\/(recommend|api|bench)/ {print "features imports a higher layer: " $$1; bad=1} \
+	  /\/recommend(\/[^:]*)?: / && (/gofiber/ || /dgraph-io\/badger/) {print "recommend imports fiber or badger: " $$1; bad=1} \
+	  /\/recommend(\/[^:]*)?: / && /affinity\/(api|bench)/ {print "recommend imports a higher layer: " $$1; bad=1} \
+	  /\/api(\/[^:]*)?: / && /dgraph-io\/badger/ {print "api imports badger: " $$1; bad=1} \
+	  /\/api(\/[^:]*)?: / && /affinity\/bench/ {print "api imports bench: " $$1; bad=1} \
+	  /\/(features|recommend|api|bench)(\/[^:]*)?: / && /\/cmd\// {print "a library imports cmd/: " $$1; bad=1} \
+	  END {exit bad}' && echo "import direction ok"
+
+## fuzz: run every fuzz target for FUZZTIME each.
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin
