@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary compiles the command once for the process tests.
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+func affinityBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "affinity-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "affinity")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type child struct {
+	cmd  *exec.Cmd
+	addr string
+	out  *bytes.Buffer
+}
+
+// startChild runs `affinity serve` on dir and waits until it is ready.
+func startChild(t *testing.T, dir string) *child {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(affinityBinary(t), "serve", "--addr", addr, "--data", dir)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd, addr: addr, out: &out}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return c
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	t.Fatalf("server did not become ready:\n%s", out.String())
+	return nil
+}
+
+func (c *child) kill() {
+	c.cmd.Process.Signal(syscall.SIGKILL)
+	c.cmd.Wait()
+}
+
+type eventsReply struct {
+	Accepted, Rejected, Duplicates int
+}
+
+func postBatch(client *http.Client, addr string, batch int, size int) (eventsReply, error) {
+	var b strings.Builder
+	for i := 0; i < size; i++ {
+		fmt.Fprintf(&b, `{"event_id":"b%d-%d","customer_id":"c%d","product_id":"p%d","type":"purchase","value":1}`+"\n",
+			batch, i, batch%17, (batch*31+i)%50)
+	}
+	resp, err := client.Post("http://"+addr+"/v1/events", "application/x-ndjson", strings.NewReader(b.String()))
+	if err != nil {
+		return eventsReply{}, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return eventsReply{}, fmt.Errorf("status %d: %s", resp.StatusCode, body)
+	}
+	var r eventsReply
+	err = json.Unmarshal(body, &r)
+	return r, err
+}
+
+func storedEvents(t *testing.T, addr string) int {
+	t.Helper()
+	total := 0
+	for c := 0; c < 17; c++ {
+		resp, err := http.Get(fmt.Sprintf("http://%s/v1/customers/c%d/profile", addr, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct{ Events int }
+		json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&p)
+		resp.Body.Close()
+		total += p.Events
+	}
+	return total
+}
+
+// TestKillNineLosesNothingAcknowledged kills a server that is ingesting at
+// random moments, restarts it, and checks that every acknowledged event is
+// there exactly once (the in-flight batch may or may not have landed), and
+// that re-sending acknowledged batches adds nothing.
+func TestKillNineLosesNothingAcknowledged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test")
+	}
+	dir := t.TempDir()
+	rng := rand.New(rand.NewSource(1))
+	const size = 40
+	acked := 0
+	var ackedBatches []int
+	batch := 0
+	for round := 0; round < 4; round++ {
+		c := startChild(t, dir)
+		if got := storedEvents(t, c.addr); got < acked || got > acked+size {
+			c.kill()
+			t.Fatalf("round %d: %d events stored, %d acknowledged (+%d in flight at most)\n%s", round, got, acked, size, c.out)
+		}
+		acked = storedEvents(t, c.addr) // the in-flight batch, if it landed, is now known
+		client := &http.Client{Timeout: 5 * time.Second}
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		var mu sync.Mutex
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				mu.Lock()
+				b := batch
+				batch++
+				mu.Unlock()
+				r, err := postBatch(client, c.addr, b, size)
+				if err != nil {
+					return // the kill landed mid-request
+				}
+				mu.Lock()
+				acked += r.Accepted - r.Duplicates
+				ackedBatches = append(ackedBatches, b)
+				mu.Unlock()
+			}
+		}()
+		time.Sleep(time.Duration(50+rng.Intn(250)) * time.Millisecond)
+		if round == 3 {
+			// Kill during a snapshot.
+			go http.Post("http://"+c.addr+"/v1/admin/snapshot", "application/json", nil)
+			time.Sleep(time.Duration(rng.Intn(5)) * time.Millisecond)
+		}
+		c.kill()
+		close(stop)
+		<-done
+	}
+	c := startChild(t, dir)
+	defer c.kill()
+	got := storedEvents(t, c.addr)
+	if got < acked || got > acked+size {
+		t.Fatalf("after the last restart: %d stored, %d acknowledged", got, acked)
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for _, b := range ackedBatches[:min(len(ackedBatches), 20)] {
+		r, err := postBatch(client, c.addr, b, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Duplicates != size {
+			t.Fatalf("re-sent batch %d: %+v, want all %d duplicates", b, r, size)
+		}
+	}
+	if again := storedEvents(t, c.addr); again != got {
+		t.Fatalf("re-sending acknowledged batches changed the count: %d -> %d", got, again)
+	}
+	if len(ackedBatches) < 4 {
+		t.Fatalf("only %d batches acknowledged over four rounds: the test did not exercise ingest", len(ackedBatches))
+	}
+}
