@@ -114,6 +114,13 @@ func ParseTimestamp(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
+	if len(s) > 4 && s[4] == '-' {
+		// RFC 3339 is the common form: skip the number attempt and its
+		// thrown-away error.
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
 		if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 7258118400 {
 			return time.Time{}, fmt.Errorf("unix seconds %q out of range", s)

@@ -341,3 +341,17 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64) (*Model, error) {
 	}
 	return m, nil
 }
+
+// GetRecordRaw reads a raw key (tests and tools).
+func (s *Store) GetRecordRaw(k []byte) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get(k)
+		if err != nil {
+			return err
+		}
+		out, err = it.ValueCopy(nil)
+		return err
+	})
+	return out, err
+}

@@ -80,4 +80,42 @@ func TestMovieLensCounts(t *testing.T) {
 	}
 }
 
-var _ = filepath.Join
+// TestDemoSample checks the counts testdata/demo/README.md gives for the
+// demo data set shipped with the project.
+func TestDemoSample(t *testing.T) {
+	r, err := Open(filepath.Join(repoRoot(t), "testdata", "demo", "online_retail_sample.csv.gz"), FormatOnlineRetail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	res := readAll(t, r, 1<<20)
+	if res.fatal != nil {
+		t.Fatal(res.fatal)
+	}
+	customers, products, orders := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, ev := range res.events {
+		customers[ev.CustomerID] = true
+		products[ev.ProductID] = true
+		orders[ev.OrderID] = true
+	}
+	got := map[string]int{
+		"rows":                    len(res.events) + len(res.errs),
+		"purchase lines":          len(res.events),
+		"customers":               len(customers),
+		"products":                len(products),
+		"baskets":                 len(orders),
+		ReasonCancelled:           res.reasons[ReasonCancelled],
+		ReasonNoCustomer:          res.reasons[ReasonNoCustomer],
+		"rejected":                len(res.errs) - res.reasons[ReasonCancelled] - res.reasons[ReasonNoCustomer] - res.reasons[ReasonNonPositiveQuantity],
+		ReasonNonPositiveQuantity: res.reasons[ReasonNonPositiveQuantity],
+	}
+	want := map[string]int{
+		"rows": 30223, "purchase lines": 28810, "customers": 355, "products": 2857, "baskets": 1297,
+		ReasonCancelled: 560, ReasonNoCustomer: 853, ReasonNonPositiveQuantity: 0, "rejected": 0,
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: got %d, want %d (update testdata/demo/README.md too)", k, got[k], w)
+		}
+	}
+}

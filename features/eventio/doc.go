@@ -33,11 +33,11 @@
 // name for Open) and may start with a UTF-8 byte order mark.
 //
 // Idempotent imports: an event read without an event id gets one derived
-// from its content, the hex of a 128-bit hash of its normalised fields, with
-// "-2", "-3", ... appended for the second, third, ... exact duplicate within
-// the same file. Importing the same file twice therefore yields the same ids,
-// while genuine duplicate rows are kept as distinct events. Counting
-// duplicates costs about 20 bytes of memory per event read.
+// from its content (ContentID: the hex of a 128-bit hash of its normalised
+// fields), with "-2", "-3", ... appended for the second, third, ... exact
+// duplicate within the same file. Importing the same file twice therefore
+// yields the same ids, while genuine duplicate rows are kept as distinct
+// events. Counting duplicates costs 20 to 40 bytes of memory per event read.
 //
 // Limits: an NDJSON or MovieLens line longer than 1 MiB is rejected with
 // reason "line_too_long". CSV follows RFC 4180 through encoding/csv, so a

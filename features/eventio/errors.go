@@ -46,8 +46,9 @@ const (
 )
 
 // LineError is one line of input that did not become an event. The caller
-// counts it and calls Next again. LineError values are not shared after they
-// are returned.
+// counts it and calls Next again. The Reader keeps no reference to a
+// LineError it returned, so the caller may keep it or pass it to another
+// goroutine; it is not safe to modify concurrently.
 type LineError struct {
 	// Line is the 1-based line where the record starts.
 	Line int

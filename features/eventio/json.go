@@ -2,6 +2,7 @@ package eventio
 
 import (
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -47,14 +48,79 @@ type jsonDecoder struct {
 	b       []byte
 	i       int
 	typeErr error  // the first field error; syntax errors take precedence
-	scratch []byte // unescaped keys and strings
+	scratch []byte // unescaped keys
+
+	// The string fields are gathered in strs and become one string at the
+	// end: one allocation per event instead of one per field.
+	strs    []byte
+	pending []pendingString
+}
+
+// decoderPool recycles the decoders' buffers, which would otherwise be two
+// allocations per event.
+var decoderPool = sync.Pool{New: func() any { return new(jsonDecoder) }}
+
+// release returns d to the pool, without the input and without a buffer an
+// unusual event made large.
+func (d *jsonDecoder) release() {
+	d.b, d.typeErr = nil, nil
+	if cap(d.strs) > 64<<10 || cap(d.scratch) > 64<<10 {
+		return
+	}
+	decoderPool.Put(d)
+}
+
+// pendingString is a string field waiting for the event's one allocation.
+// It names the field rather than pointing at it, so that neither the event
+// nor the decoder escapes to the heap.
+type pendingString struct {
+	field      stringField
+	start, end int
+}
+
+type stringField uint8
+
+const (
+	fEventID stringField = iota
+	fCustomerID
+	fProductID
+	fType
+	fOrderID
+	fRecommendationID
+)
+
+var stringFieldNames = [...]string{
+	fEventID:          "event_id",
+	fCustomerID:       "customer_id",
+	fProductID:        "product_id",
+	fType:             "type",
+	fOrderID:          "order_id",
+	fRecommendationID: "recommendation_id",
+}
+
+func (f stringField) in(ev *features.Event) *string {
+	switch f {
+	case fEventID:
+		return &ev.EventID
+	case fCustomerID:
+		return &ev.CustomerID
+	case fProductID:
+		return &ev.ProductID
+	case fType:
+		return &ev.Type
+	case fOrderID:
+		return &ev.OrderID
+	}
+	return &ev.RecommendationID
 }
 
 // decodeEventJSON decodes without validating, for the Reader, which
 // validates every format in one place.
 func decodeEventJSON(b []byte) (features.Event, error) {
 	var ev features.Event
-	d := jsonDecoder{b: b}
+	d := decoderPool.Get().(*jsonDecoder)
+	defer d.release()
+	*d = jsonDecoder{b: b, strs: d.strs[:0], pending: d.pending[:0], scratch: d.scratch[:0]}
 	d.skipSpace()
 	if d.i >= len(d.b) {
 		return ev, d.syntax("unexpected end of JSON input")
@@ -112,6 +178,12 @@ func decodeEventJSON(b []byte) (features.Event, error) {
 	if d.typeErr != nil {
 		return features.Event{}, d.typeErr
 	}
+	if len(d.strs) > 0 {
+		all := string(d.strs)
+		for _, p := range d.pending {
+			*p.field.in(&ev) = all[p.start:p.end]
+		}
+	}
 	return ev, nil
 }
 
@@ -123,17 +195,17 @@ func (d *jsonDecoder) field(ev *features.Event, key []byte) error {
 	}
 	switch string(key) {
 	case "event_id":
-		return d.stringField(&ev.EventID, "event_id")
+		return d.stringField(fEventID)
 	case "customer_id":
-		return d.stringField(&ev.CustomerID, "customer_id")
+		return d.stringField(fCustomerID)
 	case "product_id":
-		return d.stringField(&ev.ProductID, "product_id")
+		return d.stringField(fProductID)
 	case "type":
-		return d.stringField(&ev.Type, "type")
+		return d.stringField(fType)
 	case "order_id":
-		return d.stringField(&ev.OrderID, "order_id")
+		return d.stringField(fOrderID)
 	case "recommendation_id":
-		return d.stringField(&ev.RecommendationID, "recommendation_id")
+		return d.stringField(fRecommendationID)
 	case "value":
 		return d.numberField(&ev.Value, "value")
 	case "quantity":
@@ -150,19 +222,27 @@ func (d *jsonDecoder) fieldError(field, msg string) {
 	}
 }
 
-func (d *jsonDecoder) stringField(dst *string, name string) error {
+func (d *jsonDecoder) stringField(f stringField) error {
 	switch d.b[d.i] {
 	case '"':
-		s, err := d.readString()
+		body, escaped, err := d.scanString()
 		if err != nil {
 			return err
 		}
-		*dst = s
+		start := len(d.strs)
+		if escaped {
+			d.strs = unescape(d.strs, body)
+		} else {
+			d.strs = append(d.strs, body...)
+		}
+		// A later null leaves the value alone, a later string replaces it:
+		// applying the pending fields in order does both.
+		d.pending = append(d.pending, pendingString{field: f, start: start, end: len(d.strs)})
 		return nil
 	case 'n':
 		return d.literal("null")
 	}
-	d.fieldError(name, "must be a string")
+	d.fieldError(stringFieldNames[f], "must be a string")
 	return d.skipValue(1)
 }
 
@@ -179,8 +259,8 @@ func (d *jsonDecoder) numberField(dst *float64, name string) error {
 	if err != nil {
 		return err
 	}
-	if n, ok := smallInt(lit); ok {
-		*dst = float64(n)
+	if f, ok := smallDecimal(lit); ok {
+		*dst = f
 		return nil
 	}
 	f, err := strconv.ParseFloat(string(lit), 64)
@@ -206,7 +286,7 @@ func (d *jsonDecoder) timestampField(dst *time.Time) error {
 		if serr != nil {
 			return serr
 		}
-		t, err = features.ParseTimestamp(s)
+		t, err = parseTimeString(s)
 	case c == '-' || c >= '0' && c <= '9':
 		lit, serr := d.readNumber()
 		if serr != nil {
@@ -232,6 +312,69 @@ func (d *jsonDecoder) timestampField(dst *time.Time) error {
 	}
 	*dst = t
 	return nil
+}
+
+// parseTimeString is features.ParseTimestamp for a JSON string. It goes
+// straight to RFC 3339 when the text starts with a year and a dash, which
+// cannot be a number: ParseTimestamp tries a number first, and the error it
+// then discards costs two allocations per event.
+func parseTimeString(s string) (time.Time, error) {
+	if len(s) >= 20 && s[4] == '-' && isDigits(s[:4]) {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return features.ParseTimestamp(s)
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// pow10 holds the powers of ten a float64 represents exactly.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// smallDecimal reads a literal "-?digits(.digits)?" of at most 15 digits
+// without converting it to a string. The mantissa and the power of ten are
+// both exact in a float64, so one division rounds correctly and the result
+// equals strconv.ParseFloat's (the fast path of Clinger's algorithm).
+func smallDecimal(lit []byte) (float64, bool) {
+	neg := len(lit) > 0 && lit[0] == '-'
+	if neg {
+		lit = lit[1:]
+	}
+	var m uint64
+	digits, frac := 0, -1
+	for _, c := range lit {
+		switch {
+		case c == '.' && frac < 0:
+			frac = 0
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+			digits++
+			if frac >= 0 {
+				frac++
+			}
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	f := float64(m)
+	if frac > 0 {
+		f /= pow10[frac]
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // smallInt reads an integer literal of at most 15 digits, which a float64

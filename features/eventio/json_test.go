@@ -2,6 +2,8 @@ package eventio
 
 import (
 	"errors"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +170,29 @@ func TestNDJSON(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, FormatNDJSON) })
+	}
+}
+
+// TestFastPaths checks the decoder's shortcuts against the slow paths they
+// stand in for.
+func TestFastPaths(t *testing.T) {
+	for _, s := range []string{"0", "-0", "1", "15.3", "0.1", "2.55", "-7.25", "123456789012345",
+		"99999999999999.9", "0.000000000000001", "1.000000000000000", "1234567890123456", "1e5", "1.5E-3"} {
+		want, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := smallDecimal([]byte(s)); ok && (got != want || math.Signbit(got) != math.Signbit(want)) {
+			t.Errorf("smallDecimal(%s) = %v, want %v", s, got, want)
+		}
+	}
+	for _, s := range []string{"2024-03-01T12:30:00Z", "2024-03-01T12:30:00.123456789+05:30", "2024-02-30T12:30:00Z",
+		"2024-03-01T24:30:00Z", "2024-03-01 12:30:00Z", "2024-03-01T12:30:00+24:00", "0001-01-01T00:00:00Z",
+		"1709296200", " 2024-03-01T12:30:00Z", "2024-03-01T12:30:00z", "2024-03-01t12:30:00Z"} {
+		want, wantErr := features.ParseTimestamp(s)
+		got, err := parseTimeString(s)
+		if (err != nil) != (wantErr != nil) || !got.Equal(want) || got.Location() != want.Location() {
+			t.Errorf("parseTimeString(%q) = %v, %v; want %v, %v", s, got, err, want, wantErr)
+		}
 	}
 }

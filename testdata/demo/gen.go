@@ -49,13 +49,12 @@ func run(in, out string) error {
 	cr.FieldsPerRecord = 8
 	cr.ReuseRecord = true
 	var (
-		sample    bytes.Buffer
-		start     int64
-		rows      int
-		stats     = struct{ cancelled, noCustomer int }{}
-		customers = map[string]bool{}
-		products  = map[string]bool{}
-		invoices  = map[string]bool{}
+		sample                      bytes.Buffer
+		start                       int64
+		rows, cancelled, noCustomer int
+		customers                   = map[string]bool{}
+		products                    = map[string]bool{}
+		invoices                    = map[string]bool{}
 	)
 	for line := 0; ; line++ {
 		rec, err := cr.Read()
@@ -85,17 +84,17 @@ func run(in, out string) error {
 		if customer != "" {
 			customers[customer] = true
 		} else {
-			stats.noCustomer++
+			noCustomer++
 		}
 		if strings.HasPrefix(invoice, "C") {
-			stats.cancelled++
+			cancelled++
 		}
 	}
 	if err := writeGzip(out, sample.Bytes()); err != nil {
 		return err
 	}
 	fmt.Printf("%s: %d rows, %d customers, %d products, %d invoices, %d cancellation rows, %d rows without a customer\n",
-		out, rows, len(customers), len(products), len(invoices), stats.cancelled, stats.noCustomer)
+		out, rows, len(customers), len(products), len(invoices), cancelled, noCustomer)
 	return nil
 }
 
