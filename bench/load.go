@@ -21,7 +21,8 @@ import (
 )
 
 // LoadOptions configures RunLoad. Build it from DefaultLoadOptions and check
-// it with Validate. It is a plain value, safe to copy.
+// it with Validate. It is a plain value: copies are independent except for
+// IDs, which RunLoad only reads, so one LoadOptions may serve concurrent runs.
 type LoadOptions struct {
 	// URL is the server's base URL, e.g. http://127.0.0.1:8080; a path
 	// prefix (a server behind a proxy) is kept in front of /v1.
@@ -190,8 +191,9 @@ type LoadResult struct {
 	// ErrorSamples holds one error message per transport error kind.
 	ErrorSamples map[string]string `json:"error_samples,omitempty"`
 	// Late counts open-loop requests sent more than 1 ms after their
-	// intended start because every worker was busy (the in-flight cap was
-	// reached). Their latency still counts from the intended start.
+	// intended start because no worker was free: the in-flight cap was
+	// reached (or the generator was starved of CPU). Their latency still
+	// counts from the intended start.
 	Late int64 `json:"late"`
 	// SlowWakes counts open-loop requests whose idle worker woke more than
 	// 5 ms after the intended start: the generator was short of CPU and
@@ -520,10 +522,12 @@ func (r *loadRun) worker(ctx context.Context, w int) {
 }
 
 // run runs one phase: workers until the deadline, then the wait for the
-// requests in flight.
-func (r *loadRun) run(ctx context.Context, d time.Duration) time.Duration {
+// requests in flight, with its progress reported to w (if not nil).
+func (r *loadRun) run(ctx context.Context, d time.Duration, w io.Writer, label string) time.Duration {
 	r.start = time.Now()
 	r.deadline = r.start.Add(d)
+	stopProgress := startLoadProgress(w, r, label, d)
+	defer stopProgress()
 	r.stoppedAt = d
 	var cancelledAt time.Duration
 	cancelSeen := make(chan struct{})
@@ -612,17 +616,14 @@ func RunLoad(ctx context.Context, o LoadOptions, progress io.Writer) (*LoadResul
 	warnings = append(warnings, plan.warnings...)
 
 	if o.Warmup > 0 {
-		warm := newLoadRun(o, plan, target, o.Warmup)
-		stop := startLoadProgress(progress, warm, "warmup", o.Warmup)
-		warm.run(ctx, o.Warmup)
-		stop()
+		newLoadRun(o, plan, target, o.Warmup).run(ctx, o.Warmup, progress, "warmup")
 	}
 	r := newLoadRun(o, plan, target, o.Duration)
 	var elapsed time.Duration
 	if ctx.Err() == nil {
-		stop := startLoadProgress(progress, r, o.Scenario, o.Duration)
-		elapsed = r.run(ctx, o.Duration)
-		stop()
+		elapsed = r.run(ctx, o.Duration, progress, o.Scenario)
+	} else {
+		r.start = time.Now() // interrupted during the warmup: an empty result
 	}
 	res := r.result(elapsed)
 	res.Interrupted = ctx.Err() != nil
@@ -758,7 +759,7 @@ func (r *loadRun) result(elapsed time.Duration) *LoadResult {
 func (r *loadRun) warnings(res *LoadResult) []string {
 	var w []string
 	if res.Late > 0 && res.Requests > 0 {
-		w = append(w, fmt.Sprintf("%d of %d requests (%.1f%%) were sent late: all %d workers were busy (raise --concurrency to lift the in-flight cap); their latency still counts from the intended start",
+		w = append(w, fmt.Sprintf("%d of %d requests (%.1f%%) were sent late: no worker was free at their intended start (the server was slow for the in-flight cap --concurrency %d, or this machine was short of CPU); their latency still counts from the intended start",
 			res.Late, res.Requests, 100*float64(res.Late)/float64(res.Requests), res.Concurrency))
 	}
 	if res.SlowWakes > 0 && res.Requests > 0 {

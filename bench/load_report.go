@@ -16,6 +16,10 @@ import (
 	"golang.org/x/term"
 )
 
+// loadProgressPlainEvery is the period of the plain progress lines; a
+// variable so that tests can see lines within a short run.
+var loadProgressPlainEvery = 5 * time.Second
+
 // startLoadProgress prints the status of a running phase to w until the
 // returned stop is called. On a terminal the line is redrawn twice a second;
 // anywhere else (a CI log) a plain line is written every five seconds, so a
@@ -28,7 +32,7 @@ func startLoadProgress(w io.Writer, r *loadRun, label string, d time.Duration) (
 	if f, ok := w.(interface{ Fd() uintptr }); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
-	every := 5 * time.Second
+	every := loadProgressPlainEvery
 	if tty {
 		every = 500 * time.Millisecond
 	}
@@ -93,7 +97,7 @@ func (r *LoadResult) loadModeText() string {
 }
 
 func (r *LoadResult) idsText() string {
-	s := fmt.Sprintf("%s: %d products, %d customers", r.IDs.Source, r.IDs.Products, r.IDs.Customers)
+	s := fmt.Sprintf("%s: %s, %s", r.IDs.Source, loadPlural(r.IDs.Products, "product"), loadPlural(r.IDs.Customers, "customer"))
 	if r.IDs.Synthetic {
 		s += " (made up)"
 	}
@@ -198,6 +202,13 @@ func loadFmtMs(ms float64) string {
 	default:
 		return strconv.FormatFloat(ms, 'f', 3, 64)
 	}
+}
+
+func loadPlural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return loadFmtInt(int64(n)) + " " + noun + "s"
 }
 
 func loadPct(n, of int64) string {

@@ -214,7 +214,6 @@ type loadPlan struct {
 	customers  int
 	synthetic  bool // customers are made up: the server listed none
 	warnings   []string
-	idsSource  string
 	multiKinds bool
 }
 

@@ -1,12 +1,19 @@
 package bench
 
-// Generator ceiling. Measured on the 2-core development machine against a
-// trivial fiber handler (GET /v1/popular answering a constant 60-byte JSON
-// body, prefork off) in another process:
+// Generator ceiling, measured on the 2-core development machine against a
+// trivial fiber handler (GET /v1/popular answering a constant 66-byte JSON
+// body) running in another process on the same cores:
 //
-//	affinity bench --url http://127.0.0.1:18080 --scenario popular --duration 10s --concurrency 32
+//	affinity bench --url http://127.0.0.1:18080 --scenario popular --duration 5s --concurrency 32
 //
-// SEE_CEILING_FIGURES
+// gives 52-67k req/s with 32 workers (60k with 8, 67k with 64; p50 ~0.5 ms),
+// against 56-83k req/s for `wrk -t1 -c32` on the same server in the same
+// minutes: the same within this shared machine's run-to-run noise. The
+// generator spends ~10 µs of CPU per request (wrk ~7 µs), two thirds of it
+// in the kernel (one write and one read per request), and allocates nothing
+// per request (BenchmarkLoadPickerNext: ~130 ns, 0 allocs). The generator is
+// therefore not the bottleneck for any Affinity endpoint, which all cost the
+// server more than the trivial handler.
 //
 // The tests below use short runs (a few hundred ms) against httptest servers
 // and assert only lower bounds on latency and counts, never upper bounds on
@@ -152,6 +159,13 @@ func (f *loadFakeServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// hits returns how many requests reached a route.
+func (f *loadFakeServer) hits(route string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.paths[route]
+}
+
 func (f *loadFakeServer) knownProduct(id string) bool {
 	for _, p := range f.products {
 		if p == id {
@@ -168,6 +182,25 @@ func (f *loadFakeServer) check(t *testing.T) {
 	for _, p := range f.problems {
 		t.Errorf("server saw: %s", p)
 	}
+}
+
+// loadSyncBuffer is a bytes.Buffer safe for concurrent use, for progress
+// output.
+type loadSyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *loadSyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *loadSyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func loadTestOptions(url string) LoadOptions {
@@ -433,10 +466,17 @@ func TestLoadMixedRun(t *testing.T) {
 	o.APIKey = "s3cret"
 	o.Experiment, o.Variant = "exp1", "b"
 	o.Warmup = 50 * time.Millisecond
-	var progress bytes.Buffer
+	var progress loadSyncBuffer
+	defer func(every time.Duration) { loadProgressPlainEvery = every }(loadProgressPlainEvery)
+	loadProgressPlainEvery = 40 * time.Millisecond
 	res, err := RunLoad(context.Background(), o, &progress)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The progress reporter ran against the live counters (the race
+	// detector watches that); how many lines it printed depends on timing.
+	if p := progress.String(); p != "" && !strings.Contains(p, "req/s") {
+		t.Errorf("progress lines:\n%s", p)
 	}
 	f.check(t)
 	if res.Requests == 0 || res.Errors != 0 || res.OK != res.Requests {
@@ -448,9 +488,12 @@ func TestLoadMixedRun(t *testing.T) {
 	if len(res.Kinds) != int(loadNumKinds) {
 		t.Errorf("kinds %+v, want all %d", res.Kinds, loadNumKinds)
 	}
+	// Every kind must reach the server; with fewer than 500 requests (a
+	// very slow machine) the 5% nbo share could miss by chance, and
+	// TestLoadPickerRequests covers the choice deterministically anyway.
 	for _, route := range []string{"popular", "customers", "related", "personal", "nbo", "events"} {
-		if f.paths[route] == 0 {
-			t.Errorf("no %s request reached the server", route)
+		if f.hits(route) == 0 && res.Requests >= 500 {
+			t.Errorf("no %s request reached the server in %d requests", route, res.Requests)
 		}
 	}
 	if res.P50Ms <= 0 || res.MaxMs < res.P99Ms || res.P99Ms < res.P50Ms {
@@ -528,7 +571,7 @@ func TestLoadUnknownCustomersFallback(t *testing.T) {
 	if !res.IDs.Synthetic || res.IDs.Customers != loadSyntheticCustomers || len(res.Warnings) == 0 {
 		t.Errorf("ids %+v warnings %q: want made-up customers and a warning", res.IDs, res.Warnings)
 	}
-	if f.paths["popular"] != 0 {
+	if f.hits("popular") != 0 {
 		t.Error("personal asked for products it does not need")
 	}
 	if res.Errors != 0 || res.Requests == 0 {
@@ -537,13 +580,13 @@ func TestLoadUnknownCustomersFallback(t *testing.T) {
 
 	// An ids file replaces discovery altogether.
 	o.IDs = &LoadIDs{Customers: []string{"c1"}}
-	before := f.paths["customers"]
+	before := f.hits("customers")
 	res, err = RunLoad(context.Background(), o, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.paths["customers"] != before || res.IDs.Source != "file" {
-		t.Errorf("ids source %q; customers listed %d more times", res.IDs.Source, f.paths["customers"]-before)
+	if f.hits("customers") != before || res.IDs.Source != "file" {
+		t.Errorf("ids source %q; customers listed %d more times", res.IDs.Source, f.hits("customers")-before)
 	}
 }
 
@@ -596,7 +639,13 @@ func TestLoadErrorsByKind(t *testing.T) {
 }
 
 func TestLoadInterruptedOpenLoop(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 20 {
+			cancel() // the operator presses Ctrl-C
+		}
 		fmt.Fprint(w, `{"items":[]}`)
 	}))
 	defer srv.Close()
@@ -604,14 +653,12 @@ func TestLoadInterruptedOpenLoop(t *testing.T) {
 	o.Scenario = ScenarioPopular
 	o.Rate = 1000
 	o.Duration = time.Hour
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(100*time.Millisecond, cancel)
 	res, err := RunLoad(ctx, o, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Interrupted || res.Requests == 0 {
-		t.Errorf("interrupted %v requests %d", res.Interrupted, res.Requests)
+	if !res.Interrupted || res.Requests < 20 {
+		t.Errorf("interrupted %v requests %d, want an interrupted run with the 20 requests before", res.Interrupted, res.Requests)
 	}
 	// The hour that was never reached is not "unsent".
 	if u := res.ErrorsByKind["unsent"]; u > 1000 {
