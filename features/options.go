@@ -148,6 +148,9 @@ type Options struct {
 	SnapshotInterval time.Duration
 	// GCInterval is how often Badger's value log is garbage-collected.
 	GCInterval time.Duration
+	// MinFreeBytes is the free space the data directory's file system must
+	// keep: below it writes are refused with ErrDiskFull (0 disables).
+	MinFreeBytes uint64
 	// Logger receives background errors and progress; nil means slog.Default().
 	Logger *slog.Logger
 	// Clock returns "now"; tests and historical data pin it.
@@ -164,6 +167,7 @@ func DefaultOptions(dir string) Options {
 		RefreshInterval:  time.Second,
 		SnapshotInterval: 5 * time.Minute,
 		GCInterval:       10 * time.Minute,
+		MinFreeBytes:     256 << 20,
 		Clock:            time.Now,
 	}
 }

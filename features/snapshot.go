@@ -49,6 +49,9 @@ func (s *Store) snapshotLocked() error {
 	if s.opts.InMemory {
 		return nil
 	}
+	if err := s.disk.check(); err != nil {
+		return fmt.Errorf("cannot snapshot: %w", err)
+	}
 	s.Refresh()
 	start := time.Now()
 	// Histories are append-only, so copying the slice headers under the

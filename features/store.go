@@ -53,6 +53,7 @@ type Store struct {
 	hooks   []Hooks
 
 	refreshMu sync.Mutex // one model build at a time
+	disk      *diskGuard
 }
 
 // Hooks let other packages follow the store without importing Badger: they
@@ -151,6 +152,9 @@ func Open(o Options) (*Store, error) {
 		kick:  make(chan struct{}, 1),
 		dedup: newDedupFilter(1 << 20),
 		custs: customers{attrs: map[uint32]map[string]any{}},
+	}
+	if !o.InMemory {
+		s.disk = &diskGuard{dir: o.Dir, min: o.MinFreeBytes}
 	}
 	s.catalog.Store(newCatalog())
 	if err := s.load(); err != nil {
@@ -498,6 +502,10 @@ func (s *Store) submit(ctx context.Context, r *writeReq) (writeResult, error) {
 	if s.closed {
 		return writeResult{}, ErrClosed
 	}
+	if err := s.disk.check(); err != nil {
+		s.setErr(err)
+		return writeResult{}, err
+	}
 	select {
 	case s.reqs <- r:
 	case <-ctx.Done():
@@ -814,7 +822,14 @@ func (s *Store) Ready() error {
 	if closed {
 		return ErrClosed
 	}
+	if err := s.disk.check(); err != nil {
+		return err
+	}
 	if p := s.lastErr.Load(); p != nil && *p != nil {
+		if errors.Is(*p, ErrDiskFull) {
+			s.setErr(nil) // space was freed
+			return nil
+		}
 		return *p
 	}
 	return nil
