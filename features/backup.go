@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // Backup streams a full, consistent copy of the store to w (Badger's
@@ -47,4 +49,20 @@ func Restore(dir string, r io.Reader, log *slog.Logger) error {
 		return fmt.Errorf("cannot close restored store: %w", err)
 	}
 	return nil
+}
+
+// scanAll calls fn for every live key and value (tests of erasure).
+func (s *Store) scanAll(fn func(k, v []byte)) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			fn(it.Item().Key(), v)
+		}
+		return nil
+	})
 }
