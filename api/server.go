@@ -49,10 +49,14 @@ type Key struct {
 // also separate entries, so a keys file can hold one per line).
 func ParseKeys(s string) ([]Key, error) {
 	var keys []Key
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == ' ' || r == '\t' || r == '\r' }) {
-		if strings.HasPrefix(f, "#") {
-			continue
+	var fields []string
+	for _, line := range strings.Split(s, "\n") {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i] // a keys file may carry comments
 		}
+		fields = append(fields, strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\r' })...)
+	}
+	for _, f := range fields {
 		scope, key, ok := strings.Cut(f, ":")
 		if !ok || key == "" {
 			return nil, fmt.Errorf("API key entry %q is not SCOPE:KEY", redact(f))
@@ -160,7 +164,6 @@ func New(d Deps, o Options) (*Server, error) {
 		ErrorHandler:          errorHandler(o.Logger),
 		JSONEncoder:           jsonMarshal,
 		JSONDecoder:           json.Unmarshal,
-		StreamRequestBody:     true,
 	})
 	s.app.Use(s.observe)
 	s.routes()
