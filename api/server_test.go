@@ -42,10 +42,19 @@ func newTestServer(t *testing.T, dir string, ao Options) *testServer {
 	if dir == "" {
 		dir = t.TempDir()
 	}
+	st, srv := openServer(t, dir, ao)
+	return &testServer{t: t, dir: dir, store: st, srv: srv}
+}
+
+// openServer opens a real store in dir behind a real server; the store is
+// closed at the end of the test.
+func openServer(t testing.TB, dir string, ao Options) (*features.Store, *Server) {
+	t.Helper()
 	st, err := features.Open(testStoreOptions(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
 	eng, err := recommend.New(st, recommend.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -57,9 +66,7 @@ func newTestServer(t *testing.T, dir string, ao Options) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{t: t, dir: dir, store: st, srv: srv}
-	t.Cleanup(func() { st.Close() })
-	return ts
+	return st, srv
 }
 
 // demoEvents reads the first n purchase events of the shipped demo sample.

@@ -1,0 +1,59 @@
+package api
+
+import (
+	"bytes"
+	"io"
+	"net/http/httptest"
+	"testing"
+)
+
+// fuzzServer is shared by a fuzz target's iterations (opening a store per
+// input would make fuzzing crawl).
+func fuzzServer(f *testing.F) *testServer {
+	dir := f.TempDir()
+	st, srv := openServer(f, dir, DefaultOptions())
+	return &testServer{dir: dir, store: st, srv: srv}
+}
+
+// FuzzPostEvents: any body, any content type, never a 5xx or a panic; a 200
+// always counts every line as accepted or rejected.
+func FuzzPostEvents(f *testing.F) {
+	ts := fuzzServer(f)
+	f.Add([]byte(`{"customer_id":"c","product_id":"p","type":"view"}`), "application/json")
+	f.Add([]byte(`[{"customer_id":"c","product_id":"p","type":"purchase","value":1.5,"timestamp":"2024-01-01T00:00:00Z"}]`), "application/json")
+	f.Add([]byte("{\"customer_id\":\"c\",\"product_id\":\"p\",\"type\":\"view\"}\n{}\n"), "application/x-ndjson")
+	f.Add([]byte(`[1,"x",null,{}]`), "application/json")
+	f.Fuzz(func(t *testing.T, body []byte, ctype string) {
+		req := httptest.NewRequest("POST", "/v1/events", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		resp, err := ts.srv.App().Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Fatalf("status %d for %q", resp.StatusCode, body)
+		}
+	})
+}
+
+// FuzzPutProduct: product bodies from outside never give a 5xx.
+func FuzzPutProduct(f *testing.F) {
+	ts := fuzzServer(f)
+	f.Add([]byte(`{"category":"cups","brand":"acme","price":2.5,"tags":["a"],"available":true,"attributes":{"k":1}}`))
+	f.Add([]byte(`{"price":-1}`))
+	f.Add([]byte(`{"tags":[1]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest("PUT", "/v1/products/p1", bytes.NewReader(body))
+		resp, err := ts.srv.App().Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Fatalf("status %d for %q", resp.StatusCode, body)
+		}
+	})
+}
