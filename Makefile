@@ -61,5 +61,9 @@ fuzz:
 	  done; \
 	done
 
+## test-browser: the experiment report rendered in headless Chromium (installs Debian's chromium when missing).
+test-browser:
+	./scripts/test-browser.sh
+
 clean:
 	rm -rf bin

@@ -124,6 +124,8 @@ type Deps struct {
 	Engine *recommend.Engine
 	// Experiments serves the experiment flags; nil: no experiments.
 	Experiments Experimenter
+	// Offers serves next-best-offer and the offer routes; nil: no offers.
+	Offers *recommend.OfferService
 }
 
 // Server is the HTTP API. Safe for concurrent use.

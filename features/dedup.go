@@ -42,6 +42,22 @@ func (d *dedupFilter) test(k [16]byte) bool {
 func (d *dedupFilter) add(k [16]byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.addLocked(k)
+}
+
+// addAll adds a batch's keys under one lock.
+func (d *dedupFilter) addAll(ks [][16]byte) {
+	if len(ks) == 0 {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, k := range ks {
+		d.addLocked(k)
+	}
+}
+
+func (d *dedupFilter) addLocked(k [16]byte) {
 	if d.n >= d.cap {
 		d.full = append(d.full, d.f)
 		d.cap *= 2

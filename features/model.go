@@ -112,6 +112,7 @@ type builder struct {
 	stamp   uint32
 	touched []uint32
 	seen    []uint32
+	custs   []uint32 // the customers of the product being scored
 }
 
 func newBuilder(nprod int) *builder {
@@ -145,6 +146,20 @@ func customersOf(x *index, b Basis, p uint32) *roaring.Bitmap {
 	return roaring.FastOr(parts...)
 }
 
+// appendBitmap appends bm's members to out, in order, in blocks (no
+// per-member call).
+func appendBitmap(out []uint32, bm *roaring.Bitmap) []uint32 {
+	it := bm.ManyIterator()
+	var buf [256]uint32
+	for {
+		n := it.NextMany(buf[:])
+		if n == 0 {
+			return out
+		}
+		out = append(out, buf[:n]...)
+	}
+}
+
 // recentDistinct appends to b.seen the most recent distinct products of h on
 // basis bs, at most max of them.
 func (bd *builder) recentDistinct(h []Interaction, bs Basis, max int) {
@@ -167,28 +182,42 @@ func (bd *builder) recentDistinct(h []Interaction, bs Basis, max int) {
 	}
 }
 
-// neighbours computes product p's list; the caller holds x.mu for reading.
+// neighbours computes product p's list. It takes x.mu for reading only to
+// copy p's customers out and to read the history of a customer missing from
+// cl: counting a popular product's co-occurrences takes milliseconds, and a
+// read lock held that long stalls the writer, and behind the writer every
+// request (sync.RWMutex queues new readers behind a waiting writer).
 // cl holds customers' distinct recent products, computed once per build
 // (a customer appears in the customer sets of many products).
 func (bd *builder) neighbours(x *index, b Basis, p uint32, sc *scoring, cl *custLists, o NeighbourOptions) []Neighbour {
+	x.mu.RLock()
 	cs := customersOf(x, b, p)
-	if cs == nil || cs.IsEmpty() {
+	bd.custs = bd.custs[:0]
+	if cs != nil {
+		bd.custs = appendBitmap(bd.custs, cs)
+	}
+	x.mu.RUnlock()
+	if len(bd.custs) == 0 {
 		return nil
 	}
 	bd.touched = bd.touched[:0]
-	it := cs.Iterator()
-	for it.HasNext() {
-		c := it.Next()
+	for _, c := range bd.custs {
 		list, ok := cl.get(c)
 		if !ok {
+			// A customer who arrived after the lists were computed.
+			x.mu.RLock()
 			if int(c) >= len(x.hist) {
+				x.mu.RUnlock()
 				continue
 			}
-			// A customer who arrived after the lists were computed.
 			bd.recentDistinct(x.hist[c], b, o.MaxHistory)
+			x.mu.RUnlock()
 			list = bd.seen
 		}
 		w := float32(1)
+		if o.Similarity == SimRP3 && o.UserExp != 0 {
+			w = float32(math.Pow(float64(len(list)), -o.UserExp))
+		}
 		if o.Similarity == SimIDFCosine {
 			w = float32(1 / math.Log2(2+float64(len(list))))
 		}
@@ -207,7 +236,7 @@ func (bd *builder) neighbours(x *index, b Basis, p uint32, sc *scoring, cl *cust
 	for _, j := range bd.touched {
 		cij := float64(bd.cnt[j])
 		bd.cnt[j] = 0
-		if o.Similarity != SimIDFCosine && cij < float64(o.MinSupport) {
+		if o.Similarity != SimIDFCosine && o.Similarity != SimRP3 && cij < float64(o.MinSupport) {
 			continue
 		}
 		s := sc.score(cij, p, j)
@@ -243,6 +272,14 @@ func newScoring(o NeighbourOptions, sup []uint32, n int) *scoring {
 		for p, v := range sup {
 			sc.powA[p] = math.Pow(float64(v), o.Alpha)
 			sc.powB[p] = math.Pow(float64(v), 1-o.Alpha)
+		}
+	}
+	if o.Similarity == SimRP3 {
+		sc.powA = make([]float64, len(sup))
+		sc.powB = make([]float64, len(sup))
+		for p, v := range sup {
+			sc.powA[p] = float64(v)
+			sc.powB[p] = math.Pow(float64(v), o.Beta)
 		}
 	}
 	return sc
@@ -370,6 +407,8 @@ func similarity(o NeighbourOptions, cij, cii, cjj, n float64) float64 {
 		return cij * n / (cii * cjj)
 	case SimCosine, SimIDFCosine:
 		return cij / (math.Pow(cii, o.Alpha) * math.Pow(cjj, 1-o.Alpha))
+	case SimRP3:
+		return cij / (cii * math.Pow(cjj, o.Beta))
 	case SimLLR:
 		return llr(cij, cii-cij, cjj-cij, n-cii-cjj+cij)
 	}
@@ -464,7 +503,23 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 	m := &Model{Options: o}
 	nprod = finishModel(x, m, nprod)
 
+	onlyBought := boughtOnly(x)
 	for b := Basis(0); b < NumBases; b++ {
+		if b == BasisAny && onlyBought {
+			// Without views or carts "any" is "bought": the same lists.
+			m.Neighbours[b] = m.Neighbours[BasisBought]
+			continue
+		}
+		o := o
+		if o.Similarity == SimEASE {
+			if lists, ok := easeLists(x, b, m.Support[b], nprod, o); ok {
+				m.Neighbours[b] = lists
+				continue
+			}
+			o.Similarity = o.Fallback
+			// The previous lists may be EASE's, on another scale.
+			dirty = nil
+		}
 		lists := make([][]Neighbour, nprod)
 		if prev != nil && dirty != nil {
 			copy(lists, prev.Neighbours[b])
@@ -505,13 +560,11 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 						return
 					}
 					end := min(int(i)+64, len(todo))
-					x.mu.RLock()
 					for _, p := range todo[i:end] {
 						if int(p) < nprod {
 							lists[p] = bd.neighbours(x, b, p, sc, cl, o)
 						}
 					}
-					x.mu.RUnlock()
 				}
 			}()
 		}
@@ -523,26 +576,59 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 	return m
 }
 
-// finishModel fills m's supports, customer counts and popularity from x and
-// returns the product count it used.
-func finishModel(x *index, m *Model, nprod int) int {
+// boughtOnly reports whether the index has no viewed or carted event, so
+// that the "any" basis is the "bought" basis.
+func boughtOnly(x *index) bool {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	for _, c := range []Class{ClassViewed, ClassCarted} {
+		for _, bm := range x.prodCust[c] {
+			if bm != nil && !bm.IsEmpty() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// finishModel fills m's supports, customer counts and popularity from x and
+// returns the product count it used. It holds x.mu for reading one slice of
+// products at a time (see neighbours for why), so the figures of different
+// slices may be a few events apart, as those of a partial refresh are.
+func finishModel(x *index, m *Model, nprod int) int {
+	x.mu.RLock()
 	if n := len(x.prodCust[0]); n > nprod {
 		nprod = n
 	}
+	x.mu.RUnlock()
+	const slice = 2048
 	for b := Basis(0); b < NumBases; b++ {
 		sup := make([]uint32, nprod)
+		var all *roaring.Bitmap
 		var parts []*roaring.Bitmap
-		for p := 0; p < nprod; p++ {
-			cs := customersOf(x, b, uint32(p))
-			if cs != nil {
-				sup[p] = uint32(cs.GetCardinality())
-				parts = append(parts, cs)
+		for lo := 0; lo < nprod; lo += slice {
+			parts = parts[:0]
+			x.mu.RLock()
+			for p := lo; p < min(lo+slice, nprod); p++ {
+				cs := customersOf(x, b, uint32(p))
+				if cs != nil {
+					sup[p] = uint32(cs.GetCardinality())
+					parts = append(parts, cs)
+				}
+			}
+			or := roaring.FastOr(parts...)
+			x.mu.RUnlock()
+			if all == nil {
+				all = or
+			} else {
+				all.Or(or)
 			}
 		}
 		m.Support[b] = sup
-		m.Customers[b] = int(roaring.FastOr(parts...).GetCardinality())
+		m.Customers[b] = 0
+		if all != nil {
+			m.Customers[b] = int(all.GetCardinality())
+		}
 		pop := make([]Neighbour, 0, nprod)
 		for p, s := range sup {
 			if s > 0 {

@@ -3,6 +3,7 @@ package features
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"time"
 )
@@ -78,10 +79,23 @@ const (
 	// SimIDFCosine is cosine over customer vectors whose entries are damped by
 	// the customer's history length, so heavy users count less.
 	SimIDFCosine Similarity = "idf-cosine"
+	// SimRP3 is the random-walk similarity of RP3beta (Paudel et al.,
+	// "Updatable, accurate, diverse, and scalable recommendations for
+	// interactive applications", 2017) with alpha 1: the walk i -> customer
+	// -> j weighs each customer by |history|^-UserExp, and the score is
+	// divided by c_ii and by c_jj^Beta so that best sellers do not crowd
+	// every list.
+	SimRP3 Similarity = "rp3"
+	// SimEASE solves Steck's closed-form EASE model (2019) from the
+	// co-occurrence (Gram) matrix when a basis has at most DenseMaxProducts
+	// products, and counts with Fallback above that. Its lists hold signed
+	// weights, best first: a negative one says a product makes another less
+	// likely.
+	SimEASE Similarity = "ease"
 )
 
 // ValidSimilarities lists every Similarity, for error messages.
-var ValidSimilarities = []Similarity{SimCooccurrence, SimJaccard, SimLift, SimCosine, SimLLR, SimIDFCosine}
+var ValidSimilarities = []Similarity{SimCooccurrence, SimJaccard, SimLift, SimCosine, SimLLR, SimIDFCosine, SimRP3, SimEASE}
 
 // NeighbourOptions control product-to-product association lists.
 type NeighbourOptions struct {
@@ -96,12 +110,27 @@ type NeighbourOptions struct {
 	MinSupport int
 	// Alpha shapes cosine-like scores: c_ij / (c_ii^Alpha * c_jj^(1-Alpha)).
 	Alpha float64
+	// Beta is SimRP3's popularity penalty: the exponent of c_jj.
+	Beta float64
+	// UserExp is SimRP3's customer weight: a customer with n products adds
+	// n^-UserExp to each of their pairs, so heavy buyers do not make every
+	// pair.
+	UserExp float64
+	// Lambda is SimEASE's L2 regularisation, added to the Gram matrix's
+	// diagonal: larger values shrink the weights of rarely seen products.
+	Lambda float64
+	// DenseMaxProducts caps the products a basis may have for SimEASE to
+	// solve its dense model (8·n² bytes while building, O(n³) time).
+	DenseMaxProducts int
+	// Fallback is the similarity SimEASE counts with above DenseMaxProducts.
+	Fallback Similarity
 }
 
 // DefaultNeighbourOptions returns the options the evaluation found best
 // (see docs/evaluation.md).
 func DefaultNeighbourOptions() NeighbourOptions {
-	return NeighbourOptions{Similarity: SimCosine, K: 100, MaxHistory: 500, MinSupport: 1, Alpha: 0.5}
+	return NeighbourOptions{Similarity: SimEASE, K: 200, MaxHistory: 500, MinSupport: 1, Alpha: 0.5,
+		Beta: 0.5, UserExp: 0.5, Lambda: 400, DenseMaxProducts: 5000, Fallback: SimRP3}
 }
 
 // Validate reports whether o is usable.
@@ -123,6 +152,22 @@ func (o NeighbourOptions) Validate() error {
 	}
 	if o.Alpha < 0 || o.Alpha > 1 {
 		return fmt.Errorf("%w: Alpha must be in [0,1]", ErrInvalid)
+	}
+	if !(o.Beta >= 0 && o.Beta <= 1) || !(o.UserExp >= 0 && o.UserExp <= 2) {
+		return fmt.Errorf("%w: Beta must be in [0,1] and UserExp in [0,2]", ErrInvalid)
+	}
+	if o.Similarity == SimEASE {
+		if !(o.Lambda > 0) || math.IsInf(o.Lambda, 0) {
+			return fmt.Errorf("%w: EASE needs a finite Lambda > 0", ErrInvalid)
+		}
+		if o.DenseMaxProducts < 0 {
+			return fmt.Errorf("%w: DenseMaxProducts must be >= 0", ErrInvalid)
+		}
+		f := o
+		f.Similarity = o.Fallback
+		if o.Fallback == SimEASE || f.Validate() != nil {
+			return fmt.Errorf("%w: EASE needs a counting Fallback similarity, not %q", ErrInvalid, o.Fallback)
+		}
 	}
 	return nil
 }

@@ -54,6 +54,8 @@ type Store struct {
 
 	refreshMu sync.Mutex // one model build at a time
 	disk      *diskGuard
+
+	crm crm // customer value and segments (value.go, segments.go)
 }
 
 // Hooks let other packages follow the store without importing Badger: they
@@ -103,6 +105,7 @@ type writeReq struct {
 	events []pendingEvent
 	fn     func() error
 	sync   bool
+	bulk   bool
 	done   chan writeResult
 }
 
@@ -200,6 +203,9 @@ func (s *Store) load() error {
 	default:
 		s.idx.all = true
 		s.Refresh()
+	}
+	if err := s.loadCRM(); err != nil {
+		return err
 	}
 	s.log.Info("store loaded", "dir", s.opts.Dir, "events", s.idx.events, "customers", s.cust.len(),
 		"products", s.prod.len(), "snapshot", snapOK, "replayed", replayed, "seconds", time.Since(start).Seconds())
@@ -440,6 +446,11 @@ func eventKey(id string) [16]byte {
 type IngestOptions struct {
 	// NoSync skips the fsync (bulk import syncs once at the end with Sync).
 	NoSync bool
+	// Bulk marks every neighbour list stale instead of tracking which
+	// products each event touched: the next Refresh rebuilds all lists,
+	// which is cheaper than tracking when most products change (an import
+	// calls Refresh once at the end).
+	Bulk bool
 }
 
 // Ingest validates, stores and applies events. It returns after every
@@ -475,7 +486,7 @@ func (s *Store) Ingest(ctx context.Context, events []Event, io IngestOptions) (I
 	if len(pend) == 0 {
 		return res, nil
 	}
-	r := &writeReq{events: pend, sync: s.opts.SyncWrites && !io.NoSync, done: make(chan writeResult, 1)}
+	r := &writeReq{events: pend, sync: s.opts.SyncWrites && !io.NoSync, bulk: io.Bulk, done: make(chan writeResult, 1)}
 	wr, err := s.submit(ctx, r)
 	if err != nil {
 		return IngestResult{}, err
@@ -571,10 +582,19 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 	seq := s.seq.Load()
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	var buf []byte
-	inBatch := map[[16]byte]struct{}{}
-	applied := make([]AppliedEvent, 0, 64)
-	logs := make([]logEvent, 0, 64)
+	n := 0
+	for _, r := range group {
+		n += len(r.events)
+	}
+	// Badger keeps the key and value slices until the batch is flushed, so
+	// each needs its own bytes: they are cut from a few large blocks
+	// rather than allocated one by one (four allocations an event before).
+	var ar arena
+	inBatch := make(map[[16]byte]struct{}, n)
+	applied := make([]AppliedEvent, 0, n)
+	logs := make([]logEvent, 0, n)
+	track := make([]bool, 0, n)
+	bulk := false
 	var newKeys [][16]byte
 	syncNeeded := false
 	var werr error
@@ -585,6 +605,7 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 	}
 	for gi, r := range group {
 		syncNeeded = syncNeeded || r.sync
+		bulk = bulk || r.bulk
 		for i := range r.events {
 			pe := &r.events[i]
 			if pe.hasDedup {
@@ -607,24 +628,23 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 			}
 			cid, newC := s.cust.assign(pe.ev.CustomerID)
 			if newC {
-				set(keyStr(prefixCustDict, pe.ev.CustomerID), binary.BigEndian.AppendUint32(nil, cid))
-				set(keyU32(prefixCustRev, cid), []byte(pe.ev.CustomerID))
+				set(ar.str(prefixCustDict, pe.ev.CustomerID), ar.u32(cid))
+				set(ar.strU32(prefixCustRev, cid), ar.str("", pe.ev.CustomerID))
 			}
 			pid, newP := s.prod.assign(pe.ev.ProductID)
 			if newP {
-				set(keyStr(prefixProdDict, pe.ev.ProductID), binary.BigEndian.AppendUint32(nil, pid))
-				set(keyU32(prefixProdRev, pid), []byte(pe.ev.ProductID))
+				set(ar.str(prefixProdDict, pe.ev.ProductID), ar.u32(pid))
+				set(ar.strU32(prefixProdRev, pid), ar.str("", pe.ev.ProductID))
 			}
 			seq++
 			le := logEvent{Cust: cid, Prod: pid, Type: pe.typ, TS: pe.ev.Timestamp.Unix(),
 				Value: pe.ev.Value, Qty: pe.ev.Quantity, Order: pe.ev.OrderID, RecID: pe.ev.RecommendationID}
-			start := len(buf)
-			buf = le.encode(buf)
-			set(keyU64(prefixLog, seq), buf[start:len(buf):len(buf)])
+			set(ar.strU64(prefixLog, seq), ar.logEvent(&le))
 			if pe.hasDedup {
-				set(append([]byte(prefixDedup), pe.dedup[:]...), binary.BigEndian.AppendUint64(nil, seq))
+				set(ar.str(prefixDedup, string(pe.dedup[:])), ar.u64(seq))
 			}
 			logs = append(logs, le)
+			track = append(track, !r.bulk)
 			applied = append(applied, AppliedEvent{Seq: seq, Customer: cid, Product: pid, Class: pe.class, Event: pe.ev})
 		}
 	}
@@ -643,19 +663,24 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 	}
 	s.setErr(nil)
 	s.seq.Store(seq)
+	// The ids go into the filter before the events are applied, so a
+	// snapshot that includes an event also includes its id (see
+	// snapshotDedup).
+	s.dedup.addAll(newKeys)
 	tt := s.types.Load()
 	// Apply in slices so readers waiting on the lock are not held up by a
 	// large batch.
 	for i := 0; i < len(logs); i += 512 {
 		s.idx.mu.Lock()
 		for j := i; j < min(i+512, len(logs)); j++ {
-			s.applyOne(tt, &logs[j], true)
+			s.applyOne(tt, &logs[j], track[j])
 			s.idx.appliedSeq = applied[j].Seq
 		}
+		if bulk && i+512 >= len(logs) {
+			// Untracked events: every list is stale.
+			s.idx.all = true
+		}
 		s.idx.mu.Unlock()
-	}
-	for _, k := range newKeys {
-		s.dedup.add(k)
 	}
 	if len(applied) > 0 {
 		s.runHooks(func(h Hooks) {
@@ -665,6 +690,50 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 		})
 	}
 	return dups, nil
+}
+
+// arena hands out byte slices cut from large blocks, for values that live
+// as long as one write batch. Not safe for concurrent use.
+type arena struct{ buf []byte }
+
+const arenaBlock = 256 << 10
+
+// take returns a zero-length slice with room for n bytes that no other
+// slice of the arena shares.
+func (a *arena) take(n int) []byte {
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]byte, 0, max(arenaBlock, n))
+	}
+	b := a.buf[len(a.buf):len(a.buf):len(a.buf)+n]
+	a.buf = a.buf[:len(a.buf)+n]
+	return b
+}
+
+func (a *arena) str(prefix, s string) []byte {
+	b := a.take(len(prefix) + len(s))
+	b = append(b, prefix...)
+	return append(b, s...)
+}
+
+func (a *arena) strU32(prefix string, v uint32) []byte {
+	return binary.BigEndian.AppendUint32(append(a.take(len(prefix)+4), prefix...), v)
+}
+
+func (a *arena) strU64(prefix string, v uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(a.take(len(prefix)+8), prefix...), v)
+}
+
+func (a *arena) u32(v uint32) []byte { return binary.BigEndian.AppendUint32(a.take(4), v) }
+
+func (a *arena) u64(v uint64) []byte { return binary.BigEndian.AppendUint64(a.take(8), v) }
+
+// logEvent encodes e; the bound is generous: every varint at its widest.
+func (a *arena) logEvent(e *logEvent) []byte {
+	n := 1 + 5 + 5 + 1 + 10 + 8 + 8 + 10 + len(e.Order) + 10 + len(e.RecID)
+	b := e.encode(a.take(n))
+	// Give back what the bound over-reserved.
+	a.buf = a.buf[:len(a.buf)-(n-len(b))]
+	return b[:len(b):len(b)]
 }
 
 func (s *Store) hasKey(k []byte) (bool, error) {

@@ -264,6 +264,9 @@ func (e *Engine) Related(ctx context.Context, r Request) (List, error) {
 	if !ok {
 		return List{}, fmt.Errorf("%w: %q", ErrUnknownProduct, r.ProductID)
 	}
+	if l, ok, err := e.variantList(ctx, r, "related"); ok {
+		return l, err
+	}
 	m := e.src.Model()
 	cat := e.src.Catalog()
 	match := cat.Compile(r.Filter)
@@ -277,6 +280,11 @@ func (e *Engine) Related(ctx context.Context, r Request) (List, error) {
 	e.markOne(sc, p)
 	var items []scored
 	for _, n := range m.NeighboursOf(r.Basis, p) {
+		if n.Score <= 0 {
+			// Lists are best first; EASE ends them with negative weights,
+			// products that go with p less than chance: not related.
+			break
+		}
 		if int(n.Product) < len(sc.mark) && sc.mark[n.Product] == 2 {
 			continue
 		}
@@ -354,6 +362,9 @@ func (e *Engine) popularInto(sc *scratch, pop []features.Neighbour, match *featu
 // Popular returns the products with the most customers (in r.Window when
 // set), filtered; with r.CustomerID, minus what they bought.
 func (e *Engine) Popular(ctx context.Context, r Request) (List, error) {
+	if l, ok, err := e.variantList(ctx, r, "popular"); ok {
+		return l, err
+	}
 	m := e.src.Model()
 	cat := e.src.Catalog()
 	k := e.limit(&r)
@@ -411,6 +422,9 @@ func (e *Engine) popularFast(sc *scratch, pop []features.Neighbour, m *features.
 // (SAR's A·S), minus what they bought (and, unless IncludeSeen, saw);
 // topped up with popular products; popular for an unknown customer.
 func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
+	if l, ok, err := e.variantList(ctx, r, "personal"); ok {
+		return l, err
+	}
 	m := e.src.Model()
 	cat := e.src.Catalog()
 	match := cat.Compile(r.Filter)
@@ -473,13 +487,16 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 	}
 	h := sc.heap[:0]
 	for _, p := range sc.touched {
-		if sc.mark[p] != 1 || !match.Allows(p) {
+		// A product whose (EASE) weights sum to nothing positive is less
+		// likely than an unknown one: the popular top-up does better.
+		if sc.mark[p] != 1 || sc.score[p] <= 0 || !match.Allows(p) {
 			continue
 		}
 		h.push(scored{p, sc.score[p]}, k)
 	}
 	sc.heap = h
 	items := append([]scored(nil), h.sorted()...)
+	items = e.blendSegments(sc, c, known, items, match, k) // thin histories: their segments' products (segment.go)
 	algo := "personal"
 	if len(items) < k {
 		// Top up with popular products ranked below every personal one.

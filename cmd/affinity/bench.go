@@ -26,12 +26,23 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
                       [--scenario %s] [--json]
                       [--ids FILE] [--experiment ID] [--variant NAME] [--api-key KEY]
                       [--warmup DURATION] [--timeout DURATION] [--seed N] [--out FILE.html]
+                      [--baseline]
+       affinity bench --generate FILE [--size small|medium|full] [--customers N]
+                      [--products N] [--events N] [--seed N] [--event-ids=false]
 
 Load-tests a running Affinity server. Without --rate it runs closed loop
 (--concurrency workers, each sending as soon as its last answer is back);
 with --rate it sends at that constant rate and counts each latency from the
 request's intended start, so stalls are not hidden (coordinated omission).
 The mixed scenario also POSTs events: point it at a staging copy.
+
+--baseline first runs the same load against a trivial fiber handler started
+inside this process on 127.0.0.1, then against --url, and prints the ratio
+of the two throughputs (the figure performance targets are stated in).
+
+--generate writes a seeded synthetic event set (Zipf-like popularity,
+sessions, categories) for `+"`affinity import`"+` instead of running load:
+CSV, or NDJSON when FILE ends in .ndjson or .jsonl; gzip when it ends in .gz.
 
 `, strings.Join(bench.LoadScenarios(), "|"))
 		fs.PrintDefaults()
@@ -50,6 +61,13 @@ The mixed scenario also POSTs events: point it at a staging copy.
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of each request")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the request and id choice")
 	out := fs.String("out", "", "also write a self-contained HTML report to this file")
+	baseline := fs.Bool("baseline", false, "first load a trivial in-process fiber handler the same way, and print the throughput ratio")
+	generate := fs.String("generate", "", "write a synthetic event set to this file instead of running load")
+	size := fs.String("size", bench.SynthFull, "synthetic set size: small (10k events), medium (1M), full (10M events, 1M customers, 100k products)")
+	customers := fs.Int("customers", 0, "synthetic customers (default: the --size's)")
+	products := fs.Int("products", 0, "synthetic products (default: the --size's)")
+	events := fs.Int("events", 0, "synthetic events (default: the --size's)")
+	eventIDs := fs.Bool("event-ids", true, "give synthetic events an event_id")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -58,6 +76,24 @@ The mixed scenario also POSTs events: point it at a staging copy.
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench takes no arguments, got %q", fs.Args())
+	}
+	if *generate != "" {
+		so, err := bench.SynthPreset(*size)
+		if err != nil {
+			return err
+		}
+		for _, v := range []struct {
+			dst *int
+			val int
+		}{{&so.Customers, *customers}, {&so.Products, *products}, {&so.Events, *events}} {
+			if v.val != 0 {
+				*v.dst = v.val
+			}
+		}
+		so.Seed = o.Seed
+		so.EventIDs = *eventIDs
+		so.Format = bench.SynthFormatOf(*generate)
+		return generateSynth(*generate, so, stdout)
 	}
 	if o.APIKey == "" {
 		o.APIKey = os.Getenv("AFFINITY_API_KEY")
@@ -73,6 +109,9 @@ The mixed scenario also POSTs events: point it at a staging copy.
 		return err
 	}
 
+	if *baseline {
+		return runBaselineBench(ctx, o, *jsonOut, *out, stdout, stderr)
+	}
 	res, err := bench.RunLoad(ctx, o, stderr)
 	if err != nil {
 		return err

@@ -74,6 +74,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// One fsync at the end instead of one per batch: an import that dies
 	// half-way is simply re-run (event ids make it idempotent).
 	so.SyncWrites = false
+	// The import rebuilds the model once at the end; background refreshes
+	// meanwhile would take a third of the CPU for lists about to be redone.
+	so.RefreshInterval = time.Hour
 	store, err := features.Open(so)
 	if err != nil {
 		return openErr(err, *data)
@@ -118,12 +121,13 @@ func importFiles(ctx context.Context, store *features.Store, format string, file
 		}
 	}
 	const batchSize = 10000
-	batch := make([]features.Event, 0, batchSize)
-	flush := func() error {
+	flush := func(batch []features.Event) error {
 		if len(batch) == 0 {
 			return nil
 		}
-		res, err := store.Ingest(ctx, batch, features.IngestOptions{NoSync: true})
+		// Bulk: the model is rebuilt once at the end rather than tracking
+		// each event's stale lists.
+		res, err := store.Ingest(ctx, batch, features.IngestOptions{NoSync: true, Bulk: true})
 		if err != nil {
 			return err
 		}
@@ -132,7 +136,6 @@ func importFiles(ctx context.Context, store *features.Store, format string, file
 		for _, r := range res.Rejected {
 			sum.Rejected["bad_"+r.Field]++
 		}
-		batch = batch[:0]
 		return nil
 	}
 	for _, file := range files {
@@ -140,42 +143,35 @@ func importFiles(ctx context.Context, store *features.Store, format string, file
 		if err != nil {
 			return sum, err
 		}
-		for {
-			if err := ctx.Err(); err != nil {
+		// Reading (gunzip, parse, content ids) runs in its own goroutine
+		// while the store commits the previous batch: on two cores this
+		// nearly doubles the import rate.
+		readBefore := sum.Read
+		rd := readBatches(ctx, r, batchSize)
+		for b := range rd.batches {
+			sum.Read = readBefore + b.read
+			err := flush(b.events)
+			rd.free <- b.events[:0]
+			if err != nil {
+				rd.stop()
 				r.Close()
 				return sum, err
 			}
-			e, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			var le *eventio.LineError
-			if errors.As(err, &le) {
-				sum.Read++
-				if le.Skipped {
-					sum.Skipped[le.Reason]++
-				} else {
-					sum.Rejected[le.Reason]++
-				}
-				continue
-			}
-			if err != nil {
-				r.Close()
-				return sum, fmt.Errorf("cannot read %s: %w", file, err)
-			}
-			sum.Read++
-			batch = append(batch, e)
-			if len(batch) == batchSize {
-				if err := flush(); err != nil {
-					r.Close()
-					return sum, err
-				}
-				show(file, false)
-			}
+			show(file, false)
 		}
-		if err := flush(); err != nil {
+		sum.Read = readBefore + rd.read
+		for k, v := range rd.skipped {
+			sum.Skipped[k] += v
+		}
+		for k, v := range rd.rejected {
+			sum.Rejected[k] += v
+		}
+		if rd.err != nil {
 			r.Close()
-			return sum, err
+			if errors.Is(rd.err, ctx.Err()) {
+				return sum, rd.err
+			}
+			return sum, fmt.Errorf("cannot read %s: %w", file, rd.err)
 		}
 		if ps := r.Products(); len(ps) > 0 {
 			// Records already set (by PUT /v1/products) win over what a
@@ -213,6 +209,93 @@ func importFiles(ctx context.Context, store *features.Store, format string, file
 	store.Refresh()
 	sum.Seconds = time.Since(start).Seconds()
 	return sum, nil
+}
+
+// batchReader reads events in batches in its own goroutine. After batches
+// is closed, read, skipped, rejected and err are final.
+type batchReader struct {
+	batches  chan readBatch
+	free     chan []features.Event
+	done     chan struct{}
+	read     int
+	skipped  map[string]int
+	rejected map[string]int
+	err      error
+}
+
+type readBatch struct {
+	events []features.Event
+	read   int // lines read so far, for the progress line
+}
+
+func readBatches(ctx context.Context, r *eventio.Reader, size int) *batchReader {
+	rd := &batchReader{
+		batches:  make(chan readBatch, 1),
+		free:     make(chan []features.Event, 3),
+		done:     make(chan struct{}),
+		skipped:  map[string]int{},
+		rejected: map[string]int{},
+	}
+	for range 2 {
+		rd.free <- make([]features.Event, 0, size)
+	}
+	go func() {
+		defer close(rd.batches)
+		batch := <-rd.free
+		send := func() bool {
+			select {
+			case rd.batches <- readBatch{events: batch, read: rd.read}:
+			case <-rd.done:
+				return false
+			}
+			select {
+			case batch = <-rd.free:
+			case <-rd.done:
+				return false
+			}
+			return true
+		}
+		for {
+			if err := ctx.Err(); err != nil {
+				rd.err = err
+				return
+			}
+			e, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			var le *eventio.LineError
+			if errors.As(err, &le) {
+				rd.read++
+				if le.Skipped {
+					rd.skipped[le.Reason]++
+				} else {
+					rd.rejected[le.Reason]++
+				}
+				continue
+			}
+			if err != nil {
+				rd.err = err
+				return
+			}
+			rd.read++
+			batch = append(batch, e)
+			if len(batch) == size && !send() {
+				return
+			}
+		}
+		if len(batch) > 0 {
+			send()
+		}
+	}()
+	return rd
+}
+
+// stop makes the reading goroutine end and waits for it.
+func (rd *batchReader) stop() {
+	close(rd.done)
+	for range rd.batches {
+	}
 }
 
 func total(m map[string]int) int {

@@ -1,0 +1,245 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/affinity-rec/affinity/recommend"
+)
+
+// experimentAdmin is what the experiment endpoints need beyond enrolment;
+// recommend.Experiments provides it. Implementations must be safe for
+// concurrent use.
+type experimentAdmin interface {
+	Experimenter
+	Put(ctx context.Context, e recommend.Experiment) (recommend.Experiment, error)
+	Get(id string) (recommend.Experiment, error)
+	List() []recommend.Experiment
+	Delete(ctx context.Context, id string) error
+	Results(ctx context.Context, id string) (recommend.Results, error)
+}
+
+var _ experimentAdmin = (*recommend.Experiments)(nil)
+
+func init() {
+	extraRouteFuncs = append(extraRouteFuncs, func(s *Server) []route {
+		return []route{
+			{"GET", "/v1/experiments", ScopeRead, "List experiments", s.listExperiments, nil},
+			{"PUT", "/v1/experiments/:id", ScopeWrite, "Create or replace an experiment: status, salt, variants (name, weight, params)", s.putExperiment, nil},
+			{"GET", "/v1/experiments/:id", ScopeRead, "Read an experiment", s.getExperiment, nil},
+			{"DELETE", "/v1/experiments/:id", ScopeAdmin, "Delete an experiment with its exposures and outcomes", s.deleteExperiment, nil},
+			{"GET", "/v1/experiments/:id/results", ScopeRead, "Per-variant exposures, outcomes, rates with 95% intervals, lift, p-value, sample-ratio check", s.experimentResults, nil},
+			{"GET", "/v1/experiments/:id/report", ScopeRead, "The results as an HTML page with charts", s.experimentReport, nil},
+		}
+	})
+}
+
+func (s *Server) experiments() (experimentAdmin, error) {
+	if a, ok := s.deps.Experiments.(experimentAdmin); ok {
+		return a, nil
+	}
+	return nil, &HTTPError{Status: fiber.StatusNotImplemented, Detail: "experiments are not enabled on this server"}
+}
+
+type experimentList struct {
+	Experiments []recommend.Experiment `json:"experiments"`
+}
+
+func (s *Server) listExperiments(c *fiber.Ctx) error {
+	x, err := s.experiments()
+	if err != nil {
+		return err
+	}
+	return c.JSON(experimentList{Experiments: x.List()})
+}
+
+func (s *Server) putExperiment(c *fiber.Ctx) error {
+	x, err := s.experiments()
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id", "id")
+	if err != nil {
+		return err
+	}
+	e, err := decodeExperiment(c.Body())
+	if err != nil {
+		return err
+	}
+	e.ID = id
+	out, err := x.Put(c.UserContext(), e)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) getExperiment(c *fiber.Ctx) error {
+	x, err := s.experiments()
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id", "id")
+	if err != nil {
+		return err
+	}
+	e, err := x.Get(id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(e)
+}
+
+func (s *Server) deleteExperiment(c *fiber.Ctx) error {
+	x, err := s.experiments()
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id", "id")
+	if err != nil {
+		return err
+	}
+	if err := x.Delete(c.UserContext(), id); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) experimentResults(c *fiber.Ctx) error {
+	x, err := s.experiments()
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id", "id")
+	if err != nil {
+		return err
+	}
+	r, err := x.Results(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(r)
+}
+
+// experimentBody is PUT /v1/experiments/{id}. Unknown fields are rejected:
+// a misspelt "weigth" silently read as 0 would drain an arm.
+type experimentBody struct {
+	Status   *string           `json:"status"`
+	Salt     *string           `json:"salt"`
+	Variants []json.RawMessage `json:"variants"`
+}
+
+type variantBody struct {
+	Name   *string        `json:"name"`
+	Weight *float64       `json:"weight"`
+	Params map[string]any `json:"params"`
+}
+
+// decodeExperiment reads an experiment body; every error is a 400 naming
+// the field. A variant without a weight gets 1 (equal split by default);
+// the service fills the other defaults and validates the values.
+func decodeExperiment(body []byte) (recommend.Experiment, error) {
+	var e recommend.Experiment
+	var b experimentBody
+	if len(bytes.TrimSpace(body)) == 0 {
+		return e, badRequest("body", "the body is empty; a JSON object is required")
+	}
+	if err := strictDecode(body, &b, ""); err != nil {
+		return e, err
+	}
+	if b.Status != nil {
+		e.Status = *b.Status
+		if e.Status == "" {
+			return e, badRequest("status", "status must be draft, running or stopped")
+		}
+	}
+	if b.Salt != nil {
+		e.Salt = *b.Salt
+		if e.Salt == "" {
+			return e, badRequest("salt", "salt must not be empty; leave it out to use the id")
+		}
+	}
+	if b.Variants == nil {
+		return e, badRequest("variants", "variants is required: a list of {name, weight, params}")
+	}
+	for i, raw := range b.Variants {
+		prefix := fmt.Sprintf("variants[%d]", i)
+		var vb variantBody
+		if err := strictDecode(raw, &vb, prefix); err != nil {
+			return e, err
+		}
+		if vb.Name == nil {
+			return e, badRequest(prefix+".name", prefix+".name is required")
+		}
+		v := recommend.VariantConfig{Name: *vb.Name, Weight: 1, Params: vb.Params}
+		if vb.Weight != nil {
+			v.Weight = *vb.Weight
+		}
+		e.Variants = append(e.Variants, v)
+	}
+	return e, nil
+}
+
+// strictDecode decodes one JSON object into v, rejecting unknown fields,
+// wrong types and trailing data, with errors naming the field under prefix.
+func strictDecode(data []byte, v any, prefix string) error {
+	field := func(name string) string {
+		switch {
+		case prefix == "":
+			return name
+		case name == "":
+			return prefix
+		}
+		return prefix + "." + name
+	}
+	whole := field("")
+	if whole == "" {
+		whole = "body"
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, err := dec.Token(); err != io.EOF {
+			return badRequest(whole, whole+" has data after the JSON object")
+		}
+		return nil
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		f := field(te.Field)
+		if te.Field == "" {
+			return badRequest(whole, whole+" must be a JSON object, not "+te.Value)
+		}
+		return badRequest(f, f+" must be "+jsonTypeName(te.Type.String())+", not "+te.Value)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		if name == "" {
+			return badRequest(whole, whole+" has a field with an empty name")
+		}
+		return badRequest(field(name), field(name)+" is not a known field")
+	}
+	return badRequest(whole, "malformed JSON in "+whole+": "+err.Error())
+}
+
+func jsonTypeName(goType string) string {
+	switch {
+	case goType == "string" || goType == "*string":
+		return "a string"
+	case strings.Contains(goType, "float"), strings.Contains(goType, "int"):
+		return "a number"
+	case strings.HasPrefix(goType, "map"), strings.HasPrefix(goType, "struct"), strings.HasPrefix(goType, "api."):
+		return "an object"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	}
+	return goType
+}

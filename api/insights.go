@@ -1,0 +1,17 @@
+package api
+
+import "github.com/gofiber/fiber/v2"
+
+// Store-wide customer value: customers and revenue per tier and the 80/20
+// figure (GET /v1/insights/value).
+func init() {
+	extraRouteFuncs = append(extraRouteFuncs, func(s *Server) []route {
+		return []route{
+			{"GET", "/v1/insights/value", ScopeRead, "Customers and revenue per value tier, and the revenue share of the top 20% of customers", s.valueInsights, nil},
+		}
+	})
+}
+
+func (s *Server) valueInsights(c *fiber.Ctx) error {
+	return c.JSON(s.deps.Store.ValueInsights())
+}

@@ -1,0 +1,151 @@
+package api
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/affinity-rec/affinity/recommend"
+)
+
+// Offers: PUT/GET/DELETE /v1/offers/{id}, GET /v1/offers,
+// POST /v1/offers/{id}/responses and
+// GET /v1/customers/{id}/next-best-offer (docs/next-best-offer.md).
+func init() {
+	extraRouteFuncs = append(extraRouteFuncs, func(s *Server) []route {
+		if s.deps.Offers == nil {
+			return nil
+		}
+		return []route{
+			{"GET", "/v1/offers", ScopeRead, "List offers with their performance", s.listOffers, nil},
+			{"PUT", "/v1/offers/:id", ScopeWrite, "Define or replace an offer (an update keeps what it learned and its budget use)", s.putOffer, nil},
+			{"GET", "/v1/offers/:id", ScopeRead, "An offer with its performance: shown, accepted, declined, acceptance rate (95% interval), budget left", s.getOffer, nil},
+			{"DELETE", "/v1/offers/:id", ScopeAdmin, "Delete an offer", s.deleteOffer, nil},
+			{"POST", "/v1/offers/:id/responses", ScopeWrite, "Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}", s.postOfferResponse, nil},
+			{"GET", "/v1/customers/:id/next-best-offer", ScopeRead, "The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)", s.nextBestOffer, []string{"limit", "channel", "experiment", "variant"}},
+		}
+	})
+}
+
+func (s *Server) putOffer(c *fiber.Ctx) error {
+	id, err := pathID(c, "id", "offer_id")
+	if err != nil {
+		return err
+	}
+	o, err := recommend.DecodeOffer(c.Body())
+	if err != nil {
+		return err
+	}
+	v, err := s.deps.Offers.Put(id, o)
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+func (s *Server) getOffer(c *fiber.Ctx) error {
+	id, err := pathID(c, "id", "offer_id")
+	if err != nil {
+		return err
+	}
+	v, err := s.deps.Offers.Get(id)
+	if err != nil {
+		return offerError(err, id)
+	}
+	return c.JSON(v)
+}
+
+func (s *Server) listOffers(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"offers": s.deps.Offers.List()})
+}
+
+func (s *Server) deleteOffer(c *fiber.Ctx) error {
+	id, err := pathID(c, "id", "offer_id")
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Offers.Delete(id); err != nil {
+		return offerError(err, id)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) postOfferResponse(c *fiber.Ctx) error {
+	id, err := pathID(c, "id", "offer_id")
+	if err != nil {
+		return err
+	}
+	r, err := recommend.DecodeOfferResponse(c.Body())
+	if err != nil {
+		return err
+	}
+	res, err := s.deps.Offers.Respond(c.UserContext(), id, r)
+	if err != nil {
+		return offerError(err, id)
+	}
+	return c.JSON(res)
+}
+
+// nboReply is the contract's next-best-offer answer.
+type nboReply struct {
+	Offers           []recommend.OfferChoice `json:"offers"`
+	RecommendationID string                  `json:"recommendation_id"`
+	Experiment       *string                 `json:"experiment"`
+	Variant          *string                 `json:"variant"`
+}
+
+func (s *Server) nextBestOffer(c *fiber.Ctx) error {
+	id, err := pathID(c, "id", "customer_id")
+	if err != nil {
+		return err
+	}
+	svc := s.deps.Offers
+	limit, err := queryLimit(c, svc.Options().MaxLimit)
+	if err != nil {
+		return err
+	}
+	channel := queryString(c, "channel")
+	if channel != "" {
+		if _, err := recommend.NormalizeChannel("channel", channel); err != nil {
+			return err
+		}
+	}
+	enr, err := s.enrol(c, id)
+	if err != nil {
+		return err
+	}
+	req := recommend.OfferRequest{CustomerID: id, Limit: limit, Channel: channel}
+	if enr != nil {
+		req.Params = enr.Params
+	}
+	res, err := svc.Choose(c.UserContext(), req)
+	if err != nil {
+		return err
+	}
+	reply := nboReply{Offers: res.Offers, RecommendationID: res.RecommendationID}
+	if enr != nil {
+		reply.Experiment, reply.Variant = &enr.Experiment, &enr.Variant
+		// The experiment attributes purchases of the promoted products to
+		// this exposure, as it does for a list's items.
+		l := recommend.List{Items: make([]recommend.Item, len(res.Products))}
+		for i, p := range res.Products {
+			l.Items[i].ProductID = p
+		}
+		s.expose(c, enr, res.RecommendationID, id, l)
+	}
+	return c.JSON(reply)
+}
+
+// offerError words the offer service's errors for the client: an unknown
+// offer is 404 and a response with no open exposure to answer is 409 (the
+// request is well formed, the state does not allow it); the rest go to the
+// central mapping.
+func offerError(err error, id string) error {
+	switch {
+	case errors.Is(err, recommend.ErrUnknownOffer):
+		return notFound("unknown offer " + quote(id))
+	case errors.Is(err, recommend.ErrNoOpenExposure):
+		return &HTTPError{Status: fiber.StatusConflict, Detail: err.Error()}
+	}
+	return err
+}

@@ -1,0 +1,157 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
+)
+
+// Segments: PUT/GET/DELETE /v1/segments/{name}, GET /v1/segments,
+// GET /v1/segments/{name}/products (PTC) and /v1/popular?segment=.
+func init() {
+	extraRouteFuncs = append(extraRouteFuncs, func(s *Server) []route {
+		listParams := []string{"customer_id", "limit", "category", "brand", "tag", "price_min", "price_max", "in_stock", "experiment", "variant", "unit_id"}
+		return []route{
+			{"GET", "/v1/segments", ScopeRead, "List segments with their member counts", s.listSegments, nil},
+			{"PUT", "/v1/segments/:name", ScopeWrite, "Define or replace a segment: {\"rule\": \"<expression over profile fields>\"}", s.putSegment, nil},
+			{"GET", "/v1/segments/:name", ScopeRead, "A segment's rule and member count", s.getSegment, nil},
+			{"DELETE", "/v1/segments/:name", ScopeAdmin, "Delete a segment", s.deleteSegment, nil},
+			{"GET", "/v1/segments/:name/products", ScopeRead, "Products this segment buys more than everyone else (PTC, smoothed lift)", s.segmentProducts, listParams},
+		}
+	})
+	popularSegment = func(s *Server, c *fiber.Ctx, r recommend.Request, segment string) (recommend.List, error) {
+		if err := features.ValidateSegmentName(segment); err != nil {
+			return recommend.List{}, badRequest("segment", "segment "+strings.TrimPrefix(err.Error(), "name "))
+		}
+		return s.deps.Engine.SegmentPopular(c.UserContext(), r, segment)
+	}
+}
+
+type segmentBody struct {
+	Rule *string `json:"rule"`
+}
+
+// decodeSegmentBody reads a PUT body: a JSON object with a string "rule"
+// and nothing else (a misspelt field is named rather than ignored).
+func decodeSegmentBody(body []byte) (string, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return "", badRequest("body", "the body is empty; send {\"rule\": \"<expression>\"}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var b segmentBody
+	if err := dec.Decode(&b); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			if te.Field == "" {
+				return "", badRequest("body", "the body must be a JSON object {\"rule\": \"<expression>\"}, not "+te.Value)
+			}
+			return "", badRequest(te.Field, te.Field+" must be a string, not "+te.Value)
+		}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return "", badRequest("body", "unknown field "+f+"; a segment body is {\"rule\": \"<expression>\"}")
+		}
+		return "", badRequest("body", "malformed JSON: "+err.Error())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "", badRequest("body", "malformed JSON: data after the object")
+	}
+	if b.Rule == nil {
+		return "", badRequest("rule", "rule is required: a boolean expression such as monetary > 1000 && frequency >= 5")
+	}
+	return *b.Rule, nil
+}
+
+// segmentName reads and checks the :name path parameter (a copy: fiber
+// reuses the request's memory).
+func segmentName(c *fiber.Ctx) (string, error) {
+	name, err := url.PathUnescape(c.Params("name"))
+	if err != nil {
+		return "", badRequest("name", "name is not a valid URL path segment")
+	}
+	name = strings.Clone(name)
+	if err := features.ValidateSegmentName(name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+func (s *Server) listSegments(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"segments": s.deps.Store.ListSegments()})
+}
+
+func (s *Server) putSegment(c *fiber.Ctx) error {
+	name, err := segmentName(c)
+	if err != nil {
+		return err
+	}
+	rule, err := decodeSegmentBody(c.Body())
+	if err != nil {
+		return err
+	}
+	seg, err := s.deps.Store.PutSegment(name, strings.Clone(rule))
+	if err != nil {
+		return err
+	}
+	return c.JSON(seg)
+}
+
+func (s *Server) getSegment(c *fiber.Ctx) error {
+	name, err := segmentName(c)
+	if err != nil {
+		return err
+	}
+	seg, err := s.deps.Store.GetSegment(name)
+	if err != nil {
+		return segmentErr(err, name)
+	}
+	return c.JSON(seg)
+}
+
+func (s *Server) deleteSegment(c *fiber.Ctx) error {
+	name, err := segmentName(c)
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Store.DeleteSegment(name); err != nil {
+		return segmentErr(err, name)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) segmentProducts(c *fiber.Ctx) error {
+	name, err := segmentName(c)
+	if err != nil {
+		return err
+	}
+	r, err := s.listRequest(c)
+	if err != nil {
+		return err
+	}
+	if r.CustomerID, err = queryID(c, "customer_id"); err != nil {
+		return err
+	}
+	return s.serveList(c, r, r.CustomerID, func(ctx context.Context, r recommend.Request) (recommend.List, error) {
+		l, err := s.deps.Engine.SegmentProducts(ctx, r, name)
+		if err != nil {
+			return l, segmentErr(err, name)
+		}
+		return l, nil
+	})
+}
+
+func segmentErr(err error, name string) error {
+	if errors.Is(err, features.ErrNotFound) {
+		return notFound("unknown segment " + quote(name))
+	}
+	return err
+}

@@ -1,0 +1,357 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
+)
+
+// ErrUnknownAlgorithm is returned (wrapped) by LookupAlgorithm for a name it
+// does not know. ErrInvalidEval is returned (wrapped) by EvalOptions.Validate.
+// ErrNoTestUsers is returned (wrapped) by Evaluate when the ground truth has
+// no customer to score, so there is no average to print.
+//
+// They sit here, like split.go's, because the package has no errors.go yet.
+var (
+	ErrUnknownAlgorithm = errors.New("unknown algorithm")
+	ErrInvalidEval      = errors.New("invalid evaluation options")
+	ErrNoTestUsers      = errors.New("no test customer to evaluate")
+)
+
+// Algorithm is one ranking configuration of the serving code: the store's
+// event types and neighbour options, the engine's options, and the request
+// knobs. Evaluating it runs the very code a server with this configuration
+// would run, so a figure measured here is the figure a deployment gets.
+// An Algorithm is a value; sharing one between goroutines is safe as long as
+// nobody changes its maps.
+type Algorithm struct {
+	// Name is what --algo selects.
+	Name string
+	// Description is one line for the help and the report.
+	Description string
+	// EventTypes replace the store's event types; nil keeps the defaults.
+	EventTypes map[string]features.EventType
+	// Neighbours are the store's neighbour options.
+	Neighbours features.NeighbourOptions
+	// Engine are the engine's options.
+	Engine recommend.Options
+	// Params are the request's ranking knobs (as an experiment variant
+	// would set them), e.g. {"algorithm": "popular"}.
+	Params map[string]any
+}
+
+// Algorithms returns the algorithms `affinity eval --algo` knows, the
+// default first.
+func Algorithms() []Algorithm {
+	def := features.DefaultNeighbourOptions()
+	knn := def
+	knn.Similarity = def.Fallback
+	// SAR as Microsoft Recommenders runs it in their benchmark: Jaccard over
+	// every co-occurring pair (K 1000 of MovieLens' 1682 products keeps all
+	// that matter), affinity = Σ rating x 2^(-age/30 days), every event of
+	// the customer counted.
+	sar := features.NeighbourOptions{Similarity: features.SimJaccard, K: 1000, MaxHistory: 1 << 20, MinSupport: 1, Alpha: 0.5}
+	sarEngine := recommend.DefaultOptions()
+	sarEngine.HalfLife = 30 * 24 * time.Hour
+	sarEngine.HistoryCap = 1 << 20
+	// The first default (before the evaluation): cosine, 100 neighbours.
+	cosine := features.NeighbourOptions{Similarity: features.SimCosine, K: 100, MaxHistory: 500, MinSupport: 1, Alpha: 0.5}
+	cosineEngine := recommend.DefaultOptions()
+	cosineEngine.HalfLife = 30 * 24 * time.Hour
+	return []Algorithm{
+		{
+			Name:        "affinity",
+			Description: "the serving default (features.DefaultNeighbourOptions, recommend.DefaultOptions)",
+			Neighbours:  def,
+			Engine:      recommend.DefaultOptions(),
+		},
+		{
+			Name:        "popularity",
+			Description: "most customers first, minus what the customer has (the cold-start fallback)",
+			Neighbours:  def,
+			Engine:      recommend.DefaultOptions(),
+			Params:      map[string]any{"algorithm": "popular"},
+		},
+		{
+			Name:        "sar",
+			Description: "SAR baseline: Jaccard over all co-occurrences, 30-day half-life, rating as weight",
+			Neighbours:  sar,
+			Engine:      sarEngine,
+		},
+		{
+			Name:        "knn",
+			Description: "the default's counting fallback for catalogues above DenseMaxProducts: " + string(knn.Similarity),
+			Neighbours:  knn,
+			Engine:      recommend.DefaultOptions(),
+		},
+		{
+			Name:        "cosine",
+			Description: "the first default: cosine (alpha 0.5), 100 neighbours, 30-day half-life",
+			Neighbours:  cosine,
+			Engine:      cosineEngine,
+		},
+	}
+}
+
+// AlgorithmNames returns the names Algorithms knows, default first.
+func AlgorithmNames() []string {
+	var out []string
+	for _, a := range Algorithms() {
+		out = append(out, a.Name)
+	}
+	return out
+}
+
+// LookupAlgorithm returns the algorithm called name.
+func LookupAlgorithm(name string) (Algorithm, error) {
+	for _, a := range Algorithms() {
+		if a.Name == name {
+			return a, nil
+		}
+	}
+	return Algorithm{}, fmt.Errorf("%w %q (known: %s)", ErrUnknownAlgorithm, name, strings.Join(AlgorithmNames(), ", "))
+}
+
+// EvalOptions say how Evaluate scores an algorithm.
+type EvalOptions struct {
+	// K is the list length and metric cut-off.
+	K int
+	// GroundTruth decides which test events are relevant to whom.
+	GroundTruth GroundTruthOptions
+	// Workers ask for recommendations in parallel; 0 means GOMAXPROCS.
+	Workers int
+}
+
+// DefaultEvalOptions returns the MovieLens benchmark protocol's options.
+func DefaultEvalOptions() EvalOptions {
+	return EvalOptions{K: 10, GroundTruth: StratifiedGroundTruthOptions()}
+}
+
+// Validate reports whether o can be used.
+func (o EvalOptions) Validate() error {
+	if o.K < 1 || o.K > recommend.DefaultOptions().MaxLimit {
+		return fmt.Errorf("%w: k %d is not in 1..%d", ErrInvalidEval, o.K, recommend.DefaultOptions().MaxLimit)
+	}
+	if o.Workers < 0 {
+		return fmt.Errorf("%w: negative workers", ErrInvalidEval)
+	}
+	return nil
+}
+
+// EvalResult is what one evaluation measured.
+type EvalResult struct {
+	Algo string `json:"algo"`
+	// Metrics are measured against the ground truth as EvalOptions say
+	// (with repeat purchases, unless GroundTruth.ExcludeSeen).
+	Metrics
+	// NewOnly are the same lists measured against the ground truth without
+	// the products the customer already had in train: what a model that
+	// never repeats a purchase can reach. Nil when no relevant pair was
+	// seen in train (stratified splits) or ExcludeSeen is set already.
+	NewOnly *Metrics `json:"new_only,omitempty"`
+	// TrainSeconds is the model build (Store.Refresh after the train events
+	// are in): what a server spends to make the lists from scratch.
+	TrainSeconds float64 `json:"train_seconds"`
+	// IngestSeconds is loading the train events into the (in-memory)
+	// store, which a server does as events arrive.
+	IngestSeconds float64 `json:"ingest_seconds"`
+	// RecommendMicros is the mean wall time of one list in microseconds,
+	// with Workers lists in flight.
+	RecommendMicros float64          `json:"recommend_us"`
+	TrainEvents     int              `json:"train_events"`
+	TestEvents      int              `json:"test_events"`
+	TrainProducts   int              `json:"train_products"`
+	GroundTruth     GroundTruthStats `json:"ground_truth"`
+}
+
+// Evaluate trains algo on train the way a server would (an in-memory
+// feature store fed with the events, then one model build), asks the engine
+// for a personal top-K for every customer of the ground truth built from
+// test, and scores the lists. Products the customer has in train are never
+// recommended (IncludeSeen is off), as the benchmark protocol requires.
+func Evaluate(ctx context.Context, train, test []features.Event, algo Algorithm, o EvalOptions) (EvalResult, error) {
+	if err := o.Validate(); err != nil {
+		return EvalResult{}, err
+	}
+	gt, gts := BuildGroundTruth(train, test, o.GroundTruth)
+	if len(gt) == 0 {
+		return EvalResult{}, fmt.Errorf("cannot evaluate %s: %w (%d test customers, %d cold, %d with only repeat purchases)",
+			algo.Name, ErrNoTestUsers, gts.TestCustomers, gts.ColdCustomers, gts.AllSeenCustomers)
+	}
+	var gtNew GroundTruth
+	if !o.GroundTruth.ExcludeSeen && gts.SeenPairs > 0 {
+		no := o.GroundTruth
+		no.ExcludeSeen = true
+		gtNew, _ = BuildGroundTruth(train, test, no)
+	}
+	res := EvalResult{Algo: algo.Name, TrainEvents: len(train), TestEvents: len(test), GroundTruth: gts,
+		TrainProducts: DistinctProducts(train)}
+
+	eng, store, err := Train(ctx, train, algo, &res)
+	if err != nil {
+		return res, err
+	}
+	defer store.Close()
+
+	users := gt.Customers()
+	lists, micros, err := recommendAll(ctx, eng, users, algo, o)
+	if err != nil {
+		return res, err
+	}
+	res.RecommendMicros = micros
+	acc := NewMetricsAccumulator(o.K, res.TrainProducts)
+	var accNew *MetricsAccumulator
+	if gtNew != nil {
+		accNew = NewMetricsAccumulator(o.K, res.TrainProducts)
+	}
+	for i, u := range users {
+		acc.Add(lists[i], gt[u])
+		if accNew != nil {
+			// Customers left with nothing new are not in gtNew; Add
+			// ignores an empty relevant set.
+			accNew.Add(lists[i], gtNew[u])
+		}
+	}
+	res.Metrics = acc.Result()
+	if accNew != nil {
+		m := accNew.Result()
+		res.NewOnly = &m
+	}
+	return res, nil
+}
+
+// recommendAll asks eng for every user's list, o.Workers at a time, and
+// returns the lists (product ids, best first) in users' order and the mean
+// microseconds one list took.
+func recommendAll(ctx context.Context, eng *recommend.Engine, users []string, algo Algorithm, o EvalOptions) ([][]string, float64, error) {
+	lists := make([][]string, len(users))
+	workers := o.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, len(users))
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(users); i += workers {
+				if err := ctx.Err(); err != nil {
+					errs[w] = err
+					return
+				}
+				l, err := eng.Personal(ctx, recommend.Request{CustomerID: users[i], Limit: o.K, Params: algo.Params})
+				if err != nil {
+					errs[w] = fmt.Errorf("cannot recommend for customer %q: %w", users[i], err)
+					return
+				}
+				ids := make([]string, len(l.Items))
+				for j, it := range l.Items {
+					ids[j] = it.ProductID
+				}
+				lists[i] = ids
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, 0, err
+	}
+	micros := float64(time.Since(start).Microseconds()) * float64(workers) / float64(max(len(users), 1))
+	return lists, micros, nil
+}
+
+// Train opens an in-memory store configured for algo, ingests train, builds
+// the model and returns an engine over it; the caller closes the store. It
+// records the ingest and build times in res when res is not nil.
+func Train(ctx context.Context, train []features.Event, algo Algorithm, res *EvalResult) (*recommend.Engine, *features.Store, error) {
+	so := features.DefaultOptions("")
+	so.InMemory = true
+	so.SyncWrites = false
+	// Only the explicit Refresh below builds the model, so the build time
+	// is measured once and not raced by the background loop.
+	so.RefreshInterval = 24 * time.Hour
+	so.SnapshotInterval = 0
+	so.GCInterval = 0
+	so.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	so.Neighbours = algo.Neighbours
+	if algo.EventTypes != nil {
+		so.EventTypes = make(map[string]features.EventType, len(algo.EventTypes))
+		for k, v := range algo.EventTypes {
+			so.EventTypes[k] = v
+		}
+	}
+	// Historical data: "now" is the latest train event, so popularity
+	// windows and default timestamps mean what they meant then.
+	var latest time.Time
+	for i := range train {
+		if train[i].Timestamp.After(latest) {
+			latest = train[i].Timestamp
+		}
+	}
+	if latest.IsZero() {
+		latest = time.Now()
+	}
+	so.Clock = func() time.Time { return latest }
+	store, err := features.Open(so)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot open the evaluation store: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			store.Close()
+		}
+	}()
+	start := time.Now()
+	const batch = 20000
+	buf := make([]features.Event, 0, batch)
+	for i := 0; i < len(train); i += batch {
+		buf = append(buf[:0], train[i:min(i+batch, len(train))]...)
+		for j := range buf {
+			// Split events are distinct already; idempotency keys would
+			// only cost writes.
+			buf[j].EventID = ""
+		}
+		r, err := store.Ingest(ctx, buf, features.IngestOptions{NoSync: true})
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot ingest train events: %w", err)
+		}
+		if len(r.Rejected) > 0 {
+			rj := r.Rejected[0]
+			return nil, nil, fmt.Errorf("cannot ingest train events: %d rejected, first (event %d): %s",
+				len(r.Rejected), i+rj.Index, rj.Detail)
+		}
+	}
+	ingested := time.Since(start)
+	start = time.Now()
+	store.Refresh()
+	built := time.Since(start)
+	eng, err := recommend.New(store, algo.Engine)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot build the engine for %s: %w", algo.Name, err)
+	}
+	if res != nil {
+		res.IngestSeconds = ingested.Seconds()
+		res.TrainSeconds = built.Seconds()
+	}
+	ok = true
+	return eng, store, nil
+}
+
+// SortResults orders results by nDCG, best first, for a report.
+func SortResults(rs []EvalResult) {
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].NDCG > rs[j].NDCG })
+}

@@ -1,0 +1,636 @@
+package features
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Segments: named rules over customer profiles, with membership kept as one
+// roaring bitmap per segment. Rules are compiled once; membership is
+// evaluated for every customer when a segment is defined, then updated
+// incrementally for the customers an event, an attribute change or an
+// erasure touches, and re-evaluated for everyone in the background every
+// minute (recency and RFM scores move without events). Readers see
+// immutable snapshots published through an atomic pointer.
+
+// segmentKind is the record kind segment definitions are stored under.
+const segmentKind = "segment"
+
+// MaxSegments bounds how many segments may be defined: every event is
+// evaluated against every segment.
+const MaxSegments = 200
+
+// Segment is a segment's definition and size.
+type Segment struct {
+	Name    string `json:"name"`
+	Rule    string `json:"rule"`
+	Members int    `json:"members"`
+}
+
+// segmentRecord is the stored form of a segment.
+type segmentRecord struct {
+	Rule      string    `json:"rule"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// segment is one published segment: never changed once published (a
+// membership change publishes a new segment sharing name and rule).
+type segment struct {
+	name    string
+	rule    *Rule
+	members *roaring.Bitmap
+	// def identifies the definition: it survives membership updates and
+	// changes when the segment is redefined.
+	def *segmentDef
+}
+
+type segmentDef struct {
+	logOnce sync.Once
+}
+
+// segmentSet is the published set of segments. Immutable.
+type segmentSet struct {
+	list []*segment // sorted by name
+}
+
+func (ss *segmentSet) find(name string) (int, bool) {
+	if ss == nil {
+		return 0, false
+	}
+	i := sort.Search(len(ss.list), func(i int) bool { return ss.list[i].name >= name })
+	return i, i < len(ss.list) && ss.list[i].name == name
+}
+
+// with returns a copy of ss with seg added or replacing its namesake.
+func (ss *segmentSet) with(seg *segment) *segmentSet {
+	n := &segmentSet{}
+	if ss != nil {
+		n.list = make([]*segment, 0, len(ss.list)+1)
+		n.list = append(n.list, ss.list...)
+	}
+	i, found := n.find(seg.name)
+	if found {
+		n.list[i] = seg
+	} else {
+		n.list = append(n.list, nil)
+		copy(n.list[i+1:], n.list[i:])
+		n.list[i] = seg
+	}
+	return n
+}
+
+func (ss *segmentSet) without(name string) *segmentSet {
+	n := &segmentSet{}
+	for _, s := range ss.list {
+		if s.name != name {
+			n.list = append(n.list, s)
+		}
+	}
+	return n
+}
+
+// ValidateSegmentName checks a segment name: 1 to 64 letters, digits, '_',
+// '-' or '.', so that it reads well in a URL and inside a rule
+// (`"at_risk" in segments`).
+func ValidateSegmentName(name string) error {
+	if name == "" {
+		return &FieldError{Field: "name", Msg: "is required"}
+	}
+	if len(name) > 64 {
+		return &FieldError{Field: "name", Msg: "is longer than 64 bytes"}
+	}
+	for _, r := range name {
+		if !(r == '_' || r == '-' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return &FieldError{Field: "name", Msg: fmt.Sprintf("may hold only letters, digits, '_', '-' and '.', not %q", r)}
+		}
+	}
+	return nil
+}
+
+// CompileSegmentRule compiles a segment rule: a rule that does not read
+// `segments` (membership of a segment may not depend on other segments).
+func CompileSegmentRule(src string) (*Rule, error) {
+	r, err := CompileRule(src)
+	if err != nil {
+		return nil, err
+	}
+	if r.usesSegments {
+		return nil, &FieldError{Field: "rule", Msg: "may not use segments: a segment cannot be defined by membership of segments"}
+	}
+	return r, nil
+}
+
+// PutSegment creates or replaces segment name with rule, evaluates it for
+// every customer and stores it. A bad name or rule is a *FieldError.
+func (s *Store) PutSegment(name, rule string) (Segment, error) {
+	if err := ValidateSegmentName(name); err != nil {
+		return Segment{}, err
+	}
+	r, err := CompileSegmentRule(rule)
+	if err != nil {
+		return Segment{}, err
+	}
+	body, err := json.Marshal(segmentRecord{Rule: rule, UpdatedAt: time.Now().UTC()})
+	if err != nil {
+		return Segment{}, fmt.Errorf("cannot encode segment: %w", err)
+	}
+	tooMany := func() error {
+		set := s.crm.segs.Load()
+		if _, found := set.find(name); !found && set != nil && len(set.list) >= MaxSegments {
+			return &FieldError{Field: "name", Msg: fmt.Sprintf("would be segment %d; at most %d may be defined", MaxSegments+1, MaxSegments)}
+		}
+		return nil
+	}
+	if err := tooMany(); err != nil {
+		return Segment{}, err // before paying for an evaluation
+	}
+	var out Segment
+	err = s.fullEval([]*Rule{r}, func(bms []*roaring.Bitmap) error {
+		if err := tooMany(); err != nil {
+			return err
+		}
+		set := s.crm.segs.Load()
+		wb := s.db.NewWriteBatch()
+		defer wb.Cancel()
+		if err := wb.Set(keyRecord(segmentKind, name), body); err != nil {
+			return fmt.Errorf("cannot store segment: %w", classifyErr(err))
+		}
+		if err := s.flush(wb); err != nil {
+			return err
+		}
+		bms[0].RunOptimize()
+		s.crm.segs.Store(set.with(&segment{name: name, rule: r, members: bms[0], def: &segmentDef{}}))
+		out = Segment{Name: name, Rule: rule, Members: int(bms[0].GetCardinality())}
+		return nil
+	})
+	return out, err
+}
+
+// GetSegment returns segment name; ErrNotFound when there is none.
+func (s *Store) GetSegment(name string) (Segment, error) {
+	set := s.crm.segs.Load()
+	i, ok := set.find(name)
+	if !ok {
+		return Segment{}, fmt.Errorf("%w: segment %q", ErrNotFound, name)
+	}
+	g := set.list[i]
+	return Segment{Name: g.name, Rule: g.rule.String(), Members: int(g.members.GetCardinality())}, nil
+}
+
+// ListSegments returns every segment, by name.
+func (s *Store) ListSegments() []Segment {
+	set := s.crm.segs.Load()
+	if set == nil {
+		return []Segment{}
+	}
+	out := make([]Segment, len(set.list))
+	for i, g := range set.list {
+		out[i] = Segment{Name: g.name, Rule: g.rule.String(), Members: int(g.members.GetCardinality())}
+	}
+	return out
+}
+
+// DeleteSegment removes segment name; ErrNotFound when there is none.
+func (s *Store) DeleteSegment(name string) error {
+	return s.do(func() error {
+		set := s.crm.segs.Load()
+		if _, ok := set.find(name); !ok {
+			return fmt.Errorf("%w: segment %q", ErrNotFound, name)
+		}
+		wb := s.db.NewWriteBatch()
+		defer wb.Cancel()
+		_ = wb.Delete(keyRecord(segmentKind, name))
+		if err := s.flush(wb); err != nil {
+			return err
+		}
+		s.crm.segs.Store(set.without(name))
+		s.crm.ptc.drop(name)
+		return nil
+	})
+}
+
+// SegmentMembers returns segment name's members. The bitmap is shared and
+// must not be changed.
+func (s *Store) SegmentMembers(name string) (*roaring.Bitmap, error) {
+	set := s.crm.segs.Load()
+	i, ok := set.find(name)
+	if !ok {
+		return nil, fmt.Errorf("%w: segment %q", ErrNotFound, name)
+	}
+	return set.list[i].members, nil
+}
+
+// SegmentsOf returns the names of the segments customer c is in, sorted.
+func (s *Store) SegmentsOf(c uint32) []string {
+	set := s.crm.segs.Load()
+	out := []string{}
+	if set == nil {
+		return out
+	}
+	for _, g := range set.list {
+		if g.members.Contains(c) {
+			out = append(out, g.name)
+		}
+	}
+	return out
+}
+
+// loadSegments reads the stored segments and evaluates them for everyone.
+// It runs in load, before the writer starts, so it evaluates directly. A
+// stored rule that no longer compiles is logged and skipped, not fatal:
+// the store must open.
+func (s *Store) loadSegments() error {
+	type stored struct {
+		name string
+		rule *Rule
+	}
+	var list []stored
+	err := s.ListRecords(segmentKind, func(id string, v []byte) error {
+		var rec segmentRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			s.log.Error("cannot read stored segment; skipped", "segment", id, "err", err)
+			return nil
+		}
+		r, err := CompileSegmentRule(rec.Rule)
+		if err != nil {
+			s.log.Error("stored segment rule does not compile; skipped", "segment", id, "err", err)
+			return nil
+		}
+		list = append(list, stored{id, r})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot load segments: %w", err)
+	}
+	rules := make([]*Rule, len(list))
+	for i, st := range list {
+		rules[i] = st.rule
+	}
+	bms := s.evalEveryone(rules)
+	set := &segmentSet{}
+	for i, st := range list {
+		bms[i].RunOptimize()
+		set = set.with(&segment{name: st.name, rule: st.rule, members: bms[i], def: &segmentDef{}})
+	}
+	s.crm.segs.Store(set)
+	return nil
+}
+
+// evalEveryone evaluates rules for every known customer, reading state
+// under short locks (it may run outside the writer).
+func (s *Store) evalEveryone(rules []*Rule) []*roaring.Bitmap {
+	bms := make([]*roaring.Bitmap, len(rules))
+	for i := range bms {
+		bms[i] = roaring.New()
+	}
+	if len(rules) == 0 {
+		return bms
+	}
+	env := make(map[string]any, len(ruleEnvTemplate))
+	var v vm.VM
+	now := s.Now().Unix()
+	n := s.cust.len()
+	for c := 0; c < n; c++ {
+		id := uint32(c)
+		if !s.knownCustomer(id) {
+			continue
+		}
+		s.fillEnv(env, id, now)
+		for i, r := range rules {
+			if ok, _ := r.matchVM(&v, env); ok {
+				bms[i].Add(id)
+			}
+		}
+	}
+	return bms
+}
+
+// fullEval evaluates rules for every customer outside the writer (so
+// ingestion goes on), then in the writer re-evaluates the customers that
+// changed meanwhile and calls commit with the finished bitmaps. One full
+// evaluation runs at a time.
+func (s *Store) fullEval(rules []*Rule, commit func([]*roaring.Bitmap) error) error {
+	c := &s.crm
+	c.passMu.Lock()
+	defer c.passMu.Unlock()
+	if err := s.do(func() error { c.passDirty = roaring.New(); return nil }); err != nil {
+		return err
+	}
+	bms := s.evalEveryone(rules)
+	if testHookAfterEval != nil {
+		testHookAfterEval()
+	}
+	return s.do(func() error {
+		dirty := c.passDirty
+		c.passDirty = nil
+		if !dirty.IsEmpty() {
+			env := make(map[string]any, len(ruleEnvTemplate))
+			var v vm.VM
+			now := s.Now().Unix()
+			it := dirty.Iterator()
+			for it.HasNext() {
+				id := it.Next()
+				known := s.knownCustomer(id)
+				if known {
+					s.fillEnv(env, id, now)
+				}
+				for i, r := range rules {
+					ok := false
+					if known {
+						ok, _ = r.matchVM(&v, env)
+					}
+					if ok {
+						bms[i].Add(id)
+					} else {
+						bms[i].Remove(id)
+					}
+				}
+			}
+		}
+		return commit(bms)
+	})
+}
+
+// testHookAfterEval lets a test write between a full pass and its
+// reconciliation; nil outside tests.
+var testHookAfterEval func()
+
+// reevaluateAll recomputes every segment's membership from scratch.
+func (s *Store) reevaluateAll() error {
+	set := s.crm.segs.Load()
+	if set == nil || len(set.list) == 0 {
+		return nil
+	}
+	segs := append([]*segment(nil), set.list...)
+	rules := make([]*Rule, len(segs))
+	for i, g := range segs {
+		rules[i] = g.rule
+	}
+	return s.fullEval(rules, func(bms []*roaring.Bitmap) error {
+		cur := s.crm.segs.Load()
+		next := cur
+		for i, g := range segs {
+			j, ok := cur.find(g.name)
+			if !ok || cur.list[j].def != g.def {
+				continue // deleted or redefined meanwhile: its own evaluation stands
+			}
+			if cur.list[j].members.Equals(bms[i]) {
+				continue // keep the old bitmap: cached segment products stay valid
+			}
+			bms[i].RunOptimize()
+			next = next.with(&segment{name: g.name, rule: g.rule, members: bms[i], def: g.def})
+		}
+		s.crm.segs.Store(next)
+		return nil
+	})
+}
+
+// updateMembership re-evaluates every segment for the given customers
+// (sorted, distinct) and publishes the changed bitmaps. Writer goroutine
+// only.
+func (s *Store) updateMembership(custs []uint32) {
+	c := &s.crm
+	if c.passDirty != nil {
+		c.passDirty.AddMany(custs)
+	}
+	set := c.segs.Load()
+	if set == nil || len(set.list) == 0 || len(custs) == 0 {
+		return
+	}
+	changed := make([]*roaring.Bitmap, len(set.list))
+	env := make(map[string]any, len(ruleEnvTemplate))
+	var v vm.VM
+	now := s.Now().Unix()
+	for _, id := range custs {
+		known := s.knownCustomer(id)
+		if known {
+			s.fillEnv(env, id, now)
+		}
+		for i, g := range set.list {
+			in := false
+			if known {
+				var err error
+				in, err = g.rule.matchVM(&v, env)
+				if err != nil {
+					g.def.logOnce.Do(func() {
+						s.log.Warn("segment rule failed for a customer (counted as not a member)", "segment", g.name, "err", err)
+					})
+				}
+			}
+			bm := changed[i]
+			if bm == nil {
+				bm = g.members
+			}
+			if bm.Contains(id) == in {
+				continue
+			}
+			if changed[i] == nil {
+				// Clone before change: readers may hold the published one.
+				bm = bm.Clone()
+				changed[i] = bm
+			}
+			if in {
+				bm.Add(id)
+			} else {
+				bm.Remove(id)
+			}
+		}
+	}
+	s.publishChanged(set, changed)
+}
+
+func (s *Store) publishChanged(set *segmentSet, changed []*roaring.Bitmap) {
+	var next *segmentSet
+	for i, bm := range changed {
+		if bm == nil {
+			continue
+		}
+		if next == nil {
+			next = &segmentSet{list: append([]*segment(nil), set.list...)}
+		}
+		g := set.list[i]
+		next.list[i] = &segment{name: g.name, rule: g.rule, members: bm, def: g.def}
+	}
+	if next != nil {
+		s.crm.segs.Store(next)
+	}
+}
+
+// removeMember takes an erased customer out of every segment. Writer only.
+func (s *Store) removeMember(cust uint32) {
+	c := &s.crm
+	if c.passDirty != nil {
+		c.passDirty.Add(cust)
+	}
+	set := c.segs.Load()
+	if set == nil {
+		return
+	}
+	changed := make([]*roaring.Bitmap, len(set.list))
+	for i, g := range set.list {
+		if g.members.Contains(cust) {
+			changed[i] = g.members.Clone()
+			changed[i].Remove(cust)
+		}
+	}
+	s.publishChanged(set, changed)
+}
+
+// Product-to-customer associations (PTC): what a segment buys more than
+// everyone else.
+
+// SegmentProducts is what a segment's members buy. Immutable; safe for
+// concurrent use.
+type SegmentProducts struct {
+	// Members is the segment's size; Buyers how many of them bought.
+	Members, Buyers int
+	// Lift is every product the segment buys more than all buyers do,
+	// scored by smoothed lift, best first.
+	Lift []Neighbour
+	// Popular is every product the segment's members bought, by how many
+	// members bought it, most first.
+	Popular []Neighbour
+	Built   time.Time
+}
+
+// ptcPrior is the pseudo-count that shrinks a segment's lift towards 1:
+// lift = (c + k)/(E + k), with E the count expected if the segment bought
+// like everyone. A product bought by one member where 0.1 were expected
+// scores 1.18, not 10; one bought by 10 where 1.2 were expected scores 2.4.
+const ptcPrior = 5.0
+
+// ptcTTL is how long a computed SegmentProducts serves while the segment's
+// membership keeps changing.
+const ptcTTL = 10 * time.Second
+
+// ptcCache memoises SegmentProducts per segment. Safe for concurrent use.
+type ptcCache struct {
+	mu      sync.Mutex
+	entries map[string]ptcEntry
+}
+
+type ptcEntry struct {
+	def     *segmentDef
+	members *roaring.Bitmap
+	at      time.Time
+	sp      *SegmentProducts
+}
+
+func (c *ptcCache) clear() {
+	c.mu.Lock()
+	c.entries = nil
+	c.mu.Unlock()
+}
+
+func (c *ptcCache) drop(name string) {
+	c.mu.Lock()
+	delete(c.entries, name)
+	c.mu.Unlock()
+}
+
+// SegmentProducts returns what segment name buys (cached: recomputed when
+// the segment is redefined, or when its membership changed and the last
+// computation is older than 10 seconds). ErrNotFound for an unknown
+// segment.
+//
+// Smoothed lift of product p for segment S, over customers who bought
+// anything: with c the members who bought p, E = |S|·buyers(p)/N the count
+// expected if the segment bought like everyone, lift = (c + 5)/(E + 5) (a
+// Poisson-style shrinkage towards 1, so tiny counts do not dominate). Only
+// lift > 1, bought more than everyone else, is kept.
+func (s *Store) SegmentProducts(name string) (*SegmentProducts, error) {
+	set := s.crm.segs.Load()
+	i, ok := set.find(name)
+	if !ok {
+		return nil, fmt.Errorf("%w: segment %q", ErrNotFound, name)
+	}
+	g := set.list[i]
+	pc := &s.crm.ptc
+	pc.mu.Lock()
+	e, hit := pc.entries[name]
+	pc.mu.Unlock()
+	if hit && e.def == g.def && (e.members == g.members || time.Since(e.at) < ptcTTL) {
+		return e.sp, nil
+	}
+	sp := s.computeSegmentProducts(g.members)
+	pc.mu.Lock()
+	if pc.entries == nil {
+		pc.entries = map[string]ptcEntry{}
+	}
+	pc.entries[name] = ptcEntry{def: g.def, members: g.members, at: time.Now(), sp: sp}
+	pc.mu.Unlock()
+	return sp, nil
+}
+
+// computeSegmentProducts counts, per product, the members who bought it by
+// walking the members' histories (a dense counter: far cheaper than one
+// bitmap intersection per product).
+func (s *Store) computeSegmentProducts(members *roaring.Bitmap) *SegmentProducts {
+	m := s.Model()
+	sup := m.Support[BasisBought]
+	nAll := float64(m.Customers[BasisBought])
+	sp := &SegmentProducts{Members: int(members.GetCardinality()), Built: time.Now()}
+	np := s.prod.len()
+	counts := make([]uint32, np)
+	mark := make([]uint32, np)
+	var touched []uint32
+	x := s.idx
+	x.mu.RLock()
+	it := members.Iterator()
+	for it.HasNext() {
+		c := it.Next()
+		if int(c) >= len(x.hist) {
+			continue
+		}
+		stamp := c + 1
+		bought := false
+		for _, in := range x.hist[c] {
+			if in.Class != ClassBought || int(in.Product) >= np {
+				continue
+			}
+			bought = true
+			if mark[in.Product] != stamp {
+				if counts[in.Product] == 0 {
+					touched = append(touched, in.Product)
+				}
+				mark[in.Product] = stamp
+				counts[in.Product]++
+			}
+		}
+		if bought {
+			sp.Buyers++
+		}
+	}
+	x.mu.RUnlock()
+	nAll = max(nAll, float64(sp.Buyers))
+	for _, p := range touched {
+		n := counts[p]
+		sp.Popular = append(sp.Popular, Neighbour{Product: p, Score: float32(n)})
+		all := float64(n)
+		if int(p) < len(sup) {
+			all = max(all, float64(sup[p]))
+		}
+		if nAll == 0 {
+			continue
+		}
+		expected := float64(sp.Buyers) * all / nAll
+		if lift := (float64(n) + ptcPrior) / (expected + ptcPrior); lift > 1 {
+			sp.Lift = append(sp.Lift, Neighbour{Product: p, Score: float32(lift)})
+		}
+	}
+	for _, l := range [][]Neighbour{sp.Popular, sp.Lift} {
+		sort.Slice(l, func(i, j int) bool {
+			if l[i].Score != l[j].Score {
+				return l[i].Score > l[j].Score
+			}
+			return l[i].Product < l[j].Product
+		})
+	}
+	return sp
+}

@@ -1,0 +1,155 @@
+package recommend
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// nboBenchService defines 100 active offers over the full Online Retail set
+// (retailEngine, engine_timing_test.go): 60 promote one to three of the 300
+// best sellers, 30 a best seller's category, 20 carry an eligibility rule,
+// half are web-only, some have (non-binding) caps and budgets.
+func nboBenchService(b *testing.B) (*OfferService, []string) {
+	eng, st := retailEngine(b)
+	oo := DefaultOfferOptions()
+	oo.Seed = 1
+	oo.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := NewOfferService(st, eng, oo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { svc.Close() })
+	pop := st.Model().Popular[features.BasisAny]
+	cat := st.Catalog()
+	rules := []string{"monetary > 500", "frequency >= 3", `tier != "lost"`, "recency_days < 90", `"vip" in segments || monetary > 100`}
+	cats := []string{}
+	seen := map[string]bool{}
+	for _, n := range pop {
+		if p := cat.Product(n.Product); p != nil && p.Category != "" && !seen[p.Category] {
+			seen[p.Category] = true
+			cats = append(cats, p.Category)
+		}
+	}
+	if len(cats) < 30 {
+		b.Fatalf("only %d categories", len(cats))
+	}
+	for i := 0; i < 100; i++ {
+		o := Offer{Value: float64(5 + i%17), Priority: 1 + float64(i%3)}
+		switch {
+		case i < 60:
+			for k := 0; k <= i%3; k++ {
+				o.Products = append(o.Products, st.ProductName(pop[(i*7+k*13)%300].Product))
+			}
+		case i < 90:
+			o.Category = cats[i-60]
+		}
+		if i%5 == 0 {
+			o.Eligibility = rules[(i/5)%len(rules)]
+		}
+		if i%2 == 0 {
+			o.Channels = []string{"web"}
+		}
+		if i%10 == 3 {
+			o.MaxPerCustomer = 1 << 30
+		}
+		if i%10 == 7 {
+			o.Budget = 1 << 40
+		}
+		if _, err := svc.Put(fmt.Sprintf("bench-%03d", i), o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return svc, st.SampleCustomers(1000)
+}
+
+// BenchmarkNextBestOffer: rank is the choice alone (eligibility, prior,
+// Thompson draws, ranking); serve also reserves and durably logs the
+// exposure (group commit; the store runs without fsync, as in the tests).
+func BenchmarkNextBestOffer(b *testing.B) {
+	svc, custs := nboBenchService(b)
+	ctx := context.Background()
+	run := func(dry bool) func(b *testing.B) {
+		return func(b *testing.B) {
+			b.ReportAllocs()
+			n := 0
+			for i := 0; i < b.N; i++ {
+				res, err := svc.Choose(ctx, OfferRequest{CustomerID: custs[i%len(custs)], Limit: 1, Channel: "web", DryRun: dry})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += len(res.Offers)
+			}
+			if n == 0 {
+				b.Fatal("no offer chosen")
+			}
+		}
+	}
+	b.Run("rank", run(true))
+	b.Run("serve", run(false))
+	b.Run("serve-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if _, err := svc.Choose(ctx, OfferRequest{CustomerID: custs[i%len(custs)], Limit: 1, Channel: "web"}); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	})
+}
+
+// BenchmarkOfferRebuild measures the start-up replay: 100,000 exposures of
+// 10 offers, 90% of them answered, rebuilt into counts, open
+// exposures and caps. ns/op is one whole rebuild.
+func BenchmarkOfferRebuild(b *testing.B) {
+	e := openOfferTestEnv(b, nil)
+	for i := 0; i < 10; i++ {
+		e.put(fmt.Sprintf("o%d", i), Offer{Value: 1, Priority: 1, MaxPerCustomer: 100})
+	}
+	set := e.svc.set.Load()
+	const n = 100000
+	var shown, resp [][]byte
+	for i := 0; i < n; i++ {
+		o := set.offers[i%10]
+		le := offerLogEntry{kind: offerEntryShown, offer: o.id, inc: o.st.inc, cust: fmt.Sprintf("c%d", i%20000),
+			rec: fmt.Sprintf("r%d", i), channel: "web", ts: offerTestEpoch.Unix(), segs: []string{"vip"}}
+		shown = append(shown, encodeOfferLog(nil, &le))
+		if i%10 != 0 {
+			le.kind, le.resp, le.src = offerEntryResponse, offerResp(1+i%3), offerByAPI
+			resp = append(resp, encodeOfferLog(nil, &le))
+		}
+	}
+	for _, l := range []struct {
+		kind    string
+		entries [][]byte
+	}{{offerShownLog, shown}, {offerResponseLog, resp}} {
+		for i := 0; i < len(l.entries); i += 10000 {
+			if _, err := e.store.AppendLog(l.kind, l.entries[i:min(i+10000, len(l.entries))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	e.svc.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		svc, err := NewOfferService(e.store, e.eng, e.svc.opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		v0, _ := svc.Get("o0") // i%10 == 0: never answered
+		v3, _ := svc.Get("o3")
+		if v0.Performance.Open != n/10 || v3.Performance.Shown != n/10 || v3.Performance.Open != 0 {
+			b.Fatalf("rebuilt %+v %+v", v0.Performance, v3.Performance)
+		}
+		svc.Close()
+		b.StartTimer()
+	}
+}

@@ -1,0 +1,158 @@
+package recommend
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// SegmentSource is what segment-aware ranking needs beyond Source.
+// Implementations must be safe for concurrent use; *features.Store is one.
+// A Source that is not a SegmentSource simply has no segments.
+type SegmentSource interface {
+	// SegmentsOf returns the names of customer c's segments, sorted.
+	SegmentsOf(c uint32) []string
+	// SegmentProducts returns what a segment buys; an error wrapping
+	// features.ErrNotFound for an unknown segment.
+	SegmentProducts(name string) (*features.SegmentProducts, error)
+}
+
+var _ SegmentSource = (*features.Store)(nil)
+
+const (
+	// thinHistory is the number of distinct products below which a
+	// customer's history is thin: their segments' products are blended in.
+	thinHistory = 5
+	// maxBlendSegments caps how many of a customer's segments are blended.
+	maxBlendSegments = 3
+)
+
+func (e *Engine) segmentSource() (SegmentSource, error) {
+	ss, ok := e.src.(SegmentSource)
+	if !ok {
+		return nil, fmt.Errorf("%w: this store has no segments", ErrBadRequest)
+	}
+	return ss, nil
+}
+
+// SegmentProducts answers product-to-customer associations (PTC): the
+// products segment buys more than everyone else, by smoothed lift,
+// filtered; with r.CustomerID, minus what that customer bought.
+func (e *Engine) SegmentProducts(ctx context.Context, r Request, segment string) (List, error) {
+	return e.segmentList(r, segment, "segment-lift", func(sp *features.SegmentProducts) []features.Neighbour { return sp.Lift })
+}
+
+// SegmentPopular answers popular?segment=: the products most of the
+// segment's members bought, filtered; with r.CustomerID, minus what that
+// customer bought.
+func (e *Engine) SegmentPopular(ctx context.Context, r Request, segment string) (List, error) {
+	if r.Window > 0 {
+		return List{}, &features.FieldError{Field: "window", Msg: "cannot be combined with segment (segment popularity is over all time)"}
+	}
+	return e.segmentList(r, segment, "segment-popular", func(sp *features.SegmentProducts) []features.Neighbour { return sp.Popular })
+}
+
+func (e *Engine) segmentList(r Request, segment, algo string, pick func(*features.SegmentProducts) []features.Neighbour) (List, error) {
+	ss, err := e.segmentSource()
+	if err != nil {
+		return List{}, err
+	}
+	sp, err := ss.SegmentProducts(segment)
+	if err != nil {
+		return List{}, err
+	}
+	m := e.src.Model()
+	k := e.limit(&r)
+	sc := e.getScratch(max(len(m.Support[0]), e.src.Catalog().Len()) + 1)
+	defer e.putScratch(sc)
+	if c, ok := e.src.CustomerID(r.CustomerID); ok && r.CustomerID != "" {
+		sc.hist = e.src.History(c, sc.hist)
+		e.markExcluded(sc, sc.hist, true)
+	}
+	items := e.popularInto(sc, pick(sp), e.src.Catalog().Compile(r.Filter), k)
+	return e.toList(sc, items, algo), nil
+}
+
+// blendSegments mixes the products of a thin-history customer's segments
+// into their personal candidates. The fewer distinct products the customer
+// has, the more the segments weigh: with h of thinHistory products, a
+// segment product scores (1 - h/thinHistory) × the best personal score ×
+// its lift relative to the segment's best, added to any personal score it
+// already has. Excluded products (sc.mark == 2) and filtered ones stay out.
+func (e *Engine) blendSegments(sc *scratch, c uint32, known bool, items []scored, match *features.Matcher, k int) []scored {
+	if !known {
+		return items
+	}
+	ss, ok := e.src.(SegmentSource)
+	if !ok {
+		return items
+	}
+	var distinct [thinHistory]uint32
+	h := 0
+	for _, in := range sc.hist {
+		seen := false
+		for _, p := range distinct[:h] {
+			if p == in.Product {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			if h == thinHistory {
+				return items // not thin
+			}
+			distinct[h] = in.Product
+			h++
+		}
+	}
+	segs := ss.SegmentsOf(c)
+	if len(segs) == 0 {
+		return items
+	}
+	top := float32(1)
+	if len(items) > 0 && items[0].s > 0 {
+		top = items[0].s
+	}
+	weight := (1 - float32(h)/thinHistory) * top
+	out := append(make([]scored, 0, len(items)+k), items...)
+	pos := make(map[uint32]int, len(items)+k)
+	for i, it := range out {
+		pos[it.p] = i
+	}
+	for _, name := range segs[:min(len(segs), maxBlendSegments)] {
+		sp, err := ss.SegmentProducts(name)
+		if err != nil || len(sp.Lift) == 0 {
+			continue // deleted meanwhile, or nothing distinctive
+		}
+		best := sp.Lift[0].Score
+		taken := 0
+		for _, n := range sp.Lift {
+			if taken == k {
+				break
+			}
+			p := n.Product
+			if int(p) < len(sc.mark) && sc.mark[p] == 2 || !match.Allows(p) {
+				continue
+			}
+			taken++
+			add := weight * n.Score / best
+			if i, ok := pos[p]; ok {
+				out[i].s += add
+				continue
+			}
+			s := add
+			if int(p) < len(sc.mark) && sc.mark[p] == 1 {
+				s += sc.score[p] // a personal candidate outside the top k
+			}
+			pos[p] = len(out)
+			out = append(out, scored{p, s})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return worse(out[j], out[i]) })
+	if len(out) > k {
+		out = out[:k]
+	}
+	return out
+}
