@@ -2,6 +2,8 @@ package api
 
 import (
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 // metrics are the Prometheus series (client_golang: the reference client).
 // Each Server has its own registry so tests can build many servers.
 type metrics struct {
+	series   series
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -86,12 +89,67 @@ func (m *metrics) events(accepted int, rejected []features.Rejection) {
 
 var reqSeq atomic.Uint64
 
+// routeKey names one series of the request metrics.
+type routeKey struct {
+	route, method string
+	status        int
+}
+
+// series caches the Prometheus children of each (route, method, status):
+// WithLabelValues hashes the label values and takes a lock on every call.
+// Safe for concurrent use.
+type series struct {
+	counters  sync.Map // routeKey -> prometheus.Counter
+	observers sync.Map // routeKey (status 0) -> prometheus.Observer
+}
+
+func (m *metrics) count(k routeKey, seconds float64) {
+	c, ok := m.series.counters.Load(k)
+	if !ok {
+		c, _ = m.series.counters.LoadOrStore(k, m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.status)))
+	}
+	c.(prometheus.Counter).Inc()
+	k.status = 0
+	o, ok := m.series.observers.Load(k)
+	if !ok {
+		o, _ = m.series.observers.LoadOrStore(k, m.latency.WithLabelValues(k.route, k.method))
+	}
+	o.(prometheus.Observer).Observe(seconds)
+}
+
+// methodName returns a constant string for an HTTP method. fiber's
+// c.Method() may point into the request buffer, which fasthttp reuses for
+// the next request on the connection: a label value Prometheus keeps must
+// not change under it (it did: /metrics failed with "collected before with
+// the same name and label values").
+func methodName(m string) string {
+	switch m {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
+	}
+	return "OTHER"
+}
+
 // observe assigns a request id, times the request and counts it by route.
 func (s *Server) observe(c *fiber.Ctx) error {
 	start := time.Now()
 	rid := c.Get("X-Request-ID")
 	if rid == "" || len(rid) > 128 {
 		rid = strconv.FormatUint(reqSeq.Add(1), 36)
+	} else {
+		rid = strings.Clone(rid) // kept in Locals beyond fiber's buffer
 	}
 	c.Locals(localRequestID, rid)
 	c.Set("X-Request-ID", rid)
@@ -103,10 +161,8 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	}
 	route := "unmatched"
 	if r := c.Route(); r != nil && r.Path != "/" {
-		route = r.Path
+		route = r.Path // the route table's string, not the request's
 	}
-	method := c.Method()
-	s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(c.Response().StatusCode())).Inc()
-	s.metrics.latency.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+	s.metrics.count(routeKey{route, methodName(c.Method()), c.Response().StatusCode()}, time.Since(start).Seconds())
 	return nil
 }

@@ -23,4 +23,15 @@
 // schedule and measures each request's latency from its intended start, so a
 // stall is charged to every request that should have been sent during it
 // (the "coordinated omission" correction of wrk2 and HdrHistogram).
+//
+// # Offline evaluation
+//
+// Split divides an event set (item- or user-stratified as Microsoft
+// Recommenders does, or temporal), BuildGroundTruth says what is relevant to
+// whom, and Evaluate trains an Algorithm through the serving code itself (an
+// in-memory features.Store, one model build, recommend.Engine.Personal for
+// every test customer) and scores the lists with MetricsAccumulator: MAP,
+// nDCG, precision and recall at K, and coverage. Algorithms lists what
+// `affinity eval --algo` can name; docs/evaluation.md has the protocol and
+// the figures.
 package bench

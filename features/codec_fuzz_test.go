@@ -1,6 +1,8 @@
 package features
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -42,7 +44,10 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	if err := s.readSnapMeta(&meta); err != nil {
 		f.Fatal(err)
 	}
-	valid, _ := s.GetRecordRaw(keySnapshotChunk(meta.Gen, 0))
+	valid, err := os.ReadFile(filepath.Join(s.opts.Dir, meta.File))
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add(valid, meta.Seq)
 	f.Add([]byte(snapMagic), uint64(0))
 	probe := &Store{prod: s.prod, cust: s.cust, log: s.log, opts: s.opts}

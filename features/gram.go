@@ -32,7 +32,7 @@ func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOption
 	var prods []uint32
 	for p := range nprod {
 		dense[p] = -1
-		if p < len(support) && support[p] > 0 {
+		if p < len(support) && support[p] > 0 && int(support[p]) >= o.DenseMinSupport {
 			dense[p] = int32(len(prods))
 			prods = append(prods, uint32(p))
 		}
@@ -114,13 +114,13 @@ func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOption
 			h := make(neighbourHeap, 0, o.K)
 			for {
 				mu.Lock()
-				i := next
+				lo := next
 				next += 16
 				mu.Unlock()
-				if i >= n {
+				if lo >= n {
 					return
 				}
-				for ; i < min(next, n); i++ {
+				for i := lo; i < min(lo+16, n); i++ {
 					lists[prods[i]] = easeRow(g, n, i, prods, o.K, h[:0])
 				}
 			}

@@ -71,7 +71,9 @@ type Neighbour struct {
 // lists and popularity per basis. A published Model is never changed, so it
 // is safe for concurrent use without locks; a refresh publishes a new one.
 type Model struct {
-	// Neighbours[b][p] is product p's list, best first.
+	// Neighbours[b][p] is product p's list, best first. With SimEASE the
+	// list ends with negative weights (products that go with p less than
+	// chance): a ranking sums them, a "related" list stops before them.
 	Neighbours [NumBases][][]Neighbour
 	// Popular[b] is every product with customers on basis b, most customers first.
 	Popular [NumBases][]Neighbour
@@ -85,6 +87,8 @@ type Model struct {
 	Built time.Time
 	// BuildDuration is how long the last (partial or full) build took.
 	BuildDuration time.Duration
+	// dense[b] says basis b's lists are EASE's (SimEASE under its cap).
+	dense [NumBases]bool
 }
 
 // NeighboursOf returns p's neighbour list on basis b (nil when none).
@@ -508,17 +512,22 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 		if b == BasisAny && onlyBought {
 			// Without views or carts "any" is "bought": the same lists.
 			m.Neighbours[b] = m.Neighbours[BasisBought]
+			m.dense[b] = m.dense[BasisBought]
 			continue
 		}
 		o := o
 		if o.Similarity == SimEASE {
 			if lists, ok := easeLists(x, b, m.Support[b], nprod, o); ok {
 				m.Neighbours[b] = lists
+				m.dense[b] = true
 				continue
 			}
 			o.Similarity = o.Fallback
-			// The previous lists may be EASE's, on another scale.
-			dirty = nil
+			if prev != nil && prev.dense[b] {
+				// The catalogue outgrew EASE: its lists are on another
+				// scale, so every list is counted again, once.
+				dirty = nil
+			}
 		}
 		lists := make([][]Neighbour, nprod)
 		if prev != nil && dirty != nil {

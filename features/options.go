@@ -122,6 +122,11 @@ type NeighbourOptions struct {
 	// DenseMaxProducts caps the products a basis may have for SimEASE to
 	// solve its dense model (8·n² bytes while building, O(n³) time).
 	DenseMaxProducts int
+	// DenseMinSupport leaves products with fewer customers out of SimEASE's
+	// dense model (they get no list and are not recommended from it): they
+	// carry little signal, and the long tail would make the O(n³) solve
+	// many times dearer.
+	DenseMinSupport int
 	// Fallback is the similarity SimEASE counts with above DenseMaxProducts.
 	Fallback Similarity
 }
@@ -130,7 +135,7 @@ type NeighbourOptions struct {
 // (see docs/evaluation.md).
 func DefaultNeighbourOptions() NeighbourOptions {
 	return NeighbourOptions{Similarity: SimEASE, K: 200, MaxHistory: 500, MinSupport: 1, Alpha: 0.5,
-		Beta: 0.5, UserExp: 0.5, Lambda: 400, DenseMaxProducts: 5000, Fallback: SimRP3}
+		Beta: 0.5, UserExp: 0.5, Lambda: 400, DenseMaxProducts: 5000, DenseMinSupport: 1, Fallback: SimRP3}
 }
 
 // Validate reports whether o is usable.
@@ -160,8 +165,8 @@ func (o NeighbourOptions) Validate() error {
 		if !(o.Lambda > 0) || math.IsInf(o.Lambda, 0) {
 			return fmt.Errorf("%w: EASE needs a finite Lambda > 0", ErrInvalid)
 		}
-		if o.DenseMaxProducts < 0 {
-			return fmt.Errorf("%w: DenseMaxProducts must be >= 0", ErrInvalid)
+		if o.DenseMaxProducts < 0 || o.DenseMinSupport < 0 {
+			return fmt.Errorf("%w: DenseMaxProducts and DenseMinSupport must be >= 0", ErrInvalid)
 		}
 		f := o
 		f.Similarity = o.Fallback

@@ -26,7 +26,8 @@ const segmentKind = "segment"
 // evaluated against every segment.
 const MaxSegments = 200
 
-// Segment is a segment's definition and size.
+// Segment is a segment's definition and size, as read at one moment: a
+// plain copy, safe to share.
 type Segment struct {
 	Name    string `json:"name"`
 	Rule    string `json:"rule"`

@@ -1,13 +1,17 @@
 package features
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"math"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -15,20 +19,27 @@ import (
 )
 
 // A snapshot is the derived state at a log sequence: every customer's
-// history and the neighbour lists. It is written in chunks (Badger keeps
-// large values in the value log) under a new generation, then the header
-// is switched, then the old generation is deleted, so a crash at any point
-// leaves one complete snapshot or none. Bitmaps, supports and popularity are
+// history and the neighbour lists. It is written to a file of a new
+// generation beside Badger's (snapshot-<gen>.bin, written under a temporary
+// name, synced and renamed), then the header in Badger is switched, then the
+// old generation is deleted, so a crash at any point leaves one complete
+// snapshot or none. A file rather than Badger values: Badger reads and
+// writes its value log through mmap, so each snapshot written or loaded
+// stayed in the resident set as half a gigabyte of mapped pages (10M
+// events), and each rewrite left that much value-log garbage. Snapshots of
+// older versions, in Badger chunks, are still read. Bitmaps, supports and popularity are
 // re-derived from the histories on load, which is cheap.
 
 const (
-	snapMagic     = "AFSNAP2\n"
-	snapChunkSize = 4 << 20
+	snapDedupMagic = "AFDEDUP1"
+	snapMagic      = "AFSNAP2\n"
+	snapChunkSize  = 4 << 20
 )
 
 type snapMeta struct {
 	Gen    uint64 `json:"gen"`
 	Seq    uint64 `json:"seq"`
+	File   string `json:"file,omitempty"` // in the data directory; empty: Badger chunks
 	Chunks uint32 `json:"chunks"`
 	Size   int64  `json:"size"`
 	CRC    uint32 `json:"crc"`
@@ -52,6 +63,8 @@ func (s *Store) snapshotLocked() error {
 	if err := s.disk.check(); err != nil {
 		return fmt.Errorf("cannot snapshot: %w", err)
 	}
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
 	s.Refresh()
 	start := time.Now()
 	// Histories are append-only, so copying the slice headers under the
@@ -70,7 +83,11 @@ func (s *Store) snapshotLocked() error {
 	gen := old.Gen + 1
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	cw := &chunkWriter{wb: wb, gen: gen, crc: crc32.NewIEEE()}
+	cw, err := newChunkWriter(s.opts.Dir, gen)
+	if err != nil {
+		return err
+	}
+	defer cw.abort()
 	var b []byte
 	b = append(b, snapMagic...)
 	b = binary.AppendUvarint(b, seq)
@@ -119,10 +136,23 @@ func (s *Store) snapshotLocked() error {
 	} else {
 		b = append(b, 0)
 	}
+	// The event-id filters, behind their own magic after the model, where
+	// a reader that does not know them stops.
+	b = append(b, snapDedupMagic...)
+	b = s.dedup.appendBinary(b)
+	for len(b) > snapChunkSize {
+		if err := cw.write(b[:snapChunkSize]); err != nil {
+			return err
+		}
+		b = b[snapChunkSize:]
+	}
 	if err := cw.write(b); err != nil {
 		return err
 	}
-	meta := snapMeta{Gen: gen, Seq: seq, Chunks: cw.chunk, Size: cw.size, CRC: cw.crc.Sum32(), At: time.Now().UnixNano()}
+	if err := cw.finish(); err != nil {
+		return err
+	}
+	meta := snapMeta{Gen: gen, Seq: seq, File: cw.name, Size: cw.size, CRC: cw.crc.Sum32(), At: time.Now().UnixNano()}
 	mb, _ := json.Marshal(meta)
 	if err := wb.Set([]byte(keySnapshotMeta), mb); err != nil {
 		return fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
@@ -134,38 +164,99 @@ func (s *Store) snapshotLocked() error {
 		return err
 	}
 	if oldOK || old.Gen > 0 {
-		s.deleteSnapGen(old.Gen)
+		s.deleteSnapGen(old)
 	}
 	s.snapSeq.Store(seq)
+	s.snapStale.Store(false)
 	s.snapAt.Store(meta.At)
 	s.snapDur.Store(int64(time.Since(start)))
 	s.log.Info("snapshot written", "seq", seq, "bytes", cw.size, "seconds", time.Since(start).Seconds())
 	return nil
 }
 
+// chunkWriter writes a snapshot file and its checksum. Not safe for
+// concurrent use.
 type chunkWriter struct {
-	wb    *badger.WriteBatch
-	gen   uint64
-	chunk uint32
-	size  int64
-	crc   interface {
-		Write([]byte) (int, error)
-		Sum32() uint32
+	dir, name string
+	f         *os.File
+	w         *bufio.Writer
+	size      int64
+	crc       hash.Hash32
+	done      bool
+}
+
+func snapFileName(gen uint64) string { return fmt.Sprintf("snapshot-%d.bin", gen) }
+
+func newChunkWriter(dir string, gen uint64) (*chunkWriter, error) {
+	name := snapFileName(gen)
+	f, err := os.Create(filepath.Join(dir, name+".tmp"))
+	if err != nil {
+		return nil, fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
 	}
+	return &chunkWriter{dir: dir, name: name, f: f, w: bufio.NewWriterSize(f, 1<<20), crc: crc32.NewIEEE()}, nil
 }
 
 func (c *chunkWriter) write(b []byte) error {
-	if len(b) == 0 {
-		return nil
-	}
-	v := append([]byte(nil), b...)
-	c.crc.Write(v)
-	if err := c.wb.Set(keySnapshotChunk(c.gen, c.chunk), v); err != nil {
+	c.crc.Write(b)
+	if _, err := c.w.Write(b); err != nil {
 		return fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
 	}
-	c.chunk++
-	c.size += int64(len(v))
+	c.size += int64(len(b))
 	return nil
+}
+
+// finish makes the file durable under its final name.
+func (c *chunkWriter) finish() error {
+	err := c.w.Flush()
+	if err == nil {
+		err = c.f.Sync()
+	}
+	if cerr := c.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(filepath.Join(c.dir, c.name+".tmp"), filepath.Join(c.dir, c.name))
+	}
+	if err == nil {
+		err = syncDir(c.dir)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
+	}
+	c.done = true
+	return nil
+}
+
+// abort removes an unfinished file.
+func (c *chunkWriter) abort() {
+	if !c.done {
+		c.f.Close()
+		os.Remove(filepath.Join(c.dir, c.name+".tmp"))
+	}
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// removeStraySnapshots deletes snapshot files other than keep (left by a
+// crash between writing a file and switching the header).
+func (s *Store) removeStraySnapshots(keep string) {
+	names, _ := filepath.Glob(filepath.Join(s.opts.Dir, "snapshot-*.bin*"))
+	for _, n := range names {
+		if filepath.Base(n) != keep {
+			os.Remove(n)
+		}
+	}
 }
 
 func (s *Store) readSnapMeta(m *snapMeta) error {
@@ -178,8 +269,14 @@ func (s *Store) readSnapMeta(m *snapMeta) error {
 	})
 }
 
-func (s *Store) deleteSnapGen(gen uint64) {
-	prefix := keyU64(prefixSnapshot, gen)
+func (s *Store) deleteSnapGen(old snapMeta) {
+	if old.File != "" {
+		if err := os.Remove(filepath.Join(s.opts.Dir, old.File)); err != nil && !os.IsNotExist(err) {
+			s.log.Warn("cannot delete old snapshot", "err", err)
+		}
+		return
+	}
+	prefix := keyU64(prefixSnapshot, old.Gen)
 	var keys [][]byte
 	_ = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
@@ -209,20 +306,31 @@ func (s *Store) loadSnapshot() (*Model, bool) {
 		}
 		return nil, false
 	}
+	if !s.opts.InMemory {
+		s.removeStraySnapshots(meta.File)
+	}
 	var buf bytes.Buffer
-	buf.Grow(int(meta.Size))
-	err := s.db.View(func(txn *badger.Txn) error {
-		for c := uint32(0); c < meta.Chunks; c++ {
-			it, err := txn.Get(keySnapshotChunk(meta.Gen, c))
-			if err != nil {
-				return err
+	var err error
+	if meta.File != "" {
+		// Read into a buffer of our own, not mapped: freed after decoding.
+		var b []byte
+		b, err = os.ReadFile(filepath.Join(s.opts.Dir, filepath.Base(meta.File)))
+		buf = *bytes.NewBuffer(b)
+	} else {
+		buf.Grow(int(meta.Size))
+		err = s.db.View(func(txn *badger.Txn) error {
+			for c := uint32(0); c < meta.Chunks; c++ {
+				it, err := txn.Get(keySnapshotChunk(meta.Gen, c))
+				if err != nil {
+					return err
+				}
+				if err := it.Value(func(v []byte) error { buf.Write(v); return nil }); err != nil {
+					return err
+				}
 			}
-			if err := it.Value(func(v []byte) error { buf.Write(v); return nil }); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	if err == nil && (int64(buf.Len()) != meta.Size || crc32.ChecksumIEEE(buf.Bytes()) != meta.CRC) {
 		err = errors.New("checksum mismatch")
 	}
@@ -337,6 +445,16 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64) (*Model, error) {
 	}
 	if d.err != nil {
 		return nil, d.err
+	}
+	// Found only when the model section was read (same options): otherwise
+	// the unread lists come first, and the ids are read from Badger.
+	if bytes.HasPrefix(d.b, []byte(snapDedupMagic)) {
+		d.b = d.b[len(snapDedupMagic):]
+		f, err := decodeDedupFilter(&d)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot event-id filter: %w", err)
+		}
+		s.snapDedup = f
 	}
 	s.idx = x
 	if m != nil {

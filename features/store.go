@@ -52,7 +52,13 @@ type Store struct {
 	hooksMu sync.RWMutex
 	hooks   []Hooks
 
-	refreshMu sync.Mutex // one model build at a time
+	refreshMu sync.Mutex   // one model build at a time
+	snapDedup *dedupFilter // the snapshot's event-id filters, until load adopts them
+	snapMu    sync.Mutex   // one snapshot at a time (they share a generation's file name)
+	// snapStale says the snapshot lacks what a restart needs (a model of
+	// the current options, the event-id filters) although no event came
+	// since: without a new one every restart would rebuild them.
+	snapStale atomic.Bool
 	disk      *diskGuard
 
 	crm crm // customer value and segments (value.go, segments.go)
@@ -184,14 +190,20 @@ func (s *Store) load() error {
 	if err := s.loadProducts(); err != nil {
 		return err
 	}
-	if err := s.loadDedup(); err != nil {
-		return err
-	}
 	snapModel, snapOK := s.loadSnapshot()
 	replayed, err := s.replay(s.snapSeq.Load(), snapModel != nil)
 	if err != nil {
 		return err
 	}
+	// The snapshot's event-id filters hold every id up to its sequence;
+	// the ids of a log tail after it (a crash) are only in Badger.
+	if s.snapDedup != nil && replayed == 0 {
+		s.dedup = s.snapDedup
+	} else if err := s.loadDedup(); err != nil {
+		return err
+	}
+	s.snapStale.Store(snapOK && (snapModel == nil || s.snapDedup == nil))
+	s.snapDedup = nil
 	switch {
 	case snapModel != nil && replayed == 0:
 		s.model.Store(snapModel)
@@ -589,7 +601,7 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 	// Badger keeps the key and value slices until the batch is flushed, so
 	// each needs its own bytes: they are cut from a few large blocks
 	// rather than allocated one by one (four allocations an event before).
-	var ar arena
+	ar := arena{next: 160 * n} // about what an event with new ids takes
 	inBatch := make(map[[16]byte]struct{}, n)
 	applied := make([]AppliedEvent, 0, n)
 	logs := make([]logEvent, 0, n)
@@ -694,7 +706,10 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 
 // arena hands out byte slices cut from large blocks, for values that live
 // as long as one write batch. Not safe for concurrent use.
-type arena struct{ buf []byte }
+type arena struct {
+	buf  []byte
+	next int // size of the next block; the zero value means arenaBlock
+}
 
 const arenaBlock = 256 << 10
 
@@ -702,9 +717,14 @@ const arenaBlock = 256 << 10
 // slice of the arena shares.
 func (a *arena) take(n int) []byte {
 	if cap(a.buf)-len(a.buf) < n {
-		a.buf = make([]byte, 0, max(arenaBlock, n))
+		size := a.next
+		if size <= 0 {
+			size = arenaBlock
+		}
+		a.buf = make([]byte, 0, max(min(size, arenaBlock), n))
+		a.next = arenaBlock
 	}
-	b := a.buf[len(a.buf):len(a.buf):len(a.buf)+n]
+	b := a.buf[len(a.buf) : len(a.buf) : len(a.buf)+n]
 	a.buf = a.buf[:len(a.buf)+n]
 	return b
 }
@@ -943,7 +963,7 @@ func (s *Store) backgroundLoop() {
 		case <-s.kick:
 			s.Refresh()
 		case <-snapC:
-			if s.seq.Load() != s.snapSeq.Load() {
+			if s.seq.Load() != s.snapSeq.Load() || s.snapStale.Load() {
 				if err := s.Snapshot(); err != nil {
 					s.log.Error("snapshot failed", "err", err)
 				}
@@ -976,7 +996,7 @@ func (s *Store) Close() error {
 	close(s.stop)
 	s.wg.Wait()
 	var err error
-	if !s.opts.InMemory && s.seq.Load() != s.snapSeq.Load() {
+	if !s.opts.InMemory && (s.seq.Load() != s.snapSeq.Load() || s.snapStale.Load()) {
 		if e := s.snapshotLocked(); e != nil {
 			err = e
 			s.log.Error("snapshot on close failed", "err", e)

@@ -19,7 +19,8 @@ import (
 // who never bought (in rules it is +Inf instead, so `recency_days < 30`
 // means "bought in the last 30 days"). Scores are 1..5 (0 for a customer
 // who never bought). PotentialValue is left 0 by the store: it depends on
-// recommendations, and recommend fills it.
+// recommendations, and recommend fills it. A Value is a plain copy: safe to
+// share once filled.
 type Value struct {
 	RecencyDays     float64 `json:"recency_days"`
 	Frequency       int     `json:"frequency"`
@@ -521,6 +522,8 @@ func (s *Store) CoBought(a, b uint32) (both, ofA int) {
 }
 
 // ValueSummary is the store-wide value picture (GET /v1/insights/value).
+// The one ValueInsights returns is shared and immutable: safe for
+// concurrent reads.
 type ValueSummary struct {
 	Customers int     `json:"customers"`
 	Buyers    int     `json:"buyers"`
@@ -533,7 +536,8 @@ type ValueSummary struct {
 	AsOf         time.Time     `json:"as_of"`
 }
 
-// TierSummary is one tier's customers and revenue.
+// TierSummary is one tier's customers and revenue (plain data, read-only
+// once published).
 type TierSummary struct {
 	Tier         string  `json:"tier"`
 	Customers    int     `json:"customers"`

@@ -1,6 +1,7 @@
 package recommend
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,8 +30,8 @@ import (
 // Propensity. Each offer's acceptance probability for a customer is a Beta
 // distribution. Its prior comes from the association model: r in [0, 1] is
 // how strongly the customer's time-decayed history associates with the
-// offer's products (the best of its targets' SAR score, relative to the
-// customer's best-associated product), and the prior mean is
+// offer's products (the best of its targets' SAR scores, relative to the best
+// score among the customer's own history items), and the prior mean is
 //
 //	m0 = PriorBase + (PriorMax - PriorBase) * r
 //
@@ -83,6 +85,10 @@ type OfferOptions struct {
 	// CategoryTargets is how many best sellers stand for a category offer
 	// in the association prior.
 	CategoryTargets int
+	// PriorHistory and PriorNeighbours bound the prior's work for long
+	// histories: the customer's strongest items, and each one's best
+	// neighbours (a prior is a seed, not a ranking: the tail changes little).
+	PriorHistory, PriorNeighbours int
 	// SweepInterval is how often expired exposures are closed.
 	SweepInterval time.Duration
 	// Seed makes the Thompson draws reproducible (0: random).
@@ -99,11 +105,13 @@ func DefaultOfferOptions() OfferOptions {
 		PriorStrength:       10,
 		MinSegmentResponses: 50,
 		ResponseWindow:      7 * 24 * time.Hour,
-		MaxOpen:             100000,
+		MaxOpen:             50000,
 		MaxOffers:           10000,
 		DefaultLimit:        1,
 		MaxLimit:            20,
 		CategoryTargets:     32,
+		PriorHistory:        100,
+		PriorNeighbours:     50,
 		SweepInterval:       time.Minute,
 	}
 }
@@ -117,8 +125,8 @@ func (o OfferOptions) Validate() error {
 		return fmt.Errorf("%w: PriorStrength must be > 0", ErrBadRequest)
 	case o.ResponseWindow <= 0:
 		return fmt.Errorf("%w: ResponseWindow must be > 0", ErrBadRequest)
-	case o.MaxOpen < 1 || o.MaxOffers < 1 || o.CategoryTargets < 0:
-		return fmt.Errorf("%w: MaxOpen and MaxOffers must be >= 1", ErrBadRequest)
+	case o.MaxOpen < 1 || o.MaxOffers < 1 || o.CategoryTargets < 0 || o.PriorHistory < 1 || o.PriorNeighbours < 1:
+		return fmt.Errorf("%w: MaxOpen, MaxOffers, PriorHistory and PriorNeighbours must be >= 1", ErrBadRequest)
 	case o.DefaultLimit < 1 || o.DefaultLimit > o.MaxLimit:
 		return fmt.Errorf("%w: offer limits must satisfy 1 <= default <= max", ErrBadRequest)
 	case o.SweepInterval <= 0:
@@ -183,7 +191,43 @@ const offerCustShards = 64
 // which is what makes caps exact under concurrent requests.
 type offerCustShard struct {
 	mu sync.Mutex
-	m  map[string]map[*offerState]uint32
+	m  map[string]offerCounts
+}
+
+// offerCounts is how often one customer was shown each offer: a short
+// slice searched linearly rather than a map, because most customers see a
+// few offers and an empty map alone costs more than a dozen entries here.
+type offerCounts []offerCount
+
+type offerCount struct {
+	st *offerState
+	n  uint32
+}
+
+func (c offerCounts) get(st *offerState) uint32 {
+	for _, x := range c {
+		if x.st == st {
+			return x.n
+		}
+	}
+	return 0
+}
+
+// add adds d (1 or -1) to st's count, dropping counts that reach 0.
+func (c *offerCounts) add(st *offerState, d int) {
+	for i := range *c {
+		if x := &(*c)[i]; x.st == st {
+			if d < 0 && x.n <= uint32(-d) {
+				*c = append((*c)[:i], (*c)[i+1:]...)
+				return
+			}
+			x.n = uint32(int64(x.n) + int64(d))
+			return
+		}
+	}
+	if d > 0 {
+		*c = append(*c, offerCount{st: st, n: uint32(d)})
+	}
 }
 
 // offerState is what one offer (incarnation) has learned and has open.
@@ -237,7 +281,7 @@ func NewOfferService(src OfferSource, eng *Engine, o OfferOptions) (*OfferServic
 		s.seed = binary.LittleEndian.Uint64(b[:])
 	}
 	for i := range s.custs {
-		s.custs[i].m = map[string]map[*offerState]uint32{}
+		s.custs[i].m = map[string]offerCounts{}
 	}
 	s.work.wake = make(chan struct{}, 1)
 	offers, err := s.loadOffers()
@@ -507,6 +551,10 @@ func (s *OfferService) priors(set *offerSet, cands []nboCand, cust uint32, known
 	defer s.eng.putScratch(sc)
 	sc.hist = s.src.History(cust, sc.hist)
 	aff := s.eng.affinity(sc.hist, s.eng.opts.HalfLife)
+	if len(aff) > o.PriorHistory {
+		slices.SortFunc(aff, func(a, b scored) int { return cmp.Compare(b.s, a.s) })
+		aff = aff[:o.PriorHistory]
+	}
 	basis := s.eng.opts.Basis
 	n := uint32(len(sc.score))
 	isTarget := set.isTarget
@@ -518,7 +566,8 @@ func (s *OfferService) priors(set *offerSet, cands []nboCand, cust uint32, known
 		}
 	}
 	for _, a := range aff {
-		for _, nb := range m.NeighboursOf(basis, a.p) {
+		nbs := m.NeighboursOf(basis, a.p)
+		for _, nb := range nbs[:min(len(nbs), o.PriorNeighbours)] {
 			p := nb.Product
 			if p >= n || (sc.mark[p] == 0 && (p >= nt || !isTarget[p])) {
 				continue
@@ -587,6 +636,13 @@ func (s *OfferService) posterior(c *nboCand, segs []string, policy string, src m
 	c.score = c.theta * c.o.rec.Value * c.o.rec.Priority
 }
 
+func answers(n uint64) string {
+	if n == 1 {
+		return "1 answer"
+	}
+	return fmt.Sprintf("%d answers", n)
+}
+
 func chosenIn(chosen []nboCand, o *liveOffer) bool {
 	for _, c := range chosen {
 		if c.o == o {
@@ -611,9 +667,9 @@ func (s *OfferService) choice(c nboCand, explored bool) OfferChoice {
 	case c.n == 0:
 		fmt.Fprintf(&b, "no answers yet; base prior %.1f%% (no association with the customer's history)", 100*c.prior)
 	case strings.HasPrefix(c.basis, "segment:"):
-		fmt.Fprintf(&b, "learned from %d answers in segment %s (%d accepted), prior %.1f%%", c.n, strings.TrimPrefix(c.basis, "segment:"), c.acc, 100*c.prior)
+		fmt.Fprintf(&b, "learned from %s in segment %s (%d accepted), prior %.1f%%", answers(c.n), strings.TrimPrefix(c.basis, "segment:"), c.acc, 100*c.prior)
 	default:
-		fmt.Fprintf(&b, "learned from %d answers (%d accepted), prior %.1f%%", c.n, c.acc, 100*c.prior)
+		fmt.Fprintf(&b, "learned from %s (%d accepted), prior %.1f%%", answers(c.n), c.acc, 100*c.prior)
 	}
 	if explored {
 		b.WriteString("; exploring: drawn above its expected propensity")
@@ -652,7 +708,7 @@ func (s *OfferService) reserve(cands []nboCand, cust, rec string, segs []string,
 		c := cands[bi]
 		cands[bi].taken = true
 		o := c.o
-		if o.rec.MaxPerCustomer > 0 && int64(counts[o.st]) >= o.rec.MaxPerCustomer {
+		if o.rec.MaxPerCustomer > 0 && int64(counts.get(o.st)) >= o.rec.MaxPerCustomer {
 			continue
 		}
 		st := o.st
@@ -672,14 +728,11 @@ func (s *OfferService) reserve(cands []nboCand, cust, rec string, segs []string,
 		}
 		e := &offerExposure{rec: rec, cust: cust, ts: nowS, segs: segs}
 		st.open[rec] = e
-		st.fifo = append(st.fifo, e)
+		st.appendFIFOLocked(e)
 		st.shown++
 		st.mu.Unlock()
-		if counts == nil {
-			counts = map[*offerState]uint32{}
-			sh.m[cust] = counts
-		}
-		counts[st]++
+		counts.add(st, 1)
+		sh.m[cust] = counts
 		chosen = append(chosen, c)
 		logs.shown = append(logs.shown, encodeOfferLog(nil, &offerLogEntry{kind: offerEntryShown, offer: o.id, inc: st.inc,
 			cust: cust, rec: rec, channel: channel, ts: nowS, segs: segs}))
@@ -711,17 +764,34 @@ func (s *OfferService) unreserve(chosen []nboCand, cust, rec string) {
 			st.shown--
 		}
 		st.mu.Unlock()
-		if counts[st] > 0 {
-			counts[st]--
-		}
+		counts.add(st, -1)
 	}
 	if len(counts) == 0 {
 		delete(sh.m, cust)
+	} else {
+		sh.m[cust] = counts
 	}
 }
 
 func (s *OfferService) shard(cust string) *offerCustShard {
 	return &s.custs[xxhash.Sum64String(cust)%offerCustShards]
+}
+
+// appendFIFOLocked queues e for expiry. Answered exposures stay in the
+// queue until they reach its head, so it is compacted whenever it holds
+// more answered than open ones: memory follows the open exposures, not
+// every exposure of the response window. The caller holds st.mu.
+func (st *offerState) appendFIFOLocked(e *offerExposure) {
+	if len(st.fifo) >= 1024 && len(st.fifo) > 2*len(st.open) {
+		live := make([]*offerExposure, 0, 2*len(st.open)+1)
+		for _, x := range st.fifo {
+			if !x.done {
+				live = append(live, x)
+			}
+		}
+		st.fifo = live
+	}
+	st.fifo = append(st.fifo, e)
 }
 
 // expireLocked closes o's exposures older than the response window as
@@ -1214,11 +1284,8 @@ func (s *OfferService) rebuild() error {
 		}
 		sh := s.shard(le.cust)
 		counts := sh.m[le.cust]
-		if counts == nil {
-			counts = map[*offerState]uint32{}
-			sh.m[le.cust] = counts
-		}
-		counts[st]++
+		counts.add(st, 1)
+		sh.m[le.cust] = counts
 		if le.rec != "" {
 			e := &offerExposure{rec: le.rec, cust: le.cust, ts: le.ts, segs: append([]string(nil), le.segs...)}
 			st.open[le.rec] = e

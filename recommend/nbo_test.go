@@ -394,6 +394,13 @@ func TestNBORespondErrors(t *testing.T) {
 	if _, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: "c1", Params: map[string]any{"nbo_policy": "coin"}}); !errors.Is(err, ErrBadRequest) {
 		t.Errorf("bad policy: %v", err)
 	}
+	e.svc.Close()
+	if _, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: "c1"}); !errors.Is(err, features.ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+	if _, err := e.svc.Put("b", Offer{Value: 1, Priority: 1}); !errors.Is(err, features.ErrClosed) {
+		t.Errorf("put after Close: %v", err)
+	}
 }
 
 func TestNBOPurchaseWithRecommendationIDAccepts(t *testing.T) {
@@ -643,4 +650,27 @@ func FuzzDecodeOfferLog(f *testing.F) {
 			t.Fatalf("round trip %+v != %+v", e, again)
 		}
 	})
+}
+
+// TestNBOExpiryQueueStaysSmall: answered exposures must not pile up in the
+// expiry queue for the whole response window.
+func TestNBOExpiryQueueStaysSmall(t *testing.T) {
+	e := openOfferTestEnv(t, nil)
+	e.put("a", Offer{Value: 1, Priority: 1})
+	for i := 0; i < 3000; i++ {
+		cust := fmt.Sprintf("c%d", i)
+		res := e.choose(cust, 1, "")
+		if i%100 == 0 {
+			continue // left open
+		}
+		if err := e.respond("a", cust, res.RecommendationID, "declined"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := e.svc.set.Load().byID["a"].st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.open) != 30 || len(st.fifo) > 1024+2*len(st.open)+1 {
+		t.Fatalf("open %d, queue %d", len(st.open), len(st.fifo))
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -77,6 +79,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return openErr(err, *data)
 	}
 	holder.Store(store)
+	go tuneGC(os.Getenv("GOGC") == "")
 	return serveStore(ctx, store, fc, keys, *addr, *demo, *pprof, stdout, log)
 }
 
@@ -189,4 +192,29 @@ func openErr(err error, dir string) error {
 		return fmt.Errorf("the data directory %s is in use by another affinity process (stop it, or POST events to it)", dir)
 	}
 	return err
+}
+
+// gcHeadroom is the garbage a server lets pile up between collections.
+const gcHeadroom = 256 << 20
+
+// tuneGC runs once the store is loaded. Loading read the whole snapshot into
+// memory once: those pages go back to the OS now rather than when the
+// scavenger gets to them. Then, unless GOGC is set, the GC target is sized
+// so that about gcHeadroom of garbage accumulates between collections:
+// nearly all of a server's heap is the derived state, which lives as long as
+// the process, while per-request garbage is small, so Go's default (a new
+// collection when the heap has doubled) would let a 10M-event store's
+// resident set grow by a gigabyte of garbage. Small stores keep the default.
+func tuneGC(setPercent bool) {
+	debug.FreeOSMemory()
+	if !setPercent {
+		return
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if ms.HeapAlloc == 0 {
+		return
+	}
+	pct := int(gcHeadroom * 100 / ms.HeapAlloc)
+	debug.SetGCPercent(max(20, min(100, pct)))
 }
