@@ -1,7 +1,11 @@
 // Package features is Affinity's feature store: the dictionary of external ids,
 // the durable event log, the association bitmaps derived from it (product ->
 // customers per event class, customer -> products, attribute value ->
-// products), product neighbour lists, product and customer records.
+// products), product neighbour lists, product and customer records, each
+// customer's value (RFM, tier, historical and current value, value.go) and
+// segment membership (one roaring bitmap per rule, segments.go, rules.go),
+// and generic records and append-only logs that other packages (offers,
+// experiments) keep here so that nothing else touches Badger.
 //
 // It is the only package that imports Badger. Nothing outside it sees a key or
 // a transaction; the key layout lives in keys.go.
