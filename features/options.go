@@ -135,7 +135,7 @@ type NeighbourOptions struct {
 // (see docs/evaluation.md).
 func DefaultNeighbourOptions() NeighbourOptions {
 	return NeighbourOptions{Similarity: SimEASE, K: 200, MaxHistory: 500, MinSupport: 1, Alpha: 0.5,
-		Beta: 0.5, UserExp: 0.5, Lambda: 400, DenseMaxProducts: 5000, DenseMinSupport: 1, Fallback: SimRP3}
+		Beta: 0.5, UserExp: 0.5, Lambda: 400, DenseMaxProducts: 5000, DenseMinSupport: 5, Fallback: SimRP3}
 }
 
 // Validate reports whether o is usable.

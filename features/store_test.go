@@ -17,6 +17,8 @@ func openTestStore(t testing.TB, dir string, mod func(*Options)) *Store {
 	o := DefaultOptions(dir)
 	o.SyncWrites = false
 	o.RefreshInterval = time.Hour // tests call Refresh themselves
+	// Tests use tiny catalogues: every product belongs in the dense model.
+	o.Neighbours.DenseMinSupport = 1
 	o.Clock = func() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) }
 	if mod != nil {
 		mod(&o)
