@@ -34,4 +34,19 @@
 // nDCG, precision and recall at K, and coverage. Algorithms lists what
 // `affinity eval --algo` can name; docs/evaluation.md has the protocol and
 // the figures.
+//
+// # Baseline
+//
+// RunLoadWithBaseline runs the same load first against a trivial handler
+// (cmd/affinity serves api.NewBaselineApp on loopback for `affinity bench
+// --baseline`) and then against the target, and reports the ratio of the
+// throughputs: on a shared machine the ratio is what can be compared from
+// run to run (docs/performance.md).
+//
+// # Synthetic data
+//
+// WriteSynth and WriteSynthFile make a seeded, Zipf-skewed event set of any
+// size (sessions, categories, views, carts and purchases with order ids) as
+// CSV or NDJSON for `affinity import`; SynthPreset names the sizes used in
+// docs/performance.md (`affinity bench --generate FILE --size full`).
 package bench

@@ -58,8 +58,9 @@ type SynthOptions struct {
 	// cover.
 	Start time.Time
 	Span  time.Duration
-	// EventIDs gives each event an event_id ("e<n>"), as a storefront's
-	// stream would; without, `affinity import` derives ids from content.
+	// EventIDs gives each event an event_id ("s<seed>-<n>": sets of other
+	// seeds can be imported into one store), as a storefront's stream
+	// would; without, `affinity import` derives ids from content.
 	EventIDs bool
 }
 
@@ -294,8 +295,8 @@ func (g *synthGen) appendEvent(b []byte, i, c, p int, typ string, ts int64, valu
 			b = append(b, '"')
 		}
 		if g.o.EventIDs {
-			b = append(b, `,"event_id":"e`...)
-			b = strconv.AppendInt(b, int64(i), 10)
+			b = append(b, `,"event_id":"`...)
+			b = g.appendEventID(b, i)
 			b = append(b, '"')
 		}
 		return append(b, "}\n"...)
@@ -322,10 +323,17 @@ func (g *synthGen) appendEvent(b []byte, i, c, p int, typ string, ts int64, valu
 		b = strconv.AppendInt(b, int64(session), 10)
 	}
 	if g.o.EventIDs {
-		b = append(b, ",e"...)
-		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, ',')
+		b = g.appendEventID(b, i)
 	}
 	return append(b, '\n')
+}
+
+func (g *synthGen) appendEventID(b []byte, i int) []byte {
+	b = append(b, 's')
+	b = strconv.AppendUint(b, g.o.Seed, 10)
+	b = append(b, "-"...)
+	return strconv.AppendInt(b, int64(i), 10)
 }
 
 func appendCents(b []byte, cents int) []byte {
