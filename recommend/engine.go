@@ -28,6 +28,8 @@ type Options struct {
 	HistoryCap int
 	// Basis is the association basis of personal recommendations.
 	Basis features.Basis
+	// CacheEntries bounds the personal-list cache (0: no cache); see cache.go.
+	CacheEntries int
 }
 
 // DefaultOptions returns the defaults the evaluation supports (docs/evaluation.md).
@@ -35,7 +37,7 @@ type Options struct {
 // temporal split, where the future is predicted as in production; longer
 // ones only win on MovieLens' random split, which cannot reward recency.
 func DefaultOptions() Options {
-	return Options{HalfLife: 30 * 24 * time.Hour, MaxLimit: 100, DefaultLimit: 10, HistoryCap: 500, Basis: features.BasisAny}
+	return Options{HalfLife: 30 * 24 * time.Hour, MaxLimit: 100, DefaultLimit: 10, HistoryCap: 500, Basis: features.BasisAny, CacheEntries: 100000}
 }
 
 // Validate reports whether o is usable.
@@ -59,6 +61,7 @@ type Engine struct {
 	scratch sync.Pool
 	idPre   string
 	idSeq   atomic.Uint64
+	cache   *personalCache
 }
 
 // New returns an Engine over src.
@@ -68,7 +71,11 @@ func New(src Source, o Options) (*Engine, error) {
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return &Engine{src: src, opts: o, idPre: hex.EncodeToString(b[:])}, nil
+	e := &Engine{src: src, opts: o, idPre: hex.EncodeToString(b[:])}
+	if o.CacheEntries > 0 {
+		e.cache = newPersonalCache(o.CacheEntries)
+	}
+	return e, nil
 }
 
 // Source returns the engine's source.
@@ -455,6 +462,13 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 		items := e.popularFast(sc, e.popularList(m, r.Window), m, match, k)
 		return e.toList(sc, items, "popular"), nil
 	}
+	cacheable := e.cache != nil && len(r.Params) == 0 && r.Window == 0 && len(sc.hist) >= cacheMinHistory
+	key := personalKey{cust: c, limit: k, filter: r.Filter, ctx: r.ContextProduct, includeSeen: r.IncludeSeen}
+	if cacheable {
+		if l, ok := e.cache.get(key, m, cat, len(sc.hist)); ok {
+			return l, nil
+		}
+	}
 	halfLife := e.opts.HalfLife
 	if v, ok := toFloat(r.Params["half_life_days"]); ok && v > 0 {
 		halfLife = time.Duration(v * 24 * float64(time.Hour))
@@ -544,7 +558,11 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 			algo = "popular"
 		}
 	}
-	return e.toList(sc, items, algo), nil
+	l := e.toList(sc, items, algo)
+	if cacheable {
+		e.cache.put(key, m, cat, len(sc.hist), l)
+	}
+	return l, nil
 }
 
 // affinity folds a history into one weight per product:

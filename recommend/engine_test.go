@@ -169,3 +169,36 @@ func TestPopularWindow(t *testing.T) {
 		t.Fatalf("all time: %v", got)
 	}
 }
+
+func TestPersonalCacheNeverServesStaleLists(t *testing.T) {
+	evs := basketWorld()
+	for i := 0; i < 40; i++ { // a long history, so the list is cached
+		evs = append(evs, at("heavy", "a", "view", 1+i%20))
+	}
+	e, st := openEngine(t, evs)
+	ctx := context.Background()
+	req := Request{CustomerID: "heavy", Limit: 3, Filter: features.Filter{InStock: true}}
+	first, _ := e.Personal(ctx, req)
+	again, _ := e.Personal(ctx, req)
+	if len(first.Items) == 0 || ids(first)[0] != ids(again)[0] {
+		t.Fatalf("lists differ without a change: %v vs %v", ids(first), ids(again))
+	}
+	top := ids(first)[0]
+	// A purchase changes the history: the bought product must go at once.
+	if _, err := st.Ingest(ctx, []features.Event{{CustomerID: "heavy", ProductID: top, Type: "purchase"}}, features.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := e.Personal(ctx, req)
+	if contains(ids(l), top) {
+		t.Fatalf("bought %s still served from the cache: %v", top, ids(l))
+	}
+	// A catalogue change (out of stock) must show too.
+	next := ids(l)[0]
+	if err := st.PutProduct(next, features.Product{Available: false}); err != nil {
+		t.Fatal(err)
+	}
+	l, _ = e.Personal(ctx, req)
+	if contains(ids(l), next) {
+		t.Fatalf("out-of-stock %s still served from the cache: %v", next, ids(l))
+	}
+}

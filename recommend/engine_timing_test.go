@@ -103,25 +103,38 @@ func BenchmarkRelated(b *testing.B) {
 	}
 }
 
+// BenchmarkPersonal measures scoring (cache off) and the steady state of a
+// storefront asking again for the same customers (cache on).
 func BenchmarkPersonal(b *testing.B) {
-	e, st := retailEngine(b)
+	cached, st := retailEngine(b)
+	o := DefaultOptions()
+	o.CacheEntries = 0
+	uncached, err := New(st, o)
+	if err != nil {
+		b.Fatal(err)
+	}
 	custs := st.SampleCustomers(1000)
-	for _, bc := range []struct {
+	for _, eng := range []struct {
 		name string
-		f    features.Filter
-	}{{"nofilter", features.Filter{}}, {"instock+price", features.Filter{InStock: true, HasPriceMax: true, PriceMax: 5}}, {"category", features.Filter{Category: "holder"}}} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				i := 0
-				for pb.Next() {
-					if _, err := e.Personal(context.Background(), Request{CustomerID: custs[i%len(custs)], Limit: 10, Filter: bc.f}); err != nil {
-						b.Fatal(err)
+		e    *Engine
+	}{{"scoring", uncached}, {"cached", cached}} {
+		for _, bc := range []struct {
+			name string
+			f    features.Filter
+		}{{"nofilter", features.Filter{}}, {"instock+price", features.Filter{InStock: true, HasPriceMax: true, PriceMax: 5}}, {"category", features.Filter{Category: "holder"}}} {
+			b.Run(eng.name+"/"+bc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					i := 0
+					for pb.Next() {
+						if _, err := eng.e.Personal(context.Background(), Request{CustomerID: custs[i%len(custs)], Limit: 10, Filter: bc.f}); err != nil {
+							b.Fatal(err)
+						}
+						i++
 					}
-					i++
-				}
+				})
 			})
-		})
+		}
 	}
 }
 

@@ -1,0 +1,80 @@
+package recommend
+
+import (
+	"sync"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// personalCache keeps recent personal lists of customers with long
+// histories, whose scoring is most of a personal request's cost (tens of
+// thousands of neighbour pairs). A storefront asks for the same customer on
+// every page of a visit, and between two of their events and two model
+// refreshes the answer cannot change, so an entry is valid exactly while
+// the model, the catalogue and the customer's history length are the ones
+// it was computed from: a new event, a refresh or a catalogue change makes
+// it miss. Requests with experiment params or a time window are not cached.
+// Safe for concurrent use.
+type personalCache struct {
+	shards [16]cacheShard
+	per    int
+}
+
+type cacheShard struct {
+	mu sync.Mutex
+	m  map[personalKey]personalEntry
+}
+
+type personalKey struct {
+	cust        uint32
+	limit       int
+	filter      features.Filter
+	ctx         string
+	includeSeen bool
+}
+
+type personalEntry struct {
+	model   *features.Model
+	cat     *features.Catalog
+	histLen int
+	list    List
+}
+
+// cacheMinHistory is the history length from which lists are cached:
+// shorter ones are cheap to score and may be blended with segment products,
+// which change without the history changing.
+const cacheMinHistory = 32
+
+func newPersonalCache(entries int) *personalCache {
+	c := &personalCache{per: max(1, entries/16)}
+	for i := range c.shards {
+		c.shards[i].m = make(map[personalKey]personalEntry)
+	}
+	return c
+}
+
+func (c *personalCache) get(k personalKey, m *features.Model, cat *features.Catalog, histLen int) (List, bool) {
+	sh := &c.shards[k.cust%16]
+	sh.mu.Lock()
+	e, ok := sh.m[k]
+	sh.mu.Unlock()
+	if !ok || e.model != m || e.cat != cat || e.histLen != histLen {
+		return List{}, false
+	}
+	return e.list, true
+}
+
+func (c *personalCache) put(k personalKey, m *features.Model, cat *features.Catalog, histLen int, l List) {
+	sh := &c.shards[k.cust%16]
+	sh.mu.Lock()
+	if len(sh.m) >= c.per {
+		// Evict an arbitrary entry: map order is random enough for a cache
+		// whose entries all expire at the next refresh anyway.
+		for old := range sh.m {
+			delete(sh.m, old)
+			break
+		}
+	}
+	sh.m[k] = personalEntry{model: m, cat: cat, histLen: histLen, list: l}
+	sh.mu.Unlock()
+}
