@@ -48,6 +48,17 @@ func (s *Server) experiments() (experimentAdmin, error) {
 	return nil, &HTTPError{Status: fiber.StatusNotImplemented, Detail: "experiments are not enabled on this server"}
 }
 
+// experimentByPath is the service and the experiment id of a
+// /v1/experiments/{id}... request.
+func (s *Server) experimentByPath(c *fiber.Ctx) (experimentAdmin, string, error) {
+	x, err := s.experiments()
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := pathID(c, "id", "id")
+	return x, id, err
+}
+
 type experimentList struct {
 	Experiments []recommend.Experiment `json:"experiments"`
 }
@@ -61,11 +72,7 @@ func (s *Server) listExperiments(c *fiber.Ctx) error {
 }
 
 func (s *Server) putExperiment(c *fiber.Ctx) error {
-	x, err := s.experiments()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id", "id")
+	x, id, err := s.experimentByPath(c)
 	if err != nil {
 		return err
 	}
@@ -82,11 +89,7 @@ func (s *Server) putExperiment(c *fiber.Ctx) error {
 }
 
 func (s *Server) getExperiment(c *fiber.Ctx) error {
-	x, err := s.experiments()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id", "id")
+	x, id, err := s.experimentByPath(c)
 	if err != nil {
 		return err
 	}
@@ -98,11 +101,7 @@ func (s *Server) getExperiment(c *fiber.Ctx) error {
 }
 
 func (s *Server) deleteExperiment(c *fiber.Ctx) error {
-	x, err := s.experiments()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id", "id")
+	x, id, err := s.experimentByPath(c)
 	if err != nil {
 		return err
 	}
@@ -113,11 +112,7 @@ func (s *Server) deleteExperiment(c *fiber.Ctx) error {
 }
 
 func (s *Server) experimentResults(c *fiber.Ctx) error {
-	x, err := s.experiments()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id", "id")
+	x, id, err := s.experimentByPath(c)
 	if err != nil {
 		return err
 	}

@@ -19,11 +19,7 @@ import (
 // page can forbid every external load in its Content-Security-Policy.
 
 func (s *Server) experimentReport(c *fiber.Ctx) error {
-	x, err := s.experiments()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id", "id")
+	x, id, err := s.experimentByPath(c)
 	if err != nil {
 		return err
 	}
