@@ -57,3 +57,23 @@ func FuzzPutProduct(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPutCustomer: customer bodies from outside never give a 5xx.
+func FuzzPutCustomer(f *testing.F) {
+	ts := fuzzServer(f)
+	f.Add([]byte(`{"attributes":{"country":"France","age":41,"vip":true,"tags":["a"]}}`))
+	f.Add([]byte(`{"attributes":null}`))
+	f.Add([]byte(`{"attributes":"x"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest("PUT", "/v1/customers/c1", bytes.NewReader(body))
+		resp, err := ts.srv.App().Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Fatalf("status %d for %q", resp.StatusCode, body)
+		}
+	})
+}
