@@ -53,3 +53,39 @@ func TestDiskFullIsAClearError(t *testing.T) {
 		t.Fatalf("after reopening: %d events, %d acknowledged", got, accepted)
 	}
 }
+
+// TestReadOnlyDirectoryIsAClearError: a store on a file system that became
+// read-only does not open half-way or panic; the error says why.
+func TestReadOnlyDirectoryIsAClearError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mounts a tmpfs")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v: %s)", err, strings.TrimSpace(string(out)))
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	path := dir + "/store"
+	o := DefaultOptions(path)
+	o.MinFreeBytes = 1
+	s, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Ingest(context.Background(), []Event{{CustomerID: "c", ProductID: "p", Type: "view"}}, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot remount read-only (%v: %s)", err, strings.TrimSpace(string(out)))
+	}
+	_, err = Open(o)
+	if err == nil {
+		t.Fatal("opened a store on a read-only file system")
+	}
+	if !errors.Is(err, ErrReadOnly) || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("error does not say the store cannot write: %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -1017,6 +1018,13 @@ func classifyErr(err error) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) ||
 		errors.Is(err, syscall.EPERM) || errors.Is(err, badger.ErrBlockedWrites) {
 		return fmt.Errorf("%w: %w", ErrReadOnly, err)
+	}
+	// Some of Badger's errors carry the system error only in their text.
+	msg := err.Error()
+	for _, t := range []string{syscall.EROFS.Error(), syscall.ENOSPC.Error(), syscall.EACCES.Error()} {
+		if strings.Contains(msg, t) {
+			return fmt.Errorf("%w: %w", ErrReadOnly, err)
+		}
 	}
 	return err
 }
