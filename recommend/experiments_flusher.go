@@ -1,0 +1,399 @@
+package recommend
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/affinity-rec/affinity/recommend/abtest"
+)
+
+// The experiments flusher: the one goroutine that owns the attribution
+// index, logs exposures and outcomes, and carries out erasures (see the
+// overview in experiments.go).
+
+func (x *Experiments) run() {
+	defer close(x.done)
+	t := time.NewTicker(x.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-x.stop:
+			// Close waited for every Expose in flight, so what is queued
+			// now is all there will be.
+			for len(x.queue) > 0 || x.hooksPending() {
+				x.cycle()
+			}
+			x.cycle() // retry failed appends once more
+			return
+		case <-t.C:
+		case <-x.wake:
+		}
+		x.cycle()
+	}
+}
+
+func (x *Experiments) hooksPending() bool {
+	x.hookMu.Lock()
+	defer x.hookMu.Unlock()
+	return len(x.hookOps) > 0
+}
+
+// cycle is one flush. The hook queue is taken before the exposure queue is
+// drained: an event can only name a recommendation_id whose Expose returned
+// before the reply was sent, so every exposure the taken events refer to
+// is in the exposure queue by then.
+func (x *Experiments) cycle() {
+	x.hookMu.Lock()
+	ops := x.hookOps
+	x.hookOps = nil
+	x.hookMu.Unlock()
+
+	n := len(x.queue)
+	if n > 0 {
+		exps := *x.exps.Load()
+		batch := make([]*exposure, 0, n)
+		for range n {
+			op := <-x.queue
+			if exps[op.exp] == nil {
+				continue // deleted meanwhile
+			}
+			c := op.c
+			forced := false
+			if _, ok := x.forced.LoadAndDelete(op.exp + "\x00" + op.unit); ok {
+				forced = true
+			} else if i := abtest.Assign(c.def.Salt, op.unit, c.ab); i < 0 || c.def.Variants[i].Name != op.variant {
+				forced = true // served a variant the hash would not give
+			}
+			if _, dup := x.index[op.recID]; dup {
+				continue
+			}
+			op.pids = x.productIDs(op.items)
+			// Share the definition's copies of the names: the index keeps
+			// millions of exposures of a handful of them.
+			op.exp = c.def.ID
+			if i, ok := c.byName[op.variant]; ok {
+				op.variant = c.def.Variants[i].Name
+			}
+			e := x.newExposure(op, forced, c.fp)
+			e.raw = encodeExposure(op, forced, c.fp)
+			batch = append(batch, e)
+		}
+		x.mu.Lock()
+		for _, e := range batch {
+			x.addExposureLocked(e)
+		}
+		x.mu.Unlock()
+		x.pendingExp = append(x.pendingExp, batch...)
+	}
+	expErr := x.writeExposures()
+
+	for _, op := range ops {
+		switch op.kind {
+		case hookOutcome:
+			x.outcome(op.outcome)
+		case hookErase:
+			x.writeOutcomes()
+			x.erase(func(e *exposure) bool { return e.unit == op.id }, op.id, "")
+		case hookDeleteExperiment:
+			x.writeOutcomes()
+			op.done <- x.erase(func(e *exposure) bool { return e.exp == op.id }, "", op.id)
+		case hookSync:
+			op.done <- errors.Join(expErr, x.writeOutcomes())
+		}
+	}
+	x.writeOutcomes()
+}
+
+func (x *Experiments) newExposure(op exposureOp, forced bool, cfg uint64) *exposure {
+	return &exposure{recID: op.recID, exp: op.exp, variant: op.variant, unit: op.unit, ts: op.ts, cfg: cfg,
+		forced: forced, items: op.pids}
+}
+
+// productIDs maps served product ids to the store's internal ids, which
+// are permanent: the log keeps those (smaller, and a restart need not look
+// them up again). A product unknown to the store cannot be clicked through
+// an event anyway, since the event would create it under a new id.
+func (x *Experiments) productIDs(items []string) []uint32 {
+	if len(items) == 0 {
+		return nil
+	}
+	out := make([]uint32, 0, len(items))
+	for _, it := range items {
+		if p, ok := x.st.ProductID(it); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (x *Experiments) addExposure(e *exposure) {
+	x.mu.Lock()
+	x.addExposureLocked(e)
+	x.mu.Unlock()
+}
+
+func (x *Experiments) addExposureLocked(e *exposure) {
+	countExposure(x.states, e)
+	x.index[e.recID] = e
+}
+
+// countExposure adds e, with its clicks, conversion and revenue as they
+// stand, to the counters in states.
+func countExposure(states map[string]*expState, e *exposure) {
+	st := states[e.exp]
+	if st == nil {
+		st = &expState{variants: map[string]*variantState{}, forcedUnits: map[string]struct{}{}}
+		states[e.exp] = st
+	}
+	vs := st.variants[e.variant]
+	if vs == nil {
+		vs = &variantState{units: map[string]unitState{}}
+		st.variants[e.variant] = vs
+	}
+	vs.exposures++
+	u := vs.units[e.unit]
+	if e.forced {
+		st.forcedUnits[e.unit] = struct{}{}
+	} else {
+		u.cfg = e.cfg
+	}
+	if e.clicked {
+		vs.clicked++
+	}
+	vs.revSum += e.revenue
+	vs.revSumSq += e.revenue * e.revenue
+	if e.converted && !u.converted {
+		u.converted = true
+		vs.conversions++
+	}
+	vs.units[e.unit] = u
+}
+
+func (x *Experiments) outcome(o outcomeOp) {
+	e := x.index[o.recID]
+	if e == nil || e.erased || !slices.Contains(e.items, o.product) {
+		return // not a recommendation we served, or not a product on it
+	}
+	ref := &outcomeRef{exp: e, cust: o.cust, click: o.click, value: o.value}
+	ref.raw = encodeOutcome(o.recID, o.cust, o.click, o.value, o.ts)
+	x.applyOutcome(e, ref)
+	x.pendingOut = append(x.pendingOut, ref)
+}
+
+// applyOutcome counts ref against its exposure and variant.
+func (x *Experiments) applyOutcome(e *exposure, ref *outcomeRef) {
+	e.outs = append(e.outs, ref)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	vs := x.states[e.exp].variants[e.variant]
+	if ref.click {
+		if !e.clicked {
+			e.clicked = true
+			vs.clicked++
+		}
+		return
+	}
+	old := e.revenue
+	e.revenue += ref.value
+	vs.revSum += ref.value
+	vs.revSumSq += e.revenue*e.revenue - old*old
+	if !e.converted {
+		e.converted = true
+		if u := vs.units[e.unit]; !u.converted {
+			u.converted = true
+			vs.units[e.unit] = u
+			vs.conversions++
+		}
+	}
+}
+
+func (x *Experiments) writeExposures() error {
+	if len(x.pendingExp) == 0 {
+		return nil
+	}
+	live := x.pendingExp[:0]
+	for _, e := range x.pendingExp {
+		if !e.erased {
+			live = append(live, e)
+		}
+	}
+	x.pendingExp = live
+	if len(live) == 0 {
+		return nil
+	}
+	entries := make([][]byte, len(live))
+	for i, e := range live {
+		entries[i] = e.raw
+	}
+	first, err := x.st.AppendLog(exposureLogKind, entries)
+	if err != nil {
+		x.writeFailed("exposure", len(entries), err)
+		// A store that stays down must not take the memory with it: keep
+		// the newest few queues' worth for the retry. The dropped ones stay
+		// counted in memory until a restart.
+		if over := len(x.pendingExp) - 4*x.opts.QueueSize; over > 0 {
+			x.pendingExp = append([]*exposure(nil), x.pendingExp[over:]...)
+			x.stats.dropped.Add(int64(over))
+		}
+		return fmt.Errorf("cannot log exposures: %w", err)
+	}
+	for i, e := range live {
+		e.seq = first + uint64(i)
+		e.raw = nil
+	}
+	x.stats.exposures.Add(int64(len(live)))
+	x.pendingExp = nil
+	return nil
+}
+
+func (x *Experiments) writeOutcomes() error {
+	live := x.pendingOut[:0]
+	for _, r := range x.pendingOut {
+		if !r.erased && !r.exp.erased {
+			live = append(live, r)
+		}
+	}
+	x.pendingOut = live
+	if len(live) == 0 {
+		return nil
+	}
+	entries := make([][]byte, len(live))
+	for i, r := range live {
+		entries[i] = r.raw
+	}
+	first, err := x.st.AppendLog(outcomeLogKind, entries)
+	if err != nil {
+		x.writeFailed("outcome", len(entries), err)
+		if over := len(x.pendingOut) - 4*x.opts.QueueSize; over > 0 {
+			x.pendingOut = append([]*outcomeRef(nil), x.pendingOut[over:]...)
+		}
+		return fmt.Errorf("cannot log outcomes: %w", err)
+	}
+	for i, r := range live {
+		r.seq = first + uint64(i)
+		r.raw = nil
+	}
+	x.stats.outcomes.Add(int64(len(live)))
+	x.pendingOut = nil
+	return nil
+}
+
+func (x *Experiments) writeFailed(kind string, n int, err error) {
+	x.stats.writeErrors.Add(1)
+	x.log.Error("cannot append to the "+kind+" log; will retry", "entries", n, "err", err)
+}
+
+// erase removes the exposures match selects (with their outcomes) and, when
+// cust is set, every outcome that customer caused on other units'
+// exposures; then it recounts the experiments touched and deletes the log
+// entries. deleted names an experiment being deleted: its state goes too.
+func (x *Experiments) erase(match func(*exposure) bool, cust, deleted string) error {
+	var expSeqs, outSeqs []uint64
+	touched := map[string]bool{}
+	for id, e := range x.index {
+		if match(e) {
+			delete(x.index, id)
+			e.erased = true
+			touched[e.exp] = true
+			if e.seq != 0 {
+				expSeqs = append(expSeqs, e.seq)
+			}
+			for _, r := range e.outs {
+				r.erased = true
+				if r.seq != 0 {
+					outSeqs = append(outSeqs, r.seq)
+				}
+			}
+			continue
+		}
+		if cust == "" {
+			continue
+		}
+		kept := e.outs[:0]
+		for _, r := range e.outs {
+			if r.cust != cust {
+				kept = append(kept, r)
+				continue
+			}
+			r.erased = true
+			touched[e.exp] = true
+			if r.seq != 0 {
+				outSeqs = append(outSeqs, r.seq)
+			}
+		}
+		clear(e.outs[len(kept):])
+		e.outs = kept
+	}
+	if deleted != "" {
+		touched[deleted] = true
+		x.forced.Range(func(k, _ any) bool {
+			if strings.HasPrefix(k.(string), deleted+"\x00") {
+				x.forced.Delete(k)
+			}
+			return true
+		})
+	}
+	if cust != "" {
+		x.forced.Range(func(k, _ any) bool {
+			if strings.HasSuffix(k.(string), "\x00"+cust) {
+				x.forced.Delete(k)
+			}
+			return true
+		})
+	}
+	x.recount(touched, deleted)
+	var err error
+	if len(expSeqs) > 0 {
+		if e := x.st.DeleteLogEntries(exposureLogKind, expSeqs); e != nil {
+			err = fmt.Errorf("cannot delete exposures: %w", e)
+		}
+	}
+	if len(outSeqs) > 0 {
+		if e := x.st.DeleteLogEntries(outcomeLogKind, outSeqs); e != nil && err == nil {
+			err = fmt.Errorf("cannot delete outcomes: %w", e)
+		}
+	}
+	if err != nil {
+		x.log.Error("erasure incomplete", "err", err)
+	}
+	return err
+}
+
+// recount rebuilds the counters of the touched experiments from the index:
+// undoing an outcome incrementally would need to know whether another one
+// still holds a unit's conversion, and erasure is rare enough to pay O(n).
+func (x *Experiments) recount(touched map[string]bool, deleted string) {
+	fresh := map[string]*expState{}
+	for id := range touched {
+		if id != deleted {
+			fresh[id] = &expState{variants: map[string]*variantState{}, forcedUnits: map[string]struct{}{}}
+		}
+	}
+	for _, e := range x.index {
+		if _, ok := fresh[e.exp]; !ok {
+			continue
+		}
+		e.clicked, e.converted, e.revenue = false, false, 0
+		for _, r := range e.outs {
+			if r.click {
+				e.clicked = true
+			} else {
+				e.converted = true
+				e.revenue += r.value
+			}
+		}
+		countExposure(fresh, e)
+	}
+	x.mu.Lock()
+	for id := range touched {
+		if st, ok := fresh[id]; ok && len(st.variants) > 0 {
+			x.states[id] = st
+		} else {
+			delete(x.states, id)
+		}
+	}
+	x.mu.Unlock()
+}

@@ -1,0 +1,273 @@
+package recommend
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"unicode/utf8"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// Log entries. Binary rather than JSON because a restart decodes every
+// exposure ever logged; version byte first so the format can change.
+//
+//	exposure v1: 0x01, flags (bit 0: forced), uvarint ts, 8-byte cfg,
+//	             str exp, str variant, str recID, str unit, uvarint n,
+//	             n × uvarint product (the store's permanent internal id)
+//	outcome v1:  0x01, kind (1 click, 2 conversion), uvarint ts, 8-byte value bits,
+//	             str recID, str customer
+//
+// where str is a uvarint length and the bytes.
+
+const logVersion = 1
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func encodeExposure(op exposureOp, forced bool, cfg uint64) []byte {
+	b := make([]byte, 0, 24+len(op.exp)+len(op.variant)+len(op.recID)+len(op.unit)+3*len(op.pids))
+	var flags byte
+	if forced {
+		flags = 1
+	}
+	b = append(b, logVersion, flags)
+	b = binary.AppendUvarint(b, uint64(max(op.ts, 0)))
+	b = binary.BigEndian.AppendUint64(b, cfg)
+	b = appendStr(b, op.exp)
+	b = appendStr(b, op.variant)
+	b = appendStr(b, op.recID)
+	b = appendStr(b, op.unit)
+	b = binary.AppendUvarint(b, uint64(len(op.pids)))
+	for _, p := range op.pids {
+		b = binary.AppendUvarint(b, uint64(p))
+	}
+	return b
+}
+
+func encodeOutcome(recID, cust string, click bool, value float64, ts int64) []byte {
+	b := make([]byte, 0, 24+len(recID)+len(cust))
+	kind := byte(2)
+	if click {
+		kind = 1
+	}
+	b = append(b, logVersion, kind)
+	b = binary.AppendUvarint(b, uint64(max(ts, 0)))
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(value))
+	b = appendStr(b, recID)
+	return appendStr(b, cust)
+}
+
+// logReader decodes the entries above; the first error sticks.
+type logReader struct {
+	b      []byte
+	err    error
+	intern map[string]string
+}
+
+func (r *logReader) fail(msg string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %s", features.ErrInvalid, msg)
+	}
+}
+
+func (r *logReader) byte() byte {
+	if r.err != nil || len(r.b) < 1 {
+		r.fail("truncated entry")
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *logReader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail("bad varint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *logReader) u64() uint64 {
+	if r.err != nil || len(r.b) < 8 {
+		r.fail("truncated entry")
+		return 0
+	}
+	v := binary.BigEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return v
+}
+
+func (r *logReader) raw() []byte {
+	n := r.uvarint()
+	if r.err != nil {
+		return nil
+	}
+	if n > maxLogString || n > uint64(len(r.b)) {
+		r.fail("string length out of range")
+		return nil
+	}
+	s := r.b[:n]
+	r.b = r.b[n:]
+	if !utf8.Valid(s) {
+		r.fail("string is not UTF-8")
+		return nil
+	}
+	return s
+}
+
+func (r *logReader) str() string { return string(r.raw()) }
+
+func (r *logReader) internStr() string {
+	b := r.raw()
+	if r.intern == nil {
+		return string(b)
+	}
+	if s, ok := r.intern[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	r.intern[s] = s
+	return s
+}
+
+func (r *logReader) ts() int64 {
+	v := r.uvarint()
+	if v > math.MaxInt64 {
+		r.fail("timestamp out of range")
+		return 0
+	}
+	return int64(v)
+}
+
+// decodeExposure decodes one exposure entry. With intern set, experiment
+// and variant names (a handful of distinct values in millions of entries)
+// share one copy each.
+func decodeExposure(b []byte, intern map[string]string) (op exposureOp, forced bool, cfg uint64, err error) {
+	r := logReader{b: b, intern: intern}
+	if v := r.byte(); r.err == nil && v != logVersion {
+		r.fail(fmt.Sprintf("unknown exposure entry version %d", v))
+	}
+	flags := r.byte()
+	op.ts = r.ts()
+	cfg = r.u64()
+	op.exp, op.variant = r.internStr(), r.internStr()
+	op.recID, op.unit = r.str(), r.str()
+	n := r.uvarint()
+	if r.err == nil && n > maxLogItems {
+		r.fail("too many items")
+	}
+	if r.err == nil && n > 0 {
+		op.pids = make([]uint32, 0, min(n, uint64(len(r.b))))
+		for i := uint64(0); i < n && r.err == nil; i++ {
+			p := r.uvarint()
+			if p > math.MaxUint32 {
+				r.fail("product id out of range")
+			}
+			op.pids = append(op.pids, uint32(p))
+		}
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("trailing bytes")
+	}
+	if r.err == nil && (op.exp == "" || op.variant == "" || op.recID == "" || op.unit == "") {
+		r.fail("empty field")
+	}
+	if r.err != nil {
+		return exposureOp{}, false, 0, r.err
+	}
+	return op, flags&1 != 0, cfg, nil
+}
+
+func decodeOutcome(b []byte) (recID, cust string, click bool, value float64, err error) {
+	r := logReader{b: b}
+	if v := r.byte(); r.err == nil && v != logVersion {
+		r.fail(fmt.Sprintf("unknown outcome entry version %d", v))
+	}
+	kind := r.byte()
+	if r.err == nil && kind != 1 && kind != 2 {
+		r.fail("unknown outcome kind")
+	}
+	r.ts()
+	value = math.Float64frombits(r.u64())
+	if r.err == nil && (math.IsNaN(value) || math.IsInf(value, 0)) {
+		r.fail("value is not finite")
+	}
+	recID, cust = r.str(), r.str()
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("trailing bytes")
+	}
+	if r.err == nil && recID == "" {
+		r.fail("empty recommendation id")
+	}
+	if r.err != nil {
+		return "", "", false, 0, r.err
+	}
+	return recID, cust, kind == 1, value, nil
+}
+
+// variantList serves the algorithms an experiment variant can choose beyond
+// an endpoint's own ranking: "fixed" (the variant's "products", in order:
+// a hand-picked fallback to test against) anywhere, and "popular" on the
+// related endpoint (Personal handles it itself). ok is false when the
+// endpoint should rank as usual.
+func (e *Engine) variantList(ctx context.Context, r Request, endpoint string) (List, bool, error) {
+	if len(r.Params) == 0 {
+		return List{}, false, nil
+	}
+	switch paramString(r.Params, "algorithm") {
+	case "fixed":
+		return e.fixedList(r), true, nil
+	case "popular":
+		if endpoint != "related" {
+			return List{}, false, nil
+		}
+		self, _ := e.src.ProductID(r.ProductID)
+		pr := r
+		pr.Params = nil // no second override
+		pr.Limit = e.limit(&r) + 1
+		l, err := e.Popular(ctx, pr)
+		if err != nil {
+			return List{}, true, err
+		}
+		items := l.Items[:0]
+		for _, it := range l.Items {
+			if p, ok := e.src.ProductID(it.ProductID); ok && p == self {
+				continue
+			}
+			items = append(items, it)
+		}
+		l.Items = items[:min(len(items), e.limit(&r))]
+		return l, true, nil
+	}
+	return List{}, false, nil
+}
+
+// fixedList is the variant's product list minus unknown products, products
+// the filter excludes, and the product the request is about.
+func (e *Engine) fixedList(r Request) List {
+	ids, _ := paramStrings(r.Params["products"])
+	k := e.limit(&r)
+	match := e.src.Catalog().Compile(r.Filter)
+	out := List{Items: make([]Item, 0, min(k, len(ids))), Algorithm: "fixed"}
+	for i, id := range ids {
+		if len(out.Items) == k {
+			break
+		}
+		p, ok := e.src.ProductID(id)
+		if !ok || id == r.ProductID || id == r.ContextProduct || !match.Allows(p) {
+			continue
+		}
+		out.Items = append(out.Items, Item{ProductID: id, Score: round6(1 - float64(i)/float64(len(ids)))})
+	}
+	return out
+}
