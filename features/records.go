@@ -268,6 +268,9 @@ func (s *Store) EraseCustomer(ext string) error {
 		_ = wb.Delete(keyU32(prefixCustomer, id))
 		_ = wb.Delete(keyStr(prefixCustDict, ext))
 		_ = wb.Delete(keyU32(prefixCustRev, id))
+		for _, j := range s.erasureJournals() {
+			_ = wb.Set(keyRecord(kindErasure+j, ext), nil)
+		}
 		seq := s.seq.Load() + 1
 		// The erase record makes a replay from an older snapshot drop them too.
 		_ = wb.Set(keyU64(prefixLog, seq), encodeErase(id))

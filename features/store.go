@@ -50,8 +50,9 @@ type Store struct {
 	kick    chan struct{} // asks the refresher to run now
 	lastErr atomic.Pointer[error]
 
-	hooksMu sync.RWMutex
-	hooks   []Hooks
+	hooksMu  sync.RWMutex
+	hooks    []Hooks
+	journals []string // erasure journals (erasure.go)
 
 	refreshMu sync.Mutex   // one model build at a time
 	snapDedup *dedupFilter // the snapshot's event-id filters, until load adopts them

@@ -339,7 +339,13 @@ type ExperimentStore interface {
 	DeleteLogEntries(kind string, seqs []uint64) error
 	AddHooks(h features.Hooks)
 	ProductID(ext string) (uint32, bool)
+	AddErasureJournal(name string)
+	PendingErasures(name string) ([]string, error)
+	ErasureDone(name, ext string) error
 }
+
+// experimentJournal is the experiments' erasure journal (features/erasure.go).
+const experimentJournal = "experiments"
 
 var _ ExperimentStore = (*features.Store)(nil)
 
@@ -558,9 +564,18 @@ func NewExperiments(st ExperimentStore, o ExperimentsOptions) (*Experiments, err
 	x.exps.Store(&exps)
 	// Hooks first: events committed while the logs are read queue up and
 	// are attributed once the index is complete.
+	st.AddErasureJournal(experimentJournal)
 	st.AddHooks(features.Hooks{OnEvents: x.onEvents, OnErase: x.onErase})
 	if err := x.rebuild(); err != nil {
 		return nil, err
+	}
+	// Erasures a crash interrupted are finished first.
+	pending, err := st.PendingErasures(experimentJournal)
+	if err != nil {
+		return nil, err
+	}
+	for _, ext := range pending {
+		x.onErase(0, ext)
 	}
 	go x.run()
 	return x, nil

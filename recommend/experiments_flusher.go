@@ -96,7 +96,12 @@ func (x *Experiments) cycle() {
 			x.outcome(op.outcome)
 		case hookErase:
 			x.writeOutcomes()
-			x.erase(func(e *exposure) bool { return e.unit == op.id }, op.id, "")
+			if err := x.erase(func(e *exposure) bool { return e.unit == op.id }, op.id, ""); err == nil {
+				// Done: drop it from the journal (kept for the next start otherwise).
+				if err := x.st.ErasureDone(experimentJournal, op.id); err != nil {
+					x.log.Error("cannot close an experiments erasure", "err", err)
+				}
+			}
 		case hookDeleteExperiment:
 			x.writeOutcomes()
 			op.done <- x.erase(func(e *exposure) bool { return e.exp == op.id }, "", op.id)

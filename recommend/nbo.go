@@ -149,9 +149,15 @@ type OfferSource interface {
 	AddHooks(h features.Hooks)
 	RuleEnv(c uint32) map[string]any
 	SegmentsOf(c uint32) []string
+	AddErasureJournal(name string)
+	PendingErasures(name string) ([]string, error)
+	ErasureDone(name, ext string) error
 }
 
 var _ OfferSource = (*features.Store)(nil)
+
+// offerJournal is the offers' erasure journal (features/erasure.go).
+const offerJournal = "offers"
 
 // OfferService defines offers, chooses the next best ones for a customer and
 // learns from the answers. Safe for concurrent use. Close it before closing
@@ -295,7 +301,17 @@ func NewOfferService(src OfferSource, eng *Engine, o OfferOptions) (*OfferServic
 	go s.logLoop()
 	s.workWG.Add(1)
 	go s.workLoop()
+	src.AddErasureJournal(offerJournal)
 	src.AddHooks(features.Hooks{OnEvents: s.onEvents, OnErase: s.onErase})
+	// Erasures a crash interrupted are finished first.
+	pending, err := src.PendingErasures(offerJournal)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	for _, ext := range pending {
+		s.work.push(offerWorkItem{erase: ext})
+	}
 	// Exposures that expired while the server was down are closed at once.
 	s.sweep()
 	return s, nil

@@ -206,7 +206,10 @@ func (s *OfferService) runWork() {
 		}
 		if it.erase != "" {
 			if err := s.erase(it.erase); err != nil {
+				// The journal keeps the erasure for the next start.
 				s.log.Error("cannot erase a customer's offer history", "err", err)
+			} else if err := s.src.ErasureDone(offerJournal, it.erase); err != nil {
+				s.log.Error("cannot close an offers erasure", "err", err)
 			}
 			continue
 		}

@@ -1,0 +1,113 @@
+package recommend
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// TestErasureFinishesAfterACrash: the store erases a customer while the
+// experiments service is not running (as if the process died right after
+// EraseCustomer, before the service's background erasure); the next start
+// of the service finishes the erasure from the journal, and the journal
+// empties.
+func TestErasureFinishesAfterACrash(t *testing.T) {
+	dir := t.TempDir()
+	st := expTestStore(t, dir)
+	prods := seedProducts(t, st, 3)
+	x := expTestService(t, st, nil)
+	mustPut(t, x, ab("gdpr", StatusRunning, 1, 1))
+	ctx := context.Background()
+	for _, u := range []string{"alice", "carol"} {
+		v, _, _ := x.Enrol(ctx, "gdpr", "", u)
+		for k := range 2 {
+			x.Expose("gdpr", v, fmt.Sprintf("%s-%d", u, k), u, prods)
+		}
+	}
+	if _, err := st.Ingest(ctx, []features.Event{{CustomerID: "carol", ProductID: prods[0], Type: "view"}}, features.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mustFlush(t, x)
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The service is down; the journal it registered is the store's record
+	// of what it still has to do.
+	if err := st.EraseCustomer("carol"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := st.PendingErasures(experimentJournal); len(p) != 1 || p[0] != "carol" {
+		t.Fatalf("pending erasures %v, want [carol]", p)
+	}
+	if n := countMatches(t, st, exposureLogKind, "carol"); n == 0 {
+		t.Fatal("test setup: carol's exposures should still be logged while the service is down")
+	}
+	x2 := expTestService(t, st, nil)
+	mustFlush(t, x2)
+	if n := countMatches(t, st, exposureLogKind, "carol"); n != 0 {
+		t.Fatalf("%d of carol's exposures left after the restart", n)
+	}
+	if n := countMatches(t, st, exposureLogKind, "alice"); n != 2 {
+		t.Fatalf("alice's exposures: %d, want 2", n)
+	}
+	if p, _ := st.PendingErasures(experimentJournal); len(p) != 0 {
+		t.Fatalf("journal not emptied: %v", p)
+	}
+}
+
+func countMatches(t *testing.T, st interface {
+	ScanLog(string, uint64, func(uint64, []byte) error) error
+}, kind, s string) int {
+	t.Helper()
+	n := 0
+	if err := st.ScanLog(kind, 0, func(_ uint64, v []byte) error {
+		if bytes.Contains(v, []byte(s)) {
+			n++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The same for offers: erased while the service was down, finished on its
+// next start.
+func TestOfferErasureFinishesAfterACrash(t *testing.T) {
+	e := openOfferTestEnv(t, nil)
+	e.ingest(features.Event{CustomerID: "gone", ProductID: "p1", Type: "purchase"},
+		features.Event{CustomerID: "stays", ProductID: "p1", Type: "purchase"})
+	e.put("a", Offer{Value: 1, Priority: 1})
+	e.choose("gone", 1, "")
+	e.choose("stays", 1, "")
+	e.svc.Flush()
+	if err := e.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.EraseCustomer("gone"); err != nil {
+		t.Fatal(err)
+	}
+	if n := countMatches(t, e.store, offerShownLog, "gone"); n == 0 {
+		t.Fatal("test setup: the shown log should still name the customer while the service is down")
+	}
+	oo := DefaultOfferOptions()
+	oo.Logger = e.svc.log
+	svc, err := NewOfferService(e.store, e.eng, oo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc = svc
+	svc.Flush()
+	if n := countMatches(t, e.store, offerShownLog, "gone"); n != 0 {
+		t.Fatalf("%d shown entries still name the erased customer", n)
+	}
+	if n := countMatches(t, e.store, offerShownLog, "stays"); n != 1 {
+		t.Fatalf("the other customer's entries: %d, want 1", n)
+	}
+	if p, _ := e.store.PendingErasures(offerJournal); len(p) != 0 {
+		t.Fatalf("journal not emptied: %v", p)
+	}
+}
