@@ -15,6 +15,22 @@ func fuzzServer(f *testing.F) *testServer {
 	return &testServer{dir: dir, store: st, srv: srv}
 }
 
+// noServerError sends one request; any 5xx fails the fuzz run.
+func noServerError(t *testing.T, ts *testServer, method, path, ctype string, body []byte) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	resp, err := ts.srv.App().Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		t.Fatalf("%s %s: status %d for %q", method, path, resp.StatusCode, body)
+	}
+}
+
 // FuzzPostEvents: any body, any content type, never a 5xx or a panic; a 200
 // always counts every line as accepted or rejected.
 func FuzzPostEvents(f *testing.F) {
@@ -24,17 +40,7 @@ func FuzzPostEvents(f *testing.F) {
 	f.Add([]byte("{\"customer_id\":\"c\",\"product_id\":\"p\",\"type\":\"view\"}\n{}\n"), "application/x-ndjson")
 	f.Add([]byte(`[1,"x",null,{}]`), "application/json")
 	f.Fuzz(func(t *testing.T, body []byte, ctype string) {
-		req := httptest.NewRequest("POST", "/v1/events", bytes.NewReader(body))
-		req.Header.Set("Content-Type", ctype)
-		resp, err := ts.srv.App().Test(req, -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode >= 500 {
-			t.Fatalf("status %d for %q", resp.StatusCode, body)
-		}
+		noServerError(t, ts, "POST", "/v1/events", ctype, body)
 	})
 }
 
@@ -45,16 +51,7 @@ func FuzzPutProduct(f *testing.F) {
 	f.Add([]byte(`{"price":-1}`))
 	f.Add([]byte(`{"tags":[1]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req := httptest.NewRequest("PUT", "/v1/products/p1", bytes.NewReader(body))
-		resp, err := ts.srv.App().Test(req, -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode >= 500 {
-			t.Fatalf("status %d for %q", resp.StatusCode, body)
-		}
+		noServerError(t, ts, "PUT", "/v1/products/p1", "application/json", body)
 	})
 }
 
@@ -65,15 +62,6 @@ func FuzzPutCustomer(f *testing.F) {
 	f.Add([]byte(`{"attributes":null}`))
 	f.Add([]byte(`{"attributes":"x"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req := httptest.NewRequest("PUT", "/v1/customers/c1", bytes.NewReader(body))
-		resp, err := ts.srv.App().Test(req, -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode >= 500 {
-			t.Fatalf("status %d for %q", resp.StatusCode, body)
-		}
+		noServerError(t, ts, "PUT", "/v1/customers/c1", "application/json", body)
 	})
 }
