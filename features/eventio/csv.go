@@ -106,15 +106,9 @@ func newCSVDecoder(r io.Reader) (*csvDecoder, error) {
 }
 
 func (d *csvDecoder) next() (features.Event, int, error) {
-	rec, err := d.cr.Read()
+	rec, line, err := readRecord(d.cr, d.fields, &d.line)
 	if err != nil {
-		return features.Event{}, d.line, csvReadError(err)
-	}
-	line, _ := d.cr.FieldPos(0)
-	d.line = line
-	if len(rec) != d.fields {
-		return features.Event{}, line, &LineError{Line: line, Reason: ReasonBadFieldCount,
-			Err: fmt.Errorf("%d fields, the header has %d", len(rec), d.fields)}
+		return features.Event{}, line, err
 	}
 	get := func(c csvColumn) string {
 		if i := d.col[c]; i >= 0 {
@@ -166,4 +160,21 @@ func parseNumber(field, s string) (float64, error) {
 		return 0, &features.FieldError{Field: field, Msg: fmt.Sprintf("%q is not a number", s)}
 	}
 	return f, nil
+}
+
+// readRecord reads one record of a headed CSV file and checks its field
+// count against the header's: a shifted row must not put values in the
+// wrong columns. *last keeps the line of the last record read.
+func readRecord(cr *csv.Reader, fields int, last *int) ([]string, int, error) {
+	rec, err := cr.Read()
+	if err != nil {
+		return nil, *last, csvReadError(err)
+	}
+	line, _ := cr.FieldPos(0)
+	*last = line
+	if len(rec) != fields {
+		return nil, line, &LineError{Line: line, Reason: ReasonBadFieldCount,
+			Err: fmt.Errorf("%d fields, the header has %d", len(rec), fields)}
+	}
+	return rec, line, nil
 }

@@ -117,15 +117,9 @@ func newRetailDecoder(r io.Reader) (*retailDecoder, error) {
 // next reads one invoice line. The checks run in a fixed order
 // (cancellation, customer, quantity) so that the skip counts are stable.
 func (d *retailDecoder) next() (features.Event, int, error) {
-	rec, err := d.cr.Read()
+	rec, line, err := readRecord(d.cr, d.fields, &d.line)
 	if err != nil {
-		return features.Event{}, d.line, csvReadError(err)
-	}
-	line, _ := d.cr.FieldPos(0)
-	d.line = line
-	if len(rec) != d.fields {
-		return features.Event{}, line, &LineError{Line: line, Reason: ReasonBadFieldCount,
-			Err: fmt.Errorf("%d fields, the header has %d", len(rec), d.fields)}
+		return features.Event{}, line, err
 	}
 	get := func(c retailColumn) string {
 		if i := d.col[c]; i >= 0 {
