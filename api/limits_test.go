@@ -1,6 +1,8 @@
 package api
 
 import (
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -77,5 +79,80 @@ func TestParseKeys(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "abcdefgh") {
 			t.Errorf("error leaks a key: %v", err)
 		}
+	}
+}
+
+// streamServer serves ts over a real loopback listener (streamed bodies
+// behave differently from app.Test's in-memory ones).
+func streamServer(t *testing.T, ts *testServer) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ts.srv.App().Listener(ln)
+	t.Cleanup(func() { ts.srv.App().Shutdown() })
+	return "http://" + ln.Addr().String()
+}
+
+func ndjsonLines(n int, prefix string) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `{"event_id":"%s-%d","customer_id":"c%d","product_id":"p%d","type":"view"}`+"\n", prefix, i, i%50, i%70)
+	}
+	return b.String()
+}
+
+// onlyReader hides a body's length, so the client sends it chunked.
+type onlyReader struct{ io.Reader }
+
+func TestNDJSONStreamsPastTheBodyLimit(t *testing.T) {
+	o := DefaultOptions()
+	o.BodyLimit = 64 << 10
+	o.StreamLimit = 2 << 20
+	ts := newTestServer(t, "", o)
+	url := streamServer(t, ts)
+	post := func(ctype string, body io.Reader) (int, string) {
+		t.Helper()
+		resp, err := http.Post(url+"/v1/events", ctype, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// 12,000 lines (about 1 MiB): over the JSON limit, within the stream's,
+	// in more than one chunk; once with a length, once chunked.
+	big := ndjsonLines(12000, "a")
+	if code, body := post("application/x-ndjson", strings.NewReader(big)); code != 200 || !strings.Contains(body, `"accepted":12000`) {
+		t.Fatalf("large NDJSON: %d %s", code, body)
+	}
+	if code, body := post("application/x-ndjson", onlyReader{strings.NewReader(ndjsonLines(12000, "b"))}); code != 200 || !strings.Contains(body, `"accepted":12000`) {
+		t.Fatalf("chunked NDJSON: %d %s", code, body)
+	}
+	if n := ts.store.Stats().Events; n != 24000 {
+		t.Fatalf("%d events stored, want 24000", n)
+	}
+	// Over the stream limit with a declared length: refused before the body
+	// is read, so the client may see the 413 or, still writing, the reset
+	// connection that follows it; either way nothing is stored.
+	huge := ndjsonLines(30000, "c")
+	if resp, err := http.Post(url+"/v1/events", "application/x-ndjson", strings.NewReader(huge)); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != 413 {
+			t.Fatalf("NDJSON over the stream limit: %d", resp.StatusCode)
+		}
+	}
+	if n := ts.store.Stats().Events; n != 24000 {
+		t.Fatalf("a refused stream stored events: %d", n)
+	}
+	// A chunked JSON body over the JSON limit, and a small one.
+	arr := "[" + strings.Repeat(`{"customer_id":"c","product_id":"p","type":"view"},`, 2000) + `{"customer_id":"c","product_id":"p","type":"view"}]`
+	if code, _ := post("application/json", onlyReader{strings.NewReader(arr)}); code != 413 {
+		t.Fatalf("chunked JSON over the limit: %d", code)
+	}
+	if code, body := post("application/json", onlyReader{strings.NewReader(`{"customer_id":"c","product_id":"p","type":"view"}`)}); code != 200 {
+		t.Fatalf("small chunked JSON: %d %s", code, body)
 	}
 }

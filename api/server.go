@@ -85,8 +85,12 @@ type Options struct {
 	// Keys are the accepted API keys; none means no authentication (the
 	// command refuses to listen beyond loopback then, unless told to).
 	Keys []Key
-	// BodyLimit is the largest request body accepted, in bytes.
+	// BodyLimit is the largest request body accepted, in bytes, except
+	// NDJSON event streams.
 	BodyLimit int
+	// StreamLimit is the largest NDJSON body POST /v1/events accepts; it is
+	// read and committed incrementally, so it may be far larger.
+	StreamLimit int
 	// ReadTimeout and WriteTimeout bound slow clients.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// RateLimit is requests per second allowed per API key (0: unlimited).
@@ -101,6 +105,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		BodyLimit:    8 << 20,
+		StreamLimit:  512 << 20,
 		ReadTimeout:  30 * time.Second,
 		WriteTimeout: 30 * time.Second,
 		IdleTimeout:  120 * time.Second,
@@ -111,6 +116,9 @@ func DefaultOptions() Options {
 func (o Options) Validate() error {
 	if o.BodyLimit < 1024 {
 		return fmt.Errorf("body limit %d is below 1 KiB", o.BodyLimit)
+	}
+	if o.StreamLimit < o.BodyLimit {
+		return fmt.Errorf("stream limit %d is below the body limit %d", o.StreamLimit, o.BodyLimit)
 	}
 	if o.RateLimit < 0 {
 		return fmt.Errorf("rate limit must be >= 0")
@@ -158,16 +166,19 @@ func New(d Deps, o Options) (*Server, error) {
 	s.app = fiber.New(fiber.Config{
 		AppName:               "affinity",
 		DisableStartupMessage: true,
-		BodyLimit:             o.BodyLimit,
-		ReadTimeout:           o.ReadTimeout,
-		WriteTimeout:          o.WriteTimeout,
-		IdleTimeout:           o.IdleTimeout,
-		ReadBufferSize:        16 << 10, // request line and headers; larger gets 431
-		ErrorHandler:          errorHandler(o.Logger),
-		JSONEncoder:           jsonMarshal,
-		JSONDecoder:           json.Unmarshal,
+		// Bodies are streamed so that NDJSON can be read incrementally; the
+		// limits are enforced by limitBody (fasthttp does not while streaming).
+		BodyLimit:         o.StreamLimit,
+		StreamRequestBody: true,
+		ReadTimeout:       o.ReadTimeout,
+		WriteTimeout:      o.WriteTimeout,
+		IdleTimeout:       o.IdleTimeout,
+		ReadBufferSize:    16 << 10, // request line and headers; larger gets 431
+		ErrorHandler:      errorHandler(o.Logger),
+		JSONEncoder:       jsonMarshal,
+		JSONDecoder:       json.Unmarshal,
 	})
-	s.app.Use(s.observe)
+	s.app.Use(s.observe, s.limitBody)
 	s.routes()
 	s.ready.Store(true)
 	return s, nil

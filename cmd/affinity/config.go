@@ -24,6 +24,7 @@ type fileConfig struct {
 	APIKeysFile  string                        `json:"api_keys_file"`
 	RateLimit    float64                       `json:"rate_limit"`
 	BodyLimitMB  int                           `json:"body_limit_mb"`
+	StreamMB     int                           `json:"ndjson_limit_mb"`
 	SyncWrites   *bool                         `json:"sync_writes"`
 	Clock        string                        `json:"clock"`
 	LogLevel     string                        `json:"log_level"`

@@ -110,6 +110,10 @@ func serveStore(ctx context.Context, store *features.Store, fc fileConfig, keys 
 	if fc.BodyLimitMB > 0 {
 		ao.BodyLimit = fc.BodyLimitMB << 20
 	}
+	if fc.StreamMB > 0 {
+		ao.StreamLimit = fc.StreamMB << 20
+	}
+	ao.StreamLimit = max(ao.StreamLimit, ao.BodyLimit)
 	deps, err := buildDeps(store, eng, log)
 	if err != nil {
 		return err
