@@ -63,7 +63,14 @@ func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOption
 
 	// The upper triangle of XᵀX + λI, one row band per worker so no two
 	// workers write the same cell.
-	g := make([]float64, n*n)
+	// The n² buffer (50-100 MB on Online Retail) is kept for the next
+	// build: allocating it on every refresh under a write load made the
+	// resident set balloon with garbage.
+	if cap(x.gram) < n*n {
+		x.gram = make([]float64, n*n)
+	}
+	g := x.gram[:n*n]
+	clear(g)
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	for w := range workers {

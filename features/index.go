@@ -29,6 +29,10 @@ type index struct {
 	hist     [][]Interaction
 	events   int
 	lastTS   int64
+	// gram is EASE's n² work buffer, reused across builds. Only the model
+	// builder touches it, and builds are serialised by Store.refreshMu, so
+	// mu does not guard it.
+	gram []float64
 	// appliedSeq is the log sequence the index includes.
 	appliedSeq uint64
 	// dirty holds products whose neighbour lists are stale; all means every

@@ -188,8 +188,16 @@ func (e *Engine) putScratch(sc *scratch) {
 	sc.heap = sc.heap[:0]
 	sc.ids = sc.ids[:0]
 	sc.hist = sc.hist[:0]
+	if cap(sc.hist) > maxPooledHistory {
+		// One very long history (a reseller with 100k lines) must not stay
+		// pinned in every pooled scratch: under load that held 170 MB.
+		sc.hist = nil
+	}
 	e.scratch.Put(sc)
 }
+
+// maxPooledHistory is the longest history buffer a pooled scratch keeps.
+const maxPooledHistory = 4096
 
 type scored struct {
 	p uint32
