@@ -69,7 +69,14 @@ const streamChunk = 5000
 // chunks. The reply comes after every accepted event is durable. A stream
 // cut short by an error keeps the chunks committed before it; event ids
 // make the retry idempotent.
-func (s *Server) postEventStream(c *fiber.Ctx) error {
+func (s *Server) postEventStream(c *fiber.Ctx) (err error) {
+	defer func() {
+		if err != nil {
+			// The stream may not have been read to its end: what is left
+			// must not be taken for the next request on this connection.
+			c.Context().SetConnectionClose()
+		}
+	}()
 	var r io.Reader = c.Context().RequestBodyStream()
 	if r == nil {
 		r = bytes.NewReader(c.Body())

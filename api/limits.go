@@ -27,7 +27,7 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 	}
 	n := c.Request().Header.ContentLength()
 	if n > limit {
-		return tooLarge(limit)
+		return tooLarge(c, limit)
 	}
 	if n < 0 && !stream {
 		if r := c.Context().RequestBodyStream(); r != nil {
@@ -36,7 +36,7 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 				return badRequest("body", "cannot read the body: "+err.Error())
 			}
 			if len(b) > limit {
-				return tooLarge(limit)
+				return tooLarge(c, limit)
 			}
 			c.Request().SetBodyStream(bytes.NewReader(b), len(b))
 		}
@@ -44,7 +44,10 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-func tooLarge(limit int) error {
+// tooLarge refuses a body that was not read to its end, so the connection
+// must close: what is left of the body would be read as the next request.
+func tooLarge(c *fiber.Ctx, limit int) error {
+	c.Context().SetConnectionClose()
 	return &HTTPError{Status: fiber.StatusRequestEntityTooLarge,
 		Detail: "the body is over the limit of " + strconv.Itoa(limit) + " bytes"}
 }
