@@ -22,13 +22,18 @@ func TestBodyLimitIs413(t *testing.T) {
 	}
 	go ts.srv.App().Listener(ln)
 	defer ts.srv.App().Shutdown()
+	// The server answers before reading the body and closes: a client still
+	// writing may see the reset instead of the 413 (no lingering close).
 	resp, err := http.Post("http://"+ln.Addr().String()+"/v1/events", "application/json", strings.NewReader(big))
 	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 413 || resp.Header.Get("Content-Type") != "application/problem+json" {
-		t.Fatalf("oversized body: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+		if !strings.Contains(err.Error(), "reset") && !strings.Contains(err.Error(), "broken pipe") {
+			t.Fatal(err)
+		}
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != 413 || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("oversized body: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
 	}
 	if n := ts.store.Stats().Events; n != 0 {
 		t.Fatalf("%d events stored from a refused body", n)
