@@ -16,8 +16,11 @@ build:
 	$(GO) build -o $(BIN) ./cmd/affinity
 
 ## run: build and serve on $(ADDR) with Badger under $(DATA), loading the demo set when empty.
+## The demo's events are from 2010-11, so its config pins "now" to the newest event
+## (recency, current value and windows then mean what they meant then); CONFIG= overrides.
+CONFIG ?= testdata/demo/config.json
 run: build
-	./$(BIN) serve --addr $(ADDR) --data $(DATA) --demo $(DEMO)
+	./$(BIN) serve --addr $(ADDR) --data $(DATA) --demo $(DEMO) --config $(CONFIG)
 
 ## test: vet, import direction, unit + end-to-end tests, race detector on concurrent packages.
 test: vet check-deps
