@@ -11,7 +11,6 @@ import "encoding/binary"
 //	rp/<uint32>                   -> product external id
 //	t/<type name>                 -> event type code (1 byte)
 //	e/<seq uint64>                -> encoded log record (event or erasure)
-//	ce/<customer uint32><seq>     -> nothing: the customer's log records, for erasure
 //	x/<16-byte event id hash>     -> seq: idempotency of event ids
 //	p/<uint32>                    -> product JSON
 //	c/<uint32>                    -> customer JSON
@@ -26,7 +25,6 @@ const (
 	prefixProdRev     = "rp/"
 	prefixType        = "t/"
 	prefixLog         = "e/"
-	prefixCustLog     = "ce/"
 	prefixDedup       = "x/"
 	prefixProduct     = "p/"
 	prefixCustomer    = "c/"
@@ -55,14 +53,6 @@ func keyStr(prefix, s string) []byte {
 	k := make([]byte, len(prefix)+len(s))
 	copy(k, prefix)
 	copy(k[len(prefix):], s)
-	return k
-}
-
-func keyCustLog(cust uint32, seq uint64) []byte {
-	k := make([]byte, len(prefixCustLog)+12)
-	copy(k, prefixCustLog)
-	binary.BigEndian.PutUint32(k[len(prefixCustLog):], cust)
-	binary.BigEndian.PutUint64(k[len(prefixCustLog)+4:], seq)
 	return k
 }
 

@@ -47,16 +47,6 @@ func ParseBasis(s string) (Basis, error) {
 	return 0, &FieldError{Field: "basis", Msg: fmt.Sprintf("must be bought, viewed or any, not %q", s)}
 }
 
-func (b Basis) classes() []Class {
-	switch b {
-	case BasisBought:
-		return []Class{ClassBought}
-	case BasisViewed:
-		return []Class{ClassViewed}
-	}
-	return []Class{ClassViewed, ClassCarted, ClassBought}
-}
-
 func (b Basis) has(c Class) bool {
 	return b == BasisAny || (b == BasisBought && c == ClassBought) || (b == BasisViewed && c == ClassViewed)
 }

@@ -53,7 +53,6 @@ type variantCounts struct {
 	exposures, customers, clicked int64
 	conversions, srmUnits         int64
 	revenue                       abtest.Sums
-	defined                       bool
 }
 
 func countVariant(st *expState, name string, weight float64, fp uint64) variantCounts {
