@@ -118,7 +118,7 @@ func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOption
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h := make(neighbourHeap, 0, o.K)
+			h := make(TopK, 0, o.K)
 			for {
 				mu.Lock()
 				lo := next
@@ -139,7 +139,7 @@ func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOption
 
 // easeRow returns row i of B as a neighbour list: the k weights
 // B_ij = -P_ij/P_jj largest in magnitude, by weight, best first.
-func easeRow(p []float64, n, i int, prods []uint32, k int, h neighbourHeap) []Neighbour {
+func easeRow(p []float64, n, i int, prods []uint32, k int, h TopK) []Neighbour {
 	row := p[i*n : (i+1)*n]
 	for j, v := range row {
 		if j == i || v == 0 {
@@ -148,7 +148,7 @@ func easeRow(p []float64, n, i int, prods []uint32, k int, h neighbourHeap) []Ne
 		w := -v / p[j*n+j]
 		// The heap keeps the k largest Scores; rank by magnitude and put
 		// the sign back below.
-		h.push(Neighbour{Product: uint32(j), Score: float32(math.Abs(w))}, k)
+		h.Push(Neighbour{Product: uint32(j), Score: float32(math.Abs(w))}, k)
 	}
 	out := make([]Neighbour, len(h))
 	for x, nb := range h {

@@ -226,7 +226,7 @@ func (bd *builder) neighbours(x *index, b Basis, p uint32, sc *scoring, cl *cust
 		}
 	}
 	out := make([]Neighbour, 0, min(o.K, len(bd.touched)))
-	h := neighbourHeap(out)
+	h := TopK(out)
 	for _, j := range bd.touched {
 		cij := float64(bd.cnt[j])
 		bd.cnt[j] = 0
@@ -237,16 +237,9 @@ func (bd *builder) neighbours(x *index, b Basis, p uint32, sc *scoring, cl *cust
 		if s <= 0 || math.IsNaN(s) {
 			continue
 		}
-		h.push(Neighbour{Product: j, Score: float32(s)}, o.K)
+		h.Push(Neighbour{Product: j, Score: float32(s)}, o.K)
 	}
-	out = []Neighbour(h)
-	sort.Slice(out, func(a, b int) bool {
-		if out[a].Score != out[b].Score {
-			return out[a].Score > out[b].Score
-		}
-		return out[a].Product < out[b].Product
-	})
-	return out
+	return h.Sorted()
 }
 
 // scoring turns counts into similarities with per-product powers computed
@@ -441,8 +434,9 @@ func entropy4(a, b, c, d float64) float64 {
 	return xlogx(a+b+c+d) - xlogx(a) - xlogx(b) - xlogx(c) - xlogx(d)
 }
 
-// neighbourHeap is a min-heap on Score bounded by k, keeping the k best.
-type neighbourHeap []Neighbour
+// TopK is a min-heap on Score bounded by k, keeping the k best of a stream
+// (ties: the lower product id wins). Not safe for concurrent use.
+type TopK []Neighbour
 
 func less(a, b Neighbour) bool {
 	if a.Score != b.Score {
@@ -451,7 +445,8 @@ func less(a, b Neighbour) bool {
 	return a.Product > b.Product
 }
 
-func (h *neighbourHeap) push(n Neighbour, k int) {
+// Push offers n, keeping at most the k best seen.
+func (h *TopK) Push(n Neighbour, k int) {
 	s := *h
 	if len(s) < k {
 		s = append(s, n)
@@ -486,6 +481,12 @@ func (h *neighbourHeap) push(n Neighbour, k int) {
 		s[i], s[m] = s[m], s[i]
 		i = m
 	}
+}
+
+// Sorted orders the kept items best first, in place, and returns them.
+func (h TopK) Sorted() []Neighbour {
+	sort.Slice(h, func(i, j int) bool { return less(h[j], h[i]) })
+	return h
 }
 
 // buildModel derives a new Model from x. With dirty nil every list is

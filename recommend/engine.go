@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -162,7 +161,7 @@ type scratch struct {
 	score   []float32
 	mark    []uint8 // 1: candidate, 2: excluded
 	touched []uint32
-	heap    scoredHeap
+	heap    features.TopK
 	ids     []uint32
 	hist    []features.Interaction
 }
@@ -199,70 +198,18 @@ func (e *Engine) putScratch(sc *scratch) {
 // maxPooledHistory is the longest history buffer a pooled scratch keeps.
 const maxPooledHistory = 4096
 
-type scored struct {
-	p uint32
-	s float32
-}
-
-// scoredHeap is a bounded min-heap keeping the best k.
-type scoredHeap []scored
-
-func worse(a, b scored) bool {
-	if a.s != b.s {
-		return a.s < b.s
-	}
-	return a.p > b.p
-}
-
-func (h *scoredHeap) push(x scored, k int) {
-	s := *h
-	if len(s) < k {
-		s = append(s, x)
-		for i := len(s) - 1; i > 0; {
-			p := (i - 1) / 2
-			if !worse(s[i], s[p]) {
-				break
-			}
-			s[i], s[p] = s[p], s[i]
-			i = p
-		}
-		*h = s
-		return
-	}
-	if !worse(s[0], x) {
-		return
-	}
-	s[0] = x
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(s) && worse(s[l], s[m]) {
-			m = l
-		}
-		if r < len(s) && worse(s[r], s[m]) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-}
-
-func (h scoredHeap) sorted() []scored {
-	sort.Slice(h, func(i, j int) bool { return worse(h[j], h[i]) })
-	return h
-}
+// scored is a candidate and its score; features.TopK keeps the best k.
+type scored = features.Neighbour
 
 func (e *Engine) toList(sc *scratch, items []scored, algo string) List {
 	sc.ids = sc.ids[:0]
 	for _, it := range items {
-		sc.ids = append(sc.ids, it.p)
+		sc.ids = append(sc.ids, it.Product)
 	}
 	names := e.src.ProductNames(sc.ids, make([]string, 0, len(items)))
 	out := List{Items: make([]Item, len(items)), Algorithm: algo}
 	for i, it := range items {
-		out.Items[i] = Item{ProductID: names[i], Score: round6(float64(it.s))}
+		out.Items[i] = Item{ProductID: names[i], Score: round6(float64(it.Score))}
 	}
 	return out
 }
@@ -310,7 +257,7 @@ func (e *Engine) Related(ctx context.Context, r Request) (List, error) {
 		if !match.Allows(n.Product) {
 			continue
 		}
-		items = append(items, scored{n.Product, n.Score})
+		items = append(items, scored{Product: n.Product, Score: n.Score})
 		if len(items) == k {
 			break
 		}
@@ -370,7 +317,7 @@ func (e *Engine) popularInto(sc *scratch, pop []features.Neighbour, match *featu
 		if !match.Allows(n.Product) {
 			continue
 		}
-		out = append(out, scored{n.Product, n.Score})
+		out = append(out, scored{Product: n.Product, Score: n.Score})
 		if len(out) == k {
 			break
 		}
@@ -430,10 +377,10 @@ func (e *Engine) popularFast(sc *scratch, pop []features.Neighbour, m *features.
 		if !match.Allows(p) {
 			continue
 		}
-		h.push(scored{p, float32(sup[p])}, k)
+		h.Push(scored{Product: p, Score: float32(sup[p])}, k)
 	}
 	sc.heap = h
-	return append([]scored(nil), h.sorted()...)
+	return append([]scored(nil), h.Sorted()...)
 }
 
 // Personal returns one-to-one recommendations: the customer's time-decayed
@@ -487,9 +434,9 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 		// history item: it is the freshest signal there is.
 		mx := float32(1)
 		for _, a := range aff {
-			mx = max(mx, a.s)
+			mx = max(mx, a.Score)
 		}
-		aff = append(aff, scored{ctxProd, mx})
+		aff = append(aff, scored{Product: ctxProd, Score: mx})
 	}
 	// "rebuy" (a request knob, e.g. an experiment variant's) keeps what the
 	// customer has, scored rebuy x their affinity to it on top of the
@@ -508,7 +455,7 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 	}
 	basis := e.opts.Basis
 	for _, a := range aff {
-		for _, n := range m.NeighboursOf(basis, a.p) {
+		for _, n := range m.NeighboursOf(basis, a.Product) {
 			if int(n.Product) >= len(sc.mark) {
 				continue
 			}
@@ -519,18 +466,18 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 				sc.mark[n.Product] = 1
 				sc.touched = append(sc.touched, n.Product)
 			}
-			sc.score[n.Product] += a.s * n.Score
+			sc.score[n.Product] += a.Score * n.Score
 		}
 	}
 	for _, a := range aff {
-		if rebuy == 0 || int(a.p) >= len(sc.mark) || sc.mark[a.p] == 2 {
+		if rebuy == 0 || int(a.Product) >= len(sc.mark) || sc.mark[a.Product] == 2 {
 			continue
 		}
-		if sc.mark[a.p] == 0 {
-			sc.mark[a.p] = 1
-			sc.touched = append(sc.touched, a.p)
+		if sc.mark[a.Product] == 0 {
+			sc.mark[a.Product] = 1
+			sc.touched = append(sc.touched, a.Product)
 		}
-		sc.score[a.p] += rebuy * a.s
+		sc.score[a.Product] += rebuy * a.Score
 	}
 	h := sc.heap[:0]
 	for _, p := range sc.touched {
@@ -539,28 +486,28 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 		if sc.mark[p] != 1 || sc.score[p] <= 0 || !match.Allows(p) {
 			continue
 		}
-		h.push(scored{p, sc.score[p]}, k)
+		h.Push(scored{Product: p, Score: sc.score[p]}, k)
 	}
 	sc.heap = h
-	items := append([]scored(nil), h.sorted()...)
+	items := append([]scored(nil), h.Sorted()...)
 	items = e.blendSegments(sc, c, known, items, match, k) // thin histories: their segments' products (segment.go)
 	algo := "personal"
 	if len(items) < k {
 		// Top up with popular products ranked below every personal one.
 		for _, it := range items {
-			e.markOne(sc, it.p)
+			e.markOne(sc, it.Product)
 		}
 		floor := float32(0)
 		if len(items) > 0 {
-			floor = items[len(items)-1].s
+			floor = items[len(items)-1].Score
 		}
 		fill := e.popularFast(sc, e.popularList(m, r.Window), m, match, k-len(items))
 		top := float32(1)
-		if len(fill) > 0 && fill[0].s > 0 {
-			top = fill[0].s
+		if len(fill) > 0 && fill[0].Score > 0 {
+			top = fill[0].Score
 		}
 		for _, f := range fill {
-			items = append(items, scored{f.p, floor * 0.5 * f.s / top})
+			items = append(items, scored{Product: f.Product, Score: floor * 0.5 * f.Score / top})
 		}
 		if len(items) > 0 && len(fill) == len(items) {
 			algo = "popular"
@@ -600,11 +547,11 @@ func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration) [
 			w *= math.Exp2(-float64(ref-in.TS) / hl)
 		}
 		if i := ps.get(in.Product); i >= 0 {
-			out[i].s += float32(w)
+			out[i].Score += float32(w)
 			continue
 		}
 		ps.set(in.Product, len(out))
-		out = append(out, scored{in.Product, float32(w)})
+		out = append(out, scored{Product: in.Product, Score: float32(w)})
 	}
 	return out
 }
@@ -634,7 +581,7 @@ func (ps *positions) set(p uint32, i int) {
 // release clears the entries of out's products and returns ps to the pool.
 func (ps *positions) release(out []scored) {
 	for _, o := range out {
-		ps.at[o.p] = 0
+		ps.at[o.Product] = 0
 	}
 	posPool.Put(ps)
 }

@@ -567,7 +567,7 @@ func (s *OfferService) priors(set *offerSet, cands []nboCand, cust uint32, known
 	sc.hist = s.src.History(cust, sc.hist)
 	aff := s.eng.affinity(sc.hist, s.eng.opts.HalfLife)
 	if len(aff) > o.PriorHistory {
-		slices.SortFunc(aff, func(a, b scored) int { return cmp.Compare(b.s, a.s) })
+		slices.SortFunc(aff, func(a, b scored) int { return cmp.Compare(b.Score, a.Score) })
 		aff = aff[:o.PriorHistory]
 	}
 	basis := s.eng.opts.Basis
@@ -575,13 +575,13 @@ func (s *OfferService) priors(set *offerSet, cands []nboCand, cust uint32, known
 	isTarget := set.isTarget
 	nt := uint32(len(isTarget))
 	for _, a := range aff {
-		if a.p < n && sc.mark[a.p] == 0 {
-			sc.mark[a.p] = 1
-			sc.touched = append(sc.touched, a.p)
+		if a.Product < n && sc.mark[a.Product] == 0 {
+			sc.mark[a.Product] = 1
+			sc.touched = append(sc.touched, a.Product)
 		}
 	}
 	for _, a := range aff {
-		nbs := m.NeighboursOf(basis, a.p)
+		nbs := m.NeighboursOf(basis, a.Product)
 		for _, nb := range nbs[:min(len(nbs), o.PriorNeighbours)] {
 			p := nb.Product
 			if p >= n || (sc.mark[p] == 0 && (p >= nt || !isTarget[p])) {
@@ -591,7 +591,7 @@ func (s *OfferService) priors(set *offerSet, cands []nboCand, cust uint32, known
 				sc.mark[p] = 1
 				sc.touched = append(sc.touched, p)
 			}
-			sc.score[p] += a.s * nb.Score
+			sc.score[p] += a.Score * nb.Score
 		}
 	}
 	var top float32

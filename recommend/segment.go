@@ -3,7 +3,6 @@ package recommend
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/affinity-rec/affinity/features"
 )
@@ -112,14 +111,14 @@ func (e *Engine) blendSegments(sc *scratch, c uint32, known bool, items []scored
 		return items
 	}
 	top := float32(1)
-	if len(items) > 0 && items[0].s > 0 {
-		top = items[0].s
+	if len(items) > 0 && items[0].Score > 0 {
+		top = items[0].Score
 	}
 	weight := (1 - float32(h)/thinHistory) * top
 	out := append(make([]scored, 0, len(items)+k), items...)
 	pos := make(map[uint32]int, len(items)+k)
 	for i, it := range out {
-		pos[it.p] = i
+		pos[it.Product] = i
 	}
 	for _, name := range segs[:min(len(segs), maxBlendSegments)] {
 		sp, err := ss.SegmentProducts(name)
@@ -139,7 +138,7 @@ func (e *Engine) blendSegments(sc *scratch, c uint32, known bool, items []scored
 			taken++
 			add := weight * n.Score / best
 			if i, ok := pos[p]; ok {
-				out[i].s += add
+				out[i].Score += add
 				continue
 			}
 			s := add
@@ -147,10 +146,10 @@ func (e *Engine) blendSegments(sc *scratch, c uint32, known bool, items []scored
 				s += sc.score[p] // a personal candidate outside the top k
 			}
 			pos[p] = len(out)
-			out = append(out, scored{p, s})
+			out = append(out, scored{Product: p, Score: s})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return worse(out[j], out[i]) })
+	out = features.TopK(out).Sorted()
 	if len(out) > k {
 		out = out[:k]
 	}
