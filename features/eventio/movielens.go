@@ -1,7 +1,6 @@
 package eventio
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,28 +15,19 @@ type movielensDecoder struct {
 }
 
 func (d *movielensDecoder) next() (features.Event, int, error) {
-	for {
-		b, tooLong, err := d.lines.next()
-		line := d.lines.line
-		if err != nil {
-			return features.Event{}, line, err
-		}
-		if tooLong {
-			return features.Event{}, line, &LineError{Line: line, Reason: ReasonLineTooLong}
-		}
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
-		ev, err := parseRating(string(b))
-		if le, ok := err.(*LineError); ok {
-			le.Line = line
-			return features.Event{}, line, le
-		}
-		if err != nil {
-			return features.Event{}, line, lineError(line, ReasonBadField, err)
-		}
-		return ev, line, nil
+	b, line, err := d.lines.nextContent()
+	if err != nil {
+		return features.Event{}, line, err
 	}
+	ev, err := parseRating(string(b))
+	if le, ok := err.(*LineError); ok {
+		le.Line = line
+		return features.Event{}, line, le
+	}
+	if err != nil {
+		return features.Event{}, line, lineError(line, ReasonBadField, err)
+	}
+	return ev, line, nil
 }
 
 // parseRating reads one rating line. It takes the line as one string so

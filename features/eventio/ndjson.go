@@ -10,24 +10,15 @@ type ndjsonDecoder struct {
 }
 
 func (d *ndjsonDecoder) next() (features.Event, int, error) {
-	for {
-		b, tooLong, err := d.lines.next()
-		line := d.lines.line
-		if err != nil {
-			return features.Event{}, line, err
-		}
-		if tooLong {
-			return features.Event{}, line, &LineError{Line: line, Reason: ReasonLineTooLong}
-		}
-		if isBlank(b) {
-			continue
-		}
-		ev, err := decodeEventJSON(b)
-		if err != nil {
-			return features.Event{}, line, lineError(line, ReasonBadJSON, err)
-		}
-		return ev, line, nil
+	b, line, err := d.lines.nextContent()
+	if err != nil {
+		return features.Event{}, line, err
 	}
+	ev, err := decodeEventJSON(b)
+	if err != nil {
+		return features.Event{}, line, lineError(line, ReasonBadJSON, err)
+	}
+	return ev, line, nil
 }
 
 // isBlank reports a line of JSON white space only.

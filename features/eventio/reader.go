@@ -211,6 +211,23 @@ type lineReader struct {
 
 // next returns the next line without its "\n" or "\r\n", valid until the
 // next call. tooLong reports a line over maxLine, which has been discarded.
+// nextContent returns the next line that is not blank, with its number; a
+// line over the limit is a LineError (the caller reads on after it).
+func (l *lineReader) nextContent() ([]byte, int, error) {
+	for {
+		b, tooLong, err := l.next()
+		if err != nil {
+			return nil, l.line, err
+		}
+		if tooLong {
+			return nil, l.line, &LineError{Line: l.line, Reason: ReasonLineTooLong}
+		}
+		if !isBlank(b) {
+			return b, l.line, nil
+		}
+	}
+}
+
 func (l *lineReader) next() (b []byte, tooLong bool, err error) {
 	b, err = l.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
