@@ -2,13 +2,10 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -73,50 +70,6 @@ func newExpServer(t testing.TB) *expServer {
 		t.Fatal(err)
 	}
 	return &expServer{srv: srv, store: st, x: x}
-}
-
-type expReply struct {
-	status int
-	ctype  string
-	body   []byte
-	hdr    http.Header
-}
-
-func (s *expServer) do(t testing.TB, method, path, body string, hdr ...string) expReply {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := s.srv.App().Test(req, 10_000)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return expReply{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), body: b, hdr: resp.Header}
-}
-
-func (r expReply) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("decode %s: %v", r.body, err)
-	}
-}
-
-func (r expReply) want(t testing.TB, status int) expReply {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
-	}
-	return r
 }
 
 type listJSON struct {
@@ -459,4 +412,9 @@ func BenchmarkListEnrolment(b *testing.B) {
 	if err := s.x.Close(); err != nil {
 		b.Fatal(err)
 	}
+}
+
+func (s *expServer) do(t testing.TB, method, path, body string, hdr ...string) httpReply {
+	t.Helper()
+	return send(t, s.srv, method, path, body, hdr...)
 }

@@ -2,11 +2,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -76,46 +74,6 @@ func newOfferServer(t testing.TB) *offerServer {
 	return &offerServer{srv: srv, store: st, offers: offers}
 }
 
-type offerHTTPReply struct {
-	status int
-	ctype  string
-	body   []byte
-}
-
-func (s *offerServer) do(t testing.TB, method, path, body string) offerHTTPReply {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := s.srv.App().Test(req, 10_000)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return offerHTTPReply{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), body: b}
-}
-
-func (r offerHTTPReply) want(t testing.TB, status int) offerHTTPReply {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
-	}
-	return r
-}
-
-func (r offerHTTPReply) into(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("decode %s: %v", r.body, err)
-	}
-}
-
 type nboJSON struct {
 	Offers []struct {
 		OfferID    string   `json:"offer_id"`
@@ -136,20 +94,20 @@ func TestOffersHTTPEndToEnd(t *testing.T) {
 	s := newOfferServer(t)
 	var put recommend.OfferView
 	s.do(t, "PUT", "/v1/offers/spring", `{"name":"Spring sale","products":["p1"],"value":20,"priority":2,
-		"budget":3,"max_per_customer":1,"channels":["web","email"],"ends_at":"2024-07-01T00:00:00Z"}`).want(t, 200).into(t, &put)
+		"budget":3,"max_per_customer":1,"channels":["web","email"],"ends_at":"2024-07-01T00:00:00Z"}`).want(t, 200).decode(t, &put)
 	if put.OfferID != "spring" || put.Name != "Spring sale" || put.Value != 20 || !put.Active || *put.Performance.BudgetLeft != 3 {
 		t.Fatalf("PUT reply %+v", put)
 	}
 	s.do(t, "PUT", "/v1/offers/fallback", `{"value":1}`).want(t, 200)
 	var list struct{ Offers []recommend.OfferView }
-	s.do(t, "GET", "/v1/offers", "").want(t, 200).into(t, &list)
+	s.do(t, "GET", "/v1/offers", "").want(t, 200).decode(t, &list)
 	if len(list.Offers) != 2 || list.Offers[0].OfferID != "fallback" || list.Offers[1].OfferID != "spring" {
 		t.Fatalf("list %+v", list)
 	}
 
 	var nbo nboJSON
 	r := s.do(t, "GET", "/v1/customers/c1/next-best-offer?limit=2&channel=web", "").want(t, 200)
-	r.into(t, &nbo)
+	r.decode(t, &nbo)
 	if len(nbo.Offers) != 2 || nbo.RecommendationID == "" || nbo.Experiment != nil || nbo.Variant != nil {
 		t.Fatalf("next-best-offer %s", r.body)
 	}
@@ -179,30 +137,30 @@ func TestOffersHTTPEndToEnd(t *testing.T) {
 	}
 
 	var got recommend.OfferView
-	s.do(t, "GET", "/v1/offers/spring", "").want(t, 200).into(t, &got)
+	s.do(t, "GET", "/v1/offers/spring", "").want(t, 200).decode(t, &got)
 	perf := got.Performance
 	if perf.Shown != 1 || perf.Accepted != 1 || perf.Open != 0 || *perf.BudgetLeft != 2 ||
 		perf.AcceptanceRate.Value != 1 || perf.AcceptanceRate.Low <= 0 || perf.AcceptanceRate.High != 1 {
 		t.Fatalf("spring performance %+v", perf)
 	}
-	s.do(t, "GET", "/v1/offers/fallback", "").want(t, 200).into(t, &got)
+	s.do(t, "GET", "/v1/offers/fallback", "").want(t, 200).decode(t, &got)
 	if got.Performance.Declined != 1 || got.Performance.BudgetLeft != nil {
 		t.Fatalf("fallback performance %+v", got.Performance)
 	}
 	// Capped at 1 for c1: only the fallback now; on sms, nothing from spring either.
-	s.do(t, "GET", "/v1/customers/c1/next-best-offer?limit=5&channel=web", "").want(t, 200).into(t, &nbo)
+	s.do(t, "GET", "/v1/customers/c1/next-best-offer?limit=5&channel=web", "").want(t, 200).decode(t, &nbo)
 	if len(nbo.Offers) != 1 || nbo.Offers[0].OfferID != "fallback" {
 		t.Fatalf("after the cap: %+v", nbo)
 	}
 	s.do(t, "DELETE", "/v1/offers/fallback", "").want(t, 204)
 	s.do(t, "GET", "/v1/offers/fallback", "").want(t, 404)
 	r = s.do(t, "GET", "/v1/customers/c1/next-best-offer?channel=web", "").want(t, 200)
-	r.into(t, &nbo)
+	r.decode(t, &nbo)
 	if len(nbo.Offers) != 0 || !strings.Contains(string(r.body), `"offers":[]`) {
 		t.Fatalf("nothing eligible must be an empty list: %s", r.body)
 	}
 	// Unknown customers get offers too (the prior only).
-	s.do(t, "GET", "/v1/customers/never-seen/next-best-offer", "").want(t, 200).into(t, &nbo)
+	s.do(t, "GET", "/v1/customers/never-seen/next-best-offer", "").want(t, 200).decode(t, &nbo)
 	if len(nbo.Offers) != 1 || nbo.Offers[0].Basis == "" {
 		t.Fatalf("cold customer: %+v", nbo)
 	}
@@ -213,7 +171,7 @@ func TestOffersHTTPBadInput(t *testing.T) {
 	s.do(t, "PUT", "/v1/offers/ok", `{"products":["p1"]}`).want(t, 200)
 	nbo := s.do(t, "GET", "/v1/customers/c2/next-best-offer", "").want(t, 200)
 	var n nboJSON
-	nbo.into(t, &n)
+	nbo.decode(t, &n)
 	long := strings.Repeat("x", 300)
 	for _, tc := range []struct {
 		name, method, path, body string
@@ -261,7 +219,7 @@ func TestOffersHTTPBadInput(t *testing.T) {
 				Type, Title, Detail, Field string
 				Status                     int
 			}
-			r.into(t, &p)
+			r.decode(t, &p)
 			if p.Field != tc.field || p.Status != tc.status || p.Detail == "" {
 				t.Errorf("problem %+v, want field %q", p, tc.field)
 			}
@@ -278,7 +236,7 @@ func TestNBOHTTPExperimentFlags(t *testing.T) {
 	s.do(t, "PUT", "/v1/experiments/nbo", `{"status":"running","variants":[{"name":"control"},{"name":"greedy","params":{"nbo_policy":"greedy"}}]}`).want(t, 200)
 	s.do(t, "PUT", "/v1/experiments/bad", `{"variants":[{"name":"x","params":{"nbo_policy":"coin"}}]}`).want(t, 400)
 	var n nboJSON
-	s.do(t, "GET", "/v1/customers/c4/next-best-offer?experiment=nbo&variant=greedy", "").want(t, 200).into(t, &n)
+	s.do(t, "GET", "/v1/customers/c4/next-best-offer?experiment=nbo&variant=greedy", "").want(t, 200).decode(t, &n)
 	if n.Experiment == nil || *n.Experiment != "nbo" || n.Variant == nil || *n.Variant != "greedy" || len(n.Offers) != 1 {
 		t.Fatalf("forced variant: %+v", n)
 	}
@@ -287,7 +245,7 @@ func TestNBOHTTPExperimentFlags(t *testing.T) {
 	if v.Performance.Shown != 1 {
 		t.Fatalf("exposure not recorded: %+v", v.Performance)
 	}
-	s.do(t, "GET", "/v1/customers/c5/next-best-offer?experiment=nbo", "").want(t, 200).into(t, &n)
+	s.do(t, "GET", "/v1/customers/c5/next-best-offer?experiment=nbo", "").want(t, 200).decode(t, &n)
 	if n.Variant == nil || (*n.Variant != "control" && *n.Variant != "greedy") {
 		t.Fatalf("assigned variant: %+v", n)
 	}
@@ -302,7 +260,7 @@ func TestOfferRoutesInOpenAPI(t *testing.T) {
 			Parameters []struct{ Name string }
 		}
 	}
-	r.into(t, &doc)
+	r.decode(t, &doc)
 	op := doc.Paths["/v1/customers/{id}/next-best-offer"]["get"]
 	names := []string{}
 	for _, p := range op.Parameters {
@@ -336,4 +294,9 @@ func FuzzOfferHTTP(f *testing.F) {
 			}
 		}
 	})
+}
+
+func (s *offerServer) do(t testing.TB, method, path, body string) httpReply {
+	t.Helper()
+	return send(t, s.srv, method, path, body)
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -93,46 +92,6 @@ func (s *segServer) loadDemo(t testing.TB) {
 	}
 }
 
-type segReply struct {
-	status int
-	ctype  string
-	body   []byte
-}
-
-func (s *segServer) do(t testing.TB, method, path, body string) segReply {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := s.srv.App().Test(req, 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return segReply{resp.StatusCode, resp.Header.Get("Content-Type"), b}
-}
-
-func (r segReply) into(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("reply %d is not JSON: %s", r.status, r.body)
-	}
-}
-
-func (r segReply) want(t testing.TB, status int) segReply {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
-	}
-	return r
-}
-
 // bruteCount counts customers whose value passes keep.
 func bruteCount(st *features.Store, keep func(features.Value, map[string]any) bool) (n int, some string) {
 	for c := 0; c < st.NumCustomers(); c++ {
@@ -155,23 +114,23 @@ func TestSegmentsHTTPEndToEnd(t *testing.T) {
 
 	// Define, read, list.
 	var seg features.Segment
-	s.do(t, "PUT", "/v1/segments/big", `{"rule":"monetary > 500 && frequency >= 2"}`).want(t, 200).into(t, &seg)
+	s.do(t, "PUT", "/v1/segments/big", `{"rule":"monetary > 500 && frequency >= 2"}`).want(t, 200).decode(t, &seg)
 	wantN, member := bruteCount(s.st, func(v features.Value, _ map[string]any) bool { return v.Monetary > 500 && v.Frequency >= 2 })
 	if seg.Name != "big" || seg.Members != wantN || wantN == 0 {
 		t.Fatalf("PUT reply %+v, brute force %d", seg, wantN)
 	}
-	s.do(t, "PUT", "/v1/segments/france", `{"rule":"attributes.country == \"France\""}`).want(t, 200).into(t, &seg)
+	s.do(t, "PUT", "/v1/segments/france", `{"rule":"attributes.country == \"France\""}`).want(t, 200).decode(t, &seg)
 	wantF, _ := bruteCount(s.st, func(_ features.Value, a map[string]any) bool { return a["country"] == "France" })
 	if seg.Members != wantF || wantF == 0 {
 		t.Fatalf("france %+v, brute force %d", seg, wantF)
 	}
 	var list struct{ Segments []features.Segment }
-	s.do(t, "GET", "/v1/segments", "").want(t, 200).into(t, &list)
+	s.do(t, "GET", "/v1/segments", "").want(t, 200).decode(t, &list)
 	if len(list.Segments) != 2 || list.Segments[0].Name != "big" || list.Segments[1].Members != wantF {
 		t.Fatalf("list %+v", list)
 	}
 	var one map[string]any
-	s.do(t, "GET", "/v1/segments/big", "").want(t, 200).into(t, &one)
+	s.do(t, "GET", "/v1/segments/big", "").want(t, 200).decode(t, &one)
 	if one["rule"] != "monetary > 500 && frequency >= 2" || one["members"] != float64(wantN) || one["name"] != "big" {
 		t.Fatalf("GET %v", one)
 	}
@@ -183,7 +142,7 @@ func TestSegmentsHTTPEndToEnd(t *testing.T) {
 		Segments   []string       `json:"segments"`
 		Events     int            `json:"events"`
 	}
-	s.do(t, "GET", "/v1/customers/"+member+"/profile", "").want(t, 200).into(t, &prof)
+	s.do(t, "GET", "/v1/customers/"+member+"/profile", "").want(t, 200).decode(t, &prof)
 	if !slices.Contains(prof.Segments, "big") {
 		t.Fatalf("profile segments %v", prof.Segments)
 	}
@@ -214,32 +173,32 @@ func TestSegmentsHTTPEndToEnd(t *testing.T) {
 	}
 	r := s.do(t, "GET", "/v1/segments/france/products?limit=5", "").want(t, 200)
 	var raw map[string]any
-	r.into(t, &raw)
+	r.decode(t, &raw)
 	for _, k := range []string{"items", "recommendation_id", "algorithm", "experiment", "variant"} {
 		if _, ok := raw[k]; !ok {
 			t.Fatalf("list reply lacks %s: %s", k, r.body)
 		}
 	}
-	r.into(t, &l)
+	r.decode(t, &l)
 	if len(l.Items) != 5 || l.Algorithm != "segment-lift" || l.RecommendationID == "" || l.Items[0].Score <= 1 || l.Items[4].Score > l.Items[0].Score {
 		t.Fatalf("segment products %s", r.body)
 	}
 	top := l.Items[0].ProductID
 	p, _, _ := s.st.GetProduct(top)
-	s.do(t, "GET", fmt.Sprintf("/v1/segments/france/products?limit=5&price_min=%v", p.Price+0.001), "").want(t, 200).into(t, &l)
+	s.do(t, "GET", fmt.Sprintf("/v1/segments/france/products?limit=5&price_min=%v", p.Price+0.001), "").want(t, 200).decode(t, &l)
 	for _, it := range l.Items {
 		if it.ProductID == top {
 			t.Fatalf("price_min did not filter %s", top)
 		}
 	}
-	s.do(t, "GET", "/v1/popular?segment=france&limit=3", "").want(t, 200).into(t, &l)
+	s.do(t, "GET", "/v1/popular?segment=france&limit=3", "").want(t, 200).decode(t, &l)
 	if len(l.Items) != 3 || l.Algorithm != "segment-popular" {
 		t.Fatalf("popular in segment %+v", l)
 	}
 
 	// Insights: tiers add up.
 	var ins features.ValueSummary
-	s.do(t, "GET", "/v1/insights/value", "").want(t, 200).into(t, &ins)
+	s.do(t, "GET", "/v1/insights/value", "").want(t, 200).decode(t, &ins)
 	n := 0
 	for _, tr := range ins.Tiers {
 		n += tr.Customers
@@ -251,7 +210,7 @@ func TestSegmentsHTTPEndToEnd(t *testing.T) {
 	// Delete; then it is gone.
 	s.do(t, "DELETE", "/v1/segments/big", "").want(t, 204)
 	s.do(t, "GET", "/v1/segments/big", "").want(t, 404)
-	s.do(t, "GET", "/v1/customers/"+member+"/profile", "").want(t, 200).into(t, &prof)
+	s.do(t, "GET", "/v1/customers/"+member+"/profile", "").want(t, 200).decode(t, &prof)
 	if slices.Contains(prof.Segments, "big") {
 		t.Fatalf("deleted segment in profile: %v", prof.Segments)
 	}
@@ -264,7 +223,7 @@ func TestSegmentsSurviveRestartHTTP(t *testing.T) {
 	s := newSegServer(t, dir)
 	s.loadDemo(t)
 	var seg features.Segment
-	s.do(t, "PUT", "/v1/segments/loyal", `{"rule":"tier in [\"loyal\", \"champions\"]"}`).want(t, 200).into(t, &seg)
+	s.do(t, "PUT", "/v1/segments/loyal", `{"rule":"tier in [\"loyal\", \"champions\"]"}`).want(t, 200).decode(t, &seg)
 	if seg.Members == 0 {
 		t.Fatal("no loyal customers")
 	}
@@ -273,7 +232,7 @@ func TestSegmentsSurviveRestartHTTP(t *testing.T) {
 	}
 	s2 := newSegServer(t, dir)
 	var got features.Segment
-	s2.do(t, "GET", "/v1/segments/loyal", "").want(t, 200).into(t, &got)
+	s2.do(t, "GET", "/v1/segments/loyal", "").want(t, 200).decode(t, &got)
 	if got != seg {
 		t.Fatalf("after restart %+v, before %+v", got, seg)
 	}
@@ -316,14 +275,14 @@ func TestSegmentsHTTPErrors(t *testing.T) {
 			t.Errorf("%s %s %s: %d %s %s", tc.method, tc.path, tc.body, r.status, r.ctype, r.body)
 			continue
 		}
-		r.into(t, &p)
+		r.decode(t, &p)
 		if p.Field != tc.field || !strings.Contains(p.Detail, tc.detail) {
 			t.Errorf("%s %s %s: field %q detail %q, want %q containing %q", tc.method, tc.path, tc.body, p.Field, p.Detail, tc.field, tc.detail)
 		}
 	}
 	// Nothing was created by the bad requests.
 	var list struct{ Segments []features.Segment }
-	s.do(t, "GET", "/v1/segments", "").want(t, 200).into(t, &list)
+	s.do(t, "GET", "/v1/segments", "").want(t, 200).decode(t, &list)
 	if len(list.Segments) != 1 {
 		t.Fatalf("segments after bad requests: %+v", list.Segments)
 	}
@@ -339,7 +298,7 @@ func TestSegmentRoutesInOpenAPI(t *testing.T) {
 			} `json:"parameters"`
 		} `json:"paths"`
 	}
-	s.do(t, "GET", "/openapi.json", "").want(t, 200).into(t, &doc)
+	s.do(t, "GET", "/openapi.json", "").want(t, 200).decode(t, &doc)
 	for path, methods := range map[string][]string{
 		"/v1/segments":                 {"get"},
 		"/v1/segments/{name}":          {"get", "put", "delete"},
@@ -411,4 +370,9 @@ func BenchmarkProfileHTTP(b *testing.B) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
+}
+
+func (s *segServer) do(t testing.TB, method, path, body string) httpReply {
+	t.Helper()
+	return send(t, s.srv, method, path, body)
 }
