@@ -30,31 +30,8 @@ type expServer struct {
 
 func newExpServer(t testing.TB) *expServer {
 	t.Helper()
-	o := features.DefaultOptions(t.TempDir())
-	o.SyncWrites = false
-	o.RefreshInterval = time.Hour
-	o.Logger = expQuietLog
-	st, err := features.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	var evs []features.Event
-	for c := range 60 {
-		for p := range 10 {
-			if (c*7+p*3)%4 == 0 {
-				evs = append(evs, features.Event{CustomerID: fmt.Sprint("c", c), ProductID: fmt.Sprint("p", p), Type: "purchase", Value: 5})
-			}
-		}
-	}
-	if _, err := st.Ingest(context.Background(), evs, features.IngestOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	st.Refresh()
-	eng, err := recommend.New(st, recommend.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, eng := seededStore(t, func(o *features.Options) { o.Logger = expQuietLog },
+		purchases(60, 10, 5, func(c, p int) bool { return (c*7+p*3)%4 == 0 }))
 	xo := recommend.DefaultExperimentsOptions()
 	xo.FlushInterval = 10 * time.Millisecond
 	xo.Logger = expQuietLog

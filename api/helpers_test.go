@@ -1,12 +1,18 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
 )
 
 // httpReply is one answer of the app, read whole.
@@ -54,4 +60,45 @@ func (r httpReply) want(t testing.TB, status int) httpReply {
 		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
 	}
 	return r
+}
+
+// seededStore opens a real store in a temp dir (mod adjusts its options),
+// commits evs, builds the model and returns it with an engine over it. The
+// store closes at the end of the test.
+func seededStore(t testing.TB, mod func(*features.Options), evs []features.Event) (*features.Store, *recommend.Engine) {
+	t.Helper()
+	o := features.DefaultOptions(t.TempDir())
+	o.SyncWrites = false
+	o.RefreshInterval = time.Hour
+	if mod != nil {
+		mod(&o)
+	}
+	st, err := features.Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Ingest(context.Background(), evs, features.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st.Refresh()
+	eng, err := recommend.New(st, recommend.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, eng
+}
+
+// purchases makes purchase events of customers c0..c(nc-1) over products
+// p0..p(np-1), where keep says which pairs bought.
+func purchases(nc, np int, value float64, keep func(c, p int) bool) []features.Event {
+	var evs []features.Event
+	for c := range nc {
+		for p := range np {
+			if keep(c, p) {
+				evs = append(evs, features.Event{CustomerID: fmt.Sprint("c", c), ProductID: fmt.Sprint("p", p), Type: "purchase", Value: value})
+			}
+		}
+	}
+	return evs
 }

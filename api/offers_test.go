@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,32 +23,10 @@ type offerServer struct {
 func newOfferServer(t testing.TB) *offerServer {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	o := features.DefaultOptions(t.TempDir())
-	o.SyncWrites = false
-	o.RefreshInterval = time.Hour
-	o.Logger = quiet
-	o.Clock = func() time.Time { return time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC) }
-	st, err := features.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	var evs []features.Event
-	for c := range 20 {
-		for p := range 5 {
-			if (c+p)%3 != 0 {
-				evs = append(evs, features.Event{CustomerID: fmt.Sprint("c", c), ProductID: fmt.Sprint("p", p), Type: "purchase", Value: 10})
-			}
-		}
-	}
-	if _, err := st.Ingest(context.Background(), evs, features.IngestOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	st.Refresh()
-	eng, err := recommend.New(st, recommend.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, eng := seededStore(t, func(o *features.Options) {
+		o.Logger = quiet
+		o.Clock = func() time.Time { return time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC) }
+	}, purchases(20, 5, 10, func(c, p int) bool { return (c+p)%3 != 0 }))
 	oo := recommend.DefaultOfferOptions()
 	oo.Logger = quiet
 	oo.Seed = 1
