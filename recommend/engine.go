@@ -391,15 +391,15 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 	if l, ok, err := e.variantList(ctx, r, "personal"); ok {
 		return l, err
 	}
-	m := e.src.Model()
-	cat := e.src.Catalog()
-	match := cat.Compile(r.Filter)
 	k := e.limit(&r)
-	sc := e.getScratch(len(m.Support[0]) + 1)
-	defer e.putScratch(sc)
 	if paramString(r.Params, "algorithm") == "popular" {
 		return e.Popular(ctx, Request{CustomerID: r.CustomerID, Limit: k, Filter: r.Filter, Window: r.Window})
 	}
+	m := e.src.Model()
+	cat := e.src.Catalog()
+	match := cat.Compile(r.Filter)
+	sc := e.getScratch(len(m.Support[0]) + 1)
+	defer e.putScratch(sc)
 	c, known := e.src.CustomerID(r.CustomerID)
 	if known {
 		sc.hist = e.src.History(c, sc.hist)
