@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -283,5 +285,71 @@ func BenchmarkEASE(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestPacedDenseSolve checks that the background refresh keeps the EASE
+// lists between solves while supports follow the events, that a solve runs
+// once DenseInterval has passed, and that Refresh always solves.
+func TestPacedDenseSolve(t *testing.T) {
+	s := openTestStore(t, "", func(o *Options) {
+		o.Neighbours = DefaultNeighbourOptions()
+		o.Neighbours.DenseMinSupport = 1
+		o.DenseInterval = time.Hour
+	})
+	ctx := context.Background()
+	if _, err := s.Ingest(ctx, easeEvents(), IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Refresh()
+	p0, _ := s.ProductID("p00")
+	p14, _ := s.ProductID("p14")
+	before := s.Model()
+	list := func(m *Model) []Neighbour { return m.NeighboursOf(BasisBought, p0) }
+
+	// New customers who buy p00 and p14 together move p14 in p00's list.
+	var more []Event
+	for c := range 40 {
+		more = append(more, ev(fmt.Sprintf("n%d", c), "p00", "purchase"), ev(fmt.Sprintf("n%d", c), "p14", "purchase"))
+	}
+	if _, err := s.Ingest(ctx, more, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.refresh(false)
+	light := s.Model()
+	if light == before {
+		t.Fatal("the paced refresh published nothing")
+	}
+	if got, want := light.SupportOf(BasisBought, p0), before.SupportOf(BasisBought, p0)+40; got != want {
+		t.Fatalf("support of p00 after the paced refresh: %d, want %d", got, want)
+	}
+	if !slices.Equal(list(light), list(before)) {
+		t.Fatal("the paced refresh solved EASE again before DenseInterval")
+	}
+
+	weight := func(m *Model) float32 {
+		for _, n := range list(m) {
+			if n.Product == p14 {
+				return n.Score
+			}
+		}
+		return 0
+	}
+	s.refreshMu.Lock()
+	s.denseAt = time.Now().Add(-2 * time.Hour) // the interval has passed
+	s.refreshMu.Unlock()
+	s.refresh(false)
+	solved := s.Model()
+	if weight(solved) <= weight(before) {
+		t.Fatalf("after the interval p14's weight in p00's list is %v, was %v: no new solve", weight(solved), weight(before))
+	}
+
+	// Refresh solves at once, whatever the interval.
+	if _, err := s.Ingest(ctx, []Event{ev("n0", "p01", "purchase")}, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Refresh()
+	if slices.Equal(list(s.Model()), list(solved)) {
+		t.Fatal("Refresh kept the old EASE lists")
 	}
 }

@@ -491,9 +491,11 @@ func (h TopK) Sorted() []Neighbour {
 
 // buildModel derives a new Model from x. With dirty nil every list is
 // recomputed; otherwise only dirty products' lists, the rest shared with prev.
+// keepDense keeps prev's dense (EASE) lists as they are instead of solving
+// again (see Store.refresh).
 // It takes x.mu for reading in short sections, so writers are not blocked
 // for the whole build.
-func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions) *Model {
+func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, keepDense bool) *Model {
 	start := time.Now()
 	m := &Model{Options: o}
 	nprod = finishModel(x, m, nprod)
@@ -507,6 +509,12 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 			continue
 		}
 		o := o
+		if o.Similarity == SimEASE && keepDense && prev != nil && prev.dense[b] {
+			m.Neighbours[b] = append(prev.Neighbours[b][:len(prev.Neighbours[b]):len(prev.Neighbours[b])],
+				make([][]Neighbour, max(0, nprod-len(prev.Neighbours[b])))...)
+			m.dense[b] = true
+			continue
+		}
 		if o.Similarity == SimEASE {
 			if lists, ok := easeLists(x, b, m.Support[b], nprod, o); ok {
 				m.Neighbours[b] = lists

@@ -194,6 +194,10 @@ type Options struct {
 	// RefreshInterval is how often touched products' neighbour lists are
 	// recomputed in the background.
 	RefreshInterval time.Duration
+	// DenseInterval is the least time between two dense (EASE) solves
+	// while events arrive (also at least four times the last solve's
+	// duration); Refresh solves at once regardless.
+	DenseInterval time.Duration
 	// SnapshotInterval is how often derived state is snapshotted (also on Close).
 	SnapshotInterval time.Duration
 	// GCInterval is how often Badger's value log is garbage-collected.
@@ -215,6 +219,7 @@ func DefaultOptions(dir string) Options {
 		EventTypes:       DefaultEventTypes(),
 		Neighbours:       DefaultNeighbourOptions(),
 		RefreshInterval:  time.Second,
+		DenseInterval:    2 * time.Minute,
 		SnapshotInterval: 5 * time.Minute,
 		GCInterval:       10 * time.Minute,
 		MinFreeBytes:     256 << 20,

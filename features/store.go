@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -54,9 +56,15 @@ type Store struct {
 	hooks    []Hooks
 	journals []string // erasure journals (erasure.go)
 
-	refreshMu sync.Mutex   // one model build at a time
-	snapDedup *dedupFilter // the snapshot's event-id filters, until load adopts them
-	snapMu    sync.Mutex   // one snapshot at a time (they share a generation's file name)
+	refreshMu sync.Mutex // one model build at a time
+	// What the paced refresh knows of the dense (EASE) solve, under
+	// refreshMu: when it last ran, how long it took, and whether events
+	// came since that it does not include.
+	denseAt    time.Time
+	denseDur   time.Duration
+	denseStale bool
+	snapDedup  *dedupFilter // the snapshot's event-id filters, until load adopts them
+	snapMu     sync.Mutex   // one snapshot at a time (they share a generation's file name)
 	// snapStale says the snapshot lacks what a restart needs (a model of
 	// the current options, the event-id filters) although no event came
 	// since: without a new one every restart would rebuild them.
@@ -846,15 +854,26 @@ func (s *Store) LatestEventTime() time.Time {
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.opts.Clock() }
 
-// Refresh recomputes stale neighbour lists now and publishes the new model.
-// The background loop calls it every RefreshInterval; tests and import call
-// it to see their writes in the model at once.
-func (s *Store) Refresh() {
+// Refresh recomputes stale neighbour lists now, the dense (EASE) solve
+// included, and publishes the new model. Tests, import and snapshots call it
+// to see their writes in the model at once; the background loop calls
+// refresh(false).
+func (s *Store) Refresh() { s.refresh(true) }
+
+// refresh rebuilds the stale parts of the model. Without force, a dense
+// basis keeps its lists until DenseInterval (and four times the last solve)
+// has passed since the last solve: an EASE solve is global, seconds of both
+// cores on a few thousand products, and redoing it every second under a
+// steady write load starved the readers. Supports, popularity and counted
+// lists stay fresh meanwhile; a product new since the last solve has no
+// dense list until the next one, so "related" falls back to its category.
+func (s *Store) refresh(force bool) {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
 	dirty, all, seq := s.idx.takeDirty()
 	prev := s.model.Load()
-	if !all && dirty == nil && prev != nil {
+	due := force || all || prev == nil || time.Since(s.denseAt) >= max(s.opts.DenseInterval, 4*s.denseDur)
+	if !all && dirty == nil && prev != nil && !(s.denseStale && due) {
 		if prev.Seq != seq {
 			// Nothing stale (repeat events of known pairs): the lists are
 			// current up to seq.
@@ -866,9 +885,16 @@ func (s *Store) Refresh() {
 	}
 	if all {
 		dirty = nil
+	} else if dirty == nil {
+		dirty = roaring.New() // only the dense solve is due
 	}
-	m := buildModel(s.idx, prev, dirty, s.prod.len(), s.opts.Neighbours)
+	m := buildModel(s.idx, prev, dirty, s.prod.len(), s.opts.Neighbours, !due)
 	m.Seq = seq
+	if due {
+		s.denseAt, s.denseDur, s.denseStale = time.Now(), m.BuildDuration, false
+	} else {
+		s.denseStale = true
+	}
 	s.model.Store(m)
 }
 
@@ -961,7 +987,7 @@ func (s *Store) backgroundLoop() {
 			if m := s.model.Load(); m != nil && time.Since(m.Built) < 2*m.BuildDuration {
 				continue
 			}
-			s.Refresh()
+			s.refresh(false)
 		case <-s.kick:
 			s.Refresh()
 		case <-snapC:

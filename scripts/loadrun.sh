@@ -53,7 +53,7 @@ baseline_field() { sed -n '/^  "baseline": {/,/^  }/p' "$1" | sed -n "s/^    \"$
 start_server() {
 	local t0 t1
 	t0=$(date +%s%N)
-	"$BIN" serve --addr 127.0.0.1:0 --data "$TMP/data" >"$TMP/serve.out" 2>"$TMP/serve.err" &
+	"$BIN" serve --addr 127.0.0.1:0 --data "$TMP/data" ${SERVE_ARGS[@]+"${SERVE_ARGS[@]}"} >"$TMP/serve.out" 2>"$TMP/serve.err" &
 	PID=$!
 	for _ in $(seq 1 600); do
 		URL=$(sed -n 's/^affinity listening on \(http:[^ ]*\)$/\1/p' "$TMP/serve.out")
@@ -75,26 +75,37 @@ start_server
 
 SUMMARY=$TMP/summary
 : >"$SUMMARY"
-for sc in related personal; do
-	echo "== $sc: closed loop, $CONC workers, ${SECS}s, with the trivial-handler baseline"
+for run in related personal personal-uncached; do
+	sc=${run%-uncached}
+	if [ "$run" = personal-uncached ]; then
+		# The same run against a server whose personal-list cache is off:
+		# every request is scored.
+		echo "== restart with personal_cache_entries 0"
+		kill -INT "$PID"
+		wait "$PID" 2>/dev/null || true
+		echo '{"personal_cache_entries": 0}' >"$TMP/nocache.json"
+		SERVE_ARGS=(--config "$TMP/nocache.json")
+		start_server
+	fi
+	echo "== $run: closed loop, $CONC workers, ${SECS}s, with the trivial-handler baseline"
 	"$BIN" bench --url "$URL" --scenario "$sc" --duration "${SECS}s" --warmup 1s --concurrency "$CONC" \
-		--baseline --json >"$TMP/$sc.json" 2>/dev/null
-	rps=$(json_field "$TMP/$sc.json" rps)
-	base=$(baseline_field "$TMP/$sc.json" rps)
-	ratio=$(json_field "$TMP/$sc.json" baseline_ratio)
-	p99=$(json_field "$TMP/$sc.json" p99_ms)
-	errs=$(json_field "$TMP/$sc.json" errors)
-	echo "$sc: $rps req/s (p99 $p99 ms, errors $errs); baseline $base req/s; ratio $ratio"
+		--baseline --json >"$TMP/$run.json" 2>/dev/null
+	rps=$(json_field "$TMP/$run.json" rps)
+	base=$(baseline_field "$TMP/$run.json" rps)
+	ratio=$(json_field "$TMP/$run.json" baseline_ratio)
+	p99=$(json_field "$TMP/$run.json" p99_ms)
+	errs=$(json_field "$TMP/$run.json" errors)
+	echo "$run: $rps req/s (p99 $p99 ms, errors $errs); baseline $base req/s; ratio $ratio"
 	half=$(awk -v r="$rps" 'BEGIN { printf "%d", r / 2 }')
-	echo "== $sc: open loop at $half req/s (half its closed-loop throughput), 5s"
+	echo "== $run: open loop at $half req/s (half its closed-loop throughput), 5s"
 	"$BIN" bench --url "$URL" --scenario "$sc" --duration 5s --warmup 1s --concurrency 128 --rate "$half" \
-		--json >"$TMP/$sc-open.json" 2>/dev/null
-	op50=$(json_field "$TMP/$sc-open.json" p50_ms)
-	op99=$(json_field "$TMP/$sc-open.json" p99_ms)
-	orps=$(json_field "$TMP/$sc-open.json" rps)
-	oerr=$(json_field "$TMP/$sc-open.json" errors)
-	echo "$sc open loop: $orps req/s, p50 $op50 ms, p99 $op99 ms, errors $oerr"
-	printf '%-9s %9s %9s %6s %9s %9s %9s\n' "$sc" "$rps" "$base" "$ratio" "$half" "$op99" "$oerr" >>"$SUMMARY"
+		--json >"$TMP/$run-open.json" 2>/dev/null
+	op50=$(json_field "$TMP/$run-open.json" p50_ms)
+	op99=$(json_field "$TMP/$run-open.json" p99_ms)
+	orps=$(json_field "$TMP/$run-open.json" rps)
+	oerr=$(json_field "$TMP/$run-open.json" errors)
+	echo "$run open loop: $orps req/s, p50 $op50 ms, p99 $op99 ms, errors $oerr"
+	printf '%-17s %9s %9s %6s %9s %9s %9s\n' "$run" "$rps" "$base" "$ratio" "$half" "$op99" "$oerr" >>"$SUMMARY"
 done
 
 echo "== mixed: closed loop, $CONC workers, ${SECS}s (30% related, 35% personal, 10% popular, 5% nbo, 20% event posts)"
@@ -134,6 +145,6 @@ echo "RSS after the runs: $(grep VmRSS /proc/$PID/status | tr -s ' \t' ' ')"
 
 echo
 echo "== summary (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
-printf '%-9s %9s %9s %6s %9s %9s %9s\n' scenario "req/s" "baseline" ratio "open@" "p99 ms" errors
+printf '%-17s %9s %9s %6s %9s %9s %9s\n' scenario "req/s" "baseline" ratio "open@" "p99 ms" errors
 cat "$SUMMARY"
 printf 'online ingest %s events/s while serving reads\n' "$ingest"

@@ -28,6 +28,9 @@ type fileConfig struct {
 	SyncWrites   *bool                         `json:"sync_writes"`
 	Clock        string                        `json:"clock"`
 	LogLevel     string                        `json:"log_level"`
+	// PersonalCache bounds the personal-list cache; 0 turns it off (the
+	// load run measures uncached scoring that way).
+	PersonalCache *int `json:"personal_cache_entries"`
 }
 
 func readConfig(path string) (fileConfig, error) {
@@ -74,6 +77,9 @@ func (fc fileConfig) engineOptions() recommend.Options {
 	o := recommend.DefaultOptions()
 	if fc.HalfLifeDays > 0 {
 		o.HalfLife = time.Duration(fc.HalfLifeDays * 24 * float64(time.Hour))
+	}
+	if fc.PersonalCache != nil && *fc.PersonalCache >= 0 {
+		o.CacheEntries = *fc.PersonalCache
 	}
 	return o
 }
