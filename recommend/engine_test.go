@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
 	"testing"
 	"time"
 
@@ -200,5 +204,74 @@ func TestPersonalCacheNeverServesStaleLists(t *testing.T) {
 	l, _ = e.Personal(ctx, req)
 	if contains(ids(l), next) {
 		t.Fatalf("out-of-stock %s still served from the cache: %v", next, ids(l))
+	}
+}
+
+// TestPersonalScoringBothWays checks personal lists against a brute-force
+// sum of affinity x neighbour weight, with scatter forced to add blindly
+// over the catalogue and forced to track what it touched.
+func TestPersonalScoringBothWays(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	var evs []features.Event
+	for c := range 150 {
+		for range 3 + r.IntN(10) {
+			p := int(float64(60) * r.Float64() * r.Float64()) // skewed popularity
+			evs = append(evs, at(fmt.Sprintf("c%d", c), fmt.Sprintf("p%02d", p), "purchase", 1+r.IntN(28)))
+		}
+	}
+	o := DefaultOptions()
+	o.CacheEntries = 0
+	_, st := openEngine(t, evs)
+	e, err := New(st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := st.Model()
+	defer func(v int) { denseScatter = v }(denseScatter)
+	for c := range 150 {
+		cust := fmt.Sprintf("c%d", c)
+		id, _ := st.CustomerID(cust)
+		hist := st.History(id, nil)
+		want := map[uint32]float64{}
+		for _, a := range e.affinity(hist, o.HalfLife) {
+			for _, n := range m.NeighboursOf(o.Basis, a.Product) {
+				want[n.Product] += float64(a.Score) * float64(n.Score)
+			}
+		}
+		for _, in := range hist {
+			delete(want, in.Product)
+		}
+		var ref []string
+		for p, v := range want {
+			if v > 1e-6 {
+				ref = append(ref, st.ProductName(p))
+			}
+		}
+		sort.Slice(ref, func(i, j int) bool {
+			pi, _ := st.ProductID(ref[i])
+			pj, _ := st.ProductID(ref[j])
+			if math.Abs(want[pi]-want[pj]) > 1e-5 {
+				return want[pi] > want[pj]
+			}
+			return ref[i] < ref[j]
+		})
+		var lists [2][]string
+		for i, ds := range []int{1 << 20, 0} {
+			denseScatter = ds
+			l, err := e.Personal(context.Background(), Request{CustomerID: cust, Limit: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lists[i] = ids(l)
+			for j, p := range ref[:min(len(ref), 5)] {
+				if j >= len(lists[i]) || lists[i][j] != p {
+					pid, _ := st.ProductID(p)
+					t.Fatalf("%s (denseScatter %d): got %v, want %v first (score %v)", cust, ds, lists[i], ref[:min(len(ref), 5)], want[pid])
+				}
+			}
+		}
+		if !slices.Equal(lists[0], lists[1]) {
+			t.Fatalf("%s: the two ways disagree: %v and %v", cust, lists[0], lists[1])
+		}
 	}
 }

@@ -142,7 +142,7 @@ func (e *Engine) blendSegments(sc *scratch, c uint32, known bool, items []scored
 				continue
 			}
 			s := add
-			if int(p) < len(sc.mark) && sc.mark[p] == 1 {
+			if int(p) < len(sc.mark) && sc.mark[p] != 2 && sc.score[p] > 0 {
 				s += sc.score[p] // a personal candidate outside the top k
 			}
 			pos[p] = len(out)
