@@ -601,13 +601,19 @@ func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration) [
 	out := make([]scored, 0, len(hist))
 	ps := posPool.Get().(*positions)
 	defer func() { ps.release(out) }()
+	// Lines of one order share a timestamp: the decay is computed once per
+	// timestamp, not once per line (Exp2 was a tenth of a personal request).
+	lastTS, decay := int64(math.MinInt64), 1.0
 	for _, in := range hist {
 		w := tt.Weight(in.Type, in.Value)
 		if w == 0 {
 			continue
 		}
 		if hl > 0 {
-			w *= math.Exp2(-float64(ref-in.TS) / hl)
+			if in.TS != lastTS {
+				lastTS, decay = in.TS, math.Exp2(-float64(ref-in.TS)/hl)
+			}
+			w *= decay
 		}
 		if i := ps.get(in.Product); i >= 0 {
 			out[i].Score += float32(w)
