@@ -339,7 +339,7 @@ func (s *Server) profile(c *fiber.Ctx) error {
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	n := len(st.History(cid, nil))
+	n := len(st.HistoryView(cid))
 	m := fiber.Map{"customer_id": id, "attributes": attrs, "events": n, "segments": []string{}, "value": nil}
 	if profileExtras != nil {
 		if err := profileExtras(s, cid, id, m); err != nil {

@@ -107,6 +107,20 @@ func (x *index) eraseLocked(cust uint32) int {
 	return len(h)
 }
 
+// historyView returns cust's interactions without copying them. A history
+// only ever grows by append (erasure replaces it with nil), so the entries
+// below the length read under the lock never change: the caller may read
+// them without the lock but must not write to them or append to the slice.
+func (x *index) historyView(cust uint32) []Interaction {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if int(cust) < len(x.hist) {
+		h := x.hist[cust]
+		return h[:len(h):len(h)]
+	}
+	return nil
+}
+
 // history copies cust's interactions into buf.
 func (x *index) history(cust uint32, buf []Interaction) []Interaction {
 	x.mu.RLock()

@@ -112,3 +112,50 @@ func TestEventIDsAreIdempotent(t *testing.T) {
 		t.Fatalf("after restart: %+v events %d", res, s2.Stats().Events)
 	}
 }
+
+// TestHistoryViewWhileWriting reads a customer's history without copying it
+// while events for that customer are applied: under -race
+// this checks that a view never shares memory with a later write, and every
+// view is a prefix of the events in order.
+func TestHistoryViewWhileWriting(t *testing.T) {
+	s := openTestStore(t, "", func(o *Options) { o.SyncWrites = false })
+	ctx := context.Background()
+	if _, err := s.Ingest(ctx, []Event{ev("c", "p0", "view")}, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.CustomerID("c")
+	done := make(chan error, 1)
+	go func() {
+		defer close(done)
+		for i := 1; i < 400; i++ {
+			if _, err := s.Ingest(ctx, []Event{ev("c", fmt.Sprintf("p%d", i), "view")}, IngestOptions{}); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	longest := 0
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			running = false
+		default:
+		}
+		h := s.HistoryView(c)
+		for i, in := range h {
+			if want, _ := s.ProductID(fmt.Sprintf("p%d", i)); in.Product != want {
+				t.Fatalf("view entry %d is product %d, want %d", i, in.Product, want)
+			}
+		}
+		longest = max(longest, len(h))
+	}
+	if got := len(s.HistoryView(c)); got != 400 {
+		t.Fatalf("history has %d events, want 400", got)
+	}
+	if longest == 0 {
+		t.Fatal("no view was read")
+	}
+}

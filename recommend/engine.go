@@ -167,7 +167,6 @@ type scratch struct {
 	dense int
 	heap  features.TopK
 	ids   []uint32
-	hist  []features.Interaction
 }
 
 func (e *Engine) getScratch(n int) *scratch {
@@ -192,12 +191,6 @@ func (e *Engine) putScratch(sc *scratch) {
 	sc.dense = 0
 	sc.heap = sc.heap[:0]
 	sc.ids = sc.ids[:0]
-	sc.hist = sc.hist[:0]
-	if cap(sc.hist) > maxPooledHistory {
-		// One very long history (a reseller with 100k lines) must not stay
-		// pinned in every pooled scratch: under load that held 170 MB.
-		sc.hist = nil
-	}
 	e.scratch.Put(sc)
 }
 
@@ -257,9 +250,6 @@ func (e *Engine) scatter(sc *scratch, m *features.Model, aff []scored) {
 	}
 }
 
-// maxPooledHistory is the longest history buffer a pooled scratch keeps.
-const maxPooledHistory = 4096
-
 // scored is a candidate and its score; features.TopK keeps the best k.
 type scored = features.Neighbour
 
@@ -302,8 +292,7 @@ func (e *Engine) Related(ctx context.Context, r Request) (List, error) {
 	sc := e.getScratch(len(m.Support[0]) + 1)
 	defer e.putScratch(sc)
 	if c, ok := e.src.CustomerID(r.CustomerID); ok && r.CustomerID != "" {
-		sc.hist = e.src.History(c, sc.hist)
-		e.markExcluded(sc, sc.hist, r.IncludeSeen)
+		e.markExcluded(sc, e.src.HistoryView(c), r.IncludeSeen)
 	}
 	e.markOne(sc, p)
 	var items []scored
@@ -399,8 +388,7 @@ func (e *Engine) Popular(ctx context.Context, r Request) (List, error) {
 	sc := e.getScratch(len(m.Support[0]) + 1)
 	defer e.putScratch(sc)
 	if c, ok := e.src.CustomerID(r.CustomerID); ok && r.CustomerID != "" {
-		sc.hist = e.src.History(c, sc.hist)
-		e.markExcluded(sc, sc.hist, true)
+		e.markExcluded(sc, e.src.HistoryView(c), true)
 	}
 	pop := e.popularList(m, r.Window)
 	items := e.popularFast(sc, pop, m, cat.Compile(r.Filter), k)
@@ -463,8 +451,9 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 	sc := e.getScratch(len(m.Support[0]) + 1)
 	defer e.putScratch(sc)
 	c, known := e.src.CustomerID(r.CustomerID)
+	var hist []features.Interaction
 	if known {
-		sc.hist = e.src.History(c, sc.hist)
+		hist = e.src.HistoryView(c)
 	}
 	var ctxProd uint32
 	hasCtx := false
@@ -475,14 +464,14 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 		}
 		ctxProd, hasCtx = p, true
 	}
-	if len(sc.hist) == 0 && !hasCtx {
+	if len(hist) == 0 && !hasCtx {
 		items := e.popularFast(sc, e.popularList(m, r.Window), m, match, k)
 		return e.toList(sc, items, "popular"), nil
 	}
-	cacheable := e.cache != nil && len(r.Params) == 0 && r.Window == 0 && len(sc.hist) >= cacheMinHistory
+	cacheable := e.cache != nil && len(r.Params) == 0 && r.Window == 0 && len(hist) >= cacheMinHistory
 	key := personalKey{cust: c, limit: k, filter: r.Filter, ctx: r.ContextProduct, includeSeen: r.IncludeSeen}
 	if cacheable {
-		if l, ok := e.cache.get(key, m, cat, len(sc.hist)); ok {
+		if l, ok := e.cache.get(key, m, cat, len(hist)); ok {
 			return l, nil
 		}
 	}
@@ -490,7 +479,7 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 	if v, ok := toFloat(r.Params["half_life_days"]); ok && v > 0 {
 		halfLife = time.Duration(v * 24 * float64(time.Hour))
 	}
-	aff := e.affinity(sc.hist, halfLife)
+	aff := e.affinity(hist, halfLife)
 	if hasCtx {
 		// The product being looked at now weighs as much as the strongest
 		// history item: it is the freshest signal there is.
@@ -510,7 +499,7 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 		rebuy = float32(v)
 	}
 	if rebuy == 0 {
-		e.markExcluded(sc, sc.hist, r.IncludeSeen)
+		e.markExcluded(sc, hist, r.IncludeSeen)
 	}
 	if hasCtx {
 		e.markOne(sc, ctxProd)
@@ -553,7 +542,7 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 	}
 	sc.heap = h
 	items := append([]scored(nil), h.Sorted()...)
-	items = e.blendSegments(sc, c, known, items, match, k) // thin histories: their segments' products (segment.go)
+	items = e.blendSegments(sc, hist, c, known, items, match, k) // thin histories: their segments' products (segment.go)
 	algo := "personal"
 	if len(items) < k {
 		// Top up with popular products ranked below every personal one.
@@ -578,7 +567,7 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 	}
 	l := e.toList(sc, items, algo)
 	if cacheable {
-		e.cache.put(key, m, cat, len(sc.hist), l)
+		e.cache.put(key, m, cat, len(hist), l)
 	}
 	return l, nil
 }

@@ -67,8 +67,7 @@ func (e *Engine) segmentList(r Request, segment, algo string, pick func(*feature
 	sc := e.getScratch(max(len(m.Support[0]), e.src.Catalog().Len()) + 1)
 	defer e.putScratch(sc)
 	if c, ok := e.src.CustomerID(r.CustomerID); ok && r.CustomerID != "" {
-		sc.hist = e.src.History(c, sc.hist)
-		e.markExcluded(sc, sc.hist, true)
+		e.markExcluded(sc, e.src.HistoryView(c), true)
 	}
 	items := e.popularInto(sc, pick(sp), e.src.Catalog().Compile(r.Filter), k)
 	return e.toList(sc, items, algo), nil
@@ -80,7 +79,7 @@ func (e *Engine) segmentList(r Request, segment, algo string, pick func(*feature
 // segment product scores (1 - h/thinHistory) × the best personal score ×
 // its lift relative to the segment's best, added to any personal score it
 // already has. Excluded products (sc.mark == 2) and filtered ones stay out.
-func (e *Engine) blendSegments(sc *scratch, c uint32, known bool, items []scored, match *features.Matcher, k int) []scored {
+func (e *Engine) blendSegments(sc *scratch, hist []features.Interaction, c uint32, known bool, items []scored, match *features.Matcher, k int) []scored {
 	if !known {
 		return items
 	}
@@ -90,7 +89,7 @@ func (e *Engine) blendSegments(sc *scratch, c uint32, known bool, items []scored
 	}
 	var distinct [thinHistory]uint32
 	h := 0
-	for _, in := range sc.hist {
+	for _, in := range hist {
 		seen := false
 		for _, p := range distinct[:h] {
 			if p == in.Product {

@@ -15,7 +15,8 @@ type Source interface {
 	CustomerID(ext string) (uint32, bool)
 	ProductID(ext string) (uint32, bool)
 	ProductNames(ids []uint32, out []string) []string
-	History(c uint32, buf []features.Interaction) []features.Interaction
+	// HistoryView is c's interactions, oldest first; read-only.
+	HistoryView(c uint32) []features.Interaction
 	PopularSince(since time.Time, b features.Basis) []features.Neighbour
 	Now() time.Time
 }

@@ -45,7 +45,7 @@ func (e *Engine) PotentialValue(ctx context.Context, customerID string) (float64
 	}
 	var anchors []uint32
 	if c, ok := e.src.CustomerID(customerID); ok {
-		hist := e.src.History(c, nil)
+		hist := e.src.HistoryView(c)
 		for i := len(hist) - 1; i >= 0 && len(anchors) < potentialAnchors; i-- {
 			in := hist[i]
 			if in.Class != features.ClassBought {
