@@ -214,6 +214,11 @@ func (s *Store) load() error {
 	}
 	s.snapStale.Store(snapOK && (snapModel == nil || s.snapDedup == nil))
 	s.snapDedup = nil
+	if snapModel != nil && snapModel.Built.IsZero() {
+		// The snapshot's lists are current up to its sequence, which the
+		// replay below brings up to now: their age (refresh lag) starts now.
+		snapModel.Built = time.Now()
+	}
 	switch {
 	case snapModel != nil && replayed == 0:
 		s.model.Store(snapModel)

@@ -159,3 +159,21 @@ func TestHistoryViewWhileWriting(t *testing.T) {
 		t.Fatal("no view was read")
 	}
 }
+
+// TestModelAgeAfterRestart: a model read back from the snapshot has a build
+// time, so /metrics' refresh lag is not "forever" after a restart.
+func TestModelAgeAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir, nil)
+	if _, err := s.Ingest(context.Background(), []Event{ev("c", "p", "purchase"), ev("c", "q", "purchase")}, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Refresh()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, dir, nil)
+	if age := time.Since(s.Stats().ModelBuilt); age < 0 || age > time.Minute {
+		t.Fatalf("model age after a restart is %v", age)
+	}
+}

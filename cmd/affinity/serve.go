@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -79,7 +80,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return openErr(err, *data)
 	}
 	holder.Store(store)
-	go tuneGC(os.Getenv("GOGC") == "")
+	go func() {
+		tuneGC(os.Getenv("GOGC") == "")
+		// After tuneGC's collection the live heap is the loaded state's,
+		// not a figure from the middle of loading.
+		if os.Getenv("GOMEMLIMIT") == "" {
+			trackMemoryLimit(ctx)
+		}
+	}()
 	return serveStore(ctx, store, fc, keys, *addr, *demo, *pprof, stdout, log)
 }
 
@@ -196,6 +204,32 @@ func openErr(err error, dir string) error {
 		return fmt.Errorf("the data directory %s is in use by another affinity process (stop it, or POST events to it)", dir)
 	}
 	return err
+}
+
+// trackMemoryLimit keeps Go's soft memory limit a little above the live
+// heap plus the GC headroom, re-read every 15 s as the data grows. The GC
+// target alone bounds the heap, not the resident set: spans freed after a
+// refresh or a burst of requests stayed mapped, and at 10M events the
+// process held 300 MB more than its heap. Under the limit the runtime
+// returns them to the OS. The limit never binds the live heap itself (it
+// moves with it), so it cannot make the collector thrash.
+func trackMemoryLimit(ctx context.Context) {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	for {
+		metrics.Read(sample)
+		if sample[0].Value.Kind() == metrics.KindUint64 {
+			if live := sample[0].Value.Uint64(); live > 0 {
+				debug.SetMemoryLimit(int64(live) + gcHeadroom + gcHeadroom/2)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // gcHeadroom is the garbage a server lets pile up between collections.
