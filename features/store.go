@@ -143,6 +143,11 @@ func openBadger(o Options) (*badger.DB, error) {
 		WithNumMemtables(3).
 		WithValueThreshold(1 << 10).
 		WithNumVersionsToKeep(1)
+	if o.BulkLoad {
+		// Fewer, larger level-0 tables: during a 10M-event import Badger's
+		// compactions took a fifth of the CPU with 32 MB memtables.
+		bo = bo.WithMemTableSize(128 << 20)
+	}
 	if o.InMemory {
 		bo.Dir, bo.ValueDir = "", ""
 	}

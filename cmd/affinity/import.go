@@ -83,6 +83,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// The import rebuilds the model once at the end; background refreshes
 	// meanwhile would take a third of the CPU for lists about to be redone.
 	so.RefreshInterval = time.Hour
+	so.BulkLoad = true
 	store, err := features.Open(so)
 	if err != nil {
 		return openErr(err, *data)
