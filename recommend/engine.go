@@ -464,7 +464,7 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 		}
 		ctxProd, hasCtx = p, true
 	}
-	if len(hist) == 0 && !hasCtx {
+	if len(hist) == 0 && !hasCtx && !e.inSegments(c, known) {
 		items := e.popularFast(sc, e.popularList(m, r.Window), m, match, k)
 		return e.toList(sc, items, "popular"), nil
 	}

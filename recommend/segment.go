@@ -73,6 +73,14 @@ func (e *Engine) segmentList(r Request, segment, algo string, pick func(*feature
 	return e.toList(sc, items, algo), nil
 }
 
+// inSegments reports whether known customer c belongs to a segment: a
+// customer with attributes and no events yet gets their segments' products
+// (blendSegments) before the popular ones.
+func (e *Engine) inSegments(c uint32, known bool) bool {
+	ss, ok := e.src.(SegmentSource)
+	return known && ok && len(ss.SegmentsOf(c)) > 0
+}
+
 // blendSegments mixes the products of a thin-history customer's segments
 // into their personal candidates. The fewer distinct products the customer
 // has, the more the segments weigh: with h of thinHistory products, a

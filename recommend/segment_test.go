@@ -211,3 +211,32 @@ func TestPotentialValue(t *testing.T) {
 		t.Fatalf("stranger potential %v, want %v (%v)", pv, want, segIDs(l))
 	}
 }
+
+// TestNoHistoryStillGetsSegments: a customer known only by attributes (no
+// event yet) gets their segment's products first, not just popular ones.
+func TestNoHistoryStillGetsSegments(t *testing.T) {
+	e, st := segWorld(t)
+	ctx := context.Background()
+	if err := st.PutCustomer("prospect", features.Customer{Attributes: map[string]any{"hobby": "garden"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PutSegment("gardeners", `attributes.hobby == "garden"`); err != nil {
+		t.Fatal(err)
+	}
+	l, err := e.Personal(ctx, Request{CustomerID: "prospect", Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bread and milk are the most popular; the gardeners' products lead.
+	if got := segIDs(l); len(got) != 3 || !slices.Contains(got[:2], "gloves") || !slices.Contains(got[:2], "seeds") {
+		t.Fatalf("a segment member without events got %v (%s)", got, l.Algorithm)
+	}
+	// A customer in no segment still gets the popular list.
+	if err := st.PutCustomer("chess", features.Customer{Attributes: map[string]any{"hobby": "chess"}}); err != nil {
+		t.Fatal(err)
+	}
+	l, err = e.Personal(ctx, Request{CustomerID: "chess", Limit: 3})
+	if err != nil || l.Algorithm != "popular" || segIDs(l)[0] != "bread" {
+		t.Fatalf("a customer in no segment got %v (%s, %v)", segIDs(l), l.Algorithm, err)
+	}
+}
