@@ -353,3 +353,46 @@ func TestPacedDenseSolve(t *testing.T) {
 		t.Fatal("Refresh kept the old EASE lists")
 	}
 }
+
+// TestRestartKeepsDenseLists: the snapshot remembers which lists are EASE's
+// and that "any" is "bought", so a restarted store neither holds two copies
+// nor solves again at the first event.
+func TestRestartKeepsDenseLists(t *testing.T) {
+	dir := t.TempDir()
+	mod := func(o *Options) {
+		o.Neighbours = DefaultNeighbourOptions()
+		o.Neighbours.DenseMinSupport = 1
+		o.DenseInterval = time.Hour
+	}
+	s := openTestStore(t, dir, mod)
+	if _, err := s.Ingest(context.Background(), easeEvents(), IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Refresh()
+	want := s.Model()
+	if !want.dense[BasisBought] || !want.anyAlias {
+		t.Fatalf("before the restart: dense %v, any is bought %v", want.dense, want.anyAlias)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, dir, mod)
+	got := s.Model()
+	if got.dense != want.dense || !got.anyAlias {
+		t.Fatalf("after the restart: dense %v (want %v), any is bought %v", got.dense, want.dense, got.anyAlias)
+	}
+	p0, _ := s.ProductID("p00")
+	if &got.Neighbours[BasisAny][p0][0] != &got.Neighbours[BasisBought][p0][0] {
+		t.Fatal(`after the restart "any" holds a second copy of the "bought" lists`)
+	}
+	if !slices.Equal(got.NeighboursOf(BasisBought, p0), want.NeighboursOf(BasisBought, p0)) {
+		t.Fatal("the lists changed across the restart")
+	}
+	if _, err := s.Ingest(context.Background(), []Event{ev("new", "p00", "purchase"), ev("new", "p14", "purchase")}, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.refresh(false)
+	if !slices.Equal(s.Model().NeighboursOf(BasisBought, p0), want.NeighboursOf(BasisBought, p0)) {
+		t.Fatal("the first event after the restart solved EASE again")
+	}
+}

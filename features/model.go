@@ -79,6 +79,9 @@ type Model struct {
 	BuildDuration time.Duration
 	// dense[b] says basis b's lists are EASE's (SimEASE under its cap).
 	dense [NumBases]bool
+	// anyAlias says the "any" lists are the "bought" lists (no views or
+	// carts): one copy in memory and in the snapshot.
+	anyAlias bool
 }
 
 // NeighboursOf returns p's neighbour list on basis b (nil when none).
@@ -506,6 +509,7 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 			// Without views or carts "any" is "bought": the same lists.
 			m.Neighbours[b] = m.Neighbours[BasisBought]
 			m.dense[b] = m.dense[BasisBought]
+			m.anyAlias = true
 			continue
 		}
 		o := o

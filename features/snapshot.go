@@ -113,11 +113,17 @@ func (s *Store) snapshotLocked() error {
 		}
 	}
 	if m != nil && m.Seq == seq {
-		b = append(b, 1)
+		// 2: the model, then a flags byte (1 before the flags existed).
+		b = append(b, 2)
 		opt, _ := json.Marshal(m.Options)
 		b = binary.AppendUvarint(b, uint64(len(opt)))
 		b = append(b, opt...)
+		b = append(b, modelFlags(m))
 		for bs := Basis(0); bs < NumBases; bs++ {
+			if bs == BasisAny && m.anyAlias {
+				b = binary.AppendUvarint(b, 0)
+				continue
+			}
 			b = binary.AppendUvarint(b, uint64(len(m.Neighbours[bs])))
 			for _, l := range m.Neighbours[bs] {
 				b = binary.AppendUvarint(b, uint64(len(l)))
@@ -410,11 +416,16 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64) (*Model, error) {
 	}
 	x.appliedSeq = seq
 	var m *Model
-	if d.byte1() == 1 {
+	if v := d.byte1(); v == 1 || v == 2 {
 		opt := d.bytesN()
+		var flags byte
+		if v == 2 {
+			flags = d.byte1()
+		}
 		var o NeighbourOptions
 		if d.err == nil && json.Unmarshal(opt, &o) == nil && o == s.opts.Neighbours {
 			m = &Model{Options: o, Seq: seq}
+			setModelFlags(m, flags)
 			for bs := Basis(0); bs < NumBases; bs++ {
 				np := d.uvarint()
 				if d.err != nil || np > uint64(len(d.b)) {
@@ -440,6 +451,9 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64) (*Model, error) {
 					}
 					m.Neighbours[bs][p] = l
 				}
+			}
+			if m.anyAlias {
+				m.Neighbours[BasisAny] = m.Neighbours[BasisBought]
 			}
 		}
 	}
@@ -475,4 +489,28 @@ func (s *Store) GetRecordRaw(k []byte) ([]byte, error) {
 		return err
 	})
 	return out, err
+}
+
+// modelFlags packs what a snapshot must keep of m besides its lists: which
+// bases are dense (EASE) lists, so that a restart does not solve them again
+// at the first event (Store.refresh), and whether "any" is "bought".
+func modelFlags(m *Model) byte {
+	var f byte
+	for bs := Basis(0); bs < NumBases; bs++ {
+		if m.dense[bs] {
+			f |= 1 << bs
+		}
+	}
+	if m.anyAlias {
+		f |= 1 << 7
+	}
+	return f
+}
+
+// setModelFlags is modelFlags' inverse.
+func setModelFlags(m *Model, f byte) {
+	for bs := Basis(0); bs < NumBases; bs++ {
+		m.dense[bs] = f&(1<<bs) != 0
+	}
+	m.anyAlias = f&(1<<7) != 0
 }

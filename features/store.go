@@ -227,6 +227,9 @@ func (s *Store) load() error {
 	switch {
 	case snapModel != nil && replayed == 0:
 		s.model.Store(snapModel)
+		// Its dense lists are as fresh as a solve now would make them: the
+		// first events after a start wait DenseInterval like any others.
+		s.denseAt = time.Now()
 		s.idx.all = false
 	case snapModel != nil:
 		// The tail replay marked the lists it made stale.
