@@ -216,6 +216,9 @@ type LoadResult struct {
 	Warnings    []string         `json:"warnings,omitempty"`
 	Interrupted bool             `json:"interrupted,omitempty"`
 	StartedAt   time.Time        `json:"started_at"`
+	// ServerMemory is the target's resident set during the measured phase
+	// (absent when its /metrics does not say).
+	ServerMemory *LoadServerMemory `json:"server_memory,omitempty"`
 
 	hist    *hdrhistogram.Histogram // response time, µs
 	service *hdrhistogram.Histogram // open loop: service time, µs
@@ -620,12 +623,16 @@ func RunLoad(ctx context.Context, o LoadOptions, progress io.Writer) (*LoadResul
 	}
 	r := newLoadRun(o, plan, target, o.Duration)
 	var elapsed time.Duration
+	var mem *LoadServerMemory
 	if ctx.Err() == nil {
+		w := watchServerMemory(ctx, target, time.Second)
 		elapsed = r.run(ctx, o.Duration, progress, o.Scenario)
+		mem = w.finish(target)
 	} else {
 		r.start = time.Now() // interrupted during the warmup: an empty result
 	}
 	res := r.result(elapsed)
+	res.ServerMemory = mem
 	res.Interrupted = ctx.Err() != nil
 	res.Warnings = append(warnings, res.Warnings...)
 	res.IDs = LoadIDsInfo{Source: source, Products: plan.products, Customers: plan.customers, Synthetic: plan.synthetic}

@@ -118,6 +118,9 @@ func (r *LoadResult) WriteTable(w io.Writer) error {
 		p("late\t%s\t(%s sent after their intended start)\n", loadFmtInt(r.Late), loadPct(r.Late, r.Requests))
 	}
 	p("throughput\t%s req/s\n", loadFmtFloat(r.RPS))
+	if m := r.ServerMemory; m != nil {
+		p("server RSS\t%s MB at the start, %s MB peak, %s MB at the end\n", loadFmtInt(m.StartBytes>>20), loadFmtInt(m.PeakBytes>>20), loadFmtInt(m.EndBytes>>20))
+	}
 	p("\n")
 	p("latency ms\tp50\tp90\tp99\tp99.9\tmax\tmean\n")
 	row := func(name string, l LoadLatency) {

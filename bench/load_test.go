@@ -87,8 +87,13 @@ func (f *loadFakeServer) serve(w http.ResponseWriter, r *http.Request) {
 	if f.wantAuth != "" && r.Header.Get("Authorization") != f.wantAuth {
 		f.problem("%s %s: Authorization %q", r.Method, r.URL, r.Header.Get("Authorization"))
 	}
-	w.Header().Set("Content-Type", "application/json")
 	path := r.URL.EscapedPath()
+	if r.Method == http.MethodGet && path == "/metrics" {
+		// The bench samples the target's resident set (load_memory.go).
+		fmt.Fprintln(w, "process_resident_memory_bytes 1.048576e+08")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
 	isList := r.URL.Query().Get("limit") == "100" || r.URL.Query().Get("limit") == "1000"
 	if f.wantQuery != "" && r.Method == http.MethodGet && !isList && !strings.Contains(r.URL.RawQuery, f.wantQuery) {
 		f.problem("GET %s: query lacks %q", r.URL, f.wantQuery)
@@ -643,7 +648,7 @@ func TestLoadInterruptedOpenLoop(t *testing.T) {
 	defer cancel()
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) == 20 {
+		if r.URL.Path != "/metrics" && n.Add(1) == 20 {
 			cancel() // the operator presses Ctrl-C
 		}
 		fmt.Fprint(w, `{"items":[]}`)
