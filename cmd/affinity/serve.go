@@ -80,14 +80,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return openErr(err, *data)
 	}
 	holder.Store(store)
-	go func() {
-		tuneGC(os.Getenv("GOGC") == "")
-		// After tuneGC's collection the live heap is the loaded state's,
-		// not a figure from the middle of loading.
-		if os.Getenv("GOMEMLIMIT") == "" {
-			trackMemoryLimit(ctx)
-		}
-	}()
+	// Before listening, so that a ready server's resident set is its
+	// steady one: at 10M events loading peaks 400 MB above it, and the
+	// collection and release take about half a second.
+	tuneGC(os.Getenv("GOGC") == "")
+	// After tuneGC's collection the live heap is the loaded state's, not a
+	// figure from the middle of loading.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		go trackMemoryLimit(ctx)
+	}
 	return serveStore(ctx, store, fc, keys, *addr, *demo, *pprof, stdout, log)
 }
 
