@@ -74,7 +74,7 @@ func TestReportInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := "rec-" + unit
-		s.x.Expose("checkout", v, rec, unit, []string{"p1", "p2", "p3"})
+		s.x.Expose("checkout", v, rec, unit, false, []string{"p1", "p2", "p3"})
 		if rng.Float64() < truth[v][0] {
 			evs = append(evs, features.Event{CustomerID: unit, ProductID: "p1", Type: "click", RecommendationID: rec})
 		}

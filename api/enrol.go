@@ -19,13 +19,16 @@ type Experimenter interface {
 	Enrol(ctx context.Context, experiment, forced, unit string) (variant string, params map[string]any, err error)
 	// Expose records that recommendationID was served to unit under the
 	// variant; it must not block the request (log in the background).
-	Expose(experiment, variant, recommendationID, unit string, items []string)
+	// forced says the request named the variant.
+	Expose(experiment, variant, recommendationID, unit string, forced bool, items []string)
 }
 
 // enrolment is a request's experiment assignment.
 type enrolment struct {
 	Experiment, Variant string
 	Params              map[string]any
+	Forced              bool   // the request named the variant
+	Unit                string // who was assigned: the customer, else unit_id
 }
 
 // enrol reads the experiment flags (experiment=, variant= or the
@@ -59,10 +62,10 @@ func (s *Server) enrol(c *fiber.Ctx, unit string) (*enrolment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &enrolment{Experiment: exp, Variant: v, Params: params}, nil
+	return &enrolment{Experiment: exp, Variant: v, Params: params, Forced: forced != "", Unit: unit}, nil
 }
 
-func (s *Server) expose(c *fiber.Ctx, e *enrolment, recID, unit string, l recommend.List) {
+func (s *Server) expose(c *fiber.Ctx, e *enrolment, recID string, l recommend.List) {
 	if s.deps.Experiments == nil {
 		return
 	}
@@ -70,5 +73,5 @@ func (s *Server) expose(c *fiber.Ctx, e *enrolment, recID, unit string, l recomm
 	for i, it := range l.Items {
 		items[i] = it.ProductID
 	}
-	s.deps.Experiments.Expose(e.Experiment, e.Variant, recID, unit, items)
+	s.deps.Experiments.Expose(e.Experiment, e.Variant, recID, e.Unit, e.Forced, items)
 }

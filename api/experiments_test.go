@@ -395,3 +395,54 @@ func (s *expServer) do(t testing.TB, method, path, body string, hdr ...string) h
 	t.Helper()
 	return send(t, s.srv, method, path, body, hdr...)
 }
+
+// TestForcedRequestsStayOutOfSRM: QA forcing a variant with variant= must
+// not look like a broken assignment, also when the hash would have chosen
+// that variant anyway (only the request says it was forced).
+func TestForcedRequestsStayOutOfSRM(t *testing.T) {
+	s := newExpServer(t)
+	s.do(t, "PUT", "/v1/experiments/home", homeExperiment).want(t, 200)
+	for i := range 200 {
+		s.do(t, "GET", fmt.Sprintf("/v1/customers/u%d/recommendations?experiment=home", i), "").want(t, 200)
+	}
+	for i := range 300 {
+		s.do(t, "GET", fmt.Sprintf("/v1/customers/qa%d/recommendations?experiment=home&variant=fixed", i), "").want(t, 200)
+	}
+	if err := s.x.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var r recommend.Results
+	s.do(t, "GET", "/v1/experiments/home/results", "").want(t, 200).decode(t, &r)
+	if r.SRMFlag {
+		t.Fatalf("forced units counted in the sample-ratio check: p = %v, variants %+v", r.SRMPValue, r.Variants)
+	}
+	var units int64
+	for _, v := range r.Variants {
+		units += v.Customers
+	}
+	if units != 500 {
+		t.Fatalf("%d units exposed, want 500 (forced ones count as exposed)", units)
+	}
+}
+
+// TestAnonymousUnitsAreExposed: an anonymous request enrolled by unit_id is
+// logged under that unit, so its outcomes and the SRM check count it.
+func TestAnonymousUnitsAreExposed(t *testing.T) {
+	s := newExpServer(t)
+	s.do(t, "PUT", "/v1/experiments/home", homeExperiment).want(t, 200)
+	for i := range 40 {
+		s.do(t, "GET", fmt.Sprintf("/v1/popular?experiment=home&unit_id=anon%d", i), "").want(t, 200)
+	}
+	if err := s.x.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var r recommend.Results
+	s.do(t, "GET", "/v1/experiments/home/results", "").want(t, 200).decode(t, &r)
+	var units int64
+	for _, v := range r.Variants {
+		units += v.Customers
+	}
+	if units != 40 {
+		t.Fatalf("%d anonymous units exposed, want 40", units)
+	}
+}

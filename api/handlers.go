@@ -459,7 +459,8 @@ func (s *Server) serveList(c *fiber.Ctx, r recommend.Request, unit string, fn fu
 	reply := listReply{Items: l.Items, RecommendationID: s.deps.Engine.NewRecommendationID(), Algorithm: l.Algorithm}
 	if enr != nil {
 		reply.Experiment, reply.Variant = &enr.Experiment, &enr.Variant
-		s.expose(c, enr, reply.RecommendationID, unit, l)
+		// enr.Unit, not unit: an anonymous request's unit is its unit_id.
+		s.expose(c, enr, reply.RecommendationID, l)
 	}
 	return c.JSON(reply)
 }

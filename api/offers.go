@@ -131,7 +131,7 @@ func (s *Server) nextBestOffer(c *fiber.Ctx) error {
 		for i, p := range res.Products {
 			l.Items[i].ProductID = p
 		}
-		s.expose(c, enr, res.RecommendationID, id, l)
+		s.expose(c, enr, res.RecommendationID, l)
 	}
 	return c.JSON(reply)
 }

@@ -24,7 +24,7 @@ func TestErasureFinishesAfterACrash(t *testing.T) {
 	for _, u := range []string{"alice", "carol"} {
 		v, _, _ := x.Enrol(ctx, "gdpr", "", u)
 		for k := range 2 {
-			x.Expose("gdpr", v, fmt.Sprintf("%s-%d", u, k), u, prods)
+			x.Expose("gdpr", v, fmt.Sprintf("%s-%d", u, k), u, false, prods)
 		}
 	}
 	if _, err := st.Ingest(ctx, []features.Event{{CustomerID: "carol", ProductID: prods[0], Type: "view"}}, features.IngestOptions{}); err != nil {

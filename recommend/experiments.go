@@ -421,10 +421,6 @@ type Experiments struct {
 	hookMu  sync.Mutex
 	hookOps []hookOp
 
-	// forced remembers units Enrol gave a forced variant, until the flusher
-	// sees their exposure (the Expose call does not say). Keyed exp\x00unit.
-	forced sync.Map
-
 	// mu guards the counters below and the variant states' counters;
 	// the flusher writes under it and Results reads under it.
 	mu     sync.RWMutex
@@ -440,7 +436,7 @@ type Experiments struct {
 
 var _ interface {
 	Enrol(ctx context.Context, experiment, forced, unit string) (string, map[string]any, error)
-	Expose(experiment, variant, recommendationID, unit string, items []string)
+	Expose(experiment, variant, recommendationID, unit string, forced bool, items []string)
 } = (*Experiments)(nil)
 
 type exposureOp struct {
@@ -448,6 +444,7 @@ type exposureOp struct {
 	items                     []string // as served, from Expose
 	pids                      []uint32 // the items' internal ids, as logged
 	ts                        int64
+	forced                    bool // the request named the variant
 	// c is the definition the variant was chosen under; the weights may
 	// change before the flusher sees the exposure.
 	c *compiled
@@ -728,7 +725,7 @@ func (x *Experiments) Delete(ctx context.Context, id string) error {
 // "variant". An experiment that is not running serves the control (or the
 // forced variant), and so does a request without a unit. An unknown
 // experiment gives an error wrapping features.ErrNotFound. Enrol does not
-// allocate except to remember a forced unit.
+// allocate.
 func (x *Experiments) Enrol(_ context.Context, experiment, forced, unit string) (string, map[string]any, error) {
 	c := x.lookup(experiment)
 	if c == nil {
@@ -742,9 +739,6 @@ func (x *Experiments) Enrol(_ context.Context, experiment, forced, unit string) 
 			return "", nil, &features.FieldError{Field: "variant",
 				Msg: fmt.Sprintf("%q is not a variant of experiment %q", forced, experiment)}
 		}
-		if c.running && unit != "" {
-			x.forced.Store(experiment+"\x00"+unit, struct{}{})
-		}
 	case c.running && unit != "":
 		if j := abtest.Assign(c.def.Salt, unit, c.ab); j >= 0 {
 			i = j
@@ -755,11 +749,13 @@ func (x *Experiments) Enrol(_ context.Context, experiment, forced, unit string) 
 }
 
 // Expose queues the record that recommendationID (items, in order) was
-// served to unit under variant. Only running experiments with a unit are
+// served to unit under variant; forced says the request named the variant
+// (QA, previews), so the sample-ratio check leaves the unit out. Only
+// running experiments with a unit are
 // logged: a draft preview, or an anonymous request that got the control
 // without being randomised, would bias the counts. It blocks only when the
 // queue is full, for at most EnqueueTimeout, then drops the exposure.
-func (x *Experiments) Expose(experiment, variant, recommendationID, unit string, items []string) {
+func (x *Experiments) Expose(experiment, variant, recommendationID, unit string, forced bool, items []string) {
 	c := x.lookup(experiment)
 	if c == nil || !c.running || unit == "" || recommendationID == "" {
 		return
@@ -767,7 +763,7 @@ func (x *Experiments) Expose(experiment, variant, recommendationID, unit string,
 	if _, ok := c.byName[variant]; !ok {
 		return
 	}
-	op := exposureOp{exp: experiment, variant: variant, recID: recommendationID, unit: unit, items: items, ts: time.Now().Unix(), c: c}
+	op := exposureOp{exp: experiment, variant: variant, recID: recommendationID, unit: unit, items: items, ts: time.Now().Unix(), forced: forced, c: c}
 	x.closeMu.RLock()
 	defer x.closeMu.RUnlock()
 	if x.closed {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/affinity-rec/affinity/recommend/abtest"
@@ -61,10 +60,8 @@ func (x *Experiments) cycle() {
 				continue // deleted meanwhile
 			}
 			c := op.c
-			forced := false
-			if _, ok := x.forced.LoadAndDelete(op.exp + "\x00" + op.unit); ok {
-				forced = true
-			} else if i := abtest.Assign(c.def.Salt, op.unit, c.ab); i < 0 || c.def.Variants[i].Name != op.variant {
+			forced := op.forced
+			if i := abtest.Assign(c.def.Salt, op.unit, c.ab); !forced && (i < 0 || c.def.Variants[i].Name != op.variant) {
 				forced = true // served a variant the hash would not give
 			}
 			if _, dup := x.index[op.recID]; dup {
@@ -334,20 +331,6 @@ func (x *Experiments) erase(match func(*exposure) bool, cust, deleted string) er
 	}
 	if deleted != "" {
 		touched[deleted] = true
-		x.forced.Range(func(k, _ any) bool {
-			if strings.HasPrefix(k.(string), deleted+"\x00") {
-				x.forced.Delete(k)
-			}
-			return true
-		})
-	}
-	if cust != "" {
-		x.forced.Range(func(k, _ any) bool {
-			if strings.HasSuffix(k.(string), "\x00"+cust) {
-				x.forced.Delete(k)
-			}
-			return true
-		})
 	}
 	x.recount(touched, deleted)
 	var err error

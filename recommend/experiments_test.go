@@ -321,7 +321,7 @@ func TestEnrolRules(t *testing.T) {
 			if v != "control" {
 				t.Fatalf("%s experiment served %q", status, v)
 			}
-			x.Expose("e", v, "rec-"+status+u, u, []string{"p1"})
+			x.Expose("e", v, "rec-"+status+u, u, false, []string{"p1"})
 		}
 		if v, _, _ := x.Enrol(ctx, "e", "treatment", "qa"); v != "treatment" {
 			t.Fatalf("%s experiment: forced variant must still win for QA, got %q", status, v)
@@ -370,7 +370,7 @@ func TestSyntheticExperimentRecoversTrueRates(t *testing.T) {
 		a := byName[v]
 		recID := "rec-" + unit
 		items := []string{prods[i%50], prods[(i+1)%50], prods[(i+2)%50]}
-		x.Expose("synthetic", v, recID, unit, items)
+		x.Expose("synthetic", v, recID, unit, false, items)
 		if rng.Float64() < a.ctr {
 			evs = append(evs, features.Event{CustomerID: unit, ProductID: items[0], Type: "click", RecommendationID: recID})
 			// A second click on the same list does not count twice.
@@ -449,7 +449,7 @@ func exposeAll(t testing.TB, x *Experiments, exp string, n int, prods []string, 
 		}
 		out[i] = v
 		if keep == nil || keep(v, i) {
-			x.Expose(exp, v, fmt.Sprintf("%s-r%d", exp, i), unit, prods[:3])
+			x.Expose(exp, v, fmt.Sprintf("%s-r%d", exp, i), unit, false, prods[:3])
 		}
 	}
 	return out
@@ -474,7 +474,7 @@ func TestSRM(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x.Expose("forced", v, fmt.Sprintf("qa-r%d", i), unit, prods[:3])
+		x.Expose("forced", v, fmt.Sprintf("qa-r%d", i), unit, true, prods[:3])
 	}
 	for _, tc := range []struct {
 		exp  string
@@ -505,7 +505,7 @@ func TestSRMAfterWeightChange(t *testing.T) {
 	for i := range 3000 {
 		unit := fmt.Sprintf("n%d", i)
 		v, _, _ := x.Enrol(context.Background(), "ramp", "", unit)
-		x.Expose("ramp", v, fmt.Sprintf("ramp-n%d", i), unit, prods[:3])
+		x.Expose("ramp", v, fmt.Sprintf("ramp-n%d", i), unit, false, prods[:3])
 	}
 	r := mustResults(t, x, "ramp")
 	if r.SRMFlag {
@@ -536,7 +536,7 @@ func TestResultsSurviveRestart(t *testing.T) {
 	}
 	before := mustResults(t, x, "persist")
 	// Close without an explicit flush: Close must log what is queued.
-	x.Expose("persist", variants[0], "late-rec", "u0", prods[:3])
+	x.Expose("persist", variants[0], "late-rec", "u0", false, prods[:3])
 	if err := x.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -582,7 +582,7 @@ func TestEraseCustomer(t *testing.T) {
 	for _, u := range []string{"alice", "bob"} {
 		v, _, _ := x.Enrol(ctx, "gdpr", "", u)
 		for k := range 3 {
-			x.Expose("gdpr", v, fmt.Sprintf("%s-%d", u, k), u, prods[:3])
+			x.Expose("gdpr", v, fmt.Sprintf("%s-%d", u, k), u, false, prods[:3])
 		}
 	}
 	// Bob also buys from a list Alice was shown (a shared device).
@@ -749,7 +749,7 @@ func TestConcurrentExposeAndResults(t *testing.T) {
 			for i := range 300 {
 				unit := fmt.Sprintf("g%d-%d", g, i)
 				v, _, _ := x.Enrol(context.Background(), "race", "", unit)
-				x.Expose("race", v, "rec-"+unit, unit, prods[:3])
+				x.Expose("race", v, "rec-"+unit, unit, false, prods[:3])
 				if i%50 == 0 {
 					mustResults(t, x, "race")
 				}

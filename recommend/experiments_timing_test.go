@@ -62,7 +62,7 @@ func BenchmarkEnrolExpose(b *testing.B) {
 				}
 				items := make([]string, 10)
 				copy(items, prods)
-				x.Expose("e", v, fmt.Sprintf("%s-r%d", name, i), unit, items)
+				x.Expose("e", v, fmt.Sprintf("%s-r%d", name, i), unit, false, items)
 			}
 			if !parallel {
 				for i := 0; i < b.N; i++ {
@@ -100,7 +100,7 @@ func BenchmarkExposureMemory(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		unit := fmt.Sprintf("u%d", i)
 		v, _, _ := x.Enrol(context.Background(), "e", "", unit)
-		x.Expose("e", v, fmt.Sprintf("rec-%d", i), unit, append([]string(nil), prods...))
+		x.Expose("e", v, fmt.Sprintf("rec-%d", i), unit, false, append([]string(nil), prods...))
 	}
 	mustFlush(b, x)
 	b.StopTimer()
@@ -125,7 +125,7 @@ func BenchmarkRestart(b *testing.B) {
 		unit := fmt.Sprintf("u%d", i%20000)
 		v, _, _ := x.Enrol(context.Background(), "e", "", unit)
 		rec := fmt.Sprintf("rec-%d", i)
-		x.Expose("e", v, rec, unit, append([]string(nil), prods...))
+		x.Expose("e", v, rec, unit, false, append([]string(nil), prods...))
 		if i%10 == 0 {
 			evs = append(evs, features.Event{CustomerID: unit, ProductID: prods[0], Type: "click", RecommendationID: rec})
 		}
@@ -165,7 +165,7 @@ func BenchmarkResults(b *testing.B) {
 	for i := range 100_000 {
 		unit := fmt.Sprintf("u%d", i%20000)
 		v, _, _ := x.Enrol(context.Background(), "e", "", unit)
-		x.Expose("e", v, fmt.Sprintf("rec-%d", i), unit, prods[:3])
+		x.Expose("e", v, fmt.Sprintf("rec-%d", i), unit, false, prods[:3])
 	}
 	mustFlush(b, x)
 	b.ReportAllocs()
