@@ -408,17 +408,9 @@ func TestForcedRequestsStayOutOfSRM(t *testing.T) {
 	for i := range 300 {
 		s.do(t, "GET", fmt.Sprintf("/v1/customers/qa%d/recommendations?experiment=home&variant=fixed", i), "").want(t, 200)
 	}
-	if err := s.x.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	var r recommend.Results
-	s.do(t, "GET", "/v1/experiments/home/results", "").want(t, 200).decode(t, &r)
+	r, units := s.flushedResults(t, "home")
 	if r.SRMFlag {
 		t.Fatalf("forced units counted in the sample-ratio check: p = %v, variants %+v", r.SRMPValue, r.Variants)
-	}
-	var units int64
-	for _, v := range r.Variants {
-		units += v.Customers
 	}
 	if units != 500 {
 		t.Fatalf("%d units exposed, want 500 (forced ones count as exposed)", units)
@@ -433,16 +425,23 @@ func TestAnonymousUnitsAreExposed(t *testing.T) {
 	for i := range 40 {
 		s.do(t, "GET", fmt.Sprintf("/v1/popular?experiment=home&unit_id=anon%d", i), "").want(t, 200)
 	}
+	if _, units := s.flushedResults(t, "home"); units != 40 {
+		t.Fatalf("%d anonymous units exposed, want 40", units)
+	}
+}
+
+// flushedResults flushes the exposure log and returns the experiment's
+// results and how many units were exposed across its variants.
+func (s *expServer) flushedResults(t *testing.T, exp string) (recommend.Results, int64) {
+	t.Helper()
 	if err := s.x.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var r recommend.Results
-	s.do(t, "GET", "/v1/experiments/home/results", "").want(t, 200).decode(t, &r)
+	s.do(t, "GET", "/v1/experiments/"+exp+"/results", "").want(t, 200).decode(t, &r)
 	var units int64
 	for _, v := range r.Variants {
 		units += v.Customers
 	}
-	if units != 40 {
-		t.Fatalf("%d anonymous units exposed, want 40", units)
-	}
+	return r, units
 }
