@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -142,7 +143,13 @@ func openBadger(o Options) (*badger.DB, error) {
 		WithMemTableSize(32 << 20).
 		WithNumMemtables(3).
 		WithValueThreshold(1 << 10).
-		WithNumVersionsToKeep(1)
+		WithNumVersionsToKeep(1).
+		// Four compactors (Badger's default) on a 2-core machine took both
+		// cores and 0.5-0.75 GB of table-builder buffers at once when the
+		// deep levels of a 10M-event store were compacted under writes,
+		// and ingestion stalled for 10 s. One per core, at least the two
+		// Badger needs.
+		WithNumCompactors(min(4, max(2, runtime.GOMAXPROCS(0))))
 	if o.BulkLoad {
 		// Fewer, larger level-0 tables: during a 10M-event import Badger's
 		// compactions took a fifth of the CPU with 32 MB memtables.
