@@ -54,6 +54,11 @@ type LoadOptions struct {
 	APIKey string
 	// Seed makes the choice of requests and ids reproducible.
 	Seed uint64
+	// EventIDPool, if positive, gives each posted event an event_id drawn
+	// from that many (bench-0 ...): once all have been posted, the rest are
+	// duplicates the server acknowledges without storing, so a long mixed
+	// run measures a steady state at a constant data size.
+	EventIDPool int
 }
 
 // DefaultLoadOptions returns the defaults of `affinity bench`: 10 s, 32
@@ -92,6 +97,9 @@ func (o LoadOptions) Validate() error {
 	}
 	if o.Duration <= 0 {
 		return fmt.Errorf("cannot run load: duration must be positive, got %v", o.Duration)
+	}
+	if o.EventIDPool < 0 {
+		return fmt.Errorf("cannot run load: --event-id-pool must not be negative, got %d", o.EventIDPool)
 	}
 	if o.Warmup < 0 {
 		return fmt.Errorf("cannot run load: warmup must not be negative, got %v", o.Warmup)
@@ -617,6 +625,7 @@ func RunLoad(ctx context.Context, o LoadOptions, progress io.Writer) (*LoadResul
 		return nil, fmt.Errorf("cannot run load: %w", err)
 	}
 	warnings = append(warnings, plan.warnings...)
+	plan.eventIDPool = o.EventIDPool
 
 	if o.Warmup > 0 {
 		newLoadRun(o, plan, target, o.Warmup).run(ctx, o.Warmup, progress, "warmup")

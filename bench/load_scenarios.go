@@ -215,6 +215,8 @@ type loadPlan struct {
 	synthetic  bool // customers are made up: the server listed none
 	warnings   []string
 	multiKinds bool
+	// eventIDPool: see LoadOptions.EventIDPool.
+	eventIDPool int
 }
 
 // newLoadPlan prepares the requests of a scenario. The customers are
@@ -394,6 +396,10 @@ func (pk *loadPicker) eventsBody() []byte {
 		b = append(b, pk.plan.prodJSON[pk.product()]...)
 		b = append(b, `,"type":"`...)
 		b = append(b, typ...)
+		if pk.plan.eventIDPool > 0 {
+			b = append(b, `","event_id":"bench-`...)
+			b = strconv.AppendInt(b, int64(pk.rng.IntN(pk.plan.eventIDPool)), 10)
+		}
 		b = append(b, `"}`...)
 	}
 	b = append(b, ']')

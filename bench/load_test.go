@@ -50,11 +50,12 @@ type loadFakeServer struct {
 	problems []string
 	paths    map[string]int // request counts by route
 	events   int
+	eventIDs map[string]int // posted event ids and how often
 }
 
 func newLoadFakeServer(t *testing.T, configure func(*loadFakeServer)) *loadFakeServer {
 	t.Helper()
-	f := &loadFakeServer{paths: map[string]int{}}
+	f := &loadFakeServer{paths: map[string]int{}, eventIDs: map[string]int{}}
 	for i := range 50 {
 		f.products = append(f.products, fmt.Sprintf("p/%d", i)) // '/' checks path escaping
 	}
@@ -139,6 +140,7 @@ func (f *loadFakeServer) serve(w http.ResponseWriter, r *http.Request) {
 			CustomerID string `json:"customer_id"`
 			ProductID  string `json:"product_id"`
 			Type       string `json:"type"`
+			EventID    string `json:"event_id"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&evs); err != nil {
 			f.problem("events body: %v", err)
@@ -152,6 +154,11 @@ func (f *loadFakeServer) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			if e.Type != "view" && e.Type != "cart" && e.Type != "purchase" {
 				f.problem("event type %q", e.Type)
+			}
+			if e.EventID != "" {
+				f.mu.Lock()
+				f.eventIDs[e.EventID]++
+				f.mu.Unlock()
 			}
 		}
 		f.mu.Lock()
@@ -702,5 +709,44 @@ func BenchmarkLoadPickerNext(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		pk.next()
+	}
+}
+
+// TestLoadEventIDPool: with --event-id-pool the posted events carry ids from
+// the pool only, so the server sees repeats once the pool is used up; without
+// it they carry none.
+func TestLoadEventIDPool(t *testing.T) {
+	for _, pool := range []int{0, 20} {
+		f := newLoadFakeServer(t, nil)
+		o := loadTestOptions(f.URL)
+		o.Scenario = ScenarioMixed
+		o.EventIDPool = pool
+		if _, err := RunLoad(context.Background(), o, nil); err != nil {
+			t.Fatal(err)
+		}
+		f.check(t)
+		f.mu.Lock()
+		ids, events := f.eventIDs, f.events
+		f.mu.Unlock()
+		if events == 0 {
+			t.Fatal("no events posted")
+		}
+		if pool == 0 {
+			if len(ids) != 0 {
+				t.Fatalf("event ids without a pool: %v", ids)
+			}
+			continue
+		}
+		total := 0
+		for id, n := range ids {
+			var k int
+			if _, err := fmt.Sscanf(id, "bench-%d", &k); err != nil || k < 0 || k >= pool {
+				t.Fatalf("event id %q is not from a pool of %d", id, pool)
+			}
+			total += n
+		}
+		if total != events || len(ids) > pool {
+			t.Fatalf("%d events, %d with ids, %d distinct ids (pool %d)", events, total, len(ids), pool)
+		}
 	}
 }

@@ -26,7 +26,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
                       [--scenario %s] [--json]
                       [--ids FILE] [--experiment ID] [--variant NAME] [--api-key KEY]
                       [--warmup DURATION] [--timeout DURATION] [--seed N] [--out FILE.html]
-                      [--baseline]
+                      [--baseline] [--event-id-pool N]
        affinity bench --generate FILE [--size small|medium|full] [--customers N]
                       [--products N] [--events N] [--seed N] [--event-ids=false]
 
@@ -60,6 +60,7 @@ CSV, or NDJSON when FILE ends in .ndjson or .jsonl; gzip when it ends in .gz.
 	fs.DurationVar(&o.Warmup, "warmup", 0, "unmeasured load to run first, e.g. 2s")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of each request")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the request and id choice")
+	fs.IntVar(&o.EventIDPool, "event-id-pool", 0, "give posted events an event_id from this many (0: none); once all were posted the rest are duplicates, so the data stops growing (a steady-state soak)")
 	out := fs.String("out", "", "also write a self-contained HTML report to this file")
 	baseline := fs.Bool("baseline", false, "first load a trivial in-process fiber handler the same way, and print the throughput ratio")
 	generate := fs.String("generate", "", "write a synthetic event set to this file instead of running load")
