@@ -60,6 +60,9 @@ func Algorithms() []Algorithm {
 	def := features.DefaultNeighbourOptions()
 	knn := def
 	knn.Similarity = def.Fallback
+	if def.FallbackK > 0 {
+		knn.K = def.FallbackK
+	}
 	// SAR as Microsoft Recommenders runs it in their benchmark: Jaccard over
 	// every co-occurring pair (K 1000 of MovieLens' 1682 products keeps all
 	// that matter), affinity = Σ rating x 2^(-age/30 days), every event of

@@ -153,8 +153,9 @@ func TestEASEFallback(t *testing.T) {
 	fb := openTestStore(t, "", func(o *Options) { o.Neighbours.DenseMaxProducts = 5 })
 	ref := openTestStore(t, "", func(o *Options) { o.Neighbours.Similarity = o.Neighbours.Fallback })
 	tail := openTestStore(t, "", func(o *Options) { o.Neighbours.DenseMinSupport = 12 })
+	short := openTestStore(t, "", func(o *Options) { o.Neighbours.DenseMaxProducts = 5; o.Neighbours.FallbackK = 3 })
 	evs := easeEvents()
-	for _, s := range []*Store{fb, ref, tail} {
+	for _, s := range []*Store{fb, ref, tail, short} {
 		if _, err := s.Ingest(context.Background(), evs, IngestOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -164,6 +165,10 @@ func TestEASEFallback(t *testing.T) {
 		got, want := fb.Model().NeighboursOf(BasisBought, p), ref.Model().NeighboursOf(BasisBought, p)
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("product %d: fallback lists %v, want %v", p, got, want)
+		}
+		// FallbackK keeps the head of the same list.
+		if l := short.Model().NeighboursOf(BasisBought, p); fmt.Sprint(l) != fmt.Sprint(want[:min(3, len(want))]) {
+			t.Errorf("product %d with FallbackK 3: %v, want %v", p, l, want[:min(3, len(want))])
 		}
 		sup := tail.Model().SupportOf(BasisBought, p)
 		l := tail.Model().NeighboursOf(BasisBought, p)

@@ -526,6 +526,9 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 				continue
 			}
 			o.Similarity = o.Fallback
+			if o.FallbackK > 0 {
+				o.K = o.FallbackK
+			}
 			if prev != nil && prev.dense[b] {
 				// The catalogue outgrew EASE: its lists are on another
 				// scale, so every list is counted again, once.

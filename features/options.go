@@ -129,6 +129,12 @@ type NeighbourOptions struct {
 	DenseMinSupport int
 	// Fallback is the similarity SimEASE counts with above DenseMaxProducts.
 	Fallback Similarity
+	// FallbackK is K for the Fallback lists (0: K). A catalogue too large
+	// for EASE holds this many neighbours per product and basis: at 100k
+	// products the lists are the largest part of the heap. 100 saved about
+	// 100 MB at 10M synthetic events and cost the knn evaluation 2% of
+	// nDCG@10 on MovieLens (docs/performance.md), so the default keeps K.
+	FallbackK int
 }
 
 // DefaultNeighbourOptions returns the options the evaluation found best
@@ -151,6 +157,9 @@ func (o NeighbourOptions) Validate() error {
 	}
 	if o.K < 1 || o.K > 1000 {
 		return fmt.Errorf("%w: neighbours K %d out of 1..1000", ErrInvalid, o.K)
+	}
+	if o.FallbackK < 0 || o.FallbackK > 1000 {
+		return fmt.Errorf("%w: FallbackK %d out of 0..1000", ErrInvalid, o.FallbackK)
 	}
 	if o.MaxHistory < 1 {
 		return fmt.Errorf("%w: MaxHistory must be >= 1", ErrInvalid)

@@ -20,6 +20,7 @@ type fileConfig struct {
 	EventTypes   map[string]features.EventType `json:"event_types"`
 	Similarity   string                        `json:"similarity"`
 	Neighbours   int                           `json:"neighbours"`
+	FallbackK    int                           `json:"fallback_neighbours"`
 	HalfLifeDays float64                       `json:"half_life_days"`
 	APIKeysFile  string                        `json:"api_keys_file"`
 	RateLimit    float64                       `json:"rate_limit"`
@@ -66,6 +67,9 @@ func (fc fileConfig) storeOptions(dir string, log *slog.Logger) (features.Option
 	}
 	if fc.Neighbours > 0 {
 		o.Neighbours.K = fc.Neighbours
+	}
+	if fc.FallbackK > 0 {
+		o.Neighbours.FallbackK = fc.FallbackK
 	}
 	if fc.SyncWrites != nil {
 		o.SyncWrites = *fc.SyncWrites
