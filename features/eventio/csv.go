@@ -84,25 +84,44 @@ func newCSVDecoder(r io.Reader) (*csvDecoder, error) {
 		return nil, err
 	}
 	d.fields = len(header)
-	for i := range d.col {
-		d.col[i] = -1
+	key := func(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+	if err := mapColumns(header, csvHeaderNames, key, d.col[:], []csvColumn{colCustomer, colProduct}, "customer_id and product_id"); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// mapColumns fills col (one entry per column) with the header index of
+// each known name, -1 for absent ones, and checks that no column is named
+// twice and that the required ones are there (named in the error by names).
+func mapColumns[C ~int](header []string, known map[string]C, key func(string) string, col []int, required []C, names string) error {
+	for i := range col {
+		col[i] = -1
 	}
 	for i, name := range header {
-		c, ok := csvHeaderNames[strings.ToLower(strings.TrimSpace(name))]
+		c, ok := known[key(name)]
 		if !ok {
 			continue
 		}
-		if d.col[c] >= 0 {
-			return nil, fmt.Errorf("%w: columns %q and %q both name the same field", ErrBadHeader, header[d.col[c]], name)
+		if col[c] >= 0 {
+			return fmt.Errorf("%w: columns %q and %q both name the same field", ErrBadHeader, header[col[c]], name)
 		}
-		d.col[c] = i
+		col[c] = i
 	}
-	for _, c := range [...]csvColumn{colCustomer, colProduct} {
-		if d.col[c] < 0 {
-			return nil, fmt.Errorf("%w: the columns customer_id and product_id are required", ErrBadHeader)
+	for _, c := range required {
+		if col[c] < 0 {
+			return fmt.Errorf("%w: the columns %s are required", ErrBadHeader, names)
 		}
 	}
-	return d, nil
+	return nil
+}
+
+// field returns record field col[c], trimmed, or "" when the column is absent.
+func field[C ~int](rec []string, col []int, c C) string {
+	if i := col[c]; i >= 0 {
+		return strings.TrimSpace(rec[i])
+	}
+	return ""
 }
 
 func (d *csvDecoder) next() (features.Event, int, error) {
@@ -110,12 +129,7 @@ func (d *csvDecoder) next() (features.Event, int, error) {
 	if err != nil {
 		return features.Event{}, line, err
 	}
-	get := func(c csvColumn) string {
-		if i := d.col[c]; i >= 0 {
-			return strings.TrimSpace(rec[i])
-		}
-		return ""
-	}
+	get := func(c csvColumn) string { return field(rec, d.col[:], c) }
 	ev := features.Event{
 		EventID:          get(colEventID),
 		CustomerID:       get(colCustomer),

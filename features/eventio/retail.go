@@ -92,24 +92,13 @@ func newRetailDecoder(r io.Reader) (*retailDecoder, error) {
 		return nil, err
 	}
 	d.fields = len(header)
-	for i := range d.col {
-		d.col[i] = -1
+	key := func(name string) string {
+		return strings.ToLower(strings.NewReplacer(" ", "", "_", "").Replace(strings.TrimSpace(name)))
 	}
-	for i, name := range header {
-		key := strings.ToLower(strings.NewReplacer(" ", "", "_", "").Replace(strings.TrimSpace(name)))
-		c, ok := retailHeaderNames[key]
-		if !ok {
-			continue
-		}
-		if d.col[c] >= 0 {
-			return nil, fmt.Errorf("%w: columns %q and %q both name the same field", ErrBadHeader, header[d.col[c]], name)
-		}
-		d.col[c] = i
-	}
-	for _, c := range [...]retailColumn{rInvoice, rStock, rQuantity, rDate, rPrice, rCustomer} {
-		if d.col[c] < 0 {
-			return nil, fmt.Errorf("%w: the columns InvoiceNo, StockCode, Quantity, InvoiceDate, UnitPrice and CustomerID are required", ErrBadHeader)
-		}
+	if err := mapColumns(header, retailHeaderNames, key, d.col[:],
+		[]retailColumn{rInvoice, rStock, rQuantity, rDate, rPrice, rCustomer},
+		"InvoiceNo, StockCode, Quantity, InvoiceDate, UnitPrice and CustomerID"); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -121,12 +110,7 @@ func (d *retailDecoder) next() (features.Event, int, error) {
 	if err != nil {
 		return features.Event{}, line, err
 	}
-	get := func(c retailColumn) string {
-		if i := d.col[c]; i >= 0 {
-			return strings.TrimSpace(rec[i])
-		}
-		return ""
-	}
+	get := func(c retailColumn) string { return field(rec, d.col[:], c) }
 	invoice := get(rInvoice)
 	if strings.HasPrefix(invoice, "C") {
 		return features.Event{}, line, skipped(line, ReasonCancelled)
