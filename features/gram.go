@@ -4,7 +4,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"sort"
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
@@ -155,11 +154,5 @@ func easeRow(p []float64, n, i int, prods []uint32, k int, h TopK) []Neighbour {
 		j := int(nb.Product)
 		out[x] = Neighbour{Product: prods[j], Score: float32(-row[j] / p[j*n+j])}
 	}
-	sort.Slice(out, func(a, b int) bool {
-		if out[a].Score != out[b].Score {
-			return out[a].Score > out[b].Score
-		}
-		return out[a].Product < out[b].Product
-	})
-	return out
+	return TopK(out).Sorted()
 }

@@ -486,6 +486,24 @@ func (h *TopK) Push(n Neighbour, k int) {
 	}
 }
 
+// popularOf lists the products with a positive count, most first (ties:
+// the lower product id).
+func popularOf(counts []uint32) []Neighbour {
+	k := 0
+	for _, n := range counts {
+		if n > 0 {
+			k++
+		}
+	}
+	pop := make([]Neighbour, 0, k) // cached lists keep no slack
+	for p, n := range counts {
+		if n > 0 {
+			pop = append(pop, Neighbour{Product: uint32(p), Score: float32(n)})
+		}
+	}
+	return TopK(pop).Sorted()
+}
+
 // Sorted orders the kept items best first, in place, and returns them.
 func (h TopK) Sorted() []Neighbour {
 	sort.Slice(h, func(i, j int) bool { return less(h[j], h[i]) })
@@ -644,19 +662,7 @@ func finishModel(x *index, m *Model, nprod int) int {
 		if all != nil {
 			m.Customers[b] = int(all.GetCardinality())
 		}
-		pop := make([]Neighbour, 0, nprod)
-		for p, s := range sup {
-			if s > 0 {
-				pop = append(pop, Neighbour{Product: uint32(p), Score: float32(s)})
-			}
-		}
-		sort.Slice(pop, func(i, j int) bool {
-			if pop[i].Score != pop[j].Score {
-				return pop[i].Score > pop[j].Score
-			}
-			return pop[i].Product < pop[j].Product
-		})
-		m.Popular[b] = pop
+		m.Popular[b] = popularOf(sup)
 		if len(m.Neighbours[b]) < nprod {
 			l := make([][]Neighbour, nprod)
 			copy(l, m.Neighbours[b])

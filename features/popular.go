@@ -1,7 +1,6 @@
 package features
 
 import (
-	"sort"
 	"sync"
 	"time"
 )
@@ -58,18 +57,7 @@ func (s *Store) PopularSince(since time.Time, b Basis) []Neighbour {
 		}
 	}
 	s.idx.mu.RUnlock()
-	list := make([]Neighbour, 0, 256)
-	for p, n := range counts {
-		if n > 0 {
-			list = append(list, Neighbour{Product: uint32(p), Score: float32(n)})
-		}
-	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].Score != list[j].Score {
-			return list[i].Score > list[j].Score
-		}
-		return list[i].Product < list[j].Product
-	})
+	list := popularOf(counts)
 	s.windows.mu.Lock()
 	for k, e := range s.windows.entries {
 		if now.Sub(e.at) >= windowCacheTTL {

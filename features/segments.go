@@ -625,13 +625,7 @@ func (s *Store) computeSegmentProducts(members *roaring.Bitmap) *SegmentProducts
 			sp.Lift = append(sp.Lift, Neighbour{Product: p, Score: float32(lift)})
 		}
 	}
-	for _, l := range [][]Neighbour{sp.Popular, sp.Lift} {
-		sort.Slice(l, func(i, j int) bool {
-			if l[i].Score != l[j].Score {
-				return l[i].Score > l[j].Score
-			}
-			return l[i].Product < l[j].Product
-		})
-	}
+	TopK(sp.Popular).Sorted()
+	TopK(sp.Lift).Sorted()
 	return sp
 }
