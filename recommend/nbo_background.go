@@ -324,21 +324,26 @@ func (s *OfferService) erase(ext string) error {
 // incarnation of an id) are skipped.
 func (s *OfferService) rebuild() error {
 	set := s.set.Load()
-	var le offerLogEntry
 	bad := 0
-	err := s.src.ScanLog(offerShownLog, 0, func(_ uint64, v []byte) error {
-		if err := decodeOfferLog(v, &le); err != nil || le.kind != offerEntryShown {
-			bad++
+	// replay calls fn with each readable entry of kind in log whose offer
+	// (this incarnation) still exists, and its state.
+	replay := func(log string, kind byte, fn func(le *offerLogEntry, st *offerState)) error {
+		var le offerLogEntry
+		return s.src.ScanLog(log, 0, func(_ uint64, v []byte) error {
+			if err := decodeOfferLog(v, &le); err != nil || le.kind != kind {
+				bad++
+				return nil
+			}
+			if o := set.byID[le.offer]; o != nil && o.st.inc == le.inc {
+				fn(&le, o.st)
+			}
 			return nil
-		}
-		o := set.byID[le.offer]
-		if o == nil || o.st.inc != le.inc {
-			return nil
-		}
-		st := o.st
+		})
+	}
+	err := replay(offerShownLog, offerEntryShown, func(le *offerLogEntry, st *offerState) {
 		st.shown++
 		if le.cust == "" {
-			return nil
+			return
 		}
 		sh := s.shard(le.cust)
 		counts := sh.m[le.cust]
@@ -349,31 +354,20 @@ func (s *OfferService) rebuild() error {
 			st.open[le.rec] = e
 			st.fifo = append(st.fifo, e)
 		}
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("cannot replay offer exposures: %w", err)
 	}
-	err = s.src.ScanLog(offerResponseLog, 0, func(_ uint64, v []byte) error {
-		if err := decodeOfferLog(v, &le); err != nil || le.kind != offerEntryResponse {
-			bad++
-			return nil
-		}
-		o := set.byID[le.offer]
-		if o == nil || o.st.inc != le.inc {
-			return nil
-		}
-		st := o.st
+	err = replay(offerResponseLog, offerEntryResponse, func(le *offerLogEntry, st *offerState) {
 		if le.rec != "" {
 			e := st.open[le.rec]
 			if e == nil || e.cust != le.cust {
-				return nil // answered twice cannot happen; a stray entry must not count
+				return // answered twice cannot happen; a stray entry must not count
 			}
 			e.done = true
 			delete(st.open, le.rec)
 		}
 		st.count(le.resp, le.segs, 1)
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("cannot replay offer responses: %w", err)
