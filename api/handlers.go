@@ -250,7 +250,7 @@ func (s *Server) getProduct(c *fiber.Ctx) error {
 	}
 	p, _, err := s.deps.Store.GetProduct(id)
 	if err != nil {
-		return notFound("unknown product " + quote(id))
+		return err
 	}
 	if p.Tags == nil {
 		p.Tags = []string{}
@@ -267,9 +267,6 @@ func (s *Server) deleteProduct(c *fiber.Ctx) error {
 		return err
 	}
 	if err := s.deps.Store.DeleteProduct(id); err != nil {
-		if errors.Is(err, features.ErrNotFound) {
-			return notFound("unknown product " + quote(id))
-		}
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -303,9 +300,6 @@ func (s *Server) deleteCustomer(c *fiber.Ctx) error {
 		return err
 	}
 	if err := s.deps.Store.EraseCustomer(id); err != nil {
-		if errors.Is(err, features.ErrNotFound) {
-			return notFound("unknown customer " + quote(id))
-		}
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

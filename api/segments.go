@@ -112,7 +112,7 @@ func (s *Server) getSegment(c *fiber.Ctx) error {
 	}
 	seg, err := s.deps.Store.GetSegment(name)
 	if err != nil {
-		return segmentErr(err, name)
+		return err
 	}
 	return c.JSON(seg)
 }
@@ -123,7 +123,7 @@ func (s *Server) deleteSegment(c *fiber.Ctx) error {
 		return err
 	}
 	if err := s.deps.Store.DeleteSegment(name); err != nil {
-		return segmentErr(err, name)
+		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
@@ -141,17 +141,6 @@ func (s *Server) segmentProducts(c *fiber.Ctx) error {
 		return err
 	}
 	return s.serveList(c, r, r.CustomerID, func(ctx context.Context, r recommend.Request) (recommend.List, error) {
-		l, err := s.deps.Engine.SegmentProducts(ctx, r, name)
-		if err != nil {
-			return l, segmentErr(err, name)
-		}
-		return l, nil
+		return s.deps.Engine.SegmentProducts(ctx, r, name)
 	})
-}
-
-func segmentErr(err error, name string) error {
-	if errors.Is(err, features.ErrNotFound) {
-		return notFound("unknown segment " + quote(name))
-	}
-	return err
 }

@@ -11,6 +11,15 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + " " + e.Msg }
 
+// unknown is an ErrNotFound that names what is missing, so that every layer
+// up to the HTTP problem says the same thing without mapping it again.
+type unknown struct{ what, id string }
+
+func (e *unknown) Error() string        { return "unknown " + e.what + " \"" + e.id + "\"" }
+func (e *unknown) Is(target error) bool { return target == ErrNotFound }
+
+func errUnknown(what, id string) error { return &unknown{what: what, id: id} }
+
 var (
 	// ErrNotFound is returned when an id, product, customer or record is unknown.
 	ErrNotFound = errors.New("not found")

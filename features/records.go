@@ -77,7 +77,7 @@ func (s *Store) flush(wb *badger.WriteBatch) error {
 func (s *Store) GetProduct(ext string) (Product, bool, error) {
 	id, ok := s.prod.lookup(ext)
 	if !ok {
-		return Product{}, false, ErrNotFound
+		return Product{}, false, errUnknown("product", ext)
 	}
 	if p := s.Catalog().Product(id); p != nil {
 		return *p, true, nil
@@ -90,7 +90,7 @@ func (s *Store) GetProduct(ext string) (Product, bool, error) {
 func (s *Store) DeleteProduct(ext string) error {
 	id, ok := s.prod.lookup(ext)
 	if !ok || s.Catalog().Product(id) == nil {
-		return ErrNotFound
+		return errUnknown("product", ext)
 	}
 	return s.do(func() error {
 		wb := s.db.NewWriteBatch()
@@ -228,7 +228,7 @@ func (s *Store) CustomerAttributes(c uint32) map[string]any {
 func (s *Store) EraseCustomer(ext string) error {
 	id, ok := s.cust.lookup(ext)
 	if !ok {
-		return ErrNotFound
+		return errUnknown("customer", ext)
 	}
 	err := s.do(func() error {
 		var keys [][]byte

@@ -178,7 +178,7 @@ func (s *Store) GetSegment(name string) (Segment, error) {
 	set := s.crm.segs.Load()
 	i, ok := set.find(name)
 	if !ok {
-		return Segment{}, fmt.Errorf("%w: segment %q", ErrNotFound, name)
+		return Segment{}, errUnknown("segment", name)
 	}
 	g := set.list[i]
 	return Segment{Name: g.name, Rule: g.rule.String(), Members: int(g.members.GetCardinality())}, nil
@@ -202,7 +202,7 @@ func (s *Store) DeleteSegment(name string) error {
 	return s.do(func() error {
 		set := s.crm.segs.Load()
 		if _, ok := set.find(name); !ok {
-			return fmt.Errorf("%w: segment %q", ErrNotFound, name)
+			return errUnknown("segment", name)
 		}
 		wb := s.db.NewWriteBatch()
 		defer wb.Cancel()
@@ -222,7 +222,7 @@ func (s *Store) SegmentMembers(name string) (*roaring.Bitmap, error) {
 	set := s.crm.segs.Load()
 	i, ok := set.find(name)
 	if !ok {
-		return nil, fmt.Errorf("%w: segment %q", ErrNotFound, name)
+		return nil, errUnknown("segment", name)
 	}
 	return set.list[i].members, nil
 }
@@ -549,7 +549,7 @@ func (s *Store) SegmentProducts(name string) (*SegmentProducts, error) {
 	set := s.crm.segs.Load()
 	i, ok := set.find(name)
 	if !ok {
-		return nil, fmt.Errorf("%w: segment %q", ErrNotFound, name)
+		return nil, errUnknown("segment", name)
 	}
 	g := set.list[i]
 	pc := &s.crm.ptc
