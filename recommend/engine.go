@@ -291,9 +291,7 @@ func (e *Engine) Related(ctx context.Context, r Request) (List, error) {
 	k := e.limit(&r)
 	sc := e.getScratch(len(m.Support[0]) + 1)
 	defer e.putScratch(sc)
-	if c, ok := e.src.CustomerID(r.CustomerID); ok && r.CustomerID != "" {
-		e.markExcluded(sc, e.src.HistoryView(c), r.IncludeSeen)
-	}
+	e.excludeCustomer(sc, r.CustomerID, r.IncludeSeen)
 	e.markOne(sc, p)
 	var items []scored
 	for _, n := range m.NeighboursOf(r.Basis, p) {
@@ -344,6 +342,14 @@ func (e *Engine) markOne(sc *scratch, p uint32) {
 
 // markExcluded marks what a customer must not be shown again: everything
 // bought, and with !includeSeen everything they interacted with.
+// excludeCustomer marks what customer ext has (see markExcluded); nothing
+// for an anonymous or unknown customer.
+func (e *Engine) excludeCustomer(sc *scratch, ext string, includeSeen bool) {
+	if c, ok := e.src.CustomerID(ext); ok && ext != "" {
+		e.markExcluded(sc, e.src.HistoryView(c), includeSeen)
+	}
+}
+
 func (e *Engine) markExcluded(sc *scratch, hist []features.Interaction, includeSeen bool) {
 	for _, in := range hist {
 		if includeSeen && in.Class != features.ClassBought {
@@ -387,9 +393,7 @@ func (e *Engine) Popular(ctx context.Context, r Request) (List, error) {
 	k := e.limit(&r)
 	sc := e.getScratch(len(m.Support[0]) + 1)
 	defer e.putScratch(sc)
-	if c, ok := e.src.CustomerID(r.CustomerID); ok && r.CustomerID != "" {
-		e.markExcluded(sc, e.src.HistoryView(c), true)
-	}
+	e.excludeCustomer(sc, r.CustomerID, true)
 	pop := e.popularList(m, r.Window)
 	items := e.popularFast(sc, pop, m, cat.Compile(r.Filter), k)
 	algo := "popular"

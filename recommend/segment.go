@@ -66,9 +66,7 @@ func (e *Engine) segmentList(r Request, segment, algo string, pick func(*feature
 	k := e.limit(&r)
 	sc := e.getScratch(max(len(m.Support[0]), e.src.Catalog().Len()) + 1)
 	defer e.putScratch(sc)
-	if c, ok := e.src.CustomerID(r.CustomerID); ok && r.CustomerID != "" {
-		e.markExcluded(sc, e.src.HistoryView(c), true)
-	}
+	e.excludeCustomer(sc, r.CustomerID, true)
 	items := e.popularInto(sc, pick(sp), e.src.Catalog().Compile(r.Filter), k)
 	return e.toList(sc, items, algo), nil
 }
