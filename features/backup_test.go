@@ -88,7 +88,7 @@ func TestEraseCustomerLeavesNothingReadable(t *testing.T) {
 		if _, ok := s.CustomerID(secret); ok {
 			t.Fatal("id still resolves")
 		}
-		if h := s.History(cid, nil); len(h) != 0 {
+		if h := s.HistoryView(cid); len(h) != 0 {
 			t.Fatalf("history left: %v", h)
 		}
 		if s.CustomerAttributes(cid) != nil {

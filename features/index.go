@@ -121,16 +121,6 @@ func (x *index) historyView(cust uint32) []Interaction {
 	return nil
 }
 
-// history copies cust's interactions into buf.
-func (x *index) history(cust uint32, buf []Interaction) []Interaction {
-	x.mu.RLock()
-	if int(cust) < len(x.hist) {
-		buf = append(buf, x.hist[cust]...)
-	}
-	x.mu.RUnlock()
-	return buf
-}
-
 // takeDirty returns the stale products (nil, true when all are), the log
 // sequence they are stale up to, and resets.
 func (x *index) takeDirty() (*roaring.Bitmap, bool, uint64) {

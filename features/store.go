@@ -857,9 +857,6 @@ func (s *Store) ProductNames(ps []uint32, out []string) []string { return s.prod
 func (s *Store) NumProducts() int  { return s.prod.len() }
 func (s *Store) NumCustomers() int { return s.cust.len() }
 
-// History appends customer c's interactions, oldest first, to buf.
-func (s *Store) History(c uint32, buf []Interaction) []Interaction { return s.idx.history(c, buf) }
-
 // HistoryView returns customer c's interactions, oldest first, without a
 // copy: read-only, and it does not follow later events. A request that reads
 // a long history this way allocates nothing for it.

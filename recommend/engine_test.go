@@ -231,7 +231,7 @@ func TestPersonalScoringBothWays(t *testing.T) {
 	for c := range 150 {
 		cust := fmt.Sprintf("c%d", c)
 		id, _ := st.CustomerID(cust)
-		hist := st.History(id, nil)
+		hist := st.HistoryView(id)
 		want := map[uint32]float64{}
 		for _, a := range e.affinity(hist, o.HalfLife) {
 			for _, n := range m.NeighboursOf(o.Basis, a.Product) {
