@@ -636,7 +636,7 @@ func RunLoad(ctx context.Context, o LoadOptions, progress io.Writer) (*LoadResul
 	if ctx.Err() == nil {
 		w := watchServerMemory(ctx, target, time.Second)
 		elapsed = r.run(ctx, o.Duration, progress, o.Scenario)
-		mem = w.finish(target)
+		mem = w.finish()
 	} else {
 		r.start = time.Now() // interrupted during the warmup: an empty result
 	}

@@ -60,6 +60,7 @@ func parseRSSMetric(body []byte) (int64, bool) {
 
 // memoryWatch samples the target's resident set every interval until stop.
 type memoryWatch struct {
+	t    *loadTarget
 	mu   sync.Mutex
 	mem  LoadServerMemory
 	stop chan struct{}
@@ -67,22 +68,8 @@ type memoryWatch struct {
 }
 
 func watchServerMemory(ctx context.Context, t *loadTarget, every time.Duration) *memoryWatch {
-	w := &memoryWatch{stop: make(chan struct{}), done: make(chan struct{})}
-	sample := func() {
-		v, ok := t.serverRSS()
-		if !ok {
-			return
-		}
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if w.mem.Samples == 0 {
-			w.mem.StartBytes = v
-		}
-		w.mem.Samples++
-		w.mem.PeakBytes = max(w.mem.PeakBytes, v)
-		w.mem.EndBytes = v
-	}
-	sample()
+	w := &memoryWatch{t: t, stop: make(chan struct{}), done: make(chan struct{})}
+	w.sample()
 	go func() {
 		defer close(w.done)
 		tk := time.NewTicker(every)
@@ -94,25 +81,35 @@ func watchServerMemory(ctx context.Context, t *loadTarget, every time.Duration) 
 			case <-w.stop:
 				return
 			case <-tk.C:
-				sample()
+				w.sample()
 			}
 		}
 	}()
 	return w
 }
 
+// sample reads the resident set once; a target that does not say is left
+// out.
+func (w *memoryWatch) sample() {
+	v, ok := w.t.serverRSS()
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.mem.Samples == 0 {
+		w.mem.StartBytes = v
+	}
+	w.mem.Samples++
+	w.mem.PeakBytes = max(w.mem.PeakBytes, v)
+	w.mem.EndBytes = v
+}
+
 // finish takes a last sample and returns what was seen (nil if nothing).
-func (w *memoryWatch) finish(t *loadTarget) *LoadServerMemory {
+func (w *memoryWatch) finish() *LoadServerMemory {
 	close(w.stop)
 	<-w.done
-	if v, ok := t.serverRSS(); ok {
-		w.mem.Samples++
-		w.mem.PeakBytes = max(w.mem.PeakBytes, v)
-		w.mem.EndBytes = v
-		if w.mem.Samples == 1 {
-			w.mem.StartBytes = v
-		}
-	}
+	w.sample()
 	if w.mem.Samples == 0 {
 		return nil
 	}
