@@ -1,8 +1,6 @@
 package api
 
 import (
-	"errors"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/affinity-rec/affinity/recommend"
@@ -50,7 +48,7 @@ func (s *Server) getOffer(c *fiber.Ctx) error {
 	}
 	v, err := s.deps.Offers.Get(id)
 	if err != nil {
-		return offerError(err, id)
+		return err
 	}
 	return c.JSON(v)
 }
@@ -65,7 +63,7 @@ func (s *Server) deleteOffer(c *fiber.Ctx) error {
 		return err
 	}
 	if err := s.deps.Offers.Delete(id); err != nil {
-		return offerError(err, id)
+		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
@@ -81,7 +79,7 @@ func (s *Server) postOfferResponse(c *fiber.Ctx) error {
 	}
 	res, err := s.deps.Offers.Respond(c.UserContext(), id, r)
 	if err != nil {
-		return offerError(err, id)
+		return err
 	}
 	return c.JSON(res)
 }
@@ -134,18 +132,4 @@ func (s *Server) nextBestOffer(c *fiber.Ctx) error {
 		s.expose(c, enr, res.RecommendationID, l)
 	}
 	return c.JSON(reply)
-}
-
-// offerError words the offer service's errors for the client: an unknown
-// offer is 404 and a response with no open exposure to answer is 409 (the
-// request is well formed, the state does not allow it); the rest go to the
-// central mapping.
-func offerError(err error, id string) error {
-	switch {
-	case errors.Is(err, recommend.ErrUnknownOffer):
-		return notFound("unknown offer " + quote(id))
-	case errors.Is(err, recommend.ErrNoOpenExposure):
-		return &HTTPError{Status: fiber.StatusConflict, Detail: err.Error()}
-	}
-	return err
 }

@@ -55,6 +55,9 @@ func problemFor(err error) Problem {
 		p = Problem{Status: http.StatusBadRequest, Detail: fe.Error(), Field: fe.Field}
 	case errors.Is(err, features.ErrNotFound), errors.Is(err, recommend.ErrUnknownProduct):
 		p = Problem{Status: http.StatusNotFound, Detail: err.Error()}
+	case errors.Is(err, recommend.ErrNoOpenExposure):
+		// The request is well formed; the offer's state does not allow it.
+		p = Problem{Status: http.StatusConflict, Detail: err.Error()}
 	case errors.Is(err, features.ErrInvalid), errors.Is(err, recommend.ErrBadRequest):
 		p = Problem{Status: http.StatusBadRequest, Detail: err.Error()}
 	case errors.Is(err, features.ErrReadOnly), errors.Is(err, features.ErrClosed):

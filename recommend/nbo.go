@@ -933,7 +933,7 @@ func (s *OfferService) Respond(ctx context.Context, id string, r OfferResponse) 
 	}
 	o := s.set.Load().byID[id]
 	if o == nil {
-		return RespondResult{}, fmt.Errorf("%w: %q", ErrUnknownOffer, id)
+		return RespondResult{}, fmt.Errorf("%w %q", ErrUnknownOffer, id)
 	}
 	st := o.st
 	nowS := s.src.Now().Unix()

@@ -39,12 +39,19 @@ const (
 	maxOfferBody     = 1 << 20
 )
 
+// notFoundError is an error that is also a features.ErrNotFound.
+type notFoundError string
+
+func (e notFoundError) Error() string        { return string(e) }
+func (e notFoundError) Is(target error) bool { return target == features.ErrNotFound }
+
 // The offer service's errors. They sit here rather than in errors.go
 // because this file is the offer feature's own (see the report to the lead).
 var (
-	// ErrUnknownOffer is returned for an offer id with no definition; it
-	// wraps features.ErrNotFound so the API answers 404.
-	ErrUnknownOffer = fmt.Errorf("unknown offer: %w", features.ErrNotFound)
+	// ErrUnknownOffer is returned, followed by the id, for an offer id
+	// with no definition; it is a features.ErrNotFound, so the API answers
+	// 404 with the message as it stands.
+	ErrUnknownOffer error = notFoundError("unknown offer")
 	// ErrNoOpenExposure is returned for a response that matches no open
 	// exposure: the offer was never shown to that customer under that
 	// recommendation id, was already answered, or its response window
@@ -577,7 +584,7 @@ func (s *OfferService) Put(id string, o Offer) (OfferView, error) {
 func (s *OfferService) Get(id string) (OfferView, error) {
 	o := s.set.Load().byID[id]
 	if o == nil {
-		return OfferView{}, fmt.Errorf("%w: %q", ErrUnknownOffer, id)
+		return OfferView{}, fmt.Errorf("%w %q", ErrUnknownOffer, id)
 	}
 	return s.view(o, s.src.Now()), nil
 }
@@ -603,7 +610,7 @@ func (s *OfferService) Delete(id string) error {
 	defer s.defMu.Unlock()
 	set := s.set.Load()
 	if set.byID[id] == nil {
-		return fmt.Errorf("%w: %q", ErrUnknownOffer, id)
+		return fmt.Errorf("%w %q", ErrUnknownOffer, id)
 	}
 	if err := s.src.DeleteRecord(offerKind, id); err != nil && !errors.Is(err, features.ErrNotFound) {
 		return fmt.Errorf("cannot delete offer %q: %w", id, err)
