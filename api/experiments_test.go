@@ -32,20 +32,8 @@ func newExpServer(t testing.TB) *expServer {
 	t.Helper()
 	st, eng := seededStore(t, func(o *features.Options) { o.Logger = expQuietLog },
 		purchases(60, 10, 5, func(c, p int) bool { return (c*7+p*3)%4 == 0 }))
-	xo := recommend.DefaultExperimentsOptions()
-	xo.FlushInterval = 10 * time.Millisecond
-	xo.Logger = expQuietLog
-	x, err := recommend.NewExperiments(st, xo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { x.Close() })
-	ao := DefaultOptions()
-	ao.Logger = expQuietLog
-	srv, err := New(Deps{Store: st, Engine: eng, Experiments: x}, ao)
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := newTestExperiments(t, st, expQuietLog, 10*time.Millisecond)
+	srv := serverOver(t, Deps{Store: st, Engine: eng, Experiments: x}, expQuietLog)
 	return &expServer{srv: srv, store: st, x: x}
 }
 

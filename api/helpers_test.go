@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -101,4 +102,34 @@ func purchases(nc, np int, value float64, keep func(c, p int) bool) []features.E
 		}
 	}
 	return evs
+}
+
+// serverOver is a Server over deps with the default options, logging to
+// log.
+func serverOver(t testing.TB, deps Deps, log *slog.Logger) *Server {
+	t.Helper()
+	ao := DefaultOptions()
+	ao.Logger = log
+	srv, err := New(deps, ao)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+// newTestExperiments is an experiments service over st, closed with the
+// test; flush 0 keeps the default flush interval.
+func newTestExperiments(t testing.TB, st *features.Store, log *slog.Logger, flush time.Duration) *recommend.Experiments {
+	t.Helper()
+	xo := recommend.DefaultExperimentsOptions()
+	xo.Logger = log
+	if flush > 0 {
+		xo.FlushInterval = flush
+	}
+	x, err := recommend.NewExperiments(st, xo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	return x
 }

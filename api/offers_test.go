@@ -35,19 +35,8 @@ func newOfferServer(t testing.TB) *offerServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { offers.Close() })
-	xo := recommend.DefaultExperimentsOptions()
-	xo.Logger = quiet
-	x, err := recommend.NewExperiments(st, xo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { x.Close() })
-	ao := DefaultOptions()
-	ao.Logger = quiet
-	srv, err := New(Deps{Store: st, Engine: eng, Experiments: x, Offers: offers}, ao)
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := newTestExperiments(t, st, quiet, 0)
+	srv := serverOver(t, Deps{Store: st, Engine: eng, Experiments: x, Offers: offers}, quiet)
 	return &offerServer{srv: srv, store: st, offers: offers}
 }
 

@@ -44,12 +44,7 @@ func newSegServer(t testing.TB, dir string) *segServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ao := DefaultOptions()
-	ao.Logger = o.Logger
-	srv, err := New(Deps{Store: st, Engine: eng}, ao)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := serverOver(t, Deps{Store: st, Engine: eng}, o.Logger)
 	return &segServer{st: st, srv: srv}
 }
 
