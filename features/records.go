@@ -368,23 +368,35 @@ func (s *Store) ListRecords(kind string, fn func(id string, value []byte) error)
 }
 
 // AppendLog durably appends entries to the named log (exposures, responses)
-// and returns the sequence of the first. Entries are kept in order.
+// and returns the sequence of the first. Entries are kept in order, and
+// sequences only grow while the process runs, across deletions too.
 func (s *Store) AppendLog(kind string, entries [][]byte) (uint64, error) {
 	var first uint64
 	err := s.do(func() error {
-		next, err := s.lastAppendSeq(kind)
-		if err != nil {
-			return err
+		last, ok := s.appendSeq[kind]
+		if !ok {
+			// Once per log and process: a reverse iterator per append was
+			// a seek through every table for each exposure batch.
+			var err error
+			if last, err = s.lastAppendSeq(kind); err != nil {
+				return err
+			}
 		}
-		first = next + 1
+		first = last + 1
 		wb := s.db.NewWriteBatch()
 		defer wb.Cancel()
 		for i, e := range entries {
 			if err := wb.Set(keyAppendLog(kind, first+uint64(i)), e); err != nil {
+				delete(s.appendSeq, kind)
 				return fmt.Errorf("cannot append to %s: %w", kind, classifyErr(err))
 			}
 		}
-		return s.flush(wb)
+		if err := s.flush(wb); err != nil {
+			delete(s.appendSeq, kind) // read it back from Badger next time
+			return err
+		}
+		s.appendSeq[kind] = last + uint64(len(entries))
+		return nil
 	})
 	return first, err
 }

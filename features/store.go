@@ -57,6 +57,10 @@ type Store struct {
 	hooks    []Hooks
 	journals []string // erasure journals (erasure.go)
 
+	// appendSeq is the last sequence of each append log (records.go),
+	// read from Badger on first use; writer goroutine only.
+	appendSeq map[string]uint64
+
 	refreshMu sync.Mutex // one model build at a time
 	// What the paced refresh knows of the dense (EASE) solve, under
 	// refreshMu: when it last ran, how long it took, and whether events
@@ -172,17 +176,18 @@ func Open(o Options) (*Store, error) {
 		return nil, fmt.Errorf("cannot open store in %q: %w", o.Dir, classifyErr(err))
 	}
 	s := &Store{
-		opts:  o,
-		db:    db,
-		log:   o.Logger,
-		cust:  newDict(),
-		prod:  newDict(),
-		idx:   newIndex(),
-		reqs:  make(chan *writeReq, 1024),
-		stop:  make(chan struct{}),
-		kick:  make(chan struct{}, 1),
-		dedup: newDedupFilter(1 << 20),
-		custs: customers{attrs: map[uint32]map[string]any{}},
+		opts:      o,
+		db:        db,
+		log:       o.Logger,
+		cust:      newDict(),
+		prod:      newDict(),
+		idx:       newIndex(),
+		reqs:      make(chan *writeReq, 1024),
+		stop:      make(chan struct{}),
+		kick:      make(chan struct{}, 1),
+		appendSeq: map[string]uint64{},
+		dedup:     newDedupFilter(1 << 20),
+		custs:     customers{attrs: map[uint32]map[string]any{}},
 	}
 	if !o.InMemory {
 		s.disk = &diskGuard{dir: o.Dir, min: o.MinFreeBytes}

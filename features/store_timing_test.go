@@ -179,3 +179,25 @@ func BenchmarkHistoryDuringRefresh(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(worst.Microseconds()), "max-us")
 }
+
+// BenchmarkAppendLog appends one small entry at a time to a log that
+// already holds 100k, as the offer and experiment services do.
+func BenchmarkAppendLog(b *testing.B) {
+	s := openTestStore(b, "", func(o *Options) { o.SyncWrites = false })
+	entry := make([]byte, 64)
+	batch := make([][]byte, 1000)
+	for i := range batch {
+		batch[i] = entry
+	}
+	for range 100 {
+		if _, err := s.AppendLog("bench", batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := s.AppendLog("bench", [][]byte{entry}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
