@@ -119,22 +119,14 @@ func (d *retailDecoder) next() (features.Event, int, error) {
 	if customer == "" {
 		return features.Event{}, line, skipped(line, ReasonNoCustomer)
 	}
-	qtyText := get(rQuantity)
-	if qtyText == "" {
-		return features.Event{}, line, lineError(line, ReasonBadField, &features.FieldError{Field: "quantity", Msg: "is required"})
-	}
-	qty, err := parseNumber("quantity", qtyText)
+	qty, err := requiredNumber("quantity", get(rQuantity))
 	if err != nil {
 		return features.Event{}, line, lineError(line, ReasonBadField, err)
 	}
 	if qty <= 0 {
 		return features.Event{}, line, skipped(line, ReasonNonPositiveQuantity)
 	}
-	priceText := get(rPrice)
-	if priceText == "" {
-		return features.Event{}, line, lineError(line, ReasonBadField, &features.FieldError{Field: "unit_price", Msg: "is required"})
-	}
-	price, err := parseNumber("unit_price", priceText)
+	price, err := requiredNumber("unit_price", get(rPrice))
 	if err != nil {
 		return features.Event{}, line, lineError(line, ReasonBadField, err)
 	}
@@ -306,4 +298,12 @@ func singular(w string) string {
 		return w[:len(w)-1]
 	}
 	return w
+}
+
+// requiredNumber parses a field that must be present.
+func requiredNumber(field, text string) (float64, error) {
+	if text == "" {
+		return 0, &features.FieldError{Field: field, Msg: "is required"}
+	}
+	return parseNumber(field, text)
 }
