@@ -54,6 +54,6 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	probe.types.Store(s.types.Load())
 	f.Fuzz(func(t *testing.T, b []byte, seq uint64) {
 		probe.idx = newIndex()
-		_, _ = probe.decodeSnapshot(b, seq)
+		_, _ = probe.decodeSnapshot(b, seq, func() error { return nil })
 	})
 }

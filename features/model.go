@@ -625,44 +625,58 @@ func boughtOnly(x *index) bool {
 }
 
 // finishModel fills m's supports, customer counts and popularity from x and
-// returns the product count it used. It holds x.mu for reading one slice of
-// products at a time (see neighbours for why), so the figures of different
-// slices may be a few events apart, as those of a partial refresh are.
+// returns the product count it used. It counts from the customers'
+// histories, which hold exactly the pairs the product bitmaps do: one pass
+// over the events instead of OR-ing every product's bitmaps (3 s of a 17 s
+// restart at 10M events). It holds x.mu for reading one slice of customers
+// at a time (see neighbours for why), so the figures of different slices may
+// be a few events apart, as those of a partial refresh are.
 func finishModel(x *index, m *Model, nprod int) int {
 	x.mu.RLock()
 	if n := len(x.prodCust[0]); n > nprod {
 		nprod = n
 	}
+	ncust := len(x.hist)
 	x.mu.RUnlock()
-	const slice = 2048
-	for b := Basis(0); b < NumBases; b++ {
-		sup := make([]uint32, nprod)
-		var all *roaring.Bitmap
-		var parts []*roaring.Bitmap
-		for lo := 0; lo < nprod; lo += slice {
-			parts = parts[:0]
-			x.mu.RLock()
-			for p := lo; p < min(lo+slice, nprod); p++ {
-				cs := customersOf(x, b, uint32(p))
-				if cs != nil {
-					sup[p] = uint32(cs.GetCardinality())
-					parts = append(parts, cs)
+	var sup, seen [NumBases][]uint32
+	for b := range sup {
+		sup[b] = make([]uint32, nprod)
+		// seen[b][p] is 1 + the last customer counted for p, so a product
+		// the customer has several events for counts once.
+		seen[b] = make([]uint32, nprod)
+	}
+	var customers [NumBases]int
+	const slice = 4096
+	for lo := 0; lo < ncust; lo += slice {
+		x.mu.RLock()
+		for c := lo; c < min(lo+slice, len(x.hist)); c++ {
+			mark := uint32(c) + 1
+			var has [NumBases]bool
+			for _, in := range x.hist[c] {
+				p := in.Product
+				if int(p) >= nprod {
+					continue
+				}
+				for b := Basis(0); b < NumBases; b++ {
+					if b.has(in.Class) && seen[b][p] != mark {
+						seen[b][p] = mark
+						sup[b][p]++
+						has[b] = true
+					}
 				}
 			}
-			or := roaring.FastOr(parts...)
-			x.mu.RUnlock()
-			if all == nil {
-				all = or
-			} else {
-				all.Or(or)
+			for b, ok := range has {
+				if ok {
+					customers[b]++
+				}
 			}
 		}
-		m.Support[b] = sup
-		m.Customers[b] = 0
-		if all != nil {
-			m.Customers[b] = int(all.GetCardinality())
-		}
-		m.Popular[b] = popularOf(sup)
+		x.mu.RUnlock()
+	}
+	for b := Basis(0); b < NumBases; b++ {
+		m.Support[b] = sup[b]
+		m.Customers[b] = customers[b]
+		m.Popular[b] = popularOf(sup[b])
 		if len(m.Neighbours[b]) < nprod {
 			l := make([][]Neighbour, nprod)
 			copy(l, m.Neighbours[b])

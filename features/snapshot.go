@@ -12,6 +12,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -304,7 +306,9 @@ func (s *Store) deleteSnapGen(old snapMeta) {
 
 // loadSnapshot restores the index (and the model when the snapshot has a
 // current one). Any problem means "no snapshot": the full log is replayed.
-func (s *Store) loadSnapshot() (*Model, bool) {
+// The id dictionaries load meanwhile; dictsLoaded waits for them, which
+// the decoder needs only at its end (the product count).
+func (s *Store) loadSnapshot(dictsLoaded func() error) (*Model, bool) {
 	var meta snapMeta
 	if err := s.readSnapMeta(&meta); err != nil {
 		if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -342,7 +346,11 @@ func (s *Store) loadSnapshot() (*Model, bool) {
 	}
 	var m *Model
 	if err == nil {
-		m, err = s.decodeSnapshot(buf.Bytes(), meta.Seq)
+		m, err = s.decodeSnapshot(buf.Bytes(), meta.Seq, dictsLoaded)
+	}
+	if err != nil && dictsLoaded() != nil {
+		// load reports the dictionaries' error.
+		return nil, false
 	}
 	if err != nil {
 		s.log.Warn("snapshot unusable; replaying the whole log", "err", err)
@@ -354,7 +362,7 @@ func (s *Store) loadSnapshot() (*Model, bool) {
 	return m, true
 }
 
-func (s *Store) decodeSnapshot(b []byte, seq uint64) (*Model, error) {
+func (s *Store) decodeSnapshot(b []byte, seq uint64, dictsLoaded func() error) (*Model, error) {
 	if !bytes.HasPrefix(b, []byte(snapMagic)) {
 		return nil, errors.New("not a snapshot")
 	}
@@ -370,6 +378,7 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64) (*Model, error) {
 		return nil, errCorrupt
 	}
 	x.hist = make([][]Interaction, ncust)
+	nprod := 0
 	for c := range x.hist {
 		n := d.uvarint()
 		if d.err != nil || n > uint64(len(d.b)) {
@@ -397,24 +406,30 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64) (*Model, error) {
 				continue
 			}
 			in.Class = tt.conf[in.Type].Class
-			if in.Product >= uint32(s.prod.len()) {
-				return nil, fmt.Errorf("snapshot names product %d beyond the dictionary", in.Product)
-			}
+			nprod = max(nprod, int(in.Product)+1)
 			h = append(h, in)
 		}
 		x.hist[c] = h
-		for _, in := range h {
-			x.ensureProduct(in.Product)
-			bm := x.prodCust[in.Class][in.Product]
-			if bm == nil {
-				bm = roaring.New()
-				x.prodCust[in.Class][in.Product] = bm
-			}
-			bm.Add(uint32(c))
-		}
 		x.events += len(h)
 	}
 	x.appliedSeq = seq
+	if err := dictsLoaded(); err != nil {
+		return nil, err
+	}
+	if nprod > s.prod.len() {
+		return nil, fmt.Errorf("snapshot names product %d beyond the dictionary", nprod-1)
+	}
+	if nprod > 0 {
+		x.ensureProduct(uint32(nprod - 1))
+	}
+	// The bitmaps are built while the lists are decoded (2 of 8 s at 10M
+	// events when one followed the other).
+	built := make(chan struct{})
+	go func() {
+		defer close(built)
+		buildBitmaps(x)
+	}()
+	defer func() { <-built }()
 	var m *Model
 	if v := d.byte1(); v == 1 || v == 2 {
 		opt := d.bytesN()
@@ -470,11 +485,39 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64) (*Model, error) {
 		}
 		s.snapDedup = f
 	}
+	<-built
 	s.idx = x
 	if m != nil {
 		finishModel(x, m, s.prod.len())
 	}
 	return m, nil
+}
+
+// buildBitmaps fills x's product -> customer bitmaps from its histories
+// (a snapshot stores only the histories), one worker per core, each owning
+// the products p with p % workers == its number, so no bitmap is shared.
+// Customers come in increasing order, so every Add appends.
+func buildBitmaps(x *index) {
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for c, h := range x.hist {
+				for _, in := range h {
+					if int(in.Product)%workers != w {
+						continue
+					}
+					bm := x.prodCust[in.Class][in.Product]
+					if bm == nil {
+						bm = roaring.New()
+						x.prodCust[in.Class][in.Product] = bm
+					}
+					bm.Add(uint32(c))
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // GetRecordRaw reads a raw key (tests and tools).

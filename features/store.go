@@ -211,13 +211,18 @@ func (s *Store) load() error {
 	if err := s.loadTypes(); err != nil {
 		return err
 	}
-	if err := s.loadDicts(); err != nil {
+	// The dictionaries (2 s at 10M events) load while the snapshot is read
+	// and decoded; the decoder waits for them only at its end.
+	dicts := make(chan error, 1)
+	go func() { dicts <- s.loadDicts() }()
+	dictsLoaded := sync.OnceValue(func() error { return <-dicts })
+	snapModel, snapOK := s.loadSnapshot(dictsLoaded)
+	if err := dictsLoaded(); err != nil {
 		return err
 	}
 	if err := s.loadProducts(); err != nil {
 		return err
 	}
-	snapModel, snapOK := s.loadSnapshot()
 	replayed, err := s.replay(s.snapSeq.Load(), snapModel != nil)
 	if err != nil {
 		return err
