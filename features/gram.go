@@ -45,9 +45,10 @@ func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOption
 		return lists, true
 	}
 	cl := buildCustLists(x, b, nil, true, nprod, o)
-	rows := make([][]int32, 0, len(cl.dense))
-	for _, l := range cl.dense {
-		if len(l) == 0 {
+	rows := make([][]int32, 0, len(cl.ref))
+	for c := range cl.ref {
+		l, ok := cl.get(uint32(c))
+		if !ok {
 			continue
 		}
 		r := make([]int32, 0, len(l))

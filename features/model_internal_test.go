@@ -3,6 +3,8 @@ package features
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/RoaringBitmap/roaring/v2"
 )
 
 // TestFinishModelMatchesBitmaps checks the history count against the
@@ -51,4 +53,35 @@ func TestFinishModelMatchesBitmaps(t *testing.T) {
 			t.Errorf("%v: %d popular, %d neighbour slots", b, len(m.Popular[b]), len(m.Neighbours[b]))
 		}
 	}
+}
+
+// BenchmarkBuildModel times a counted (RP3) build over 200k customers and
+// 20k products with skewed popularity: every list, and a partial refresh of
+// the 2,000 most popular products (what a write load makes stale).
+func BenchmarkBuildModel(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 5))
+	const ncust, nprod = 200_000, 20_000
+	x := newIndex()
+	for c := range ncust {
+		for range 5 + r.IntN(40) {
+			// A product index skewed to the low ids (popular first).
+			p := uint32(float64(nprod) * r.Float64() * r.Float64() * r.Float64())
+			x.applyLocked(uint32(c), Interaction{Product: p, Class: ClassBought}, false)
+		}
+	}
+	o := DefaultNeighbourOptions()
+	o.Similarity = SimRP3
+	full := buildModel(x, nil, nil, nprod, o, false)
+	dirty := roaring.New()
+	dirty.AddRange(0, 2000)
+	b.Run("full", func(b *testing.B) {
+		for b.Loop() {
+			buildModel(x, nil, nil, nprod, o, false)
+		}
+	})
+	b.Run("partial", func(b *testing.B) {
+		for b.Loop() {
+			buildModel(x, full, dirty, nprod, o, false)
+		}
+	})
 }
