@@ -101,8 +101,8 @@ func ValidateEvent(e *Event) error {
 		return &FieldError{Field: "quantity", Msg: "must be a finite number >= 0"}
 	}
 	if !e.Timestamp.IsZero() {
-		if y := e.Timestamp.Year(); y < 1970 || y > 2200 {
-			return &FieldError{Field: "timestamp", Msg: "must be between 1970 and 2200"}
+		if y := e.Timestamp.Year(); y < 1970 || y > 2105 {
+			return &FieldError{Field: "timestamp", Msg: "must be between 1970 and 2105"}
 		}
 	}
 	return nil

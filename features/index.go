@@ -1,6 +1,7 @@
 package features
 
 import (
+	"math"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -12,11 +13,20 @@ type Interaction struct {
 	// Order is a hash of the order id (0 when the event had none): enough to
 	// count distinct orders without keeping the strings.
 	Order uint32
-	TS    int64 // unix seconds
-	Value float64
-	Qty   float32
+	// TS is in unix seconds: 32 bits reach 2106 (events are validated to
+	// 2105). With it and without the quantity (the log keeps it; nothing
+	// read it from memory) an interaction takes 24 bytes instead of 32: a
+	// quarter of the history memory, 80 MB at 10M events.
+	TS    uint32
 	Type  uint8
 	Class Class
+	Value float64
+}
+
+// unixTS is t (unix seconds) as an Interaction keeps it, saturated at the
+// ends of its range.
+func unixTS(t int64) uint32 {
+	return uint32(min(max(t, 0), math.MaxUint32))
 }
 
 // index is the mutable association state derived from the log: product ->
@@ -83,8 +93,8 @@ func (x *index) applyLocked(cust uint32, in Interaction, track bool) {
 	}
 	x.hist[cust] = append(x.hist[cust], in)
 	x.events++
-	if in.TS > x.lastTS {
-		x.lastTS = in.TS
+	if int64(in.TS) > x.lastTS {
+		x.lastTS = int64(in.TS)
 	}
 }
 

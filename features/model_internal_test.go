@@ -1,8 +1,11 @@
 package features
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
+	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -84,4 +87,32 @@ func BenchmarkBuildModel(b *testing.B) {
 			buildModel(x, full, dirty, nprod, o, false)
 		}
 	})
+}
+
+// TestInteractionLayout keeps an interaction at 24 bytes (histories are
+// most of the memory) and its timestamp saturating at its range's ends.
+func TestInteractionLayout(t *testing.T) {
+	if n := unsafe.Sizeof(Interaction{}); n != 24 {
+		t.Errorf("Interaction is %d bytes, want 24", n)
+	}
+	for _, c := range []struct {
+		in   int64
+		want uint32
+	}{{-5, 0}, {0, 0}, {1_700_000_000, 1_700_000_000}, {math.MaxUint32 + 10, math.MaxUint32}} {
+		if got := unixTS(c.in); got != c.want {
+			t.Errorf("unixTS(%d) = %d, want %d", c.in, got, c.want)
+		}
+	}
+	last := time.Date(2105, 12, 31, 23, 59, 59, 0, time.UTC)
+	if uint64(last.Unix()) > math.MaxUint32 {
+		t.Fatalf("the last valid timestamp %v does not fit 32 bits", last)
+	}
+	ev := Event{CustomerID: "c", ProductID: "p", Type: "view", Timestamp: last}
+	if err := ValidateEvent(&ev); err != nil {
+		t.Errorf("%v rejected: %v", last, err)
+	}
+	ev.Timestamp = last.Add(time.Second)
+	if err := ValidateEvent(&ev); err == nil {
+		t.Errorf("%v accepted", ev.Timestamp)
+	}
 }

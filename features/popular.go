@@ -47,7 +47,7 @@ func (s *Store) PopularSince(since time.Time, b Basis) []Neighbour {
 	for c, h := range s.idx.hist {
 		stamp := uint32(c) + 1
 		for _, in := range h {
-			if in.TS < key.since || !b.has(in.Class) || int(in.Product) >= len(counts) {
+			if int64(in.TS) < key.since || !b.has(in.Class) || int(in.Product) >= len(counts) {
 				continue
 			}
 			if mark[in.Product] != stamp {

@@ -101,10 +101,12 @@ func (s *Store) snapshotLocked() error {
 		for _, in := range h {
 			b = binary.AppendUvarint(b, uint64(in.Product))
 			b = binary.AppendUvarint(b, uint64(in.Order))
-			b = binary.AppendVarint(b, in.TS-prevTS)
-			prevTS = in.TS
+			b = binary.AppendVarint(b, int64(in.TS)-prevTS)
+			prevTS = int64(in.TS)
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(in.Value))
-			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(in.Qty))
+			// The quantity's place, kept so the format stays as it was;
+			// memory no longer holds it.
+			b = binary.LittleEndian.AppendUint32(b, 0)
 			b = append(b, in.Type)
 		}
 		if len(b) >= snapChunkSize {
@@ -394,13 +396,12 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64, dictsLoaded func() error) (
 			in.Product = d.u32()
 			in.Order = d.u32()
 			ts += d.varint()
-			in.TS = ts
+			in.TS = unixTS(ts)
 			in.Value = d.f64()
 			if d.err != nil || len(d.b) < 5 {
 				return nil, errCorrupt
 			}
-			in.Qty = math.Float32frombits(binary.LittleEndian.Uint32(d.b))
-			in.Type = d.b[4]
+			in.Type = d.b[4] // after the unused quantity
 			d.b = d.b[5:]
 			if !tt.known[in.Type] {
 				continue

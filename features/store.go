@@ -464,9 +464,8 @@ func (s *Store) applyOne(tt *TypeTable, le *logEvent, track bool) {
 	s.idx.applyLocked(le.Cust, Interaction{
 		Product: le.Prod,
 		Order:   orderHash(le.Order),
-		TS:      le.TS,
+		TS:      unixTS(le.TS),
 		Value:   le.Value,
-		Qty:     float32(le.Qty),
 		Type:    le.Type,
 		Class:   tt.conf[le.Type].Class,
 	}, track)

@@ -243,7 +243,7 @@ func (s *Store) loadCRM() error {
 			in := &h[i]
 			r.events++
 			if isPurchase[in.Type] {
-				r.addPurchase(in.TS, in.Value, in.Order)
+				r.addPurchase(int64(in.TS), in.Value, in.Order)
 				c.addProductPurchase(in.Product, in.Value)
 			}
 		}

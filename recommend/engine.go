@@ -587,7 +587,7 @@ func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration) [
 	}
 	var ref int64
 	for _, in := range hist {
-		ref = max(ref, in.TS)
+		ref = max(ref, int64(in.TS))
 	}
 	tt := e.src.Types()
 	hl := halfLife.Seconds()
@@ -603,8 +603,8 @@ func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration) [
 			continue
 		}
 		if hl > 0 {
-			if in.TS != lastTS {
-				lastTS, decay = in.TS, math.Exp2(-float64(ref-in.TS)/hl)
+			if ts := int64(in.TS); ts != lastTS {
+				lastTS, decay = ts, math.Exp2(-float64(ref-ts)/hl)
 			}
 			w *= decay
 		}
