@@ -472,7 +472,7 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 		items := e.popularFast(sc, e.popularList(m, r.Window), m, match, k)
 		return e.toList(sc, items, "popular"), nil
 	}
-	cacheable := e.cache != nil && len(r.Params) == 0 && r.Window == 0 && len(hist) >= cacheMinHistory
+	cacheable := e.cache != nil && len(r.Params) == 0 && r.Window == 0 && len(hist) >= cacheMinHistory && thinCount(hist) > thinHistory
 	key := personalKey{cust: c, limit: k, filter: r.Filter, ctx: r.ContextProduct, includeSeen: r.IncludeSeen}
 	if cacheable {
 		if l, ok := e.cache.get(key, m, cat, len(hist)); ok {

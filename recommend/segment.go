@@ -3,6 +3,7 @@ package recommend
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/affinity-rec/affinity/features"
 )
@@ -79,6 +80,25 @@ func (e *Engine) inSegments(c uint32, known bool) bool {
 	return known && ok && len(ss.SegmentsOf(c)) > 0
 }
 
+// thinCount is the number of distinct products in hist up to thinHistory,
+// and thinHistory+1 for any more: a history is thin, and blended with its
+// segments' products, at thinHistory or fewer.
+func thinCount(hist []features.Interaction) int {
+	var distinct [thinHistory]uint32
+	h := 0
+	for _, in := range hist {
+		if slices.Contains(distinct[:h], in.Product) {
+			continue
+		}
+		if h == thinHistory {
+			return thinHistory + 1
+		}
+		distinct[h] = in.Product
+		h++
+	}
+	return h
+}
+
 // blendSegments mixes the products of a thin-history customer's segments
 // into their personal candidates. The fewer distinct products the customer
 // has, the more the segments weigh: with h of thinHistory products, a
@@ -93,23 +113,9 @@ func (e *Engine) blendSegments(sc *scratch, hist []features.Interaction, c uint3
 	if !ok {
 		return items
 	}
-	var distinct [thinHistory]uint32
-	h := 0
-	for _, in := range hist {
-		seen := false
-		for _, p := range distinct[:h] {
-			if p == in.Product {
-				seen = true
-				break
-			}
-		}
-		if !seen {
-			if h == thinHistory {
-				return items // not thin
-			}
-			distinct[h] = in.Product
-			h++
-		}
+	h := thinCount(hist)
+	if h > thinHistory {
+		return items
 	}
 	segs := ss.SegmentsOf(c)
 	if len(segs) == 0 {

@@ -240,3 +240,40 @@ func TestNoHistoryStillGetsSegments(t *testing.T) {
 		t.Fatalf("a customer in no segment got %v (%s, %v)", segIDs(l), l.Algorithm, err)
 	}
 }
+
+// TestThinLongHistoryIsNotCached: a history long enough for the personal
+// cache but of one product is thin, so its list follows a new segment at
+// once, while a varied history of the same length is cached.
+func TestThinLongHistoryIsNotCached(t *testing.T) {
+	e, st := segWorld(t)
+	ctx := context.Background()
+	var evs []features.Event
+	for range cacheMinHistory + 2 {
+		evs = append(evs, features.Event{CustomerID: "newbie", ProductID: "bread", Type: "view"})
+	}
+	if _, err := st.Ingest(ctx, evs, features.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := st.CustomerID("newbie")
+	if h := st.HistoryView(id); len(h) < cacheMinHistory || thinCount(h) > thinHistory {
+		t.Fatalf("newbie's history: %d events, %d distinct", len(h), thinCount(h))
+	}
+	before, _ := e.Personal(ctx, Request{CustomerID: "newbie", Limit: 3})
+	if _, err := st.PutSegment("gardeners", `attributes.hobby == "garden"`); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := e.Personal(ctx, Request{CustomerID: "newbie", Limit: 3})
+	if got := segIDs(after); len(got) < 2 || !slices.Contains(got[:2], "gloves") || !slices.Contains(got[:2], "seeds") {
+		t.Fatalf("after the segment: %v (before %v): a cached list was served", got, segIDs(before))
+	}
+	if thinCount([]features.Interaction{{Product: 1}, {Product: 2}, {Product: 1}}) != 2 {
+		t.Fatal("thinCount counts repeats")
+	}
+	varied := make([]features.Interaction, 0, cacheMinHistory)
+	for p := range uint32(cacheMinHistory) {
+		varied = append(varied, features.Interaction{Product: p})
+	}
+	if thinCount(varied) != thinHistory+1 {
+		t.Fatalf("thinCount of %d products: %d", len(varied), thinCount(varied))
+	}
+}
