@@ -456,7 +456,7 @@ func (s *Server) serveList(c *fiber.Ctx, r recommend.Request, unit string, fn fu
 		// enr.Unit, not unit: an anonymous request's unit is its unit_id.
 		s.expose(c, enr, reply.RecommendationID, l)
 	}
-	return c.JSON(reply)
+	return sendList(c, &reply)
 }
 
 func quote(s string) string { return "\"" + s + "\"" }
