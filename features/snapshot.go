@@ -45,7 +45,11 @@ type snapMeta struct {
 	Chunks uint32 `json:"chunks"`
 	Size   int64  `json:"size"`
 	CRC    uint32 `json:"crc"`
-	At     int64  `json:"at"`
+	// CRCPoly is "castagnoli" for snapshots checked with that polynomial
+	// (hardware-accelerated: 0.18 s of a 1.6 s restart at 1M events went
+	// to the IEEE one); empty for older ones, checked with IEEE.
+	CRCPoly string `json:"crc_poly,omitempty"`
+	At      int64  `json:"at"`
 }
 
 // Snapshot writes the derived state now.
@@ -162,7 +166,7 @@ func (s *Store) snapshotLocked() error {
 	if err := cw.finish(); err != nil {
 		return err
 	}
-	meta := snapMeta{Gen: gen, Seq: seq, File: cw.name, Size: cw.size, CRC: cw.crc.Sum32(), At: time.Now().UnixNano()}
+	meta := snapMeta{Gen: gen, Seq: seq, File: cw.name, Size: cw.size, CRC: cw.crc.Sum32(), CRCPoly: "castagnoli", At: time.Now().UnixNano()}
 	mb, _ := json.Marshal(meta)
 	if err := wb.Set([]byte(keySnapshotMeta), mb); err != nil {
 		return fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
@@ -203,7 +207,7 @@ func newChunkWriter(dir string, gen uint64) (*chunkWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
 	}
-	return &chunkWriter{dir: dir, name: name, f: f, w: bufio.NewWriterSize(f, 1<<20), crc: crc32.NewIEEE()}, nil
+	return &chunkWriter{dir: dir, name: name, f: f, w: bufio.NewWriterSize(f, 1<<20), crc: crc32.New(castagnoli)}, nil
 }
 
 func (c *chunkWriter) write(b []byte) error {
@@ -306,6 +310,16 @@ func (s *Store) deleteSnapGen(old snapMeta) {
 	}
 }
 
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// checksum is b's CRC with the polynomial the snapshot was written with.
+func (m *snapMeta) checksum(b []byte) uint32 {
+	if m.CRCPoly == "castagnoli" {
+		return crc32.Checksum(b, castagnoli)
+	}
+	return crc32.ChecksumIEEE(b)
+}
+
 // loadSnapshot restores the index (and the model when the snapshot has a
 // current one). Any problem means "no snapshot": the full log is replayed.
 // The id dictionaries load meanwhile; dictsLoaded waits for them, which
@@ -343,7 +357,7 @@ func (s *Store) loadSnapshot(dictsLoaded func() error) (*Model, bool) {
 			return nil
 		})
 	}
-	if err == nil && (int64(buf.Len()) != meta.Size || crc32.ChecksumIEEE(buf.Bytes()) != meta.CRC) {
+	if err == nil && (int64(buf.Len()) != meta.Size || meta.checksum(buf.Bytes()) != meta.CRC) {
 		err = errors.New("checksum mismatch")
 	}
 	var m *Model

@@ -2,9 +2,13 @@ package features
 
 import (
 	"context"
+	"encoding/json"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 func snapFiles(t *testing.T, dir string) []string {
@@ -78,5 +82,69 @@ func TestSnapshotFileGenerations(t *testing.T) {
 	s3 := openTestStore(t, dir, nil)
 	if st := s3.Stats(); st.Events != 4 {
 		t.Fatalf("after a damaged snapshot: %+v", st)
+	}
+}
+
+// TestSnapshotChecksums: a snapshot whose header has an IEEE CRC and no
+// polynomial (written before Castagnoli) still loads; a wrong CRC makes the
+// start replay the log instead.
+func TestSnapshotChecksums(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir, nil)
+	if _, err := s.Ingest(context.Background(), []Event{ev("c1", "p1", "purchase"), ev("c1", "p2", "view")}, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rewrite := func(edit func(m *snapMeta, file []byte)) {
+		t.Helper()
+		db, err := openBadger(DefaultOptions(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		err = db.Update(func(txn *badger.Txn) error {
+			it, err := txn.Get([]byte(keySnapshotMeta))
+			if err != nil {
+				return err
+			}
+			var m snapMeta
+			if err := it.Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
+				return err
+			}
+			file, err := os.ReadFile(filepath.Join(dir, m.File))
+			if err != nil {
+				return err
+			}
+			edit(&m, file)
+			b, _ := json.Marshal(m)
+			return txn.Set([]byte(keySnapshotMeta), b)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	reopen := func() Stats {
+		t.Helper()
+		s := openTestStore(t, dir, func(o *Options) { o.SnapshotInterval = 0 })
+		st := s.Stats()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	rewrite(func(m *snapMeta, file []byte) {
+		if m.CRCPoly != "castagnoli" || m.CRC != crc32.Checksum(file, castagnoli) {
+			t.Errorf("a new snapshot's checksum: %q %x", m.CRCPoly, m.CRC)
+		}
+		m.CRC, m.CRCPoly = crc32.ChecksumIEEE(file), ""
+	})
+	if st := reopen(); st.Events != 2 || st.SnapshotSeq == 0 || st.SnapshotSeq != st.LastSeq {
+		t.Fatalf("IEEE snapshot not used: %+v", st)
+	}
+	rewrite(func(m *snapMeta, file []byte) { m.CRC++ })
+	if st := reopen(); st.Events != 2 || st.SnapshotSeq != 0 {
+		t.Fatalf("a snapshot with a wrong checksum was used: %+v", st)
 	}
 }
