@@ -41,23 +41,10 @@ func (s *Store) PopularSince(since time.Time, b Basis) []Neighbour {
 	}
 	s.windows.mu.Unlock()
 
-	counts := make([]uint32, s.prod.len())
-	mark := make([]uint32, len(counts))
-	s.idx.mu.RLock()
-	for c, h := range s.idx.hist {
-		stamp := uint32(c) + 1
-		for _, in := range h {
-			if int64(in.TS) < key.since || !b.has(in.Class) || int(in.Product) >= len(counts) {
-				continue
-			}
-			if mark[in.Product] != stamp {
-				mark[in.Product] = stamp
-				counts[in.Product]++
-			}
-		}
-	}
-	s.idx.mu.RUnlock()
-	list := popularOf(counts)
+	var want [NumBases]bool
+	want[b] = true
+	counts, _ := countCustomers(s.idx, s.prod.len(), key.since, want)
+	list := popularOf(counts[b])
 	s.windows.mu.Lock()
 	for k, e := range s.windows.entries {
 		if now.Sub(e.at) >= windowCacheTTL {
