@@ -472,7 +472,8 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 		items := e.popularFast(sc, e.popularList(m, r.Window), m, match, k)
 		return e.toList(sc, items, "popular"), nil
 	}
-	cacheable := e.cache != nil && len(r.Params) == 0 && r.Window == 0 && len(hist) >= cacheMinHistory && thinCount(hist) > thinHistory
+	distinct := thinCount(hist)
+	cacheable := e.cache != nil && len(r.Params) == 0 && r.Window == 0 && len(hist) >= cacheMinHistory && distinct > thinHistory
 	key := personalKey{cust: c, limit: k, filter: r.Filter, ctx: r.ContextProduct, includeSeen: r.IncludeSeen}
 	if cacheable {
 		if l, ok := e.cache.get(key, m, cat, len(hist)); ok {
@@ -546,7 +547,7 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 	}
 	sc.heap = h
 	items := append([]scored(nil), h.Sorted()...)
-	items = e.blendSegments(sc, hist, c, known, items, match, k) // thin histories: their segments' products (segment.go)
+	items = e.blendSegments(sc, distinct, c, known, items, match, k) // thin histories: their segments' products (segment.go)
 	algo := "personal"
 	if len(items) < k {
 		// Top up with popular products ranked below every personal one.

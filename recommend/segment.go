@@ -101,11 +101,12 @@ func thinCount(hist []features.Interaction) int {
 
 // blendSegments mixes the products of a thin-history customer's segments
 // into their personal candidates. The fewer distinct products the customer
-// has, the more the segments weigh: with h of thinHistory products, a
+// has (h, thinCount of the history), the more the segments weigh: with h
+// of thinHistory products, a
 // segment product scores (1 - h/thinHistory) × the best personal score ×
 // its lift relative to the segment's best, added to any personal score it
 // already has. Excluded products (sc.mark == 2) and filtered ones stay out.
-func (e *Engine) blendSegments(sc *scratch, hist []features.Interaction, c uint32, known bool, items []scored, match *features.Matcher, k int) []scored {
+func (e *Engine) blendSegments(sc *scratch, h int, c uint32, known bool, items []scored, match *features.Matcher, k int) []scored {
 	if !known {
 		return items
 	}
@@ -113,7 +114,6 @@ func (e *Engine) blendSegments(sc *scratch, hist []features.Interaction, c uint3
 	if !ok {
 		return items
 	}
-	h := thinCount(hist)
 	if h > thinHistory {
 		return items
 	}
