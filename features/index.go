@@ -73,18 +73,24 @@ func (x *index) ensureCustomer(c uint32) {
 	}
 }
 
+// customers is product p's bitmap of class c, made on first use; p's slot
+// must exist (ensureProduct).
+func (x *index) customers(c Class, p uint32) *roaring.Bitmap {
+	bm := x.prodCust[c][p]
+	if bm == nil {
+		bm = roaring.New()
+		x.prodCust[c][p] = bm
+	}
+	return bm
+}
+
 // applyLocked adds one event; the caller holds mu for writing. track says
 // whether to record which neighbour lists went stale (off during bulk loads,
 // which rebuild everything).
 func (x *index) applyLocked(cust uint32, in Interaction, track bool) {
 	x.ensureProduct(in.Product)
 	x.ensureCustomer(cust)
-	bm := x.prodCust[in.Class][in.Product]
-	if bm == nil {
-		bm = roaring.New()
-		x.prodCust[in.Class][in.Product] = bm
-	}
-	added := bm.CheckedAdd(cust)
+	added := x.customers(in.Class, in.Product).CheckedAdd(cust)
 	if added && track && !x.all {
 		// A new (customer, product) pair changes the co-occurrence of this
 		// product with everything else the customer has.

@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -522,12 +521,7 @@ func buildBitmaps(x *index) {
 					if int(in.Product)%workers != w {
 						continue
 					}
-					bm := x.prodCust[in.Class][in.Product]
-					if bm == nil {
-						bm = roaring.New()
-						x.prodCust[in.Class][in.Product] = bm
-					}
-					bm.Add(uint32(c))
+					x.customers(in.Class, in.Product).Add(uint32(c))
 				}
 			}
 		})
