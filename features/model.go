@@ -316,6 +316,12 @@ type custLists struct {
 // listRef places one customer's list: n products from off in blocks[block].
 type listRef struct{ block, off, n uint32 }
 
+// custRef is customer c's listRef.
+type custRef struct {
+	c uint32
+	r listRef
+}
+
 // listBlock is the size of the blocks lists are cut from (1 MB).
 const listBlock = 1 << 18
 
@@ -376,10 +382,7 @@ func buildCustLists(x *index, b Basis, todo []uint32, full bool, nprod int, o Ne
 	for w := 0; w < workers; w++ {
 		wg.Go(func() {
 			bd := newBuilder(nprod)
-			var local []struct {
-				c uint32
-				r listRef
-			}
+			var local []custRef // for cl.sparse, merged once at the end
 			var blkID uint32
 			var blk []uint32
 			used := 0
@@ -418,10 +421,7 @@ func buildCustLists(x *index, b Basis, todo []uint32, full bool, nprod int, o Ne
 							cl.ref[c] = r
 						}
 					} else {
-						local = append(local, struct {
-							c uint32
-							r listRef
-						}{c, r})
+						local = append(local, custRef{c, r})
 					}
 				}
 				x.mu.RUnlock()
