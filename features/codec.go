@@ -8,8 +8,20 @@ import (
 
 // Log record kinds. A record is one byte of kind followed by its fields.
 const (
-	recEvent byte = 1
+	recEvent byte = 1 // one event, keyed by its sequence (older stores)
 	recErase byte = 2
+	// recEventBlock holds the consecutive events of one commit under the
+	// sequence of its last: Badger's cost is mostly per key (the memtable
+	// insert), and one key per event held a bulk import to two thirds of
+	// what it reached with no log keys at all.
+	recEventBlock byte = 3
+)
+
+// Blocks stay under Badger's value threshold (1 KB, openBadger), so they
+// live in the LSM tree like single events did and need no value-log GC.
+const (
+	maxBlockBytes  = 900
+	maxBlockEvents = 64
 )
 
 var errCorrupt = errors.New("corrupt record")
@@ -33,7 +45,10 @@ func appendString(b []byte, s string) []byte {
 }
 
 func (e *logEvent) encode(b []byte) []byte {
-	b = append(b, recEvent)
+	return e.appendFields(append(b, recEvent))
+}
+
+func (e *logEvent) appendFields(b []byte) []byte {
 	b = appendUvarint(b, uint64(e.Cust))
 	b = appendUvarint(b, uint64(e.Prod))
 	b = append(b, e.Type)
@@ -127,6 +142,11 @@ func decodeLogEvent(b []byte, e *logEvent) error {
 	if d.byte1() != recEvent {
 		return errCorrupt
 	}
+	d.fields(e)
+	return d.err
+}
+
+func (d *decoder) fields(e *logEvent) {
 	e.Cust = d.u32()
 	e.Prod = d.u32()
 	e.Type = d.byte1()
@@ -135,7 +155,90 @@ func decodeLogEvent(b []byte, e *logEvent) error {
 	e.Qty = d.f64()
 	e.Order = d.str()
 	e.RecID = d.str()
-	return d.err
+}
+
+// blockEncoder builds one recEventBlock. The record is
+//
+//	kind, uvarint (key - first sequence), uvarint count,
+//	count × (uvarint gap, event fields)
+//
+// where key is the sequence the block is stored under (its last event's, as
+// written) and an event's sequence is one past the previous one's (first
+// for the first event) plus its gap. Gaps are 0 as written; erasing events
+// from a block leaves gaps and keeps its key, so the others keep their
+// sequences, which a replay from a snapshot taken in the middle of a commit
+// compares against.
+type blockEncoder struct {
+	buf         []byte // the events, without the header
+	first, last uint64
+	n           int
+}
+
+// add appends the event of sequence seq, which must be above the last one.
+func (b *blockEncoder) add(seq uint64, e *logEvent) {
+	gap := uint64(0)
+	if b.n == 0 {
+		b.first = seq
+	} else {
+		gap = seq - b.last - 1
+	}
+	b.buf = appendUvarint(b.buf, gap)
+	b.buf = e.appendFields(b.buf)
+	b.last = seq
+	b.n++
+}
+
+// full says the block should be written before another event is added.
+func (b *blockEncoder) full() bool {
+	return b.n >= maxBlockEvents || len(b.buf) >= maxBlockBytes
+}
+
+// appendTo appends the record to be stored under key (at least b.last) to
+// dst and empties b.
+func (b *blockEncoder) appendTo(dst []byte, key uint64) []byte {
+	dst = append(dst, recEventBlock)
+	dst = appendUvarint(dst, key-b.first)
+	dst = appendUvarint(dst, uint64(b.n))
+	dst = append(dst, b.buf...)
+	b.buf, b.n = b.buf[:0], 0
+	return dst
+}
+
+// size bounds len(appendTo(nil)).
+func (b *blockEncoder) size() int { return 1 + 2*binary.MaxVarintLen64 + len(b.buf) }
+
+// decodeEventBlock calls fn for each event of the block stored under key,
+// with its sequence. e is reused between calls.
+func decodeEventBlock(v []byte, key uint64, fn func(seq uint64, e *logEvent) error) error {
+	d := decoder{b: v}
+	if d.byte1() != recEventBlock {
+		return errCorrupt
+	}
+	back := d.uvarint()
+	n := d.uvarint()
+	if d.err != nil || back >= key || n > uint64(len(d.b)) {
+		return errCorrupt
+	}
+	seq := key - back - 1 // the sequence before the first event's
+	var e logEvent
+	for range n {
+		gap := d.uvarint()
+		d.fields(&e)
+		if d.err != nil {
+			return d.err
+		}
+		if seq >= key || gap > key-seq-1 {
+			return errCorrupt
+		}
+		seq += gap + 1
+		if err := fn(seq, &e); err != nil {
+			return err
+		}
+	}
+	if len(d.b) != 0 {
+		return errCorrupt
+	}
+	return nil
 }
 
 func encodeErase(cust uint32) []byte {

@@ -231,28 +231,47 @@ func (s *Store) EraseCustomer(ext string) error {
 		return errUnknown("customer", ext)
 	}
 	err := s.do(func() error {
-		var keys [][]byte
+		// Records holding their events are deleted; blocks holding them
+		// among others' are rewritten without them (nil: delete).
+		type rewrite struct{ key, value []byte }
+		var edits []rewrite
 		err := s.db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixLog), PrefetchValues: true, PrefetchSize: 1000})
 			defer it.Close()
 			var le logEvent
 			for it.Rewind(); it.Valid(); it.Next() {
 				item := it.Item()
-				match := false
+				key := binary.BigEndian.Uint64(item.Key()[len(prefixLog):])
+				match, keep := false, false
+				var blk blockEncoder
 				err := item.Value(func(v []byte) error {
-					if len(v) > 0 && v[0] == recEvent {
+					switch {
+					case len(v) > 0 && v[0] == recEvent:
 						if err := decodeLogEvent(v, &le); err != nil {
 							return err
 						}
 						match = le.Cust == id
+					case len(v) > 0 && v[0] == recEventBlock:
+						return decodeEventBlock(v, key, func(seq uint64, e *logEvent) error {
+							if e.Cust == id {
+								match = true
+							} else {
+								blk.add(seq, e)
+								keep = true
+							}
+							return nil
+						})
 					}
 					return nil
 				})
 				if err != nil {
 					return err
 				}
-				if match {
-					keys = append(keys, item.KeyCopy(nil))
+				switch {
+				case match && keep:
+					edits = append(edits, rewrite{item.KeyCopy(nil), blk.appendTo(nil, key)})
+				case match:
+					edits = append(edits, rewrite{key: item.KeyCopy(nil)})
 				}
 			}
 			return nil
@@ -262,8 +281,12 @@ func (s *Store) EraseCustomer(ext string) error {
 		}
 		wb := s.db.NewWriteBatch()
 		defer wb.Cancel()
-		for _, k := range keys {
-			_ = wb.Delete(k)
+		for _, e := range edits {
+			if e.value == nil {
+				_ = wb.Delete(e.key)
+			} else {
+				_ = wb.Set(e.key, e.value)
+			}
 		}
 		_ = wb.Delete(keyU32(prefixCustomer, id))
 		_ = wb.Delete(keyStr(prefixCustDict, ext))

@@ -410,7 +410,8 @@ func (s *Store) loadDicts() error {
 	return nil
 }
 
-// replay applies log records after seq to the index and returns how many.
+// replay applies the log's events and erasures after sequence after to the
+// index and returns how many.
 func (s *Store) replay(after uint64, track bool) (int, error) {
 	tt := s.types.Load()
 	n := 0
@@ -426,25 +427,39 @@ func (s *Store) replay(after uint64, track bool) (int, error) {
 			item := it.Item()
 			seq := binary.BigEndian.Uint64(item.Key()[len(prefixLog):])
 			err := item.Value(func(v []byte) error {
-				if len(v) > 0 && v[0] == recErase {
+				if len(v) == 0 {
+					return errCorrupt
+				}
+				switch v[0] {
+				case recErase:
 					c, err := decodeErase(v)
 					if err != nil {
 						return err
 					}
 					s.idx.eraseLocked(c)
-					return nil
+				case recEventBlock:
+					// A snapshot taken while a commit was being applied
+					// holds the first part of its block.
+					return decodeEventBlock(v, seq, func(es uint64, e *logEvent) error {
+						if es > after {
+							s.applyOne(tt, e, track)
+							n++
+						}
+						return nil
+					})
+				default:
+					if err := decodeLogEvent(v, &le); err != nil {
+						return err
+					}
+					s.applyOne(tt, &le, track)
 				}
-				if err := decodeLogEvent(v, &le); err != nil {
-					return err
-				}
-				s.applyOne(tt, &le, track)
+				n++
 				return nil
 			})
 			if err != nil {
 				return fmt.Errorf("log record %d: %w", seq, err)
 			}
 			last = seq
-			n++
 		}
 		return nil
 	})
@@ -654,6 +669,13 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 			werr = wb.Set(k, v)
 		}
 	}
+	var blk blockEncoder
+	writeBlock := func() {
+		if blk.n > 0 {
+			key := ar.strU64(prefixLog, blk.last)
+			set(key, ar.giveBack(blk.appendTo(ar.take(blk.size()), blk.last)))
+		}
+	}
 	for gi, r := range group {
 		syncNeeded = syncNeeded || r.sync
 		bulk = bulk || r.bulk
@@ -690,7 +712,10 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 			seq++
 			le := logEvent{Cust: cid, Prod: pid, Type: pe.typ, TS: pe.ev.Timestamp.Unix(),
 				Value: pe.ev.Value, Qty: pe.ev.Quantity, Order: pe.ev.OrderID, RecID: pe.ev.RecommendationID}
-			set(ar.strU64(prefixLog, seq), ar.logEvent(&le))
+			blk.add(seq, &le)
+			if blk.full() {
+				writeBlock()
+			}
 			if pe.hasDedup {
 				set(ar.str(prefixDedup, string(pe.dedup[:])), ar.u64(seq))
 			}
@@ -699,6 +724,7 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 			applied = append(applied, AppliedEvent{Seq: seq, Customer: cid, Product: pid, Class: pe.class, Event: pe.ev})
 		}
 	}
+	writeBlock()
 	if werr == nil {
 		werr = wb.Flush()
 	}
@@ -786,12 +812,10 @@ func (a *arena) u32(v uint32) []byte { return binary.BigEndian.AppendUint32(a.ta
 
 func (a *arena) u64(v uint64) []byte { return binary.BigEndian.AppendUint64(a.take(8), v) }
 
-// logEvent encodes e; the bound is generous: every varint at its widest.
-func (a *arena) logEvent(e *logEvent) []byte {
-	n := 1 + 5 + 5 + 1 + 10 + 8 + 8 + 10 + len(e.Order) + 10 + len(e.RecID)
-	b := e.encode(a.take(n))
-	// Give back what the bound over-reserved.
-	a.buf = a.buf[:len(a.buf)-(n-len(b))]
+// giveBack returns what the last take reserved beyond b (which it must
+// have returned) and caps b, so later takes cannot share it.
+func (a *arena) giveBack(b []byte) []byte {
+	a.buf = a.buf[:len(a.buf)-(cap(b)-len(b))]
 	return b[:len(b):len(b)]
 }
 
