@@ -309,6 +309,12 @@ func (s *Store) deleteSnapGen(old snapMeta) {
 	}
 }
 
+// readSnapshotCopy reads the file into memory; release is a no-op.
+func readSnapshotCopy(path string) ([]byte, func(), error) {
+	b, err := os.ReadFile(path)
+	return b, func() {}, err
+}
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // checksum is b's CRC with the polynomial the snapshot was written with.
@@ -337,9 +343,14 @@ func (s *Store) loadSnapshot(dictsLoaded func() error) (*Model, bool) {
 	var buf bytes.Buffer
 	var err error
 	if meta.File != "" {
-		// Read into a buffer of our own, not mapped: freed after decoding.
 		var b []byte
-		b, err = os.ReadFile(filepath.Join(s.opts.Dir, filepath.Base(meta.File)))
+		var release func()
+		b, release, err = readSnapshotFile(filepath.Join(s.opts.Dir, filepath.Base(meta.File)))
+		if err == nil {
+			// The decoded state copies what it keeps, so the bytes go (and
+			// stop counting in the resident set) once it is done.
+			defer release()
+		}
 		buf = *bytes.NewBuffer(b)
 	} else {
 		buf.Grow(int(meta.Size))
