@@ -18,9 +18,11 @@ const (
 )
 
 // Blocks stay under Badger's value threshold (1 KB, openBadger), so they
-// live in the LSM tree like single events did and need no value-log GC.
+// live in the LSM tree like single events did and need no value-log GC:
+// their events take at most maxBlockBytes, the header at most 21 bytes, and
+// one event with both ids at their longest about 560.
 const (
-	maxBlockBytes  = 900
+	maxBlockBytes  = 960
 	maxBlockEvents = 64
 )
 
@@ -188,9 +190,14 @@ func (b *blockEncoder) add(seq uint64, e *logEvent) {
 	b.n++
 }
 
-// full says the block should be written before another event is added.
-func (b *blockEncoder) full() bool {
-	return b.n >= maxBlockEvents || len(b.buf) >= maxBlockBytes
+// room says e can join the block: it is empty, or e fits in its limits.
+func (b *blockEncoder) room(e *logEvent) bool {
+	if b.n == 0 {
+		return true
+	}
+	// The gap and every varint at their widest.
+	bound := 10 + 5 + 5 + 1 + 10 + 8 + 8 + 10 + len(e.Order) + 10 + len(e.RecID)
+	return b.n < maxBlockEvents && len(b.buf)+bound <= maxBlockBytes
 }
 
 // appendTo appends the record to be stored under key (at least b.last) to

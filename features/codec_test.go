@@ -1,7 +1,10 @@
 package features
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -121,4 +124,118 @@ func TestReplayFromInsideABlockAndOldRecords(t *testing.T) {
 	if len(h) == 0 || h[0].Product != lp {
 		t.Fatalf("replay after 299 gave customer %s history %v, want product %d", last.CustomerID, h, lp)
 	}
+}
+
+// Events with both ids at their longest still give blocks under Badger's
+// value threshold, so the log stays in the LSM tree.
+func TestEventBlocksStayUnderTheValueThreshold(t *testing.T) {
+	s := openTestStore(t, "", nil)
+	long := func(c byte) string { return string(bytes.Repeat([]byte{c}, MaxIDLen)) }
+	var evs []Event
+	for i := range 40 {
+		e := ev(fmt.Sprint("c", i%7), fmt.Sprint("p", i%5), "purchase")
+		if i%3 != 0 {
+			e.OrderID, e.RecommendationID = long('o'), long('r')
+		}
+		evs = append(evs, e)
+	}
+	if _, err := s.Ingest(context.Background(), evs, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	events := 0
+	if err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixLog), PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if len(v) >= 1<<10 {
+				t.Errorf("a %d-byte block", len(v))
+			}
+			key := binary.BigEndian.Uint64(it.Item().Key()[len(prefixLog):])
+			if err := decodeEventBlock(v, key, func(uint64, *logEvent) error { events++; return nil }); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if events != len(evs) {
+		t.Fatalf("the log holds %d events, want %d", events, len(evs))
+	}
+}
+
+// Erasing the customer of a block's last event keeps the block's key and
+// the other events' sequences, before and after a restart.
+func TestEraseTheLastEventOfABlock(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir, nil)
+	var evs []Event
+	for i := range 10 {
+		evs = append(evs, ev([]string{"keep", "gone"}[i%2], fmt.Sprint("p", i), "purchase"))
+	}
+	if _, err := s.Ingest(context.Background(), evs, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EraseCustomer("gone"); err != nil {
+		t.Fatal(err)
+	}
+	// Left: "keep" at sequences 1, 3, 5, 7, 9; the erase record is 11.
+	s.idx = newIndex()
+	n, err := s.replay(4, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 || s.idx.events != 3 || s.seq.Load() != 11 {
+		t.Fatalf("replay after 4: %d records, %d events, sequence %d; want 4, 3, 11", n, s.idx.events, s.seq.Load())
+	}
+	s.Close()
+	r := openTestStore(t, dir, nil)
+	c, _ := r.CustomerID("keep")
+	if h := r.HistoryView(c); len(h) != 5 {
+		t.Fatalf("after a restart %q has %d events, want 5", "keep", len(h))
+	}
+	if _, err := r.Ingest(context.Background(), []Event{ev("keep", "p1", "view")}, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.seq.Load(); got != 12 {
+		t.Fatalf("the next event got sequence %d, want 12", got)
+	}
+}
+
+// A store written before blocks (schema 1) opens and is marked 2; a schema
+// this build does not know is refused.
+func TestSchemaVersions(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir, nil)
+	set := func(v byte) {
+		t.Helper()
+		if err := s.db.Update(func(txn *badger.Txn) error {
+			return txn.Set([]byte(schemaVersionName), []byte{v})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(1)
+	if err := s.checkSchema(); err != nil {
+		t.Fatalf("schema 1: %v", err)
+	}
+	var got []byte
+	if err := s.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get([]byte(schemaVersionName))
+		if err == nil {
+			got, err = it.ValueCopy(nil)
+		}
+		return err
+	}); err != nil || len(got) != 1 || got[0] != schemaVersion {
+		t.Fatalf("schema after opening a version 1 store: %v %v", got, err)
+	}
+	set(schemaVersion + 1)
+	if err := s.checkSchema(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("an unknown schema gave %v", err)
+	}
+	set(schemaVersion)
 }

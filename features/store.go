@@ -19,7 +19,10 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-const schemaVersion = 1
+// schemaVersion 2 stores the log's events in blocks (recEventBlock). A
+// version 1 store is read as it is and marked 2 on open, so that an older
+// build refuses it with a clear message instead of a corrupt record.
+const schemaVersion = 2
 
 // Store is the feature store. Safe for concurrent use: every write goes
 // through one writer goroutine (group commit), reads use published
@@ -277,8 +280,11 @@ func (s *Store) checkSchema() error {
 		if err != nil {
 			return err
 		}
+		if len(v) == 1 && v[0] == 1 {
+			return txn.Set([]byte(schemaVersionName), []byte{schemaVersion})
+		}
 		if len(v) != 1 || v[0] != schemaVersion {
-			return fmt.Errorf("%w: store schema %v, this build reads %d", ErrInvalid, v, schemaVersion)
+			return fmt.Errorf("%w: store schema %v, this build reads 1 and %d", ErrInvalid, v, schemaVersion)
 		}
 		return nil
 	})
@@ -712,10 +718,10 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 			seq++
 			le := logEvent{Cust: cid, Prod: pid, Type: pe.typ, TS: pe.ev.Timestamp.Unix(),
 				Value: pe.ev.Value, Qty: pe.ev.Quantity, Order: pe.ev.OrderID, RecID: pe.ev.RecommendationID}
-			blk.add(seq, &le)
-			if blk.full() {
+			if !blk.room(&le) {
 				writeBlock()
 			}
+			blk.add(seq, &le)
 			if pe.hasDedup {
 				set(ar.str(prefixDedup, string(pe.dedup[:])), ar.u64(seq))
 			}
@@ -734,6 +740,11 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 	if werr != nil {
 		s.cust.truncate(custMark)
 		s.prod.truncate(prodMark)
+		// Badger commits a large batch in parts, so some of its blocks may
+		// be on disk. Their sequences are not used again: a later commit
+		// would cut its blocks elsewhere, and a stale block under a key no
+		// new one overwrites would overlap them.
+		s.seq.Store(seq)
 		werr = fmt.Errorf("cannot commit events: %w", classifyErr(werr))
 		s.setErr(werr)
 		return dups, werr
