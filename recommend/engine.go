@@ -167,6 +167,7 @@ type scratch struct {
 	dense int
 	heap  features.TopK
 	ids   []uint32
+	items []scored
 }
 
 func (e *Engine) getScratch(n int) *scratch {
@@ -273,6 +274,23 @@ func round6(f float64) float64 {
 	return math.Round(f*1e6) / 1e6
 }
 
+// relatedAlgos holds each similarity's algorithm name, so that a related
+// request does not build the string.
+var relatedAlgos = func() map[features.Similarity]string {
+	m := make(map[features.Similarity]string, len(features.ValidSimilarities))
+	for _, s := range features.ValidSimilarities {
+		m[s] = "related-" + string(s)
+	}
+	return m
+}()
+
+func relatedAlgo(s features.Similarity) string {
+	if a, ok := relatedAlgos[s]; ok {
+		return a
+	}
+	return "related-" + string(s)
+}
+
 // Related returns products associated with r.ProductID (customers who
 // bought/viewed it also bought/viewed), filtered; when it has no
 // associations, its category's popular products; with r.CustomerID, what
@@ -293,7 +311,8 @@ func (e *Engine) Related(ctx context.Context, r Request) (List, error) {
 	defer e.putScratch(sc)
 	e.excludeCustomer(sc, r.CustomerID, r.IncludeSeen)
 	e.markOne(sc, p)
-	var items []scored
+	items := sc.items[:0]
+	defer func() { sc.items = items[:0] }()
 	for _, n := range m.NeighboursOf(r.Basis, p) {
 		if n.Score <= 0 {
 			// Lists are best first; EASE ends them with negative weights,
@@ -312,7 +331,7 @@ func (e *Engine) Related(ctx context.Context, r Request) (List, error) {
 		}
 	}
 	if len(items) > 0 {
-		return e.toList(sc, items, "related-"+string(m.Options.Similarity)), nil
+		return e.toList(sc, items, relatedAlgo(m.Options.Similarity)), nil
 	}
 	// No associations: the product's category's best sellers.
 	if pr := cat.Product(p); pr != nil && pr.Category != "" {
