@@ -248,6 +248,19 @@ func decodeEventBlock(v []byte, key uint64, fn func(seq uint64, e *logEvent) err
 	return nil
 }
 
+// eachLogEvent calls fn for each event of the event record v stored under
+// key: a block's events, or the one event of an older single-event record
+// (keyed by its own sequence), decoded into e.
+func eachLogEvent(v []byte, key uint64, e *logEvent, fn func(seq uint64, e *logEvent) error) error {
+	if len(v) > 0 && v[0] == recEventBlock {
+		return decodeEventBlock(v, key, fn)
+	}
+	if err := decodeLogEvent(v, e); err != nil {
+		return err
+	}
+	return fn(key, e)
+}
+
 func encodeErase(cust uint32) []byte {
 	b := []byte{recErase}
 	return appendUvarint(b, uint64(cust))

@@ -239,39 +239,40 @@ func (s *Store) EraseCustomer(ext string) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixLog), PrefetchValues: true, PrefetchSize: 1000})
 			defer it.Close()
 			var le logEvent
+			var blk blockEncoder
 			for it.Rewind(); it.Valid(); it.Next() {
 				item := it.Item()
 				key := binary.BigEndian.Uint64(item.Key()[len(prefixLog):])
-				match, keep := false, false
-				var blk blockEncoder
+				var value []byte
+				match := false
 				err := item.Value(func(v []byte) error {
-					switch {
-					case len(v) > 0 && v[0] == recEvent:
-						if err := decodeLogEvent(v, &le); err != nil {
-							return err
-						}
-						match = le.Cust == id
-					case len(v) > 0 && v[0] == recEventBlock:
-						return decodeEventBlock(v, key, func(seq uint64, e *logEvent) error {
-							if e.Cust == id {
-								match = true
-							} else {
-								blk.add(seq, e)
-								keep = true
-							}
-							return nil
-						})
+					if len(v) == 0 || v[0] != recEvent && v[0] != recEventBlock {
+						return nil // erase records
 					}
-					return nil
+					err := eachLogEvent(v, key, &le, func(_ uint64, e *logEvent) error {
+						match = match || e.Cust == id
+						return nil
+					})
+					if err != nil || !match || v[0] != recEventBlock {
+						return err
+					}
+					// Only a block with their events is re-encoded, without them.
+					err = decodeEventBlock(v, key, func(seq uint64, e *logEvent) error {
+						if e.Cust != id {
+							blk.add(seq, e)
+						}
+						return nil
+					})
+					if err == nil && blk.n > 0 {
+						value = blk.appendTo(nil, key)
+					}
+					return err
 				})
 				if err != nil {
 					return err
 				}
-				switch {
-				case match && keep:
-					edits = append(edits, rewrite{item.KeyCopy(nil), blk.appendTo(nil, key)})
-				case match:
-					edits = append(edits, rewrite{key: item.KeyCopy(nil)})
+				if match {
+					edits = append(edits, rewrite{item.KeyCopy(nil), value})
 				}
 			}
 			return nil

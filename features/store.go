@@ -433,34 +433,24 @@ func (s *Store) replay(after uint64, track bool) (int, error) {
 			item := it.Item()
 			seq := binary.BigEndian.Uint64(item.Key()[len(prefixLog):])
 			err := item.Value(func(v []byte) error {
-				if len(v) == 0 {
-					return errCorrupt
-				}
-				switch v[0] {
-				case recErase:
+				if len(v) > 0 && v[0] == recErase {
 					c, err := decodeErase(v)
 					if err != nil {
 						return err
 					}
 					s.idx.eraseLocked(c)
-				case recEventBlock:
+					n++
+					return nil
+				}
+				return eachLogEvent(v, seq, &le, func(es uint64, e *logEvent) error {
 					// A snapshot taken while a commit was being applied
 					// holds the first part of its block.
-					return decodeEventBlock(v, seq, func(es uint64, e *logEvent) error {
-						if es > after {
-							s.applyOne(tt, e, track)
-							n++
-						}
-						return nil
-					})
-				default:
-					if err := decodeLogEvent(v, &le); err != nil {
-						return err
+					if es > after {
+						s.applyOne(tt, e, track)
+						n++
 					}
-					s.applyOne(tt, &le, track)
-				}
-				n++
-				return nil
+					return nil
+				})
 			})
 			if err != nil {
 				return fmt.Errorf("log record %d: %w", seq, err)
