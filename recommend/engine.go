@@ -312,7 +312,6 @@ func (e *Engine) Related(ctx context.Context, r Request) (List, error) {
 	e.excludeCustomer(sc, r.CustomerID, r.IncludeSeen)
 	e.markOne(sc, p)
 	items := sc.items[:0]
-	defer func() { sc.items = items[:0] }()
 	for _, n := range m.NeighboursOf(r.Basis, p) {
 		if n.Score <= 0 {
 			// Lists are best first; EASE ends them with negative weights,
@@ -330,6 +329,7 @@ func (e *Engine) Related(ctx context.Context, r Request) (List, error) {
 			break
 		}
 	}
+	sc.items = items // its room, for the next request
 	if len(items) > 0 {
 		return e.toList(sc, items, relatedAlgo(m.Options.Similarity)), nil
 	}
