@@ -114,26 +114,30 @@ type builder struct {
 }
 
 // listWeight is how much a customer with n distinct products counts in a
-// co-occurrence, from a table filled once per builder rather than a
-// math.Pow for every customer of every product scored.
+// co-occurrence, from a table filled on a builder's first call (a build's
+// options do not change) rather than a math.Pow for every customer of every
+// product scored.
 func (bd *builder) listWeight(n int, o NeighbourOptions) float32 {
-	weight := func(n int) float32 {
-		switch {
-		case o.Similarity == SimRP3 && o.UserExp != 0:
-			return float32(math.Pow(float64(n), -o.UserExp))
-		case o.Similarity == SimIDFCosine:
-			return float32(1 / math.Log2(2+float64(n)))
+	if bd.weights == nil {
+		bd.weights = make([]float32, 1024)
+		for i := range bd.weights {
+			bd.weights[i] = listWeightOf(i, o)
 		}
-		return 1
-	}
-	const table = 1024
-	for len(bd.weights) <= n && len(bd.weights) < table {
-		bd.weights = append(bd.weights, weight(len(bd.weights)))
 	}
 	if n < len(bd.weights) {
 		return bd.weights[n]
 	}
-	return weight(n)
+	return listWeightOf(n, o)
+}
+
+func listWeightOf(n int, o NeighbourOptions) float32 {
+	switch {
+	case o.Similarity == SimRP3 && o.UserExp != 0:
+		return float32(math.Pow(float64(n), -o.UserExp))
+	case o.Similarity == SimIDFCosine:
+		return float32(1 / math.Log2(2+float64(n)))
+	}
+	return 1
 }
 
 func newBuilder(nprod int) *builder {
