@@ -193,7 +193,8 @@ func FuzzDecodeEventJSON(f *testing.F) {
 }
 
 // oracleDecodeEvent decodes a well-formed object with encoding/json, key by
-// key in order, following DecodeEventJSON's rules. It returns the event or
+// key in order, following DecodeEventJSON's rules (an unknown or repeated
+// key is a field error). It returns the event or
 // the field of the first type error.
 func oracleDecodeEvent(t *testing.T, data []byte) (features.Event, string) {
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -201,6 +202,7 @@ func oracleDecodeEvent(t *testing.T, data []byte) (features.Event, string) {
 		t.Fatal(err)
 	}
 	var ev features.Event
+	seen := map[string]bool{}
 	firstErr := ""
 	fail := func(field string) {
 		if firstErr == "" {
@@ -217,6 +219,11 @@ func oracleDecodeEvent(t *testing.T, data []byte) (features.Event, string) {
 			t.Fatal(err)
 		}
 		key := tok.(string)
+		if _, known := eventKey([]byte(key)); !known || seen[key] {
+			fail(keyName([]byte(key))) // unknown or repeated: value not looked at
+			continue
+		}
+		seen[key] = true
 		isNull := string(raw) == "null"
 		isString := raw[0] == '"'
 		isNumber := raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9'

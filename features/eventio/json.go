@@ -17,8 +17,10 @@ import (
 //
 // and checks it with features.ValidateEvent. Ids and type are strings;
 // value and quantity numbers; timestamp unix seconds (a number) or an RFC
-// 3339 string. A null is the same as an absent field, unknown fields are
-// ignored, keys match exactly, and of repeated keys the last wins.
+// 3339 string. A null is the same as an absent field and keys match
+// exactly. An unknown key or a key given twice is a *features.FieldError
+// naming it: a misspelt "customer_Id" or a second "type" would otherwise
+// be dropped or win silently.
 //
 // Input that is not one well-formed JSON object gives an error matching
 // ErrBadJSON (and features.ErrInvalid). A field of the wrong type or a bad
@@ -48,6 +50,7 @@ type jsonDecoder struct {
 	b       []byte
 	i       int
 	typeErr error  // the first field error; syntax errors take precedence
+	seen    uint16 // the known keys read so far, one bit per eventKey
 	scratch []byte // unescaped keys
 
 	// The string fields are gathered in strs and become one string at the
@@ -193,6 +196,16 @@ func (d *jsonDecoder) field(ev *features.Event, key []byte) error {
 	if d.i >= len(d.b) {
 		return d.syntax("unexpected end of JSON input")
 	}
+	k, ok := eventKey(key)
+	if !ok {
+		d.fieldError(keyName(key), msgUnknownField)
+		return d.skipValue(1)
+	}
+	if d.seen&(1<<k) != 0 {
+		d.fieldError(keyName(key), msgDuplicateKey)
+		return d.skipValue(1)
+	}
+	d.seen |= 1 << k
 	switch string(key) {
 	case "event_id":
 		return d.stringField(fEventID)
@@ -214,6 +227,63 @@ func (d *jsonDecoder) field(ev *features.Event, key []byte) error {
 		return d.timestampField(&ev.Timestamp)
 	}
 	return d.skipValue(1)
+}
+
+// eventKey numbers the keys of an event object, for duplicate detection.
+func eventKey(key []byte) (uint8, bool) {
+	switch string(key) {
+	case "event_id":
+		return 0, true
+	case "customer_id":
+		return 1, true
+	case "product_id":
+		return 2, true
+	case "type":
+		return 3, true
+	case "order_id":
+		return 4, true
+	case "recommendation_id":
+		return 5, true
+	case "value":
+		return 6, true
+	case "quantity":
+		return 7, true
+	case "timestamp":
+		return 8, true
+	}
+	return 0, false
+}
+
+// The messages of key errors; features/jsonbody words them alike for the
+// definition bodies.
+const (
+	msgUnknownField = "is not a known field"
+	msgDuplicateKey = "is given twice (duplicate key)"
+)
+
+// keyName is key fit for an error: at most 64 bytes of it, quoted when it
+// holds anything but letters, digits, '_', '-' and '.'.
+func keyName(key []byte) string {
+	const max = 64
+	cut := len(key) > max
+	if cut {
+		key = key[:max]
+	}
+	plain := len(key) > 0
+	for _, c := range key {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			plain = false
+			break
+		}
+	}
+	name := string(key)
+	if !plain {
+		name = strconv.Quote(name)
+	}
+	if cut {
+		name += "…"
+	}
+	return name
 }
 
 func (d *jsonDecoder) fieldError(field, msg string) {
