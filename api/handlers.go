@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -26,7 +25,10 @@ type eventsReply struct {
 	Accepted   int                  `json:"accepted"`
 	Rejected   int                  `json:"rejected"`
 	Duplicates int                  `json:"duplicates"`
-	Errors     []features.Rejection `json:"errors"`
+	// Errors lists the first maxEchoedErrors rejections, by index;
+	// ErrorsTruncated says when Rejected counts more.
+	Errors          []features.Rejection `json:"errors"`
+	ErrorsTruncated bool                 `json:"errors_truncated,omitempty"`
 }
 
 func (s *Server) postEvents(c *fiber.Ctx) error {
@@ -54,16 +56,26 @@ func (s *Server) postEvents(c *fiber.Ctx) error {
 	default:
 		raws = [][]byte{trimmed}
 	}
-	var t ingestTally
-	if err := s.ingestChunk(c, &t, raws, 0); err != nil {
+	t := s.newTally()
+	if err := s.ingestChunk(c, t, raws, 0); err != nil {
 		return err
 	}
-	return s.replyEvents(c, &t)
+	return s.replyEvents(c, t)
 }
 
-// streamChunk is how many NDJSON lines are committed at a time: a stream is
-// read incrementally, so its size is bounded by StreamLimit, not by memory.
-const streamChunk = 5000
+// streamChunk is how many NDJSON lines are committed at a time, and
+// streamChunkBytes how many bytes of them at most: a stream is read
+// incrementally, so its size is bounded by StreamLimit, not by memory.
+const (
+	streamChunk      = 5000
+	streamChunkBytes = 4 << 20
+)
+
+// MaxLineBytes is the longest NDJSON line POST /v1/events accepts; a longer
+// one is rejected on its own (its index and a detail in errors) without
+// being buffered whole. An event is a few hundred bytes: its ids are at
+// most 256 bytes each.
+const MaxLineBytes = 64 << 10
 
 // postEventStream reads an NDJSON body line by line and commits it in
 // chunks. The reply comes after every accepted event is durable. A stream
@@ -77,56 +89,111 @@ func (s *Server) postEventStream(c *fiber.Ctx) (err error) {
 			c.Context().SetConnectionClose()
 		}
 	}()
-	var r io.Reader = c.Context().RequestBodyStream()
+	r, _ := c.Locals(localBodyStream).(io.Reader) // decompressed, and bounded
+	if r == nil {
+		r = c.Context().RequestBodyStream()
+	}
 	if r == nil {
 		r = bytes.NewReader(c.Body())
 	}
 	limit := int64(s.opts.StreamLimit)
-	br := bufio.NewReaderSize(io.LimitReader(r, limit+1), 64<<10)
-	var t ingestTally
-	var read int64
-	chunk := make([][]byte, 0, streamChunk)
-	idx, base := 0, 0
+	lines := eventio.NewLineReader(&boundedReader{r: r, n: limit}, MaxLineBytes)
+	t := s.newTally()
+	var ch streamChunker
+	idx := 0
 	for {
-		line, err := br.ReadBytes('\n')
-		read += int64(len(line))
-		if read > limit {
+		line, _, err := lines.Next()
+		var le *eventio.LineError
+		switch {
+		case err == io.EOF:
+		case errors.Is(err, errBodyTooLarge):
 			return &HTTPError{Status: fiber.StatusRequestEntityTooLarge,
 				Detail: fmt.Sprintf("the NDJSON stream is over %d bytes; %d events before the limit were accepted", limit, t.accepted)}
-		}
-		if l := bytes.TrimSpace(line); len(l) > 0 {
-			if len(chunk) == 0 {
-				base = idx
+		case errors.As(err, &le):
+			// The lines before it go first, so rejections stay in order.
+			if err := s.ingestChunk(c, t, ch.take(), ch.base); err != nil {
+				return err
 			}
-			chunk = append(chunk, l)
+			t.n++
+			t.reject(features.Rejection{Index: idx, Field: "body", Detail: le.Err.Error()})
 			idx++
-			if len(chunk) == streamChunk {
-				if err := s.ingestChunk(c, &t, chunk, base); err != nil {
-					return err
-				}
-				chunk = make([][]byte, 0, streamChunk)
-			}
+			continue
+		case err != nil:
+			return badRequest("body", "cannot read the NDJSON stream: "+err.Error())
 		}
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
-			return badRequest("body", "cannot read the NDJSON stream: "+err.Error())
+		if ch.add(line, idx) {
+			if err := s.ingestChunk(c, t, ch.take(), ch.base); err != nil {
+				return err
+			}
 		}
+		idx++
 	}
 	if idx == 0 {
 		return badRequest("body", "the body is empty; send one event, a JSON array or NDJSON")
 	}
-	if err := s.ingestChunk(c, &t, chunk, base); err != nil {
+	if err := s.ingestChunk(c, t, ch.take(), ch.base); err != nil {
 		return err
 	}
-	return s.replyEvents(c, &t)
+	return s.replyEvents(c, t)
 }
 
-// ingestTally adds up a request's chunks.
+// streamChunker gathers consecutive NDJSON lines into one buffer (the line
+// reader reuses its own) until a chunk is full.
+type streamChunker struct {
+	buf  []byte
+	ends []int
+	base int // request index of the first line
+}
+
+// add copies line, the event of request index idx, and reports whether
+// the chunk is full.
+func (ch *streamChunker) add(line []byte, idx int) bool {
+	if len(ch.ends) == 0 {
+		ch.base = idx
+	}
+	ch.buf = append(ch.buf, line...)
+	ch.ends = append(ch.ends, len(ch.buf))
+	return len(ch.ends) >= streamChunk || len(ch.buf) >= streamChunkBytes
+}
+
+// take returns the chunk's lines, of request indexes ch.base on, and
+// empties it.
+func (ch *streamChunker) take() [][]byte {
+	raws := make([][]byte, len(ch.ends))
+	start := 0
+	for i, end := range ch.ends {
+		raws[i] = ch.buf[start:end:end]
+		start = end
+	}
+	ch.buf, ch.ends = nil, ch.ends[:0]
+	return raws
+}
+
+// maxEchoedErrors is how many rejections a reply lists; rejected counts
+// them all. A stream of millions of bad lines would otherwise be answered
+// with a reply larger than itself, held whole in memory.
+const maxEchoedErrors = 100
+
+// ingestTally adds up a request's chunks. Rejections are added in index
+// order (chunk by chunk, each sorted), so the first maxEchoedErrors kept
+// are the first of the request.
 type ingestTally struct {
-	n, accepted, dups int
-	rejected          []features.Rejection
+	n, accepted, dups, rejected int
+	errors                      []features.Rejection
+	m                           *metrics
+}
+
+func (s *Server) newTally() *ingestTally { return &ingestTally{m: s.metrics} }
+
+func (t *ingestTally) reject(r features.Rejection) {
+	t.rejected++
+	t.m.rejectedEvent(r.Field)
+	if len(t.errors) < maxEchoedErrors {
+		t.errors = append(t.errors, r)
+	}
 }
 
 // ingestChunk decodes raws (request indexes base, base+1, ...) and commits
@@ -137,14 +204,15 @@ func (s *Server) ingestChunk(c *fiber.Ctx, t *ingestTally, raws [][]byte, base i
 	}
 	valid := make([]features.Event, 0, len(raws))
 	orig := make([]int, 0, len(raws))
+	var rejected []features.Rejection
 	for i, raw := range raws {
 		e, err := eventio.DecodeEventJSON(raw)
 		if err != nil {
 			var fe *features.FieldError
 			if errors.As(err, &fe) {
-				t.rejected = append(t.rejected, features.Rejection{Index: base + i, Field: fe.Field, Detail: fe.Error()})
+				rejected = append(rejected, features.Rejection{Index: base + i, Field: fe.Field, Detail: fe.Error()})
 			} else {
-				t.rejected = append(t.rejected, features.Rejection{Index: base + i, Detail: "malformed JSON: " + err.Error()})
+				rejected = append(rejected, features.Rejection{Index: base + i, Detail: "malformed JSON: " + err.Error()})
 			}
 			continue
 		}
@@ -158,7 +226,11 @@ func (s *Server) ingestChunk(c *fiber.Ctx, t *ingestTally, raws [][]byte, base i
 	}
 	for _, r := range res.Rejected {
 		r.Index = orig[r.Index]
-		t.rejected = append(t.rejected, r)
+		rejected = append(rejected, r)
+	}
+	sort.SliceStable(rejected, func(i, j int) bool { return rejected[i].Index < rejected[j].Index })
+	for _, r := range rejected {
+		t.reject(r)
 	}
 	t.accepted += res.Accepted
 	t.dups += res.Duplicates
@@ -166,18 +238,21 @@ func (s *Server) ingestChunk(c *fiber.Ctx, t *ingestTally, raws [][]byte, base i
 }
 
 func (s *Server) replyEvents(c *fiber.Ctx, t *ingestTally) error {
-	sort.SliceStable(t.rejected, func(i, j int) bool { return t.rejected[i].Index < t.rejected[j].Index })
-	s.metrics.events(t.accepted, t.rejected)
-	if t.accepted == 0 && len(t.rejected) > 0 {
-		p := problemFor(badRequest(t.rejected[0].Field, t.rejected[0].Detail))
+	s.metrics.eventsAccepted(t.accepted)
+	truncated := t.rejected > len(t.errors)
+	if t.accepted == 0 && t.rejected > 0 {
+		p := problemFor(badRequest(t.errors[0].Field, t.errors[0].Detail))
 		if t.n > 1 {
-			p.Detail = "every event was rejected; see errors"
+			p.Detail = fmt.Sprintf("every event was rejected (%d); see errors", t.rejected)
+			if truncated {
+				p.Detail += fmt.Sprintf(", which lists the first %d", len(t.errors))
+			}
 			p.Field = ""
 		}
-		p.Errors = t.rejected
+		p.Errors, p.ErrorsTruncated = t.errors, truncated
 		return writeProblem(c, p)
 	}
-	reply := eventsReply{Accepted: t.accepted, Rejected: len(t.rejected), Duplicates: t.dups, Errors: t.rejected}
+	reply := eventsReply{Accepted: t.accepted, Rejected: t.rejected, Duplicates: t.dups, Errors: t.errors, ErrorsTruncated: truncated}
 	if reply.Errors == nil {
 		reply.Errors = []features.Rejection{}
 	}
