@@ -22,9 +22,9 @@ import (
 const maxEventsPerRequest = 50000
 
 type eventsReply struct {
-	Accepted   int                  `json:"accepted"`
-	Rejected   int                  `json:"rejected"`
-	Duplicates int                  `json:"duplicates"`
+	Accepted   int `json:"accepted"`
+	Rejected   int `json:"rejected"`
+	Duplicates int `json:"duplicates"`
 	// Errors lists the first maxEchoedErrors rejections, by index;
 	// ErrorsTruncated says when Rejected counts more.
 	Errors          []features.Rejection `json:"errors"`
