@@ -14,6 +14,7 @@ import (
 
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/features/eventio"
+	"github.com/affinity-rec/affinity/features/jsonbody"
 	"github.com/affinity-rec/affinity/recommend"
 )
 
@@ -259,21 +260,11 @@ func (s *Server) replyEvents(c *fiber.Ctx, t *ingestTally) error {
 	return c.JSON(reply)
 }
 
-// decodeBody decodes a JSON object body strictly enough to name the field
-// that is wrong.
+// decodeBody decodes a definition body under the one convention of
+// features/jsonbody: unknown fields, duplicate keys, wrong types and
+// trailing data are 400s naming the field.
 func decodeBody(c *fiber.Ctx, v any) error {
-	body := c.Body()
-	if len(bytes.TrimSpace(body)) == 0 {
-		return badRequest("body", "the body is empty; a JSON object is required")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return badRequest(te.Field, te.Field+" must be "+te.Type.String()+", not "+te.Value)
-		}
-		return badRequest("body", "malformed JSON: "+err.Error())
-	}
-	return nil
+	return jsonbody.Decode(c.Body(), v)
 }
 
 type productBody struct {

@@ -291,3 +291,55 @@ func oracleDecodeEvent(t *testing.T, data []byte) (features.Event, string) {
 	}
 	return ev, firstErr
 }
+
+// FuzzLineReader checks LineReader against splitting the whole input: the
+// same lines in order, each at most max bytes, a LineError for each line
+// over it, blank lines left out.
+func FuzzLineReader(f *testing.F) {
+	f.Add([]byte("a\nbb\r\n\n   \nccc"), uint16(2))
+	f.Add([]byte(strings.Repeat("x", 70000)+"\nok\n"), uint16(65535))
+	f.Fuzz(func(t *testing.T, data []byte, max16 uint16) {
+		max := int(max16)%(1<<17) + 1
+		var want []string
+		for _, l := range strings.Split(string(data), "\n") {
+			want = append(want, strings.TrimSuffix(l, "\r"))
+		}
+		if len(data) > 0 && data[len(data)-1] == '\n' {
+			want = want[:len(want)-1]
+		}
+		r := NewLineReader(bytes.NewReader(data), max)
+		i := 0
+		for {
+			line, n, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			for i < len(want) && isBlank([]byte(want[i])) && len(want[i]) <= max {
+				i++
+			}
+			if i >= len(want) {
+				t.Fatalf("line %d past the end: %q, %v", n, line, err)
+			}
+			if n != i+1 {
+				t.Fatalf("line number %d, want %d", n, i+1)
+			}
+			var le *LineError
+			switch {
+			case errors.As(err, &le):
+				if len(want[i]) <= max || le.Reason != ReasonLineTooLong {
+					t.Fatalf("line %d of %d bytes (max %d): %v", n, len(want[i]), max, err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case string(line) != want[i]:
+				t.Fatalf("line %d: %q, want %q", n, line, want[i])
+			}
+			i++
+		}
+		for ; i < len(want); i++ {
+			if !isBlank([]byte(want[i])) || len(want[i]) > max {
+				t.Fatalf("line %d of %d never returned", i+1, len(want))
+			}
+		}
+	})
+}
