@@ -142,10 +142,12 @@ func (s *Server) postEventStream(c *fiber.Ctx) (err error) {
 }
 
 // streamChunker gathers consecutive NDJSON lines into one buffer (the line
-// reader reuses its own) until a chunk is full.
+// reader reuses its own) until a chunk is full. Its buffers are reused from
+// chunk to chunk: the decoder copies what it keeps.
 type streamChunker struct {
 	buf  []byte
 	ends []int
+	raws [][]byte
 	base int // request index of the first line
 }
 
@@ -160,17 +162,17 @@ func (ch *streamChunker) add(line []byte, idx int) bool {
 	return len(ch.ends) >= streamChunk || len(ch.buf) >= streamChunkBytes
 }
 
-// take returns the chunk's lines, of request indexes ch.base on, and
-// empties it.
+// take returns the chunk's lines, of request indexes ch.base on, valid
+// until the next add, and empties it.
 func (ch *streamChunker) take() [][]byte {
-	raws := make([][]byte, len(ch.ends))
+	ch.raws = ch.raws[:0]
 	start := 0
-	for i, end := range ch.ends {
-		raws[i] = ch.buf[start:end:end]
+	for _, end := range ch.ends {
+		ch.raws = append(ch.raws, ch.buf[start:end:end])
 		start = end
 	}
-	ch.buf, ch.ends = nil, ch.ends[:0]
-	return raws
+	ch.buf, ch.ends = ch.buf[:0], ch.ends[:0]
+	return ch.raws
 }
 
 // maxEchoedErrors is how many rejections a reply lists; rejected counts
@@ -180,21 +182,44 @@ const maxEchoedErrors = 100
 
 // ingestTally adds up a request's chunks. Rejections are added in index
 // order (chunk by chunk, each sorted), so the first maxEchoedErrors kept
-// are the first of the request.
+// are the first of the request. Its slices are scratch reused by every
+// chunk: a stream of millions of bad lines would otherwise allocate a
+// chunk's worth of events and rejections each time.
 type ingestTally struct {
 	n, accepted, dups, rejected int
 	errors                      []features.Rejection
 	m                           *metrics
+
+	valid []features.Event
+	orig  []int
+	rejs  []chunkRejection
+}
+
+// chunkRejection is a rejection whose detail is written only if it is
+// echoed.
+type chunkRejection struct {
+	r   features.Rejection
+	err error // of the decoder, when r.Detail is empty
 }
 
 func (s *Server) newTally() *ingestTally { return &ingestTally{m: s.metrics} }
 
-func (t *ingestTally) reject(r features.Rejection) {
+func (t *ingestTally) reject(r features.Rejection) { t.rejectErr(r, nil) }
+
+func (t *ingestTally) rejectErr(r features.Rejection, err error) {
 	t.rejected++
 	t.m.rejectedEvent(r.Field)
-	if len(t.errors) < maxEchoedErrors {
-		t.errors = append(t.errors, r)
+	if len(t.errors) >= maxEchoedErrors {
+		return
 	}
+	if err != nil {
+		if r.Field != "" {
+			r.Detail = err.Error()
+		} else {
+			r.Detail = "malformed JSON: " + err.Error()
+		}
+	}
+	t.errors = append(t.errors, r)
 }
 
 // ingestChunk decodes raws (request indexes base, base+1, ...) and commits
@@ -203,38 +228,38 @@ func (s *Server) ingestChunk(c *fiber.Ctx, t *ingestTally, raws [][]byte, base i
 	if len(raws) == 0 {
 		return nil
 	}
-	valid := make([]features.Event, 0, len(raws))
-	orig := make([]int, 0, len(raws))
-	var rejected []features.Rejection
+	t.valid, t.orig, t.rejs = t.valid[:0], t.orig[:0], t.rejs[:0]
 	for i, raw := range raws {
 		e, err := eventio.DecodeEventJSON(raw)
 		if err != nil {
+			r := features.Rejection{Index: base + i}
 			var fe *features.FieldError
 			if errors.As(err, &fe) {
-				rejected = append(rejected, features.Rejection{Index: base + i, Field: fe.Field, Detail: fe.Error()})
-			} else {
-				rejected = append(rejected, features.Rejection{Index: base + i, Detail: "malformed JSON: " + err.Error()})
+				r.Field = fe.Field
 			}
+			t.rejs = append(t.rejs, chunkRejection{r: r, err: err})
 			continue
 		}
-		valid = append(valid, e)
-		orig = append(orig, base+i)
+		t.valid = append(t.valid, e)
+		t.orig = append(t.orig, base+i)
 	}
 	t.n += len(raws)
-	res, err := s.deps.Store.Ingest(c.UserContext(), valid, features.IngestOptions{})
-	if err != nil {
-		return err
+	if len(t.valid) > 0 {
+		res, err := s.deps.Store.Ingest(c.UserContext(), t.valid, features.IngestOptions{})
+		if err != nil {
+			return err
+		}
+		for _, r := range res.Rejected {
+			r.Index = t.orig[r.Index]
+			t.rejs = append(t.rejs, chunkRejection{r: r})
+		}
+		t.accepted += res.Accepted
+		t.dups += res.Duplicates
 	}
-	for _, r := range res.Rejected {
-		r.Index = orig[r.Index]
-		rejected = append(rejected, r)
+	sort.SliceStable(t.rejs, func(i, j int) bool { return t.rejs[i].r.Index < t.rejs[j].r.Index })
+	for _, r := range t.rejs {
+		t.rejectErr(r.r, r.err)
 	}
-	sort.SliceStable(rejected, func(i, j int) bool { return rejected[i].Index < rejected[j].Index })
-	for _, r := range rejected {
-		t.reject(r)
-	}
-	t.accepted += res.Accepted
-	t.dups += res.Duplicates
 	return nil
 }
 
