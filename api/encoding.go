@@ -57,6 +57,11 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 // why not brotli. The header is removed afterwards so c.Body() returns the
 // decoded bytes as they are.
 func (s *Server) decodeContentEncoding(c *fiber.Ctx, limit int, stream bool) error {
+	if c.Request().Header.ContentLength() == 0 {
+		// No body (a GET): nothing to decode, whatever the header says.
+		c.Request().Header.Del(fiber.HeaderContentEncoding)
+		return nil
+	}
 	var codings []string
 	c.Request().Header.VisitAll(func(k, v []byte) {
 		if strings.EqualFold(string(k), fiber.HeaderContentEncoding) {

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
@@ -92,6 +94,8 @@ func TestCompressedBodiesAreDecoded(t *testing.T) {
 	}
 	request(t, ts.srv, "PUT", "/v1/products/p9", gz(t, []byte(`{"category":"cups"}`)),
 		"Content-Type", "application/json", "Content-Encoding", "gzip").want(t, 200)
+	// A request without a body is not refused for its header.
+	request(t, ts.srv, "GET", "/v1/products/p9", nil, "Content-Encoding", "gzip, br").want(t, 200)
 }
 
 // TestCompressionBombsAreRefused: the decompressed size counts against the
@@ -246,5 +250,50 @@ func TestNDJSONLineLimit(t *testing.T) {
 	b, _ := json.Marshal(p)
 	if len(b) > 4096 {
 		t.Fatalf("reply of %d bytes", len(b))
+	}
+}
+
+// TestCompressedBodiesOverLoopback: the same over a real connection, with
+// chunked bodies (no declared length), where fasthttp streams the body.
+func TestCompressedBodiesOverLoopback(t *testing.T) {
+	o := DefaultOptions()
+	o.BodyLimit = 256 << 10
+	o.StreamLimit = 1 << 20
+	ts := newTestServer(t, "", o)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ts.srv.App().Listener(ln)
+	defer ts.srv.App().Shutdown()
+	url := "http://" + ln.Addr().String() + "/v1/events"
+	bomb := gz(t, make([]byte, 64<<20))
+	ndjson := gz(t, []byte(strings.Repeat(oneEvent+"\n", 3)))
+	for _, c := range []struct {
+		name, ctype string
+		body        []byte
+		status      int
+	}{
+		{"NDJSON", "application/x-ndjson", ndjson, 200},
+		{"JSON", "application/json", gz(t, []byte(oneEvent)), 200},
+		{"NDJSON bomb", "application/x-ndjson", bomb, 413},
+		{"JSON bomb", "application/json", bomb, 413},
+	} {
+		// A reader without a length: the client sends it chunked.
+		req, _ := http.NewRequest("POST", url, io.MultiReader(bytes.NewReader(c.body)))
+		req.Header.Set("Content-Type", c.ctype)
+		req.Header.Set("Content-Encoding", "gzip")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: %d %s", c.name, resp.StatusCode, b)
+		}
+	}
+	if n := ts.store.Stats().Events; n != 4 {
+		t.Fatalf("%d events stored, want 4", n)
 	}
 }
