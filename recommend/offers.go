@@ -490,7 +490,8 @@ func (s *OfferService) publish(offers []*liveOffer) {
 // Put creates or replaces offer id. Replacing keeps what the offer learned,
 // its exposures and its budget use; a deleted and re-created offer starts
 // afresh. Errors: *features.FieldError for bad input (unknown product, a
-// rule that does not compile), ErrTooManyOffers.
+// rule that does not compile or is over the cost bounds of
+// features.Store.CheckRuleCost), ErrTooManyOffers.
 func (s *OfferService) Put(id string, o Offer) (OfferView, error) {
 	if err := features.ValidateID("offer_id", id); err != nil {
 		return OfferView{}, err
@@ -522,6 +523,14 @@ func (s *OfferService) Put(id string, o Offer) (OfferView, error) {
 	lo, err := s.compileOffer(id, rec, st)
 	if err != nil {
 		return OfferView{}, err
+	}
+	if lo.rule != nil {
+		// Eligibility runs on every next-best-offer request: the same
+		// cost bound as segment rules (stored offers are not re-measured
+		// on load).
+		if err := s.src.CheckRuleCost("eligibility", lo.rule); err != nil {
+			return OfferView{}, err
+		}
 	}
 	body, err := json.Marshal(rec)
 	if err != nil {
