@@ -1,6 +1,7 @@
 package features
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -114,4 +115,46 @@ func TestCheckRuleCost(t *testing.T) {
 	if _, err := s.GetSegment("costly"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a refused rule was stored: %v", err)
 	}
+}
+
+// TestStoredRulesOverTheBoundsStillLoad: a segment stored before the cost
+// bounds is kept when the store opens (a store must keep its
+// definitions), and its evaluations run under the memory budget, so the
+// issue's reproducer fails fast as no match instead of taking 90 ms a
+// customer.
+func TestStoredRulesOverTheBoundsStillLoad(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir, nil)
+	if err := s.PutCustomer("a", Customer{Attributes: map[string]any{"country": "France"}}); err != nil {
+		t.Fatal(err)
+	}
+	for id, rule := range map[string]string{
+		"legacy_bomb": `len(toJSON(1..999999)) > 0`,
+		"legacy_join": `join(["a", "b"], "") == "ab"`,
+	} {
+		if err := s.PutRecord(segmentKind, id, []byte(`{"rule":`+strconvQuote(rule)+`}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, dir, nil)
+	for name, want := range map[string]int{"legacy_bomb": 0, "legacy_join": 1} {
+		g, err := s.GetSegment(name)
+		if err != nil || g.Members != want {
+			t.Errorf("%s after reopening: %+v %v, want %d members", name, g, err, want)
+		}
+	}
+	if _, over, err := CompileStoredRule(`len(toJSON(1..999999)) > 0`); err != nil || over == nil {
+		t.Fatalf("CompileStoredRule: over %v, err %v", over, err)
+	}
+	if _, _, err := CompileStoredRule(`monetary >`); err == nil {
+		t.Fatal("a rule that does not compile at all was accepted")
+	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

@@ -104,10 +104,34 @@ type Rule struct {
 
 // CompileRule parses and type-checks src once. The expression library is
 // expr-lang/expr, a maintained, sandboxed, statically typed expression
-// language (no loops, no side effects, a memory budget at run time) rather
-// than a hand-written parser. A bad rule is a *FieldError on field "rule"
-// saying what is wrong and where (line and column).
+// language (no side effects, a memory budget at run time) rather than a
+// hand-written parser. On top of expr's checks it enforces the cost
+// bounds of this file: allowed builtins, literal ranges, no nested loops,
+// no variables. A bad rule is a *FieldError on field "rule" saying what is
+// wrong and, for a syntax or type error, where (line and column).
 func CompileRule(src string) (*Rule, error) {
+	return compileRule(src, true)
+}
+
+// CompileStoredRule compiles a rule read back from the store. One stored
+// before the cost bounds existed still compiles, with expr's own builtins
+// and no shape checks (its evaluations keep RuleMemoryBudget, so a huge
+// range fails fast), and overBounds says why it would be refused today,
+// for the caller to log: a store must open and keep its definitions. err
+// is a rule that does not compile at all.
+func CompileStoredRule(src string) (r *Rule, overBounds, err error) {
+	r, err = compileRule(src, true)
+	if err == nil {
+		return r, nil, nil
+	}
+	legacy, lerr := compileRule(src, false)
+	if lerr != nil {
+		return nil, nil, err
+	}
+	return legacy, err, nil
+}
+
+func compileRule(src string, bounded bool) (*Rule, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, &FieldError{Field: "rule", Msg: "is required: a boolean expression such as monetary > 1000 && frequency >= 5"}
 	}
@@ -117,14 +141,20 @@ func CompileRule(src string) (*Rule, error) {
 	if !utf8.ValidString(src) {
 		return nil, &FieldError{Field: "rule", Msg: "is not valid UTF-8"}
 	}
-	prog, err := expr.Compile(src, ruleOptions()...)
+	opts := []expr.Option{expr.Env(ruleEnvTemplate), expr.AsBool(), expr.MaxNodes(maxRuleNodes)}
+	if bounded {
+		opts = ruleOptions()
+	}
+	prog, err := expr.Compile(src, opts...)
 	if err != nil {
 		return nil, ruleError(err)
 	}
 	r := &Rule{src: src, prog: prog}
 	node := prog.Node()
-	if err := checkRuleShape(node); err != nil {
-		return nil, err
+	if bounded {
+		if err := checkRuleShape(node); err != nil {
+			return nil, err
+		}
 	}
 	ast.Walk(&node, identFinder{name: "segments", found: &r.usesSegments})
 	return r, nil

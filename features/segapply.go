@@ -172,16 +172,20 @@ func (s *Store) applyMembership(custs []uint32) {
 	defer c.segMu.Unlock()
 	cur := c.segs.Load()
 	changed := make([]*roaring.Bitmap, len(cur.list))
+	// Checked again under the lock: an erasure since the evaluation has
+	// taken the customer out, and must not be undone.
+	known := make([]bool, len(custs))
+	for k, id := range custs {
+		known[k] = s.knownCustomer(id)
+	}
 	for i, g := range set.list {
 		j, ok := cur.find(g.name)
 		if !ok || cur.list[j].def != g.def {
 			continue
 		}
 		bm := cur.list[j].members
-		for _, id := range custs {
-			// Checked again here: an erasure since the evaluation has
-			// taken the customer out, and must not be undone.
-			want := in[i].Contains(id) && s.knownCustomer(id)
+		for k, id := range custs {
+			want := known[k] && in[i].Contains(id)
 			if bm.Contains(id) == want {
 				continue
 			}

@@ -265,7 +265,8 @@ func (s *Store) SegmentsOf(c uint32) []string {
 // loadSegments reads the stored segments and evaluates them for everyone.
 // It runs in load, before the writer starts, so it evaluates directly. A
 // stored rule that no longer compiles is logged and skipped, not fatal:
-// the store must open.
+// the store must open; one stored before the cost bounds is kept and
+// logged (CompileStoredRule).
 func (s *Store) loadSegments() error {
 	type stored struct {
 		name string
@@ -278,10 +279,16 @@ func (s *Store) loadSegments() error {
 			s.log.Error("cannot read stored segment; skipped", "segment", id, "err", err)
 			return nil
 		}
-		r, err := CompileSegmentRule(rec.Rule)
+		r, over, err := CompileStoredRule(rec.Rule)
+		if err == nil && r.usesSegments {
+			err = errors.New("it uses segments")
+		}
 		if err != nil {
 			s.log.Error("stored segment rule does not compile; skipped", "segment", id, "err", err)
 			return nil
+		}
+		if over != nil {
+			s.log.Warn("stored segment rule is over the rule cost bounds; kept, but redefine it", "segment", id, "err", over)
 		}
 		list = append(list, stored{id, r})
 		return nil
