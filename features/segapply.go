@@ -3,6 +3,7 @@ package features
 import (
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/expr-lang/expr/vm"
@@ -13,9 +14,12 @@ import (
 // mark the customers a write touched, and a background applier evaluates
 // the rules for them and publishes the changed bitmaps. So a slow rule
 // slows membership updates, never ingestion. Membership follows a write
-// within one applier round: normally well under a millisecond, as long
-// as evaluating the backlog takes when writes outpace it (rules are
-// bounded by RuleCostLimit when defined). FlushSegments waits for it.
+// within one applier round: normally well under a millisecond. A round
+// costs its customers × segments × rule cost (each rule is bounded by
+// RuleCostLimit when defined); after a round longer than a millisecond
+// the applier rests as long as the round took (at most a second), so
+// under a sustained write load it uses about half a core and membership
+// lags by up to two rounds. FlushSegments waits for it.
 
 // applyChunk is how many customers the applier evaluates between
 // publications, so a large backlog shows progress and Close is not held up.
@@ -113,6 +117,7 @@ func (s *Store) segApplyLoop() {
 		if testHookApply != nil {
 			testHookApply()
 		}
+		start := time.Now()
 		custs := batch.ToArray()
 		for i := 0; i < len(custs); i += applyChunk {
 			select {
@@ -126,6 +131,17 @@ func (s *Store) segApplyLoop() {
 		a.done = gen
 		a.cond.Broadcast()
 		a.mu.Unlock()
+		// Pace: rest as long as the round took (up to a second), so that
+		// under a write load that keeps it busy the applier uses about
+		// half a core and leaves the rest to ingestion; the customers
+		// written meanwhile coalesce into the next round.
+		if d := time.Since(start); d > time.Millisecond {
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(min(d, time.Second)):
+			}
+		}
 	}
 }
 
