@@ -3,6 +3,7 @@ package features
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -114,8 +115,8 @@ func (s *Store) segApplyLoop() {
 		batch, gen := a.pending, a.queued
 		a.pending = roaring.New()
 		a.mu.Unlock()
-		if testHookApply != nil {
-			testHookApply()
+		if h := testHookApply.Load(); h != nil {
+			(*h)()
 		}
 		start := time.Now()
 		custs := batch.ToArray()
@@ -146,8 +147,8 @@ func (s *Store) segApplyLoop() {
 }
 
 // testHookApply lets a test hold the applier before a round; nil outside
-// tests.
-var testHookApply func()
+// tests. Atomic: tests set it while appliers run.
+var testHookApply atomic.Pointer[func()]
 
 // applyMembership re-evaluates every segment for custs (sorted, distinct)
 // and publishes the changed bitmaps. Applier goroutine only: it evaluates

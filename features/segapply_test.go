@@ -19,14 +19,15 @@ func TestIngestDoesNotWaitForSegmentRules(t *testing.T) {
 	}
 	entered := make(chan struct{}, 1)
 	release := make(chan struct{})
-	testHookApply = func() {
+	hold := func() {
 		select {
 		case entered <- struct{}{}:
 		default:
 		}
 		<-release
 	}
-	t.Cleanup(func() { testHookApply = nil })
+	testHookApply.Store(&hold)
+	t.Cleanup(func() { testHookApply.Store(nil) })
 	ts := time.Date(2023, 12, 1, 0, 0, 0, 0, time.UTC)
 	name := func(i int) string { return "c" + string(rune('a'+i%26)) + string(rune('a'+i/26)) }
 	ingestFrom := func(from, to int) <-chan error {

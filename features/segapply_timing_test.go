@@ -39,8 +39,9 @@ func BenchmarkIngestWithSegmentRules(b *testing.B) {
 			}
 			if tc.held {
 				release := make(chan struct{})
-				testHookApply = func() { <-release }
-				defer func() { close(release); testHookApply = nil }()
+				hold := func() { <-release }
+				testHookApply.Store(&hold)
+				defer func() { close(release); testHookApply.Store(nil) }()
 			}
 			evs := syntheticEvents(b.N, 1000, 200, 2, false)
 			b.ReportAllocs()
