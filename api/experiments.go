@@ -30,7 +30,7 @@ func init() {
 	extraRouteFuncs = append(extraRouteFuncs, func(s *Server) []route {
 		return []route{
 			{"GET", "/v1/experiments", ScopeRead, "List experiments", s.listExperiments, nil},
-			{"PUT", "/v1/experiments/:id", ScopeWrite, "Create or replace an experiment: status, salt, variants (name, weight, params)", s.putExperiment, nil},
+			{"PUT", "/v1/experiments/:id", ScopeAdmin, "Create or replace an experiment: status, salt, variants (name, weight, params)", s.putExperiment, nil},
 			{"GET", "/v1/experiments/:id", ScopeRead, "Read an experiment", s.getExperiment, nil},
 			{"DELETE", "/v1/experiments/:id", ScopeAdmin, "Delete an experiment with its exposures and outcomes", s.deleteExperiment, nil},
 			{"GET", "/v1/experiments/:id/results", ScopeRead, "Per-variant exposures, outcomes, rates with 95% intervals, lift, p-value, sample-ratio check", s.experimentResults, nil},

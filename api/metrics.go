@@ -50,6 +50,9 @@ func newMetrics(st *features.Store) *metrics {
 			m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
 				func() float64 { return f(st.Stats()) }))
 		}
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "affinity_segment_backlog_customers",
+			Help: "Customers whose segment membership waits for the background applier."},
+			func() float64 { return float64(st.SegmentBacklog()) }))
 		gauge("affinity_store_events", "Events in the in-memory index.", func(s features.Stats) float64 { return float64(s.Events) })
 		gauge("affinity_store_customers", "Customer ids assigned.", func(s features.Stats) float64 { return float64(s.Customers) })
 		gauge("affinity_store_products", "Product ids assigned.", func(s features.Stats) float64 { return float64(s.Products) })

@@ -16,7 +16,7 @@ func init() {
 		}
 		return []route{
 			{"GET", "/v1/offers", ScopeRead, "List offers with their performance", s.listOffers, nil},
-			{"PUT", "/v1/offers/:id", ScopeWrite, "Define or replace an offer (an update keeps what it learned and its budget use)", s.putOffer, nil},
+			{"PUT", "/v1/offers/:id", ScopeAdmin, "Define or replace an offer (an update keeps what it learned and its budget use)", s.putOffer, nil},
 			{"GET", "/v1/offers/:id", ScopeRead, "An offer with its performance: shown, accepted, declined, acceptance rate (95% interval), budget left", s.getOffer, nil},
 			{"DELETE", "/v1/offers/:id", ScopeAdmin, "Delete an offer", s.deleteOffer, nil},
 			{"POST", "/v1/offers/:id/responses", ScopeWrite, "Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}", s.postOfferResponse, nil},

@@ -30,10 +30,7 @@ func (s *Server) openapi(c *fiber.Ctx) error {
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
-		if r.scope != ScopeNone {
-			op["security"] = []map[string][]string{{"bearer": {scopeName(r.scope)}}}
-			op["x-scope"] = scopeName(r.scope)
-		}
+		describeScope(op, r.scope)
 		if paths[p] == nil {
 			paths[p] = map[string]any{}
 		}
@@ -41,10 +38,32 @@ func (s *Server) openapi(c *fiber.Ctx) error {
 	}
 	return c.JSON(map[string]any{
 		"openapi": "3.0.3",
-		"info":    map[string]string{"title": "Affinity", "version": "1", "description": "Recommendation and personalization API"},
-		"paths":   paths,
+		"info": map[string]string{"title": "Affinity", "version": "1", "description": "Recommendation and personalization API. " +
+			"With API keys configured, each operation needs a key of the scope in its x-affinity-scope " +
+			"(read, write or admin; admin includes write, write includes read; none: no key), sent as " +
+			"Authorization: Bearer KEY or X-API-Key: KEY."},
+		"paths": paths,
 		"components": map[string]any{"securitySchemes": map[string]any{
 			"bearer": map[string]string{"type": "http", "scheme": "bearer"},
+			"apiKey": map[string]string{"type": "apiKey", "in": "header", "name": "X-API-Key"},
 		}},
 	})
+}
+
+// describeScope states who may call an operation: the x-affinity-scope
+// extension names the scope, and security the scheme. OpenAPI 3.0 allows
+// scope names in a security requirement only for OAuth2, so a bearer
+// requirement's list stays empty and the scope goes in the extension; an
+// open route has an empty security list (no key needed).
+func describeScope(op map[string]any, sc Scope) {
+	op["x-affinity-scope"] = scopeName(sc)
+	if sc == ScopeNone {
+		op["security"] = []map[string][]string{}
+		return
+	}
+	op["security"] = []map[string][]string{{"bearer": {}}, {"apiKey": {}}}
+	op["description"] = "Needs an API key with the " + scopeName(sc) + " scope (when keys are configured)."
+	rs := op["responses"].(map[string]any)
+	rs["401"] = map[string]string{"description": "no valid API key"}
+	rs["403"] = map[string]string{"description": "the API key lacks the " + scopeName(sc) + " scope"}
 }

@@ -19,7 +19,7 @@ func init() {
 		listParams := []string{"customer_id", "limit", "category", "brand", "tag", "price_min", "price_max", "in_stock", "experiment", "variant", "unit_id"}
 		return []route{
 			{"GET", "/v1/segments", ScopeRead, "List segments with their member counts", s.listSegments, nil},
-			{"PUT", "/v1/segments/:name", ScopeWrite, "Define or replace a segment: {\"rule\": \"<expression over profile fields>\"}", s.putSegment, nil},
+			{"PUT", "/v1/segments/:name", ScopeAdmin, "Define or replace a segment: {\"rule\": \"<expression over profile fields>\"}", s.putSegment, nil},
 			{"GET", "/v1/segments/:name", ScopeRead, "A segment's rule and member count", s.getSegment, nil},
 			{"DELETE", "/v1/segments/:name", ScopeAdmin, "Delete a segment", s.deleteSegment, nil},
 			{"GET", "/v1/segments/:name/products", ScopeRead, "Products this segment buys more than everyone else (PTC, smoothed lift)", s.segmentProducts, listParams},

@@ -3,7 +3,9 @@
 // customers per event class, customer -> products, attribute value ->
 // products), product neighbour lists, product and customer records, each
 // customer's value (RFM, tier, historical and current value, value.go) and
-// segment membership (one roaring bitmap per rule, segments.go, rules.go),
+// segment membership (one roaring bitmap per rule, segments.go; rules and
+// their cost bounds, rules.go and rulecost.go; kept current off the ingest
+// path by a background applier, segapply.go),
 // and generic records and append-only logs that other packages (offers,
 // experiments) keep here so that nothing else touches Badger.
 //

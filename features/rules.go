@@ -3,11 +3,13 @@ package features
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 )
@@ -19,6 +21,48 @@ const MaxRuleLen = 4096
 
 // maxRuleNodes bounds a rule's syntax tree (expr's own default is 10,000).
 const maxRuleNodes = 500
+
+// RuleMemoryBudget bounds what one evaluation may build, in expr's units:
+// elements of the arrays, ranges and maps it creates (expr's default is a
+// million). A profile rule reads a handful of fields and a few short lists;
+// one that needs more is refused when it is defined, and counts as no
+// match if a customer's data ever drives it over.
+const RuleMemoryBudget = 10_000
+
+// MaxRuleRange is the most elements a range (`a..b`) in a rule may have.
+// Its bounds must be integer literals: a range is a fixed set of values,
+// and `frequency in 1..5` costs nothing (expr rewrites it as two
+// comparisons) while `1..999999` would be built on every evaluation.
+const MaxRuleRange = 1000
+
+// ruleBuiltins are the expr builtins a rule may call; every other one is
+// disabled. Left out: serialisation and encoding (toJSON, fromJSON,
+// toBase64, fromBase64), string and list builders whose output can grow
+// faster than the rule's text (repeat, replace, split, splitAfter, join,
+// concat, flatten, toPairs, fromPairs, groupBy) and folds with an
+// accumulator (reduce): none reads a profile, and each can turn a short
+// rule into seconds of work or gigabytes per customer. expr counts only
+// arrays and maps against the memory budget, not strings, so they are
+// refused up front.
+var ruleBuiltins = []string{
+	"abs", "all", "any", "bitand", "bitnand", "bitnot", "bitor", "bitshl", "bitshr", "bitushr", "bitxor",
+	"ceil", "count", "date", "duration", "filter", "find", "findIndex", "findLast", "findLastIndex",
+	"first", "float", "floor", "get", "hasPrefix", "hasSuffix", "indexOf", "int", "keys", "last",
+	"lastIndexOf", "len", "lower", "map", "max", "mean", "median", "min", "none", "now", "one",
+	"reverse", "round", "sort", "sortBy", "string", "sum", "take", "timezone", "trim", "trimPrefix",
+	"trimSuffix", "type", "uniq", "upper", "values",
+}
+
+// ruleOptions are the expr options every rule is compiled with: the
+// profile's variables and types, a boolean result, the node bound and the
+// builtin allow-list.
+func ruleOptions() []expr.Option {
+	opts := []expr.Option{expr.Env(ruleEnvTemplate), expr.AsBool(), expr.MaxNodes(maxRuleNodes), expr.DisableAllBuiltins()}
+	for _, name := range ruleBuiltins {
+		opts = append(opts, expr.EnableBuiltin(name))
+	}
+	return opts
+}
 
 // ruleEnvTemplate declares the variables a rule sees and their types, so
 // that a misspelt field or a type error is caught when the rule is
@@ -60,10 +104,34 @@ type Rule struct {
 
 // CompileRule parses and type-checks src once. The expression library is
 // expr-lang/expr, a maintained, sandboxed, statically typed expression
-// language (no loops, no side effects, a memory budget at run time) rather
-// than a hand-written parser. A bad rule is a *FieldError on field "rule"
-// saying what is wrong and where (line and column).
+// language (no side effects, a memory budget at run time) rather than a
+// hand-written parser. On top of expr's checks it enforces the cost
+// bounds of this file: allowed builtins, literal ranges, no nested loops,
+// no variables. A bad rule is a *FieldError on field "rule" saying what is
+// wrong and, for a syntax or type error, where (line and column).
 func CompileRule(src string) (*Rule, error) {
+	return compileRule(src, true)
+}
+
+// CompileStoredRule compiles a rule read back from the store. One stored
+// before the cost bounds existed still compiles, with expr's own builtins
+// and no shape checks (its evaluations keep RuleMemoryBudget, so a huge
+// range fails fast), and overBounds says why it would be refused today,
+// for the caller to log: a store must open and keep its definitions. err
+// is a rule that does not compile at all.
+func CompileStoredRule(src string) (r *Rule, overBounds, err error) {
+	r, err = compileRule(src, true)
+	if err == nil {
+		return r, nil, nil
+	}
+	legacy, lerr := compileRule(src, false)
+	if lerr != nil {
+		return nil, nil, err
+	}
+	return legacy, err, nil
+}
+
+func compileRule(src string, bounded bool) (*Rule, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, &FieldError{Field: "rule", Msg: "is required: a boolean expression such as monetary > 1000 && frequency >= 5"}
 	}
@@ -73,12 +141,21 @@ func CompileRule(src string) (*Rule, error) {
 	if !utf8.ValidString(src) {
 		return nil, &FieldError{Field: "rule", Msg: "is not valid UTF-8"}
 	}
-	prog, err := expr.Compile(src, expr.Env(ruleEnvTemplate), expr.AsBool(), expr.MaxNodes(maxRuleNodes))
+	opts := []expr.Option{expr.Env(ruleEnvTemplate), expr.AsBool(), expr.MaxNodes(maxRuleNodes)}
+	if bounded {
+		opts = ruleOptions()
+	}
+	prog, err := expr.Compile(src, opts...)
 	if err != nil {
 		return nil, ruleError(err)
 	}
 	r := &Rule{src: src, prog: prog}
 	node := prog.Node()
+	if bounded {
+		if err := checkRuleShape(node); err != nil {
+			return nil, err
+		}
+	}
 	ast.Walk(&node, identFinder{name: "segments", found: &r.usesSegments})
 	return r, nil
 }
@@ -88,7 +165,10 @@ func ruleError(err error) error {
 	var fe *file.Error
 	if errors.As(err, &fe) {
 		msg := fe.Message
-		if strings.HasPrefix(msg, "unknown name ") {
+		if name, ok := strings.CutPrefix(msg, "unknown name "); ok && slices.Contains(builtin.Names, name) {
+			msg = name + " is not allowed in a rule: it can make one evaluation cost seconds or gigabytes" +
+				" (docs/customer-value.md lists the functions a rule may call)"
+		} else if strings.HasPrefix(msg, "unknown name ") {
 			msg += " (known: " + strings.Join(RuleVariables, ", ") + "; customer attributes are attributes.NAME)"
 		}
 		return &FieldError{Field: "rule", Msg: fmt.Sprintf("is invalid at line %d, column %d: %s", fe.Line, fe.Column+1, msg)}
@@ -111,16 +191,18 @@ func (f identFinder) Visit(n *ast.Node) {
 func (r *Rule) String() string { return r.src }
 
 // Match evaluates the rule against env (normally from Store.RuleEnv). A
-// run-time failure, such as comparing a text attribute with a number, is an
-// error and no match.
+// run-time failure, such as comparing a text attribute with a number or
+// going over RuleMemoryBudget, is an error and no match.
 func (r *Rule) Match(env map[string]any) (bool, error) {
-	out, err := expr.Run(r.prog, env)
+	v := vm.VM{MemoryBudget: RuleMemoryBudget}
+	out, err := v.Run(r.prog, env)
 	return matchResult(out, err)
 }
 
 // matchVM is Match with a caller-owned VM, reused across a pass to save
 // its allocation; the VM is not safe for concurrent use.
 func (r *Rule) matchVM(v *vm.VM, env map[string]any) (bool, error) {
+	v.MemoryBudget = RuleMemoryBudget
 	out, err := v.Run(r.prog, env)
 	return matchResult(out, err)
 }
@@ -134,4 +216,85 @@ func matchResult(out any, err error) (bool, error) {
 		return false, fmt.Errorf("%w: rule result is not a boolean", ErrInvalid)
 	}
 	return b, nil
+}
+
+// checkRuleShape refuses the constructs whose cost a rule's length does not
+// bound: a variable (`let`, with which `let b = a + a` doubles a string
+// per line), a range without literal bounds or longer than MaxRuleRange,
+// and a loop (all, any, filter, map, ...) inside another loop's body,
+// whose cost is the product of two lists. What is left costs at most the
+// rule's size times the longest list it reads. It walks the optimised
+// tree, so `frequency in 1..5000`, which expr turns into two comparisons,
+// is allowed.
+func checkRuleShape(node ast.Node) error {
+	v := &shapeVisitor{}
+	ast.Walk(&node, v)
+	if v.bad == nil {
+		return nil
+	}
+	return &FieldError{Field: "rule", Msg: v.msg}
+}
+
+type shapeVisitor struct {
+	bad ast.Node
+	msg string
+}
+
+func (v *shapeVisitor) refuse(n ast.Node, msg string) {
+	if v.bad == nil {
+		v.bad, v.msg = n, msg
+	}
+}
+
+func (v *shapeVisitor) Visit(np *ast.Node) {
+	switch n := (*np).(type) {
+	case *ast.BuiltinNode:
+		// expr parses its loop builtins (reduce, groupBy, ...) whatever
+		// the disabled list says: the allow-list is enforced here too.
+		if !slices.Contains(ruleBuiltins, n.Name) {
+			v.refuse(n, "may not call "+n.Name+": it can make one evaluation cost seconds or gigabytes (docs/customer-value.md lists the functions a rule may call)")
+		}
+	case *ast.VariableDeclaratorNode:
+		v.refuse(n, fmt.Sprintf("may not declare variables (let %s = ...): write the expression where it is used", n.Name))
+	case *ast.BinaryNode:
+		if n.Operator != ".." {
+			return
+		}
+		lo, okLo := intLiteral(n.Left)
+		hi, okHi := intLiteral(n.Right)
+		if !okLo || !okHi {
+			v.refuse(n, "may use a range (a..b) only with integer literals as bounds, such as 1..10")
+		} else if hi-lo+1 > MaxRuleRange {
+			v.refuse(n, fmt.Sprintf("has a range of %d elements (%d..%d); at most %d allowed", hi-lo+1, lo, hi, MaxRuleRange))
+		}
+	case *ast.PredicateNode:
+		inner := &loopFinder{}
+		ast.Walk(&n.Node, inner)
+		if inner.found {
+			v.refuse(n, "may not nest a loop (all, any, none, one, filter, map, count, sum, find, ...) inside another one's body: its cost is the product of both lists")
+		}
+	}
+}
+
+type loopFinder struct{ found bool }
+
+func (f *loopFinder) Visit(n *ast.Node) {
+	if _, ok := (*n).(*ast.PredicateNode); ok {
+		f.found = true
+	}
+}
+
+// intLiteral reads an integer literal, possibly negated.
+func intLiteral(n ast.Node) (int, bool) {
+	switch n := n.(type) {
+	case *ast.IntegerNode:
+		return n.Value, true
+	case *ast.UnaryNode:
+		if n.Operator == "-" {
+			if v, ok := intLiteral(n.Node); ok {
+				return -v, true
+			}
+		}
+	}
+	return 0, false
 }

@@ -2,6 +2,7 @@ package features
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -12,12 +13,15 @@ import (
 )
 
 // Segments: named rules over customer profiles, with membership kept as one
-// roaring bitmap per segment. Rules are compiled once; membership is
-// evaluated for every customer when a segment is defined, then updated
-// incrementally for the customers an event, an attribute change or an
-// erasure touches, and re-evaluated for everyone in the background every
-// minute (recency and RFM scores move without events). Readers see
-// immutable snapshots published through an atomic pointer.
+// roaring bitmap per segment. Rules are compiled once and their cost is
+// measured before they are accepted (rules.go, rulecost.go); membership is
+// evaluated for every customer when a segment is defined, then updated by
+// a background applier for the customers an event or an attribute change
+// touches (segapply.go: ingestion never waits for a rule), and
+// re-evaluated for everyone in the background every minute (recency and
+// RFM scores move without events). An erasure takes the customer out at
+// once. Readers see immutable snapshots published through an atomic
+// pointer; every change to them is made under segMu.
 
 // segmentKind is the record kind segment definitions are stored under.
 const segmentKind = "segment"
@@ -128,13 +132,18 @@ func CompileSegmentRule(src string) (*Rule, error) {
 }
 
 // PutSegment creates or replaces segment name with rule, evaluates it for
-// every customer and stores it. A bad name or rule is a *FieldError.
+// every customer and stores it. A bad name or rule, or a rule over the
+// cost bounds (CheckRuleCost), is a *FieldError. When it returns, the
+// segment's membership reflects every write acknowledged before the call.
 func (s *Store) PutSegment(name, rule string) (Segment, error) {
 	if err := ValidateSegmentName(name); err != nil {
 		return Segment{}, err
 	}
 	r, err := CompileSegmentRule(rule)
 	if err != nil {
+		return Segment{}, err
+	}
+	if err := s.CheckRuleCost("rule", r); err != nil {
 		return Segment{}, err
 	}
 	body, err := json.Marshal(segmentRecord{Rule: rule, UpdatedAt: time.Now().UTC()})
@@ -151,7 +160,6 @@ func (s *Store) PutSegment(name, rule string) (Segment, error) {
 	if err := tooMany(); err != nil {
 		return Segment{}, err // before paying for an evaluation
 	}
-	var out Segment
 	err = s.fullEval([]*Rule{r}, func(bms []*roaring.Bitmap) error {
 		if err := tooMany(); err != nil {
 			return err
@@ -167,9 +175,19 @@ func (s *Store) PutSegment(name, rule string) (Segment, error) {
 		}
 		bms[0].RunOptimize()
 		s.crm.segs.Store(set.with(&segment{name: name, rule: r, members: bms[0], def: &segmentDef{}}))
-		out = Segment{Name: name, Rule: rule, Members: int(bms[0].GetCardinality())}
 		return nil
 	})
+	if err != nil {
+		return Segment{}, err
+	}
+	if err := s.FlushSegments(); err != nil {
+		return Segment{}, err
+	}
+	out, err := s.GetSegment(name)
+	if errors.Is(err, ErrNotFound) {
+		// Deleted by a concurrent request since: report what was stored.
+		return Segment{Name: name, Rule: rule}, nil
+	}
 	return out, err
 }
 
@@ -200,6 +218,8 @@ func (s *Store) ListSegments() []Segment {
 // DeleteSegment removes segment name; ErrNotFound when there is none.
 func (s *Store) DeleteSegment(name string) error {
 	return s.do(func() error {
+		s.crm.segMu.Lock()
+		defer s.crm.segMu.Unlock()
 		set := s.crm.segs.Load()
 		if _, ok := set.find(name); !ok {
 			return errUnknown("segment", name)
@@ -245,7 +265,8 @@ func (s *Store) SegmentsOf(c uint32) []string {
 // loadSegments reads the stored segments and evaluates them for everyone.
 // It runs in load, before the writer starts, so it evaluates directly. A
 // stored rule that no longer compiles is logged and skipped, not fatal:
-// the store must open.
+// the store must open; one stored before the cost bounds is kept and
+// logged (CompileStoredRule).
 func (s *Store) loadSegments() error {
 	type stored struct {
 		name string
@@ -258,10 +279,16 @@ func (s *Store) loadSegments() error {
 			s.log.Error("cannot read stored segment; skipped", "segment", id, "err", err)
 			return nil
 		}
-		r, err := CompileSegmentRule(rec.Rule)
+		r, over, err := CompileStoredRule(rec.Rule)
+		if err == nil && r.usesSegments {
+			err = errors.New("it uses segments")
+		}
 		if err != nil {
 			s.log.Error("stored segment rule does not compile; skipped", "segment", id, "err", err)
 			return nil
+		}
+		if over != nil {
+			s.log.Warn("stored segment rule is over the rule cost bounds; kept, but redefine it", "segment", id, "err", over)
 		}
 		list = append(list, stored{id, r})
 		return nil
@@ -313,48 +340,34 @@ func (s *Store) evalEveryone(rules []*Rule) []*roaring.Bitmap {
 }
 
 // fullEval evaluates rules for every customer outside the writer (so
-// ingestion goes on), then in the writer re-evaluates the customers that
-// changed meanwhile and calls commit with the finished bitmaps. One full
-// evaluation runs at a time.
+// ingestion goes on), then in the writer calls commit with the finished
+// bitmaps and hands the customers that changed meanwhile (the pass may
+// have read them before the change) to the applier, which re-evaluates
+// them against the committed segments. One full evaluation runs at a time.
 func (s *Store) fullEval(rules []*Rule, commit func([]*roaring.Bitmap) error) error {
 	c := &s.crm
 	c.passMu.Lock()
 	defer c.passMu.Unlock()
-	if err := s.do(func() error { c.passDirty = roaring.New(); return nil }); err != nil {
-		return err
-	}
+	a := &c.apply
+	a.mu.Lock()
+	a.passDirty = roaring.New()
+	a.mu.Unlock()
 	bms := s.evalEveryone(rules)
 	if testHookAfterEval != nil {
 		testHookAfterEval()
 	}
 	return s.do(func() error {
-		dirty := c.passDirty
-		c.passDirty = nil
+		a.mu.Lock()
+		dirty := a.passDirty
+		a.passDirty = nil
+		a.mu.Unlock()
+		c.segMu.Lock()
+		err := commit(bms)
+		c.segMu.Unlock()
 		if !dirty.IsEmpty() {
-			env := make(map[string]any, len(ruleEnvTemplate))
-			var v vm.VM
-			now := s.Now().Unix()
-			it := dirty.Iterator()
-			for it.HasNext() {
-				id := it.Next()
-				known := s.knownCustomer(id)
-				if known {
-					s.fillEnv(env, id, now)
-				}
-				for i, r := range rules {
-					ok := false
-					if known {
-						ok, _ = r.matchVM(&v, env)
-					}
-					if ok {
-						bms[i].Add(id)
-					} else {
-						bms[i].Remove(id)
-					}
-				}
-			}
+			s.enqueueMembership(dirty.ToArray()...)
 		}
-		return commit(bms)
+		return err
 	})
 }
 
@@ -390,97 +403,6 @@ func (s *Store) reevaluateAll() error {
 		s.crm.segs.Store(next)
 		return nil
 	})
-}
-
-// updateMembership re-evaluates every segment for the given customers
-// (sorted, distinct) and publishes the changed bitmaps. Writer goroutine
-// only.
-func (s *Store) updateMembership(custs []uint32) {
-	c := &s.crm
-	if c.passDirty != nil {
-		c.passDirty.AddMany(custs)
-	}
-	set := c.segs.Load()
-	if set == nil || len(set.list) == 0 || len(custs) == 0 {
-		return
-	}
-	changed := make([]*roaring.Bitmap, len(set.list))
-	env := make(map[string]any, len(ruleEnvTemplate))
-	var v vm.VM
-	now := s.Now().Unix()
-	for _, id := range custs {
-		known := s.knownCustomer(id)
-		if known {
-			s.fillEnv(env, id, now)
-		}
-		for i, g := range set.list {
-			in := false
-			if known {
-				var err error
-				in, err = g.rule.matchVM(&v, env)
-				if err != nil {
-					g.def.logOnce.Do(func() {
-						s.log.Warn("segment rule failed for a customer (counted as not a member)", "segment", g.name, "err", err)
-					})
-				}
-			}
-			bm := changed[i]
-			if bm == nil {
-				bm = g.members
-			}
-			if bm.Contains(id) == in {
-				continue
-			}
-			if changed[i] == nil {
-				// Clone before change: readers may hold the published one.
-				bm = bm.Clone()
-				changed[i] = bm
-			}
-			if in {
-				bm.Add(id)
-			} else {
-				bm.Remove(id)
-			}
-		}
-	}
-	s.publishChanged(set, changed)
-}
-
-func (s *Store) publishChanged(set *segmentSet, changed []*roaring.Bitmap) {
-	var next *segmentSet
-	for i, bm := range changed {
-		if bm == nil {
-			continue
-		}
-		if next == nil {
-			next = &segmentSet{list: append([]*segment(nil), set.list...)}
-		}
-		g := set.list[i]
-		next.list[i] = &segment{name: g.name, rule: g.rule, members: bm, def: g.def}
-	}
-	if next != nil {
-		s.crm.segs.Store(next)
-	}
-}
-
-// removeMember takes an erased customer out of every segment. Writer only.
-func (s *Store) removeMember(cust uint32) {
-	c := &s.crm
-	if c.passDirty != nil {
-		c.passDirty.Add(cust)
-	}
-	set := c.segs.Load()
-	if set == nil {
-		return
-	}
-	changed := make([]*roaring.Bitmap, len(set.list))
-	for i, g := range set.list {
-		if g.members.Contains(cust) {
-			changed[i] = g.members.Clone()
-			changed[i].Remove(cust)
-		}
-	}
-	s.publishChanged(set, changed)
 }
 
 // Product-to-customer associations (PTC): what a segment buys more than

@@ -163,6 +163,10 @@ func TestSegmentsMatchBruteForce(t *testing.T) {
 	if err := s.PutCustomer("newcomer", features.Customer{Attributes: map[string]any{"country": "France"}}); err != nil {
 		t.Fatal(err)
 	}
+	// Membership follows a write through the background applier.
+	if err := s.FlushSegments(); err != nil {
+		t.Fatal(err)
+	}
 	nc, _ := s.CustomerID("newcomer")
 	if !slices.Equal(s.SegmentsOf(nc), []string{"france"}) {
 		t.Fatalf("newcomer in %v", s.SegmentsOf(nc))

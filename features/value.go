@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/RoaringBitmap/roaring/v2"
 )
 
 // Customer value: recency, frequency and monetary value (RFM) per customer,
@@ -205,10 +203,11 @@ type crm struct {
 	bounds atomic.Pointer[rfmBounds]
 	segs   atomic.Pointer[segmentSet]
 
-	// passDirty collects customers changed while a full segment pass runs
-	// outside the writer; touched only in the writer goroutine.
-	passDirty *roaring.Bitmap
-	passMu    sync.Mutex // one full pass at a time
+	// segMu serialises changes to segs: the writer (definitions,
+	// erasures) and the applier (membership) both publish.
+	segMu  sync.Mutex
+	passMu sync.Mutex // one full pass at a time
+	apply  segApplier // segapply.go
 
 	kick chan struct{}
 
@@ -257,9 +256,11 @@ func (s *Store) loadCRM() error {
 	if err := s.loadSegments(); err != nil {
 		return err
 	}
+	c.apply.init()
 	s.AddHooks(Hooks{OnEvents: s.crmOnEvents, OnCustomer: s.crmOnCustomer, OnErase: s.crmOnErase})
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.crmLoop()
+	go s.segApplyLoop()
 	return nil
 }
 
@@ -293,10 +294,14 @@ func (s *Store) crmLoop() {
 // RefreshCustomerValue recomputes the RFM quintile boundaries and
 // re-evaluates every segment for every customer (scores and recency change
 // without events). The store does it in the background every minute; tests
-// and imports call it to see the result at once.
+// and imports call it to see the result at once (it returns once the
+// segment applier has caught up).
 func (s *Store) RefreshCustomerValue() error {
 	s.recomputeBounds()
-	return s.reevaluateAll()
+	if err := s.reevaluateAll(); err != nil {
+		return err
+	}
+	return s.FlushSegments()
 }
 
 func (s *Store) recomputeBounds() {
@@ -345,8 +350,8 @@ func (s *Store) PurchaseValue(p uint32) (float64, bool) {
 }
 
 // crmOnEvents folds committed events into the customers' values and
-// updates segment membership for the customers they touched. It runs in the
-// writer goroutine.
+// queues the customers they touched for the segment applier. It runs in
+// the writer goroutine, so it evaluates no rule.
 func (s *Store) crmOnEvents(evs []AppliedEvent) {
 	c := &s.crm
 	tt := s.types.Load()
@@ -377,7 +382,7 @@ func (s *Store) crmOnEvents(evs []AppliedEvent) {
 	c.mu.Unlock()
 	slices.Sort(touched)
 	touched = slices.Compact(touched)
-	s.updateMembership(touched)
+	s.enqueueMembership(touched...)
 	// Quintiles are recomputed in the background, not per event; a store
 	// that grew a lot since (a first import) asks for it now.
 	if b := c.bounds.Load(); b == nil || buyers > 2*b.buyers+10 {
@@ -388,7 +393,7 @@ func (s *Store) crmOnEvents(evs []AppliedEvent) {
 	}
 }
 
-func (s *Store) crmOnCustomer(cust uint32) { s.updateMembership([]uint32{cust}) }
+func (s *Store) crmOnCustomer(cust uint32) { s.enqueueMembership(cust) }
 
 func (s *Store) crmOnErase(cust uint32, _ string) {
 	c := &s.crm

@@ -148,6 +148,7 @@ type OfferSource interface {
 	DeleteLogEntries(kind string, seqs []uint64) error
 	AddHooks(h features.Hooks)
 	RuleEnv(c uint32) map[string]any
+	CheckRuleCost(field string, r *features.Rule) error
 	SegmentsOf(c uint32) []string
 	AddErasureJournal(name string)
 	PendingErasures(name string) ([]string, error)

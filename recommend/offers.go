@@ -371,8 +371,9 @@ type offerSet struct {
 }
 
 // compileOffer resolves rec against the store: known products, a rule that
-// compiles. Errors name the field.
-func (s *OfferService) compileOffer(id string, rec offerRecord, st *offerState) (*liveOffer, error) {
+// compiles. Errors name the field. A stored offer's rule may be one
+// accepted before the rule cost bounds: kept, with a warning.
+func (s *OfferService) compileOffer(id string, rec offerRecord, st *offerState, stored bool) (*liveOffer, error) {
 	o := &liveOffer{id: id, rec: rec, st: st, start: math.MinInt64, end: math.MaxInt64}
 	for _, p := range rec.Products {
 		pid, ok := s.src.ProductID(p)
@@ -383,7 +384,17 @@ func (s *OfferService) compileOffer(id string, rec offerRecord, st *offerState) 
 	}
 	sort.Slice(o.products, func(i, j int) bool { return o.products[i] < o.products[j] })
 	if strings.TrimSpace(rec.Eligibility) != "" {
-		r, err := features.CompileRule(rec.Eligibility)
+		compile := features.CompileRule
+		if stored {
+			compile = func(src string) (*features.Rule, error) {
+				r, over, err := features.CompileStoredRule(src)
+				if over != nil {
+					s.log.Warn("stored offer eligibility is over the rule cost bounds; kept, but redefine it", "offer", id, "err", over)
+				}
+				return r, err
+			}
+		}
+		r, err := compile(rec.Eligibility)
 		if err != nil {
 			var fe *features.FieldError
 			if errors.As(err, &fe) {
@@ -490,7 +501,8 @@ func (s *OfferService) publish(offers []*liveOffer) {
 // Put creates or replaces offer id. Replacing keeps what the offer learned,
 // its exposures and its budget use; a deleted and re-created offer starts
 // afresh. Errors: *features.FieldError for bad input (unknown product, a
-// rule that does not compile), ErrTooManyOffers.
+// rule that does not compile or is over the cost bounds of
+// features.Store.CheckRuleCost), ErrTooManyOffers.
 func (s *OfferService) Put(id string, o Offer) (OfferView, error) {
 	if err := features.ValidateID("offer_id", id); err != nil {
 		return OfferView{}, err
@@ -519,9 +531,17 @@ func (s *OfferService) Put(id string, o Offer) (OfferView, error) {
 		rec.Incarnation = newOfferIncarnation()
 		st = newOfferState(rec.Incarnation)
 	}
-	lo, err := s.compileOffer(id, rec, st)
+	lo, err := s.compileOffer(id, rec, st, false)
 	if err != nil {
 		return OfferView{}, err
+	}
+	if lo.rule != nil {
+		// Eligibility runs on every next-best-offer request: the same
+		// cost bound as segment rules (stored offers are not re-measured
+		// on load).
+		if err := s.src.CheckRuleCost("eligibility", lo.rule); err != nil {
+			return OfferView{}, err
+		}
 	}
 	body, err := json.Marshal(rec)
 	if err != nil {
@@ -621,7 +641,7 @@ func (s *OfferService) loadOffers() ([]*liveOffer, error) {
 		if rec.Incarnation == "" {
 			rec.Incarnation = newOfferIncarnation()
 		}
-		lo, err := s.compileOffer(id, rec, newOfferState(rec.Incarnation))
+		lo, err := s.compileOffer(id, rec, newOfferState(rec.Incarnation), true)
 		if err != nil {
 			s.log.Error("stored offer no longer valid; not served", "offer", id, "err", err)
 			return nil
