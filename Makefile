@@ -6,6 +6,8 @@ ADDR    ?= 127.0.0.1:8080
 DEMO    := testdata/demo/online_retail_sample.csv.gz
 SHARED  ?= ../shared/data
 # Packages with goroutines and shared state run under the race detector.
+# That pass is -short: the tests that only fill a disk or evaluate a whole data
+# set (single goroutine, minutes under -race) already ran in the plain pass.
 RACE_PKGS := ./features/... ./recommend/... ./api/... ./bench/...
 
 .PHONY: all build run test test-race bench eval fmt vet lint check-deps fuzz test-browser clean
@@ -25,7 +27,7 @@ run: build
 ## test: vet, import direction, unit + end-to-end tests, race detector on concurrent packages.
 test: vet check-deps
 	$(GO) test -count=1 ./...
-	$(GO) test -count=1 -race $(RACE_PKGS)
+	$(GO) test -count=1 -race -short -timeout 20m $(RACE_PKGS)
 
 ## bench: Go benchmarks of the hot paths, then a short load run against a live server.
 bench: build
