@@ -73,8 +73,8 @@ type Store struct {
 	denseStale bool
 	// tuner is the self-tuner's state, under refreshMu (tune_store.go).
 	tuner     tunerState
-	snapDedup  *dedupFilter // the snapshot's event-id filters, until load adopts them
-	snapMu     sync.Mutex   // one snapshot at a time (they share a generation's file name)
+	snapDedup *dedupFilter // the snapshot's event-id filters, until load adopts them
+	snapMu    sync.Mutex   // one snapshot at a time (they share a generation's file name)
 	// snapStale says the snapshot lacks what a restart needs (a model of
 	// the current options, the event-id filters) although no event came
 	// since: without a new one every restart would rebuild them.

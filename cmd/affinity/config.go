@@ -25,15 +25,15 @@ type fileConfig struct {
 	// Tune turns the self-tuner off (false) or on (true, the default);
 	// TuneHoldout is how its validation slice is cut (temporal, random).
 	// A similarity, neighbours or half-life set here is kept as set.
-	Tune        *bool  `json:"tune"`
-	TuneHoldout string `json:"tune_holdout"`
-	APIKeysFile  string                        `json:"api_keys_file"`
-	RateLimit    float64                       `json:"rate_limit"`
-	BodyLimitMB  int                           `json:"body_limit_mb"`
-	StreamMB     int                           `json:"ndjson_limit_mb"`
-	SyncWrites   *bool                         `json:"sync_writes"`
-	Clock        string                        `json:"clock"`
-	LogLevel     string                        `json:"log_level"`
+	Tune        *bool   `json:"tune"`
+	TuneHoldout string  `json:"tune_holdout"`
+	APIKeysFile string  `json:"api_keys_file"`
+	RateLimit   float64 `json:"rate_limit"`
+	BodyLimitMB int     `json:"body_limit_mb"`
+	StreamMB    int     `json:"ndjson_limit_mb"`
+	SyncWrites  *bool   `json:"sync_writes"`
+	Clock       string  `json:"clock"`
+	LogLevel    string  `json:"log_level"`
 	// PersonalCache bounds the personal-list cache; 0 turns it off (the
 	// load run measures uncached scoring that way).
 	PersonalCache *int `json:"personal_cache_entries"`

@@ -27,7 +27,7 @@ type importSummary struct {
 	// UnknownTypes counts the rejected events per event type that is not
 	// configured, for a hint naming the option that configures them.
 	UnknownTypes map[string]int
-	Seconds    float64
+	Seconds      float64
 	// ModelSeconds is the part of Seconds spent building the model at the
 	// end (it depends on the similarity, not on the number of events).
 	ModelSeconds float64
