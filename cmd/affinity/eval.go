@@ -94,11 +94,8 @@ algorithms:
 	if err != nil {
 		return err
 	}
-	algo, err := bench.LookupAlgorithm(*algoName)
+	algo, err := lookupWithConfig(fc, *algoName)
 	if err != nil {
-		return err
-	}
-	if algo, err = fc.applyToAlgorithm(algo); err != nil {
 		return err
 	}
 	if err := eo.Validate(); err != nil {

@@ -99,3 +99,12 @@ func holdoutFor(split string) string {
 	}
 	return features.HoldoutTemporal
 }
+
+// lookupWithConfig is the algorithm called name as fc configures it.
+func lookupWithConfig(fc fileConfig, name string) (bench.Algorithm, error) {
+	a, err := bench.LookupAlgorithm(name)
+	if err != nil {
+		return a, err
+	}
+	return fc.applyToAlgorithm(a)
+}

@@ -1,0 +1,89 @@
+package recommend
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// driftWorld: 8 groups of 5 products; every customer bought 4 of one
+// group in their first 75 days, then 3 of the next group from day 300.
+func driftWorld() []features.Event {
+	r := rand.New(rand.NewPCG(4, 4))
+	t0 := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+	var evs []features.Event
+	buy := func(c string, g, k, day int) {
+		evs = append(evs, features.Event{CustomerID: c, ProductID: fmt.Sprintf("g%d-%d", g, k), Type: "purchase",
+			Timestamp: t0.Add(time.Duration(day) * 24 * time.Hour)})
+	}
+	for c := range 300 {
+		old := r.IntN(8)
+		for i, k := range r.Perm(5)[:4] {
+			buy(fmt.Sprintf("c%d", c), old, k, i*25)
+		}
+		for i, k := range r.Perm(5)[:3] {
+			buy(fmt.Sprintf("c%d", c), (old+1)%8, k, 300+i*30)
+		}
+	}
+	// probe: four of group 0 long ago, one of group 1 lately.
+	for k := range 4 {
+		buy("probe", 0, k, k*25)
+	}
+	buy("probe", 1, 0, 360)
+	return evs
+}
+
+// TestPersonalUsesTuning: the engine ranks with the half-life the model
+// chose (the store's default of a year would rank the old taste first),
+// and a purchase still changes the next answer at once.
+func TestPersonalUsesTuning(t *testing.T) {
+	o := features.DefaultOptions(t.TempDir())
+	o.SyncWrites, o.RefreshInterval = false, time.Hour
+	o.TuneDefaults.HalfLifeDays = 365
+	st, err := features.Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	if _, err := st.Ingest(ctx, driftWorld(), features.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st.Refresh()
+	tn := st.Model().Tuned
+	if tn == nil || tn.HalfLifeDays == 0 || tn.HalfLifeDays >= 365 {
+		t.Fatalf("tuning %+v, want a half-life under a year", tn)
+	}
+	untunedOpts := DefaultOptions()
+	untunedOpts.HalfLife, untunedOpts.UseTuning = 365*24*time.Hour, false
+	untuned, _ := New(st, untunedOpts)
+	tuned, _ := New(st, DefaultOptions())
+	top := func(e *Engine) string {
+		l, err := e.Personal(ctx, Request{CustomerID: "probe", Limit: 3})
+		if err != nil || len(l.Items) == 0 {
+			t.Fatalf("personal: %v %v", l, err)
+		}
+		return l.Items[0].ProductID
+	}
+	if got := top(untuned); !strings.HasPrefix(got, "g0-") {
+		t.Fatalf("a year's half-life ranks %s first, want the old taste (g0)", got)
+	}
+	first := top(tuned)
+	if !strings.HasPrefix(first, "g1-") {
+		t.Errorf("tuned engine ranks %s first, want the new taste (g1)", first)
+	}
+	if _, err := st.Ingest(ctx, []features.Event{{CustomerID: "probe", ProductID: first, Type: "purchase",
+		Timestamp: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)}}, features.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := tuned.Personal(ctx, Request{CustomerID: "probe", Limit: 3})
+	if slices.Contains(ids(l), first) {
+		t.Errorf("after buying %s it is still recommended: %v", first, ids(l))
+	}
+}
