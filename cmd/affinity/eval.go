@@ -252,6 +252,9 @@ func printEval(w io.Writer, rep evalReport, source string) {
 		rep.TrainEvents, rep.TrainProducts, rep.TestEvents, rep.Skipped)
 	fmt.Fprintf(w, "relevant  %s: %d customers, %d pairs (%d cold customers left out, %d pairs are repeats of train)\n",
 		relevant, gt.Customers, gt.Pairs, gt.ColdCustomers, gt.SeenPairs)
+	if t := rep.Tuning; t != nil {
+		fmt.Fprintf(w, "tuned     %s\n", tuningLine(t))
+	}
 	fmt.Fprintln(w)
 	all := append([]bench.EvalResult{rep.EvalResult}, rep.Baselines...)
 	k := rep.K

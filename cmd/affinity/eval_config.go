@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 	"sort"
 	"strings"
 
@@ -107,4 +108,25 @@ func lookupWithConfig(fc fileConfig, name string) (bench.Algorithm, error) {
 		return a, err
 	}
 	return fc.applyToAlgorithm(a)
+}
+
+// tuningLine says in one line what the self-tuner chose and on what.
+func tuningLine(t *features.Tuning) string {
+	model := string(t.Similarity)
+	if t.Similarity == features.SimEASE {
+		model = fmt.Sprintf("ease lambda %g", t.Lambda)
+		if t.MinSupport > 0 {
+			model += fmt.Sprintf(" (products with >= %d customers)", t.MinSupport)
+		}
+	}
+	hl := "no decay"
+	if t.HalfLifeDays > 0 {
+		hl = fmt.Sprintf("half-life %g days", t.HalfLifeDays)
+	}
+	kept := ""
+	if t.KeptDefault {
+		kept = " (the best did not beat the default beyond noise: default kept)"
+	}
+	return fmt.Sprintf("%s, %d neighbours, %s, repeats %s; validation nDCG@10 %.4f, default %.4f%s; %s slice of the train events, %d customers, %d settings in %s",
+		model, t.K, hl, t.Repeat, t.NDCG, t.DefaultNDCG, kept, t.Holdout, t.Users, t.Tried, time.Duration(t.Seconds*float64(time.Second)).Round(10*time.Millisecond))
 }

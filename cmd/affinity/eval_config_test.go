@@ -108,6 +108,14 @@ func TestEvalConfigAndReport(t *testing.T) {
 	if n := strings.Count(html, "<polyline"); n != 6 {
 		t.Errorf("%d lines in the charts, want 3 algorithms x 2 charts", n)
 	}
+	out.Reset()
+	if err := runEval(context.Background(), []string{"--format", "csv", "--split", "temporal", "--test-ratio", "0.2",
+		"--config", conf, "--baselines=false", file}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "tuned     ease lambda") || !strings.Contains(out.String(), "temporal slice of the train events") {
+		t.Errorf("the table does not say what was tuned:\n%s", out.String())
+	}
 	if strings.Contains(html, "http://") || strings.Contains(html, "https://") || strings.Contains(html, "<script") {
 		t.Error("the report loads something from outside or runs a script")
 	}

@@ -96,13 +96,18 @@ func buildEvalView(rep evalReport, source string, now time.Time) evalView {
 		if t.HalfLifeDays > 0 {
 			hl = fmt.Sprintf("%g days", t.HalfLifeDays)
 		}
+		kept := ""
+		if t.KeptDefault {
+			kept = " (no gain beyond noise: the default is kept)"
+		}
 		v.Tuning = []kv{
 			{"model", string(t.Similarity)},
 			{"lambda", fmt.Sprintf("%g", t.Lambda)},
+			{"least customers of a product in the solve", fmt.Sprint(t.MinSupport)},
 			{"neighbours per product", fmt.Sprint(t.K)},
 			{"half-life", hl},
 			{"repeat interactions", string(t.Repeat)},
-			{"validation nDCG@10 (chosen / untuned default)", fmt.Sprintf("%.4f / %.4f", t.NDCG, t.DefaultNDCG)},
+			{"validation nDCG@10 (chosen / untuned default)", fmt.Sprintf("%.4f / %.4f%s", t.NDCG, t.DefaultNDCG, kept)},
 			{"validation slice", fmt.Sprintf("%s holdout of the train events, %d customers, %d settings tried in %.1f s", t.Holdout, t.Users, t.Tried, t.Seconds)},
 		}
 	}
