@@ -28,6 +28,9 @@ type Tuning struct {
 	HalfLifeDays float64 `json:"half_life_days"`
 	// Repeat is how repeated interactions with one product add up.
 	Repeat Repeat `json:"repeat"`
+	// PopWeight blends popularity into personal scores (BlendPopularity):
+	// 0 is the associations alone.
+	PopWeight float64 `json:"popularity_weight"`
 	// NDCG is the chosen settings' nDCG@10 on the held-out slice, and
 	// DefaultNDCG the untuned default's on the same slice.
 	NDCG        float64 `json:"validation_ndcg"`
@@ -109,6 +112,10 @@ var tuneHalfLives = []float64{0, 7, 30, 120, 365}
 
 // tuneRepeats are the repeat rules tried.
 var tuneRepeats = []Repeat{RepeatLinear, RepeatSqrt, RepeatLog}
+
+// tunePopWeights are the popularity blends tried (0 is in the grid
+// already).
+var tunePopWeights = []float64{0.1, 0.3, 1, 3}
 
 // tuneFallbacks are the counting similarities tried above the dense limit.
 var tuneFallbacks = []Similarity{SimRP3, SimCosine, SimJaccard}
@@ -264,4 +271,46 @@ func capSupport(sup []uint32, max int) []uint32 {
 		out[n.Product] = 0
 	}
 	return out
+}
+
+// BlendPopularity mixes a popularity prior into a customer's personal
+// scores: each candidate's score becomes score/max + pw x support/supMax,
+// max being the largest candidate score (1 when none is positive), so that
+// pw means the same on every store whatever the scale of the weights. The
+// candidates are every product whose mark is not excl (dense), or those of
+// cands. On sparse data
+// the associations of two or three products say little, and what most
+// customers take is the better guess. The engine and the tuner share it.
+func BlendPopularity[M bool | uint8](score []float32, mark []M, excl M, cands []uint32, dense bool, sup []uint32, supMax uint32, pw float32) {
+	if pw <= 0 || supMax == 0 {
+		return
+	}
+	mx := float32(0)
+	each := func(f func(p int)) {
+		if dense {
+			for p := range score {
+				if p < len(mark) && mark[p] != excl {
+					f(p)
+				}
+			}
+			return
+		}
+		for _, p := range cands {
+			if int(p) < len(score) && (int(p) >= len(mark) || mark[p] != excl) {
+				f(int(p))
+			}
+		}
+	}
+	each(func(p int) { mx = max(mx, score[p]) })
+	if mx <= 0 {
+		mx = 1
+	}
+	k := pw / float32(supMax)
+	each(func(p int) {
+		s := float32(0)
+		if p < len(sup) {
+			s = float32(sup[p])
+		}
+		score[p] = score[p]/mx + k*s
+	})
 }

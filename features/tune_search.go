@@ -45,7 +45,7 @@ type search struct {
 // offer scores t (with lists) and keeps it when it beats the best.
 func (s *search) offer(lists [][]Neighbour, t Tuning) float64 {
 	s.tried++
-	per := s.sc.perCustomer(lists, t.HalfLifeDays, t.Repeat)
+	per := s.sc.perCustomer(lists, t)
 	t.NDCG = mean(per)
 	if s.isDefault(t) {
 		s.def, s.defPer = t, per
@@ -63,7 +63,7 @@ func (s *search) isDefault(t Tuning) bool {
 		sim = s.o.Fallback
 	}
 	return t.Similarity == sim && (sim != SimEASE || t.Lambda == s.o.Lambda && t.MinSupport == s.o.DenseMinSupport) &&
-		t.K == s.o.K && t.HalfLifeDays == s.d.HalfLifeDays && t.Repeat == RepeatLinear
+		t.K == s.o.K && t.HalfLifeDays == s.d.HalfLifeDays && t.Repeat == RepeatLinear && t.PopWeight == 0
 }
 
 // tune searches a small grid of settings on a validation slice of x (see
@@ -84,7 +84,7 @@ func tune(x *index, b Basis, nprod int, tt *TypeTable, o NeighbourOptions, mode 
 	sups, customers := countCustomers(vx, nprod, 0, want)
 	fullSups, _ := countCustomers(x, nprod, 0, want)
 	sup, fullSup := sups[b], fullSups[b]
-	s := &search{sc: &valScorer{vs: vs, tt: tt, b: b, cap: d.HistoryCap, nprod: nprod}, o: o, d: d}
+	s := &search{sc: &valScorer{vs: vs, tt: tt, b: b, cap: d.HistoryCap, nprod: nprod, sup: sup, supMax: slices.Max(append([]uint32{1}, sup...))}, o: o, d: d}
 	base := Tuning{K: o.K, HalfLifeDays: d.HalfLifeDays, Repeat: RepeatLinear, Holdout: mode, Users: len(vs.hist)}
 	if o.Similarity == SimEASE && denseCount(fullSup, o.DenseMinSupport) <= o.DenseMaxProducts {
 		base.MinSupport = o.DenseMinSupport
@@ -118,6 +118,14 @@ func tune(x *index, b Basis, nprod int, tt *TypeTable, o NeighbourOptions, mode 
 		t := s.best
 		t.K = k
 		s.offer(truncLists(atLists, k), t)
+	}
+	// A popularity prior, for data too sparse for the associations alone.
+	at = s.best
+	lists = truncLists(atLists, at.K)
+	for _, pw := range tunePopWeights {
+		t := at
+		t.PopWeight = pw
+		s.offer(lists, t)
 	}
 	best := s.best
 	if s.defPer != nil && !significant(s.bestPer, s.defPer) {
@@ -267,6 +275,10 @@ func truncLists(lists [][]Neighbour, k int) [][]Neighbour {
 // customer's HistoryCap latest events, the repeat rule, A·B, the
 // customer's own products left out, positive scores only, top 10.
 type valScorer struct {
+	// sup is the validation copy's customers per product (popularity),
+	// supMax its largest.
+	sup    []uint32
+	supMax uint32
 	vs    *valSlice
 	tt    *TypeTable
 	b     Basis
@@ -277,7 +289,7 @@ type valScorer struct {
 const tuneCutoff = 10
 
 // perCustomer is every slice customer's nDCG@10.
-func (s *valScorer) perCustomer(lists [][]Neighbour, hlDays float64, rep Repeat) []float64 {
+func (s *valScorer) perCustomer(lists [][]Neighbour, t Tuning) []float64 {
 	workers := runtime.GOMAXPROCS(0)
 	per := make([]float64, len(s.vs.hist))
 	var wg sync.WaitGroup
@@ -289,8 +301,8 @@ func (s *valScorer) perCustomer(lists [][]Neighbour, hlDays float64, rep Repeat)
 			var aff []Neighbour
 			pos := make([]int32, s.nprod)
 			for u := w; u < len(s.vs.hist); u += workers {
-				aff = s.affinity(s.vs.hist[u], hlDays, rep, aff[:0], pos)
-				h := s.rank(lists, aff, s.vs.hist[u], score, mark, touched[:0])
+				aff = s.affinity(s.vs.hist[u], t.HalfLifeDays, t.Repeat, aff[:0], pos)
+				h := s.rank(lists, aff, s.vs.hist[u], score, mark, touched[:0], float32(t.PopWeight))
 				per[u] = ndcgAt(h.Sorted(), s.vs.held[u])
 			}
 		})
@@ -303,7 +315,7 @@ func (s *valScorer) perCustomer(lists [][]Neighbour, hlDays float64, rep Repeat)
 // top 10, leaving score zeroed: it adds blindly and scans the whole
 // catalogue when the lists touch most of it, else keeps the touched
 // products.
-func (s *valScorer) rank(lists [][]Neighbour, aff []Neighbour, hist []Interaction, score []float32, mark []bool, touched []uint32) TopK {
+func (s *valScorer) rank(lists [][]Neighbour, aff []Neighbour, hist []Interaction, score []float32, mark []bool, touched []uint32, pw float32) TopK {
 	entries := 0
 	for _, a := range aff {
 		if int(a.Product) < len(lists) {
@@ -330,6 +342,11 @@ func (s *valScorer) rank(lists [][]Neighbour, aff []Neighbour, hist []Interactio
 			mark[in.Product] = true
 		}
 	}
+	cands := touched
+	if dense {
+		cands = nil
+	}
+	BlendPopularity(score, mark, true, cands, dense, s.sup, s.supMax, pw)
 	h := make(TopK, 0, tuneCutoff)
 	push := func(p uint32) {
 		if v := score[p]; v > 0 && !mark[p] && (len(h) < tuneCutoff || v > h[0].Score) {

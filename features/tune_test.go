@@ -191,3 +191,33 @@ func TestApplyRepeat(t *testing.T) {
 		}
 	}
 }
+
+// TestBlendPopularity by hand: scores are scaled by the largest
+// candidate's, then pw x support/supMax is added; excluded products and
+// (sparse) products outside the candidates keep their score.
+func TestBlendPopularity(t *testing.T) {
+	score := []float32{2, 4, -1, 0, 8}
+	mark := []uint8{0, 0, 0, 0, 2} // product 4 excluded
+	sup := []uint32{10, 0, 5, 20, 1}
+	BlendPopularity(score, mark, 2, nil, true, sup, 20, 1)
+	want := []float32{0.5 + 0.5, 1, -0.25 + 0.25, 0 + 1, 8}
+	if !slices.Equal(score, want) {
+		t.Errorf("dense: %v, want %v", score, want)
+	}
+	score = []float32{2, 4, -1, 0, 8}
+	BlendPopularity(score, []bool{false, false, false, true, false}, true, []uint32{0, 2, 3}, false, sup, 20, 2)
+	want = []float32{1 + 1, 4, -0.5 + 0.5, 0, 8} // max over candidates 0, 2 is 2
+	if !slices.Equal(score, want) {
+		t.Errorf("sparse: %v, want %v", score, want)
+	}
+	score = []float32{-1, -2}
+	BlendPopularity(score, []bool{false, false}, true, nil, true, []uint32{1, 2}, 2, 1)
+	if want := []float32{-1 + 0.5, -2 + 1}; !slices.Equal(score, want) {
+		t.Errorf("no positive score: %v, want %v (max taken as 1)", score, want)
+	}
+	score = []float32{3}
+	BlendPopularity(score, []bool{false}, true, nil, true, []uint32{1}, 1, 0)
+	if score[0] != 3 {
+		t.Error("weight 0 changed the scores")
+	}
+}

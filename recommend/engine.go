@@ -503,9 +503,9 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 			return l, nil
 		}
 	}
-	halfLife, repeat := e.opts.HalfLife, features.RepeatLinear
+	halfLife, repeat, popWeight := e.opts.HalfLife, features.RepeatLinear, float32(0)
 	if t := m.Tuned; t != nil && e.opts.UseTuning {
-		halfLife, repeat = t.HalfLife(), t.Repeat
+		halfLife, repeat, popWeight = t.HalfLife(), t.Repeat, float32(t.PopWeight)
 	}
 	if v, ok := toFloat(r.Params["half_life_days"]); ok && v > 0 {
 		halfLife = time.Duration(v * 24 * float64(time.Hour))
@@ -545,6 +545,9 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 			sc.touched = append(sc.touched, a.Product)
 		}
 		sc.score[a.Product] += rebuy * a.Score
+	}
+	if popWeight > 0 {
+		e.blendPopular(sc, m, popWeight)
 	}
 	// A product whose (EASE) weights sum to nothing positive is less likely
 	// than an unknown one: the popular top-up does better.
@@ -601,6 +604,21 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 		e.cache.put(key, m, cat, len(hist), l)
 	}
 	return l, nil
+}
+
+// blendPopular mixes the tuned popularity prior into the scattered scores
+// (features.BlendPopularity: the tuner scored the same formula).
+func (e *Engine) blendPopular(sc *scratch, m *features.Model, pw float32) {
+	sup := m.Support[e.opts.Basis]
+	var supMax uint32
+	if pop := m.Popular[e.opts.Basis]; len(pop) > 0 {
+		supMax = uint32(pop[0].Score)
+	}
+	if sc.dense > 0 {
+		features.BlendPopularity(sc.score[:sc.dense], sc.mark, 2, nil, true, sup, supMax, pw)
+		return
+	}
+	features.BlendPopularity(sc.score, sc.mark, 2, sc.touched, false, sup, supMax, pw)
 }
 
 // affinity folds a history into one weight per product:

@@ -87,3 +87,70 @@ func TestPersonalUsesTuning(t *testing.T) {
 		t.Errorf("after buying %s it is still recommended: %v", first, ids(l))
 	}
 }
+
+// TestPersonalBlendsPopularity: when customers buy three products each,
+// at random but with a steep popularity, the associations are noise and
+// the tuner blends in popularity; the engine then ranks the best sellers
+// the customer does not have first, with blended scores.
+func TestPersonalBlendsPopularity(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	t0 := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+	var evs []features.Event
+	for c := range 400 {
+		seen := map[int]bool{}
+		for len(seen) < 3 {
+			p := int(60 * r.Float64() * r.Float64() * r.Float64()) // steeply skewed to low ids
+			if !seen[p] {
+				seen[p] = true
+				evs = append(evs, features.Event{CustomerID: fmt.Sprintf("c%d", c), ProductID: fmt.Sprintf("p%02d", p),
+					Type: "purchase", Timestamp: t0.Add(time.Duration(len(seen)) * time.Hour)})
+			}
+		}
+	}
+	e, st := openEngine(t, evs)
+	tn := st.Model().Tuned
+	if tn == nil || tn.PopWeight == 0 {
+		t.Fatalf("tuning %+v, want a popularity blend", tn)
+	}
+	l, err := e.Personal(context.Background(), Request{CustomerID: "c0", Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The scores are the blended ones: at least the popularity term of a
+	// product with a positive association score, where the plain scores
+	// (EASE sums) are far below it.
+	plainOpts := DefaultOptions()
+	plainOpts.UseTuning = false
+	plain, _ := New(st, plainOpts)
+	pl, _ := plain.Personal(context.Background(), Request{CustomerID: "c0", Limit: 3})
+	top, _ := st.ProductID(l.Items[0].ProductID)
+	m := st.Model()
+	prior := tn.PopWeight * float64(m.SupportOf(features.BasisAny, top)) / float64(m.Popular[features.BasisAny][0].Score)
+	if l.Items[0].Score < prior-1e-5 || pl.Items[0].Score >= prior {
+		t.Errorf("top score %v (plain %v), want the blend's, at least the prior %v", l.Items[0].Score, pl.Items[0].Score, prior)
+	}
+	var want []string
+	own := map[string]bool{}
+	for _, in := range st.HistoryView(mustID(t, st, "c0")) {
+		own[st.ProductName(in.Product)] = true
+	}
+	for _, n := range st.Model().Popular[features.BasisAny] {
+		if name := st.ProductName(n.Product); !own[name] && len(want) < 3 {
+			want = append(want, name)
+		}
+	}
+	// The associations still tell close best sellers apart: the first two
+	// are the two best sellers.
+	if got := ids(l); len(got) != 3 || !slices.Equal(got[:2], want[:2]) {
+		t.Errorf("c0 (owns %v) gets %v, want the best sellers %v first (popularity weight %v)", own, got, want, tn.PopWeight)
+	}
+}
+
+func mustID(t *testing.T, st *features.Store, c string) uint32 {
+	t.Helper()
+	id, ok := st.CustomerID(c)
+	if !ok {
+		t.Fatalf("no customer %s", c)
+	}
+	return id
+}

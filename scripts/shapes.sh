@@ -28,7 +28,7 @@ one() {
 	shift 2
 	for algo in $ALGOS; do
 		"$BIN" eval --json --baselines=false --algo "$algo" "$@" >"$tmp/one.json"
-		awk -v label="$label" -v split="$split" '
+		awk -v label="$label" -v spl="$split" '
 		function num(s, key,   m) {
 			if (match(s, "\"" key "\":[-0-9.eE+]+")) {
 				m = substr(s, RSTART, RLENGTH); sub(/^[^:]*:/, "", m); return m + 0
@@ -40,7 +40,7 @@ one() {
 			sub(/"new_only":\{[^}]*\}/, "", line)
 			sub(/"tuning":\{[^}]*\}/, "", line)
 			algo = line; sub(/.*"algo":"/, "", algo); sub(/".*/, "", algo)
-			printf "%s\t%s\t%s\t%.4f\t%.4f\t%.2f\n", label, split, algo, num(line, "ndcg"), num(line, "map"), num(line, "train_seconds")
+			printf "%s\t%s\t%s\t%.4f\t%.4f\t%.2f\n", label, spl, algo, num(line, "ndcg"), num(line, "map"), num(line, "train_seconds")
 		}' "$tmp/one.json"
 	done >"$tmp/rows"
 	awk -F '\t' '
