@@ -279,11 +279,11 @@ type valScorer struct {
 	// supMax its largest.
 	sup    []uint32
 	supMax uint32
-	vs    *valSlice
-	tt    *TypeTable
-	b     Basis
-	cap   int
-	nprod int
+	vs     *valSlice
+	tt     *TypeTable
+	b      Basis
+	cap    int
+	nprod  int
 }
 
 const tuneCutoff = 10

@@ -44,7 +44,7 @@ one() {
 		}' "$tmp/one.json"
 	done >"$tmp/rows"
 	awk -F '\t' '
-	{ a[NR] = $0; algo[NR] = $3; nd[NR] = $4; mp[NR] = $5; if ($3 != "affinity" && $3 != "popularity" && $4 > best) { best = $4; bestA = $3 } }
+	{ a[NR] = $0; algo[NR] = $3; nd[NR] = $4; mp[NR] = $5; if ($3 != "affinity" && $4 > best) { best = $4; bestA = $3 } }
 	END {
 		for (i = 1; i <= NR; i++) {
 			split(a[i], f, "\t")

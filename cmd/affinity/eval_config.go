@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
-	"time"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/affinity-rec/affinity/bench"
 	"github.com/affinity-rec/affinity/features"
