@@ -210,6 +210,11 @@ func Open(o Options) (*Store, error) {
 
 func (s *Store) load() error {
 	start := time.Now()
+	// A start builds the model at once but tunes it later, in the
+	// background (tune_store.go): tuning costs a few builds, and a restart
+	// must be quick.
+	s.tuner.loading = true
+	defer s.tuner.afterLoad(s)
 	if err := s.checkSchema(); err != nil {
 		return err
 	}

@@ -211,31 +211,27 @@ func distinctOn(h []Interaction, b Basis) int {
 // b: at random, or the ones first seen last.
 func heldOut(h []Interaction, b Basis, mode string, rng *rand.Rand) []uint32 {
 	var prods []uint32 // distinct, in order of first appearance
-	seen := map[uint32]bool{}
+	first := map[uint32]uint32{}
 	for _, in := range h {
-		if b.has(in.Class) && !seen[in.Product] {
-			seen[in.Product] = true
+		if !b.has(in.Class) {
+			continue
+		}
+		if ts, ok := first[in.Product]; !ok {
+			first[in.Product] = in.TS
 			prods = append(prods, in.Product)
+		} else if in.TS < ts {
+			first[in.Product] = in.TS
 		}
 	}
 	n := max(1, int(math.Round(tuneShare*float64(len(prods)))))
 	if mode == HoldoutTemporal {
 		// Histories are in arrival order; ties of a timestamp (one
 		// order's lines) stay in that order.
-		slices.SortStableFunc(prods, func(a, c uint32) int { return firstTS(h, a) - firstTS(h, c) })
+		slices.SortStableFunc(prods, func(a, c uint32) int { return int(first[a]) - int(first[c]) })
 		return slices.Clone(prods[len(prods)-n:])
 	}
 	rng.Shuffle(len(prods), func(i, j int) { prods[i], prods[j] = prods[j], prods[i] })
 	return slices.Clone(prods[:n])
-}
-
-func firstTS(h []Interaction, p uint32) int {
-	for _, in := range h {
-		if in.Product == p {
-			return int(in.TS)
-		}
-	}
-	return 0
 }
 
 // replaceHistory sets customer c's history to h, keeping the product

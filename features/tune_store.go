@@ -10,6 +10,19 @@ type tunerState struct {
 	events int
 	at     time.Time
 	tried  bool
+	// loading is set while the store loads: no tuning then.
+	loading bool
+}
+
+// afterLoad ends the load: with tuning on, the model just loaded or built
+// is marked for a dense rebuild, which the background loop runs after
+// DenseInterval and which tunes. The caller is load, before the
+// background loop starts.
+func (st *tunerState) afterLoad(s *Store) {
+	st.loading = false
+	if s.opts.Neighbours.Tune && st.tuned == nil {
+		s.denseStale = true
+	}
 }
 
 // maybeTune runs the tuner when it is due: never tried, or the last
@@ -18,7 +31,7 @@ type tunerState struct {
 // refreshMu.
 func (s *Store) maybeTune() {
 	o := s.opts.Neighbours
-	if !o.Tune {
+	if !o.Tune || s.tuner.loading {
 		return
 	}
 	s.idx.mu.RLock()

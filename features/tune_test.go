@@ -221,3 +221,35 @@ func TestBlendPopularity(t *testing.T) {
 		t.Error("weight 0 changed the scores")
 	}
 }
+
+// TestRestartTunesInBackground: a start neither tunes (it must be quick)
+// nor forgets to: the reopened store's model is marked for a dense
+// rebuild, and the next refresh due tunes it.
+func TestRestartTunesInBackground(t *testing.T) {
+	dir := t.TempDir()
+	mod := func(o *Options) {
+		o.Neighbours.Tune = true
+		o.DenseInterval = time.Hour
+	}
+	s := openTestStore(t, dir, mod)
+	if _, err := s.Ingest(context.Background(), driftEvents(300, 3), IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Refresh()
+	if s.Model().Tuned == nil {
+		t.Fatal("no tuning on the first build")
+	}
+	s.Close()
+	s = openTestStore(t, dir, mod)
+	if s.Model().Tuned != nil || s.tuner.tried {
+		t.Fatal("the start tuned")
+	}
+	if !s.denseStale {
+		t.Fatal("the loaded model is not marked for a tuned rebuild")
+	}
+	s.denseAt = time.Now().Add(-2 * time.Hour) // the interval has passed
+	s.refresh(false)
+	if s.Model().Tuned == nil {
+		t.Error("the background refresh did not tune")
+	}
+}
