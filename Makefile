@@ -10,7 +10,7 @@ SHARED  ?= ../shared/data
 # set (single goroutine, minutes under -race) already ran in the plain pass.
 RACE_PKGS := ./features/... ./recommend/... ./api/... ./bench/...
 
-.PHONY: all build run test test-race bench eval fmt vet lint check-deps fuzz test-browser clean
+.PHONY: all build run test test-race bench eval shapes fmt vet lint check-deps fuzz test-browser clean
 
 all: build
 
@@ -34,9 +34,14 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=2s ./features/... ./recommend/... ./api/...
 	./scripts/loadrun.sh $(BIN) $(SHARED)
 
-## eval: offline quality on MovieLens-100K (item-stratified) and Online Retail (temporal).
+## eval: offline quality on MovieLens-100K (item-stratified) and Online Retail (temporal):
+## the self-tuning default, the untuned one, SAR and popularity.
 eval: build
 	./scripts/eval.sh $(BIN) $(SHARED)
+
+## shapes: the default on data shaped unlike those two (sparse, play counts, 13k products).
+shapes: build
+	./scripts/shapes.sh $(BIN) $(SHARED)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -71,6 +71,7 @@ func newMetrics(st *features.Store) *metrics {
 			return time.Since(s.ModelBuilt).Seconds()
 		})
 		gauge("affinity_model_build_seconds", "How long the last neighbour refresh took.", func(s features.Stats) float64 { return s.ModelBuildDur.Seconds() })
+		m.reg.MustRegister(newTuningCollector(st))
 	}
 	return m
 }

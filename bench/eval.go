@@ -59,6 +59,7 @@ const rebuyWeight = 0.3
 func Algorithms() []Algorithm {
 	def := features.DefaultNeighbourOptions()
 	knn := def
+	knn.Tune = false
 	knn.Similarity = def.Fallback
 	if def.FallbackK > 0 {
 		knn.K = def.FallbackK
@@ -73,6 +74,10 @@ func Algorithms() []Algorithm {
 	sarEngine.HistoryCap = 1 << 20
 	// The first default (before the evaluation): cosine, 100 neighbours.
 	cosine := features.NeighbourOptions{Similarity: features.SimCosine, K: 100, MaxHistory: 500, MinSupport: 1, Alpha: 0.5}
+	untuned := def
+	untuned.Tune = false
+	untunedEngine := recommend.DefaultOptions()
+	untunedEngine.UseTuning = false
 	cosineEngine := recommend.DefaultOptions()
 	cosineEngine.HalfLife = 30 * 24 * time.Hour
 	return []Algorithm{
@@ -81,6 +86,12 @@ func Algorithms() []Algorithm {
 			Description: "the serving default (features.DefaultNeighbourOptions, recommend.DefaultOptions)",
 			Neighbours:  def,
 			Engine:      recommend.DefaultOptions(),
+		},
+		{
+			Name:        "affinity-untuned",
+			Description: "the default before self-tuning: EASE lambda 400, K 200, 30-day half-life, plain sums",
+			Neighbours:  untuned,
+			Engine:      untunedEngine,
 		},
 		{
 			Name:        "popularity",
@@ -146,6 +157,9 @@ type EvalOptions struct {
 	GroundTruth GroundTruthOptions
 	// Workers ask for recommendations in parallel; 0 means GOMAXPROCS.
 	Workers int
+	// CurveK, when above 0, also measures nDCG@k and recall@k for every
+	// k in 1..CurveK (EvalResult.Curve) from lists of CurveK products.
+	CurveK int
 }
 
 // DefaultEvalOptions returns the MovieLens benchmark protocol's options.
@@ -160,6 +174,9 @@ func (o EvalOptions) Validate() error {
 	}
 	if o.Workers < 0 {
 		return fmt.Errorf("%w: negative workers", ErrInvalidEval)
+	}
+	if o.CurveK < 0 || o.CurveK > recommend.DefaultOptions().MaxLimit {
+		return fmt.Errorf("%w: curve k %d is not in 0..%d", ErrInvalidEval, o.CurveK, recommend.DefaultOptions().MaxLimit)
 	}
 	return nil
 }
@@ -189,6 +206,10 @@ type EvalResult struct {
 	TestEvents      int              `json:"test_events"`
 	TrainProducts   int              `json:"train_products"`
 	GroundTruth     GroundTruthStats `json:"ground_truth"`
+	// Curve is nDCG@k and recall@k for k = 1..EvalOptions.CurveK.
+	Curve *Curve `json:"curve,omitempty"`
+	// Tuning is what the model's self-tuner chose (nil when it is off).
+	Tuning *features.Tuning `json:"tuning,omitempty"`
 }
 
 // Evaluate trains algo on train the way a server would (an in-memory
@@ -216,9 +237,16 @@ func Evaluate(ctx context.Context, train, test []features.Event, algo Algorithm,
 		TrainProducts: DistinctProducts(train)}
 
 	users := gt.Customers()
-	lists, err := trainAndRecommend(ctx, train, users, algo, o, &res)
+	lists, long, err := trainAndRecommend(ctx, train, users, algo, o, &res)
 	if err != nil {
 		return res, err
+	}
+	if long != nil {
+		ca := NewCurveAccumulator(o.CurveK)
+		for i, u := range users {
+			ca.Add(long[i], gt[u])
+		}
+		res.Curve = ca.Result()
 	}
 	acc := NewMetricsAccumulator(o.K, res.TrainProducts)
 	var accNew *MetricsAccumulator
@@ -242,25 +270,36 @@ func Evaluate(ctx context.Context, train, test []features.Event, algo Algorithm,
 }
 
 // trainAndRecommend trains algo on train and returns every user's list,
-// recording the times in res.
-func trainAndRecommend(ctx context.Context, train []features.Event, users []string, algo Algorithm, o EvalOptions, res *EvalResult) ([][]string, error) {
+// and with o.CurveK their lists of CurveK products, recording the times
+// and the model's tuning in res.
+func trainAndRecommend(ctx context.Context, train []features.Event, users []string, algo Algorithm, o EvalOptions, res *EvalResult) ([][]string, [][]string, error) {
 	eng, store, err := Train(ctx, train, algo, res)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer store.Close()
-	lists, micros, err := recommendAll(ctx, eng, users, algo, o)
+	res.Tuning = store.Model().Tuned
+	lists, micros, err := recommendAll(ctx, eng, users, algo, o.K, o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res.RecommendMicros = micros
-	return lists, nil
+	if o.CurveK == 0 {
+		return lists, nil, nil
+	}
+	// Lists of CurveK are asked for apart: the headline figures stay
+	// those of K-lists, as served.
+	long, _, err := recommendAll(ctx, eng, users, algo, o.CurveK, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return lists, long, nil
 }
 
 // recommendAll asks eng for every user's list, o.Workers at a time, and
 // returns the lists (product ids, best first) in users' order and the mean
 // microseconds one list took.
-func recommendAll(ctx context.Context, eng *recommend.Engine, users []string, algo Algorithm, o EvalOptions) ([][]string, float64, error) {
+func recommendAll(ctx context.Context, eng *recommend.Engine, users []string, algo Algorithm, k int, o EvalOptions) ([][]string, float64, error) {
 	lists := make([][]string, len(users))
 	workers := o.Workers
 	if workers == 0 {
@@ -279,7 +318,7 @@ func recommendAll(ctx context.Context, eng *recommend.Engine, users []string, al
 					errs[w] = err
 					return
 				}
-				l, err := eng.Personal(ctx, recommend.Request{CustomerID: users[i], Limit: o.K, Params: algo.Params})
+				l, err := eng.Personal(ctx, recommend.Request{CustomerID: users[i], Limit: k, Params: algo.Params})
 				if err != nil {
 					errs[w] = fmt.Errorf("cannot recommend for customer %q: %w", users[i], err)
 					return

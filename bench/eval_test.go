@@ -170,7 +170,7 @@ func TestEvaluateDemoRetail(t *testing.T) {
 		res[name] = r
 
 		// The same lists again, to look at them.
-		lists, err := trainAndRecommend(context.Background(), train, users, a, o, &EvalResult{})
+		lists, _, err := trainAndRecommend(context.Background(), train, users, a, o, &EvalResult{})
 		if err != nil {
 			t.Fatal(err)
 		}

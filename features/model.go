@@ -72,6 +72,9 @@ type Model struct {
 	// Customers[b] is how many distinct customers have any event on basis b.
 	Customers [NumBases]int
 	Options   NeighbourOptions
+	// Tuned is what the self-tuner chose (tune.go), nil when it is off or
+	// has not run; Options stay the configured ones.
+	Tuned *Tuning
 	// Seq is the log sequence whose changes the lists include.
 	Seq   uint64
 	Built time.Time
@@ -631,40 +634,47 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 			m.Neighbours[b] = lists
 			continue
 		}
-		cl := buildCustLists(x, b, todo, full, nprod, o)
-		sc := newScoring(o, m.Support[b], m.Customers[b])
-		workers := runtime.GOMAXPROCS(0)
-		var wg sync.WaitGroup
-		var next int64
-		var mu sync.Mutex
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				bd := newBuilder(nprod)
-				for {
-					mu.Lock()
-					i := next
-					next += 64
-					mu.Unlock()
-					if int(i) >= len(todo) {
-						return
-					}
-					end := min(int(i)+64, len(todo))
-					for _, p := range todo[i:end] {
-						if int(p) < nprod {
-							lists[p] = bd.neighbours(x, b, p, sc, cl, o)
-						}
-					}
-				}
-			}()
-		}
-		wg.Wait()
+		countLists(x, b, todo, full, lists, m.Support[b], m.Customers[b], nprod, o)
 		m.Neighbours[b] = lists
 	}
 	m.Built = time.Now()
 	m.BuildDuration = time.Since(start)
 	return m
+}
+
+// countLists fills lists[p] for every p in todo by counting co-occurrences
+// through the customers' histories and scoring them with o.Similarity
+// (every customer's list is computed when full), both cores at once.
+func countLists(x *index, b Basis, todo []uint32, full bool, lists [][]Neighbour, support []uint32, customers, nprod int, o NeighbourOptions) {
+	cl := buildCustLists(x, b, todo, full, nprod, o)
+	sc := newScoring(o, support, customers)
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	var next int64
+	var mu sync.Mutex
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bd := newBuilder(nprod)
+			for {
+				mu.Lock()
+				i := next
+				next += 64
+				mu.Unlock()
+				if int(i) >= len(todo) {
+					return
+				}
+				end := min(int(i)+64, len(todo))
+				for _, p := range todo[i:end] {
+					if int(p) < nprod {
+						lists[p] = bd.neighbours(x, b, p, sc, cl, o)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // boughtOnly reports whether the index has no viewed or carted event, so

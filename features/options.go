@@ -135,13 +135,23 @@ type NeighbourOptions struct {
 	// 100 MB at 10M synthetic events and cost the knn evaluation 2% of
 	// nDCG@10 on MovieLens (docs/performance.md), so the default keeps K.
 	FallbackK int
+	// Tune lets the store choose lambda (or the counting similarity), K,
+	// the half-life and the repeat rule on a held-out slice of its own
+	// history (tune.go); the configured values are where it starts.
+	Tune bool
+	// TuneHoldout is how the slice is cut: HoldoutTemporal (each
+	// customer's latest products, the default: a server predicts what
+	// comes next) or HoldoutRandom (a random part, the shape of a random
+	// split).
+	TuneHoldout string
 }
 
 // DefaultNeighbourOptions returns the options the evaluation found best
 // (see docs/evaluation.md).
 func DefaultNeighbourOptions() NeighbourOptions {
 	return NeighbourOptions{Similarity: SimEASE, K: 200, MaxHistory: 500, MinSupport: 1, Alpha: 0.5,
-		Beta: 0.5, UserExp: 0.5, Lambda: 400, DenseMaxProducts: 5000, DenseMinSupport: 5, Fallback: SimRP3}
+		Beta: 0.5, UserExp: 0.5, Lambda: 400, DenseMaxProducts: 5000, DenseMinSupport: 5, Fallback: SimRP3,
+		Tune: true, TuneHoldout: HoldoutTemporal}
 }
 
 // Validate reports whether o is usable.
@@ -169,6 +179,9 @@ func (o NeighbourOptions) Validate() error {
 	}
 	if !(o.Beta >= 0 && o.Beta <= 1) || !(o.UserExp >= 0 && o.UserExp <= 2) {
 		return fmt.Errorf("%w: Beta must be in [0,1] and UserExp in [0,2]", ErrInvalid)
+	}
+	if o.Tune && o.TuneHoldout != HoldoutTemporal && o.TuneHoldout != HoldoutRandom {
+		return fmt.Errorf("%w: tune holdout %q (valid: %s, %s)", ErrInvalid, o.TuneHoldout, HoldoutTemporal, HoldoutRandom)
 	}
 	if o.Similarity == SimEASE {
 		if !(o.Lambda > 0) || math.IsInf(o.Lambda, 0) {
@@ -210,6 +223,13 @@ type Options struct {
 	// while events arrive (also at least four times the last solve's
 	// duration); Refresh solves at once regardless.
 	DenseInterval time.Duration
+	// TuneInterval is the least time between two self-tunings (see
+	// NeighbourOptions.Tune): a tuning costs a few model builds, so it
+	// runs on the first dense build and then at most this often, when
+	// the events grew by a tenth.
+	TuneInterval time.Duration
+	// TuneDefaults are the engine settings the tuner starts from.
+	TuneDefaults TuneDefaults
 	// SnapshotInterval is how often derived state is snapshotted (also on Close).
 	SnapshotInterval time.Duration
 	// GCInterval is how often Badger's value log is garbage-collected.
@@ -232,6 +252,8 @@ func DefaultOptions(dir string) Options {
 		Neighbours:       DefaultNeighbourOptions(),
 		RefreshInterval:  time.Second,
 		DenseInterval:    2 * time.Minute,
+		TuneInterval:     24 * time.Hour,
+		TuneDefaults:     TuneDefaults{HalfLifeDays: 30, HistoryCap: 500},
 		SnapshotInterval: 5 * time.Minute,
 		GCInterval:       10 * time.Minute,
 		MinFreeBytes:     256 << 20,

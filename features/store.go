@@ -71,8 +71,10 @@ type Store struct {
 	denseAt    time.Time
 	denseDur   time.Duration
 	denseStale bool
-	snapDedup  *dedupFilter // the snapshot's event-id filters, until load adopts them
-	snapMu     sync.Mutex   // one snapshot at a time (they share a generation's file name)
+	// tuner is the self-tuner's state, under refreshMu (tune_store.go).
+	tuner     tunerState
+	snapDedup *dedupFilter // the snapshot's event-id filters, until load adopts them
+	snapMu    sync.Mutex   // one snapshot at a time (they share a generation's file name)
 	// snapStale says the snapshot lacks what a restart needs (a model of
 	// the current options, the event-id filters) although no event came
 	// since: without a new one every restart would rebuild them.
@@ -208,6 +210,11 @@ func Open(o Options) (*Store, error) {
 
 func (s *Store) load() error {
 	start := time.Now()
+	// A start builds the model at once but tunes it later, in the
+	// background (tune_store.go): tuning costs a few builds, and a restart
+	// must be quick.
+	s.tuner.loading = true
+	defer s.tuner.afterLoad(s)
 	if err := s.checkSchema(); err != nil {
 		return err
 	}
@@ -944,7 +951,18 @@ func (s *Store) refresh(force bool) {
 	} else if dirty == nil {
 		dirty = roaring.New() // only the dense solve is due
 	}
-	m := buildModel(s.idx, prev, dirty, s.prod.len(), s.opts.Neighbours, !due)
+	o := s.opts.Neighbours
+	if due {
+		s.maybeTune()
+	}
+	if t := s.tuner.tuned; t != nil {
+		o = t.apply(o)
+	}
+	m := buildModel(s.idx, prev, dirty, s.prod.len(), o, !due)
+	// The model carries the configured options (a snapshot is reused when
+	// they match) and the tuned ones in Tuned.
+	m.Options = s.opts.Neighbours
+	m.Tuned = s.tuner.tuned
 	m.Seq = seq
 	if due {
 		s.denseAt, s.denseDur, s.denseStale = time.Now(), m.BuildDuration, false

@@ -19,6 +19,9 @@ func openTestStore(t testing.TB, dir string, mod func(*Options)) *Store {
 	o.RefreshInterval = time.Hour // tests call Refresh themselves
 	// Tests use tiny catalogues: every product belongs in the dense model.
 	o.Neighbours.DenseMinSupport = 1
+	// Tests check the lists of the options they give; the tuner's own
+	// tests turn it on.
+	o.Neighbours.Tune = false
 	o.Clock = func() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) }
 	if mod != nil {
 		mod(&o)

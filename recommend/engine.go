@@ -30,6 +30,10 @@ type Options struct {
 	Basis features.Basis
 	// CacheEntries bounds the personal-list cache (0: no cache); see cache.go.
 	CacheEntries int
+	// UseTuning takes the half-life and the repeat rule from the model's
+	// self-tuning (features.Model.Tuned) when it has one, instead of
+	// HalfLife and plain sums. A configured half-life turns it off.
+	UseTuning bool
 }
 
 // DefaultOptions returns the defaults the evaluation supports (docs/evaluation.md).
@@ -37,7 +41,7 @@ type Options struct {
 // temporal split, where the future is predicted as in production; longer
 // ones only win on MovieLens' random split, which cannot reward recency.
 func DefaultOptions() Options {
-	return Options{HalfLife: 30 * 24 * time.Hour, MaxLimit: 100, DefaultLimit: 10, HistoryCap: 500, Basis: features.BasisAny, CacheEntries: 100000}
+	return Options{HalfLife: 30 * 24 * time.Hour, MaxLimit: 100, DefaultLimit: 10, HistoryCap: 500, Basis: features.BasisAny, CacheEntries: 100000, UseTuning: true}
 }
 
 // Validate reports whether o is usable.
@@ -499,11 +503,14 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 			return l, nil
 		}
 	}
-	halfLife := e.opts.HalfLife
+	halfLife, repeat, popWeight := e.opts.HalfLife, features.RepeatLinear, float32(0)
+	if t := m.Tuned; t != nil && e.opts.UseTuning {
+		halfLife, repeat, popWeight = t.HalfLife(), t.Repeat, float32(t.PopWeight)
+	}
 	if v, ok := toFloat(r.Params["half_life_days"]); ok && v > 0 {
 		halfLife = time.Duration(v * 24 * float64(time.Hour))
 	}
-	aff := e.affinity(hist, halfLife)
+	aff := e.affinity(hist, halfLife, repeat)
 	if hasCtx {
 		// The product being looked at now weighs as much as the strongest
 		// history item: it is the freshest signal there is.
@@ -538,6 +545,9 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 			sc.touched = append(sc.touched, a.Product)
 		}
 		sc.score[a.Product] += rebuy * a.Score
+	}
+	if popWeight > 0 {
+		e.blendPopular(sc, m, popWeight)
 	}
 	// A product whose (EASE) weights sum to nothing positive is less likely
 	// than an unknown one: the popular top-up does better.
@@ -596,12 +606,27 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 	return l, nil
 }
 
+// blendPopular mixes the tuned popularity prior into the scattered scores
+// (features.BlendPopularity: the tuner scored the same formula).
+func (e *Engine) blendPopular(sc *scratch, m *features.Model, pw float32) {
+	sup := m.Support[e.opts.Basis]
+	var supMax uint32
+	if pop := m.Popular[e.opts.Basis]; len(pop) > 0 {
+		supMax = uint32(pop[0].Score)
+	}
+	if sc.dense > 0 {
+		features.BlendPopularity(sc.score[:sc.dense], sc.mark, 2, nil, true, sup, supMax, pw)
+		return
+	}
+	features.BlendPopularity(sc.score, sc.mark, 2, sc.touched, false, sup, supMax, pw)
+}
+
 // affinity folds a history into one weight per product:
-// Σ w_type · 0.5^(age/halfLife), ages measured from the customer's latest
+// Σ w_type · 0.5^(age/halfLife), mapped by the repeat rule, ages measured from the customer's latest
 // event (a common factor per customer does not change their ranking, and it
 // keeps old histories from underflowing). Only the HistoryCap most recent
 // events count.
-func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration) []scored {
+func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration, repeat features.Repeat) []scored {
 	if len(hist) > e.opts.HistoryCap {
 		hist = hist[len(hist)-e.opts.HistoryCap:]
 	}
@@ -634,6 +659,11 @@ func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration) [
 		}
 		ps.set(in.Product, len(out))
 		out = append(out, scored{Product: in.Product, Score: float32(w)})
+	}
+	if repeat != features.RepeatLinear && repeat != "" {
+		for i := range out {
+			out[i].Score = features.ApplyRepeat(repeat, out[i].Score)
+		}
 	}
 	return out
 }

@@ -233,7 +233,7 @@ func TestPersonalScoringBothWays(t *testing.T) {
 		id, _ := st.CustomerID(cust)
 		hist := st.HistoryView(id)
 		want := map[uint32]float64{}
-		for _, a := range e.affinity(hist, o.HalfLife) {
+		for _, a := range e.affinity(hist, o.HalfLife, features.RepeatLinear) {
 			for _, n := range m.NeighboursOf(o.Basis, a.Product) {
 				want[n.Product] += float64(a.Score) * float64(n.Score)
 			}

@@ -565,7 +565,7 @@ func (s *OfferService) priors(set *offerSet, cands []nboCand, cust uint32, known
 	m := set.model
 	sc := s.eng.getScratch(len(m.Support[0]) + 1)
 	defer s.eng.putScratch(sc)
-	aff := s.eng.affinity(s.src.HistoryView(cust), s.eng.opts.HalfLife)
+	aff := s.eng.affinity(s.src.HistoryView(cust), s.eng.opts.HalfLife, features.RepeatLinear)
 	if len(aff) > o.PriorHistory {
 		slices.SortFunc(aff, func(a, b scored) int { return cmp.Compare(b.Score, a.Score) })
 		aff = aff[:o.PriorHistory]

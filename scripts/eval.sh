@@ -12,7 +12,7 @@ set -eu
 
 BIN=${1:-bin/affinity}
 DATA=${2:-../shared/data}
-ALGOS=${ALGOS:-"affinity sar popularity"}
+ALGOS=${ALGOS:-"affinity affinity-untuned sar popularity"}
 ML="$DATA/movielens-100k/u.data"
 RETAIL="$DATA/uci-online-retail/online_retail.csv.gz"
 

@@ -22,13 +22,18 @@ type fileConfig struct {
 	Neighbours   int                           `json:"neighbours"`
 	FallbackK    int                           `json:"fallback_neighbours"`
 	HalfLifeDays float64                       `json:"half_life_days"`
-	APIKeysFile  string                        `json:"api_keys_file"`
-	RateLimit    float64                       `json:"rate_limit"`
-	BodyLimitMB  int                           `json:"body_limit_mb"`
-	StreamMB     int                           `json:"ndjson_limit_mb"`
-	SyncWrites   *bool                         `json:"sync_writes"`
-	Clock        string                        `json:"clock"`
-	LogLevel     string                        `json:"log_level"`
+	// Tune turns the self-tuner off (false) or on (true, the default);
+	// TuneHoldout is how its validation slice is cut (temporal, random).
+	// A similarity, neighbours or half-life set here is kept as set.
+	Tune        *bool   `json:"tune"`
+	TuneHoldout string  `json:"tune_holdout"`
+	APIKeysFile string  `json:"api_keys_file"`
+	RateLimit   float64 `json:"rate_limit"`
+	BodyLimitMB int     `json:"body_limit_mb"`
+	StreamMB    int     `json:"ndjson_limit_mb"`
+	SyncWrites  *bool   `json:"sync_writes"`
+	Clock       string  `json:"clock"`
+	LogLevel    string  `json:"log_level"`
 	// PersonalCache bounds the personal-list cache; 0 turns it off (the
 	// load run measures uncached scoring that way).
 	PersonalCache *int `json:"personal_cache_entries"`
@@ -62,14 +67,9 @@ func (fc fileConfig) storeOptions(dir string, log *slog.Logger) (features.Option
 		}
 		o.EventTypes = types
 	}
-	if fc.Similarity != "" {
-		o.Neighbours.Similarity = features.Similarity(fc.Similarity)
-	}
-	if fc.Neighbours > 0 {
-		o.Neighbours.K = fc.Neighbours
-	}
-	if fc.FallbackK > 0 {
-		o.Neighbours.FallbackK = fc.FallbackK
+	fc.applyNeighbours(&o.Neighbours)
+	if fc.HalfLifeDays > 0 {
+		o.TuneDefaults.HalfLifeDays = fc.HalfLifeDays
 	}
 	if fc.SyncWrites != nil {
 		o.SyncWrites = *fc.SyncWrites
@@ -77,10 +77,41 @@ func (fc fileConfig) storeOptions(dir string, log *slog.Logger) (features.Option
 	return o, nil
 }
 
+// applyNeighbours sets the model options the config gives. A similarity
+// or a neighbour count set here is kept as set: the tuner is off unless
+// "tune" says otherwise.
+func (fc fileConfig) applyNeighbours(o *features.NeighbourOptions) {
+	if fc.Similarity != "" {
+		o.Similarity = features.Similarity(fc.Similarity)
+		o.Tune = false
+	}
+	if fc.Neighbours > 0 {
+		o.K = fc.Neighbours
+		o.Tune = false
+	}
+	if fc.FallbackK > 0 {
+		o.FallbackK = fc.FallbackK
+	}
+	if fc.Tune != nil {
+		o.Tune = *fc.Tune
+	}
+	if fc.TuneHoldout != "" {
+		o.TuneHoldout = fc.TuneHoldout
+	}
+}
+
 func (fc fileConfig) engineOptions() recommend.Options {
-	o := recommend.DefaultOptions()
+	return fc.applyEngine(recommend.DefaultOptions())
+}
+
+// applyEngine sets the engine options the config gives on o.
+func (fc fileConfig) applyEngine(o recommend.Options) recommend.Options {
 	if fc.HalfLifeDays > 0 {
 		o.HalfLife = time.Duration(fc.HalfLifeDays * 24 * float64(time.Hour))
+		o.UseTuning = false
+	}
+	if fc.Tune != nil && !*fc.Tune {
+		o.UseTuning = false
 	}
 	if fc.PersonalCache != nil && *fc.PersonalCache >= 0 {
 		o.CacheEntries = *fc.PersonalCache

@@ -42,6 +42,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(fs.Output(), `usage: affinity eval --format csv|movielens|online-retail (--train F --test F | FILE)
                      [--split item-stratified|user-stratified|temporal] [--test-ratio 0.25]
                      [--seed 42] [--k 10] [--algo NAME] [--json] [--baselines=true]
+                     [--config FILE] [--out report.html]
 
 Measures recommendation quality offline: every test customer known in train
 gets a top-K list (products they have in train are never recommended) that
@@ -51,6 +52,12 @@ protocol; temporal: the last --test-ratio of time is test). A relevant
 product is a test purchase when the test set has purchases, else any test
 event. When test customers rebuy products they had in train, the scores
 against new products only are printed too.
+
+--config takes the serve config: its event types (custom ones with their
+weights) apply to every algorithm, its model options (similarity,
+neighbours, half_life_days) to affinity, so a data set is evaluated as it
+would be served. --out writes an HTML report: the table, nDCG@k and
+recall@k for k = 1..50 per algorithm, and the settings the model chose.
 
 algorithms:
 `)
@@ -72,6 +79,8 @@ algorithms:
 	algoName := fs.String("algo", bench.AlgorithmNames()[0], "algorithm: "+strings.Join(bench.AlgorithmNames(), ", "))
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of the table")
 	baselines := fs.Bool("baselines", true, "also evaluate popularity and sar on the same split")
+	config := fs.String("config", "", "serve config (JSON): event types for every algorithm, model options for affinity")
+	outFile := fs.String("out", "", "also write an HTML report (table, nDCG@k and recall@k chart) to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -81,7 +90,11 @@ algorithms:
 	if *format == "" {
 		return errors.New("eval needs --format (csv, movielens or online-retail)")
 	}
-	algo, err := bench.LookupAlgorithm(*algoName)
+	fc, err := readConfig(*config)
+	if err != nil {
+		return err
+	}
+	algo, err := lookupWithConfig(fc, *algoName)
 	if err != nil {
 		return err
 	}
@@ -130,7 +143,16 @@ algorithms:
 	if len(train) == 0 || len(test) == 0 {
 		return fmt.Errorf("cannot evaluate: %d train and %d test events", len(train), len(test))
 	}
+	if fc.TuneHoldout == "" && algo.Neighbours.Tune {
+		algo.Neighbours.TuneHoldout = holdoutFor(so.Method)
+	}
+	if err := checkTypes(train, test, algo.EventTypes, *config); err != nil {
+		return err
+	}
 	eo.GroundTruth = bench.GroundTruthOptions{WarmOnly: true}
+	if *outFile != "" {
+		eo.CurveK = curveK
+	}
 	if hasType(test, "purchase") {
 		eo.GroundTruth.Types = []string{"purchase"}
 	}
@@ -150,11 +172,17 @@ algorithms:
 				continue
 			}
 			b, _ := bench.LookupAlgorithm(name)
+			b.EventTypes = algo.EventTypes
 			r, err := bench.Evaluate(ctx, train, test, b, eo)
 			if err != nil {
 				return err
 			}
 			rep.Baselines = append(rep.Baselines, r)
+		}
+	}
+	if *outFile != "" {
+		if err := writeEvalHTML(*outFile, rep, source); err != nil {
+			return err
 		}
 	}
 	if *jsonOut {
@@ -224,6 +252,9 @@ func printEval(w io.Writer, rep evalReport, source string) {
 		rep.TrainEvents, rep.TrainProducts, rep.TestEvents, rep.Skipped)
 	fmt.Fprintf(w, "relevant  %s: %d customers, %d pairs (%d cold customers left out, %d pairs are repeats of train)\n",
 		relevant, gt.Customers, gt.Pairs, gt.ColdCustomers, gt.SeenPairs)
+	if t := rep.Tuning; t != nil {
+		fmt.Fprintf(w, "tuned     %s\n", tuningLine(t))
+	}
 	fmt.Fprintln(w)
 	all := append([]bench.EvalResult{rep.EvalResult}, rep.Baselines...)
 	k := rep.K

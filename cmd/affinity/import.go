@@ -24,7 +24,10 @@ type importSummary struct {
 	Duplicates int
 	Rejected   map[string]int
 	Skipped    map[string]int
-	Seconds    float64
+	// UnknownTypes counts the rejected events per event type that is not
+	// configured, for a hint naming the option that configures them.
+	UnknownTypes map[string]int
+	Seconds      float64
 	// ModelSeconds is the part of Seconds spent building the model at the
 	// end (it depends on the similarity, not on the number of events).
 	ModelSeconds float64
@@ -62,7 +65,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr("AFFINITY_DATA", "./data"), "data directory (Badger)")
 	format := fs.String("format", "", "input format: "+strings.Join(eventio.Formats(), "|"))
-	config := fs.String("config", "", "JSON config file (event types)")
+	config := fs.String("config", "", "serve config (JSON): its event types (custom ones with their weights) and model options")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,6 +100,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		err = cerr
 	}
 	sum.print(stdout)
+	if err == nil && len(sum.UnknownTypes) > 0 {
+		fmt.Fprintln(stderr, "import: "+unknownTypesHint(sum.UnknownTypes, so.EventTypes, *config))
+	}
 	return err
 }
 
@@ -104,7 +110,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // batch (one sync at the end), upserts the catalogue the files describe,
 // and rebuilds the model once.
 func importFiles(ctx context.Context, store *features.Store, format string, files []string, progress io.Writer) (importSummary, error) {
-	sum := importSummary{Rejected: map[string]int{}, Skipped: map[string]int{}}
+	sum := importSummary{Rejected: map[string]int{}, Skipped: map[string]int{}, UnknownTypes: map[string]int{}}
 	start := time.Now()
 	isTTY := false
 	if f, ok := progress.(*os.File); ok {
@@ -142,6 +148,11 @@ func importFiles(ctx context.Context, store *features.Store, format string, file
 		sum.Duplicates += res.Duplicates
 		for _, r := range res.Rejected {
 			sum.Rejected["bad_"+r.Field]++
+			if r.Field == "type" && r.Index < len(batch) {
+				if _, ok := store.Types().Code(batch[r.Index].Type); !ok {
+					sum.UnknownTypes[batch[r.Index].Type]++
+				}
+			}
 		}
 		return nil
 	}
