@@ -65,6 +65,7 @@ type Store struct {
 	appendSeq map[string]uint64
 
 	refreshMu sync.Mutex // one model build at a time
+	popMu     sync.Mutex // one popularity count at a time (popular_now.go)
 	// What the paced refresh knows of the dense (EASE) solve, under
 	// refreshMu: when it last ran, how long it took, and whether events
 	// came since that it does not include.
@@ -869,9 +870,6 @@ func (s *Store) Sync() error {
 	}
 	return nil
 }
-
-// Model returns the current published model. Never nil after Open.
-func (s *Store) Model() *Model { return s.model.Load() }
 
 // Catalog returns the current published catalogue.
 func (s *Store) Catalog() *Catalog { return s.catalog.Load() }
