@@ -31,7 +31,9 @@ func TestListsFollowABurstAtOnce(t *testing.T) {
 		"/v1/products/p7/related?limit=5",
 	} {
 		var l struct {
-			Items     []struct{ ProductID string `json:"product_id"` }
+			Items []struct {
+				ProductID string `json:"product_id"`
+			}
 			Algorithm string
 		}
 		send(t, ts.srv, "GET", path, "").want(t, 200).decode(t, &l)
