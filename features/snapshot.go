@@ -70,8 +70,16 @@ func (s *Store) snapshotLocked() error {
 	}
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
-	s.Refresh()
 	start := time.Now()
+	// The snapshot holds the model being served, brought up to the log
+	// without a dense solve: a restart serves the same answers, and a
+	// shutdown does not spend seconds solving (it did, and so every list
+	// changed across a restart). Whether a solve is pending is kept too.
+	s.refresh(refreshNoSolve)
+	s.refreshMu.Lock()
+	m := s.model.Load()
+	solvePending := s.denseStale
+	s.refreshMu.Unlock()
 	// Histories are append-only, so copying the slice headers under the
 	// read lock gives a consistent view without holding the lock while
 	// encoding.
@@ -81,7 +89,6 @@ func (s *Store) snapshotLocked() error {
 	hist := make([][]Interaction, len(s.idx.hist))
 	copy(hist, s.idx.hist)
 	s.idx.mu.RUnlock()
-	m := s.model.Load()
 
 	var old snapMeta
 	oldOK := s.readSnapMeta(&old) == nil
@@ -125,7 +132,7 @@ func (s *Store) snapshotLocked() error {
 		opt, _ := json.Marshal(m.Options)
 		b = binary.AppendUvarint(b, uint64(len(opt)))
 		b = append(b, opt...)
-		b = append(b, modelFlags(m))
+		b = append(b, modelFlags(m, solvePending))
 		for bs := Basis(0); bs < NumBases; bs++ {
 			if bs == BasisAny && m.anyAlias {
 				b = binary.AppendUvarint(b, 0)
@@ -465,7 +472,7 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64, dictsLoaded func() error) (
 		var o NeighbourOptions
 		if d.err == nil && json.Unmarshal(opt, &o) == nil && o == s.opts.Neighbours {
 			m = &Model{Options: o, Seq: seq}
-			setModelFlags(m, flags)
+			s.snapSolvePending = setModelFlags(m, flags)
 			for bs := Basis(0); bs < NumBases; bs++ {
 				np := d.uvarint()
 				if d.err != nil || np > uint64(len(d.b)) {
@@ -556,13 +563,18 @@ func (s *Store) GetRecordRaw(k []byte) ([]byte, error) {
 
 // modelFlags packs what a snapshot must keep of m besides its lists: which
 // bases are dense (EASE) lists, so that a restart does not solve them again
-// at the first event (Store.refresh), and whether "any" is "bought".
-func modelFlags(m *Model) byte {
+// at the first event (Store.refresh), whether "any" is "bought", and whether
+// events came since the last solve (solvePending), so that the restarted
+// store still solves them in time. Older builds ignore the last bit.
+func modelFlags(m *Model, solvePending bool) byte {
 	var f byte
 	for bs := Basis(0); bs < NumBases; bs++ {
 		if m.dense[bs] {
 			f |= 1 << bs
 		}
+	}
+	if solvePending {
+		f |= 1 << 6
 	}
 	if m.anyAlias {
 		f |= 1 << 7
@@ -570,10 +582,11 @@ func modelFlags(m *Model) byte {
 	return f
 }
 
-// setModelFlags is modelFlags' inverse.
-func setModelFlags(m *Model, f byte) {
+// setModelFlags is modelFlags' inverse; it returns solvePending.
+func setModelFlags(m *Model, f byte) bool {
 	for bs := Basis(0); bs < NumBases; bs++ {
 		m.dense[bs] = f&(1<<bs) != 0
 	}
 	m.anyAlias = f&(1<<7) != 0
+	return f&(1<<6) != 0
 }
