@@ -32,7 +32,9 @@ func TestSIGTERMRestartServesTheSameLists(t *testing.T) {
 	defer c.kill()
 	custs := demoCustomers(t, 40)
 	var pop struct {
-		Items []struct{ ProductID string `json:"product_id"` }
+		Items []struct {
+			ProductID string `json:"product_id"`
+		}
 	}
 	getJSON(t, c.addr, "/v1/popular?limit=60", &pop)
 	if len(pop.Items) < 60 {
