@@ -244,7 +244,9 @@ func (s *Server) routes() {
 		{"GET", "/v1/products/:id/related", ScopeRead, "Products associated with this one (PTP)", s.related, append([]string{"basis", "customer_id"}, listParams...)},
 		{"PUT", "/v1/customers/:id", ScopeWrite, "Create or replace a customer's attributes", s.putCustomer, nil},
 		{"DELETE", "/v1/customers/:id", ScopeWrite, "Erase a customer and every event of theirs", s.deleteCustomer, nil},
-		{"GET", "/v1/customers", ScopeRead, "A sample of customer ids (for load tests)", s.listCustomers, []string{"limit"}},
+		// Listing ids enumerates people: admin only (a read key is what a
+		// storefront page embeds).
+		{"GET", "/v1/customers", ScopeAdmin, "A sample of customer ids (for load tests; admin only)", s.listCustomers, []string{"limit"}},
 		{"GET", "/v1/customers/:id/profile", ScopeRead, "A customer's profile", s.profile, nil},
 		{"GET", "/v1/customers/:id/recommendations", ScopeRead, "One-to-one recommendations", s.personal, append([]string{"context_product", "exclude_seen"}, listParams...)},
 		{"GET", "/v1/popular", ScopeRead, "Popular products", s.popular, append([]string{"segment", "window", "customer_id"}, listParams...)},
