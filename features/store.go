@@ -86,6 +86,8 @@ type Store struct {
 	disk      *diskGuard
 
 	crm crm // customer value and segments (value.go, segments.go)
+
+	erased erasedSet // erased customers, so reads do not re-create them (erased.go)
 }
 
 // Hooks let other packages follow the store without importing Badger: they
@@ -273,6 +275,9 @@ func (s *Store) load() error {
 		s.Refresh()
 	}
 	if err := s.loadCRM(); err != nil {
+		return err
+	}
+	if err := s.loadErased(); err != nil {
 		return err
 	}
 	s.log.Info("store loaded", "dir", s.opts.Dir, "events", s.idx.events, "customers", s.cust.len(),
@@ -678,6 +683,12 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 			werr = wb.Set(k, v)
 		}
 	}
+	del := func(k []byte) {
+		if werr == nil {
+			werr = wb.Delete(k)
+		}
+	}
+	var unlisted []func() // erased customers back by this write (erased.go)
 	var blk blockEncoder
 	writeBlock := func() {
 		if blk.n > 0 {
@@ -712,6 +723,9 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 			if newC {
 				set(ar.str(prefixCustDict, pe.ev.CustomerID), ar.u32(cid))
 				set(ar.strU32(prefixCustRev, cid), ar.str("", pe.ev.CustomerID))
+				if f := s.unmarkErased(pe.ev.CustomerID, del); f != nil {
+					unlisted = append(unlisted, f)
+				}
 			}
 			pid, newP := s.prod.assign(pe.ev.ProductID)
 			if newP {
@@ -754,6 +768,9 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 	}
 	s.setErr(nil)
 	s.seq.Store(seq)
+	for _, f := range unlisted {
+		f()
+	}
 	// The ids go into the filter before the events are applied, so a
 	// snapshot that includes an event also includes its id (see
 	// snapshotDedup).
