@@ -71,24 +71,23 @@ func (s *Store) snapshotLocked() error {
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
 	start := time.Now()
-	// The snapshot holds the model being served, brought up to the log
-	// without a dense solve: a restart serves the same answers, and a
-	// shutdown does not spend seconds solving (it did, and so every list
-	// changed across a restart). Whether a solve is pending is kept too.
-	s.refresh(refreshNoSolve)
-	s.refreshMu.Lock()
-	m := s.model.Load()
-	solvePending := s.denseStale
-	s.refreshMu.Unlock()
+	// The model being served, as it is (snapshot_model.go), with the log
+	// it was built from. Under refreshMu no build is half done, so the
+	// stale marks in the index are exactly what the model lacks.
 	// Histories are append-only, so copying the slice headers under the
 	// read lock gives a consistent view without holding the lock while
 	// encoding.
+	s.refreshMu.Lock()
+	st := servedState{m: s.model.Load(), solvePending: s.denseStale}
 	s.idx.mu.RLock()
 	seq := s.idx.appliedSeq
 	lastTS := s.idx.lastTS
 	hist := make([][]Interaction, len(s.idx.hist))
 	copy(hist, s.idx.hist)
+	all := s.idx.all
+	st.dirty, st.dirtyCust = s.idx.dirty.ToArray(), s.idx.dirtyCust.ToArray()
 	s.idx.mu.RUnlock()
+	s.refreshMu.Unlock()
 
 	var old snapMeta
 	oldOK := s.readSnapMeta(&old) == nil
@@ -126,34 +125,14 @@ func (s *Store) snapshotLocked() error {
 			b = b[:0]
 		}
 	}
-	if m != nil && m.Seq == seq {
-		// 2: the model, then a flags byte (1 before the flags existed).
-		b = append(b, 2)
-		opt, _ := json.Marshal(m.Options)
-		b = binary.AppendUvarint(b, uint64(len(opt)))
-		b = append(b, opt...)
-		b = append(b, modelFlags(m, solvePending))
-		for bs := Basis(0); bs < NumBases; bs++ {
-			if bs == BasisAny && m.anyAlias {
-				b = binary.AppendUvarint(b, 0)
-				continue
-			}
-			b = binary.AppendUvarint(b, uint64(len(m.Neighbours[bs])))
-			for _, l := range m.Neighbours[bs] {
-				b = binary.AppendUvarint(b, uint64(len(l)))
-				for _, n := range l {
-					b = binary.AppendUvarint(b, uint64(n.Product))
-					b = binary.LittleEndian.AppendUint32(b, math.Float32bits(n.Score))
-				}
-				if len(b) >= snapChunkSize {
-					if err := cw.write(b); err != nil {
-						return err
-					}
-					b = b[:0]
-				}
-			}
+	if st.m != nil && !all && st.m.Seq <= seq {
+		flush := func(b []byte) ([]byte, error) { return b[:0], cw.write(b) }
+		if b, err = appendModel(b, &st, flush); err != nil {
+			return err
 		}
 	} else {
+		// No model, or every list is stale (a bulk load): the next start
+		// builds them.
 		b = append(b, 0)
 	}
 	// The event-id filters, behind their own magic after the model, where
@@ -463,45 +442,12 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64, dictsLoaded func() error) (
 	}()
 	defer func() { <-built }()
 	var m *Model
-	if v := d.byte1(); v == 1 || v == 2 {
+	v := d.byte1()
+	if v >= 1 && v <= 3 {
 		opt := d.bytesN()
-		var flags byte
-		if v == 2 {
-			flags = d.byte1()
-		}
 		var o NeighbourOptions
 		if d.err == nil && json.Unmarshal(opt, &o) == nil && o == s.opts.Neighbours {
-			m = &Model{Options: o, Seq: seq}
-			s.snapSolvePending = setModelFlags(m, flags)
-			for bs := Basis(0); bs < NumBases; bs++ {
-				np := d.uvarint()
-				if d.err != nil || np > uint64(len(d.b)) {
-					return nil, errCorrupt
-				}
-				m.Neighbours[bs] = make([][]Neighbour, np)
-				for p := range m.Neighbours[bs] {
-					n := d.uvarint()
-					if d.err != nil || n > uint64(len(d.b)) {
-						return nil, errCorrupt
-					}
-					if n == 0 {
-						continue
-					}
-					l := make([]Neighbour, n)
-					for i := range l {
-						l[i].Product = d.u32()
-						if d.err != nil || len(d.b) < 4 {
-							return nil, errCorrupt
-						}
-						l[i].Score = math.Float32frombits(binary.LittleEndian.Uint32(d.b))
-						d.b = d.b[4:]
-					}
-					m.Neighbours[bs][p] = l
-				}
-			}
-			if m.anyAlias {
-				m.Neighbours[BasisAny] = m.Neighbours[BasisBought]
-			}
+			m, s.snapSolvePending = decodeModel(&d, v, o, seq, s.prod.len(), x)
 		}
 	}
 	if d.err != nil {
@@ -519,7 +465,7 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64, dictsLoaded func() error) (
 	}
 	<-built
 	s.idx = x
-	if m != nil {
+	if m != nil && v < 3 {
 		finishModel(x, m, s.prod.len())
 	}
 	return m, nil

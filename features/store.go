@@ -940,7 +940,8 @@ func (s *Store) Now() time.Time { return s.opts.Clock() }
 // Refresh recomputes stale neighbour lists now, the dense (EASE) solve
 // included, and publishes the new model. Tests, import and erasure call it
 // to see their writes in the model at once; the background loop calls
-// refresh(refreshPaced), snapshots refresh(refreshNoSolve).
+// refresh(refreshPaced). Snapshots refresh nothing: they keep the model
+// being served (snapshot_model.go).
 func (s *Store) Refresh() { s.refresh(refreshSolve) }
 
 // refreshMode says whether a refresh may run the dense (EASE) solve.
@@ -952,9 +953,6 @@ const (
 	refreshPaced refreshMode = iota
 	// refreshSolve solves now.
 	refreshSolve
-	// refreshNoSolve keeps the dense lists being served: a snapshot (and so
-	// a shutdown) must not change the answers, nor spend seconds solving.
-	refreshNoSolve
 )
 
 // refresh rebuilds the stale parts of the model. Unless mode says so, a
