@@ -28,8 +28,9 @@ import (
 // writes its value log through mmap, so each snapshot written or loaded
 // stayed in the resident set as half a gigabyte of mapped pages (10M
 // events), and each rewrite left that much value-log garbage. Snapshots of
-// older versions, in Badger chunks, are still read. Bitmaps, supports and popularity are
-// re-derived from the histories on load, which is cheap.
+// older versions, in Badger chunks, are still read. Bitmaps are re-derived
+// from the histories on load, which is cheap; the model is kept as served
+// (snapshot_model.go).
 
 const (
 	snapDedupMagic = "AFDEDUP1"
