@@ -8,7 +8,8 @@ import (
 
 // The model section of a snapshot. Since version 3 it is the model being
 // served, exactly: its lists, its supports and customer counts (from which
-// its popularity follows), the log sequence it includes, and what was
+// its popularity follows), the self-tuner's choice (which personal lists
+// use), the log sequence it includes, and what was
 // pending when it was taken (the products and customers whose lists the
 // next refresh rebuilds, and whether a dense solve is due). A restart then
 // serves the same answers, scores included, and goes on refreshing where
@@ -34,6 +35,13 @@ func appendModel(b []byte, st *servedState, flush func([]byte) ([]byte, error)) 
 	b = append(b, opt...)
 	b = append(b, modelFlags(m, st.solvePending))
 	b = binary.AppendUvarint(b, m.Seq)
+	// The self-tuner's choice (empty: none), which personal lists use.
+	var tuned []byte
+	if m.Tuned != nil {
+		tuned, _ = json.Marshal(m.Tuned)
+	}
+	b = binary.AppendUvarint(b, uint64(len(tuned)))
+	b = append(b, tuned...)
 	var err error
 	for bs := Basis(0); bs < NumBases; bs++ {
 		if bs == BasisAny && m.anyAlias {
@@ -110,6 +118,12 @@ func decodeModel(d *decoder, v byte, o NeighbourOptions, seq uint64, nprod int, 
 	if v >= 3 {
 		if m.Seq = d.uvarint(); m.Seq > seq {
 			d.err = errCorrupt
+		}
+		if tuned := d.bytesN(); d.err == nil && len(tuned) > 0 {
+			m.Tuned = new(Tuning)
+			if json.Unmarshal(tuned, m.Tuned) != nil {
+				d.err = errCorrupt
+			}
 		}
 	}
 	for bs := Basis(0); bs < NumBases && d.err == nil; bs++ {

@@ -265,6 +265,7 @@ func (s *Store) load() error {
 		// does that of the first events after it.
 		s.denseAt = time.Now()
 		s.denseStale = s.snapSolvePending
+		s.tuner.restore(snapModel.Tuned, s.idx.events)
 		s.idx.all = false
 	case snapModel != nil:
 		// The tail replay marked the lists it made stale.
