@@ -70,6 +70,7 @@ func newMetrics(st *features.Store) *metrics {
 		gauge("affinity_model_age_seconds", "Seconds since neighbour lists were last refreshed (refresh lag).", func(s features.Stats) float64 {
 			return time.Since(s.ModelBuilt).Seconds()
 		})
+		gauge("affinity_model_sequence", "Log sequence the served lists include (refresh lag: affinity_log_sequence minus this).", func(s features.Stats) float64 { return float64(s.ModelSeq) })
 		gauge("affinity_model_build_seconds", "How long the last neighbour refresh took.", func(s features.Stats) float64 { return s.ModelBuildDur.Seconds() })
 		m.reg.MustRegister(newTuningCollector(st))
 	}

@@ -31,6 +31,17 @@ func (s *Server) openapi(c *fiber.Ctx) error {
 			op["parameters"] = params
 		}
 		describeScope(op, r.scope)
+		if d, ok := routeDescriptions[r.method+" "+r.path]; ok {
+			if sc, ok := op["description"].(string); ok {
+				op["description"] = d.text + " " + sc
+			} else {
+				op["description"] = d.text
+			}
+			if d.reply != nil {
+				op["responses"].(map[string]any)["200"] = map[string]any{"description": "OK",
+					"content": map[string]any{"application/json": map[string]any{"schema": d.reply}}}
+			}
+		}
 		if paths[p] == nil {
 			paths[p] = map[string]any{}
 		}
@@ -66,4 +77,28 @@ func describeScope(op map[string]any, sc Scope) {
 	rs := op["responses"].(map[string]any)
 	rs["401"] = map[string]string{"description": "no valid API key"}
 	rs["403"] = map[string]string{"description": "the API key lacks the " + scopeName(sc) + " scope"}
+	rs["429"] = map[string]string{"description": "too many failed keys from this address, or the key's rate limit; see Retry-After"}
+}
+
+// routeDescription is what /openapi.json says of a route beyond its
+// summary: a longer text and the schema of its 200 reply.
+type routeDescription struct {
+	text  string
+	reply map[string]any
+}
+
+// routeDescriptions holds the routes whose reply needs explaining.
+var routeDescriptions = map[string]routeDescription{
+	"POST /v1/events": {
+		text: "accepted counts every valid event of the request, duplicates included: an event whose event_id is " +
+			"already stored is acknowledged like a new one and stored once, so a retried batch gets the same " +
+			"accepted as the first try. The events newly stored are accepted minus duplicates.",
+		reply: map[string]any{"type": "object", "properties": map[string]any{
+			"accepted":   map[string]string{"type": "integer", "description": "valid events, duplicates included"},
+			"duplicates": map[string]string{"type": "integer", "description": "accepted events whose event_id was already stored (not stored again)"},
+			"rejected":   map[string]string{"type": "integer", "description": "invalid events, each in errors"},
+			"errors": map[string]any{"type": "array", "items": map[string]any{"type": "object", "properties": map[string]any{
+				"index": map[string]string{"type": "integer"}, "field": map[string]string{"type": "string"}, "detail": map[string]string{"type": "string"}}}},
+		}},
+	},
 }

@@ -109,6 +109,12 @@ type Options struct {
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// RateLimit is requests per second allowed per API key (0: unlimited).
 	RateLimit float64
+	// AuthFailures is how many failed authentications a client address
+	// may make in a row before it gets 429 (0: no throttle), and
+	// AuthFailureRate how many more it is allowed per second after that
+	// (auththrottle.go).
+	AuthFailures    int
+	AuthFailureRate float64
 	// Logger receives request errors.
 	Logger *slog.Logger
 	// EnablePprof exposes /debug/pprof to admin keys.
@@ -123,6 +129,10 @@ func DefaultOptions() Options {
 		ReadTimeout:  30 * time.Second,
 		WriteTimeout: 30 * time.Second,
 		IdleTimeout:  120 * time.Second,
+		// A person mistyping a key retries a few times; a guesser is held
+		// to one try a second.
+		AuthFailures:    10,
+		AuthFailureRate: 1,
 	}
 }
 
@@ -136,6 +146,9 @@ func (o Options) Validate() error {
 	}
 	if o.RateLimit < 0 {
 		return fmt.Errorf("rate limit must be >= 0")
+	}
+	if o.AuthFailures < 0 || o.AuthFailures > 0 && !(o.AuthFailureRate > 0) {
+		return fmt.Errorf("auth failures must be >= 0, with a failure rate > 0 when set")
 	}
 	return nil
 }
@@ -152,14 +165,15 @@ type Deps struct {
 
 // Server is the HTTP API. Safe for concurrent use.
 type Server struct {
-	app     *fiber.App
-	opts    Options
-	deps    Deps
-	log     *slog.Logger
-	metrics *metrics
-	ready   atomic.Bool
-	limiter *rateLimiter
-	table   []route
+	app      *fiber.App
+	opts     Options
+	deps     Deps
+	log      *slog.Logger
+	metrics  *metrics
+	ready    atomic.Bool
+	limiter  *rateLimiter
+	authFail *authThrottle // nil: failed keys are not throttled
+	table    []route
 }
 
 const localRequestID = "request_id"
@@ -176,6 +190,9 @@ func New(d Deps, o Options) (*Server, error) {
 	s := &Server{opts: o, deps: d, log: o.Logger, metrics: newMetrics(d.Store)}
 	if o.RateLimit > 0 {
 		s.limiter = newRateLimiter(o.RateLimit)
+	}
+	if o.AuthFailures > 0 {
+		s.authFail = newAuthThrottle(o.AuthFailures, o.AuthFailureRate, authThrottleAddrs)
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "affinity",
@@ -227,7 +244,9 @@ func (s *Server) routes() {
 		{"GET", "/v1/products/:id/related", ScopeRead, "Products associated with this one (PTP)", s.related, append([]string{"basis", "customer_id"}, listParams...)},
 		{"PUT", "/v1/customers/:id", ScopeWrite, "Create or replace a customer's attributes", s.putCustomer, nil},
 		{"DELETE", "/v1/customers/:id", ScopeWrite, "Erase a customer and every event of theirs", s.deleteCustomer, nil},
-		{"GET", "/v1/customers", ScopeRead, "A sample of customer ids (for load tests)", s.listCustomers, []string{"limit"}},
+		// Listing ids enumerates people: admin only (a read key is what a
+		// storefront page embeds).
+		{"GET", "/v1/customers", ScopeAdmin, "A sample of customer ids (for load tests; admin only)", s.listCustomers, []string{"limit"}},
 		{"GET", "/v1/customers/:id/profile", ScopeRead, "A customer's profile", s.profile, nil},
 		{"GET", "/v1/customers/:id/recommendations", ScopeRead, "One-to-one recommendations", s.personal, append([]string{"context_product", "exclude_seen"}, listParams...)},
 		{"GET", "/v1/popular", ScopeRead, "Popular products", s.popular, append([]string{"segment", "window", "customer_id"}, listParams...)},
@@ -269,6 +288,12 @@ func (s *Server) auth(need Scope) fiber.Handler {
 			c.Locals(localScope, ScopeAdmin)
 			return c.Next()
 		}
+		if s.authFail != nil {
+			if wait, blocked := s.authFail.blocked(c.IP(), time.Now()); blocked {
+				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds(wait)))
+				return &HTTPError{Status: fiber.StatusTooManyRequests, Detail: "too many failed authentications from this address; retry later"}
+			}
+		}
 		key := c.Get("X-API-Key")
 		if key == "" {
 			if h := c.Get(fiber.HeaderAuthorization); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
@@ -284,6 +309,9 @@ func (s *Server) auth(need Scope) fiber.Handler {
 			}
 		}
 		if got == ScopeNone {
+			if s.authFail != nil {
+				s.authFail.failed(c.IP(), time.Now())
+			}
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="affinity"`)
 			return &HTTPError{Status: fiber.StatusUnauthorized, Detail: "a valid API key is required (Authorization: Bearer KEY or X-API-Key)"}
 		}

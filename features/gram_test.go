@@ -320,7 +320,7 @@ func TestPacedDenseSolve(t *testing.T) {
 	if _, err := s.Ingest(ctx, more, IngestOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	s.refresh(false)
+	s.refresh(refreshPaced)
 	light := s.Model()
 	if light == before {
 		t.Fatal("the paced refresh published nothing")
@@ -343,7 +343,7 @@ func TestPacedDenseSolve(t *testing.T) {
 	s.refreshMu.Lock()
 	s.denseAt = time.Now().Add(-2 * time.Hour) // the interval has passed
 	s.refreshMu.Unlock()
-	s.refresh(false)
+	s.refresh(refreshPaced)
 	solved := s.Model()
 	if weight(solved) <= weight(before) {
 		t.Fatalf("after the interval p14's weight in p00's list is %v, was %v: no new solve", weight(solved), weight(before))
@@ -396,7 +396,7 @@ func TestRestartKeepsDenseLists(t *testing.T) {
 	if _, err := s.Ingest(context.Background(), []Event{ev("new", "p00", "purchase"), ev("new", "p14", "purchase")}, IngestOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	s.refresh(false)
+	s.refresh(refreshPaced)
 	if !slices.Equal(s.Model().NeighboursOf(BasisBought, p0), want.NeighboursOf(BasisBought, p0)) {
 		t.Fatal("the first event after the restart solved EASE again")
 	}

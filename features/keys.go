@@ -17,6 +17,7 @@ import "encoding/binary"
 //	s/meta                        -> snapshot header; s/<gen>/<chunk> -> snapshot bytes
 //	k/<kind>\x00<id>              -> a record of another package (segments, offers, experiments)
 //	l/<kind>\x00<seq uint64>      -> an append-only log of another package (exposures, responses)
+//	z/<16-byte keyed id hash>     -> nothing: an erased customer (erased.go)
 const (
 	prefixMeta        = "m/"
 	prefixCustDict    = "dc/"
@@ -32,6 +33,7 @@ const (
 	keySnapshotMeta   = "s/meta"
 	prefixRecord      = "k/"
 	prefixAppendLog   = "l/"
+	prefixErased      = "z/"
 	schemaVersionName = "m/schema"
 )
 

@@ -184,11 +184,15 @@ func (s *Store) PutCustomers(cs map[string]Customer) error {
 		wb := s.db.NewWriteBatch()
 		defer wb.Cancel()
 		ids := make(map[string]uint32, len(cs))
+		var unlisted []func() // erased customers back by this write (erased.go)
 		for ext, body := range bodies {
 			id, created := s.cust.assign(ext)
 			if created {
 				_ = wb.Set(keyStr(prefixCustDict, ext), binary.BigEndian.AppendUint32(nil, id))
 				_ = wb.Set(keyU32(prefixCustRev, id), []byte(ext))
+				if f := s.unmarkErased(ext, func(k []byte) { _ = wb.Delete(k) }); f != nil {
+					unlisted = append(unlisted, f)
+				}
 			}
 			_ = wb.Set(keyU32(prefixCustomer, id), body)
 			ids[ext] = id
@@ -196,6 +200,9 @@ func (s *Store) PutCustomers(cs map[string]Customer) error {
 		if err := s.flush(wb); err != nil {
 			s.cust.truncate(mark)
 			return err
+		}
+		for _, f := range unlisted {
+			f()
 		}
 		attrs := s.customerAttrs()
 		attrs.mu.Lock()
@@ -238,6 +245,9 @@ func (s *Store) EraseCustomer(ext string) error {
 		// among others' are rewritten without them (nil: delete).
 		type rewrite struct{ key, value []byte }
 		var edits []rewrite
+		// The sequences of their events, whose event ids leave the
+		// idempotency index with them (eraseEventIDs).
+		seqs := map[uint64]struct{}{}
 		err := s.db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixLog), PrefetchValues: true, PrefetchSize: 1000})
 			defer it.Close()
@@ -252,8 +262,11 @@ func (s *Store) EraseCustomer(ext string) error {
 					if len(v) == 0 || v[0] != recEvent && v[0] != recEventBlock {
 						return nil // erase records
 					}
-					err := eachLogEvent(v, key, &le, func(_ uint64, e *logEvent) error {
-						match = match || e.Cust == id
+					err := eachLogEvent(v, key, &le, func(seq uint64, e *logEvent) error {
+						if e.Cust == id {
+							match = true
+							seqs[seq] = struct{}{}
+						}
 						return nil
 					})
 					if err != nil || !match || v[0] != recEventBlock {
@@ -278,7 +291,7 @@ func (s *Store) EraseCustomer(ext string) error {
 					edits = append(edits, rewrite{item.KeyCopy(nil), value})
 				}
 			}
-			return nil
+			return eraseEventIDs(txn, seqs, func(k []byte) { edits = append(edits, rewrite{k, nil}) })
 		})
 		if err != nil {
 			return fmt.Errorf("cannot scan the log for erasure: %w", err)
@@ -298,12 +311,17 @@ func (s *Store) EraseCustomer(ext string) error {
 		for _, j := range s.erasureJournals() {
 			_ = wb.Set(keyRecord(kindErasure+j, ext), nil)
 		}
+		listed, err := s.markErased(wb, ext)
+		if err != nil {
+			return err
+		}
 		seq := s.seq.Load() + 1
 		// The erase record makes a replay from an older snapshot drop them too.
 		_ = wb.Set(keyU64(prefixLog, seq), encodeErase(id))
 		if err := s.flush(wb); err != nil {
 			return err
 		}
+		listed()
 		s.seq.Store(seq)
 		s.idx.mu.Lock()
 		s.idx.eraseLocked(id)

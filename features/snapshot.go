@@ -28,8 +28,9 @@ import (
 // writes its value log through mmap, so each snapshot written or loaded
 // stayed in the resident set as half a gigabyte of mapped pages (10M
 // events), and each rewrite left that much value-log garbage. Snapshots of
-// older versions, in Badger chunks, are still read. Bitmaps, supports and popularity are
-// re-derived from the histories on load, which is cheap.
+// older versions, in Badger chunks, are still read. Bitmaps are re-derived
+// from the histories on load, which is cheap; the model is kept as served
+// (snapshot_model.go).
 
 const (
 	snapDedupMagic = "AFDEDUP1"
@@ -70,18 +71,24 @@ func (s *Store) snapshotLocked() error {
 	}
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
-	s.Refresh()
 	start := time.Now()
+	// The model being served, as it is (snapshot_model.go), with the log
+	// it was built from. Under refreshMu no build is half done, so the
+	// stale marks in the index are exactly what the model lacks.
 	// Histories are append-only, so copying the slice headers under the
 	// read lock gives a consistent view without holding the lock while
 	// encoding.
+	s.refreshMu.Lock()
+	st := servedState{m: s.model.Load(), solvePending: s.denseStale}
 	s.idx.mu.RLock()
 	seq := s.idx.appliedSeq
 	lastTS := s.idx.lastTS
 	hist := make([][]Interaction, len(s.idx.hist))
 	copy(hist, s.idx.hist)
+	all := s.idx.all
+	st.dirty, st.dirtyCust = s.idx.dirty.ToArray(), s.idx.dirtyCust.ToArray()
 	s.idx.mu.RUnlock()
-	m := s.model.Load()
+	s.refreshMu.Unlock()
 
 	var old snapMeta
 	oldOK := s.readSnapMeta(&old) == nil
@@ -119,34 +126,14 @@ func (s *Store) snapshotLocked() error {
 			b = b[:0]
 		}
 	}
-	if m != nil && m.Seq == seq {
-		// 2: the model, then a flags byte (1 before the flags existed).
-		b = append(b, 2)
-		opt, _ := json.Marshal(m.Options)
-		b = binary.AppendUvarint(b, uint64(len(opt)))
-		b = append(b, opt...)
-		b = append(b, modelFlags(m))
-		for bs := Basis(0); bs < NumBases; bs++ {
-			if bs == BasisAny && m.anyAlias {
-				b = binary.AppendUvarint(b, 0)
-				continue
-			}
-			b = binary.AppendUvarint(b, uint64(len(m.Neighbours[bs])))
-			for _, l := range m.Neighbours[bs] {
-				b = binary.AppendUvarint(b, uint64(len(l)))
-				for _, n := range l {
-					b = binary.AppendUvarint(b, uint64(n.Product))
-					b = binary.LittleEndian.AppendUint32(b, math.Float32bits(n.Score))
-				}
-				if len(b) >= snapChunkSize {
-					if err := cw.write(b); err != nil {
-						return err
-					}
-					b = b[:0]
-				}
-			}
+	if st.m != nil && !all && st.m.Seq <= seq {
+		flush := func(b []byte) ([]byte, error) { return b[:0], cw.write(b) }
+		if b, err = appendModel(b, &st, flush); err != nil {
+			return err
 		}
 	} else {
+		// No model, or every list is stale (a bulk load): the next start
+		// builds them.
 		b = append(b, 0)
 	}
 	// The event-id filters, behind their own magic after the model, where
@@ -456,45 +443,12 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64, dictsLoaded func() error) (
 	}()
 	defer func() { <-built }()
 	var m *Model
-	if v := d.byte1(); v == 1 || v == 2 {
+	v := d.byte1()
+	if v >= 1 && v <= 3 {
 		opt := d.bytesN()
-		var flags byte
-		if v == 2 {
-			flags = d.byte1()
-		}
 		var o NeighbourOptions
 		if d.err == nil && json.Unmarshal(opt, &o) == nil && o == s.opts.Neighbours {
-			m = &Model{Options: o, Seq: seq}
-			setModelFlags(m, flags)
-			for bs := Basis(0); bs < NumBases; bs++ {
-				np := d.uvarint()
-				if d.err != nil || np > uint64(len(d.b)) {
-					return nil, errCorrupt
-				}
-				m.Neighbours[bs] = make([][]Neighbour, np)
-				for p := range m.Neighbours[bs] {
-					n := d.uvarint()
-					if d.err != nil || n > uint64(len(d.b)) {
-						return nil, errCorrupt
-					}
-					if n == 0 {
-						continue
-					}
-					l := make([]Neighbour, n)
-					for i := range l {
-						l[i].Product = d.u32()
-						if d.err != nil || len(d.b) < 4 {
-							return nil, errCorrupt
-						}
-						l[i].Score = math.Float32frombits(binary.LittleEndian.Uint32(d.b))
-						d.b = d.b[4:]
-					}
-					m.Neighbours[bs][p] = l
-				}
-			}
-			if m.anyAlias {
-				m.Neighbours[BasisAny] = m.Neighbours[BasisBought]
-			}
+			m, s.snapSolvePending = decodeModel(&d, v, o, seq, s.prod.len(), x)
 		}
 	}
 	if d.err != nil {
@@ -512,7 +466,7 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64, dictsLoaded func() error) (
 	}
 	<-built
 	s.idx = x
-	if m != nil {
+	if m != nil && v < 3 {
 		finishModel(x, m, s.prod.len())
 	}
 	return m, nil
@@ -556,13 +510,18 @@ func (s *Store) GetRecordRaw(k []byte) ([]byte, error) {
 
 // modelFlags packs what a snapshot must keep of m besides its lists: which
 // bases are dense (EASE) lists, so that a restart does not solve them again
-// at the first event (Store.refresh), and whether "any" is "bought".
-func modelFlags(m *Model) byte {
+// at the first event (Store.refresh), whether "any" is "bought", and whether
+// events came since the last solve (solvePending), so that the restarted
+// store still solves them in time. Older builds ignore the last bit.
+func modelFlags(m *Model, solvePending bool) byte {
 	var f byte
 	for bs := Basis(0); bs < NumBases; bs++ {
 		if m.dense[bs] {
 			f |= 1 << bs
 		}
+	}
+	if solvePending {
+		f |= 1 << 6
 	}
 	if m.anyAlias {
 		f |= 1 << 7
@@ -570,10 +529,11 @@ func modelFlags(m *Model) byte {
 	return f
 }
 
-// setModelFlags is modelFlags' inverse.
-func setModelFlags(m *Model, f byte) {
+// setModelFlags is modelFlags' inverse; it returns solvePending.
+func setModelFlags(m *Model, f byte) bool {
 	for bs := Basis(0); bs < NumBases; bs++ {
 		m.dense[bs] = f&(1<<bs) != 0
 	}
 	m.anyAlias = f&(1<<7) != 0
+	return f&(1<<6) != 0
 }

@@ -40,6 +40,9 @@ func TestSnapshotFileGenerations(t *testing.T) {
 	if _, err := s.Ingest(ctx, []Event{ev("c2", "p1", "purchase"), ev("c2", "p2", "view")}, IngestOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Close snapshots the lists being served without solving them: solve
+	// now, so that reopening can be seen to read the lists.
+	s.Refresh()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -65,6 +65,7 @@ type Store struct {
 	appendSeq map[string]uint64
 
 	refreshMu sync.Mutex // one model build at a time
+	popMu     sync.Mutex // one popularity count at a time (popular_now.go)
 	// What the paced refresh knows of the dense (EASE) solve, under
 	// refreshMu: when it last ran, how long it took, and whether events
 	// came since that it does not include.
@@ -74,7 +75,10 @@ type Store struct {
 	// tuner is the self-tuner's state, under refreshMu (tune_store.go).
 	tuner     tunerState
 	snapDedup *dedupFilter // the snapshot's event-id filters, until load adopts them
-	snapMu    sync.Mutex   // one snapshot at a time (they share a generation's file name)
+	// snapSolvePending says the snapshot's dense lists predate events it
+	// includes (load sets denseStale from it).
+	snapSolvePending bool
+	snapMu           sync.Mutex // one snapshot at a time (they share a generation's file name)
 	// snapStale says the snapshot lacks what a restart needs (a model of
 	// the current options, the event-id filters) although no event came
 	// since: without a new one every restart would rebuild them.
@@ -82,6 +86,8 @@ type Store struct {
 	disk      *diskGuard
 
 	crm crm // customer value and segments (value.go, segments.go)
+
+	erased erasedSet // erased customers, so reads do not re-create them (erased.go)
 }
 
 // Hooks let other packages follow the store without importing Badger: they
@@ -254,9 +260,12 @@ func (s *Store) load() error {
 	switch {
 	case snapModel != nil && replayed == 0:
 		s.model.Store(snapModel)
-		// Its dense lists are as fresh as a solve now would make them: the
-		// first events after a start wait DenseInterval like any others.
+		// The lists served before the snapshot, served again. A solve they
+		// were waiting for still comes, DenseInterval after the start, as
+		// does that of the first events after it.
 		s.denseAt = time.Now()
+		s.denseStale = s.snapSolvePending
+		s.tuner.restore(snapModel.Tuned, s.idx.events)
 		s.idx.all = false
 	case snapModel != nil:
 		// The tail replay marked the lists it made stale.
@@ -267,6 +276,9 @@ func (s *Store) load() error {
 		s.Refresh()
 	}
 	if err := s.loadCRM(); err != nil {
+		return err
+	}
+	if err := s.loadErased(); err != nil {
 		return err
 	}
 	s.log.Info("store loaded", "dir", s.opts.Dir, "events", s.idx.events, "customers", s.cust.len(),
@@ -672,6 +684,12 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 			werr = wb.Set(k, v)
 		}
 	}
+	del := func(k []byte) {
+		if werr == nil {
+			werr = wb.Delete(k)
+		}
+	}
+	var unlisted []func() // erased customers back by this write (erased.go)
 	var blk blockEncoder
 	writeBlock := func() {
 		if blk.n > 0 {
@@ -706,6 +724,9 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 			if newC {
 				set(ar.str(prefixCustDict, pe.ev.CustomerID), ar.u32(cid))
 				set(ar.strU32(prefixCustRev, cid), ar.str("", pe.ev.CustomerID))
+				if f := s.unmarkErased(pe.ev.CustomerID, del); f != nil {
+					unlisted = append(unlisted, f)
+				}
 			}
 			pid, newP := s.prod.assign(pe.ev.ProductID)
 			if newP {
@@ -748,6 +769,9 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 	}
 	s.setErr(nil)
 	s.seq.Store(seq)
+	for _, f := range unlisted {
+		f()
+	}
 	// The ids go into the filter before the events are applied, so a
 	// snapshot that includes an event also includes its id (see
 	// snapshotDedup).
@@ -870,9 +894,6 @@ func (s *Store) Sync() error {
 	return nil
 }
 
-// Model returns the current published model. Never nil after Open.
-func (s *Store) Model() *Model { return s.model.Load() }
-
 // Catalog returns the current published catalogue.
 func (s *Store) Catalog() *Catalog { return s.catalog.Load() }
 
@@ -918,24 +939,39 @@ func (s *Store) LatestEventTime() time.Time {
 func (s *Store) Now() time.Time { return s.opts.Clock() }
 
 // Refresh recomputes stale neighbour lists now, the dense (EASE) solve
-// included, and publishes the new model. Tests, import and snapshots call it
+// included, and publishes the new model. Tests, import and erasure call it
 // to see their writes in the model at once; the background loop calls
-// refresh(false).
-func (s *Store) Refresh() { s.refresh(true) }
+// refresh(refreshPaced). Snapshots refresh nothing: they keep the model
+// being served (snapshot_model.go).
+func (s *Store) Refresh() { s.refresh(refreshSolve) }
 
-// refresh rebuilds the stale parts of the model. Without force, a dense
-// basis keeps its lists until DenseInterval (and four times the last solve)
-// has passed since the last solve: an EASE solve is global, seconds of both
-// cores on a few thousand products, and redoing it every second under a
-// steady write load starved the readers. Supports, popularity and counted
-// lists stay fresh meanwhile; a product new since the last solve has no
-// dense list until the next one, so "related" falls back to its category.
-func (s *Store) refresh(force bool) {
+// refreshMode says whether a refresh may run the dense (EASE) solve.
+type refreshMode int
+
+const (
+	// refreshPaced solves when DenseInterval (and four times the last
+	// solve) has passed since the last solve.
+	refreshPaced refreshMode = iota
+	// refreshSolve solves now.
+	refreshSolve
+)
+
+// refresh rebuilds the stale parts of the model. Unless mode says so, a
+// dense basis keeps its lists until DenseInterval (and four times the last
+// solve) has passed since the last solve: an EASE solve is global, seconds
+// of both cores on a few thousand products, and redoing it every second
+// under a steady write load starved the readers. Supports, popularity and
+// counted lists stay fresh meanwhile; a product new since the last solve has
+// no dense list until the next one, so "related" falls back to its category.
+func (s *Store) refresh(mode refreshMode) {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
 	dirty, all, seq := s.idx.takeDirty()
 	prev := s.model.Load()
-	due := force || all || prev == nil || time.Since(s.denseAt) >= max(s.opts.DenseInterval, 4*s.denseDur)
+	// A full build (after a bulk load, or of the first model) solves
+	// whatever the mode: there are no dense lists to keep.
+	due := mode == refreshSolve || all || prev == nil ||
+		mode == refreshPaced && time.Since(s.denseAt) >= max(s.opts.DenseInterval, 4*s.denseDur)
 	if !all && dirty == nil && prev != nil && !(s.denseStale && due) {
 		if prev.Seq != seq {
 			// Nothing stale (repeat events of known pairs): the lists are
@@ -983,6 +1019,7 @@ type Stats struct {
 	SnapshotTook  time.Duration
 	ModelBuilt    time.Time
 	ModelBuildDur time.Duration
+	ModelSeq      uint64 // the log sequence the served lists include
 	LSMBytes      int64
 	VLogBytes     int64
 }
@@ -999,7 +1036,7 @@ func (s *Store) Stats() Stats {
 		st.SnapshotAt = time.Unix(0, at)
 	}
 	if m := s.model.Load(); m != nil {
-		st.ModelBuilt, st.ModelBuildDur = m.Built, m.BuildDuration
+		st.ModelBuilt, st.ModelBuildDur, st.ModelSeq = m.Built, m.BuildDuration, m.Seq
 	}
 	return st
 }
@@ -1061,7 +1098,7 @@ func (s *Store) backgroundLoop() {
 			if m := s.model.Load(); m != nil && time.Since(m.Built) < 2*m.BuildDuration {
 				continue
 			}
-			s.refresh(false)
+			s.refresh(refreshPaced)
 		case <-s.kick:
 			s.Refresh()
 		case <-snapC:

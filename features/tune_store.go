@@ -25,6 +25,16 @@ func (st *tunerState) afterLoad(s *Store) {
 	}
 }
 
+// restore takes the tuning of the model a snapshot kept (nil: none), as if
+// it had been made now over events events: a restart serves the same
+// answers, and tunes again on the usual schedule. The caller is load.
+func (st *tunerState) restore(t *Tuning, events int) {
+	if t == nil {
+		return
+	}
+	st.tuned, st.tried, st.events, st.at = t, true, events, time.Now()
+}
+
 // maybeTune runs the tuner when it is due: never tried, or the last
 // attempt found too little history and the events have doubled since, or
 // TuneInterval has passed and the events grew by a tenth. The caller holds

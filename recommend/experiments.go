@@ -342,6 +342,9 @@ type ExperimentStore interface {
 	AddErasureJournal(name string)
 	PendingErasures(name string) ([]string, error)
 	ErasureDone(name, ext string) error
+	// Erased reports whether a customer id was erased (and not written
+	// since): no exposure is logged under it.
+	Erased(ext string) bool
 }
 
 // experimentJournal is the experiments' erasure journal (features/erasure.go).
@@ -758,6 +761,10 @@ func (x *Experiments) Enrol(_ context.Context, experiment, forced, unit string) 
 func (x *Experiments) Expose(experiment, variant, recommendationID, unit string, forced bool, items []string) {
 	c := x.lookup(experiment)
 	if c == nil || !c.running || unit == "" || recommendationID == "" {
+		return
+	}
+	if x.st.Erased(unit) {
+		// An erased customer is not brought back by a read.
 		return
 	}
 	if _, ok := c.byName[variant]; !ok {

@@ -153,6 +153,9 @@ type OfferSource interface {
 	AddErasureJournal(name string)
 	PendingErasures(name string) ([]string, error)
 	ErasureDone(name, ext string) error
+	// Erased reports whether a customer id was erased (and not written
+	// since).
+	Erased(ext string) bool
 }
 
 var _ OfferSource = (*features.Store)(nil)
@@ -458,6 +461,11 @@ func (s *OfferService) Choose(ctx context.Context, r OfferRequest) (OfferResult,
 	now := s.src.Now()
 	nowNS := now.UnixNano()
 	cust, known := s.src.CustomerID(r.CustomerID)
+	if !known && s.src.Erased(r.CustomerID) {
+		// An erased customer is not brought back by a read: they get the
+		// offers of an unknown customer, neither reserved nor logged.
+		r.DryRun = true
+	}
 	var segs []string
 	if known {
 		// A copy: exposures keep it after the store has moved on.

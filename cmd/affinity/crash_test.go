@@ -62,18 +62,19 @@ type child struct {
 	out  *bytes.Buffer
 }
 
-// startChild runs `affinity serve` on dir and waits until it is ready.
-func startChild(t *testing.T, dir string) *child {
+// startChild runs `affinity serve` on dir (with extra flags) and waits
+// until it is ready.
+func startChild(t *testing.T, dir string, extra ...string) *child {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(affinityBinary(t), "serve", "--addr", addr, "--data", dir)
+	cmd := exec.Command(affinityBinary(t), append([]string{"serve", "--addr", addr, "--data", dir}, extra...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	c := &child{cmd: cmd, addr: addr, out: &out}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
