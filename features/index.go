@@ -3,6 +3,7 @@ package features
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -39,6 +40,10 @@ type index struct {
 	hist     [][]Interaction
 	events   int
 	lastTS   int64
+	// newest keeps the newest event times; clockTS is the confirmed
+	// latest time derived from them (clock.go), readable without mu.
+	newest  newestTimes
+	clockTS atomic.Int64
 	// gram is EASE's n² work buffer, reused across builds. Only the model
 	// builder touches it, and builds are serialised by Store.refreshMu, so
 	// mu does not guard it.
@@ -102,6 +107,7 @@ func (x *index) applyLocked(cust uint32, in Interaction, track bool) {
 	if int64(in.TS) > x.lastTS {
 		x.lastTS = int64(in.TS)
 	}
+	x.newest.add(in.TS)
 }
 
 // eraseLocked removes every trace of cust; the caller holds mu for writing.

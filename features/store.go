@@ -429,6 +429,7 @@ func (s *Store) replay(after uint64, track bool) (int, error) {
 	tt := s.types.Load()
 	n := 0
 	last := after
+	erased := false
 	s.idx.mu.Lock()
 	defer s.idx.mu.Unlock()
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -446,6 +447,7 @@ func (s *Store) replay(after uint64, track bool) (int, error) {
 						return err
 					}
 					s.idx.eraseLocked(c)
+					erased = true
 					n++
 					return nil
 				}
@@ -471,6 +473,11 @@ func (s *Store) replay(after uint64, track bool) (int, error) {
 	}
 	s.seq.Store(last)
 	s.idx.appliedSeq = last
+	if erased {
+		s.idx.rebuildClockLocked()
+	} else {
+		s.idx.publishClockLocked()
+	}
 	return n, nil
 }
 
@@ -483,7 +490,7 @@ func (s *Store) applyOne(tt *TypeTable, le *logEvent, track bool) {
 		Product: le.Prod,
 		Order:   orderHash(le.Order),
 		TS:      unixTS(le.TS),
-		Value:   le.Value,
+		Value:   ClampValue(le.Value),
 		Type:    le.Type,
 		Class:   tt.conf[le.Type].Class,
 	}, track)
@@ -530,6 +537,7 @@ func (s *Store) Ingest(ctx context.Context, events []Event, io IngestOptions) (I
 	var res IngestResult
 	tt := s.types.Load()
 	now := s.opts.Clock().UTC()
+	latest := time.Now().Add(s.opts.MaxFutureSkew)
 	pend := make([]pendingEvent, 0, len(events))
 	for i := range events {
 		e := events[i]
@@ -545,6 +553,10 @@ func (s *Store) Ingest(ctx context.Context, events []Event, io IngestOptions) (I
 		}
 		if e.Timestamp.IsZero() {
 			e.Timestamp = now
+		} else if e.Timestamp.After(latest) {
+			res.Rejected = append(res.Rejected, Rejection{Index: i, Field: "timestamp",
+				Detail: fmt.Sprintf("timestamp %s is more than %v ahead of the server's clock", e.Timestamp.UTC().Format(time.RFC3339), s.opts.MaxFutureSkew)})
+			continue
 		}
 		pe := pendingEvent{ev: e, typ: code, class: tt.conf[code].Class}
 		if e.EventID != "" {
@@ -765,6 +777,7 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 			// Untracked events: every list is stale.
 			s.idx.all = true
 		}
+		s.idx.publishClockLocked()
 		s.idx.mu.Unlock()
 	}
 	if len(applied) > 0 {
@@ -902,17 +915,6 @@ func (s *Store) NumCustomers() int { return s.cust.len() }
 // copy: read-only, and it does not follow later events. A request that reads
 // a long history this way allocates nothing for it.
 func (s *Store) HistoryView(c uint32) []Interaction { return s.idx.historyView(c) }
-
-// LatestEventTime is the newest event timestamp seen (zero when none).
-func (s *Store) LatestEventTime() time.Time {
-	s.idx.mu.RLock()
-	ts := s.idx.lastTS
-	s.idx.mu.RUnlock()
-	if ts == 0 {
-		return time.Time{}
-	}
-	return time.Unix(ts, 0).UTC()
-}
 
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.opts.Clock() }
