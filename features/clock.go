@@ -7,19 +7,23 @@ import (
 
 // The event-time clock: "now" for historical data (serve's
 // "clock": "latest-event") is the newest event time that enough events
-// confirm, not the single newest event. One event dated years after the
-// rest (a client clock off, a typo, a test left behind) used to move "now"
-// for the whole store: every recency jumped by those years and a popular
-// window held only that event's product.
+// confirm, not whatever the single newest event says. One event dated years
+// after the rest (a client clock off, a typo, a test left behind) used to
+// move "now" for the whole store: every recency jumped by those years and a
+// popular window held only that event's product.
 //
-// The confirmed time is the time of the k-th newest event, with k = 0.1% of
-// the events, at least confirmMin and at most confirmMax (and at most the
-// number of events). On the demo data (30k events) k is 31: the 31st newest
-// event is minutes before the newest. Data that really moves on moves it as
-// soon as 0.1% of the events are newer.
+// Let T be the time of the k-th newest event, with k = 0.1% of the events,
+// at least confirmMin and at most confirmMax (and at most the number of
+// events). "Now" is the newest event time no later than T + confirmGap. On
+// clean data that is the newest event, as before: the demo's 31st newest
+// event is an hour before its newest. An outlier further than a day past
+// the bulk counts only once k events confirm it, so data that really moves
+// on moves "now" as soon as 0.1% of it is newer, and no single event can
+// move it by more than a day.
 const (
 	confirmMin = 10
 	confirmMax = 1000
+	confirmGap = 24 * 60 * 60 // seconds
 )
 
 // confirmCount is k for a store of n events.
@@ -58,15 +62,24 @@ func (n *newestTimes) merge() {
 	}
 }
 
-// confirmed returns the k-th newest time for a store of events events, 0
-// when there are none.
+// confirmed returns the confirmed latest time for a store of events
+// events, 0 when there are none.
 func (n *newestTimes) confirmed(events int) uint32 {
 	n.merge()
 	if len(n.top) == 0 {
 		return 0
 	}
 	k := min(confirmCount(events), len(n.top))
-	return n.top[len(n.top)-k]
+	limit := uint64(n.top[len(n.top)-k]) + confirmGap
+	// The newest kept time within the gap: the index before the first one
+	// past it (at least the k-th newest itself).
+	i, _ := slices.BinarySearchFunc(n.top, limit, func(t uint32, l uint64) int {
+		if uint64(t) > l {
+			return 1
+		}
+		return -1
+	})
+	return n.top[i-1]
 }
 
 // rebuildClockLocked recomputes the kept times from every history (after a

@@ -133,9 +133,8 @@ func TestLatestEventTimeIsConfirmed(t *testing.T) {
 	if _, err := s.Ingest(ctx, evs, IngestOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// k is 10 here (0.1% of 3000 is 3, below the minimum): the 10th
-	// newest event is 10 minutes before the newest.
-	dataNow := base.Add(-10 * time.Minute)
+	// Clean data: the newest event, as before.
+	dataNow := base.Add(-time.Minute)
 	if got := s.LatestEventTime(); !got.Equal(dataNow) {
 		t.Fatalf("LatestEventTime %v, want %v", got, dataNow)
 	}
@@ -144,11 +143,12 @@ func TestLatestEventTimeIsConfirmed(t *testing.T) {
 		if _, err := s.Ingest(ctx, []Event{{CustomerID: "late", ProductID: fmt.Sprint("p", i), Type: "view", Timestamp: late}}, IngestOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if got := s.LatestEventTime(); got.After(base) {
+		if got := s.LatestEventTime(); !got.Equal(dataNow) {
 			t.Fatalf("%d late events moved now to %v", i+1, got)
 		}
 	}
-	// The tenth confirms it: the data has moved on.
+	// k is 10 here (0.1% of 3000 is 3, below the minimum): the tenth
+	// confirms it, the data has moved on.
 	if _, err := s.Ingest(ctx, []Event{{CustomerID: "late2", ProductID: "p0", Type: "view", Timestamp: late}}, IngestOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestLatestEventTimeIsConfirmed(t *testing.T) {
 	if err := s.EraseCustomer("late"); err != nil {
 		t.Fatal(err)
 	}
-	want := base.Add(-9 * time.Minute) // late2's event is one of the 10 newest
+	want := dataNow // late2's one event does not confirm its time
 	if got := s.LatestEventTime(); !got.Equal(want) {
 		t.Fatalf("after erasure: %v, want %v", got, want)
 	}
@@ -170,7 +170,9 @@ func TestLatestEventTimeIsConfirmed(t *testing.T) {
 	if _, err := s.Ingest(ctx, []Event{{CustomerID: "c1", ProductID: "p1", Type: "view", Timestamp: base.Add(time.Second)}}, IngestOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	want = base.Add(-8 * time.Minute)
+	// Within a day of the bulk an event counts at once: a single event
+	// moves "now" by a day at most.
+	want = base.Add(time.Second)
 	if got := s.LatestEventTime(); !got.Equal(want) {
 		t.Fatalf("before restart: %v, want %v", got, want)
 	}
@@ -194,10 +196,19 @@ func TestConfirmCount(t *testing.T) {
 	for i := range 5000 {
 		n.add(uint32(5000 - i)) // newest first: only the first 1000 are kept
 	}
-	if got := n.confirmed(5000); got != 4991 {
-		t.Fatalf("10th newest of 1..5000: %d", got)
+	if got := n.confirmed(5000); got != 5000 {
+		t.Fatalf("1..5000, one second apart: %d, want the newest", got)
 	}
-	if got := n.confirmed(2_000_000); got != 4001 {
-		t.Fatalf("1000th newest of 1..5000: %d", got)
+	for _, ts := range []uint32{4990 + confirmGap, 6000 + confirmGap, 1 << 31} {
+		n.add(ts)
+	}
+	// The 10th newest is now 4993: 4990+gap is within a day of it, the
+	// two later ones are not.
+	if got := n.confirmed(5003); got != 4990+confirmGap {
+		t.Fatalf("with late times: %d, want %d", got, 4990+confirmGap)
+	}
+	// k = 1000: the 1000th newest is 4004, and 4990+gap is past its day.
+	if got := n.confirmed(2_000_000); got != 5000 {
+		t.Fatalf("k = 1000: %d", got)
 	}
 }

@@ -88,9 +88,10 @@ func TestEvalTableAndGivenSplit(t *testing.T) {
 	dir := t.TempDir()
 	train := filepath.Join(dir, "train.tsv")
 	test := filepath.Join(dir, "test.tsv")
-	// MovieLens format: user item rating timestamp.
-	os.WriteFile(train, []byte("1\t10\t5\t100\n1\t11\t4\t101\n2\t10\t5\t100\n2\t11\t3\t102\n2\t12\t4\t103\n3\t12\t5\t100\n"), 0o644)
-	os.WriteFile(test, []byte("1\t12\t5\t200\n3\t10\t2\t200\n"), 0o644)
+	// MovieLens format: user item rating timestamp (1997, like MovieLens;
+	// times before 1990 are refused).
+	os.WriteFile(train, []byte("1\t10\t5\t881250100\n1\t11\t4\t881250101\n2\t10\t5\t881250100\n2\t11\t3\t881250102\n2\t12\t4\t881250103\n3\t12\t5\t881250100\n"), 0o644)
+	os.WriteFile(test, []byte("1\t12\t5\t881250200\n3\t10\t2\t881250200\n"), 0o644)
 	var out, errOut bytes.Buffer
 	err := runEval(context.Background(), []string{"--format", "movielens", "--train", train, "--test", test, "--k", "2"}, &out, &errOut)
 	if err != nil {
