@@ -23,7 +23,7 @@ type Event struct {
 	Type             string    `json:"type"`
 	Value            float64   `json:"value,omitempty"`
 	Quantity         float64   `json:"quantity,omitempty"`
-	Timestamp        time.Time `json:"timestamp"`
+	Timestamp        time.Time `json:"timestamp,omitzero"` // absent, not the zero time, when unset
 	OrderID          string    `json:"order_id,omitempty"`
 	RecommendationID string    `json:"recommendation_id,omitempty"`
 }
