@@ -64,7 +64,10 @@ func ValidateID(field, s string) error {
 }
 
 // ValidateEvent checks the fields of e that do not depend on configuration
-// (whether e.Type is a configured type is checked by the store).
+// or the clock: ids, type, value and quantity in range (validateAmounts), a
+// timestamp that is zero (unset) or CheckTimestamp accepts. Whether e.Type
+// is a configured type and e.Timestamp not too far in the future are the
+// store's checks (Ingest).
 func ValidateEvent(e *Event) error {
 	if err := ValidateID("customer_id", e.CustomerID); err != nil {
 		return err
@@ -171,6 +174,18 @@ func CheckTimestamp(t time.Time) error {
 	}
 	if !t.Before(maxEventTime) {
 		return &FieldError{Field: "timestamp", Msg: fmt.Sprintf("is %s; it must be before %s", t.UTC().Format(time.RFC3339), maxEventTime.Format(time.RFC3339))}
+	}
+	return nil
+}
+
+// CheckFuture reports whether t lies no more than skew past wall, the
+// server's wall clock (not a store clock pinned to historical data). The
+// store applies it to every event with Options.MaxFutureSkew; eval to the
+// events it reads.
+func CheckFuture(t, wall time.Time, skew time.Duration) error {
+	if t.After(wall.Add(skew)) {
+		return &FieldError{Field: "timestamp", Msg: fmt.Sprintf("%s is more than %v ahead of the server's clock (%s)",
+			t.UTC().Format(time.RFC3339), skew, wall.UTC().Format(time.RFC3339))}
 	}
 	return nil
 }

@@ -537,7 +537,7 @@ func (s *Store) Ingest(ctx context.Context, events []Event, io IngestOptions) (I
 	var res IngestResult
 	tt := s.types.Load()
 	now := s.opts.Clock().UTC()
-	latest := time.Now().Add(s.opts.MaxFutureSkew)
+	wall := time.Now()
 	pend := make([]pendingEvent, 0, len(events))
 	for i := range events {
 		e := events[i]
@@ -553,9 +553,8 @@ func (s *Store) Ingest(ctx context.Context, events []Event, io IngestOptions) (I
 		}
 		if e.Timestamp.IsZero() {
 			e.Timestamp = now
-		} else if e.Timestamp.After(latest) {
-			res.Rejected = append(res.Rejected, Rejection{Index: i, Field: "timestamp",
-				Detail: fmt.Sprintf("timestamp %s is more than %v ahead of the server's clock", e.Timestamp.UTC().Format(time.RFC3339), s.opts.MaxFutureSkew)})
+		} else if err := CheckFuture(e.Timestamp, wall, s.opts.MaxFutureSkew); err != nil {
+			res.Rejected = append(res.Rejected, rejection(i, err))
 			continue
 		}
 		pe := pendingEvent{ev: e, typ: code, class: tt.conf[code].Class}
