@@ -82,11 +82,34 @@ func (n *newestTimes) confirmed(events int) uint32 {
 	return n.top[i-1]
 }
 
+// holdsAny reports whether one of h's times may be among the kept ones
+// (an erasure of h then needs a rebuild; most customers have none).
+func (n *newestTimes) holdsAny(h []Interaction) bool {
+	n.merge()
+	for i := range h {
+		if len(n.top) < confirmMax || h[i].TS >= n.top[0] {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshClockLocked publishes the confirmed time after events were
+// applied or erased, rebuilding the kept times first when an erasure took
+// some of them. The caller holds mu for writing.
+func (x *index) refreshClockLocked() {
+	if x.clockStale {
+		x.rebuildClockLocked()
+		return
+	}
+	x.publishClockLocked()
+}
+
 // rebuildClockLocked recomputes the kept times from every history (after a
-// snapshot load or an erasure, which apply no events one by one) and
-// publishes the confirmed time. The caller holds mu for writing.
+// snapshot load, which applies no events one by one, or an erasure of kept
+// times) and publishes the confirmed time. The caller holds mu for writing.
 func (x *index) rebuildClockLocked() {
-	x.newest = newestTimes{}
+	x.newest, x.clockStale = newestTimes{}, false
 	for _, h := range x.hist {
 		for i := range h {
 			x.newest.add(h[i].TS)

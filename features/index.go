@@ -44,6 +44,9 @@ type index struct {
 	// latest time derived from them (clock.go), readable without mu.
 	newest  newestTimes
 	clockTS atomic.Int64
+	// clockStale says an erasure removed kept times: newest must be
+	// rebuilt from the histories.
+	clockStale bool
 	// gram is EASE's n² work buffer, reused across builds. Only the model
 	// builder touches it, and builds are serialised by Store.refreshMu, so
 	// mu does not guard it.
@@ -116,6 +119,7 @@ func (x *index) eraseLocked(cust uint32) int {
 		return 0
 	}
 	h := x.hist[cust]
+	x.clockStale = x.clockStale || x.newest.holdsAny(h)
 	for _, in := range h {
 		if bm := x.prodCust[in.Class][in.Product]; bm != nil {
 			bm.Remove(cust)

@@ -309,7 +309,7 @@ func (s *Store) EraseCustomer(ext string) error {
 		s.idx.eraseLocked(id)
 		s.idx.appliedSeq = seq
 		// Their event times no longer confirm "now".
-		s.idx.rebuildClockLocked()
+		s.idx.refreshClockLocked()
 		s.idx.mu.Unlock()
 		cs := s.customerAttrs()
 		cs.mu.Lock()

@@ -429,7 +429,6 @@ func (s *Store) replay(after uint64, track bool) (int, error) {
 	tt := s.types.Load()
 	n := 0
 	last := after
-	erased := false
 	s.idx.mu.Lock()
 	defer s.idx.mu.Unlock()
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -447,7 +446,6 @@ func (s *Store) replay(after uint64, track bool) (int, error) {
 						return err
 					}
 					s.idx.eraseLocked(c)
-					erased = true
 					n++
 					return nil
 				}
@@ -473,11 +471,7 @@ func (s *Store) replay(after uint64, track bool) (int, error) {
 	}
 	s.seq.Store(last)
 	s.idx.appliedSeq = last
-	if erased {
-		s.idx.rebuildClockLocked()
-	} else {
-		s.idx.publishClockLocked()
-	}
+	s.idx.refreshClockLocked()
 	return n, nil
 }
 
