@@ -15,6 +15,7 @@ type Interaction struct {
 	// count distinct orders without keeping the strings.
 	Order uint32
 	// TS is in unix seconds: 32 bits reach 2106 (events are validated to
+	// 1990 through the server's clock plus max_future_skew, and never past
 	// 2105). With it and without the quantity (the log keeps it; nothing
 	// read it from memory) an interaction takes 24 bytes instead of 32: a
 	// quarter of the history memory, 80 MB at 10M events.
