@@ -2,16 +2,58 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	"github.com/gofiber/fiber/v2"
 )
 
-// jsonMarshal is the encoder for every reply but lists.
-var jsonMarshal = json.Marshal
+// jsonMarshal is the encoder for every reply but lists. encoding/json
+// fails a whole reply over one NaN or infinity ("json: unsupported value:
+// +Inf"), and a 500 for every caller of a profile is worse than one field
+// without its number. Values are bounded where they enter (event values,
+// prices, the clamp on replay), so this is the last guard, not the rule:
+// it encodes such a reply again with non-finite numbers as null, as
+// JavaScript's JSON.stringify does.
+func jsonMarshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	var uv *json.UnsupportedValueError
+	if err == nil || !errors.As(err, &uv) {
+		return b, err
+	}
+	nonFiniteReplies.Add(1)
+	return jsonv2.Marshal(v, jsonv1.DefaultOptionsV1(), finiteOrNull)
+}
+
+// nonFiniteReplies counts replies that needed the guard; /metrics shows it.
+var nonFiniteReplies atomic.Int64
+
+// finiteOrNull writes NaN and infinities as null and leaves every other
+// number to the v1-compatible default. go-json-experiment/json is the
+// mirror of encoding/json/v2 (standard from Go 1.27): its caller-supplied
+// marshalers for float64 are what encoding/json lacks, without our own
+// reflection walk over every reply type.
+var finiteOrNull = jsonv2.WithMarshalers(jsonv2.JoinMarshalers(
+	jsonv2.MarshalToFunc(func(enc *jsontext.Encoder, f float64) error {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return enc.WriteToken(jsontext.Null)
+		}
+		return errors.ErrUnsupported
+	}),
+	jsonv2.MarshalToFunc(func(enc *jsontext.Encoder, f float32) error {
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+			return enc.WriteToken(jsontext.Null)
+		}
+		return errors.ErrUnsupported
+	}),
+))
 
 // replyBufs holds the buffers list replies are encoded into before fasthttp
 // copies them into its own pooled body.
@@ -24,7 +66,7 @@ var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &
 func sendList(c *fiber.Ctx, r *listReply) error {
 	for _, it := range r.Items {
 		if math.IsNaN(it.Score) || math.IsInf(it.Score, 0) {
-			return c.JSON(r) // encoding/json's error, as before
+			return c.JSON(r) // through jsonMarshal's guard
 		}
 	}
 	bp := replyBufs.Get().(*[]byte)

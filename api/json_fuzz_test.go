@@ -18,7 +18,7 @@ func FuzzListReplyJSON(f *testing.F) {
 	f.Add("z", 123456789.123456, "r", "a", "b", false)
 	f.Fuzz(func(t *testing.T, id string, score float64, rid, algo, exp string, inExp bool) {
 		if math.IsNaN(score) || math.IsInf(score, 0) {
-			return // sendList hands these to encoding/json
+			return // sendList hands these to jsonMarshal (TestNonFiniteReplyIsEncoded)
 		}
 		r := listReply{Items: []recommend.Item{{ProductID: id, Score: score}, {ProductID: rid + id, Score: -score / 3}}, RecommendationID: rid, Algorithm: algo}
 		if inExp {

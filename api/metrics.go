@@ -44,7 +44,11 @@ func newMetrics(st *features.Store) *metrics {
 		Name: "affinity_events_rejected_total", Help: "Events rejected over HTTP, by field at fault.",
 	}, []string{"reason"})
 	m.reg.MustRegister(m.requests, m.latency, m.ingested, m.rejected,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "affinity_json_nonfinite_replies_total",
+			Help: "Replies that held a NaN or infinity, sent with null in its place (should stay 0).",
+		}, func() float64 { return float64(nonFiniteReplies.Load()) }))
 	if st != nil {
 		gauge := func(name, help string, f func(features.Stats) float64) {
 			m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},

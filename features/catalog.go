@@ -1,6 +1,7 @@
 package features
 
 import (
+	"fmt"
 	"math"
 	"strings"
 
@@ -221,8 +222,8 @@ func (m *Matcher) Empty() bool { return m.none }
 
 // ValidateProduct checks a product record from outside.
 func ValidateProduct(p *Product) error {
-	if math.IsNaN(p.Price) || math.IsInf(p.Price, 0) || p.Price < 0 {
-		return &FieldError{Field: "price", Msg: "must be a finite number >= 0"}
+	if math.IsNaN(p.Price) || math.IsInf(p.Price, 0) || p.Price < 0 || p.Price > MaxEventValue {
+		return &FieldError{Field: "price", Msg: fmt.Sprintf("must be a finite number between 0 and %g", float64(MaxEventValue))}
 	}
 	for name, v := range map[string]string{"category": p.Category, "brand": p.Brand} {
 		if len(v) > MaxIDLen {

@@ -1,6 +1,7 @@
 package features
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -22,7 +23,7 @@ type Event struct {
 	Type             string    `json:"type"`
 	Value            float64   `json:"value,omitempty"`
 	Quantity         float64   `json:"quantity,omitempty"`
-	Timestamp        time.Time `json:"timestamp"`
+	Timestamp        time.Time `json:"timestamp,omitzero"` // absent, not the zero time, when unset
 	OrderID          string    `json:"order_id,omitempty"`
 	RecommendationID string    `json:"recommendation_id,omitempty"`
 }
@@ -63,7 +64,10 @@ func ValidateID(field, s string) error {
 }
 
 // ValidateEvent checks the fields of e that do not depend on configuration
-// (whether e.Type is a configured type is checked by the store).
+// or the clock: ids, type, value and quantity in range (validateAmounts), a
+// timestamp that is zero (unset) or CheckTimestamp accepts. Whether e.Type
+// is a configured type and e.Timestamp not too far in the future are the
+// store's checks (Ingest).
 func ValidateEvent(e *Event) error {
 	if err := ValidateID("customer_id", e.CustomerID); err != nil {
 		return err
@@ -94,22 +98,114 @@ func ValidateEvent(e *Event) error {
 			return err
 		}
 	}
-	if math.IsNaN(e.Value) || math.IsInf(e.Value, 0) {
-		return &FieldError{Field: "value", Msg: "must be a finite number"}
-	}
-	if math.IsNaN(e.Quantity) || math.IsInf(e.Quantity, 0) || e.Quantity < 0 {
-		return &FieldError{Field: "quantity", Msg: "must be a finite number >= 0"}
+	if err := validateAmounts(e); err != nil {
+		return err
 	}
 	if !e.Timestamp.IsZero() {
-		if y := e.Timestamp.Year(); y < 1970 || y > 2105 {
-			return &FieldError{Field: "timestamp", Msg: "must be between 1970 and 2105"}
+		if err := CheckTimestamp(e.Timestamp); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// ParseTimestamp reads unix seconds (integer or decimal) or RFC 3339.
+// The ranges an event's numbers must lie in. Every sum of event values
+// (monetary value, revenue per tier, an experiment's revenue, a product's
+// purchase value) adds terms of at most MaxEventValue, so no count of events
+// a store can hold brings a sum, or a sum of squares, near float64's limit:
+// bounding the terms is what keeps every reply finite.
+const (
+	// MaxEventValue bounds an event's value (revenue of a purchase line, a
+	// rating): a billion in the shop's currency is beyond any order line.
+	MaxEventValue = 1e9
+	// MaxEventQuantity bounds an event's quantity.
+	MaxEventQuantity = 1e6
+)
+
+// validateAmounts checks value and quantity. A negative value is refused:
+// no event type subtracts revenue yet. A future "return" type would be the
+// place to admit one (by type here, and as a subtraction in customer value).
+func validateAmounts(e *Event) error {
+	if math.IsNaN(e.Value) || math.IsInf(e.Value, 0) {
+		return &FieldError{Field: "value", Msg: "must be a finite number"}
+	}
+	if e.Value < 0 || e.Value > MaxEventValue {
+		return &FieldError{Field: "value", Msg: fmt.Sprintf("is %g; it must be between 0 and %g", e.Value, float64(MaxEventValue))}
+	}
+	if math.IsNaN(e.Quantity) || math.IsInf(e.Quantity, 0) || e.Quantity < 0 || e.Quantity > MaxEventQuantity {
+		return &FieldError{Field: "quantity", Msg: fmt.Sprintf("must be a finite number between 0 and %g", float64(MaxEventQuantity))}
+	}
+	return nil
+}
+
+// ClampValue brings a value read back from the event log into
+// [-MaxEventValue, MaxEventValue] (NaN becomes 0). Logs written before
+// values were bounded may hold anything, 1.7e308 included; clamping where
+// they are replayed keeps the bound the sums rely on true for them too. The
+// sign is kept: such a log may hold negative values, which meant something
+// to whoever sent them.
+func ClampValue(v float64) float64 {
+	if v != v { // NaN
+		return 0
+	}
+	return min(max(v, -MaxEventValue), MaxEventValue)
+}
+
+// MinEventTime is the earliest event time accepted: older than any web shop
+// and the public data sets (MovieLens 1995-2018, Online Retail 2009-2011),
+// and far enough from the Unix epoch and Go's zero time that a 0 sent by
+// mistake is refused instead of being read as a real date.
+var MinEventTime = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// maxEventTime is the hard ceiling: the in-memory history keeps unix
+// seconds in 32 bits. The configured future skew is far tighter (see
+// Options.MaxFutureSkew).
+var maxEventTime = time.Date(2106, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// CheckTimestamp reports whether t is a possible event time: at or after
+// MinEventTime and before 2106. The explicit zero time is refused like any
+// other time before the floor; only an absent timestamp means "arrival
+// time", and decoders keep the two apart. Whether t is too far in the
+// future for the server's clock is the store's check (Ingest).
+func CheckTimestamp(t time.Time) error {
+	if t.Before(MinEventTime) {
+		return &FieldError{Field: "timestamp", Msg: fmt.Sprintf("is %s, before %s, the earliest accepted; omit it to mean the time of arrival",
+			t.UTC().Format(time.RFC3339), MinEventTime.Format(time.RFC3339))}
+	}
+	if !t.Before(maxEventTime) {
+		return &FieldError{Field: "timestamp", Msg: fmt.Sprintf("is %s; it must be before %s", t.UTC().Format(time.RFC3339), maxEventTime.Format(time.RFC3339))}
+	}
+	return nil
+}
+
+// CheckFuture reports whether t lies no more than skew past wall, the
+// server's wall clock (not a store clock pinned to historical data). The
+// store applies it to every event with Options.MaxFutureSkew; eval to the
+// events it reads.
+func CheckFuture(t, wall time.Time, skew time.Duration) error {
+	if t.After(wall.Add(skew)) {
+		return &FieldError{Field: "timestamp", Msg: fmt.Sprintf("%s is more than %v ahead of the server's clock (%s)",
+			t.UTC().Format(time.RFC3339), skew, wall.UTC().Format(time.RFC3339))}
+	}
+	return nil
+}
+
+// ParseTimestamp reads unix seconds (integer or decimal) or RFC 3339. An
+// empty string is the zero time (no timestamp); any other text must give a
+// time CheckTimestamp accepts, so "0" or "0001-01-01T00:00:00Z" is an error
+// rather than a silent "now".
 func ParseTimestamp(s string) (time.Time, error) {
+	t, err := parseTimestamp(s)
+	if err != nil || t.IsZero() && strings.TrimSpace(s) == "" {
+		return t, err
+	}
+	if err := CheckTimestamp(t); err != nil {
+		return time.Time{}, errors.New(err.(*FieldError).Msg)
+	}
+	return t, nil
+}
+
+func parseTimestamp(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil

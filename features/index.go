@@ -3,6 +3,7 @@ package features
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -14,6 +15,7 @@ type Interaction struct {
 	// count distinct orders without keeping the strings.
 	Order uint32
 	// TS is in unix seconds: 32 bits reach 2106 (events are validated to
+	// 1990 through the server's clock plus max_future_skew, and never past
 	// 2105). With it and without the quantity (the log keeps it; nothing
 	// read it from memory) an interaction takes 24 bytes instead of 32: a
 	// quarter of the history memory, 80 MB at 10M events.
@@ -39,6 +41,13 @@ type index struct {
 	hist     [][]Interaction
 	events   int
 	lastTS   int64
+	// newest keeps the newest event times; clockTS is the confirmed
+	// latest time derived from them (clock.go), readable without mu.
+	newest  newestTimes
+	clockTS atomic.Int64
+	// clockStale says an erasure removed kept times: newest must be
+	// rebuilt from the histories.
+	clockStale bool
 	// gram is EASE's n² work buffer, reused across builds. Only the model
 	// builder touches it, and builds are serialised by Store.refreshMu, so
 	// mu does not guard it.
@@ -102,6 +111,7 @@ func (x *index) applyLocked(cust uint32, in Interaction, track bool) {
 	if int64(in.TS) > x.lastTS {
 		x.lastTS = int64(in.TS)
 	}
+	x.newest.add(in.TS)
 }
 
 // eraseLocked removes every trace of cust; the caller holds mu for writing.
@@ -110,6 +120,7 @@ func (x *index) eraseLocked(cust uint32) int {
 		return 0
 	}
 	h := x.hist[cust]
+	x.clockStale = x.clockStale || x.newest.holdsAny(h)
 	for _, in := range h {
 		if bm := x.prodCust[in.Class][in.Product]; bm != nil {
 			bm.Remove(cust)

@@ -241,7 +241,17 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock returns "now"; tests and historical data pin it.
 	Clock func() time.Time
+	// MaxFutureSkew is how far past the wall clock (time.Now, not Clock:
+	// a pinned clock is for reading history, not for judging new events)
+	// an event's timestamp may lie. Further out it is refused: one event
+	// dated years ahead would otherwise sit in every "latest" and window
+	// computation. Zero means DefaultMaxFutureSkew.
+	MaxFutureSkew time.Duration
 }
+
+// DefaultMaxFutureSkew allows for clients whose clocks run ahead and for
+// time zones written wrongly, and little more.
+const DefaultMaxFutureSkew = 24 * time.Hour
 
 // DefaultOptions returns options for a durable store in dir.
 func DefaultOptions(dir string) Options {
@@ -258,6 +268,7 @@ func DefaultOptions(dir string) Options {
 		GCInterval:       10 * time.Minute,
 		MinFreeBytes:     256 << 20,
 		Clock:            time.Now,
+		MaxFutureSkew:    DefaultMaxFutureSkew,
 	}
 }
 
@@ -293,6 +304,12 @@ func (o *Options) Validate() error {
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
+	}
+	if o.MaxFutureSkew < 0 {
+		return fmt.Errorf("%w: max future skew %v is negative", ErrInvalid, o.MaxFutureSkew)
+	}
+	if o.MaxFutureSkew == 0 {
+		o.MaxFutureSkew = DefaultMaxFutureSkew
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -326,6 +326,8 @@ func (s *Store) EraseCustomer(ext string) error {
 		s.idx.mu.Lock()
 		s.idx.eraseLocked(id)
 		s.idx.appliedSeq = seq
+		// Their event times no longer confirm "now".
+		s.idx.refreshClockLocked()
 		s.idx.mu.Unlock()
 		cs := s.customerAttrs()
 		cs.mu.Lock()

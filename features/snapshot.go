@@ -408,7 +408,7 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64, dictsLoaded func() error) (
 			in.Order = d.u32()
 			ts += d.varint()
 			in.TS = unixTS(ts)
-			in.Value = d.f64()
+			in.Value = ClampValue(d.f64())
 			if d.err != nil || len(d.b) < 5 {
 				return nil, errCorrupt
 			}
@@ -425,6 +425,7 @@ func (s *Store) decodeSnapshot(b []byte, seq uint64, dictsLoaded func() error) (
 		x.events += len(h)
 	}
 	x.appliedSeq = seq
+	x.rebuildClockLocked()
 	if err := dictsLoaded(); err != nil {
 		return nil, err
 	}

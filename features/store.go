@@ -483,6 +483,7 @@ func (s *Store) replay(after uint64, track bool) (int, error) {
 	}
 	s.seq.Store(last)
 	s.idx.appliedSeq = last
+	s.idx.refreshClockLocked()
 	return n, nil
 }
 
@@ -495,7 +496,7 @@ func (s *Store) applyOne(tt *TypeTable, le *logEvent, track bool) {
 		Product: le.Prod,
 		Order:   orderHash(le.Order),
 		TS:      unixTS(le.TS),
-		Value:   le.Value,
+		Value:   ClampValue(le.Value),
 		Type:    le.Type,
 		Class:   tt.conf[le.Type].Class,
 	}, track)
@@ -542,6 +543,7 @@ func (s *Store) Ingest(ctx context.Context, events []Event, io IngestOptions) (I
 	var res IngestResult
 	tt := s.types.Load()
 	now := s.opts.Clock().UTC()
+	wall := time.Now()
 	pend := make([]pendingEvent, 0, len(events))
 	for i := range events {
 		e := events[i]
@@ -557,6 +559,9 @@ func (s *Store) Ingest(ctx context.Context, events []Event, io IngestOptions) (I
 		}
 		if e.Timestamp.IsZero() {
 			e.Timestamp = now
+		} else if err := CheckFuture(e.Timestamp, wall, s.opts.MaxFutureSkew); err != nil {
+			res.Rejected = append(res.Rejected, rejection(i, err))
+			continue
 		}
 		pe := pendingEvent{ev: e, typ: code, class: tt.conf[code].Class}
 		if e.EventID != "" {
@@ -789,6 +794,7 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 			// Untracked events: every list is stale.
 			s.idx.all = true
 		}
+		s.idx.publishClockLocked()
 		s.idx.mu.Unlock()
 	}
 	if len(applied) > 0 {
@@ -923,17 +929,6 @@ func (s *Store) NumCustomers() int { return s.cust.len() }
 // copy: read-only, and it does not follow later events. A request that reads
 // a long history this way allocates nothing for it.
 func (s *Store) HistoryView(c uint32) []Interaction { return s.idx.historyView(c) }
-
-// LatestEventTime is the newest event timestamp seen (zero when none).
-func (s *Store) LatestEventTime() time.Time {
-	s.idx.mu.RLock()
-	ts := s.idx.lastTS
-	s.idx.mu.RUnlock()
-	if ts == 0 {
-		return time.Time{}
-	}
-	return time.Unix(ts, 0).UTC()
-}
 
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.opts.Clock() }

@@ -97,7 +97,9 @@ const (
 
 // valueRec is the running RFM state of one customer.
 type valueRec struct {
-	firstTS, lastTS int64 // first and last purchase, unix s (lastTS 0: never bought)
+	// firstTS and lastTS are the first and last purchase, unix s; they
+	// mean nothing until bought() (a purchase at unix 0 is a purchase).
+	firstTS, lastTS int64
 	// orders holds the distinct order hashes of purchases, sorted;
 	// noOrder counts purchases without an order id (each is one order).
 	orders   []uint32
@@ -112,22 +114,27 @@ type valueRec struct {
 
 func (v *valueRec) frequency() int { return len(v.orders) + int(v.noOrder) }
 
+// bought reports whether the customer made a purchase: every purchase
+// counts in frequency, so no timestamp has to double as "never".
+func (v *valueRec) bought() bool { return v.frequency() > 0 }
+
 // addPurchase folds one purchase in; events may arrive out of time order.
 func (v *valueRec) addPurchase(ts int64, value float64, order uint32) {
+	first := !v.bought()
 	if order == 0 {
 		v.noOrder++
 	} else if i, found := slices.BinarySearch(v.orders, order); !found {
 		v.orders = slices.Insert(v.orders, i, order)
 	}
 	v.monetary += value
-	if v.lastTS == 0 || ts > v.lastTS {
+	if first || ts > v.lastTS {
 		v.lastTS = ts
 	}
-	if v.firstTS == 0 || ts < v.firstTS {
+	if first || ts < v.firstTS {
 		v.firstTS = ts
 	}
 	switch {
-	case v.decayRef == 0:
+	case first:
 		v.decayed, v.decayRef = value, ts
 	case ts >= v.decayRef:
 		v.decayed = v.decayed*math.Exp(-float64(ts-v.decayRef)/currentValueTau) + value
@@ -142,7 +149,7 @@ func (v *valueRec) addPurchase(ts int64, value float64, order uint32) {
 // decayed length of time the customer has been buying (at least 90 days),
 // times 90 days. See docs/customer-value.md.
 func (v *valueRec) currentValue(now int64) float64 {
-	if v.lastTS == 0 {
+	if !v.bought() {
 		return 0
 	}
 	age := math.Max(0, float64(now-v.decayRef))
@@ -246,7 +253,7 @@ func (s *Store) loadCRM() error {
 				c.addProductPurchase(in.Product, in.Value)
 			}
 		}
-		if r.lastTS != 0 {
+		if r.bought() {
 			c.buyers++
 		}
 	}
@@ -312,7 +319,7 @@ func (s *Store) recomputeBounds() {
 	ms := make([]float64, 0, c.buyers)
 	for i := range c.recs {
 		r := &c.recs[i]
-		if r.lastTS == 0 {
+		if !r.bought() {
 			continue
 		}
 		rs = append(rs, float64(r.lastTS))
@@ -372,7 +379,7 @@ func (s *Store) crmOnEvents(evs []AppliedEvent) {
 		if !ok || !isPurchase[code] {
 			continue
 		}
-		if r.lastTS == 0 {
+		if !r.bought() {
 			c.buyers++
 		}
 		r.addPurchase(e.Event.Timestamp.Unix(), e.Event.Value, orderHash(e.Event.OrderID))
@@ -399,7 +406,7 @@ func (s *Store) crmOnErase(cust uint32, _ string) {
 	c := &s.crm
 	c.mu.Lock()
 	if int(cust) < len(c.recs) {
-		if c.recs[cust].lastTS != 0 {
+		if c.recs[cust].bought() {
 			c.buyers--
 		}
 		c.recs[cust] = valueRec{}
@@ -433,7 +440,7 @@ func (s *Store) CustomerValue(c uint32) (Value, bool) {
 }
 
 func (s *Store) valueOf(r *valueRec, now int64) Value {
-	if r.lastTS == 0 {
+	if !r.bought() {
 		return Value{RecencyDays: -1, Tier: TierProspect}
 	}
 	v := Value{
@@ -485,7 +492,7 @@ func (s *Store) fillEnv(env map[string]any, c uint32, now int64) {
 	s.crm.mu.RUnlock()
 	v := s.valueOf(&r, now)
 	rec := v.RecencyDays
-	if r.lastTS == 0 {
+	if !r.bought() {
 		rec = math.Inf(1)
 	}
 	env["recency_days"] = rec
@@ -599,7 +606,7 @@ func (s *Store) ValueInsights() *ValueSummary {
 		sum.Customers++
 		t := byTier[v.Tier]
 		t.Customers++
-		if r.lastTS == 0 {
+		if !r.bought() {
 			continue
 		}
 		sum.Buyers++

@@ -202,6 +202,9 @@ func decodeOutcome(b []byte) (recID, cust string, click bool, value float64, err
 	if r.err == nil && (math.IsNaN(value) || math.IsInf(value, 0)) {
 		r.fail("value is not finite")
 	}
+	// Entries written before event values were bounded may exceed the
+	// bound that keeps revenue sums finite.
+	value = features.ClampValue(value)
 	recID, cust = r.str(), r.str()
 	if r.err == nil && len(r.b) != 0 {
 		r.fail("trailing bytes")

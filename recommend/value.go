@@ -74,7 +74,9 @@ func (e *Engine) PotentialValue(ctx context.Context, customerID string) (float64
 			value, ok = vs.PurchaseValue(p)
 		}
 		if pr := cat.Product(p); !ok && pr != nil {
-			value = pr.Price
+			// Bounded like an event value, so that the sum stays finite
+			// for a catalogue stored before prices were.
+			value = min(pr.Price, features.MaxEventValue)
 		}
 		if value <= 0 {
 			continue

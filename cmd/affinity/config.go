@@ -33,7 +33,10 @@ type fileConfig struct {
 	StreamMB    int     `json:"ndjson_limit_mb"`
 	SyncWrites  *bool   `json:"sync_writes"`
 	Clock       string  `json:"clock"`
-	LogLevel    string  `json:"log_level"`
+	// MaxFutureSkew is a Go duration ("24h", "90m"): how far past the
+	// server's wall clock an event's timestamp may lie.
+	MaxFutureSkew string `json:"max_future_skew"`
+	LogLevel      string `json:"log_level"`
 	// PersonalCache bounds the personal-list cache; 0 turns it off (the
 	// load run measures uncached scoring that way).
 	PersonalCache *int `json:"personal_cache_entries"`
@@ -73,6 +76,13 @@ func (fc fileConfig) storeOptions(dir string, log *slog.Logger) (features.Option
 	}
 	if fc.SyncWrites != nil {
 		o.SyncWrites = *fc.SyncWrites
+	}
+	if fc.MaxFutureSkew != "" {
+		d, err := time.ParseDuration(fc.MaxFutureSkew)
+		if err != nil || d <= 0 {
+			return o, fmt.Errorf("config max_future_skew %q must be a positive duration such as \"24h\"", fc.MaxFutureSkew)
+		}
+		o.MaxFutureSkew = d
 	}
 	return o, nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/affinity-rec/affinity/bench"
 	"github.com/affinity-rec/affinity/features"
@@ -203,6 +204,10 @@ func readEvents(ctx context.Context, file, format string) ([]features.Event, int
 	defer r.Close()
 	var out []features.Event
 	skipped := 0
+	// The same bound as the store's default: a line dated past it would
+	// fail the train load (Ingest rejects it) or judge a test set no store
+	// would have accepted.
+	wall := time.Now()
 	for {
 		if len(out)%65536 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -220,6 +225,10 @@ func readEvents(ctx context.Context, file, format string) ([]features.Event, int
 		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("cannot read %s: %w", file, err)
+		}
+		if features.CheckFuture(e.Timestamp, wall, features.DefaultMaxFutureSkew) != nil {
+			skipped++
+			continue
 		}
 		out = append(out, e)
 	}

@@ -88,9 +88,10 @@ func TestEvalTableAndGivenSplit(t *testing.T) {
 	dir := t.TempDir()
 	train := filepath.Join(dir, "train.tsv")
 	test := filepath.Join(dir, "test.tsv")
-	// MovieLens format: user item rating timestamp.
-	os.WriteFile(train, []byte("1\t10\t5\t100\n1\t11\t4\t101\n2\t10\t5\t100\n2\t11\t3\t102\n2\t12\t4\t103\n3\t12\t5\t100\n"), 0o644)
-	os.WriteFile(test, []byte("1\t12\t5\t200\n3\t10\t2\t200\n"), 0o644)
+	// MovieLens format: user item rating timestamp (1997, like MovieLens;
+	// times before 1990 are refused).
+	os.WriteFile(train, []byte("1\t10\t5\t881250100\n1\t11\t4\t881250101\n2\t10\t5\t881250100\n2\t11\t3\t881250102\n2\t12\t4\t881250103\n3\t12\t5\t881250100\n"), 0o644)
+	os.WriteFile(test, []byte("1\t12\t5\t881250200\n3\t10\t2\t881250200\n"), 0o644)
 	var out, errOut bytes.Buffer
 	err := runEval(context.Background(), []string{"--format", "movielens", "--train", train, "--test", test, "--k", "2"}, &out, &errOut)
 	if err != nil {
@@ -104,6 +105,30 @@ func TestEvalTableAndGivenSplit(t *testing.T) {
 	}
 	if strings.Contains(s, "new only") {
 		t.Errorf("new-only rows without any repeat:\n%s", s)
+	}
+}
+
+// TestEvalSkipsOutOfRangeLines: lines dated before 1990 or past the
+// wall clock's default skew are counted as skipped, like any bad line,
+// rather than stopping the train load now that the store refuses them.
+func TestEvalSkipsOutOfRangeLines(t *testing.T) {
+	dir := t.TempDir()
+	train := filepath.Join(dir, "train.tsv")
+	test := filepath.Join(dir, "test.tsv")
+	os.WriteFile(train, []byte("1\t10\t5\t881250100\n2\t10\t5\t881250100\n2\t11\t3\t881250102\n"+
+		"3\t11\t5\t4102444800\n3\t12\t5\t0\n"), 0o644)
+	os.WriteFile(test, []byte("1\t11\t5\t881250200\n"), 0o644)
+	var out, errOut bytes.Buffer
+	err := runEval(context.Background(), []string{"--format", "movielens", "--train", train, "--test", test, "--k", "1", "--json"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("eval: %v (stderr %s)", err, errOut.String())
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep["users"] != 1.0 || rep["precision"] != 1.0 {
+		t.Fatalf("report %s", out.String())
 	}
 }
 

@@ -320,8 +320,14 @@ func (d *jsonDecoder) timestampField(dst *time.Time) error {
 		d.fieldError(name, err.Error())
 		return nil
 	}
-	if t.IsZero() {
-		t = time.Time{}
+	// Here, and not in ValidateEvent, because only here is an explicit
+	// "0001-01-01T00:00:00Z" told apart from an absent timestamp: refused,
+	// not taken for "arrival time" (ParseTimestamp refuses it; the zero
+	// time without an error comes from a blank string, which is absent as
+	// in CSV). The fast paths above skip ParseTimestamp's range check.
+	if err := features.CheckTimestamp(t); err != nil && !t.IsZero() {
+		d.fieldError(name, err.(*features.FieldError).Msg)
+		return nil
 	}
 	*dst = t
 	return nil
@@ -333,7 +339,7 @@ func (d *jsonDecoder) timestampField(dst *time.Time) error {
 // then discards costs two allocations per event.
 func parseTimeString(s string) (time.Time, error) {
 	if len(s) >= 20 && s[4] == '-' && isDigits(s[:4]) {
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil && features.CheckTimestamp(t) == nil {
 			return t.UTC(), nil
 		}
 	}

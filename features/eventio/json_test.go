@@ -41,7 +41,9 @@ func TestDecodeEventJSON(t *testing.T) {
 		{"lone surrogate is U+FFFD", `{"customer_id":"a\ud800b","product_id":"p","type":"view"}`,
 			with(func(e *features.Event) { e.CustomerID = "a\ufffdb" })},
 		{"escaped key", `{"customer\u005fid":"c","product_id":"p","type":"view"}`, base},
-		{"negative value", `{` + cp + `,"value":-3}`, with(func(e *features.Event) { e.Value = -3 })},
+		{"largest value", `{` + cp + `,"value":1e9,"quantity":1e6}`, with(func(e *features.Event) { e.Value, e.Quantity = 1e9, 1e6 })},
+		{"earliest timestamp", `{` + cp + `,"timestamp":"1990-01-01T00:00:00Z"}`,
+			with(func(e *features.Event) { e.Timestamp = features.MinEventTime })},
 		{"white space around members", "{ \t\r\n" + cp + "\n}", base},
 	}
 	for _, c := range ok {
@@ -77,6 +79,15 @@ func TestDecodeEventJSON(t *testing.T) {
 		{"missing customer", `{"product_id":"p","type":"view"}`, "customer_id"},
 		{"missing type", `{"customer_id":"c","product_id":"p"}`, "type"},
 		{"negative quantity", `{` + cp + `,"quantity":-1}`, "quantity"},
+		{"negative value", `{` + cp + `,"value":-3}`, "value"},
+		{"absurd value", `{` + cp + `,"value":1.7e308}`, "value"},
+		{"value above the bound", `{` + cp + `,"value":1000000000.5}`, "value"},
+		{"quantity above the bound", `{` + cp + `,"quantity":1000001}`, "quantity"},
+		{"explicit zero time", `{` + cp + `,"timestamp":"0001-01-01T00:00:00Z"}`, "timestamp"},
+		{"unix zero", `{` + cp + `,"timestamp":0}`, "timestamp"},
+		{"unix zero as a string", `{` + cp + `,"timestamp":"0"}`, "timestamp"},
+		{"before the floor", `{` + cp + `,"timestamp":"1989-12-31T23:59:59Z"}`, "timestamp"},
+		{"beyond 32-bit seconds", `{` + cp + `,"timestamp":"2106-02-08T00:00:00Z"}`, "timestamp"},
 		{"control character in id", `{"customer_id":"a\u0001","product_id":"p","type":"view"}`, "customer_id"},
 		{"invalid UTF-8 kept and rejected", "{\"customer_id\":\"a\xffb\",\"product_id\":\"p\",\"type\":\"view\"}", "customer_id"},
 	}

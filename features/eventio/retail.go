@@ -176,6 +176,10 @@ func (d *retailDecoder) parseDate(s string) (time.Time, error) {
 	}
 	for _, layout := range retailDateLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
+			// The zero time would otherwise pass as "no timestamp".
+			if err := features.CheckTimestamp(t); err != nil {
+				return time.Time{}, err
+			}
 			d.lastDate, d.lastTime = strings.Clone(s), t
 			return t, nil
 		}
