@@ -296,7 +296,7 @@ func (s *Store) EraseCustomer(ext string) error {
 		_ = wb.Delete(keyStr(prefixCustDict, ext))
 		_ = wb.Delete(keyU32(prefixCustRev, id))
 		for _, j := range s.erasureJournals() {
-			_ = wb.Set(keyRecord(kindErasure+j, ext), nil)
+			_ = wb.Set(keyRecord(kindErasure+j, journalKey(id)), []byte(ext))
 		}
 		seq := s.seq.Load() + 1
 		// The erase record makes a replay from an older snapshot drop them too.
