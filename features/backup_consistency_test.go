@@ -22,13 +22,7 @@ import (
 // the dictionary, and the next new customers inherited them.
 func TestBackupUnderWritesIsOnePointInTime(t *testing.T) {
 	if testing.Short() {
-		t.Skip("writes a hundred thousand events")
-	}
-	if raceOn {
-		// Minutes under the race detector on two shared cores (make test
-		// runs this package with it); the concurrency here is Badger's and
-		// the writer goroutine's, which other tests run under it.
-		t.Skip("too slow under the race detector; runs in the plain pass")
+		t.Skip("writes a hundred thousand events; runs in the plain pass of make test")
 	}
 	// Counted lists: the model is not the point, and restored copies open
 	// faster without EASE's solve.
