@@ -1,6 +1,7 @@
 package api
 
 import (
+	"io"
 	"net/http/pprof"
 	"time"
 
@@ -39,8 +40,20 @@ func (s *Server) snapshot(c *fiber.Ctx) error {
 func (s *Server) backup(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "application/octet-stream")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="affinity-`+time.Now().UTC().Format("20060102T150405Z")+`.backup"`)
-	// The backup is written to the response body buffer; fine for stores
-	// of the size one process serves (see docs/operations.md).
-	_, err := s.deps.Store.Backup(c.Response().BodyWriter())
-	return err
+	// Streamed (chunked) as the store is read, so memory stays bounded
+	// whatever the store's size. A failure part-way closes the pipe with
+	// the error: fasthttp then ends the connection without the last chunk,
+	// and the client sees a broken transfer rather than a short backup
+	// that would restore. A client that goes away closes the pipe, which
+	// stops the backup.
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := s.deps.Store.Backup(pw)
+		if err != nil {
+			s.log.Error("backup failed", "err", err)
+		}
+		pw.CloseWithError(err)
+	}()
+	c.Context().SetBodyStream(pr, -1)
+	return nil
 }

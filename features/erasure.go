@@ -3,6 +3,7 @@ package features
 import (
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // Erasure journals let services that erase a customer's data after the
@@ -11,7 +12,9 @@ import (
 // one journal record per registered service in the same batch as its own
 // deletions; the service deletes its record once its part is done and, on
 // start, finishes every record still there. A record holds the external id
-// only until then.
+// only until then, in its value: its key is the customer's internal id, so
+// that the deletion marker Badger keeps for a while does not carry the
+// external id (records of earlier builds are keyed by it, and hold nothing).
 
 const kindErasure = "erasure/"
 
@@ -34,13 +37,15 @@ func (s *Store) erasureJournals() []string {
 	return append([]string(nil), s.journals...)
 }
 
+// journalKey is the record id of customer c's entry in a journal.
+func journalKey(c uint32) string { return strconv.FormatUint(uint64(c), 10) }
+
 // PendingErasures lists the customers whose erasure journal's service has
 // not confirmed yet.
 func (s *Store) PendingErasures(name string) ([]string, error) {
 	var ids []string
-	err := s.ListRecords(kindErasure+name, func(id string, _ []byte) error {
-		ids = append(ids, id)
-		return nil
+	err := s.eachJournalEntry(name, func(_, ext string) {
+		ids = append(ids, ext)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the %s erasure journal: %w", name, err)
@@ -48,11 +53,34 @@ func (s *Store) PendingErasures(name string) ([]string, error) {
 	return ids, nil
 }
 
+// eachJournalEntry calls fn with the record id and the external id of
+// every entry of journal name.
+func (s *Store) eachJournalEntry(name string, fn func(key, ext string)) error {
+	return s.ListRecords(kindErasure+name, func(key string, v []byte) error {
+		if len(v) == 0 {
+			fn(key, key) // an earlier build's entry, keyed by the external id
+		} else {
+			fn(key, string(v))
+		}
+		return nil
+	})
+}
+
 // ErasureDone removes customer ext from the service's journal.
 func (s *Store) ErasureDone(name, ext string) error {
-	err := s.DeleteRecord(kindErasure+name, ext)
-	if errors.Is(err, ErrNotFound) {
-		return nil
+	// Journals hold the few erasures not yet done: a scan is cheap.
+	var keys []string
+	if err := s.eachJournalEntry(name, func(key, e string) {
+		if e == ext {
+			keys = append(keys, key)
+		}
+	}); err != nil {
+		return fmt.Errorf("cannot read the %s erasure journal: %w", name, err)
 	}
-	return err
+	for _, k := range keys {
+		if err := s.DeleteRecord(kindErasure+name, k); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }

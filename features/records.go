@@ -309,7 +309,7 @@ func (s *Store) EraseCustomer(ext string) error {
 		_ = wb.Delete(keyStr(prefixCustDict, ext))
 		_ = wb.Delete(keyU32(prefixCustRev, id))
 		for _, j := range s.erasureJournals() {
-			_ = wb.Set(keyRecord(kindErasure+j, ext), nil)
+			_ = wb.Set(keyRecord(kindErasure+j, journalKey(id)), []byte(ext))
 		}
 		listed, err := s.markErased(wb, ext)
 		if err != nil {

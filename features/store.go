@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"log/slog"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -146,7 +148,18 @@ type writeResult struct {
 	dups int
 }
 
-func openBadger(o Options) (*badger.DB, error) {
+// Badger's memtable sizes. Every process that opens a store must be able
+// to replay the write-ahead logs (*.mem) another left behind, whatever size
+// that one used: see openBadger.
+const (
+	memTableSize = 32 << 20
+	// bulkMemTableSize: fewer, larger level-0 tables during a bulk import
+	// (Badger's compactions took a fifth of a 10M-event import's CPU with
+	// 32 MB memtables).
+	bulkMemTableSize = 128 << 20
+)
+
+func badgerOptions(o Options) badger.Options {
 	bo := badger.DefaultOptions(o.Dir).
 		WithLogger(badgerLogger{o.Logger}).
 		WithSyncWrites(false).
@@ -155,7 +168,7 @@ func openBadger(o Options) (*badger.DB, error) {
 		// derived in-memory state, not in Badger's block cache.
 		WithBlockCacheSize(64 << 20).
 		WithIndexCacheSize(32 << 20).
-		WithMemTableSize(32 << 20).
+		WithMemTableSize(memTableSize).
 		WithNumMemtables(3).
 		WithValueThreshold(1 << 10).
 		WithNumVersionsToKeep(1).
@@ -166,14 +179,68 @@ func openBadger(o Options) (*badger.DB, error) {
 		// Badger needs.
 		WithNumCompactors(min(4, max(2, runtime.GOMAXPROCS(0))))
 	if o.BulkLoad {
-		// Fewer, larger level-0 tables: during a 10M-event import Badger's
-		// compactions took a fifth of the CPU with 32 MB memtables.
-		bo = bo.WithMemTableSize(128 << 20)
+		bo = bo.WithMemTableSize(bulkMemTableSize)
 	}
 	if o.InMemory {
 		bo.Dir, bo.ValueDir = "", ""
 	}
+	return bo
+}
+
+// openBadger opens o's Badger directory. A process killed with unflushed
+// memtables leaves their write-ahead logs, which Badger replays on open into
+// memtables of the opener's size: a 128 MB import's log does not fit the
+// 32 MB ones of serve ("Arena too small"), and the store would open only
+// in another import. So when a log was written with larger memtables than
+// o asks for, the store is first opened with that size, which replays the
+// logs and flushes them to tables on close, then opened as asked.
+func openBadger(o Options) (*badger.DB, error) {
+	bo := badgerOptions(o)
+	if !o.InMemory {
+		size, err := walMemTableSize(o.Dir)
+		if err != nil {
+			return nil, err
+		}
+		if size > bo.MemTableSize {
+			o.Logger.Warn("replaying write-ahead logs of an interrupted run with its memtable size",
+				"dir", o.Dir, "memtable_bytes", size)
+			db, err := badger.Open(bo.WithMemTableSize(size))
+			if err != nil {
+				return nil, err
+			}
+			if err := db.Close(); err != nil {
+				return nil, fmt.Errorf("cannot flush the write-ahead logs: %w", err)
+			}
+		}
+	}
 	return badger.Open(bo)
+}
+
+// walMemTableSize returns the memtable size the largest write-ahead log in
+// dir was made for (0 when there is none). Badger creates each log file at
+// twice its memtable size and never shrinks it, so the file records the
+// size whatever build or options wrote it (also stores of builds before
+// this check).
+func walMemTableSize(dir string) (int64, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var size int64
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".mem") || !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return 0, err
+		}
+		size = max(size, fi.Size()/2)
+	}
+	return size, nil
 }
 
 // Open opens (creating if needed) the store described by o, loads its
