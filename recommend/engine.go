@@ -389,6 +389,9 @@ func (e *Engine) popularInto(sc *scratch, pop []features.Neighbour, match *featu
 	if match.Empty() {
 		return nil
 	}
+	if len(pop) == 0 {
+		return e.catalogueInto(sc, e.src.Catalog(), match, k)
+	}
 	out := make([]scored, 0, k)
 	for _, n := range pop {
 		if int(n.Product) < len(sc.mark) && sc.mark[n.Product] == 2 {
@@ -424,6 +427,28 @@ func (e *Engine) Popular(ctx context.Context, r Request) (List, error) {
 		algo = "popular-window"
 	}
 	return e.toList(sc, items, algo), nil
+}
+
+// catalogueInto is the last fallback of a store that has products but no
+// events yet (a catalogue loaded before traffic): the first k catalogue
+// records passing match, in id order, with score 0. A list must not be empty
+// while the catalogue has products.
+func (e *Engine) catalogueInto(sc *scratch, cat *features.Catalog, match *features.Matcher, k int) []scored {
+	if match.Empty() {
+		return nil
+	}
+	var out []scored
+	for p := 0; p < cat.Len() && len(out) < k; p++ {
+		id := uint32(p)
+		if cat.Product(id) == nil || !match.Allows(id) {
+			continue
+		}
+		if p < len(sc.mark) && sc.mark[p] == 2 {
+			continue
+		}
+		out = append(out, scored{Product: id})
+	}
+	return out
 }
 
 func (e *Engine) popularList(m *features.Model, window time.Duration) []features.Neighbour {
