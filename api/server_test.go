@@ -523,4 +523,3 @@ func TestAuthScopes(t *testing.T) {
 		}
 	}
 }
-
