@@ -94,6 +94,16 @@ func checkExchange(v *contract.Validator, c *fiber.Ctx) error {
 	if err := v.Check(req, resp.StatusCode(), hdr, bytes.Clone(body)); err != nil {
 		return err
 	}
+	if sc := resp.StatusCode(); sc >= 200 && sc < 300 {
+		c.Request().Header.VisitAll(func(k, val []byte) { req.Header.Add(string(k), string(val)) })
+		var reqBody []byte
+		if ct := string(c.Request().Header.ContentType()); strings.Contains(ct, "json") && !strings.Contains(ct, "ndjson") {
+			reqBody = c.Request().Body() // read whole by the handler already
+		}
+		if err := v.CheckAccepted(req, reqBody); err != nil {
+			return err
+		}
+	}
 	if r := c.Route(); r != nil && r.Path != "/" {
 		violationsMu.Lock()
 		exchanges[fmt.Sprintf("%s %s %d", c.Method(), r.Path, resp.StatusCode())] = true
@@ -270,6 +280,21 @@ func TestContractCatchesDrift(t *testing.T) {
 	del, _ := http.NewRequest("DELETE", "/v1/segments/x", nil)
 	if err := v.Check(del, 200, r.hdr, []byte(`{}`)); err == nil {
 		t.Error("a DELETE answering 200 passed")
+	}
+	// The request side: what the server accepted must be documented.
+	if err := v.CheckAccepted(req, nil); err != nil {
+		t.Fatalf("a real request fails: %v", err)
+	}
+	for _, uri := range []string{"/v1/popular?limit=2&debug=1", "/v1/popular?limit=two", "/v1/popular?in_stock=yes"} {
+		bad, _ := http.NewRequest("GET", uri, nil)
+		if err := v.CheckAccepted(bad, nil); err == nil {
+			t.Errorf("accepted %s passed", uri)
+		}
+	}
+	put, _ := http.NewRequest("PUT", "/v1/segments/x", nil)
+	put.Header.Set("Content-Type", "application/json")
+	if err := v.CheckAccepted(put, []byte(`{"rule":"monetary > 1","colour":"red"}`)); err == nil {
+		t.Error("an undocumented body field passed")
 	}
 	p := s.do(t, "GET", "/v1/products/nope", "").want(t, 404)
 	get, _ := http.NewRequest("GET", "/v1/products/nope", nil)

@@ -333,6 +333,7 @@ type Customer struct {
 
 // CustomerBody defines model for CustomerBody.
 type CustomerBody struct {
+	// Attributes Replaces the customer's attributes; null or absent clears them.
 	Attributes *map[string]interface{} `json:"attributes,omitempty"`
 }
 

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -34,6 +35,18 @@ func (d *CheckingDoer) Do(req *http.Request) (*http.Response, error) {
 	if cerr := d.V.Check(req, resp.StatusCode, resp.Header, body); cerr != nil {
 		d.Report(cerr)
 	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		var reqBody []byte
+		if req.GetBody != nil {
+			if rc, err := req.GetBody(); err == nil {
+				reqBody, _ = io.ReadAll(rc)
+				rc.Close()
+			}
+		}
+		if cerr := d.V.CheckAccepted(req, reqBody); cerr != nil {
+			d.Report(cerr)
+		}
+	}
 	return resp, nil
 }
 
@@ -58,7 +71,24 @@ func (v *Validator) Proxy(target *url.URL, report func(error)) http.Handler {
 		if err := v.Check(resp.Request, resp.StatusCode, resp.Header, body); err != nil {
 			report(err)
 		}
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			reqBody, _ := resp.Request.Context().Value(requestBodyKey{}).([]byte)
+			if err := v.CheckAccepted(resp.Request, reqBody); err != nil {
+				report(err)
+			}
+		}
 		return nil
 	}
-	return p
+	// The request body is kept for the accepted-request check.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		p.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestBodyKey{}, b)))
+	})
 }
+
+type requestBodyKey struct{}
