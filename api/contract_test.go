@@ -87,11 +87,13 @@ func checkExchange(v *contract.Validator, c *fiber.Ctx) error {
 	resp := c.Response()
 	hdr := http.Header{}
 	resp.Header.VisitAll(func(k, val []byte) { hdr.Add(string(k), string(val)) })
-	body := resp.Body()
 	if resp.IsBodyStream() {
-		return nil // streamed replies (none today) are not buffered here
-	}
-	if err := v.Check(req, resp.StatusCode(), hdr, bytes.Clone(body)); err != nil {
+		// Reading a streamed reply here would buffer it before it is sent;
+		// its status and headers are checked, its body is not.
+		if err := v.CheckHead(req, resp.StatusCode(), hdr); err != nil {
+			return err
+		}
+	} else if err := v.Check(req, resp.StatusCode(), hdr, bytes.Clone(resp.Body())); err != nil {
 		return err
 	}
 	if sc := resp.StatusCode(); sc >= 200 && sc < 300 {
@@ -164,12 +166,9 @@ func specPath(fiberPath string) string {
 // parameters.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc := specDoc(t)
-	s := newOfferServer(t) // every optional feature on
+	srv := pprofServer(t) // every optional feature on
 	inTable := map[string]route{}
-	for _, r := range s.srv.table {
-		if strings.HasPrefix(r.path, "/debug/") {
-			continue
-		}
+	for _, r := range srv.table {
 		inTable[r.method+" "+specPath(r.path)] = r
 	}
 	inSpec := map[string]*openapi3.Operation{}
@@ -184,8 +183,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			t.Errorf("route %s is not in api/openapi.yaml", k)
 			continue
 		}
-		if got := op.Extensions["x-scope"]; r.scope != ScopeNone && got != scopeName(r.scope) {
-			t.Errorf("%s: x-scope %v, the route needs %s", k, got, scopeName(r.scope))
+		if got := op.Extensions["x-affinity-scope"]; r.scope != ScopeNone && got != scopeName(r.scope) {
+			t.Errorf("%s: x-affinity-scope %v, the route needs %s", k, got, scopeName(r.scope))
 		}
 		if r.scope != ScopeNone {
 			if op.Security == nil || len(*op.Security) != 2 {
@@ -221,6 +220,21 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			t.Errorf("api/openapi.yaml documents %s, which no route serves", k)
 		}
 	}
+}
+
+// pprofServer is a server with every optional part: offers, experiments
+// and pprof.
+func pprofServer(t *testing.T) *Server {
+	t.Helper()
+	s := newOfferServer(t)
+	o := DefaultOptions()
+	o.Logger = s.srv.log
+	o.EnablePprof = true
+	srv, err := New(s.srv.deps, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
 }
 
 // TestProblemTypesDocumented: the Problem schema's type enum is exactly the
@@ -280,6 +294,14 @@ func TestContractCatchesDrift(t *testing.T) {
 	del, _ := http.NewRequest("DELETE", "/v1/segments/x", nil)
 	if err := v.Check(del, 200, r.hdr, []byte(`{}`)); err == nil {
 		t.Error("a DELETE answering 200 passed")
+	}
+	// HEAD: a GET's status and headers, no body.
+	head, _ := http.NewRequest("HEAD", "/v1/popular?limit=2", nil)
+	if err := v.Check(head, r.status, r.hdr, nil); err != nil {
+		t.Errorf("HEAD of a documented GET fails: %v", err)
+	}
+	if err := v.Check(head, 202, r.hdr, nil); err == nil {
+		t.Error("HEAD with an undocumented status passed")
 	}
 	// The request side: what the server accepted must be documented.
 	if err := v.CheckAccepted(req, nil); err != nil {
@@ -383,5 +405,9 @@ func TestEveryOperationAnswers(t *testing.T) {
 	s.do(t, "GET", "/v1/admin/backup", "").want(t, 200)
 	for _, path := range []string{"/v1/experiments/x1", "/v1/offers/o1", "/v1/segments/big", "/v1/products/p1", "/v1/customers/c1"} {
 		s.do(t, "DELETE", path, "").want(t, 204)
+	}
+	p := pprofServer(t)
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/profile?seconds=1", "/debug/pprof/heap", "/debug/pprof/allocs", "/debug/pprof/goroutine"} {
+		send(t, p, "GET", path, "").want(t, 200)
 	}
 }

@@ -411,7 +411,10 @@ type EventsReply struct {
 	// Duplicates Of the accepted events, those whose event_id was stored before (kept once).
 	Duplicates int         `json:"duplicates"`
 	Errors     []Rejection `json:"errors"`
-	Rejected   int         `json:"rejected"`
+
+	// ErrorsTruncated errors lists only the first rejections; rejected counts them all.
+	ErrorsTruncated *bool `json:"errors_truncated,omitempty"`
+	Rejected        int   `json:"rejected"`
 }
 
 // Experiment defines model for Experiment.
@@ -653,6 +656,9 @@ type Problem struct {
 
 	// Errors A batch's rejected items.
 	Errors *[]Rejection `json:"errors,omitempty"`
+
+	// ErrorsTruncated errors lists only the first rejections.
+	ErrorsTruncated *bool `json:"errors_truncated,omitempty"`
 
 	// Field The offending input: a query parameter, a body field (`variants[0].weight`) or `body`.
 	Field  *string `json:"field,omitempty"`
@@ -1064,6 +1070,28 @@ type Unauthorized = Problem
 // - `https://affinity.dev/problems/not-implemented` (501): the feature is not enabled;
 // - `https://affinity.dev/problems/unavailable` (503): the store cannot write now or the server is draining.
 type Unavailable = Problem
+
+// UnsupportedMediaType An RFC 9457 problem. `type` is one of:
+//
+// - `https://affinity.dev/problems/invalid-field` (400): the input named by `field` is wrong;
+// - `https://affinity.dev/problems/invalid-request` (400 and other 4xx without a type of their own): the request as a whole is wrong, `errors` lists a batch's rejections;
+// - `https://affinity.dev/problems/unauthorized` (401): no valid API key;
+// - `https://affinity.dev/problems/forbidden` (403): the key lacks the scope;
+// - `https://affinity.dev/problems/not-found` (404): no such resource or endpoint;
+// - `https://affinity.dev/problems/conflict` (409): the resource's state does not allow the request;
+// - `https://affinity.dev/problems/too-large` (413): the body is over the limit;
+// - `https://affinity.dev/problems/unsupported-media-type` (415): the body's Content-Type is not accepted;
+// - `https://affinity.dev/problems/rate-limited` (429): slow down, see Retry-After;
+// - `https://affinity.dev/problems/internal` (500 and other 5xx without a type of their own): the server failed;
+// - `https://affinity.dev/problems/not-implemented` (501): the feature is not enabled;
+// - `https://affinity.dev/problems/unavailable` (503): the store cannot write now or the server is draining.
+type UnsupportedMediaType = Problem
+
+// GetPprofCPUParams defines parameters for GetPprofCPU.
+type GetPprofCPUParams struct {
+	// Seconds How long to profile (default 30).
+	Seconds *int `form:"seconds,omitempty" json:"seconds,omitempty"`
+}
 
 // ListCustomersParams defines parameters for ListCustomers.
 type ListCustomersParams struct {
@@ -1677,6 +1705,31 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetPprofIndex pprof index (served when the server runs with pprof enabled)
+	//
+	// Corresponds with GET /debug/pprof/ (the `GetPprofIndex` operationId).
+	GetPprofIndex(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPprofAllocs Allocation profile (served when the server runs with pprof enabled)
+	//
+	// Corresponds with GET /debug/pprof/allocs (the `GetPprofAllocs` operationId).
+	GetPprofAllocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPprofGoroutine Goroutine profile (served when the server runs with pprof enabled)
+	//
+	// Corresponds with GET /debug/pprof/goroutine (the `GetPprofGoroutine` operationId).
+	GetPprofGoroutine(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPprofHeap Heap profile (served when the server runs with pprof enabled)
+	//
+	// Corresponds with GET /debug/pprof/heap (the `GetPprofHeap` operationId).
+	GetPprofHeap(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPprofCPU CPU profile (served when the server runs with pprof enabled)
+	//
+	// Corresponds with GET /debug/pprof/profile (the `GetPprofCPU` operationId).
+	GetPprofCPU(ctx context.Context, params *GetPprofCPUParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Liveness
 	//
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
@@ -1751,7 +1804,8 @@ type ClientInterface interface {
 	// Events that carry an `event_id` are idempotent: a retry counts them
 	// as `duplicates`, so a client may retry a post with event ids safely.
 	// A JSON array holds at most 50000 events; NDJSON is streamed and may
-	// be far larger. Some events may be rejected while others are
+	// be far larger. The body may be compressed (Content-Encoding gzip
+	// or deflate, once). Some events may be rejected while others are
 	// accepted (200 with `errors`); when every event is rejected the reply
 	// is a 400 problem with `errors`.
 	//
@@ -1765,7 +1819,8 @@ type ClientInterface interface {
 	// Events that carry an `event_id` are idempotent: a retry counts them
 	// as `duplicates`, so a client may retry a post with event ids safely.
 	// A JSON array holds at most 50000 events; NDJSON is streamed and may
-	// be far larger. Some events may be rejected while others are
+	// be far larger. The body may be compressed (Content-Encoding gzip
+	// or deflate, once). Some events may be rejected while others are
 	// accepted (200 with `errors`); when every event is rejected the reply
 	// is a 400 problem with `errors`.
 	//
@@ -1928,6 +1983,81 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/segments/{name}/products (the `GetSegmentProducts` operationId).
 	GetSegmentProducts(ctx context.Context, name SegmentNamePath, params *GetSegmentProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetPprofIndex pprof index (served when the server runs with pprof enabled)
+//
+// Corresponds with GET /debug/pprof/ (the `GetPprofIndex` operationId).
+func (c *RawClient) GetPprofIndex(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPprofIndexRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPprofAllocs Allocation profile (served when the server runs with pprof enabled)
+//
+// Corresponds with GET /debug/pprof/allocs (the `GetPprofAllocs` operationId).
+func (c *RawClient) GetPprofAllocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPprofAllocsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPprofGoroutine Goroutine profile (served when the server runs with pprof enabled)
+//
+// Corresponds with GET /debug/pprof/goroutine (the `GetPprofGoroutine` operationId).
+func (c *RawClient) GetPprofGoroutine(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPprofGoroutineRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPprofHeap Heap profile (served when the server runs with pprof enabled)
+//
+// Corresponds with GET /debug/pprof/heap (the `GetPprofHeap` operationId).
+func (c *RawClient) GetPprofHeap(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPprofHeapRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPprofCPU CPU profile (served when the server runs with pprof enabled)
+//
+// Corresponds with GET /debug/pprof/profile (the `GetPprofCPU` operationId).
+func (c *RawClient) GetPprofCPU(ctx context.Context, params *GetPprofCPUParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPprofCPURequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetHealth Liveness
@@ -2134,7 +2264,8 @@ func (c *RawClient) GetRecommendations(ctx context.Context, id CustomerIDPath, p
 // Events that carry an `event_id` are idempotent: a retry counts them
 // as `duplicates`, so a client may retry a post with event ids safely.
 // A JSON array holds at most 50000 events; NDJSON is streamed and may
-// be far larger. Some events may be rejected while others are
+// be far larger. The body may be compressed (Content-Encoding gzip
+// or deflate, once). Some events may be rejected while others are
 // accepted (200 with `errors`); when every event is rejected the reply
 // is a 400 problem with `errors`.
 //
@@ -2158,7 +2289,8 @@ func (c *RawClient) PostEventsWithBody(ctx context.Context, contentType string, 
 // Events that carry an `event_id` are idempotent: a retry counts them
 // as `duplicates`, so a client may retry a post with event ids safely.
 // A JSON array holds at most 50000 events; NDJSON is streamed and may
-// be far larger. Some events may be rejected while others are
+// be far larger. The body may be compressed (Content-Encoding gzip
+// or deflate, once). Some events may be rejected while others are
 // accepted (200 with `errors`); when every event is rejected the reply
 // is a 400 problem with `errors`.
 //
@@ -2600,6 +2732,168 @@ func (c *RawClient) GetSegmentProducts(ctx context.Context, name SegmentNamePath
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetPprofIndexRequest constructs an http.Request for the GetPprofIndex method
+func NewGetPprofIndexRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/debug/pprof/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPprofAllocsRequest constructs an http.Request for the GetPprofAllocs method
+func NewGetPprofAllocsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/debug/pprof/allocs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPprofGoroutineRequest constructs an http.Request for the GetPprofGoroutine method
+func NewGetPprofGoroutineRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/debug/pprof/goroutine")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPprofHeapRequest constructs an http.Request for the GetPprofHeap method
+func NewGetPprofHeapRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/debug/pprof/heap")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPprofCPURequest constructs an http.Request for the GetPprofCPU method
+func NewGetPprofCPURequest(server string, params *GetPprofCPUParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/debug/pprof/profile")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Seconds != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "seconds", *params.Seconds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
@@ -4692,6 +4986,41 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetPprofIndexWithResponse pprof index (served when the server runs with pprof enabled)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /debug/pprof/ (the `GetPprofIndex` operationId).
+	GetPprofIndexWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPprofIndexResponse, error)
+
+	// GetPprofAllocsWithResponse Allocation profile (served when the server runs with pprof enabled)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /debug/pprof/allocs (the `GetPprofAllocs` operationId).
+	GetPprofAllocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPprofAllocsResponse, error)
+
+	// GetPprofGoroutineWithResponse Goroutine profile (served when the server runs with pprof enabled)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /debug/pprof/goroutine (the `GetPprofGoroutine` operationId).
+	GetPprofGoroutineWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPprofGoroutineResponse, error)
+
+	// GetPprofHeapWithResponse Heap profile (served when the server runs with pprof enabled)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /debug/pprof/heap (the `GetPprofHeap` operationId).
+	GetPprofHeapWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPprofHeapResponse, error)
+
+	// GetPprofCPUWithResponse CPU profile (served when the server runs with pprof enabled)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /debug/pprof/profile (the `GetPprofCPU` operationId).
+	GetPprofCPUWithResponse(ctx context.Context, params *GetPprofCPUParams, reqEditors ...RequestEditorFn) (*GetPprofCPUResponse, error)
+
 	// GetHealthWithResponse Liveness
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4788,7 +5117,8 @@ type ClientWithResponsesInterface interface {
 	// Events that carry an `event_id` are idempotent: a retry counts them
 	// as `duplicates`, so a client may retry a post with event ids safely.
 	// A JSON array holds at most 50000 events; NDJSON is streamed and may
-	// be far larger. Some events may be rejected while others are
+	// be far larger. The body may be compressed (Content-Encoding gzip
+	// or deflate, once). Some events may be rejected while others are
 	// accepted (200 with `errors`); when every event is rejected the reply
 	// is a 400 problem with `errors`.
 	//
@@ -4802,7 +5132,8 @@ type ClientWithResponsesInterface interface {
 	// Events that carry an `event_id` are idempotent: a retry counts them
 	// as `duplicates`, so a client may retry a post with event ids safely.
 	// A JSON array holds at most 50000 events; NDJSON is streamed and may
-	// be far larger. Some events may be rejected while others are
+	// be far larger. The body may be compressed (Content-Encoding gzip
+	// or deflate, once). Some events may be rejected while others are
 	// accepted (200 with `errors`); when every event is rejected the reply
 	// is a 400 problem with `errors`.
 	//
@@ -4999,6 +5330,510 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/segments/{name}/products (the `GetSegmentProducts` operationId).
 	GetSegmentProductsWithResponse(ctx context.Context, name SegmentNamePath, params *GetSegmentProductsParams, reqEditors ...RequestEditorFn) (*GetSegmentProductsResponse, error)
+}
+
+// GetPprofIndexResponse200Headers the declared response headers of an HTTP 200 response for GetPprofIndex
+type GetPprofIndexResponse200Headers struct {
+	XContentTypeOptions string
+	XRequestID          string
+}
+
+// GetPprofIndexResponse401Headers the declared response headers of an HTTP 401 response for GetPprofIndex
+type GetPprofIndexResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetPprofIndexResponse403Headers the declared response headers of an HTTP 403 response for GetPprofIndex
+type GetPprofIndexResponse403Headers struct {
+	XRequestID string
+}
+
+// GetPprofIndexResponse429Headers the declared response headers of an HTTP 429 response for GetPprofIndex
+type GetPprofIndexResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetPprofIndexResponse500Headers the declared response headers of an HTTP 500 response for GetPprofIndex
+type GetPprofIndexResponse500Headers struct {
+	XRequestID string
+}
+
+type GetPprofIndexResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPprofIndexResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPprofIndexResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPprofIndexResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPprofIndexResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPprofIndexResponse500Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPprofIndexResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPprofIndexResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPprofIndexResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPprofIndexResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPprofIndexResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPprofIndexResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPprofIndexResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPprofIndexResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPprofAllocsResponse200Headers the declared response headers of an HTTP 200 response for GetPprofAllocs
+type GetPprofAllocsResponse200Headers struct {
+	ContentDisposition  string
+	XContentTypeOptions string
+	XRequestID          string
+}
+
+// GetPprofAllocsResponse401Headers the declared response headers of an HTTP 401 response for GetPprofAllocs
+type GetPprofAllocsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetPprofAllocsResponse403Headers the declared response headers of an HTTP 403 response for GetPprofAllocs
+type GetPprofAllocsResponse403Headers struct {
+	XRequestID string
+}
+
+// GetPprofAllocsResponse429Headers the declared response headers of an HTTP 429 response for GetPprofAllocs
+type GetPprofAllocsResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetPprofAllocsResponse500Headers the declared response headers of an HTTP 500 response for GetPprofAllocs
+type GetPprofAllocsResponse500Headers struct {
+	XRequestID string
+}
+
+type GetPprofAllocsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPprofAllocsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPprofAllocsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPprofAllocsResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPprofAllocsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPprofAllocsResponse500Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPprofAllocsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPprofAllocsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPprofAllocsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPprofAllocsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPprofAllocsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPprofAllocsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPprofAllocsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPprofAllocsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPprofGoroutineResponse200Headers the declared response headers of an HTTP 200 response for GetPprofGoroutine
+type GetPprofGoroutineResponse200Headers struct {
+	ContentDisposition  string
+	XContentTypeOptions string
+	XRequestID          string
+}
+
+// GetPprofGoroutineResponse401Headers the declared response headers of an HTTP 401 response for GetPprofGoroutine
+type GetPprofGoroutineResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetPprofGoroutineResponse403Headers the declared response headers of an HTTP 403 response for GetPprofGoroutine
+type GetPprofGoroutineResponse403Headers struct {
+	XRequestID string
+}
+
+// GetPprofGoroutineResponse429Headers the declared response headers of an HTTP 429 response for GetPprofGoroutine
+type GetPprofGoroutineResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetPprofGoroutineResponse500Headers the declared response headers of an HTTP 500 response for GetPprofGoroutine
+type GetPprofGoroutineResponse500Headers struct {
+	XRequestID string
+}
+
+type GetPprofGoroutineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPprofGoroutineResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPprofGoroutineResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPprofGoroutineResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPprofGoroutineResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPprofGoroutineResponse500Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPprofGoroutineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPprofGoroutineResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPprofGoroutineResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPprofGoroutineResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPprofGoroutineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPprofGoroutineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPprofGoroutineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPprofGoroutineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPprofHeapResponse200Headers the declared response headers of an HTTP 200 response for GetPprofHeap
+type GetPprofHeapResponse200Headers struct {
+	ContentDisposition  string
+	XContentTypeOptions string
+	XRequestID          string
+}
+
+// GetPprofHeapResponse401Headers the declared response headers of an HTTP 401 response for GetPprofHeap
+type GetPprofHeapResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetPprofHeapResponse403Headers the declared response headers of an HTTP 403 response for GetPprofHeap
+type GetPprofHeapResponse403Headers struct {
+	XRequestID string
+}
+
+// GetPprofHeapResponse429Headers the declared response headers of an HTTP 429 response for GetPprofHeap
+type GetPprofHeapResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetPprofHeapResponse500Headers the declared response headers of an HTTP 500 response for GetPprofHeap
+type GetPprofHeapResponse500Headers struct {
+	XRequestID string
+}
+
+type GetPprofHeapResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPprofHeapResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPprofHeapResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPprofHeapResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPprofHeapResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPprofHeapResponse500Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPprofHeapResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPprofHeapResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPprofHeapResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPprofHeapResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPprofHeapResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPprofHeapResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPprofHeapResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPprofHeapResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPprofCPUResponse200Headers the declared response headers of an HTTP 200 response for GetPprofCPU
+type GetPprofCPUResponse200Headers struct {
+	ContentDisposition  string
+	XContentTypeOptions string
+	XRequestID          string
+}
+
+// GetPprofCPUResponse401Headers the declared response headers of an HTTP 401 response for GetPprofCPU
+type GetPprofCPUResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetPprofCPUResponse403Headers the declared response headers of an HTTP 403 response for GetPprofCPU
+type GetPprofCPUResponse403Headers struct {
+	XRequestID string
+}
+
+// GetPprofCPUResponse429Headers the declared response headers of an HTTP 429 response for GetPprofCPU
+type GetPprofCPUResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetPprofCPUResponse500Headers the declared response headers of an HTTP 500 response for GetPprofCPU
+type GetPprofCPUResponse500Headers struct {
+	XRequestID string
+}
+
+type GetPprofCPUResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPprofCPUResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPprofCPUResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPprofCPUResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPprofCPUResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPprofCPUResponse500Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPprofCPUResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPprofCPUResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPprofCPUResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPprofCPUResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPprofCPUResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPprofCPUResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPprofCPUResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPprofCPUResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetHealthResponse200Headers the declared response headers of an HTTP 200 response for GetHealth
@@ -5765,6 +6600,12 @@ type PutCustomerResponse413Headers struct {
 	XRequestID string
 }
 
+// PutCustomerResponse415Headers the declared response headers of an HTTP 415 response for PutCustomer
+type PutCustomerResponse415Headers struct {
+	AcceptEncoding string
+	XRequestID     string
+}
+
 // PutCustomerResponse429Headers the declared response headers of an HTTP 429 response for PutCustomer
 type PutCustomerResponse429Headers struct {
 	RetryAfter int
@@ -5794,6 +6635,8 @@ type PutCustomerResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -5810,6 +6653,8 @@ type PutCustomerResponse struct {
 	Headers403 *PutCustomerResponse403Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *PutCustomerResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PutCustomerResponse415Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PutCustomerResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -5841,6 +6686,11 @@ func (r PutCustomerResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r PutCustomerResponse) GetApplicationproblemJSON413() *TooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutCustomerResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -6315,6 +7165,12 @@ type PostEventsResponse413Headers struct {
 	XRequestID string
 }
 
+// PostEventsResponse415Headers the declared response headers of an HTTP 415 response for PostEvents
+type PostEventsResponse415Headers struct {
+	AcceptEncoding string
+	XRequestID     string
+}
+
 // PostEventsResponse429Headers the declared response headers of an HTTP 429 response for PostEvents
 type PostEventsResponse429Headers struct {
 	RetryAfter int
@@ -6344,6 +7200,8 @@ type PostEventsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -6360,6 +7218,8 @@ type PostEventsResponse struct {
 	Headers403 *PostEventsResponse403Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *PostEventsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PostEventsResponse415Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PostEventsResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -6391,6 +7251,11 @@ func (r PostEventsResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r PostEventsResponse) GetApplicationproblemJSON413() *TooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostEventsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -6886,6 +7751,12 @@ type PutExperimentResponse413Headers struct {
 	XRequestID string
 }
 
+// PutExperimentResponse415Headers the declared response headers of an HTTP 415 response for PutExperiment
+type PutExperimentResponse415Headers struct {
+	AcceptEncoding string
+	XRequestID     string
+}
+
 // PutExperimentResponse429Headers the declared response headers of an HTTP 429 response for PutExperiment
 type PutExperimentResponse429Headers struct {
 	RetryAfter int
@@ -6920,6 +7791,8 @@ type PutExperimentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -6938,6 +7811,8 @@ type PutExperimentResponse struct {
 	Headers403 *PutExperimentResponse403Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *PutExperimentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PutExperimentResponse415Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PutExperimentResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -6971,6 +7846,11 @@ func (r PutExperimentResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r PutExperimentResponse) GetApplicationproblemJSON413() *TooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutExperimentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -7826,6 +8706,12 @@ type PutOfferResponse413Headers struct {
 	XRequestID string
 }
 
+// PutOfferResponse415Headers the declared response headers of an HTTP 415 response for PutOffer
+type PutOfferResponse415Headers struct {
+	AcceptEncoding string
+	XRequestID     string
+}
+
 // PutOfferResponse429Headers the declared response headers of an HTTP 429 response for PutOffer
 type PutOfferResponse429Headers struct {
 	RetryAfter int
@@ -7855,6 +8741,8 @@ type PutOfferResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -7871,6 +8759,8 @@ type PutOfferResponse struct {
 	Headers403 *PutOfferResponse403Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *PutOfferResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PutOfferResponse415Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PutOfferResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -7902,6 +8792,11 @@ func (r PutOfferResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r PutOfferResponse) GetApplicationproblemJSON413() *TooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutOfferResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -7984,6 +8879,12 @@ type PostOfferResponseResponse413Headers struct {
 	XRequestID string
 }
 
+// PostOfferResponseResponse415Headers the declared response headers of an HTTP 415 response for PostOfferResponse
+type PostOfferResponseResponse415Headers struct {
+	AcceptEncoding string
+	XRequestID     string
+}
+
 // PostOfferResponseResponse429Headers the declared response headers of an HTTP 429 response for PostOfferResponse
 type PostOfferResponseResponse429Headers struct {
 	RetryAfter int
@@ -8017,6 +8918,8 @@ type PostOfferResponseResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -8037,6 +8940,8 @@ type PostOfferResponseResponse struct {
 	Headers409 *PostOfferResponseResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *PostOfferResponseResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PostOfferResponseResponse415Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PostOfferResponseResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -8078,6 +8983,11 @@ func (r PostOfferResponseResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r PostOfferResponseResponse) GetApplicationproblemJSON413() *TooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostOfferResponseResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -8559,6 +9469,12 @@ type PutProductResponse413Headers struct {
 	XRequestID string
 }
 
+// PutProductResponse415Headers the declared response headers of an HTTP 415 response for PutProduct
+type PutProductResponse415Headers struct {
+	AcceptEncoding string
+	XRequestID     string
+}
+
 // PutProductResponse429Headers the declared response headers of an HTTP 429 response for PutProduct
 type PutProductResponse429Headers struct {
 	RetryAfter int
@@ -8588,6 +9504,8 @@ type PutProductResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -8604,6 +9522,8 @@ type PutProductResponse struct {
 	Headers403 *PutProductResponse403Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *PutProductResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PutProductResponse415Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PutProductResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -8635,6 +9555,11 @@ func (r PutProductResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r PutProductResponse) GetApplicationproblemJSON413() *TooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -9222,6 +10147,12 @@ type PutSegmentResponse413Headers struct {
 	XRequestID string
 }
 
+// PutSegmentResponse415Headers the declared response headers of an HTTP 415 response for PutSegment
+type PutSegmentResponse415Headers struct {
+	AcceptEncoding string
+	XRequestID     string
+}
+
 // PutSegmentResponse429Headers the declared response headers of an HTTP 429 response for PutSegment
 type PutSegmentResponse429Headers struct {
 	RetryAfter int
@@ -9251,6 +10182,8 @@ type PutSegmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -9267,6 +10200,8 @@ type PutSegmentResponse struct {
 	Headers403 *PutSegmentResponse403Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *PutSegmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PutSegmentResponse415Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PutSegmentResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -9298,6 +10233,11 @@ func (r PutSegmentResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r PutSegmentResponse) GetApplicationproblemJSON413() *TooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutSegmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -9478,6 +10418,71 @@ func (r GetSegmentProductsResponse) ContentType() string {
 	return ""
 }
 
+// GetPprofIndexWithResponse pprof index (served when the server runs with pprof enabled)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /debug/pprof/ (the `GetPprofIndex` operationId).
+func (c *ClientWithResponses) GetPprofIndexWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPprofIndexResponse, error) {
+	rsp, err := c.GetPprofIndex(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPprofIndexResponse(rsp)
+}
+
+// GetPprofAllocsWithResponse Allocation profile (served when the server runs with pprof enabled)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /debug/pprof/allocs (the `GetPprofAllocs` operationId).
+func (c *ClientWithResponses) GetPprofAllocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPprofAllocsResponse, error) {
+	rsp, err := c.GetPprofAllocs(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPprofAllocsResponse(rsp)
+}
+
+// GetPprofGoroutineWithResponse Goroutine profile (served when the server runs with pprof enabled)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /debug/pprof/goroutine (the `GetPprofGoroutine` operationId).
+func (c *ClientWithResponses) GetPprofGoroutineWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPprofGoroutineResponse, error) {
+	rsp, err := c.GetPprofGoroutine(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPprofGoroutineResponse(rsp)
+}
+
+// GetPprofHeapWithResponse Heap profile (served when the server runs with pprof enabled)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /debug/pprof/heap (the `GetPprofHeap` operationId).
+func (c *ClientWithResponses) GetPprofHeapWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPprofHeapResponse, error) {
+	rsp, err := c.GetPprofHeap(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPprofHeapResponse(rsp)
+}
+
+// GetPprofCPUWithResponse CPU profile (served when the server runs with pprof enabled)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /debug/pprof/profile (the `GetPprofCPU` operationId).
+func (c *ClientWithResponses) GetPprofCPUWithResponse(ctx context.Context, params *GetPprofCPUParams, reqEditors ...RequestEditorFn) (*GetPprofCPUResponse, error) {
+	rsp, err := c.GetPprofCPU(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPprofCPUResponse(rsp)
+}
+
 // GetHealthWithResponse Liveness
 //
 // Returns a wrapper object for the known response body format(s).
@@ -9652,7 +10657,8 @@ func (c *ClientWithResponses) GetRecommendationsWithResponse(ctx context.Context
 // Events that carry an `event_id` are idempotent: a retry counts them
 // as `duplicates`, so a client may retry a post with event ids safely.
 // A JSON array holds at most 50000 events; NDJSON is streamed and may
-// be far larger. Some events may be rejected while others are
+// be far larger. The body may be compressed (Content-Encoding gzip
+// or deflate, once). Some events may be rejected while others are
 // accepted (200 with `errors`); when every event is rejected the reply
 // is a 400 problem with `errors`.
 //
@@ -9672,7 +10678,8 @@ func (c *ClientWithResponses) PostEventsWithBodyWithResponse(ctx context.Context
 // Events that carry an `event_id` are idempotent: a retry counts them
 // as `duplicates`, so a client may retry a post with event ids safely.
 // A JSON array holds at most 50000 events; NDJSON is streamed and may
-// be far larger. Some events may be rejected while others are
+// be far larger. The body may be compressed (Content-Encoding gzip
+// or deflate, once). Some events may be rejected while others are
 // accepted (200 with `errors`); when every event is rejected the reply
 // is a 400 problem with `errors`.
 //
@@ -10036,6 +11043,639 @@ func (c *ClientWithResponses) GetSegmentProductsWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseGetSegmentProductsResponse(rsp)
+}
+
+// ParseGetPprofIndexResponse parses an HTTP response from a GetPprofIndexWithResponse call
+func ParseGetPprofIndexResponse(rsp *http.Response) (*GetPprofIndexResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPprofIndexResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPprofIndexResponse200Headers
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPprofIndexResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPprofIndexResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPprofIndexResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPprofIndexResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPprofAllocsResponse parses an HTTP response from a GetPprofAllocsWithResponse call
+func ParseGetPprofAllocsResponse(rsp *http.Response) (*GetPprofAllocsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPprofAllocsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPprofAllocsResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPprofAllocsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPprofAllocsResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPprofAllocsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPprofAllocsResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPprofGoroutineResponse parses an HTTP response from a GetPprofGoroutineWithResponse call
+func ParseGetPprofGoroutineResponse(rsp *http.Response) (*GetPprofGoroutineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPprofGoroutineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPprofGoroutineResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPprofGoroutineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPprofGoroutineResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPprofGoroutineResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPprofGoroutineResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPprofHeapResponse parses an HTTP response from a GetPprofHeapWithResponse call
+func ParseGetPprofHeapResponse(rsp *http.Response) (*GetPprofHeapResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPprofHeapResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPprofHeapResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPprofHeapResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPprofHeapResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPprofHeapResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPprofHeapResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPprofCPUResponse parses an HTTP response from a GetPprofCPUWithResponse call
+func ParseGetPprofCPUResponse(rsp *http.Response) (*GetPprofCPUResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPprofCPUResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPprofCPUResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPprofCPUResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPprofCPUResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPprofCPUResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPprofCPUResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
@@ -10900,6 +12540,13 @@ func ParsePutCustomerResponse(rsp *http.Response) (*PutCustomerResponse, error) 
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10981,6 +12628,23 @@ func ParsePutCustomerResponse(rsp *http.Response) (*PutCustomerResponse, error) 
 			headers.XRequestID = value
 		}
 		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PutCustomerResponse415Headers
+		if values := rsp.Header.Values("Accept-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptEncoding = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers415 = &headers
 	case rsp.StatusCode == 429:
 		var headers PutCustomerResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -11537,6 +13201,13 @@ func ParsePostEventsResponse(rsp *http.Response) (*PostEventsResponse, error) {
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11618,6 +13289,23 @@ func ParsePostEventsResponse(rsp *http.Response) (*PostEventsResponse, error) {
 			headers.XRequestID = value
 		}
 		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PostEventsResponse415Headers
+		if values := rsp.Header.Values("Accept-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptEncoding = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers415 = &headers
 	case rsp.StatusCode == 429:
 		var headers PostEventsResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -12204,6 +13892,13 @@ func ParsePutExperimentResponse(rsp *http.Response) (*PutExperimentResponse, err
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -12292,6 +13987,23 @@ func ParsePutExperimentResponse(rsp *http.Response) (*PutExperimentResponse, err
 			headers.XRequestID = value
 		}
 		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PutExperimentResponse415Headers
+		if values := rsp.Header.Values("Accept-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptEncoding = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers415 = &headers
 	case rsp.StatusCode == 429:
 		var headers PutExperimentResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -13309,6 +15021,13 @@ func ParsePutOfferResponse(rsp *http.Response) (*PutOfferResponse, error) {
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13390,6 +15109,23 @@ func ParsePutOfferResponse(rsp *http.Response) (*PutOfferResponse, error) {
 			headers.XRequestID = value
 		}
 		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PutOfferResponse415Headers
+		if values := rsp.Header.Values("Accept-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptEncoding = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers415 = &headers
 	case rsp.StatusCode == 429:
 		var headers PutOfferResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -13495,6 +15231,13 @@ func ParsePostOfferResponseResponse(rsp *http.Response) (*PostOfferResponseRespo
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13596,6 +15339,23 @@ func ParsePostOfferResponseResponse(rsp *http.Response) (*PostOfferResponseRespo
 			headers.XRequestID = value
 		}
 		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PostOfferResponseResponse415Headers
+		if values := rsp.Header.Values("Accept-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptEncoding = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers415 = &headers
 	case rsp.StatusCode == 429:
 		var headers PostOfferResponseResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -14165,6 +15925,13 @@ func ParsePutProductResponse(rsp *http.Response) (*PutProductResponse, error) {
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -14246,6 +16013,23 @@ func ParsePutProductResponse(rsp *http.Response) (*PutProductResponse, error) {
 			headers.XRequestID = value
 		}
 		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PutProductResponse415Headers
+		if values := rsp.Header.Values("Accept-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptEncoding = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers415 = &headers
 	case rsp.StatusCode == 429:
 		var headers PutProductResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -14936,6 +16720,13 @@ func ParsePutSegmentResponse(rsp *http.Response) (*PutSegmentResponse, error) {
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -15017,6 +16808,23 @@ func ParsePutSegmentResponse(rsp *http.Response) (*PutSegmentResponse, error) {
 			headers.XRequestID = value
 		}
 		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PutSegmentResponse415Headers
+		if values := rsp.Header.Values("Accept-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptEncoding = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers415 = &headers
 	case rsp.StatusCode == 429:
 		var headers PutSegmentResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

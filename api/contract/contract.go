@@ -91,17 +91,31 @@ func (v *Validator) Doc() *openapi3.T { return v.doc }
 // tests send bad requests on purpose, and the reply to one must still be
 // documented.
 func (v *Validator) Check(req *http.Request, status int, header http.Header, body []byte) error {
+	return v.check(req, status, header, body, true)
+}
+
+// CheckHead is Check for a reply whose body the caller cannot read (a
+// stream): the status and the headers.
+func (v *Validator) CheckHead(req *http.Request, status int, header http.Header) error {
+	return v.check(req, status, header, nil, false)
+}
+
+func (v *Validator) check(req *http.Request, status int, header http.Header, body []byte, withBody bool) error {
 	r := req.Clone(context.Background())
 	r.Body = http.NoBody
 	// Route by path and query alone, whatever address the request went to.
 	r.URL = &url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	r.Host = ""
+	if r.Method == http.MethodHead {
+		// Every GET answers HEAD: the same status and headers, no body.
+		r.Method, withBody = http.MethodGet, false
+	}
 	route, _, err := v.router.FindRoute(r)
 	if err != nil {
-		return v.checkUnrouted(req, status, header, body, err)
+		return v.checkUnrouted(req, status, header, body, withBody, err)
 	}
 	where := fmt.Sprintf("%s %s -> %d", req.Method, req.URL.RequestURI(), status)
-	if err := v.checkReply(route, status, header, body); err != nil {
+	if err := v.checkReply(route, status, header, body, withBody); err != nil {
 		return fmt.Errorf("%s: reply does not match api/openapi.yaml: %w\nbody: %.600s", where, err, body)
 	}
 	return nil
@@ -111,7 +125,7 @@ func (v *Validator) Check(req *http.Request, status int, header http.Header, bod
 // its status: the status must be listed, every header documented (and the
 // required ones present and valid), the Content-Type one of the listed
 // media types and the body valid against its schema.
-func (v *Validator) checkReply(route *routers.Route, status int, header http.Header, body []byte) error {
+func (v *Validator) checkReply(route *routers.Route, status int, header http.Header, body []byte, withBody bool) error {
 	code := strconv.Itoa(status)
 	ref := route.Operation.Responses.Value(code)
 	if ref == nil || ref.Value == nil {
@@ -124,6 +138,12 @@ func (v *Validator) checkReply(route *routers.Route, status int, header http.Hea
 	resp := ref.Value
 	if err := v.checkHeaders(ptr, resp, header); err != nil {
 		return err
+	}
+	if !withBody {
+		if len(resp.Content) > 0 && mediaKey(resp.Content, header.Get("Content-Type")) == "" {
+			return fmt.Errorf("Content-Type %q is not one of the documented %v", header.Get("Content-Type"), keysOf(resp.Content))
+		}
+		return nil
 	}
 	if len(resp.Content) == 0 {
 		// A 204's body is never sent (fasthttp keeps a "No Content" text
@@ -213,13 +233,16 @@ func keysOf(c openapi3.Content) []string {
 
 // checkUnrouted holds a request the description has no operation for: its
 // reply must be a 404 (no such endpoint) or 405 problem.
-func (v *Validator) checkUnrouted(req *http.Request, status int, header http.Header, body []byte, routeErr error) error {
+func (v *Validator) checkUnrouted(req *http.Request, status int, header http.Header, body []byte, withBody bool, routeErr error) error {
 	where := fmt.Sprintf("%s %s -> %d", req.Method, req.URL.RequestURI(), status)
 	if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
 		return fmt.Errorf("%s: the request matches no operation of api/openapi.yaml (%v) yet the reply is not a 404 or 405", where, routeErr)
 	}
 	if ct := header.Get("Content-Type"); ct != "application/problem+json" {
 		return fmt.Errorf("%s: Content-Type %q, want application/problem+json", where, ct)
+	}
+	if !withBody {
+		return undocumentedHeaders(header, openapi3.Headers{"X-Request-ID": nil})
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
 	if err != nil {
