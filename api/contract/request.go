@@ -113,6 +113,9 @@ func (v *Validator) checkValue(p param, text string) error {
 }
 
 func (v *Validator) checkBody(route *routers.Route, ctype string, body []byte) error {
+	if partial, _ := route.Operation.Extensions["x-affinity-partial-success"].(bool); partial {
+		return nil // a success may have rejected part of the body
+	}
 	rb := route.Operation.RequestBody
 	if rb == nil || rb.Value == nil {
 		if len(bytes.TrimSpace(body)) > 0 {
