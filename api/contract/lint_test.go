@@ -21,6 +21,27 @@ func TestDescriptionLints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Generators name types after components: one name in two sections
+	// (a Profile response and a Profile schema) stops oapi-codegen and ogen.
+	seen := map[string]string{}
+	sections := map[string][]string{}
+	for n := range doc.Components.Schemas {
+		sections["schemas"] = append(sections["schemas"], n)
+	}
+	for n := range doc.Components.Responses {
+		sections["responses"] = append(sections["responses"], n)
+	}
+	for n := range doc.Components.Parameters {
+		sections["parameters"] = append(sections["parameters"], n)
+	}
+	for sec, names := range sections {
+		for _, n := range names {
+			if other, dup := seen[n]; dup {
+				t.Errorf("component %q is both in %s and in %s", n, other, sec)
+			}
+			seen[n] = sec
+		}
+	}
 	ids := map[string]bool{}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
