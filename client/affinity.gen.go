@@ -406,6 +406,7 @@ type Event_Timestamp struct {
 
 // EventsReply defines model for EventsReply.
 type EventsReply struct {
+	// Accepted Valid events, duplicates included.
 	Accepted int `json:"accepted"`
 
 	// Duplicates Of the accepted events, those whose event_id was stored before (kept once).
@@ -414,7 +415,9 @@ type EventsReply struct {
 
 	// ErrorsTruncated errors lists only the first rejections; rejected counts them all.
 	ErrorsTruncated *bool `json:"errors_truncated,omitempty"`
-	Rejected        int   `json:"rejected"`
+
+	// Rejected Invalid events, each in errors (unless errors_truncated).
+	Rejected int `json:"rejected"`
 }
 
 // Experiment defines model for Experiment.
@@ -1801,8 +1804,11 @@ type ClientInterface interface {
 
 	// PostEventsWithBody Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 	//
-	// Events that carry an `event_id` are idempotent: a retry counts them
-	// as `duplicates`, so a client may retry a post with event ids safely.
+	// `accepted` counts every valid event of the request, duplicates
+	// included; the events newly stored are `accepted` minus
+	// `duplicates`. Events that carry an `event_id` are idempotent: a
+	// retry counts them as `duplicates`, so a client may retry a post with
+	// event ids safely.
 	// A JSON array holds at most 50000 events; NDJSON is streamed and may
 	// be far larger. The body may be compressed (Content-Encoding gzip
 	// or deflate, once). Some events may be rejected while others are
@@ -1816,8 +1822,11 @@ type ClientInterface interface {
 
 	// PostEvents Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 	//
-	// Events that carry an `event_id` are idempotent: a retry counts them
-	// as `duplicates`, so a client may retry a post with event ids safely.
+	// `accepted` counts every valid event of the request, duplicates
+	// included; the events newly stored are `accepted` minus
+	// `duplicates`. Events that carry an `event_id` are idempotent: a
+	// retry counts them as `duplicates`, so a client may retry a post with
+	// event ids safely.
 	// A JSON array holds at most 50000 events; NDJSON is streamed and may
 	// be far larger. The body may be compressed (Content-Encoding gzip
 	// or deflate, once). Some events may be rejected while others are
@@ -2261,8 +2270,11 @@ func (c *RawClient) GetRecommendations(ctx context.Context, id CustomerIDPath, p
 
 // PostEventsWithBody Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 //
-// Events that carry an `event_id` are idempotent: a retry counts them
-// as `duplicates`, so a client may retry a post with event ids safely.
+// `accepted` counts every valid event of the request, duplicates
+// included; the events newly stored are `accepted` minus
+// `duplicates`. Events that carry an `event_id` are idempotent: a
+// retry counts them as `duplicates`, so a client may retry a post with
+// event ids safely.
 // A JSON array holds at most 50000 events; NDJSON is streamed and may
 // be far larger. The body may be compressed (Content-Encoding gzip
 // or deflate, once). Some events may be rejected while others are
@@ -2286,8 +2298,11 @@ func (c *RawClient) PostEventsWithBody(ctx context.Context, contentType string, 
 
 // PostEvents Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 //
-// Events that carry an `event_id` are idempotent: a retry counts them
-// as `duplicates`, so a client may retry a post with event ids safely.
+// `accepted` counts every valid event of the request, duplicates
+// included; the events newly stored are `accepted` minus
+// `duplicates`. Events that carry an `event_id` are idempotent: a
+// retry counts them as `duplicates`, so a client may retry a post with
+// event ids safely.
 // A JSON array holds at most 50000 events; NDJSON is streamed and may
 // be far larger. The body may be compressed (Content-Encoding gzip
 // or deflate, once). Some events may be rejected while others are
@@ -5114,8 +5129,11 @@ type ClientWithResponsesInterface interface {
 
 	// PostEventsWithBodyWithResponse Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 	//
-	// Events that carry an `event_id` are idempotent: a retry counts them
-	// as `duplicates`, so a client may retry a post with event ids safely.
+	// `accepted` counts every valid event of the request, duplicates
+	// included; the events newly stored are `accepted` minus
+	// `duplicates`. Events that carry an `event_id` are idempotent: a
+	// retry counts them as `duplicates`, so a client may retry a post with
+	// event ids safely.
 	// A JSON array holds at most 50000 events; NDJSON is streamed and may
 	// be far larger. The body may be compressed (Content-Encoding gzip
 	// or deflate, once). Some events may be rejected while others are
@@ -5129,8 +5147,11 @@ type ClientWithResponsesInterface interface {
 
 	// PostEventsWithResponse Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 	//
-	// Events that carry an `event_id` are idempotent: a retry counts them
-	// as `duplicates`, so a client may retry a post with event ids safely.
+	// `accepted` counts every valid event of the request, duplicates
+	// included; the events newly stored are `accepted` minus
+	// `duplicates`. Events that carry an `event_id` are idempotent: a
+	// retry counts them as `duplicates`, so a client may retry a post with
+	// event ids safely.
 	// A JSON array holds at most 50000 events; NDJSON is streamed and may
 	// be far larger. The body may be compressed (Content-Encoding gzip
 	// or deflate, once). Some events may be rejected while others are
@@ -10654,8 +10675,11 @@ func (c *ClientWithResponses) GetRecommendationsWithResponse(ctx context.Context
 
 // PostEventsWithBodyWithResponse Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 //
-// Events that carry an `event_id` are idempotent: a retry counts them
-// as `duplicates`, so a client may retry a post with event ids safely.
+// `accepted` counts every valid event of the request, duplicates
+// included; the events newly stored are `accepted` minus
+// `duplicates`. Events that carry an `event_id` are idempotent: a
+// retry counts them as `duplicates`, so a client may retry a post with
+// event ids safely.
 // A JSON array holds at most 50000 events; NDJSON is streamed and may
 // be far larger. The body may be compressed (Content-Encoding gzip
 // or deflate, once). Some events may be rejected while others are
@@ -10675,8 +10699,11 @@ func (c *ClientWithResponses) PostEventsWithBodyWithResponse(ctx context.Context
 
 // PostEventsWithResponse Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 //
-// Events that carry an `event_id` are idempotent: a retry counts them
-// as `duplicates`, so a client may retry a post with event ids safely.
+// `accepted` counts every valid event of the request, duplicates
+// included; the events newly stored are `accepted` minus
+// `duplicates`. Events that carry an `event_id` are idempotent: a
+// retry counts them as `duplicates`, so a client may retry a post with
+// event ids safely.
 // A JSON array holds at most 50000 events; NDJSON is streamed and may
 // be far larger. The body may be compressed (Content-Encoding gzip
 // or deflate, once). Some events may be rejected while others are
