@@ -1804,9 +1804,9 @@ type ClientInterface interface {
 
 	// PostEventsWithBody Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 	//
-	// `accepted` counts every valid event of the request, duplicates
-	// included; the events newly stored are `accepted` minus
-	// `duplicates`. Events that carry an `event_id` are idempotent: a
+	// `accepted` counts every valid event of the request,
+	// duplicates included; the events newly stored are `accepted`
+	// minus `duplicates`. Events that carry an `event_id` are idempotent: a
 	// retry counts them as `duplicates`, so a client may retry a post with
 	// event ids safely.
 	// A JSON array holds at most 50000 events; NDJSON is streamed and may
@@ -1822,9 +1822,9 @@ type ClientInterface interface {
 
 	// PostEvents Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 	//
-	// `accepted` counts every valid event of the request, duplicates
-	// included; the events newly stored are `accepted` minus
-	// `duplicates`. Events that carry an `event_id` are idempotent: a
+	// `accepted` counts every valid event of the request,
+	// duplicates included; the events newly stored are `accepted`
+	// minus `duplicates`. Events that carry an `event_id` are idempotent: a
 	// retry counts them as `duplicates`, so a client may retry a post with
 	// event ids safely.
 	// A JSON array holds at most 50000 events; NDJSON is streamed and may
@@ -2270,9 +2270,9 @@ func (c *RawClient) GetRecommendations(ctx context.Context, id CustomerIDPath, p
 
 // PostEventsWithBody Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 //
-// `accepted` counts every valid event of the request, duplicates
-// included; the events newly stored are `accepted` minus
-// `duplicates`. Events that carry an `event_id` are idempotent: a
+// `accepted` counts every valid event of the request,
+// duplicates included; the events newly stored are `accepted`
+// minus `duplicates`. Events that carry an `event_id` are idempotent: a
 // retry counts them as `duplicates`, so a client may retry a post with
 // event ids safely.
 // A JSON array holds at most 50000 events; NDJSON is streamed and may
@@ -2298,9 +2298,9 @@ func (c *RawClient) PostEventsWithBody(ctx context.Context, contentType string, 
 
 // PostEvents Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 //
-// `accepted` counts every valid event of the request, duplicates
-// included; the events newly stored are `accepted` minus
-// `duplicates`. Events that carry an `event_id` are idempotent: a
+// `accepted` counts every valid event of the request,
+// duplicates included; the events newly stored are `accepted`
+// minus `duplicates`. Events that carry an `event_id` are idempotent: a
 // retry counts them as `duplicates`, so a client may retry a post with
 // event ids safely.
 // A JSON array holds at most 50000 events; NDJSON is streamed and may
@@ -5129,9 +5129,9 @@ type ClientWithResponsesInterface interface {
 
 	// PostEventsWithBodyWithResponse Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 	//
-	// `accepted` counts every valid event of the request, duplicates
-	// included; the events newly stored are `accepted` minus
-	// `duplicates`. Events that carry an `event_id` are idempotent: a
+	// `accepted` counts every valid event of the request,
+	// duplicates included; the events newly stored are `accepted`
+	// minus `duplicates`. Events that carry an `event_id` are idempotent: a
 	// retry counts them as `duplicates`, so a client may retry a post with
 	// event ids safely.
 	// A JSON array holds at most 50000 events; NDJSON is streamed and may
@@ -5147,9 +5147,9 @@ type ClientWithResponsesInterface interface {
 
 	// PostEventsWithResponse Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 	//
-	// `accepted` counts every valid event of the request, duplicates
-	// included; the events newly stored are `accepted` minus
-	// `duplicates`. Events that carry an `event_id` are idempotent: a
+	// `accepted` counts every valid event of the request,
+	// duplicates included; the events newly stored are `accepted`
+	// minus `duplicates`. Events that carry an `event_id` are idempotent: a
 	// retry counts them as `duplicates`, so a client may retry a post with
 	// event ids safely.
 	// A JSON array holds at most 50000 events; NDJSON is streamed and may
@@ -10675,9 +10675,9 @@ func (c *ClientWithResponses) GetRecommendationsWithResponse(ctx context.Context
 
 // PostEventsWithBodyWithResponse Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 //
-// `accepted` counts every valid event of the request, duplicates
-// included; the events newly stored are `accepted` minus
-// `duplicates`. Events that carry an `event_id` are idempotent: a
+// `accepted` counts every valid event of the request,
+// duplicates included; the events newly stored are `accepted`
+// minus `duplicates`. Events that carry an `event_id` are idempotent: a
 // retry counts them as `duplicates`, so a client may retry a post with
 // event ids safely.
 // A JSON array holds at most 50000 events; NDJSON is streamed and may
@@ -10699,9 +10699,9 @@ func (c *ClientWithResponses) PostEventsWithBodyWithResponse(ctx context.Context
 
 // PostEventsWithResponse Ingest one event, a JSON array or NDJSON; replies after the accepted ones are durable
 //
-// `accepted` counts every valid event of the request, duplicates
-// included; the events newly stored are `accepted` minus
-// `duplicates`. Events that carry an `event_id` are idempotent: a
+// `accepted` counts every valid event of the request,
+// duplicates included; the events newly stored are `accepted`
+// minus `duplicates`. Events that carry an `event_id` are idempotent: a
 // retry counts them as `duplicates`, so a client may retry a post with
 // event ids safely.
 // A JSON array holds at most 50000 events; NDJSON is streamed and may
