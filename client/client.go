@@ -208,7 +208,8 @@ func (c *Client) Popular(ctx context.Context, p *GetPopularParams) (*ListReply, 
 	return replyOf(r, r.Body, r.JSON200)
 }
 
-// Customers is GET /v1/customers: a sample of up to limit customer ids.
+// Customers is GET /v1/customers: a sample of up to limit customer ids
+// (an admin key when keys are configured).
 func (c *Client) Customers(ctx context.Context, limit int) ([]string, error) {
 	r, err := c.ListCustomersWithResponse(ctx, &ListCustomersParams{Limit: &limit})
 	if err != nil {
