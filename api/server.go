@@ -177,12 +177,21 @@ type Server struct {
 }
 
 const localRequestID = "request_id"
+
+// replyCheck, when set, is the outermost middleware of every server: the
+// package's tests set it (contract_test.go) to check each finished reply
+// against api/openapi.yaml. Nil in production.
+var replyCheck fiber.Handler
+
 const localScope = "scope"
 
 // New builds the server and its routes.
 func New(d Deps, o Options) (*Server, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
+	}
+	if _, err := openapiJSON(); err != nil {
+		return nil, err // a broken embedded description is a build mistake: fail loudly
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -209,6 +218,9 @@ func New(d Deps, o Options) (*Server, error) {
 		JSONEncoder:       jsonMarshal,
 		JSONDecoder:       json.Unmarshal,
 	})
+	if replyCheck != nil {
+		s.app.Use(replyCheck)
+	}
 	s.app.Use(s.observe, s.limitBody)
 	s.routes()
 	s.ready.Store(true)

@@ -1,0 +1,67 @@
+package contract_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/affinity-rec/affinity/api"
+	"github.com/affinity-rec/affinity/api/contract"
+)
+
+var listBody = []byte(`{"items":[{"product_id":"21733","score":0.03166},{"product_id":"82482","score":0.019099},` +
+	`{"product_id":"23322","score":0.018464},{"product_id":"22423","score":0.0171},{"product_id":"85099B","score":0.016},` +
+	`{"product_id":"84879","score":0.015},{"product_id":"23203","score":0.014},{"product_id":"23245","score":0.013},` +
+	`{"product_id":"22502","score":0.012},{"product_id":"23301","score":0.011}],` +
+	`"recommendation_id":"r46a110d66deb1","algorithm":"related-ease","experiment":null,"variant":null}`)
+
+// BenchmarkCheckList is the cost the contract check adds to each reply a
+// test receives (one 10-item list reply), against kin-openapi's own
+// openapi3filter.ValidateResponse, which compiles a 3.1 schema per call.
+func BenchmarkCheckList(b *testing.B) {
+	hdr := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"1"}}
+	req, _ := http.NewRequest("GET", "/v1/products/85123A/related?limit=10", nil)
+	b.Run("contract", func(b *testing.B) {
+		v, err := contract.New(api.OpenAPIYAML())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := v.Check(req, 200, hdr, listBody); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("openapi3filter", func(b *testing.B) {
+		doc, err := contract.Load(api.OpenAPIYAML())
+		if err != nil {
+			b.Fatal(err)
+		}
+		doc.Servers = openapi3.Servers{{URL: "/"}}
+		router, err := gorillamux.NewRouter(doc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			in := &openapi3filter.ResponseValidationInput{
+				RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+				Status:                 200, Header: hdr,
+				Options: &openapi3filter.Options{IncludeResponseStatus: true},
+			}
+			in.SetBodyBytes(listBody)
+			if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
