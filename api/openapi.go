@@ -1,50 +1,48 @@
 package api
 
 import (
-	"strings"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
+	"go.yaml.in/yaml/v4"
 )
 
-// openapi describes the routes actually registered, so the description
-// cannot drift from the router.
-func (s *Server) openapi(c *fiber.Ctx) error {
-	paths := map[string]map[string]any{}
-	for _, r := range s.table {
-		p := r.path
-		var params []map[string]any
-		for _, seg := range strings.Split(p, "/") {
-			if strings.HasPrefix(seg, ":") {
-				name := seg[1:]
-				params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]string{"type": "string"}})
-				p = strings.Replace(p, seg, "{"+name+"}", 1)
-			}
-		}
-		for _, q := range r.params {
-			params = append(params, map[string]any{"name": q, "in": "query", "schema": map[string]string{"type": "string"}})
-		}
-		op := map[string]any{
-			"summary":   r.summary,
-			"responses": map[string]any{"200": map[string]string{"description": "OK"}, "default": map[string]any{"description": "problem", "content": map[string]any{"application/problem+json": map[string]any{}}}},
-		}
-		if len(params) > 0 {
-			op["parameters"] = params
-		}
-		if r.scope != ScopeNone {
-			op["security"] = []map[string][]string{{"bearer": {scopeName(r.scope)}}}
-			op["x-scope"] = scopeName(r.scope)
-		}
-		if paths[p] == nil {
-			paths[p] = map[string]any{}
-		}
-		paths[p][strings.ToLower(r.method)] = op
+// openapiYAML is the API description, the one source of truth for the
+// API's shape: written by hand so that it can say what code cannot (ranges,
+// enums, examples, which problems each operation answers), and held to the
+// router and the handlers by tests (api/contract checks every reply the test
+// suites receive against it; TestOpenAPIMatchesRoutes checks its paths,
+// methods, scopes and query parameters against the route table).
+//
+//go:embed openapi.yaml
+var openapiYAML []byte
+
+// OpenAPIYAML returns the API description as written (a copy).
+func OpenAPIYAML() []byte { return append([]byte(nil), openapiYAML...) }
+
+// OpenAPIJSON returns the API description as JSON, as /openapi.json serves it.
+func OpenAPIJSON() ([]byte, error) { return openapiJSON() }
+
+var openapiJSON = sync.OnceValues(func() ([]byte, error) {
+	var doc any
+	if err := yaml.Unmarshal(openapiYAML, &doc); err != nil {
+		return nil, fmt.Errorf("api/openapi.yaml: %w", err)
 	}
-	return c.JSON(map[string]any{
-		"openapi": "3.0.3",
-		"info":    map[string]string{"title": "Affinity", "version": "1", "description": "Recommendation and personalization API"},
-		"paths":   paths,
-		"components": map[string]any{"securitySchemes": map[string]any{
-			"bearer": map[string]string{"type": "http", "scheme": "bearer"},
-		}},
-	})
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("api/openapi.yaml as JSON: %w", err)
+	}
+	return b, nil
+})
+
+func (s *Server) openapi(c *fiber.Ctx) error {
+	b, err := openapiJSON()
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(b)
 }

@@ -156,6 +156,9 @@ func New(d Deps, o Options) (*Server, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if _, err := openapiJSON(); err != nil {
+		return nil, err // a broken embedded description is a build mistake: fail loudly
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
