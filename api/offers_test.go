@@ -217,31 +217,6 @@ func TestNBOHTTPExperimentFlags(t *testing.T) {
 	}
 }
 
-func TestOfferRoutesInOpenAPI(t *testing.T) {
-	s := newOfferServer(t)
-	r := s.do(t, "GET", "/openapi.json", "").want(t, 200)
-	var doc struct {
-		Paths map[string]map[string]struct {
-			Summary    string
-			Parameters []struct{ Name string }
-		}
-	}
-	r.decode(t, &doc)
-	op := doc.Paths["/v1/customers/{id}/next-best-offer"]["get"]
-	names := []string{}
-	for _, p := range op.Parameters {
-		names = append(names, p.Name)
-	}
-	if op.Summary == "" || !strings.Contains(strings.Join(names, ","), "channel") {
-		t.Fatalf("next-best-offer in openapi: %+v", op)
-	}
-	for _, path := range []string{"/v1/offers", "/v1/offers/{id}", "/v1/offers/{id}/responses"} {
-		if len(doc.Paths[path]) == 0 {
-			t.Errorf("%s missing from openapi", path)
-		}
-	}
-}
-
 // FuzzOfferHTTP sends arbitrary bodies to the offer routes: never a 5xx,
 // and every 4xx is a problem document.
 func FuzzOfferHTTP(f *testing.F) {

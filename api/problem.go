@@ -68,11 +68,44 @@ func problemFor(err error) Problem {
 		p = Problem{Status: http.StatusInternalServerError, Detail: "internal error"}
 	}
 	p.Title = http.StatusText(p.Status)
-	p.Type = "about:blank"
-	if p.Field != "" {
-		p.Type = "https://affinity.dev/problems/invalid-field"
-	}
+	p.Type = problemType(p.Status, p.Field)
 	return p
+}
+
+// ProblemTypeBase prefixes every problem type URI.
+const ProblemTypeBase = "https://affinity.dev/problems/"
+
+// problemTypes names the problem type of each status that has one of its
+// own. Each is documented under the Problem schema in api/openapi.yaml (a
+// test holds the two lists equal); a new status gets its line here and
+// there.
+var problemTypes = map[int]string{
+	http.StatusUnauthorized:          "unauthorized",
+	http.StatusForbidden:             "forbidden",
+	http.StatusNotFound:              "not-found",
+	http.StatusConflict:              "conflict",
+	http.StatusRequestEntityTooLarge: "too-large",
+	http.StatusUnsupportedMediaType:  "unsupported-media-type",
+	http.StatusTooManyRequests:       "rate-limited",
+	http.StatusInternalServerError:   "internal",
+	http.StatusNotImplemented:        "not-implemented",
+	http.StatusServiceUnavailable:    "unavailable",
+}
+
+// problemType is the type URI of a problem: a 400 naming a field is
+// invalid-field; other 4xx without a type of their own are
+// invalid-request, other 5xx internal.
+func problemType(status int, field string) string {
+	if status == http.StatusBadRequest && field != "" {
+		return ProblemTypeBase + "invalid-field"
+	}
+	if t, ok := problemTypes[status]; ok {
+		return ProblemTypeBase + t
+	}
+	if status >= 500 {
+		return ProblemTypeBase + "internal"
+	}
+	return ProblemTypeBase + "invalid-request"
 }
 
 func writeProblem(c *fiber.Ctx, p Problem) error {

@@ -283,41 +283,6 @@ func TestSegmentsHTTPErrors(t *testing.T) {
 	}
 }
 
-func TestSegmentRoutesInOpenAPI(t *testing.T) {
-	s := newSegServer(t, "")
-	var doc struct {
-		Paths map[string]map[string]struct {
-			Summary    string `json:"summary"`
-			Parameters []struct {
-				Name string `json:"name"`
-			} `json:"parameters"`
-		} `json:"paths"`
-	}
-	s.do(t, "GET", "/openapi.json", "").want(t, 200).decode(t, &doc)
-	for path, methods := range map[string][]string{
-		"/v1/segments":                 {"get"},
-		"/v1/segments/{name}":          {"get", "put", "delete"},
-		"/v1/segments/{name}/products": {"get"},
-		"/v1/insights/value":           {"get"},
-	} {
-		for _, m := range methods {
-			op, ok := doc.Paths[path][m]
-			if !ok || op.Summary == "" {
-				t.Errorf("%s %s missing from /openapi.json", m, path)
-			}
-		}
-	}
-	var names []string
-	for _, p := range doc.Paths["/v1/segments/{name}/products"]["get"].Parameters {
-		names = append(names, p.Name)
-	}
-	for _, want := range []string{"name", "limit", "category", "price_min", "in_stock", "customer_id"} {
-		if !slices.Contains(names, want) {
-			t.Errorf("segment products parameters %v lack %s", names, want)
-		}
-	}
-}
-
 // FuzzSegmentBody: any body is either a rule string or a 400 naming a
 // field; never a panic.
 func FuzzSegmentBody(f *testing.F) {

@@ -149,6 +149,11 @@ type Server struct {
 }
 
 const localRequestID = "request_id"
+
+// replyCheck, when set, is the outermost middleware of every server: the
+// package's tests set it (contract_test.go) to check each finished reply
+// against api/openapi.yaml. Nil in production.
+var replyCheck fiber.Handler
 const localScope = "scope"
 
 // New builds the server and its routes.
@@ -181,6 +186,9 @@ func New(d Deps, o Options) (*Server, error) {
 		JSONEncoder:       jsonMarshal,
 		JSONDecoder:       json.Unmarshal,
 	})
+	if replyCheck != nil {
+		s.app.Use(replyCheck)
+	}
 	s.app.Use(s.observe, s.limitBody)
 	s.routes()
 	s.ready.Store(true)
