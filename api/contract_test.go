@@ -293,7 +293,6 @@ func TestContractMiddlewareIsOn(t *testing.T) {
 	}
 }
 
-
 // TestOpenAPIJSONServed: /openapi.json is api/openapi.yaml, as JSON.
 func TestOpenAPIJSONServed(t *testing.T) {
 	s := newOfferServer(t)

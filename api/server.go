@@ -154,6 +154,7 @@ const localRequestID = "request_id"
 // package's tests set it (contract_test.go) to check each finished reply
 // against api/openapi.yaml. Nil in production.
 var replyCheck fiber.Handler
+
 const localScope = "scope"
 
 // New builds the server and its routes.

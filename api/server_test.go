@@ -518,4 +518,3 @@ func TestAuthScopes(t *testing.T) {
 		}
 	}
 }
-
