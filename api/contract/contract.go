@@ -94,9 +94,9 @@ func (v *Validator) Doc() *openapi3.T { return v.doc }
 func (v *Validator) Check(req *http.Request, status int, header http.Header, body []byte) error {
 	r := req.Clone(context.Background())
 	r.Body = http.NoBody
-	if r.URL.Host == "" {
-		r.URL = &url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
-	}
+	// Route by path and query alone, whatever address the request went to.
+	r.URL = &url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	r.Host = ""
 	route, params, err := v.router.FindRoute(r)
 	if err != nil {
 		return v.checkUnrouted(req, status, header, body, err)
