@@ -8,7 +8,7 @@ SHARED  ?= ../shared/data
 # Packages with goroutines and shared state run under the race detector.
 RACE_PKGS := ./features/... ./recommend/... ./api/... ./bench/...
 
-.PHONY: all build run test test-race bench eval fmt vet lint check-deps fuzz test-browser clean
+.PHONY: all build run test test-race bench eval fmt vet lint check-deps check-client fuzz test-browser clean
 
 all: build
 
@@ -22,8 +22,9 @@ CONFIG ?= testdata/demo/config.json
 run: build
 	./$(BIN) serve --addr $(ADDR) --data $(DATA) --demo $(DEMO) --config $(CONFIG)
 
-## test: vet, import direction, unit + end-to-end tests, race detector on concurrent packages.
-test: vet check-deps
+## test: vet, import direction, a fresh generated client, unit + end-to-end tests (the api
+## tests check every reply against api/openapi.yaml and lint it), race detector on concurrent packages.
+test: vet check-deps check-client
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
@@ -53,7 +54,15 @@ check-deps:
 	  /\/api(\/[^:]*)?: / && /dgraph-io\/badger/ {print "api imports badger: " $$1; bad=1} \
 	  /\/api(\/[^:]*)?: / && /affinity\/bench/ {print "api imports bench: " $$1; bad=1} \
 	  /\/(features|recommend|api|bench)(\/[^:]*)?: / && /\/cmd\// {print "a library imports cmd/: " $$1; bad=1} \
+	  /\/client: / && /affinity\/(features|recommend|api|bench|cmd)/ {print "the client imports the server: " $$1; bad=1} \
 	  END {exit bad}' && echo "import direction ok"
+
+## check-client: the committed client/affinity.gen.go is what oapi-codegen (go.mod's tool) makes of api/openapi.yaml.
+check-client:
+	@tmp=$$(mktemp -d) && cd client && sed "s|^output: .*|output: $$tmp/affinity.gen.go|" oapi-codegen.yaml > $$tmp/config.yaml && \
+	  $(GO) tool oapi-codegen -config $$tmp/config.yaml ../api/openapi.yaml && \
+	  { diff -q affinity.gen.go $$tmp/affinity.gen.go >/dev/null || { echo "client/affinity.gen.go is stale: run go generate ./client/"; diff -u affinity.gen.go $$tmp/affinity.gen.go | head -40; rm -rf $$tmp; exit 1; }; } && \
+	  rm -rf $$tmp && echo "generated client up to date"
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 FUZZTIME ?= 20s
