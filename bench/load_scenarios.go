@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/affinity-rec/affinity/client"
 )
 
 // Scenario names accepted by LoadOptions.Scenario.
@@ -168,28 +171,22 @@ func loadDiscoverIDs(ctx context.Context, t *loadTarget, needProducts, needCusto
 	var ids LoadIDs
 	var warnings []string
 	if needProducts {
-		var reply struct {
-			Items []struct {
-				ProductID string `json:"product_id"`
-			} `json:"items"`
-		}
-		if err := t.getJSON(ctx, "/v1/popular?limit=100", &reply); err != nil {
+		l, err := t.api.Popular(ctx, &client.GetPopularParams{Limit: client.Ptr(100)})
+		if err != nil {
 			return LoadIDs{}, nil, fmt.Errorf("cannot list products to request: %w", err)
 		}
-		for _, it := range reply.Items {
-			if it.ProductID != "" {
-				ids.Products = append(ids.Products, it.ProductID)
+		for _, it := range l.Items {
+			if it.ProductId != "" {
+				ids.Products = append(ids.Products, it.ProductId)
 			}
 		}
 	}
 	if needCustomers {
-		var reply struct {
-			Customers []string `json:"customers"`
-		}
-		if err := t.getJSON(ctx, "/v1/customers?limit=1000", &reply); err != nil {
+		custs, err := t.api.Customers(ctx, 1000)
+		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("cannot list customers (%v): using unknown customer ids", err))
 		} else {
-			ids.Customers = reply.Customers
+			ids.Customers = custs
 		}
 	}
 	return ids, warnings, nil
@@ -408,10 +405,15 @@ func (pk *loadPicker) eventsBody() []byte {
 }
 
 // loadTarget is the server under test: one fasthttp HostClient (a pool of
-// keep-alive connections to one address, no per-request allocation) and the
-// base URL. It is safe for concurrent use.
+// keep-alive connections to one address, no per-request allocation) for the
+// measured requests, the Go client for the setup calls, and the base URL.
+// The measured requests do not go through the Go client: its net/http
+// transport and typed decoding allocate per request and would put the
+// client's cost into the server's latency on a machine the load generator
+// shares with the server. It is safe for concurrent use.
 type loadTarget struct {
 	hc      *fasthttp.HostClient
+	api     *client.Client
 	base    string // scheme://host[:port][/prefix], no trailing slash
 	host    string
 	apiKey  string
@@ -449,8 +451,16 @@ func newLoadTarget(o LoadOptions) (*loadTarget, error) {
 		WriteTimeout:                  o.Timeout,
 		DisableHeaderNamesNormalizing: true,
 	}
+	// Setup calls may be retried (they are not measured); a server still
+	// warming up answers 503.
+	api, err := client.New(strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/"),
+		client.Options{APIKey: o.APIKey, HTTPClient: &http.Client{Timeout: o.Timeout}})
+	if err != nil {
+		return nil, err
+	}
 	return &loadTarget{
 		hc:      hc,
+		api:     api,
 		base:    strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/"),
 		host:    u.Host,
 		apiKey:  o.APIKey,
@@ -471,26 +481,4 @@ func (t *loadTarget) newRequest(method string) *fasthttp.Request {
 		req.Header.Set("Authorization", "Bearer "+t.apiKey)
 	}
 	return req
-}
-
-// getJSON fetches base+path and decodes a 2xx JSON reply into v.
-func (t *loadTarget) getJSON(ctx context.Context, path string, v any) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cannot GET %s: %w", path, err)
-	}
-	req := t.newRequest(fasthttp.MethodGet)
-	defer fasthttp.ReleaseRequest(req)
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(t.base + path)
-	if err := t.hc.DoTimeout(req, resp, t.timeout); err != nil {
-		return fmt.Errorf("cannot GET %s: %s: %w", path, loadErrorKind(err), err)
-	}
-	if sc := resp.StatusCode(); sc < 200 || sc > 299 {
-		return fmt.Errorf("cannot GET %s: status %d", path, sc)
-	}
-	if err := json.Unmarshal(resp.Body(), v); err != nil {
-		return fmt.Errorf("cannot decode GET %s: %w", path, err)
-	}
-	return nil
 }

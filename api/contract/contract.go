@@ -12,11 +12,9 @@
 package contract
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -169,16 +167,4 @@ func undocumentedHeaders(h http.Header, documented openapi3.Headers) error {
 		return fmt.Errorf("undocumented reply headers %v", extra)
 	}
 	return nil
-}
-
-// CheckResponse validates resp (read whole and put back, so the caller can
-// still read it).
-func (v *Validator) CheckResponse(req *http.Request, resp *http.Response) error {
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	return v.Check(req, resp.StatusCode, resp.Header, body)
 }

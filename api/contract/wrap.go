@@ -1,6 +1,8 @@
 package contract
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -25,10 +27,22 @@ func (d *CheckingDoer) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return resp, err
 	}
-	if cerr := d.V.CheckResponse(req, resp); cerr != nil {
+	body, err := readBack(resp)
+	if err != nil {
+		return nil, err // a reply cut short is a transport error, not a contract one
+	}
+	if cerr := d.V.Check(req, resp.StatusCode, resp.Header, body); cerr != nil {
 		d.Report(cerr)
 	}
 	return resp, nil
+}
+
+// readBack reads resp's body whole and puts a copy back for the caller.
+func readBack(resp *http.Response) ([]byte, error) {
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return body, err
 }
 
 // Proxy is a reverse proxy to target that checks every reply passing
@@ -37,7 +51,11 @@ func (d *CheckingDoer) Do(req *http.Request) (*http.Response, error) {
 func (v *Validator) Proxy(target *url.URL, report func(error)) http.Handler {
 	p := httputil.NewSingleHostReverseProxy(target)
 	p.ModifyResponse = func(resp *http.Response) error {
-		if err := v.CheckResponse(resp.Request, resp); err != nil {
+		body, err := readBack(resp)
+		if err != nil {
+			return err // the proxy answers 502
+		}
+		if err := v.Check(resp.Request, resp.StatusCode, resp.Header, body); err != nil {
 			report(err)
 		}
 		return nil

@@ -4,9 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/affinity-rec/affinity/api"
+	"github.com/affinity-rec/affinity/api/contract"
 )
 
 // TestGenerateImportAndBaseline goes through the commands as an operator
@@ -80,6 +87,8 @@ func TestGenerateImportAndBaseline(t *testing.T) {
 		t.Errorf("ratio %v, baseline rps %v", got.Ratio, got.Baseline.RPS)
 	}
 
+	benchThroughContract(t, srv.addr)
+
 	for _, bad := range [][]string{
 		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--size", "huge"},
 		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--events", "-5"},
@@ -87,5 +96,55 @@ func TestGenerateImportAndBaseline(t *testing.T) {
 		if err := run(ctx, bad, &out, &out); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+}
+
+// benchThroughContract runs a short mixed bench (every scenario's requests,
+// event posts included) through a proxy that checks every reply against
+// api/openapi.yaml: the load generator's traffic is held to the contract
+// too.
+func benchThroughContract(t *testing.T, addr string) {
+	t.Helper()
+	v, err := contract.New(api.OpenAPIYAML())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var violations []string
+	var checked int
+	target, _ := url.Parse("http://" + addr)
+	proxy := httptest.NewServer(v.Proxy(target, func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(violations) < 5 {
+			violations = append(violations, err.Error())
+		}
+	}))
+	defer proxy.Close()
+	counted := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		checked++
+		mu.Unlock()
+		proxy.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer counted.Close()
+	var out, progress bytes.Buffer
+	args := []string{"bench", "--url", counted.URL, "--scenario", "mixed", "--duration", "400ms", "--concurrency", "2", "--json"}
+	if err := run(context.Background(), args, &out, &progress); err != nil {
+		t.Fatalf("bench through the contract proxy: %v\n%s", err, progress.String())
+	}
+	var got struct {
+		Requests, Errors int64
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, out.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got.Requests == 0 || got.Errors != 0 || checked < int(got.Requests) {
+		t.Errorf("mixed bench through the proxy: %+v, %d replies checked\n%s", got, checked, progress.String())
+	}
+	for _, v := range violations {
+		t.Errorf("contract: %s", v)
 	}
 }

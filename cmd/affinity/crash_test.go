@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
-	"io"
 	"math/rand"
 	"net"
 	"net/http"
@@ -17,6 +15,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/affinity-rec/affinity/api"
+	"github.com/affinity-rec/affinity/api/contract"
+	"github.com/affinity-rec/affinity/client"
 )
 
 // buildBinary compiles the command once for the process tests.
@@ -60,6 +62,24 @@ type child struct {
 	cmd  *exec.Cmd
 	addr string
 	out  *bytes.Buffer
+	api  *client.Client // sends once: these tests kill the server mid-request
+}
+
+// apiClient is the Go client of the server at base, trying each call at
+// most attempts times, every reply checked against api/openapi.yaml.
+func apiClient(t *testing.T, base string, attempts int) *client.Client {
+	t.Helper()
+	v, err := contract.New(api.OpenAPIYAML())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := &contract.CheckingDoer{V: v, Next: &http.Client{Timeout: 5 * time.Second},
+		Report: func(err error) { t.Errorf("contract: %v", err) }}
+	c, err := client.New(base, client.Options{HTTPClient: check, MaxAttempts: attempts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // startChild runs `affinity serve` on dir and waits until it is ready.
@@ -72,15 +92,11 @@ func startChild(t *testing.T, dir string) *child {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: cmd, addr: addr, out: &out}
+	c := &child{cmd: cmd, addr: addr, out: &out, api: apiClient(t, "http://"+addr, 1)}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return c
-			}
+		if _, err := c.api.Ready(context.Background()); err == nil {
+			return c
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -94,42 +110,34 @@ func (c *child) kill() {
 	c.cmd.Wait()
 }
 
-type eventsReply struct {
-	Accepted, Rejected, Duplicates int
-}
-
-func postBatch(client *http.Client, addr string, batch int, size int) (eventsReply, error) {
+// postBatch posts one NDJSON batch of size events with event ids.
+func postBatch(c *client.Client, batch int, size int) (*client.EventsReply, error) {
 	var b strings.Builder
 	for i := 0; i < size; i++ {
 		fmt.Fprintf(&b, `{"event_id":"b%d-%d","customer_id":"c%d","product_id":"p%d","type":"purchase","value":1}`+"\n",
 			batch, i, batch%17, (batch*31+i)%50)
 	}
-	resp, err := client.Post("http://"+addr+"/v1/events", "application/x-ndjson", strings.NewReader(b.String()))
+	resp, err := c.PostEventsWithBodyWithResponse(context.Background(), "application/x-ndjson", strings.NewReader(b.String()))
 	if err != nil {
-		return eventsReply{}, err
+		return nil, err
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		return eventsReply{}, fmt.Errorf("status %d: %s", resp.StatusCode, body)
+	if resp.JSON200 == nil {
+		return nil, fmt.Errorf("status %d: %s", resp.StatusCode(), resp.Body)
 	}
-	var r eventsReply
-	err = json.Unmarshal(body, &r)
-	return r, err
+	return resp.JSON200, nil
 }
 
-func storedEvents(t *testing.T, addr string) int {
+func storedEvents(t *testing.T, c *client.Client) int {
 	t.Helper()
 	total := 0
-	for c := 0; c < 17; c++ {
-		resp, err := http.Get(fmt.Sprintf("http://%s/v1/customers/c%d/profile", addr, c))
+	for i := 0; i < 17; i++ {
+		resp, err := c.GetProfileWithResponse(context.Background(), fmt.Sprintf("c%d", i))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p struct{ Events int }
-		json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&p)
-		resp.Body.Close()
-		total += p.Events
+		if resp.JSON200 != nil {
+			total += resp.JSON200.Events
+		}
 	}
 	return total
 }
@@ -150,12 +158,11 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 	batch := 0
 	for round := 0; round < 4; round++ {
 		c := startChild(t, dir)
-		if got := storedEvents(t, c.addr); got < acked || got > acked+size {
+		if got := storedEvents(t, c.api); got < acked || got > acked+size {
 			c.kill()
 			t.Fatalf("round %d: %d events stored, %d acknowledged (+%d in flight at most)\n%s", round, got, acked, size, c.out)
 		}
-		acked = storedEvents(t, c.addr) // the in-flight batch, if it landed, is now known
-		client := &http.Client{Timeout: 5 * time.Second}
+		acked = storedEvents(t, c.api) // the in-flight batch, if it landed, is now known
 		stop := make(chan struct{})
 		done := make(chan struct{})
 		var mu sync.Mutex
@@ -171,7 +178,7 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 				b := batch
 				batch++
 				mu.Unlock()
-				r, err := postBatch(client, c.addr, b, size)
+				r, err := postBatch(c.api, b, size)
 				if err != nil {
 					return // the kill landed mid-request
 				}
@@ -184,7 +191,7 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 		time.Sleep(time.Duration(50+rng.Intn(250)) * time.Millisecond)
 		if round == 3 {
 			// Kill during a snapshot.
-			go http.Post("http://"+c.addr+"/v1/admin/snapshot", "application/json", nil)
+			go c.api.PostSnapshot(context.Background())
 			time.Sleep(time.Duration(rng.Intn(5)) * time.Millisecond)
 		}
 		c.kill()
@@ -193,13 +200,12 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 	}
 	c := startChild(t, dir)
 	defer c.kill()
-	got := storedEvents(t, c.addr)
+	got := storedEvents(t, c.api)
 	if got < acked || got > acked+size {
 		t.Fatalf("after the last restart: %d stored, %d acknowledged", got, acked)
 	}
-	client := &http.Client{Timeout: 5 * time.Second}
 	for _, b := range ackedBatches[:min(len(ackedBatches), 20)] {
-		r, err := postBatch(client, c.addr, b, size)
+		r, err := postBatch(c.api, b, size)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +213,7 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 			t.Fatalf("re-sent batch %d: %+v, want all %d duplicates", b, r, size)
 		}
 	}
-	if again := storedEvents(t, c.addr); again != got {
+	if again := storedEvents(t, c.api); again != got {
 		t.Fatalf("re-sending acknowledged batches changed the count: %d -> %d", got, again)
 	}
 	if len(ackedBatches) < 4 {
