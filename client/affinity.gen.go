@@ -658,11 +658,13 @@ type Problem struct {
 	Status int     `json:"status"`
 
 	// Title The HTTP status text.
-	Title string      `json:"title"`
-	Type  ProblemType `json:"type"`
+	Title string `json:"title"`
+
+	// Type A URI naming the kind of problem.
+	Type ProblemType `json:"type"`
 }
 
-// ProblemType defines model for Problem.Type.
+// ProblemType A URI naming the kind of problem.
 type ProblemType string
 
 // Product defines model for Product.
@@ -806,11 +808,13 @@ type VariantBody struct {
 
 // VariantParams The ranking knobs a variant sets; unknown knobs are refused by the server.
 type VariantParams struct {
-	Algorithm            *VariantParamsAlgorithm `json:"algorithm,omitempty"`
-	HalfLifeDays         *float64                `json:"half_life_days,omitempty"`
-	Limit                *int                    `json:"limit,omitempty"`
-	Products             *[]ID                   `json:"products,omitempty"`
-	AdditionalProperties map[string]interface{}  `json:"-"`
+	Algorithm *VariantParamsAlgorithm `json:"algorithm,omitempty"`
+
+	// HalfLifeDays Days, above 0 (0 itself is refused).
+	HalfLifeDays         *float64               `json:"half_life_days,omitempty"`
+	Limit                *int                   `json:"limit,omitempty"`
+	Products             *[]ID                  `json:"products,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // VariantParamsAlgorithm defines model for VariantParams.Algorithm.
