@@ -257,3 +257,13 @@ func (c *Client) Ready(ctx context.Context) (*Ready, error) {
 	}
 	return replyOf(r, r.Body, r.JSON200)
 }
+
+// At is an event timestamp (the wire takes RFC 3339 or unix seconds; the
+// client sends RFC 3339).
+func At(t time.Time) *Event_Timestamp {
+	var ts Event_Timestamp
+	if err := ts.FromEventTimestamp0(t); err != nil {
+		return nil // a time.Time always marshals
+	}
+	return &ts
+}

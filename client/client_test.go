@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/affinity-rec/affinity/api"
 	"github.com/affinity-rec/affinity/client"
@@ -27,7 +28,7 @@ func TestPageViewToRecommendation(t *testing.T) {
 	if err != nil || len(custs) != 5 {
 		t.Fatalf("customers %v, %v", custs, err)
 	}
-	tally, err := c.PostEvents(ctx, client.Event{EventId: client.Ptr("v1"), CustomerId: "c1", ProductId: "p3", Type: "view"})
+	tally, err := c.PostEvents(ctx, client.Event{EventId: client.Ptr("v1"), CustomerId: "c1", ProductId: "p3", Type: "view", Timestamp: client.At(time.Now())})
 	if err != nil || tally.Accepted != 1 {
 		t.Fatalf("view: %+v, %v", tally, err)
 	}
