@@ -13,7 +13,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gofiber/fiber/v2"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/affinity-rec/affinity/api/contract"
 )
@@ -79,11 +78,12 @@ func contractMiddleware(v *contract.Validator) fiber.Handler {
 }
 
 func checkExchange(v *contract.Validator, c *fiber.Ctx) error {
-	var req http.Request
-	if err := fasthttpadaptor.ConvertRequest(c.Context(), &req, true); err != nil {
+	// Method and request URI are all the check needs; the body is not
+	// touched (a refused stream may still be arriving).
+	req, err := http.NewRequest(c.Method(), c.OriginalURL(), nil)
+	if err != nil {
 		return err
 	}
-	req.Body = http.NoBody
 	resp := c.Response()
 	hdr := http.Header{}
 	resp.Header.VisitAll(func(k, val []byte) { hdr.Add(string(k), string(val)) })
@@ -91,7 +91,7 @@ func checkExchange(v *contract.Validator, c *fiber.Ctx) error {
 	if resp.IsBodyStream() {
 		return nil // streamed replies (none today) are not buffered here
 	}
-	if err := v.Check(&req, resp.StatusCode(), hdr, bytes.Clone(body)); err != nil {
+	if err := v.Check(req, resp.StatusCode(), hdr, bytes.Clone(body)); err != nil {
 		return err
 	}
 	if r := c.Route(); r != nil && r.Path != "/" {
