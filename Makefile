@@ -8,7 +8,7 @@ SHARED  ?= ../shared/data
 # Packages with goroutines and shared state run under the race detector.
 RACE_PKGS := ./features/... ./recommend/... ./api/... ./bench/...
 
-.PHONY: all build run test test-race bench eval fmt vet lint check-deps check-client fuzz test-browser clean
+.PHONY: all build run test test-race bench eval fmt vet lint check-deps check-client fuzz test-browser test-ts clean
 
 all: build
 
@@ -23,10 +23,17 @@ run: build
 	./$(BIN) serve --addr $(ADDR) --data $(DATA) --demo $(DEMO) --config $(CONFIG)
 
 ## test: vet, import direction, a fresh generated client, unit + end-to-end tests (the api
-## tests check every reply against api/openapi.yaml and lint it), race detector on concurrent packages.
+## tests check every reply against api/openapi.yaml and lint it), race detector on concurrent packages,
+## then the TypeScript client against live servers (SKIP_TS=1 leaves it out).
 test: vet check-deps check-client
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
+	@if [ "$(SKIP_TS)" = "1" ]; then echo "test-ts skipped (SKIP_TS=1)"; else $(MAKE) --no-print-directory test-ts; fi
+
+## test-ts: the TypeScript client (clients/typescript) built and tested with Node against live servers;
+## installs Debian's nodejs and npm when missing.
+test-ts:
+	GO=$(GO) ./scripts/test-ts-client.sh
 
 ## bench: Go benchmarks of the hot paths, then a short load run against a live server.
 bench: build
