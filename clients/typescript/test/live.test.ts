@@ -169,3 +169,44 @@ describe("NDJSON posting", () => {
     assert.equal(r.errors[0].field, "product_id");
   });
 });
+
+describe("the example in docs/clients-typescript.md", () => {
+  test("runs as written", async () => {
+    const recs = await aff.recommendations("17809", { limit: 10, exclude_seen: true });
+    assert.equal(recs.items.length, 10);
+    const clicked = recs.items[0].product_id;
+    const reply = await aff.postEvent({
+      event_id: `click-${recs.recommendation_id}-${clicked}`,
+      customer_id: "17809",
+      product_id: clicked,
+      type: "click",
+      recommendation_id: recs.recommendation_id,
+    });
+    assert.equal(reply.accepted, 1);
+
+    await aff.api.PUT("/v1/products/{id}", {
+      params: { path: { id: "85123A" } },
+      body: { category: "holder", price: 2.55, available: true },
+    });
+    const popular = await aff.popular({ limit: 5, category: "holder" });
+    assert.ok(popular.items.some((i) => i.product_id === "85123A"), "the product just put in the category");
+    for (const item of popular.items) {
+      const { data: product } = await aff.api.GET("/v1/products/{id}", { params: { path: { id: item.product_id } } });
+      assert.equal(product?.category, "holder", `${item.product_id} passes the category filter`);
+    }
+    const related = await aff.related("85123A", { basis: "bought", limit: 8 });
+    assert.equal(related.items.length, 8);
+
+    const { data } = await aff.api.GET("/v1/customers/{id}/profile", { params: { path: { id: "17809" } } });
+    assert.ok(data);
+    assert.equal(data.customer_id, "17809");
+
+    try {
+      await aff.related("no-such-product");
+      assert.fail("an unknown product should be a 404");
+    } catch (err) {
+      if (!(err instanceof AffinityError) || err.status !== 404) throw err;
+      assert.equal(err.title, "Not Found");
+    }
+  });
+});
