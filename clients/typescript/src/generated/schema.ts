@@ -527,7 +527,7 @@ export interface components {
             /** @description The HTTP status text. */
             title: string;
             status: number;
-            /** @description What went wrong */
+            /** @description What went wrong, for people. */
             detail: string;
             /** @description The offending input: a query parameter, a body field (`variants[0].weight`) or `body`. */
             field?: string;
@@ -569,8 +569,12 @@ export interface components {
              * @example return
              */
             type: string;
-            /** @description Revenue of a purchase, or a rating's value. */
+            /**
+             * Format: double
+             * @description Revenue of a purchase, or a rating's value.
+             */
             value?: number;
+            /** Format: double */
             quantity?: number;
             /** @description RFC 3339, or unix seconds; the server's clock when left out. */
             timestamp?: string | number;
@@ -581,13 +585,14 @@ export interface components {
         EventsReply: {
             accepted: number;
             rejected: number;
-            /** @description Events whose event_id was seen before (not counted again). */
+            /** @description Of the accepted events, those whose event_id was stored before (kept once). */
             duplicates: number;
             errors: components["schemas"]["Rejection"][];
         };
         ProductBody: {
             category?: string;
             brand?: string;
+            /** Format: double */
             price?: number;
             tags?: string[];
             /** @default true */
@@ -600,6 +605,7 @@ export interface components {
             product_id: components["schemas"]["ID"];
             category: string;
             brand: string;
+            /** Format: double */
             price: number;
             tags: string[];
             available: boolean;
@@ -622,18 +628,25 @@ export interface components {
             customers: components["schemas"]["ID"][];
         };
         CustomerValue: {
-            /** @description Days since the last purchase. */
+            /**
+             * Format: double
+             * @description Days since the last purchase.
+             */
             recency_days: number;
             /** @description Orders. */
             frequency: number;
+            /** Format: double */
             monetary: number;
             r_score: number;
             f_score: number;
             m_score: number;
             /** @enum {string} */
             tier: "champions" | "loyal" | "promising" | "needs_attention" | "at_risk" | "hibernating" | "lost" | "prospect";
+            /** Format: double */
             historical_value: number;
+            /** Format: double */
             current_value: number;
+            /** Format: double */
             potential_value: number;
         };
         Profile: {
@@ -647,6 +660,7 @@ export interface components {
         };
         Item: {
             product_id: components["schemas"]["ID"];
+            /** Format: double */
             score: number;
         };
         ListReply: {
@@ -663,7 +677,9 @@ export interface components {
         ValueSummary: {
             customers: number;
             buyers: number;
+            /** Format: double */
             revenue: number;
+            /** Format: double */
             top20_revenue_share: number;
             top20_customers: number;
             tiers: components["schemas"]["TierSummary"][];
@@ -674,8 +690,11 @@ export interface components {
             /** @enum {string} */
             tier: "champions" | "loyal" | "promising" | "needs_attention" | "at_risk" | "hibernating" | "lost" | "prospect";
             customers: number;
+            /** Format: double */
             revenue: number;
+            /** Format: double */
             revenue_share: number;
+            /** Format: double */
             current_value: number;
         };
         SegmentBody: {
@@ -700,7 +719,9 @@ export interface components {
             category?: string;
             /** @description A rule over the customer's profile; empty means everyone. */
             eligibility?: string;
+            /** Format: double */
             value?: number;
+            /** Format: double */
             priority?: number;
             starts_at?: components["schemas"]["Time"];
             ends_at?: components["schemas"]["Time"];
@@ -718,8 +739,11 @@ export interface components {
         };
         /** @description An estimate with its 95% interval. */
         Rate: {
+            /** Format: double */
             value: number;
+            /** Format: double */
             low: number;
+            /** Format: double */
             high: number;
         };
         OfferPerformance: {
@@ -739,7 +763,9 @@ export interface components {
             products: components["schemas"]["ID"][] | null;
             category: string;
             eligibility: string;
+            /** Format: double */
             value: number;
+            /** Format: double */
             priority: number;
             /** Format: date-time */
             starts_at: string | null;
@@ -758,15 +784,26 @@ export interface components {
         OfferChoice: {
             offer_id: components["schemas"]["ID"];
             name: string;
-            /** @description propensity x value x priority. */
+            /**
+             * Format: double
+             * @description propensity x value x priority.
+             */
             score: number;
-            /** @description The acceptance probability this request drew (Thompson sampling). */
+            /**
+             * Format: double
+             * @description The acceptance probability this request drew (Thompson sampling).
+             */
             propensity: number;
+            /** Format: double */
             value: number;
+            /** Format: double */
             priority: number;
             reason: string;
+            /** Format: double */
             expected_propensity: number;
+            /** Format: double */
             prior: number;
+            /** Format: double */
             association: number;
             responses: number;
             /** @description prior, offer or segment:NAME */
@@ -797,6 +834,7 @@ export interface components {
         VariantParams: {
             /** @enum {string} */
             algorithm?: "default" | "personal" | "related" | "popular" | "fixed";
+            /** Format: double */
             half_life_days?: number;
             limit?: number;
             products?: components["schemas"]["ID"][];
@@ -805,7 +843,10 @@ export interface components {
         };
         VariantBody: {
             name: string;
-            /** @default 1 */
+            /**
+             * Format: double
+             * @default 1
+             */
             weight: number;
             params?: components["schemas"]["VariantParams"];
         };
@@ -822,6 +863,7 @@ export interface components {
         };
         Variant: {
             name: string;
+            /** Format: double */
             weight: number;
             params: components["schemas"]["VariantParams"] | null;
         };
@@ -837,22 +879,28 @@ export interface components {
         };
         VariantResult: {
             name: string;
+            /** Format: double */
             weight: number;
             exposures: number;
             customers: number;
             clicks: number;
             conversions: number;
+            /** Format: double */
             revenue: number;
             ctr: components["schemas"]["Rate"];
             conversion_rate: components["schemas"]["Rate"];
             revenue_per_exposure: components["schemas"]["Rate"];
             lift: components["schemas"]["Rate"];
+            /** Format: double */
             p_value: number;
         };
         ExperimentResults: {
             experiment: components["schemas"]["ID"];
             control: string;
-            /** @description Sample-ratio-mismatch test. */
+            /**
+             * Format: double
+             * @description Sample-ratio-mismatch test.
+             */
             srm_p_value: number;
             /** @description The split is off from the weights; distrust the results. */
             srm_flag: boolean;
@@ -860,6 +908,7 @@ export interface components {
         };
         Snapshot: {
             seq: number;
+            /** Format: double */
             seconds: number;
         };
     };
@@ -1125,9 +1174,9 @@ export interface components {
         /** @description Only available products. */
         InStock: boolean;
         /** @description Serve this request under an experiment (or send `X-Affinity-Experiment`). */
-        Experiment: components["schemas"]["ID"];
+        ExperimentFlag: components["schemas"]["ID"];
         /** @description Force this variant of the experiment (or send `X-Affinity-Variant`). */
-        Variant: string;
+        VariantFlag: string;
         /** @description Who is assigned in an experiment when the request names no customer (an anonymous visitor's id). */
         UnitID: components["schemas"]["ID"];
         /** @description Serve this request under an experiment (the query's `experiment` wins). */
@@ -1216,6 +1265,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    /** @description `gzip` when the request accepts it. */
+                    "Content-Encoding"?: "gzip";
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1471,9 +1523,9 @@ export interface operations {
                 /** @description Only available products. */
                 in_stock?: components["parameters"]["InStock"];
                 /** @description Serve this request under an experiment (or send `X-Affinity-Experiment`). */
-                experiment?: components["parameters"]["Experiment"];
+                experiment?: components["parameters"]["ExperimentFlag"];
                 /** @description Force this variant of the experiment (or send `X-Affinity-Variant`). */
-                variant?: components["parameters"]["Variant"];
+                variant?: components["parameters"]["VariantFlag"];
                 /** @description Who is assigned in an experiment when the request names no customer (an anonymous visitor's id). */
                 unit_id?: components["parameters"]["UnitID"];
             };
@@ -1703,9 +1755,9 @@ export interface operations {
                 /** @description Only available products. */
                 in_stock?: components["parameters"]["InStock"];
                 /** @description Serve this request under an experiment (or send `X-Affinity-Experiment`). */
-                experiment?: components["parameters"]["Experiment"];
+                experiment?: components["parameters"]["ExperimentFlag"];
                 /** @description Force this variant of the experiment (or send `X-Affinity-Variant`). */
-                variant?: components["parameters"]["Variant"];
+                variant?: components["parameters"]["VariantFlag"];
                 /** @description Who is assigned in an experiment when the request names no customer (an anonymous visitor's id). */
                 unit_id?: components["parameters"]["UnitID"];
             };
@@ -1759,9 +1811,9 @@ export interface operations {
                 /** @description Only available products. */
                 in_stock?: components["parameters"]["InStock"];
                 /** @description Serve this request under an experiment (or send `X-Affinity-Experiment`). */
-                experiment?: components["parameters"]["Experiment"];
+                experiment?: components["parameters"]["ExperimentFlag"];
                 /** @description Force this variant of the experiment (or send `X-Affinity-Variant`). */
-                variant?: components["parameters"]["Variant"];
+                variant?: components["parameters"]["VariantFlag"];
                 /** @description Who is assigned in an experiment when the request names no customer (an anonymous visitor's id). */
                 unit_id?: components["parameters"]["UnitID"];
             };
@@ -2021,9 +2073,9 @@ export interface operations {
                 /** @description Only available products. */
                 in_stock?: components["parameters"]["InStock"];
                 /** @description Serve this request under an experiment (or send `X-Affinity-Experiment`). */
-                experiment?: components["parameters"]["Experiment"];
+                experiment?: components["parameters"]["ExperimentFlag"];
                 /** @description Force this variant of the experiment (or send `X-Affinity-Variant`). */
-                variant?: components["parameters"]["Variant"];
+                variant?: components["parameters"]["VariantFlag"];
                 /** @description Who is assigned in an experiment when the request names no customer (an anonymous visitor's id). */
                 unit_id?: components["parameters"]["UnitID"];
             };
@@ -2373,9 +2425,9 @@ export interface operations {
                 /** @description Only offers allowed on this channel. */
                 channel?: components["schemas"]["Channel"];
                 /** @description Serve this request under an experiment (or send `X-Affinity-Experiment`). */
-                experiment?: components["parameters"]["Experiment"];
+                experiment?: components["parameters"]["ExperimentFlag"];
                 /** @description Force this variant of the experiment (or send `X-Affinity-Variant`). */
-                variant?: components["parameters"]["Variant"];
+                variant?: components["parameters"]["VariantFlag"];
             };
             header?: {
                 /** @description Serve this request under an experiment (the query's `experiment` wins). */
