@@ -34,15 +34,17 @@ export class AffinityError extends Error {
   readonly headers: Headers;
 
   constructor(problem: Problem, status: number, method: string, url: string, headers: Headers) {
-    const detail = problem.detail ?? "";
+    // The body may come from a proxy rather than Affinity: keep only fields
+    // of the documented types, so callers can rely on them.
+    const detail = str(problem.detail);
     super(`${method} ${url}: ${status}${detail ? " " + detail : ""}`);
     this.name = "AffinityError";
     this.status = status;
-    this.type = problem.type ?? "about:blank";
-    this.title = problem.title ?? "";
+    this.type = str(problem.type) || "about:blank";
+    this.title = str(problem.title);
     this.detail = detail;
-    this.field = problem.field;
-    this.errors = problem.errors ?? [];
+    this.field = typeof problem.field === "string" ? problem.field : undefined;
+    this.errors = Array.isArray(problem.errors) ? problem.errors.filter(isRejection) : [];
     this.problem = problem;
     this.method = method;
     this.url = url;
@@ -55,7 +57,7 @@ export class AffinityError extends Error {
     let problem: Problem;
     try {
       const parsed: unknown = JSON.parse(text);
-      problem = parsed !== null && typeof parsed === "object" ? (parsed as Problem) : { detail: text };
+      problem = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Problem) : { detail: text.slice(0, 500) };
     } catch {
       // A proxy in front of the server may answer with HTML or plain text.
       problem = { title: res.statusText, detail: text.slice(0, 500) };
@@ -81,4 +83,14 @@ export class AffinityNetworkError extends Error {
     this.method = method;
     this.url = url;
   }
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+function isRejection(v: unknown): v is Rejection {
+  if (v === null || typeof v !== "object") return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.index === "number" && typeof r.detail === "string";
 }

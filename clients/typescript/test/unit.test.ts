@@ -1,7 +1,7 @@
 // The pure parts of the layer: backoff, Retry-After, NDJSON and batching.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { backoffDelay, batches, isIdempotentMethod, resolveRetry, retryAfterMs, toNDJSON } from "../src/index.js";
+import { AffinityError, backoffDelay, batches, isIdempotentMethod, resolveRetry, retryAfterMs, toNDJSON } from "../src/index.js";
 
 test("backoff grows exponentially under its cap, with full jitter", () => {
   const o = resolveRetry({ baseDelayMs: 100, maxDelayMs: 1000 });
@@ -48,4 +48,40 @@ test("batches splits sync and async iterables and rejects a bad size", async () 
   await assert.rejects(async () => {
     for await (const _ of batches([1], 0)) void _;
   }, RangeError);
+});
+
+test("any reply body becomes an AffinityError with well-typed fields", async () => {
+  const bodies = [
+    "",
+    "<html><body>502 Bad Gateway</body></html>",
+    "null",
+    "[1,2]",
+    '"just a string"',
+    '{"type":5,"title":["x"],"detail":{"a":1},"field":7,"errors":"nope"}',
+    '{"errors":[{"index":0,"detail":"ok"},{"index":"1","detail":"bad index"},null,{"index":2}]}',
+    '{"type":"https://affinity.dev/problems/not-found","title":"Not Found","status":404,"detail":"unknown product"}',
+  ];
+  // Random bytes as well: the parser must never throw anything but its result.
+  let seed = 42;
+  for (let i = 0; i < 200; i++) {
+    const n = (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 64;
+    bodies.push(String.fromCharCode(...Array.from({ length: n }, (_, j) => ((seed >> (j % 24)) + j * 31) % 256)));
+  }
+  for (const body of bodies) {
+    const err = await AffinityError.fromResponse(new Response(body, { status: 502, statusText: "Bad Gateway" }), "GET", "http://x/v1/popular");
+    assert.ok(err instanceof AffinityError);
+    assert.equal(err.status, 502);
+    assert.equal(typeof err.type, "string");
+    assert.equal(typeof err.title, "string");
+    assert.equal(typeof err.detail, "string");
+    assert.ok(err.field === undefined || typeof err.field === "string");
+    assert.ok(Array.isArray(err.errors));
+    for (const r of err.errors) assert.ok(typeof r.index === "number" && typeof r.detail === "string");
+  }
+  const html = await AffinityError.fromResponse(new Response("<html>oops</html>", { status: 502, statusText: "Bad Gateway" }), "GET", "u");
+  assert.equal(html.type, "about:blank");
+  assert.equal(html.title, "Bad Gateway");
+  assert.equal(html.detail, "<html>oops</html>");
+  const mixed = await AffinityError.fromResponse(new Response(bodies[6], { status: 400 }), "POST", "u");
+  assert.deepEqual(mixed.errors, [{ index: 0, detail: "ok" }]);
 });
