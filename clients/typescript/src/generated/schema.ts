@@ -520,7 +520,7 @@ export interface components {
          */
         Problem: {
             /**
-             * Format: uri
+             * @description A URI naming the kind of problem.
              * @enum {string}
              */
             type: "https://affinity.dev/problems/invalid-field" | "https://affinity.dev/problems/invalid-request" | "https://affinity.dev/problems/unauthorized" | "https://affinity.dev/problems/forbidden" | "https://affinity.dev/problems/not-found" | "https://affinity.dev/problems/conflict" | "https://affinity.dev/problems/too-large" | "https://affinity.dev/problems/unsupported-media-type" | "https://affinity.dev/problems/rate-limited" | "https://affinity.dev/problems/internal" | "https://affinity.dev/problems/not-implemented" | "https://affinity.dev/problems/unavailable";
@@ -834,7 +834,10 @@ export interface components {
         VariantParams: {
             /** @enum {string} */
             algorithm?: "default" | "personal" | "related" | "popular" | "fixed";
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Days, above 0 (0 itself is refused).
+             */
             half_life_days?: number;
             limit?: number;
             products?: components["schemas"]["ID"][];
