@@ -24,11 +24,12 @@ export function resolveRetry(o: RetryOptions = {}): ResolvedRetry {
 }
 
 /**
- * Statuses worth another attempt: the server or a proxy was overloaded,
- * restarting or timed out. 4xx other than 408/425/429 are the caller's
- * mistake and would fail the same way again.
+ * Statuses worth another attempt: rate-limited, or the server or a proxy in
+ * front of it overloaded, restarting or timed out. Other 4xx are the
+ * caller's mistake and a 500 is a server bug: both would fail the same way
+ * again. The same set as the Go client (docs/clients.md).
  */
-export const RETRY_STATUSES: ReadonlySet<number> = new Set([408, 425, 429, 500, 502, 503, 504]);
+export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 

@@ -67,6 +67,7 @@ describe("503 from a proxy in front of a real server", () => {
   let proxy: Server;
   let proxyUrl = "";
   let failures = 0;
+  let failStatus = 503;
   let hits = 0;
 
   before(async () => {
@@ -76,8 +77,9 @@ describe("503 from a proxy in front of a real server", () => {
       hits++;
       if (failures > 0) {
         failures--;
-        res.writeHead(503, { "Content-Type": "application/problem+json", "Retry-After": "0" });
-        res.end(JSON.stringify({ type: "https://affinity.dev/problems/unavailable", title: "Service Unavailable", status: 503, detail: "injected by the test proxy" }));
+        const type = failStatus === 503 ? "unavailable" : "internal";
+        res.writeHead(failStatus, { "Content-Type": "application/problem+json", "Retry-After": "0" });
+        res.end(JSON.stringify({ type: `https://affinity.dev/problems/${type}`, title: "injected", status: failStatus, detail: "injected by the test proxy" }));
         return;
       }
       const up = httpRequest(
@@ -149,6 +151,19 @@ describe("503 from a proxy in front of a real server", () => {
     assert.equal(hits, 4, "three batches, the first one twice");
     assert.equal(reply.accepted, 30);
     assert.equal(reply.duplicates, 0);
+  });
+
+  test("a 500 is a server bug, not retried", async () => {
+    failures = 1;
+    failStatus = 500;
+    hits = 0;
+    try {
+      await assert.rejects(client().popular(), (err: unknown) => err instanceof AffinityError && err.status === 500);
+      assert.equal(hits, 1);
+    } finally {
+      failStatus = 503;
+      failures = 0;
+    }
   });
 
   test("when the retries run out the last 503 is thrown", async () => {
