@@ -5,7 +5,13 @@
 # node or npm is missing. Then npm ci (exact versions from package-lock.json),
 # a check that the generated types are what the description gives, the
 # build, and Node's built-in test runner.
+# With --browser it runs the browser test instead (the built client in
+# headless Chromium; make test-browser installs chromium first).
 set -eu
+mode=node
+if [ "${1:-}" = "--browser" ]; then
+	mode=browser
+fi
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 
@@ -32,4 +38,8 @@ cd clients/typescript
 # --prefer-offline: a warm cache is used without revalidating every package.
 npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 npm run --silent check-generated
-AFFINITY_BIN="$tmp/affinity" npm test
+if [ "$mode" = browser ]; then
+	AFFINITY_BIN="$tmp/affinity" npm run --silent test:browser
+else
+	AFFINITY_BIN="$tmp/affinity" npm test
+fi
