@@ -116,6 +116,20 @@ describe("503 from a proxy in front of a real server", () => {
     assert.equal(reply.algorithm, "popular");
   });
 
+  test("a PUT is retried with its body sent again each time", async () => {
+    failures = 2;
+    hits = 0;
+    await client().api.PUT("/v1/products/{id}", {
+      params: { path: { id: "retry-p" } },
+      body: { category: "retried", price: 3.5, available: true },
+    });
+    assert.equal(hits, 3);
+    const { data } = await client().api.GET("/v1/products/{id}", { params: { path: { id: "retry-p" } } });
+    assert.ok(data);
+    assert.equal(data.category, "retried");
+    assert.equal(data.price, 3.5);
+  });
+
   test("an event with an event_id is retried and stored once", async () => {
     failures = 2;
     hits = 0;
