@@ -62,6 +62,8 @@ const throwProblems: Middleware = {
  * route (openapi-fetch over the types openapi-typescript generates from the
  * description); the methods here are the thin hand-written layer: auth,
  * retries, experiment headers, typed errors and batched NDJSON posting.
+ * An instance does not change after construction: share one per process or
+ * page (withExperiment returns a new one).
  */
 export class Affinity {
   readonly api: Client<paths>;

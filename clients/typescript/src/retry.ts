@@ -14,13 +14,21 @@ export interface RetryOptions {
 
 export type ResolvedRetry = Required<RetryOptions>;
 
+/** Fills in the defaults; a negative or non-numeric setting is a RangeError naming it. */
 export function resolveRetry(o: RetryOptions = {}): ResolvedRetry {
-  return {
+  const r: ResolvedRetry = {
     retries: o.retries ?? 3,
     baseDelayMs: o.baseDelayMs ?? 100,
     maxDelayMs: o.maxDelayMs ?? 5000,
     timeoutMs: o.timeoutMs ?? 30000,
   };
+  for (const [name, v] of Object.entries(r)) {
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+      throw new RangeError(`retry.${name} must be a number >= 0, not ${String(v)}`);
+    }
+  }
+  if (!Number.isInteger(r.retries)) throw new RangeError(`retry.retries must be a whole number, not ${r.retries}`);
+  return r;
 }
 
 /**

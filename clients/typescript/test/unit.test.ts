@@ -11,6 +11,13 @@ test("backoff grows exponentially under its cap, with full jitter", () => {
   assert.equal(backoffDelay(5, o, () => 0), 0, "jitter reaches down to zero");
 });
 
+test("retry settings are checked", () => {
+  assert.deepEqual(resolveRetry(), { retries: 3, baseDelayMs: 100, maxDelayMs: 5000, timeoutMs: 30000 });
+  assert.throws(() => resolveRetry({ retries: -1 }), /retry\.retries/);
+  assert.throws(() => resolveRetry({ retries: 1.5 }), /retry\.retries/);
+  assert.throws(() => resolveRetry({ maxDelayMs: Number.NaN }), /retry\.maxDelayMs/);
+});
+
 test("Retry-After takes seconds or an HTTP date", () => {
   assert.equal(retryAfterMs("3"), 3000);
   assert.equal(retryAfterMs(null), undefined);
