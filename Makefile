@@ -10,7 +10,7 @@ SHARED  ?= ../shared/data
 # set (single goroutine, minutes under -race) already ran in the plain pass.
 RACE_PKGS := ./features/... ./recommend/... ./api/... ./bench/...
 
-.PHONY: all build run test test-race bench eval shapes fmt vet lint check-deps check-client fuzz test-browser clean
+.PHONY: all build run test test-race bench eval shapes fmt vet lint check-deps check-client fuzz test-browser test-ts clean
 
 all: build
 
@@ -25,10 +25,17 @@ run: build
 	./$(BIN) serve --addr $(ADDR) --data $(DATA) --demo $(DEMO) --config $(CONFIG)
 
 ## test: vet, import direction, a fresh generated client, unit + end-to-end tests (the api
-## tests check every reply against api/openapi.yaml and lint it), race detector on concurrent packages.
+## tests check every reply against api/openapi.yaml and lint it), race detector on concurrent packages,
+## then the TypeScript client against live servers (SKIP_TS=1 leaves it out).
 test: vet check-deps check-client
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race -short -timeout 20m $(RACE_PKGS)
+	@if [ "$(SKIP_TS)" = "1" ]; then echo "test-ts skipped (SKIP_TS=1)"; else $(MAKE) --no-print-directory test-ts; fi
+
+## test-ts: the TypeScript client (clients/typescript) built and tested with Node against live servers;
+## installs Debian's nodejs and npm when missing.
+test-ts:
+	GO=$(GO) ./scripts/test-ts-client.sh
 
 ## bench: Go benchmarks of the hot paths, then a short load run against a live server.
 bench: build
@@ -80,9 +87,10 @@ fuzz:
 	  done; \
 	done
 
-## test-browser: the experiment report rendered in headless Chromium (installs Debian's chromium when missing).
+## test-browser: the experiment report and the TypeScript client in headless Chromium (installs Debian's chromium when missing).
 test-browser:
 	./scripts/test-browser.sh
+	GO=$(GO) ./scripts/test-ts-client.sh --browser
 
 clean:
 	rm -rf bin
