@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/affinity-rec/affinity/features/jsonbody"
 	"github.com/affinity-rec/affinity/recommend"
 )
 
@@ -182,59 +180,8 @@ func decodeExperiment(body []byte) (recommend.Experiment, error) {
 	return e, nil
 }
 
-// strictDecode decodes one JSON object into v, rejecting unknown fields,
-// wrong types and trailing data, with errors naming the field under prefix.
+// strictDecode decodes one JSON object into v under the convention of
+// features/jsonbody, naming fields under prefix.
 func strictDecode(data []byte, v any, prefix string) error {
-	field := func(name string) string {
-		switch {
-		case prefix == "":
-			return name
-		case name == "":
-			return prefix
-		}
-		return prefix + "." + name
-	}
-	whole := field("")
-	if whole == "" {
-		whole = "body"
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, err := dec.Token(); err != io.EOF {
-			return badRequest(whole, whole+" has data after the JSON object")
-		}
-		return nil
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		f := field(te.Field)
-		if te.Field == "" {
-			return badRequest(whole, whole+" must be a JSON object, not "+te.Value)
-		}
-		return badRequest(f, f+" must be "+jsonTypeName(te.Type.String())+", not "+te.Value)
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		name = strings.Trim(name, `"`)
-		if name == "" {
-			return badRequest(whole, whole+" has a field with an empty name")
-		}
-		return badRequest(field(name), field(name)+" is not a known field")
-	}
-	return badRequest(whole, "malformed JSON in "+whole+": "+err.Error())
-}
-
-func jsonTypeName(goType string) string {
-	switch {
-	case goType == "string" || goType == "*string":
-		return "a string"
-	case strings.Contains(goType, "float"), strings.Contains(goType, "int"):
-		return "a number"
-	case strings.HasPrefix(goType, "map"), strings.HasPrefix(goType, "struct"), strings.HasPrefix(goType, "api."):
-		return "an object"
-	case strings.HasPrefix(goType, "[]"):
-		return "a list"
-	}
-	return goType
+	return jsonbody.DecodeAt(data, v, prefix)
 }

@@ -65,3 +65,33 @@ func FuzzPutCustomer(f *testing.F) {
 		noServerError(t, ts, "PUT", "/v1/customers/c1", "application/json", body)
 	})
 }
+
+// FuzzCompressedBody: any bytes under any Content-Encoding, as JSON or
+// NDJSON, never give a 5xx or a panic.
+func FuzzCompressedBody(f *testing.F) {
+	ts := fuzzServer(f)
+	ev := []byte(`{"customer_id":"c","product_id":"p","type":"view"}`)
+	f.Add(gz(f, ev), "gzip", false)
+	f.Add(zl(f, ev), "deflate", true)
+	f.Add(rawDeflate(f, ev), "deflate", false)
+	f.Add(gz(f, gz(f, ev)), "gzip, gzip", false)
+	f.Add(ev, "br", true)
+	f.Fuzz(func(t *testing.T, body []byte, coding string, ndjson bool) {
+		ctype := "application/json"
+		if ndjson {
+			ctype = "application/x-ndjson"
+		}
+		req := httptest.NewRequest("POST", "/v1/events", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		req.Header.Set("Content-Encoding", coding)
+		resp, err := ts.srv.App().Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Fatalf("status %d for %q under %q", resp.StatusCode, body, coding)
+		}
+	})
+}

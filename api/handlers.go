@@ -1,204 +1,20 @@
 package api
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"sort"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/affinity-rec/affinity/features"
-	"github.com/affinity-rec/affinity/features/eventio"
+	"github.com/affinity-rec/affinity/features/jsonbody"
 	"github.com/affinity-rec/affinity/recommend"
 )
 
-// maxEventsPerRequest bounds one JSON array (decoded whole in memory);
-// NDJSON is streamed instead and bounded by Options.StreamLimit.
-const maxEventsPerRequest = 50000
-
-type eventsReply struct {
-	Accepted   int                  `json:"accepted"`
-	Rejected   int                  `json:"rejected"`
-	Duplicates int                  `json:"duplicates"`
-	Errors     []features.Rejection `json:"errors"`
-}
-
-func (s *Server) postEvents(c *fiber.Ctx) error {
-	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
-	if strings.HasPrefix(ct, "application/x-ndjson") || strings.HasPrefix(ct, "application/jsonl") {
-		return s.postEventStream(c)
-	}
-	var raws [][]byte
-	trimmed := bytes.TrimSpace(c.Body())
-	switch {
-	case len(trimmed) == 0:
-		return badRequest("body", "the body is empty; send one event, a JSON array or NDJSON")
-	case trimmed[0] == '[':
-		var arr []json.RawMessage
-		if err := json.Unmarshal(trimmed, &arr); err != nil {
-			return badRequest("body", "malformed JSON array: "+err.Error())
-		}
-		if len(arr) > maxEventsPerRequest {
-			return &HTTPError{Status: fiber.StatusRequestEntityTooLarge, Detail: "at most 50000 events per JSON request; send NDJSON for more"}
-		}
-		raws = make([][]byte, len(arr))
-		for i, r := range arr {
-			raws[i] = r
-		}
-	default:
-		raws = [][]byte{trimmed}
-	}
-	var t ingestTally
-	if err := s.ingestChunk(c, &t, raws, 0); err != nil {
-		return err
-	}
-	return s.replyEvents(c, &t)
-}
-
-// streamChunk is how many NDJSON lines are committed at a time: a stream is
-// read incrementally, so its size is bounded by StreamLimit, not by memory.
-const streamChunk = 5000
-
-// postEventStream reads an NDJSON body line by line and commits it in
-// chunks. The reply comes after every accepted event is durable. A stream
-// cut short by an error keeps the chunks committed before it; event ids
-// make the retry idempotent.
-func (s *Server) postEventStream(c *fiber.Ctx) (err error) {
-	defer func() {
-		if err != nil {
-			// The stream may not have been read to its end: what is left
-			// must not be taken for the next request on this connection.
-			c.Context().SetConnectionClose()
-		}
-	}()
-	var r io.Reader = c.Context().RequestBodyStream()
-	if r == nil {
-		r = bytes.NewReader(c.Body())
-	}
-	limit := int64(s.opts.StreamLimit)
-	br := bufio.NewReaderSize(io.LimitReader(r, limit+1), 64<<10)
-	var t ingestTally
-	var read int64
-	chunk := make([][]byte, 0, streamChunk)
-	idx, base := 0, 0
-	for {
-		line, err := br.ReadBytes('\n')
-		read += int64(len(line))
-		if read > limit {
-			return &HTTPError{Status: fiber.StatusRequestEntityTooLarge,
-				Detail: fmt.Sprintf("the NDJSON stream is over %d bytes; %d events before the limit were accepted", limit, t.accepted)}
-		}
-		if l := bytes.TrimSpace(line); len(l) > 0 {
-			if len(chunk) == 0 {
-				base = idx
-			}
-			chunk = append(chunk, l)
-			idx++
-			if len(chunk) == streamChunk {
-				if err := s.ingestChunk(c, &t, chunk, base); err != nil {
-					return err
-				}
-				chunk = make([][]byte, 0, streamChunk)
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return badRequest("body", "cannot read the NDJSON stream: "+err.Error())
-		}
-	}
-	if idx == 0 {
-		return badRequest("body", "the body is empty; send one event, a JSON array or NDJSON")
-	}
-	if err := s.ingestChunk(c, &t, chunk, base); err != nil {
-		return err
-	}
-	return s.replyEvents(c, &t)
-}
-
-// ingestTally adds up a request's chunks.
-type ingestTally struct {
-	n, accepted, dups int
-	rejected          []features.Rejection
-}
-
-// ingestChunk decodes raws (request indexes base, base+1, ...) and commits
-// the valid ones.
-func (s *Server) ingestChunk(c *fiber.Ctx, t *ingestTally, raws [][]byte, base int) error {
-	if len(raws) == 0 {
-		return nil
-	}
-	valid := make([]features.Event, 0, len(raws))
-	orig := make([]int, 0, len(raws))
-	for i, raw := range raws {
-		e, err := eventio.DecodeEventJSON(raw)
-		if err != nil {
-			var fe *features.FieldError
-			if errors.As(err, &fe) {
-				t.rejected = append(t.rejected, features.Rejection{Index: base + i, Field: fe.Field, Detail: fe.Error()})
-			} else {
-				t.rejected = append(t.rejected, features.Rejection{Index: base + i, Detail: "malformed JSON: " + err.Error()})
-			}
-			continue
-		}
-		valid = append(valid, e)
-		orig = append(orig, base+i)
-	}
-	t.n += len(raws)
-	res, err := s.deps.Store.Ingest(c.UserContext(), valid, features.IngestOptions{})
-	if err != nil {
-		return err
-	}
-	for _, r := range res.Rejected {
-		r.Index = orig[r.Index]
-		t.rejected = append(t.rejected, r)
-	}
-	t.accepted += res.Accepted
-	t.dups += res.Duplicates
-	return nil
-}
-
-func (s *Server) replyEvents(c *fiber.Ctx, t *ingestTally) error {
-	sort.SliceStable(t.rejected, func(i, j int) bool { return t.rejected[i].Index < t.rejected[j].Index })
-	s.metrics.events(t.accepted, t.rejected)
-	if t.accepted == 0 && len(t.rejected) > 0 {
-		p := problemFor(badRequest(t.rejected[0].Field, t.rejected[0].Detail))
-		if t.n > 1 {
-			p.Detail = "every event was rejected; see errors"
-			p.Field = ""
-		}
-		p.Errors = t.rejected
-		return writeProblem(c, p)
-	}
-	reply := eventsReply{Accepted: t.accepted, Rejected: len(t.rejected), Duplicates: t.dups, Errors: t.rejected}
-	if reply.Errors == nil {
-		reply.Errors = []features.Rejection{}
-	}
-	return c.JSON(reply)
-}
-
-// decodeBody decodes a JSON object body strictly enough to name the field
-// that is wrong.
+// decodeBody decodes a definition body under the one convention of
+// features/jsonbody: unknown fields, duplicate keys, wrong types and
+// trailing data are 400s naming the field.
 func decodeBody(c *fiber.Ctx, v any) error {
-	body := c.Body()
-	if len(bytes.TrimSpace(body)) == 0 {
-		return badRequest("body", "the body is empty; a JSON object is required")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return badRequest(te.Field, te.Field+" must be "+te.Type.String()+", not "+te.Value)
-		}
-		return badRequest("body", "malformed JSON: "+err.Error())
-	}
-	return nil
+	return jsonbody.Decode(c.Body(), v)
 }
 
 type productBody struct {

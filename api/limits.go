@@ -14,7 +14,8 @@ import (
 // stream: a declared length over the limit is refused before anything is
 // read; a body of unknown length (chunked) other than an NDJSON stream is
 // read up to the limit here, and NDJSON streams count their bytes as they
-// read them (postEventStream).
+// read them (postEventStream). A compressed body is decompressed here, and
+// its decompressed size counts against the same limit.
 func (s *Server) limitBody(c *fiber.Ctx) error {
 	limit := s.opts.BodyLimit
 	stream := false
@@ -40,6 +41,9 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 			}
 			c.Request().SetBodyStream(bytes.NewReader(b), len(b))
 		}
+	}
+	if err := s.decodeContentEncoding(c, limit, stream); err != nil {
+		return err
 	}
 	return c.Next()
 }

@@ -76,15 +76,21 @@ func (m *metrics) handler() fiber.Handler {
 	return adaptor.HTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 }
 
-func (m *metrics) events(accepted int, rejected []features.Rejection) {
-	m.ingested.Add(float64(accepted))
-	for _, r := range rejected {
-		reason := r.Field
-		if reason == "" {
-			reason = "malformed"
-		}
-		m.rejected.WithLabelValues(reason).Inc()
+func (m *metrics) eventsAccepted(n int) { m.ingested.Add(float64(n)) }
+
+// rejectedEvent counts one rejected event by the field at fault. The label
+// is one of a fixed set: an unknown key is the sender's text, and a label
+// per key would let a client grow the series without bound.
+func (m *metrics) rejectedEvent(field string) {
+	switch field {
+	case "":
+		field = "malformed"
+	case "event_id", "customer_id", "product_id", "type", "value", "quantity", "timestamp",
+		"order_id", "recommendation_id", "body":
+	default:
+		field = "other"
 	}
+	m.rejected.WithLabelValues(field).Inc()
 }
 
 var reqSeq atomic.Uint64

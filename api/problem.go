@@ -21,6 +21,8 @@ type Problem struct {
 	Field string `json:"field,omitempty"`
 	// Errors lists per-item failures of a batch.
 	Errors []features.Rejection `json:"errors,omitempty"`
+	// ErrorsTruncated says Errors lists only the first of them.
+	ErrorsTruncated bool `json:"errors_truncated,omitempty"`
 }
 
 // HTTPError is an error that carries its HTTP status; handlers return it for

@@ -1,17 +1,14 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"io"
 	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/jsonbody"
 	"github.com/affinity-rec/affinity/recommend"
 )
 
@@ -43,27 +40,9 @@ type segmentBody struct {
 // decodeSegmentBody reads a PUT body: a JSON object with a string "rule"
 // and nothing else (a misspelt field is named rather than ignored).
 func decodeSegmentBody(body []byte) (string, error) {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return "", badRequest("body", "the body is empty; send {\"rule\": \"<expression>\"}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	var b segmentBody
-	if err := dec.Decode(&b); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			if te.Field == "" {
-				return "", badRequest("body", "the body must be a JSON object {\"rule\": \"<expression>\"}, not "+te.Value)
-			}
-			return "", badRequest(te.Field, te.Field+" must be a string, not "+te.Value)
-		}
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return "", badRequest("body", "unknown field "+f+"; a segment body is {\"rule\": \"<expression>\"}")
-		}
-		return "", badRequest("body", "malformed JSON: "+err.Error())
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return "", badRequest("body", "malformed JSON: data after the object")
+	if err := jsonbody.Decode(body, &b); err != nil {
+		return "", err
 	}
 	if b.Rule == nil {
 		return "", badRequest("rule", "rule is required: a boolean expression such as monetary > 1000 && frequency >= 5")

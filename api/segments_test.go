@@ -249,9 +249,9 @@ func TestSegmentsHTTPErrors(t *testing.T) {
 		{"PUT", "/v1/segments/x", `{"rule":""}`, 400, "rule", "required"},
 		{"PUT", "/v1/segments/x", `{"rule":5}`, 400, "rule", "string"},
 		{"PUT", "/v1/segments/x", `{}`, 400, "rule", "required"},
-		{"PUT", "/v1/segments/x", `{"rul":"frequency > 1"}`, 400, "body", "unknown field"},
+		{"PUT", "/v1/segments/x", `{"rul":"frequency > 1"}`, 400, "rul", "rul is not a known field"},
 		{"PUT", "/v1/segments/x", `{"rule":"frequency > 1"} {}`, 400, "body", "after"},
-		{"PUT", "/v1/segments/x", `not json`, 400, "body", "malformed"},
+		{"PUT", "/v1/segments/x", `not json`, 400, "body", "not valid JSON"},
 		{"PUT", "/v1/segments/x", ``, 400, "body", "empty"},
 		{"PUT", "/v1/segments/a%20b", `{"rule":"frequency > 1"}`, 400, "name", "letters"},
 		{"PUT", "/v1/segments/" + strings.Repeat("n", 70), `{"rule":"frequency > 1"}`, 400, "name", "64"},
@@ -293,8 +293,7 @@ func FuzzSegmentBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rule, err := decodeSegmentBody(body)
 		if err != nil {
-			var he *HTTPError
-			if !errors.As(err, &he) || he.Status != 400 || he.Field == "" {
+			if p := problemFor(err); p.Status != 400 || p.Field == "" {
 				t.Fatalf("%q: %v", body, err)
 			}
 			return

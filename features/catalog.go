@@ -237,5 +237,5 @@ func ValidateProduct(p *Product) error {
 			return err
 		}
 	}
-	return nil
+	return ValidateAttributes(p.Attributes)
 }

@@ -170,6 +170,9 @@ func (s *Store) PutCustomers(cs map[string]Customer) error {
 		if err := ValidateID("customer_id", ext); err != nil {
 			return err
 		}
+		if err := ValidateAttributes(c.Attributes); err != nil {
+			return err
+		}
 		body, err := json.Marshal(c)
 		if err != nil {
 			return &FieldError{Field: "attributes", Msg: "cannot be encoded: " + err.Error()}

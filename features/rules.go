@@ -131,7 +131,7 @@ func matchResult(out any, err error) (bool, error) {
 	}
 	b, ok := out.(bool)
 	if !ok {
-		return false, fmt.Errorf("%w: rule result is %T, not a boolean", ErrInvalid, out)
+		return false, fmt.Errorf("%w: rule result is not a boolean", ErrInvalid)
 	}
 	return b, nil
 }

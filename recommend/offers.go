@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"sort"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/jsonbody"
 	"github.com/affinity-rec/affinity/recommend/abtest"
 )
 
@@ -151,54 +151,14 @@ func DecodeOffer(b []byte) (Offer, error) {
 	return o, nil
 }
 
-// decodeOfferJSON decodes one JSON object into v, refusing unknown fields and
-// trailing data, with errors that name the field.
+// decodeOfferJSON decodes one JSON object into v under the convention of
+// features/jsonbody (unknown fields, duplicate keys, wrong types and
+// trailing data refused, naming the field).
 func decodeOfferJSON(b []byte, v any) error {
 	if len(b) > maxOfferBody {
 		return &features.FieldError{Field: "body", Msg: "is larger than 1 MiB"}
 	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return &features.FieldError{Field: "body", Msg: "is empty; a JSON object is required"}
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			field := te.Field
-			if field == "" {
-				field = "body"
-			}
-			return &features.FieldError{Field: field, Msg: "must be " + offerJSONType(te.Type.String()) + ", not " + te.Value}
-		}
-		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			if name = strings.Trim(name, `"`); name == "" {
-				return &features.FieldError{Field: "body", Msg: "has a field with an empty name"}
-			}
-			return &features.FieldError{Field: name, Msg: "is not a known field"}
-		}
-		return &features.FieldError{Field: "body", Msg: "is not valid JSON: " + err.Error()}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return &features.FieldError{Field: "body", Msg: "has data after the JSON object"}
-	}
-	return nil
-}
-
-func offerJSONType(goType string) string {
-	switch {
-	case goType == "string", goType == "*string":
-		return "a string"
-	case strings.Contains(goType, "int"):
-		return "a whole number"
-	case strings.Contains(goType, "float"):
-		return "a number"
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	case strings.HasPrefix(goType, "recommend."):
-		return "an object"
-	}
-	return goType
+	return jsonbody.Decode(b, v)
 }
 
 // decodeOfferTime reads null, an RFC 3339 string or unix seconds.

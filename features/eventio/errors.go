@@ -35,6 +35,11 @@ const (
 	ReasonLineTooLong = "line_too_long"
 	// ReasonBadField: a field error that names no field.
 	ReasonBadField = "bad_field"
+	// ReasonUnknownField: an NDJSON event has a key that is not an event
+	// field (the reason does not carry the key, which is the sender's).
+	ReasonUnknownField = "unknown_field"
+	// ReasonDuplicateKey: an NDJSON event gives a key twice.
+	ReasonDuplicateKey = "duplicate_key"
 
 	// ReasonCancelled (skip): an Online Retail invoice starting with "C".
 	ReasonCancelled = "cancelled"
@@ -95,6 +100,12 @@ func reasonOf(err error, fallback string) string {
 	}
 	if fe.Field == "" {
 		return ReasonBadField
+	}
+	switch fe.Msg {
+	case msgUnknownField:
+		return ReasonUnknownField
+	case msgDuplicateKey:
+		return ReasonDuplicateKey
 	}
 	if fe.Msg == "is required" {
 		return "missing_" + fe.Field

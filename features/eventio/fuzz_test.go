@@ -193,7 +193,8 @@ func FuzzDecodeEventJSON(f *testing.F) {
 }
 
 // oracleDecodeEvent decodes a well-formed object with encoding/json, key by
-// key in order, following DecodeEventJSON's rules. It returns the event or
+// key in order, following DecodeEventJSON's rules (an unknown or repeated
+// key is a field error). It returns the event or
 // the field of the first type error.
 func oracleDecodeEvent(t *testing.T, data []byte) (features.Event, string) {
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -201,6 +202,7 @@ func oracleDecodeEvent(t *testing.T, data []byte) (features.Event, string) {
 		t.Fatal(err)
 	}
 	var ev features.Event
+	seen := map[string]bool{}
 	firstErr := ""
 	fail := func(field string) {
 		if firstErr == "" {
@@ -217,6 +219,11 @@ func oracleDecodeEvent(t *testing.T, data []byte) (features.Event, string) {
 			t.Fatal(err)
 		}
 		key := tok.(string)
+		if _, known := eventKey([]byte(key)); !known || seen[key] {
+			fail(keyName([]byte(key))) // unknown or repeated: value not looked at
+			continue
+		}
+		seen[key] = true
 		isNull := string(raw) == "null"
 		isString := raw[0] == '"'
 		isNumber := raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9'
@@ -283,4 +290,56 @@ func oracleDecodeEvent(t *testing.T, data []byte) (features.Event, string) {
 		}
 	}
 	return ev, firstErr
+}
+
+// FuzzLineReader checks LineReader against splitting the whole input: the
+// same lines in order, each at most max bytes, a LineError for each line
+// over it, blank lines left out.
+func FuzzLineReader(f *testing.F) {
+	f.Add([]byte("a\nbb\r\n\n   \nccc"), uint16(2))
+	f.Add([]byte(strings.Repeat("x", 70000)+"\nok\n"), uint16(65535))
+	f.Fuzz(func(t *testing.T, data []byte, max16 uint16) {
+		max := int(max16)%(1<<17) + 1
+		var want []string
+		for _, l := range strings.Split(string(data), "\n") {
+			want = append(want, strings.TrimSuffix(l, "\r"))
+		}
+		if len(data) > 0 && data[len(data)-1] == '\n' {
+			want = want[:len(want)-1]
+		}
+		r := NewLineReader(bytes.NewReader(data), max)
+		i := 0
+		for {
+			line, n, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			for i < len(want) && isBlank([]byte(want[i])) && len(want[i]) <= max {
+				i++
+			}
+			if i >= len(want) {
+				t.Fatalf("line %d past the end: %q, %v", n, line, err)
+			}
+			if n != i+1 {
+				t.Fatalf("line number %d, want %d", n, i+1)
+			}
+			var le *LineError
+			switch {
+			case errors.As(err, &le):
+				if len(want[i]) <= max || le.Reason != ReasonLineTooLong {
+					t.Fatalf("line %d of %d bytes (max %d): %v", n, len(want[i]), max, err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case string(line) != want[i]:
+				t.Fatalf("line %d: %q, want %q", n, line, want[i])
+			}
+			i++
+		}
+		for ; i < len(want); i++ {
+			if !isBlank([]byte(want[i])) || len(want[i]) > max {
+				t.Fatalf("line %d of %d never returned", i+1, len(want))
+			}
+		}
+	})
 }

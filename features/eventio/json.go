@@ -17,8 +17,10 @@ import (
 //
 // and checks it with features.ValidateEvent. Ids and type are strings;
 // value and quantity numbers; timestamp unix seconds (a number) or an RFC
-// 3339 string. A null is the same as an absent field, unknown fields are
-// ignored, keys match exactly, and of repeated keys the last wins.
+// 3339 string. A null is the same as an absent field and keys match
+// exactly. An unknown key or a key given twice is a *features.FieldError
+// naming it: a misspelt "customer_Id" or a second "type" would otherwise
+// be dropped or win silently.
 //
 // Input that is not one well-formed JSON object gives an error matching
 // ErrBadJSON (and features.ErrInvalid). A field of the wrong type or a bad
@@ -48,6 +50,7 @@ type jsonDecoder struct {
 	b       []byte
 	i       int
 	typeErr error  // the first field error; syntax errors take precedence
+	seen    uint16 // the known keys read so far, one bit per eventKey
 	scratch []byte // unescaped keys
 
 	// The string fields are gathered in strs and become one string at the
@@ -193,6 +196,16 @@ func (d *jsonDecoder) field(ev *features.Event, key []byte) error {
 	if d.i >= len(d.b) {
 		return d.syntax("unexpected end of JSON input")
 	}
+	k, ok := eventKey(key)
+	if !ok {
+		d.fieldError(keyName(key), msgUnknownField)
+		return d.skipValue(1)
+	}
+	if d.seen&(1<<k) != 0 {
+		d.fieldError(keyName(key), msgDuplicateKey)
+		return d.skipValue(1)
+	}
+	d.seen |= 1 << k
 	switch string(key) {
 	case "event_id":
 		return d.stringField(fEventID)

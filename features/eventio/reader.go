@@ -205,8 +205,32 @@ const maxLine = 1 << 20
 // the bufio buffer.
 type lineReader struct {
 	br   *bufio.Reader
+	max  int    // longest line, maxLine when 0
 	line int    // number of the line last returned
 	long []byte // assembles a line longer than the buffer
+}
+
+// LineReader splits NDJSON input into lines of at most a set length,
+// without buffering more than that of a longer line: POST /v1/events reads
+// its streams with it. It is not safe for concurrent use.
+type LineReader struct{ l lineReader }
+
+// NewLineReader reads lines of at most max bytes (without the line end)
+// from r.
+func NewLineReader(r io.Reader, max int) *LineReader {
+	return &LineReader{l: lineReader{br: bufio.NewReaderSize(r, min(max+2, bufSize)), max: max}}
+}
+
+// Next returns the next line that is not blank, valid until the next call,
+// and its 1-based line number. A line over the limit is a *LineError with
+// ReasonLineTooLong, and was passed over: call Next again. At the end it
+// returns io.EOF; any other error is r's.
+func (r *LineReader) Next() ([]byte, int, error) {
+	b, n, err := r.l.nextContent()
+	if le, ok := err.(*LineError); ok {
+		le.Err = &features.FieldError{Field: "body", Msg: fmt.Sprintf("line %d is longer than %d bytes", n, r.l.max)}
+	}
+	return b, n, err
 }
 
 // next returns the next line without its "\n" or "\r\n", valid until the
@@ -229,6 +253,10 @@ func (l *lineReader) nextContent() ([]byte, int, error) {
 }
 
 func (l *lineReader) next() (b []byte, tooLong bool, err error) {
+	max := l.max
+	if max == 0 {
+		max = maxLine
+	}
 	b, err = l.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		l.long = append(l.long[:0], b...)
@@ -236,7 +264,7 @@ func (l *lineReader) next() (b []byte, tooLong bool, err error) {
 			b, err = l.br.ReadSlice('\n')
 			if !tooLong {
 				l.long = append(l.long, b...)
-				tooLong = len(l.long) > maxLine+2
+				tooLong = len(l.long) > max+2
 			}
 		}
 		b = l.long
@@ -253,7 +281,7 @@ func (l *lineReader) next() (b []byte, tooLong bool, err error) {
 	}
 	b = bytes.TrimSuffix(b, []byte("\n"))
 	b = bytes.TrimSuffix(b, []byte("\r"))
-	if len(b) > maxLine {
+	if len(b) > max {
 		return nil, true, nil
 	}
 	return b, false, nil
