@@ -240,6 +240,7 @@ func (s *Server) routes() {
 			s.app.Add(r.method, r.path, h)
 		}
 	}
+	s.consoleRoutes()
 	s.app.Use(func(c *fiber.Ctx) error {
 		return &HTTPError{Status: fiber.StatusNotFound, Detail: "no such endpoint: " + c.Method() + " " + c.Path()}
 	})
