@@ -202,3 +202,32 @@ func TestWhoAmI(t *testing.T) {
 		}
 	}
 }
+
+// A previewed next-best-offer is ranked but not shown: no exposure is
+// counted and the per-customer cap is not spent; without preview it is.
+func TestNextBestOfferPreviewShowsNothing(t *testing.T) {
+	s := newOfferServer(t)
+	s.do(t, "PUT", "/v1/offers/o1", `{"products":["p1"],"value":5,"max_per_customer":1}`).want(t, 200)
+	shown := func() int {
+		var o struct {
+			Performance struct{ Shown int } `json:"performance"`
+		}
+		s.do(t, "GET", "/v1/offers/o1", "").want(t, 200).decode(t, &o)
+		return o.Performance.Shown
+	}
+	for range 3 {
+		var r nboJSON
+		s.do(t, "GET", "/v1/customers/c1/next-best-offer?preview=true", "").want(t, 200).decode(t, &r)
+		if len(r.Offers) != 1 || r.Experiment != nil {
+			t.Fatalf("preview: %+v", r)
+		}
+	}
+	if n := shown(); n != 0 {
+		t.Fatalf("previews counted %d shown", n)
+	}
+	s.do(t, "GET", "/v1/customers/c1/next-best-offer", "").want(t, 200)
+	if n := shown(); n != 1 {
+		t.Fatalf("a real request counted %d shown, want 1", n)
+	}
+	s.do(t, "GET", "/v1/customers/c1/next-best-offer?preview=maybe", "").want(t, 400)
+}
