@@ -80,7 +80,7 @@ function draw(box) {
   const built = age >= 0 ? new Date(Date.now() - age * 1000) : null;
   const hhmm = (t) => new Date(t).toTimeString().slice(0, 5);
   box.replaceChildren(
-    h("div", { class: "cards", id: "counts" },
+    h("div", { class: "cards", id: "counts", "data-ready": "ok" },
       card("Customers", num(v.affinity_store_customers)),
       card("Products", num(v.affinity_store_products)),
       card("Events", num(v.affinity_store_events)),

@@ -80,13 +80,17 @@ export function guard(form, need) {
   return form;
 }
 
-// loading renders a placeholder into el while p runs, then fn(result) or the error.
+// fill renders a placeholder into el while p runs, then fn(result) or the error;
+// data-ready is set when done (tests and scripts wait on it).
 export async function fill(el, p, fn) {
+  el.removeAttribute("data-ready");
   el.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   try {
     const v = await p;
     el.replaceChildren(...[fn(v)].flat());
+    el.setAttribute("data-ready", "ok");
   } catch (e) {
     el.replaceChildren(errorBox(e));
+    el.setAttribute("data-ready", "error");
   }
 }
