@@ -158,7 +158,9 @@ func (b *browser) checkValue(base string) {
 func (b *browser) checkSegments(base string) {
 	t := b.t
 	b.open("/segments", "#segment-list[data-ready=ok]")
-	b.w.setExpect(func(u string, status int64) bool { return status == 400 && strings.HasPrefix(u, "POST ") && strings.HasSuffix(u, "/v1/rules/check") })
+	b.w.setExpect(func(u string, status int64) bool {
+		return status == 400 && strings.HasPrefix(u, "POST ") && strings.HasSuffix(u, "/v1/rules/check")
+	})
 	b.run("bad rule", chromedp.SendKeys("#name", "big-spenders", chromedp.ByQuery),
 		chromedp.SendKeys("#rule", "monetary > 1000 &&\n  monetry < 5", chromedp.ByQuery),
 		chromedp.WaitVisible(".rule-status.bad .caret", chromedp.ByQuery))
@@ -236,21 +238,21 @@ func (b *browser) checkExperiments(base string) {
 }
 
 // consolePages are the pages screenshotted, with what shows they are ready.
-var consolePages = []struct{ name, hash, ready string }{
-	{"overview", "/", "#counts[data-ready]"},
-	{"products", "/products?q=heart", "#product-results[data-ready=ok]"},
-	{"product", "/products/85123A", "#related-any[data-ready=ok]"},
-	{"customers", "/customers", "#customer-sample[data-ready=ok]"},
-	{"customer", "/customers/17809", "#history[data-ready=ok]"},
-	{"customer-whatif", "/customers/17809", "#history[data-ready=ok]"},
-	{"value", "/value", "#tier-table"},
-	{"segments", "/segments", "#segment-list[data-ready=ok]"},
-	{"segment", "/segments/big-spenders", "#lift[data-ready=ok]"},
-	{"offers", "/offers", "#offer-list[data-ready=ok]"},
-	{"offer", "/offers/winter-mugs", "#offer-perf"},
-	{"experiments", "/experiments", "#experiment-list[data-ready=ok]"},
-	{"experiment", "/experiments/home-list", "#results[data-ready=ok]"},
-	{"evaluation", "/evaluation", "#eval"},
+var consolePages = []struct{ name, hash, ready, scroll string }{
+	{"overview", "/", "#counts[data-ready]", ""},
+	{"products", "/products?q=heart", "#product-results[data-ready=ok]", ""},
+	{"product", "/products/85123A", "#related-any[data-ready=ok]", ""},
+	{"customers", "/customers", "#customer-sample[data-ready=ok]", ""},
+	{"customer", "/customers/17809", "#history[data-ready=ok]", ""},
+	{"customer-whatif", "/customers/17809?context=22086&variant=home-list/popular", "#recs-whatif[data-ready=ok]", "#whatif"},
+	{"value", "/value", "#tier-table", ""},
+	{"segments", "/segments", "#segment-list[data-ready=ok]", ""},
+	{"segment", "/segments/big-spenders", "#lift[data-ready=ok]", ""},
+	{"offers", "/offers", "#offer-list[data-ready=ok]", ""},
+	{"offer", "/offers/winter-mugs", "#offer-perf", ""},
+	{"experiments", "/experiments", "#experiment-list[data-ready=ok]", ""},
+	{"experiment", "/experiments/home-list", "#results[data-ready=ok]", ""},
+	{"evaluation", "/evaluation", "#eval", ""},
 }
 
 // screenshots loads every page afresh (cache off) at both sizes, saves the
@@ -266,8 +268,11 @@ func (b *browser) screenshots() {
 			b.w.bytes = 0
 			b.w.mu.Unlock()
 			var png []byte
-			b.run("shot "+p.name, chromedp.Navigate(b.base+"/console/#"+p.hash), chromedp.WaitVisible(p.ready, chromedp.ByQuery),
-				chromedp.Sleep(400*time.Millisecond), chromedp.CaptureScreenshot(&png))
+			b.run("open "+p.name, chromedp.Navigate(b.base+"/console/#"+p.hash), chromedp.WaitVisible(p.ready, chromedp.ByQuery))
+			if p.scroll != "" {
+				b.run("scroll", chromedp.ScrollIntoView(p.scroll, chromedp.ByQuery))
+			}
+			b.run("shot "+p.name, chromedp.Sleep(400*time.Millisecond), chromedp.CaptureScreenshot(&png))
 			writeArtifact(b.t, fmt.Sprintf("%s-%d.png", p.name, size[0]), png)
 			if size[0] == 1280 {
 				b.w.mu.Lock()

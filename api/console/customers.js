@@ -69,6 +69,8 @@ function nboView(r) {
 }
 
 export async function customer(id) {
+  // #/customers/ID?context=P&variant=EXP/VAR opens with the what-if run (a link to share).
+  const params = new URLSearchParams(location.hash.split("?")[1] || "");
   const prof = await get(`/v1/customers/${enc(id)}/profile`);
   const hist = h("div", { id: "history" });
   const recs = h("div", { id: "recs" });
@@ -107,6 +109,12 @@ export async function customer(id) {
   await fill(recs, get(`/v1/customers/${enc(id)}/recommendations?limit=10`).then((l) => { base = l; return listView(l); }), (n) => n);
   fill(nbo, get(`/v1/customers/${enc(id)}/next-best-offer?limit=3&preview=true`), nboView);
   await hp;
+  if (params.get("context") || params.get("variant")) {
+    form.querySelector("#context").value = params.get("context") || "";
+    const [x, v] = (params.get("variant") || "").split("/");
+    if (x) form.querySelector("#variant").value = `${x}\u0000${v}`;
+    await runWhatIf();
+  }
   const seen = [...new Set([...hist.querySelectorAll("#event-table a")].map((a) => a.textContent))].slice(0, 20);
   form.querySelector("datalist").replaceChildren(...seen.map((p) => h("option", { value: p })));
 }

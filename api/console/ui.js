@@ -23,7 +23,7 @@ const SVG_TAGS = new Set(["g", "rect", "line", "path", "circle", "text", "polyli
 export function page(title, ...kids) {
   document.title = `${title} · Affinity console`;
   const main = document.getElementById("main");
-  main.replaceChildren(h("h1", null, title), ...kids);
+  main.replaceChildren(h("h1", null, title), ...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
   return main;
 }
 
