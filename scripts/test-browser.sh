@@ -25,4 +25,4 @@ if ! have_browser; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
 fi
 
-exec "$GO" test -tags browser -count=1 -run '^(TestReportInBrowser|TestConsoleInBrowser)$' ./api/
+exec "$GO" test -tags browser -count=1 -run '^(TestReportInBrowser|TestConsole.*InBrowser)$' ./api/
