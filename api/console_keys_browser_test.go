@@ -39,7 +39,7 @@ func TestConsoleReadKeyInBrowser(t *testing.T) {
 		chromedp.WaitVisible("#segment-list[data-ready=ok]", chromedp.ByQuery))
 	b.w.setExpect(nil)
 	note := b.texts("#segment-form .notice")
-	if len(note) != 1 || !strings.Contains(note[0], "read scope") || !strings.Contains(note[0], "write scope") {
+	if len(note) != 1 || !strings.Contains(note[0], "read scope") || !strings.Contains(note[0], "admin scope") {
 		t.Fatalf("read-only note: %q", note)
 	}
 	var disabled bool
@@ -49,6 +49,10 @@ func TestConsoleReadKeyInBrowser(t *testing.T) {
 		chromedp.Evaluate(`JSON.stringify(localStorage)`, &local))
 	if !disabled || stored != "reader-key-1" || strings.Contains(local, "reader-key-1") {
 		t.Fatalf("disabled %v, session storage %q, local storage %s", disabled, stored, local)
+	}
+	b.open("/customers", "#customer-sample[data-ready=ok]")
+	if got := b.texts("#customer-sample")[0]; !strings.Contains(got, "needs an admin key") {
+		t.Fatalf("customers page for a read key: %q", got)
 	}
 	if who := b.texts("#who")[0]; !strings.HasPrefix(who, "read key") {
 		t.Fatalf("header says %q", who)

@@ -454,7 +454,10 @@ type EventsReply struct {
 	// Duplicates Of the accepted events, those whose event_id was stored before (kept once).
 	Duplicates int         `json:"duplicates"`
 	Errors     []Rejection `json:"errors"`
-	Rejected   int         `json:"rejected"`
+
+	// ErrorsTruncated true when more events were rejected than `errors` lists (it stops at a bound).
+	ErrorsTruncated *bool `json:"errors_truncated,omitempty"`
+	Rejected        int   `json:"rejected"`
 }
 
 // Experiment defines model for Experiment.
@@ -704,6 +707,9 @@ type Problem struct {
 
 	// Errors A batch's rejected items.
 	Errors *[]Rejection `json:"errors,omitempty"`
+
+	// ErrorsTruncated true when more items were rejected than `errors` lists.
+	ErrorsTruncated *bool `json:"errors_truncated,omitempty"`
 
 	// Field The offending input: a query parameter, a body field (`variants[0].weight`) or `body`.
 	Field  *string `json:"field,omitempty"`
@@ -1161,6 +1167,22 @@ type Unauthorized = Problem
 // - `https://affinity.dev/problems/not-implemented` (501): the feature is not enabled;
 // - `https://affinity.dev/problems/unavailable` (503): the store cannot write now or the server is draining.
 type Unavailable = Problem
+
+// UnsupportedMediaType An RFC 9457 problem. `type` is one of:
+//
+// - `https://affinity.dev/problems/invalid-field` (400): the input named by `field` is wrong;
+// - `https://affinity.dev/problems/invalid-request` (400 and other 4xx without a type of their own): the request as a whole is wrong, `errors` lists a batch's rejections;
+// - `https://affinity.dev/problems/unauthorized` (401): no valid API key;
+// - `https://affinity.dev/problems/forbidden` (403): the key lacks the scope;
+// - `https://affinity.dev/problems/not-found` (404): no such resource or endpoint;
+// - `https://affinity.dev/problems/conflict` (409): the resource's state does not allow the request;
+// - `https://affinity.dev/problems/too-large` (413): the body is over the limit;
+// - `https://affinity.dev/problems/unsupported-media-type` (415): the body's Content-Type is not accepted;
+// - `https://affinity.dev/problems/rate-limited` (429): slow down, see Retry-After;
+// - `https://affinity.dev/problems/internal` (500 and other 5xx without a type of their own): the server failed;
+// - `https://affinity.dev/problems/not-implemented` (501): the feature is not enabled;
+// - `https://affinity.dev/problems/unavailable` (503): the store cannot write now or the server is draining.
+type UnsupportedMediaType = Problem
 
 // ListCustomersParams defines parameters for ListCustomers.
 type ListCustomersParams struct {
@@ -7196,6 +7218,12 @@ type PostEventsResponse413Headers struct {
 	XRequestID string
 }
 
+// PostEventsResponse415Headers the declared response headers of an HTTP 415 response for PostEvents
+type PostEventsResponse415Headers struct {
+	AcceptEncoding *string
+	XRequestID     string
+}
+
 // PostEventsResponse429Headers the declared response headers of an HTTP 429 response for PostEvents
 type PostEventsResponse429Headers struct {
 	RetryAfter int
@@ -7225,6 +7253,8 @@ type PostEventsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -7241,6 +7271,8 @@ type PostEventsResponse struct {
 	Headers403 *PostEventsResponse403Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *PostEventsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PostEventsResponse415Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PostEventsResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -7272,6 +7304,11 @@ func (r PostEventsResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r PostEventsResponse) GetApplicationproblemJSON413() *TooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostEventsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -13162,6 +13199,13 @@ func ParsePostEventsResponse(rsp *http.Response) (*PostEventsResponse, error) {
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13243,6 +13287,23 @@ func ParsePostEventsResponse(rsp *http.Response) (*PostEventsResponse, error) {
 			headers.XRequestID = value
 		}
 		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PostEventsResponse415Headers
+		if values := rsp.Header.Values("Accept-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptEncoding = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers415 = &headers
 	case rsp.StatusCode == 429:
 		var headers PostEventsResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

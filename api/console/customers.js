@@ -1,7 +1,7 @@
 // Customers: look up by id; a profile with value, segments, the event
 // history as a timeline, and live previews of the personal list and the
 // next-best-offer, with a "what if" box (context product, experiment variant).
-import { get, qs, enc } from "./api.js";
+import { get, qs, enc, can } from "./api.js";
 import { h, page, table, field, fill, card, num, money, productLink, customerLink, errorBox } from "./ui.js";
 import { timeline } from "./charts.js";
 import { labelled, pager } from "./products.js";
@@ -14,6 +14,12 @@ export async function customers() {
     if (id) location.hash = `#/customers/${enc(id)}`;
   } }, field("Customer id", "customer", { required: true, placeholder: "e.g. 17809", autocomplete: "off" }), h("button", { type: "submit" }, "Open profile"));
   page("Customers", form, h("h2", null, "Some customers with events"), sample);
+  if (!can("admin")) {
+    // Listing customers is an admin operation; looking one up is not.
+    sample.replaceChildren(h("p", { class: "muted" }, "Listing customers needs an admin key; look a customer up by id above."));
+    sample.setAttribute("data-ready", "ok");
+    return;
+  }
   await fill(sample, get("/v1/customers?limit=24"), (r) => h("ul", { class: "chips" }, r.customers.map((c) => h("li", null, customerLink(c)))));
 }
 

@@ -39,7 +39,7 @@ function newForm() {
   h("div", { class: "actions" },
     h("button", { type: "button", class: "secondary", onclick: () => rows.append(variantRow(n++)) }, "Add a variant"),
     h("button", { type: "submit" }, "Create as draft")), result);
-  return guard(form, "write");
+  return guard(form, "admin");
 }
 
 export async function experiments() {
@@ -65,7 +65,7 @@ export async function experiment(id) {
     h("p", null, "Status: ", h("strong", { id: "experiment-status" }, x.status)),
     h("button", { type: "button", id: "start", disabled: x.status === "running", onclick: () => setStatus("running") }, "Start"),
     h("button", { type: "button", id: "stop", class: "secondary", disabled: x.status !== "running", onclick: () => setStatus("stopped") }, "Stop"),
-    status), "write");
+    status), "admin");
   page(`Experiment ${id}`, controls,
     table("Variants", ["Variant", "Weight", "Parameters"], x.variants.map((v, i) => [v.name + (i === 0 ? " (control)" : ""), num(v.weight, 2), v.params ? JSON.stringify(v.params) : "–"])),
     h("h2", null, "Results"), results,

@@ -50,7 +50,7 @@ function offerForm(o) {
   field("Budget: acceptances (0: none)", "budget", { type: "number", min: 0, step: 1, value: o ? o.budget : 0 }),
   field("Channels (comma separated, empty: all)", "channels", { value: o && o.channels ? o.channels.join(", ") : "" }),
   h("div", { class: "actions" }, h("button", { type: "submit" }, o ? "Save offer" : "Create offer")), result);
-  return guard(form, "write");
+  return guard(form, "admin");
 }
 
 export async function offers() {

@@ -24,7 +24,7 @@ function segmentForm(name, rule) {
       result.replaceChildren(errorBox(err));
     }
   } }, h("h2", null, name ? "Edit the rule" : "New segment"), nameField, editor, h("button", { type: "submit" }, name ? "Save rule" : "Create segment"), result);
-  return guard(form, "write");
+  return guard(form, "admin");
 }
 
 export async function segments() {

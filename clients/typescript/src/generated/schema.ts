@@ -633,6 +633,8 @@ export interface components {
             field?: string;
             /** @description A batch's rejected items. */
             errors?: components["schemas"]["Rejection"][];
+            /** @description true when more items were rejected than `errors` lists. */
+            errors_truncated?: boolean;
         };
         Rejection: {
             /** @description The item's position in the request (0-based). */
@@ -688,6 +690,8 @@ export interface components {
             /** @description Of the accepted events, those whose event_id was stored before (kept once). */
             duplicates: number;
             errors: components["schemas"]["Rejection"][];
+            /** @description true when more events were rejected than `errors` lists (it stops at a bound). */
+            errors_truncated?: boolean;
         };
         ProductBody: {
             category?: string;
@@ -1199,6 +1203,27 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The body's Content-Type or Content-Encoding is not accepted. */
+        UnsupportedMediaType: {
+            headers: {
+                "X-Request-ID": components["headers"]["RequestID"];
+                /** @description The Content-Encodings the server accepts (RFC 9110, 12.5.3), on a refused encoding. */
+                "Accept-Encoding"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://affinity.dev/problems/unsupported-media-type",
+                 *       "title": "Unsupported Media Type",
+                 *       "status": 415,
+                 *       "detail": "Content-Encoding \"br\" is not supported; use gzip, deflate or none",
+                 *       "field": "Content-Encoding"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The API key's rate limit is exceeded; retry after `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
@@ -1502,6 +1527,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
