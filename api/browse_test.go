@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/affinity-rec/affinity/recommend"
 )
 
 // The browse endpoints answer what the store holds, computed here
@@ -230,4 +232,37 @@ func TestNextBestOfferPreviewShowsNothing(t *testing.T) {
 		t.Fatalf("a real request counted %d shown, want 1", n)
 	}
 	s.do(t, "GET", "/v1/customers/c1/next-best-offer?preview=maybe", "").want(t, 400)
+}
+
+// A previewed list under a forced variant is ranked as that variant ranks
+// but logs no exposure: the experiment's results do not count it.
+func TestPersonalPreviewLogsNoExposure(t *testing.T) {
+	s := newOfferServer(t)
+	s.do(t, "PUT", "/v1/experiments/x1", `{"status":"running","variants":[{"name":"control"},{"name":"pop","params":{"algorithm":"popular"}}]}`).want(t, 200)
+	exposures := func() int {
+		var r struct{ Variants []struct{ Exposures int } }
+		s.do(t, "GET", "/v1/experiments/x1/results", "").want(t, 200).decode(t, &r)
+		n := 0
+		for _, v := range r.Variants {
+			n += v.Exposures
+		}
+		return n
+	}
+	var l struct {
+		Algorithm string
+		Variant   *string
+	}
+	s.do(t, "GET", "/v1/customers/c1/recommendations?experiment=x1&variant=pop&preview=true", "").want(t, 200).decode(t, &l)
+	if l.Variant == nil || *l.Variant != "pop" || l.Algorithm != "popular" {
+		t.Fatalf("preview under pop: %+v", l)
+	}
+	s.srv.deps.Experiments.(*recommend.Experiments).Flush(t.Context())
+	if n := exposures(); n != 0 {
+		t.Fatalf("a preview logged %d exposures", n)
+	}
+	s.do(t, "GET", "/v1/customers/c1/recommendations?experiment=x1&variant=pop", "").want(t, 200)
+	s.srv.deps.Experiments.(*recommend.Experiments).Flush(t.Context())
+	if n := exposures(); n != 1 {
+		t.Fatalf("a served list logged %d exposures, want 1", n)
+	}
 }

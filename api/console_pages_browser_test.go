@@ -26,6 +26,22 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.checkOffers(base)
 	b.checkExperiments(base)
 	b.screenshots()
+	// The screenshots previewed a list under home-list/popular and offers:
+	// looking in the console must not count as showing.
+	var r struct{ Variants []struct{ Exposures int } }
+	apiGet(t, base, "/v1/experiments/home-list/results", &r)
+	for _, v := range r.Variants {
+		if v.Exposures != 0 {
+			t.Fatalf("console previews logged experiment exposures: %+v", r.Variants)
+		}
+	}
+	var o struct {
+		Performance struct{ Shown int }
+	}
+	apiGet(t, base, "/v1/offers/winter-mugs", &o)
+	if o.Performance.Shown != 0 {
+		t.Fatalf("console previews counted %d offers shown", o.Performance.Shown)
+	}
 }
 
 // number reads a figure as the console prints it ("2,857").
@@ -237,6 +253,18 @@ func (b *browser) checkExperiments(base string) {
 	}
 }
 
+// noJunk fails when the page prints what a rendering slip leaves behind.
+func (b *browser) noJunk(name string) {
+	b.t.Helper()
+	var text string
+	b.run("text "+name, chromedp.Evaluate(`document.getElementById("main").innerText`, &text))
+	for _, junk := range []string{"[object ", "undefined", "NaN", "Infinity"} {
+		if strings.Contains(text, junk) {
+			b.t.Fatalf("page %s shows %q:\n%s", name, junk, text)
+		}
+	}
+}
+
 // consolePages are the pages screenshotted, with what shows they are ready.
 var consolePages = []struct{ name, hash, ready, scroll string }{
 	{"overview", "/", "#counts[data-ready]", ""},
@@ -273,6 +301,7 @@ func (b *browser) screenshots() {
 				b.run("scroll", chromedp.ScrollIntoView(p.scroll, chromedp.ByQuery))
 			}
 			b.run("shot "+p.name, chromedp.Sleep(400*time.Millisecond), chromedp.CaptureScreenshot(&png))
+			b.noJunk(p.name)
 			writeArtifact(b.t, fmt.Sprintf("%s-%d.png", p.name, size[0]), png)
 			if size[0] == 1280 {
 				b.w.mu.Lock()

@@ -227,7 +227,7 @@ func (s *Server) routes() {
 		{"DELETE", "/v1/customers/:id", ScopeAdmin, "Erase a customer and every event of theirs", s.deleteCustomer, nil},
 		{"GET", "/v1/customers", ScopeRead, "A sample of customer ids (for load tests)", s.listCustomers, []string{"limit"}},
 		{"GET", "/v1/customers/:id/profile", ScopeRead, "A customer's profile", s.profile, nil},
-		{"GET", "/v1/customers/:id/recommendations", ScopeRead, "One-to-one recommendations", s.personal, append([]string{"context_product", "exclude_seen"}, listParams...)},
+		{"GET", "/v1/customers/:id/recommendations", ScopeRead, "One-to-one recommendations", s.personal, append([]string{"context_product", "exclude_seen", "preview"}, listParams...)},
 		{"GET", "/v1/popular", ScopeRead, "Popular products", s.popular, append([]string{"segment", "window", "customer_id"}, listParams...)},
 	}
 	rs = append(rs, s.extraRoutes()...)

@@ -1231,6 +1231,9 @@ type GetRecommendationsParams struct {
 	// ExcludeSeen Leave out products the customer interacted with.
 	ExcludeSeen *bool `form:"exclude_seen,omitempty" json:"exclude_seen,omitempty"`
 
+	// Preview true logs no experiment exposure for this list (the console's what-if): looking does not count in an experiment's results.
+	Preview *bool `form:"preview,omitempty" json:"preview,omitempty"`
+
 	// Limit How many items (default 10; the server's maximum is 100 unless configured otherwise).
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -3526,6 +3529,18 @@ func NewGetRecommendationsRequest(server string, id CustomerIDPath, params *GetR
 		if params.ExcludeSeen != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude_seen", *params.ExcludeSeen, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Preview != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "preview", *params.Preview, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

@@ -98,7 +98,7 @@ export async function customer(id) {
     const [x, v] = (f.get("variant") || "").split("\u0000");
     const ctx = (f.get("context") || "").trim();
     if (!ctx && !x) { whatIf.replaceChildren(); return; }
-    await fill(whatIf, get(`/v1/customers/${enc(id)}/recommendations` + qs({ limit: 10, context_product: ctx, experiment: x, variant: v }))
+    await fill(whatIf, get(`/v1/customers/${enc(id)}/recommendations` + qs({ limit: 10, context_product: ctx, experiment: x, variant: v, preview: true }))
       .then((l) => listView(l, base)), (nodes) => [h("h3", null, "With the what-if", ctx ? ` (viewing ${ctx})` : "", x ? ` (${x}/${v})` : ""), ...nodes]);
   }
   page(`Customer ${id}`,
@@ -112,7 +112,7 @@ export async function customer(id) {
         h("p", { class: "help" }, "Each preview draws from the offers' propensity (Thompson sampling), so the order may change between previews."))),
     h("h2", null, "Event history"), hist);
   const hp = history(id, hist);
-  await fill(recs, get(`/v1/customers/${enc(id)}/recommendations?limit=10`).then((l) => { base = l; return listView(l); }), (n) => n);
+  await fill(recs, get(`/v1/customers/${enc(id)}/recommendations?limit=10&preview=true`).then((l) => { base = l; return listView(l); }), (n) => n);
   fill(nbo, get(`/v1/customers/${enc(id)}/next-best-offer?limit=3&preview=true`), nboView);
   await hp;
   if (params.get("context") || params.get("variant")) {

@@ -87,7 +87,7 @@ export async function fill(el, p, fn) {
   el.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   try {
     const v = await p;
-    el.replaceChildren(...[fn(v)].flat());
+    el.replaceChildren(...[fn(v)].flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
     el.setAttribute("data-ready", "ok");
   } catch (e) {
     el.replaceChildren(errorBox(e));

@@ -2026,6 +2026,8 @@ export interface operations {
                 context_product?: components["schemas"]["ID"];
                 /** @description Leave out products the customer interacted with. */
                 exclude_seen?: boolean;
+                /** @description true logs no experiment exposure for this list (the console's what-if): looking does not count in an experiment's results. */
+                preview?: boolean;
                 /** @description How many items (default 10; the server's maximum is 100 unless configured otherwise). */
                 limit?: components["parameters"]["Limit"];
                 /** @description Only products of this category. */
