@@ -87,7 +87,8 @@ fuzz:
 	  done; \
 	done
 
-## test-browser: the experiment report and the TypeScript client in headless Chromium (installs Debian's chromium when missing).
+## test-browser: the experiment report, the console (screenshots in artifacts/console/) and the TypeScript client
+## in headless Chromium (installs Debian's chromium when missing).
 test-browser:
 	./scripts/test-browser.sh
 	GO=$(GO) ./scripts/test-ts-client.sh --browser

@@ -220,6 +220,13 @@ func (s *Server) personal(c *fiber.Ctx) error {
 		return err
 	}
 	r.IncludeSeen = !excl
+	// preview (the console's what-if) ranks under the experiment variant
+	// asked for but logs no exposure, so looking does not count in results.
+	preview, err := queryBool(c, "preview", false)
+	if err != nil {
+		return err
+	}
+	c.Locals(localPreview, preview)
 	return s.serveList(c, r, id, s.deps.Engine.Personal)
 }
 
@@ -249,6 +256,8 @@ func (s *Server) popular(c *fiber.Ctx) error {
 	return s.serveList(c, r, r.CustomerID, s.deps.Engine.Popular)
 }
 
+const localPreview = "preview"
+
 // serveList runs one list request: experiment enrolment from the request
 // flags, the ranking call, the exposure log, the reply.
 func (s *Server) serveList(c *fiber.Ctx, r recommend.Request, unit string, fn func(context.Context, recommend.Request) (recommend.List, error)) error {
@@ -270,7 +279,9 @@ func (s *Server) serveList(c *fiber.Ctx, r recommend.Request, unit string, fn fu
 	if enr != nil {
 		reply.Experiment, reply.Variant = &enr.Experiment, &enr.Variant
 		// enr.Unit, not unit: an anonymous request's unit is its unit_id.
-		s.expose(c, enr, reply.RecommendationID, l)
+		if preview, _ := c.Locals(localPreview).(bool); !preview {
+			s.expose(c, enr, reply.RecommendationID, l)
+		}
 	}
 	return sendList(c, &reply)
 }

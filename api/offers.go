@@ -20,7 +20,7 @@ func init() {
 			{"GET", "/v1/offers/:id", ScopeRead, "An offer with its performance: shown, accepted, declined, acceptance rate (95% interval), budget left", s.getOffer, nil},
 			{"DELETE", "/v1/offers/:id", ScopeAdmin, "Delete an offer", s.deleteOffer, nil},
 			{"POST", "/v1/offers/:id/responses", ScopeWrite, "Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}", s.postOfferResponse, nil},
-			{"GET", "/v1/customers/:id/next-best-offer", ScopeRead, "The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)", s.nextBestOffer, []string{"limit", "channel", "experiment", "variant"}},
+			{"GET", "/v1/customers/:id/next-best-offer", ScopeRead, "The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)", s.nextBestOffer, []string{"limit", "channel", "preview", "experiment", "variant"}},
 		}
 	})
 }
@@ -108,11 +108,19 @@ func (s *Server) nextBestOffer(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	enr, err := s.enrol(c, id)
+	// preview ranks without showing (the console's preview must not spend
+	// budgets, caps or exposures): nothing is reserved, logged or enrolled.
+	preview, err := queryBool(c, "preview", false)
 	if err != nil {
 		return err
 	}
-	req := recommend.OfferRequest{CustomerID: id, Limit: limit, Channel: channel}
+	var enr *enrolment
+	if !preview {
+		if enr, err = s.enrol(c, id); err != nil {
+			return err
+		}
+	}
+	req := recommend.OfferRequest{CustomerID: id, Limit: limit, Channel: channel, DryRun: preview}
 	if enr != nil {
 		req.Params = enr.Params
 	}

@@ -44,6 +44,15 @@ var scopeDecisions = map[string]Scope{
 	"GET /v1/segments/:name":          ScopeRead,
 	"DELETE /v1/segments/:name":       ScopeAdmin,
 	"GET /v1/segments/:name/products": ScopeRead,
+	// Members list people, like GET /v1/customers: admin.
+	"GET /v1/segments/:name/members": ScopeAdmin,
+
+	"GET /v1/products":             ScopeRead,
+	"GET /v1/customers/:id/events": ScopeRead,
+	"GET /v1/whoami":               ScopeRead,
+	"POST /v1/rules/check":         ScopeRead,
+	"GET /":                        ScopeNone,
+	"GET /console/*":               ScopeNone,
 
 	"GET /v1/offers":                        ScopeRead,
 	"PUT /v1/offers/:id":                    ScopeAdmin,
@@ -67,6 +76,10 @@ var scopeDecisions = map[string]Scope{
 	"GET /debug/pprof/allocs":    ScopeAdmin,
 	"GET /debug/pprof/goroutine": ScopeAdmin,
 }
+
+// consoleRoutes serve the console's files, not the API: the description
+// and docs/api-scopes.md's table leave them out.
+var consoleRoutes = map[string]bool{"GET /": true, "GET /console/*": true}
 
 // fullServer is a server with every optional part (offers, experiments,
 // pprof) and one key per scope.
@@ -183,6 +196,9 @@ func TestScopesInOpenAPIAndDocs(t *testing.T) {
 	openapiPath := regexp.MustCompile(`:([a-z_]+)`)
 	var want []string
 	for id, sc := range scopeDecisions {
+		if consoleRoutes[id] {
+			continue
+		}
 		method, path, _ := strings.Cut(id, " ")
 		p := openapiPath.ReplaceAllString(path, "{$1}")
 		op, ok := doc.Paths[p][strings.ToLower(method)]

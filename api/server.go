@@ -260,7 +260,7 @@ func (s *Server) routes() {
 		// storefront page embeds).
 		{"GET", "/v1/customers", ScopeAdmin, "A sample of customer ids (for load tests; admin only)", s.listCustomers, []string{"limit"}},
 		{"GET", "/v1/customers/:id/profile", ScopeRead, "A customer's profile", s.profile, nil},
-		{"GET", "/v1/customers/:id/recommendations", ScopeRead, "One-to-one recommendations", s.personal, append([]string{"context_product", "exclude_seen"}, listParams...)},
+		{"GET", "/v1/customers/:id/recommendations", ScopeRead, "One-to-one recommendations", s.personal, append([]string{"context_product", "exclude_seen", "preview"}, listParams...)},
 		{"GET", "/v1/popular", ScopeRead, "Popular products", s.popular, append([]string{"segment", "window", "customer_id"}, listParams...)},
 	}
 	rs = append(rs, s.extraRoutes()...)
@@ -273,6 +273,7 @@ func (s *Server) routes() {
 			s.app.Add(r.method, r.path, h)
 		}
 	}
+	s.consoleRoutes()
 	s.app.Use(func(c *fiber.Ctx) error {
 		return &HTTPError{Status: fiber.StatusNotFound, Detail: "no such endpoint: " + c.Method() + " " + c.Path()}
 	})

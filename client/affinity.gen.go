@@ -215,6 +215,21 @@ func (e ReadyStatus) Valid() bool {
 	}
 }
 
+// Defines values for RuleCheckValid.
+const (
+	RuleCheckValidTrue RuleCheckValid = true
+)
+
+// Valid indicates whether the value is a known member of the RuleCheckValid enum.
+func (e RuleCheckValid) Valid() bool {
+	switch e {
+	case RuleCheckValidTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TierSummaryTier.
 const (
 	TierSummaryTierAtRisk         TierSummaryTier = "at_risk"
@@ -278,6 +293,27 @@ func (e VariantParamsAlgorithm) Valid() bool {
 	}
 }
 
+// Defines values for WhoAmIScope.
+const (
+	WhoAmIScopeAdmin WhoAmIScope = "admin"
+	WhoAmIScopeRead  WhoAmIScope = "read"
+	WhoAmIScopeWrite WhoAmIScope = "write"
+)
+
+// Valid indicates whether the value is a known member of the WhoAmIScope enum.
+func (e WhoAmIScope) Valid() bool {
+	switch e {
+	case WhoAmIScopeAdmin:
+		return true
+	case WhoAmIScopeRead:
+		return true
+	case WhoAmIScopeWrite:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Basis.
 const (
 	BasisAny    Basis = "any"
@@ -335,6 +371,14 @@ type Customer struct {
 type CustomerBody struct {
 	// Attributes Replaces the customer's attributes; null or absent clears them.
 	Attributes *map[string]interface{} `json:"attributes,omitempty"`
+}
+
+// CustomerEvents defines model for CustomerEvents.
+type CustomerEvents struct {
+	// CustomerId 1 to 256 bytes of printable UTF-8.
+	CustomerId ID             `json:"customer_id"`
+	Events     []HistoryEvent `json:"events"`
+	Total      int            `json:"total"`
 }
 
 // CustomerList defines model for CustomerList.
@@ -472,6 +516,14 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// HistoryEvent defines model for HistoryEvent.
+type HistoryEvent struct {
+	// ProductId 1 to 256 bytes of printable UTF-8.
+	ProductId ID        `json:"product_id"`
+	Timestamp time.Time `json:"timestamp"`
+	Type      string    `json:"type"`
+}
 
 // ID 1 to 256 bytes of printable UTF-8.
 type ID = string
@@ -700,6 +752,12 @@ type ProductBody struct {
 	Tags       *[]string               `json:"tags,omitempty"`
 }
 
+// ProductPage defines model for ProductPage.
+type ProductPage struct {
+	Products []Product `json:"products"`
+	Total    int       `json:"total"`
+}
+
 // Profile defines model for Profile.
 type Profile struct {
 	Attributes map[string]interface{} `json:"attributes"`
@@ -739,6 +797,23 @@ type Rejection struct {
 	Index int `json:"index"`
 }
 
+// RuleCheck defines model for RuleCheck.
+type RuleCheck struct {
+	Rule  string         `json:"rule"`
+	Valid RuleCheckValid `json:"valid"`
+}
+
+// RuleCheckValid defines model for RuleCheck.Valid.
+type RuleCheckValid bool
+
+// RuleCheckBody defines model for RuleCheckBody.
+type RuleCheckBody struct {
+	Rule string `json:"rule"`
+
+	// Segment Check it as a segment's rule (which may not refer to segments).
+	Segment *bool `json:"segment,omitempty"`
+}
+
 // Segment defines model for Segment.
 type Segment struct {
 	Members int         `json:"members"`
@@ -755,6 +830,13 @@ type SegmentBody struct {
 // SegmentList defines model for SegmentList.
 type SegmentList struct {
 	Segments []Segment `json:"segments"`
+}
+
+// SegmentMembers defines model for SegmentMembers.
+type SegmentMembers struct {
+	Members []ID        `json:"members"`
+	Segment SegmentName `json:"segment"`
+	Total   int         `json:"total"`
 }
 
 // SegmentName defines model for SegmentName.
@@ -791,8 +873,11 @@ type Time1 = float64
 
 // ValueSummary defines model for ValueSummary.
 type ValueSummary struct {
-	AsOf              time.Time     `json:"as_of"`
-	Buyers            int           `json:"buyers"`
+	AsOf   time.Time `json:"as_of"`
+	Buyers int       `json:"buyers"`
+
+	// Concentration Revenue share of the top k×5% of buyers, k = 0..20 (the concentration curve; item 4 is top20_revenue_share).
+	Concentration     []float64     `json:"concentration"`
 	Customers         int           `json:"customers"`
 	Revenue           float64       `json:"revenue"`
 	Tiers             []TierSummary `json:"tiers"`
@@ -854,6 +939,16 @@ type VariantResult struct {
 	Weight             float64 `json:"weight"`
 }
 
+// WhoAmI defines model for WhoAmI.
+type WhoAmI struct {
+	// KeysRequired The server has API keys configured.
+	KeysRequired bool        `json:"keys_required"`
+	Scope        WhoAmIScope `json:"scope"`
+}
+
+// WhoAmIScope defines model for WhoAmI.Scope.
+type WhoAmIScope string
+
 // Basis defines model for Basis.
 type Basis string
 
@@ -886,6 +981,9 @@ type Limit = int
 
 // OfferIDPath 1 to 256 bytes of printable UTF-8.
 type OfferIDPath = ID
+
+// Offset defines model for Offset.
+type Offset = int
 
 // PriceMax defines model for PriceMax.
 type PriceMax = float64
@@ -1102,10 +1200,22 @@ type ListCustomersParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// GetCustomerEventsParams defines parameters for GetCustomerEvents.
+type GetCustomerEventsParams struct {
+	// Limit How many events (default 100).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset How many results to skip (paging).
+	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
 // GetNextBestOfferParams defines parameters for GetNextBestOffer.
 type GetNextBestOfferParams struct {
 	// Limit How many offers (default 1).
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Preview true ranks without showing: no budget, cap or exposure is taken and no experiment enrols the customer (the console's preview).
+	Preview *bool `form:"preview,omitempty" json:"preview,omitempty"`
 
 	// Channel Only offers allowed on this channel.
 	Channel *Channel `form:"channel,omitempty" json:"channel,omitempty"`
@@ -1130,6 +1240,9 @@ type GetRecommendationsParams struct {
 
 	// ExcludeSeen Leave out products the customer interacted with.
 	ExcludeSeen *bool `form:"exclude_seen,omitempty" json:"exclude_seen,omitempty"`
+
+	// Preview true logs no experiment exposure for this list (the console's what-if): looking does not count in an experiment's results.
+	Preview *bool `form:"preview,omitempty" json:"preview,omitempty"`
 
 	// Limit How many items (default 10; the server's maximum is 100 unless configured otherwise).
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
@@ -1224,6 +1337,36 @@ type GetPopularParams struct {
 	XAffinityVariant *VariantHeader `json:"X-Affinity-Variant,omitempty"`
 }
 
+// SearchProductsParams defines parameters for SearchProducts.
+type SearchProductsParams struct {
+	// Q Text to look for (at most 200 characters).
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+
+	// Category Only products of this category.
+	Category *Category `form:"category,omitempty" json:"category,omitempty"`
+
+	// Brand Only products of this brand.
+	Brand *Brand `form:"brand,omitempty" json:"brand,omitempty"`
+
+	// Tag Only products with this tag.
+	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// PriceMin Only products at this price or above (at most price_max).
+	PriceMin *PriceMin `form:"price_min,omitempty" json:"price_min,omitempty"`
+
+	// PriceMax Only products at this price or below.
+	PriceMax *PriceMax `form:"price_max,omitempty" json:"price_max,omitempty"`
+
+	// InStock Only available products.
+	InStock *InStock `form:"in_stock,omitempty" json:"in_stock,omitempty"`
+
+	// Limit How many products (default 50).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset How many results to skip (paging).
+	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
 // GetRelatedParams defines parameters for GetRelated.
 type GetRelatedParams struct {
 	// Basis Which co-occurrences count.
@@ -1271,6 +1414,15 @@ type GetRelatedParams struct {
 
 // GetRelatedParamsBasis defines parameters for GetRelated.
 type GetRelatedParamsBasis string
+
+// GetSegmentMembersParams defines parameters for GetSegmentMembers.
+type GetSegmentMembersParams struct {
+	// Limit How many customer ids (default 50).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset How many results to skip (paging).
+	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+}
 
 // GetSegmentProductsParams defines parameters for GetSegmentProducts.
 type GetSegmentProductsParams struct {
@@ -1331,6 +1483,9 @@ type PostOfferResponseJSONRequestBody = OfferResponseBody
 
 // PutProductJSONRequestBody defines body for PutProduct for application/json ContentType.
 type PutProductJSONRequestBody = ProductBody
+
+// CheckRuleJSONRequestBody defines body for CheckRule for application/json ContentType.
+type CheckRuleJSONRequestBody = RuleCheckBody
 
 // PutSegmentJSONRequestBody defines body for PutSegment for application/json ContentType.
 type PutSegmentJSONRequestBody = SegmentBody
@@ -1787,6 +1942,11 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/customers/{id} (the `PutCustomer` operationId).
 	PutCustomer(ctx context.Context, id CustomerIDPath, body PutCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetCustomerEvents A customer's events, newest first
+	//
+	// Corresponds with GET /v1/customers/{id}/events (the `GetCustomerEvents` operationId).
+	GetCustomerEvents(ctx context.Context, id CustomerIDPath, params *GetCustomerEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetNextBestOffer The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)
 	//
 	// Corresponds with GET /v1/customers/{id}/next-best-offer (the `GetNextBestOffer` operationId).
@@ -1930,6 +2090,16 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/popular (the `GetPopular` operationId).
 	GetPopular(ctx context.Context, params *GetPopularParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SearchProducts Search products by id, description and catalogue attributes
+	//
+	// `q` matches (case-insensitively, as a substring) the product id, its
+	// `description` attribute, category, brand and tags; the catalogue
+	// filters narrow the result. Products in id order, paged; `total`
+	// counts every match.
+	//
+	// Corresponds with GET /v1/products (the `SearchProducts` operationId).
+	SearchProducts(ctx context.Context, params *SearchProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteProduct Delete a product record
 	//
 	// Corresponds with DELETE /v1/products/{id} (the `DeleteProduct` operationId).
@@ -1958,6 +2128,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/products/{id}/related (the `GetRelated` operationId).
 	GetRelated(ctx context.Context, id ProductIDPath, params *GetRelatedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckRuleWithBody Check a segment or eligibility rule without storing it
+	//
+	// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
+	// or an offer's `eligibility` would, and stores nothing: a wrong rule
+	// gets the same 400 those would, naming the line and column. An empty
+	// rule is valid (an offer's eligibility may be empty).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/rules/check (the `CheckRule` operationId).
+	CheckRuleWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckRule Check a segment or eligibility rule without storing it
+	//
+	// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
+	// or an offer's `eligibility` would, and stores nothing: a wrong rule
+	// gets the same 400 those would, naming the line and column. An empty
+	// rule is valid (an offer's eligibility may be empty).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/rules/check (the `CheckRule` operationId).
+	CheckRule(ctx context.Context, body CheckRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSegments List segments with their member counts
 	//
@@ -1988,10 +2182,22 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/segments/{name} (the `PutSegment` operationId).
 	PutSegment(ctx context.Context, name SegmentNamePath, body PutSegmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetSegmentMembers A segment's members, paged (admin; it lists people)
+	//
+	// Corresponds with GET /v1/segments/{name}/members (the `GetSegmentMembers` operationId).
+	GetSegmentMembers(ctx context.Context, name SegmentNamePath, params *GetSegmentMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetSegmentProducts Products this segment buys more than everyone else (PTC, smoothed lift)
 	//
 	// Corresponds with GET /v1/segments/{name}/products (the `GetSegmentProducts` operationId).
 	GetSegmentProducts(ctx context.Context, name SegmentNamePath, params *GetSegmentProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Whoami The scope of the key this request carries
+	//
+	// Without configured keys every request has the admin scope.
+	//
+	// Corresponds with GET /v1/whoami (the `Whoami` operationId).
+	Whoami(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetPprofIndex pprof index (served when the server runs with pprof enabled)
@@ -2213,6 +2419,21 @@ func (c *RawClient) PutCustomerWithBody(ctx context.Context, id CustomerIDPath, 
 // Corresponds with PUT /v1/customers/{id} (the `PutCustomer` operationId).
 func (c *RawClient) PutCustomer(ctx context.Context, id CustomerIDPath, body PutCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutCustomerRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCustomerEvents A customer's events, newest first
+//
+// Corresponds with GET /v1/customers/{id}/events (the `GetCustomerEvents` operationId).
+func (c *RawClient) GetCustomerEvents(ctx context.Context, id CustomerIDPath, params *GetCustomerEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCustomerEventsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2576,6 +2797,26 @@ func (c *RawClient) GetPopular(ctx context.Context, params *GetPopularParams, re
 	return c.Client.Do(req)
 }
 
+// SearchProducts Search products by id, description and catalogue attributes
+//
+// `q` matches (case-insensitively, as a substring) the product id, its
+// `description` attribute, category, brand and tags; the catalogue
+// filters narrow the result. Products in id order, paged; `total`
+// counts every match.
+//
+// Corresponds with GET /v1/products (the `SearchProducts` operationId).
+func (c *RawClient) SearchProducts(ctx context.Context, params *SearchProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSearchProductsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeleteProduct Delete a product record
 //
 // Corresponds with DELETE /v1/products/{id} (the `DeleteProduct` operationId).
@@ -2645,6 +2886,50 @@ func (c *RawClient) PutProduct(ctx context.Context, id ProductIDPath, body PutPr
 // Corresponds with GET /v1/products/{id}/related (the `GetRelated` operationId).
 func (c *RawClient) GetRelated(ctx context.Context, id ProductIDPath, params *GetRelatedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRelatedRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckRuleWithBody Check a segment or eligibility rule without storing it
+//
+// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
+// or an offer's `eligibility` would, and stores nothing: a wrong rule
+// gets the same 400 those would, naming the line and column. An empty
+// rule is valid (an offer's eligibility may be empty).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/rules/check (the `CheckRule` operationId).
+func (c *RawClient) CheckRuleWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckRuleRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckRule Check a segment or eligibility rule without storing it
+//
+// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
+// or an offer's `eligibility` would, and stores nothing: a wrong rule
+// gets the same 400 those would, naming the line and column. An empty
+// rule is valid (an offer's eligibility may be empty).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/rules/check (the `CheckRule` operationId).
+func (c *RawClient) CheckRule(ctx context.Context, body CheckRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckRuleRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2734,11 +3019,43 @@ func (c *RawClient) PutSegment(ctx context.Context, name SegmentNamePath, body P
 	return c.Client.Do(req)
 }
 
+// GetSegmentMembers A segment's members, paged (admin; it lists people)
+//
+// Corresponds with GET /v1/segments/{name}/members (the `GetSegmentMembers` operationId).
+func (c *RawClient) GetSegmentMembers(ctx context.Context, name SegmentNamePath, params *GetSegmentMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSegmentMembersRequest(c.Server, name, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetSegmentProducts Products this segment buys more than everyone else (PTC, smoothed lift)
 //
 // Corresponds with GET /v1/segments/{name}/products (the `GetSegmentProducts` operationId).
 func (c *RawClient) GetSegmentProducts(ctx context.Context, name SegmentNamePath, params *GetSegmentProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSegmentProductsRequest(c.Server, name, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Whoami The scope of the key this request carries
+//
+// Without configured keys every request has the admin scope.
+//
+// Corresponds with GET /v1/whoami (the `Whoami` operationId).
+func (c *RawClient) Whoami(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWhoamiRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3208,6 +3525,79 @@ func NewPutCustomerRequestWithBody(server string, id CustomerIDPath, contentType
 	return req, nil
 }
 
+// NewGetCustomerEventsRequest constructs an http.Request for the GetCustomerEvents method
+func NewGetCustomerEventsRequest(server string, id CustomerIDPath, params *GetCustomerEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/customers/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetNextBestOfferRequest constructs an http.Request for the GetNextBestOffer method
 func NewGetNextBestOfferRequest(server string, id CustomerIDPath, params *GetNextBestOfferParams) (*http.Request, error) {
 	var err error
@@ -3246,6 +3636,18 @@ func NewGetNextBestOfferRequest(server string, id CustomerIDPath, params *GetNex
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Preview != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "preview", *params.Preview, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3415,6 +3817,18 @@ func NewGetRecommendationsRequest(server string, id CustomerIDPath, params *GetR
 		if params.ExcludeSeen != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude_seen", *params.ExcludeSeen, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Preview != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "preview", *params.Preview, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4274,6 +4688,156 @@ func NewGetPopularRequest(server string, params *GetPopularParams) (*http.Reques
 	return req, nil
 }
 
+// NewSearchProductsRequest constructs an http.Request for the SearchProducts method
+func NewSearchProductsRequest(server string, params *SearchProductsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Category != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "category", *params.Category, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Brand != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "brand", *params.Brand, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tag", *params.Tag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PriceMin != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "price_min", *params.PriceMin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "number", Format: "double"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PriceMax != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "price_max", *params.PriceMax, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "number", Format: "double"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.InStock != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "in_stock", *params.InStock, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDeleteProductRequest constructs an http.Request for the DeleteProduct method
 func NewDeleteProductRequest(server string, id ProductIDPath) (*http.Request, error) {
 	var err error
@@ -4608,6 +5172,46 @@ func NewGetRelatedRequest(server string, id ProductIDPath, params *GetRelatedPar
 	return req, nil
 }
 
+// NewCheckRuleRequest calls the generic CheckRule builder with application/json body
+func NewCheckRuleRequest(server string, body CheckRuleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCheckRuleRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCheckRuleRequestWithBody constructs an http.Request for the CheckRule method, with any body, and a specified content type
+func NewCheckRuleRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/rules/check")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListSegmentsRequest constructs an http.Request for the ListSegments method
 func NewListSegmentsRequest(server string) (*http.Request, error) {
 	var err error
@@ -4746,6 +5350,79 @@ func NewPutSegmentRequestWithBody(server string, name SegmentNamePath, contentTy
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetSegmentMembersRequest constructs an http.Request for the GetSegmentMembers method
+func NewGetSegmentMembersRequest(server string, name SegmentNamePath, params *GetSegmentMembersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/segments/%s/members", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -4957,6 +5634,33 @@ func NewGetSegmentProductsRequest(server string, name SegmentNamePath, params *G
 	return req, nil
 }
 
+// NewWhoamiRequest constructs an http.Request for the Whoami method
+func NewWhoamiRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/whoami")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *RawClient) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -5105,6 +5809,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/customers/{id} (the `PutCustomer` operationId).
 	PutCustomerWithResponse(ctx context.Context, id CustomerIDPath, body PutCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCustomerResponse, error)
+
+	// GetCustomerEventsWithResponse A customer's events, newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/customers/{id}/events (the `GetCustomerEvents` operationId).
+	GetCustomerEventsWithResponse(ctx context.Context, id CustomerIDPath, params *GetCustomerEventsParams, reqEditors ...RequestEditorFn) (*GetCustomerEventsResponse, error)
 
 	// GetNextBestOfferWithResponse The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)
 	//
@@ -5275,6 +5986,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/popular (the `GetPopular` operationId).
 	GetPopularWithResponse(ctx context.Context, params *GetPopularParams, reqEditors ...RequestEditorFn) (*GetPopularResponse, error)
 
+	// SearchProductsWithResponse Search products by id, description and catalogue attributes
+	//
+	// `q` matches (case-insensitively, as a substring) the product id, its
+	// `description` attribute, category, brand and tags; the catalogue
+	// filters narrow the result. Products in id order, paged; `total`
+	// counts every match.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/products (the `SearchProducts` operationId).
+	SearchProductsWithResponse(ctx context.Context, params *SearchProductsParams, reqEditors ...RequestEditorFn) (*SearchProductsResponse, error)
+
 	// DeleteProductWithResponse Delete a product record
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5309,6 +6032,30 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/products/{id}/related (the `GetRelated` operationId).
 	GetRelatedWithResponse(ctx context.Context, id ProductIDPath, params *GetRelatedParams, reqEditors ...RequestEditorFn) (*GetRelatedResponse, error)
+
+	// CheckRuleWithBodyWithResponse Check a segment or eligibility rule without storing it
+	//
+	// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
+	// or an offer's `eligibility` would, and stores nothing: a wrong rule
+	// gets the same 400 those would, naming the line and column. An empty
+	// rule is valid (an offer's eligibility may be empty).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/rules/check (the `CheckRule` operationId).
+	CheckRuleWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckRuleResponse, error)
+
+	// CheckRuleWithResponse Check a segment or eligibility rule without storing it
+	//
+	// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
+	// or an offer's `eligibility` would, and stores nothing: a wrong rule
+	// gets the same 400 those would, naming the line and column. An empty
+	// rule is valid (an offer's eligibility may be empty).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/rules/check (the `CheckRule` operationId).
+	CheckRuleWithResponse(ctx context.Context, body CheckRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckRuleResponse, error)
 
 	// ListSegmentsWithResponse List segments with their member counts
 	//
@@ -5345,12 +6092,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/segments/{name} (the `PutSegment` operationId).
 	PutSegmentWithResponse(ctx context.Context, name SegmentNamePath, body PutSegmentJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSegmentResponse, error)
 
+	// GetSegmentMembersWithResponse A segment's members, paged (admin; it lists people)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/segments/{name}/members (the `GetSegmentMembers` operationId).
+	GetSegmentMembersWithResponse(ctx context.Context, name SegmentNamePath, params *GetSegmentMembersParams, reqEditors ...RequestEditorFn) (*GetSegmentMembersResponse, error)
+
 	// GetSegmentProductsWithResponse Products this segment buys more than everyone else (PTC, smoothed lift)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/segments/{name}/products (the `GetSegmentProducts` operationId).
 	GetSegmentProductsWithResponse(ctx context.Context, name SegmentNamePath, params *GetSegmentProductsParams, reqEditors ...RequestEditorFn) (*GetSegmentProductsResponse, error)
+
+	// WhoamiWithResponse The scope of the key this request carries
+	//
+	// Without configured keys every request has the admin scope.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/whoami (the `Whoami` operationId).
+	WhoamiWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*WhoamiResponse, error)
 }
 
 // GetPprofIndexResponse200Headers the declared response headers of an HTTP 200 response for GetPprofIndex
@@ -6752,6 +7515,140 @@ func (r PutCustomerResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutCustomerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCustomerEventsResponse200Headers the declared response headers of an HTTP 200 response for GetCustomerEvents
+type GetCustomerEventsResponse200Headers struct {
+	XRequestID string
+}
+
+// GetCustomerEventsResponse400Headers the declared response headers of an HTTP 400 response for GetCustomerEvents
+type GetCustomerEventsResponse400Headers struct {
+	XRequestID string
+}
+
+// GetCustomerEventsResponse401Headers the declared response headers of an HTTP 401 response for GetCustomerEvents
+type GetCustomerEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetCustomerEventsResponse403Headers the declared response headers of an HTTP 403 response for GetCustomerEvents
+type GetCustomerEventsResponse403Headers struct {
+	XRequestID string
+}
+
+// GetCustomerEventsResponse404Headers the declared response headers of an HTTP 404 response for GetCustomerEvents
+type GetCustomerEventsResponse404Headers struct {
+	XRequestID string
+}
+
+// GetCustomerEventsResponse429Headers the declared response headers of an HTTP 429 response for GetCustomerEvents
+type GetCustomerEventsResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetCustomerEventsResponse500Headers the declared response headers of an HTTP 500 response for GetCustomerEvents
+type GetCustomerEventsResponse500Headers struct {
+	XRequestID string
+}
+
+type GetCustomerEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomerEvents
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCustomerEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCustomerEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCustomerEventsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetCustomerEventsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCustomerEventsResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetCustomerEventsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCustomerEventsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCustomerEventsResponse) GetJSON200() *CustomerEvents {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCustomerEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCustomerEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCustomerEventsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCustomerEventsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetCustomerEventsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCustomerEventsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCustomerEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCustomerEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCustomerEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCustomerEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9189,6 +10086,126 @@ func (r GetPopularResponse) ContentType() string {
 	return ""
 }
 
+// SearchProductsResponse200Headers the declared response headers of an HTTP 200 response for SearchProducts
+type SearchProductsResponse200Headers struct {
+	XRequestID string
+}
+
+// SearchProductsResponse400Headers the declared response headers of an HTTP 400 response for SearchProducts
+type SearchProductsResponse400Headers struct {
+	XRequestID string
+}
+
+// SearchProductsResponse401Headers the declared response headers of an HTTP 401 response for SearchProducts
+type SearchProductsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// SearchProductsResponse403Headers the declared response headers of an HTTP 403 response for SearchProducts
+type SearchProductsResponse403Headers struct {
+	XRequestID string
+}
+
+// SearchProductsResponse429Headers the declared response headers of an HTTP 429 response for SearchProducts
+type SearchProductsResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// SearchProductsResponse500Headers the declared response headers of an HTTP 500 response for SearchProducts
+type SearchProductsResponse500Headers struct {
+	XRequestID string
+}
+
+type SearchProductsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProductPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SearchProductsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SearchProductsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SearchProductsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SearchProductsResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SearchProductsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SearchProductsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SearchProductsResponse) GetJSON200() *ProductPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SearchProductsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SearchProductsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SearchProductsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SearchProductsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SearchProductsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SearchProductsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SearchProductsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SearchProductsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SearchProductsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DeleteProductResponse204Headers the declared response headers of an HTTP 204 response for DeleteProduct
 type DeleteProductResponse204Headers struct {
 	XRequestID string
@@ -9761,6 +10778,140 @@ func (r GetRelatedResponse) ContentType() string {
 	return ""
 }
 
+// CheckRuleResponse200Headers the declared response headers of an HTTP 200 response for CheckRule
+type CheckRuleResponse200Headers struct {
+	XRequestID string
+}
+
+// CheckRuleResponse400Headers the declared response headers of an HTTP 400 response for CheckRule
+type CheckRuleResponse400Headers struct {
+	XRequestID string
+}
+
+// CheckRuleResponse401Headers the declared response headers of an HTTP 401 response for CheckRule
+type CheckRuleResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// CheckRuleResponse403Headers the declared response headers of an HTTP 403 response for CheckRule
+type CheckRuleResponse403Headers struct {
+	XRequestID string
+}
+
+// CheckRuleResponse413Headers the declared response headers of an HTTP 413 response for CheckRule
+type CheckRuleResponse413Headers struct {
+	XRequestID string
+}
+
+// CheckRuleResponse429Headers the declared response headers of an HTTP 429 response for CheckRule
+type CheckRuleResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// CheckRuleResponse500Headers the declared response headers of an HTTP 500 response for CheckRule
+type CheckRuleResponse500Headers struct {
+	XRequestID string
+}
+
+type CheckRuleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RuleCheck
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CheckRuleResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CheckRuleResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CheckRuleResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CheckRuleResponse403Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CheckRuleResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CheckRuleResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CheckRuleResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckRuleResponse) GetJSON200() *RuleCheck {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CheckRuleResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CheckRuleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CheckRuleResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CheckRuleResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CheckRuleResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CheckRuleResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckRuleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckRuleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckRuleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckRuleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListSegmentsResponse200Headers the declared response headers of an HTTP 200 response for ListSegments
 type ListSegmentsResponse200Headers struct {
 	XRequestID string
@@ -10305,6 +11456,140 @@ func (r PutSegmentResponse) ContentType() string {
 	return ""
 }
 
+// GetSegmentMembersResponse200Headers the declared response headers of an HTTP 200 response for GetSegmentMembers
+type GetSegmentMembersResponse200Headers struct {
+	XRequestID string
+}
+
+// GetSegmentMembersResponse400Headers the declared response headers of an HTTP 400 response for GetSegmentMembers
+type GetSegmentMembersResponse400Headers struct {
+	XRequestID string
+}
+
+// GetSegmentMembersResponse401Headers the declared response headers of an HTTP 401 response for GetSegmentMembers
+type GetSegmentMembersResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetSegmentMembersResponse403Headers the declared response headers of an HTTP 403 response for GetSegmentMembers
+type GetSegmentMembersResponse403Headers struct {
+	XRequestID string
+}
+
+// GetSegmentMembersResponse404Headers the declared response headers of an HTTP 404 response for GetSegmentMembers
+type GetSegmentMembersResponse404Headers struct {
+	XRequestID string
+}
+
+// GetSegmentMembersResponse429Headers the declared response headers of an HTTP 429 response for GetSegmentMembers
+type GetSegmentMembersResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetSegmentMembersResponse500Headers the declared response headers of an HTTP 500 response for GetSegmentMembers
+type GetSegmentMembersResponse500Headers struct {
+	XRequestID string
+}
+
+type GetSegmentMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SegmentMembers
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSegmentMembersResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetSegmentMembersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSegmentMembersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetSegmentMembersResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetSegmentMembersResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetSegmentMembersResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetSegmentMembersResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSegmentMembersResponse) GetJSON200() *SegmentMembers {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSegmentMembersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSegmentMembersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSegmentMembersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSegmentMembersResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetSegmentMembersResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSegmentMembersResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSegmentMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSegmentMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSegmentMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSegmentMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetSegmentProductsResponse200Headers the declared response headers of an HTTP 200 response for GetSegmentProducts
 type GetSegmentProductsResponse200Headers struct {
 	XRequestID string
@@ -10433,6 +11718,112 @@ func (r GetSegmentProductsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetSegmentProductsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// WhoamiResponse200Headers the declared response headers of an HTTP 200 response for Whoami
+type WhoamiResponse200Headers struct {
+	XRequestID string
+}
+
+// WhoamiResponse401Headers the declared response headers of an HTTP 401 response for Whoami
+type WhoamiResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// WhoamiResponse403Headers the declared response headers of an HTTP 403 response for Whoami
+type WhoamiResponse403Headers struct {
+	XRequestID string
+}
+
+// WhoamiResponse429Headers the declared response headers of an HTTP 429 response for Whoami
+type WhoamiResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// WhoamiResponse500Headers the declared response headers of an HTTP 500 response for Whoami
+type WhoamiResponse500Headers struct {
+	XRequestID string
+}
+
+type WhoamiResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WhoAmI
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *WhoamiResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *WhoamiResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *WhoamiResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *WhoamiResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *WhoamiResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WhoamiResponse) GetJSON200() *WhoAmI {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r WhoamiResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r WhoamiResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r WhoamiResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r WhoamiResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r WhoamiResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WhoamiResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WhoamiResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WhoamiResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10632,6 +12023,19 @@ func (c *ClientWithResponses) PutCustomerWithResponse(ctx context.Context, id Cu
 		return nil, err
 	}
 	return ParsePutCustomerResponse(rsp)
+}
+
+// GetCustomerEventsWithResponse A customer's events, newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/customers/{id}/events (the `GetCustomerEvents` operationId).
+func (c *ClientWithResponses) GetCustomerEventsWithResponse(ctx context.Context, id CustomerIDPath, params *GetCustomerEventsParams, reqEditors ...RequestEditorFn) (*GetCustomerEventsResponse, error) {
+	rsp, err := c.GetCustomerEvents(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCustomerEventsResponse(rsp)
 }
 
 // GetNextBestOfferWithResponse The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)
@@ -10929,6 +12333,24 @@ func (c *ClientWithResponses) GetPopularWithResponse(ctx context.Context, params
 	return ParseGetPopularResponse(rsp)
 }
 
+// SearchProductsWithResponse Search products by id, description and catalogue attributes
+//
+// `q` matches (case-insensitively, as a substring) the product id, its
+// `description` attribute, category, brand and tags; the catalogue
+// filters narrow the result. Products in id order, paged; `total`
+// counts every match.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/products (the `SearchProducts` operationId).
+func (c *ClientWithResponses) SearchProductsWithResponse(ctx context.Context, params *SearchProductsParams, reqEditors ...RequestEditorFn) (*SearchProductsResponse, error) {
+	rsp, err := c.SearchProducts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSearchProductsResponse(rsp)
+}
+
 // DeleteProductWithResponse Delete a product record
 //
 // Returns a wrapper object for the known response body format(s).
@@ -10992,6 +12414,42 @@ func (c *ClientWithResponses) GetRelatedWithResponse(ctx context.Context, id Pro
 		return nil, err
 	}
 	return ParseGetRelatedResponse(rsp)
+}
+
+// CheckRuleWithBodyWithResponse Check a segment or eligibility rule without storing it
+//
+// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
+// or an offer's `eligibility` would, and stores nothing: a wrong rule
+// gets the same 400 those would, naming the line and column. An empty
+// rule is valid (an offer's eligibility may be empty).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/rules/check (the `CheckRule` operationId).
+func (c *ClientWithResponses) CheckRuleWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckRuleResponse, error) {
+	rsp, err := c.CheckRuleWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckRuleResponse(rsp)
+}
+
+// CheckRuleWithResponse Check a segment or eligibility rule without storing it
+//
+// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
+// or an offer's `eligibility` would, and stores nothing: a wrong rule
+// gets the same 400 those would, naming the line and column. An empty
+// rule is valid (an offer's eligibility may be empty).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/rules/check (the `CheckRule` operationId).
+func (c *ClientWithResponses) CheckRuleWithResponse(ctx context.Context, body CheckRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckRuleResponse, error) {
+	rsp, err := c.CheckRule(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckRuleResponse(rsp)
 }
 
 // ListSegmentsWithResponse List segments with their member counts
@@ -11059,6 +12517,19 @@ func (c *ClientWithResponses) PutSegmentWithResponse(ctx context.Context, name S
 	return ParsePutSegmentResponse(rsp)
 }
 
+// GetSegmentMembersWithResponse A segment's members, paged (admin; it lists people)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/segments/{name}/members (the `GetSegmentMembers` operationId).
+func (c *ClientWithResponses) GetSegmentMembersWithResponse(ctx context.Context, name SegmentNamePath, params *GetSegmentMembersParams, reqEditors ...RequestEditorFn) (*GetSegmentMembersResponse, error) {
+	rsp, err := c.GetSegmentMembers(ctx, name, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSegmentMembersResponse(rsp)
+}
+
 // GetSegmentProductsWithResponse Products this segment buys more than everyone else (PTC, smoothed lift)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -11070,6 +12541,21 @@ func (c *ClientWithResponses) GetSegmentProductsWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseGetSegmentProductsResponse(rsp)
+}
+
+// WhoamiWithResponse The scope of the key this request carries
+//
+// Without configured keys every request has the admin scope.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/whoami (the `Whoami` operationId).
+func (c *ClientWithResponses) WhoamiWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*WhoamiResponse, error) {
+	rsp, err := c.Whoami(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWhoamiResponse(rsp)
 }
 
 // ParseGetPprofIndexResponse parses an HTTP response from a GetPprofIndexWithResponse call
@@ -12709,6 +14195,161 @@ func ParsePutCustomerResponse(rsp *http.Response) (*PutCustomerResponse, error) 
 			headers.XRequestID = value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCustomerEventsResponse parses an HTTP response from a GetCustomerEventsWithResponse call
+func ParseGetCustomerEventsResponse(rsp *http.Response) (*GetCustomerEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCustomerEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomerEvents
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCustomerEventsResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCustomerEventsResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCustomerEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetCustomerEventsResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCustomerEventsResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetCustomerEventsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCustomerEventsResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
 	}
 
 	return response, nil
@@ -15580,6 +17221,144 @@ func ParseGetPopularResponse(rsp *http.Response) (*GetPopularResponse, error) {
 	return response, nil
 }
 
+// ParseSearchProductsResponse parses an HTTP response from a SearchProductsWithResponse call
+func ParseSearchProductsResponse(rsp *http.Response) (*SearchProductsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SearchProductsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProductPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SearchProductsResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SearchProductsResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SearchProductsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SearchProductsResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers SearchProductsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SearchProductsResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseDeleteProductResponse parses an HTTP response from a DeleteProductWithResponse call
 func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -16254,6 +18033,161 @@ func ParseGetRelatedResponse(rsp *http.Response) (*GetRelatedResponse, error) {
 	return response, nil
 }
 
+// ParseCheckRuleResponse parses an HTTP response from a CheckRuleWithResponse call
+func ParseCheckRuleResponse(rsp *http.Response) (*CheckRuleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckRuleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RuleCheck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CheckRuleResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CheckRuleResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CheckRuleResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CheckRuleResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 413:
+		var headers CheckRuleResponse413Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers CheckRuleResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CheckRuleResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListSegmentsResponse parses an HTTP response from a ListSegmentsWithResponse call
 func ParseListSegmentsResponse(rsp *http.Response) (*ListSegmentsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -16894,6 +18828,161 @@ func ParsePutSegmentResponse(rsp *http.Response) (*PutSegmentResponse, error) {
 	return response, nil
 }
 
+// ParseGetSegmentMembersResponse parses an HTTP response from a GetSegmentMembersWithResponse call
+func ParseGetSegmentMembersResponse(rsp *http.Response) (*GetSegmentMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSegmentMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SegmentMembers
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSegmentMembersResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetSegmentMembersResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetSegmentMembersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetSegmentMembersResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetSegmentMembersResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetSegmentMembersResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetSegmentMembersResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetSegmentProductsResponse parses an HTTP response from a GetSegmentProductsWithResponse call
 func ParseGetSegmentProductsResponse(rsp *http.Response) (*GetSegmentProductsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -17036,6 +19125,127 @@ func ParseGetSegmentProductsResponse(rsp *http.Response) (*GetSegmentProductsRes
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetSegmentProductsResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseWhoamiResponse parses an HTTP response from a WhoamiWithResponse call
+func ParseWhoamiResponse(rsp *http.Response) (*WhoamiResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WhoamiResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WhoAmI
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers WhoamiResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers WhoamiResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers WhoamiResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers WhoamiResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers WhoamiResponse500Headers
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -545,7 +545,11 @@ type ValueSummary struct {
 	TopShare     float64       `json:"top20_revenue_share"`
 	TopCustomers int           `json:"top20_customers"`
 	Tiers        []TierSummary `json:"tiers"`
-	AsOf         time.Time     `json:"as_of"`
+	// Concentration[k] is the share of revenue brought by the top k×5% of
+	// buyers (k = 0..20): the revenue concentration (Lorenz) curve the
+	// console draws; Concentration[4] is TopShare.
+	Concentration []float64 `json:"concentration"`
+	AsOf          time.Time `json:"as_of"`
 }
 
 // TierSummary is one tier's customers and revenue (plain data, read-only
@@ -625,6 +629,7 @@ func (s *Store) ValueInsights() *ValueSummary {
 	if sum.Revenue > 0 {
 		sum.TopShare = roundMicro(top / sum.Revenue)
 	}
+	sum.Concentration = concentration(spend, sum.Revenue)
 	for _, name := range Tiers {
 		t := byTier[name]
 		if sum.Revenue > 0 {
@@ -637,4 +642,24 @@ func (s *Store) ValueInsights() *ValueSummary {
 	sum.Revenue = roundMicro(sum.Revenue)
 	ic.sum, ic.at = sum, time.Now()
 	return sum
+}
+
+// concentration returns the revenue share of the top k×5% of buyers for
+// k = 0..20, spend sorted largest first; the cut for k is rounded up as
+// the 80/20 figure's is, so point 4 equals it.
+func concentration(spend []float64, revenue float64) []float64 {
+	out := make([]float64, 21)
+	if revenue <= 0 {
+		return out
+	}
+	acc, i := 0.0, 0
+	for k := 1; k <= 20; k++ {
+		cut := (len(spend)*k + 19) / 20
+		for ; i < cut; i++ {
+			acc += spend[i]
+		}
+		out[k] = roundMicro(acc / revenue)
+	}
+	out[20] = 1
+	return out
 }

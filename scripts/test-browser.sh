@@ -1,6 +1,9 @@
 #!/bin/sh
 # test-browser: load the experiment report in headless Chromium and check
-# that its charts are drawn (api/browser_test.go, build tag "browser").
+# that its charts are drawn (api/browser_test.go), then drive every page of
+# the console against the demo data (api/console_*browser_test.go, over the
+# DevTools protocol with chromedp); build tag "browser". The console's
+# screenshots and page weights land in artifacts/console/.
 # Installs Debian's chromium package first when no browser is found;
 # CHROMIUM=/path/to/binary picks another one.
 set -eu
@@ -22,4 +25,4 @@ if ! have_browser; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
 fi
 
-exec "$GO" test -tags browser -count=1 -run '^TestReportInBrowser$' ./api/
+exec "$GO" test -tags browser -count=1 -run '^(TestReportInBrowser|TestConsole.*InBrowser)$' ./api/

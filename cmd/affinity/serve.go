@@ -167,7 +167,7 @@ func printTryLines(w io.Writer, store *features.Store, addr string, auth bool) {
 	if auth {
 		hdr = ` -H "Authorization: Bearer $KEY"`
 	}
-	fmt.Fprintf(w, "affinity listening on %s\ntry:\n", base)
+	fmt.Fprintf(w, "affinity listening on %s\nconsole: %s/console/\ntry:\n", base, base)
 	fmt.Fprintf(w, "  curl%s '%s/v1/popular?limit=5'\n", hdr, base)
 	prods := store.Model().Popular[features.BasisAny]
 	if len(prods) > 0 {

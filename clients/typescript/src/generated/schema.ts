@@ -101,6 +101,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search products by id, description and catalogue attributes
+         * @description `q` matches (case-insensitively, as a substring) the product id, its
+         *     `description` attribute, category, brand and tags; the catalogue
+         *     filters narrow the result. Products in id order, paged; `total`
+         *     counts every match.
+         */
+        get: operations["searchProducts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/products/{id}": {
         parameters: {
             query?: never;
@@ -181,6 +204,23 @@ export interface paths {
         };
         /** A customer's profile */
         get: operations["getProfile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer's events, newest first */
+        get: operations["getCustomerEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -276,6 +316,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/segments/{name}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A segment's members, paged (admin; it lists people) */
+        get: operations["getSegmentMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/segments/{name}/products": {
         parameters: {
             query?: never;
@@ -285,6 +342,49 @@ export interface paths {
         };
         /** Products this segment buys more than everyone else (PTC, smoothed lift) */
         get: operations["getSegmentProducts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rules/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a segment or eligibility rule without storing it
+         * @description Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
+         *     or an offer's `eligibility` would, and stores nothing: a wrong rule
+         *     gets the same 400 those would, naming the line and column. An empty
+         *     rule is valid (an offer's eligibility may be empty).
+         */
+        post: operations["checkRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The scope of the key this request carries
+         * @description Without configured keys every request has the admin scope.
+         */
+        get: operations["whoami"];
         put?: never;
         post?: never;
         delete?: never;
@@ -678,6 +778,26 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        ProductPage: {
+            products: components["schemas"]["Product"][];
+            total: number;
+        };
+        HistoryEvent: {
+            product_id: components["schemas"]["ID"];
+            type: string;
+            /** Format: date-time */
+            timestamp: string;
+        };
+        CustomerEvents: {
+            customer_id: components["schemas"]["ID"];
+            events: components["schemas"]["HistoryEvent"][];
+            total: number;
+        };
+        SegmentMembers: {
+            segment: components["schemas"]["SegmentName"];
+            members: components["schemas"]["ID"][];
+            total: number;
+        };
         CustomerBody: {
             /** @description Replaces the customer's attributes; null or absent clears them. */
             attributes?: {
@@ -749,6 +869,8 @@ export interface components {
             top20_revenue_share: number;
             top20_customers: number;
             tiers: components["schemas"]["TierSummary"][];
+            /** @description Revenue share of the top k×5% of buyers, k = 0..20 (the concentration curve; item 4 is top20_revenue_share). */
+            concentration: number[];
             /** Format: date-time */
             as_of: string;
         };
@@ -762,6 +884,25 @@ export interface components {
             revenue_share: number;
             /** Format: double */
             current_value: number;
+        };
+        RuleCheckBody: {
+            rule: string;
+            /**
+             * @description Check it as a segment's rule (which may not refer to segments).
+             * @default false
+             */
+            segment: boolean;
+        };
+        RuleCheck: {
+            rule: string;
+            /** @constant */
+            valid: true;
+        };
+        WhoAmI: {
+            /** @enum {string} */
+            scope: "read" | "write" | "admin";
+            /** @description The server has API keys configured. */
+            keys_required: boolean;
         };
         SegmentBody: {
             /** @description A boolean expression over profile fields, such as `monetary > 1000 && frequency >= 5`. */
@@ -1264,6 +1405,8 @@ export interface components {
         Basis: "bought" | "viewed" | "any";
         /** @description How many items (default 10; the server's maximum is 100 unless configured otherwise). */
         Limit: number;
+        /** @description How many results to skip (paging). */
+        Offset: number;
         /** @description Only products of this category. */
         Category: string;
         /** @description Only products of this brand. */
@@ -1465,6 +1608,69 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    searchProducts: {
+        parameters: {
+            query?: {
+                /** @description Text to look for (at most 200 characters). */
+                q?: string;
+                /** @description Only products of this category. */
+                category?: components["parameters"]["Category"];
+                /** @description Only products of this brand. */
+                brand?: components["parameters"]["Brand"];
+                /** @description Only products with this tag. */
+                tag?: components["parameters"]["Tag"];
+                /** @description Only products at this price or above (at most price_max). */
+                price_min?: components["parameters"]["PriceMin"];
+                /** @description Only products at this price or below. */
+                price_max?: components["parameters"]["PriceMax"];
+                /** @description Only available products. */
+                in_stock?: components["parameters"]["InStock"];
+                /** @description How many products (default 50). */
+                limit?: number;
+                /** @description How many results to skip (paging). */
+                offset?: components["parameters"]["Offset"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of matching products. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "products": [
+                     *         {
+                     *           "product_id": "22961",
+                     *           "category": "",
+                     *           "brand": "",
+                     *           "price": 1.45,
+                     *           "tags": [],
+                     *           "available": true,
+                     *           "attributes": {
+                     *             "description": "JAM MAKING SET PRINTED"
+                     *           }
+                     *         }
+                     *       ],
+                     *       "total": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ProductPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
         };
     };
     getProduct: {
@@ -1841,6 +2047,57 @@ export interface operations {
             500: components["responses"]["Internal"];
         };
     };
+    getCustomerEvents: {
+        parameters: {
+            query?: {
+                /** @description How many events (default 100). */
+                limit?: number;
+                /** @description How many results to skip (paging). */
+                offset?: components["parameters"]["Offset"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The customer id.
+                 * @example 17809
+                 */
+                id: components["parameters"]["CustomerIDPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the customer's history; `total` counts every event. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "customer_id": "17809",
+                     *       "events": [
+                     *         {
+                     *           "product_id": "22961",
+                     *           "type": "purchase",
+                     *           "timestamp": "2010-12-01T09:41:00Z"
+                     *         }
+                     *       ],
+                     *       "total": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CustomerEvents"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+        };
+    };
     getRecommendations: {
         parameters: {
             query?: {
@@ -1848,6 +2105,8 @@ export interface operations {
                 context_product?: components["schemas"]["ID"];
                 /** @description Leave out products the customer interacted with. */
                 exclude_seen?: boolean;
+                /** @description true logs no experiment exposure for this list (the console's what-if): looking does not count in an experiment's results. */
+                preview?: boolean;
                 /** @description How many items (default 10; the server's maximum is 100 unless configured otherwise). */
                 limit?: components["parameters"]["Limit"];
                 /** @description Only products of this category. */
@@ -1990,6 +2249,29 @@ export interface operations {
                      *           "revenue_share": 0,
                      *           "current_value": 0
                      *         }
+                     *       ],
+                     *       "concentration": [
+                     *         0,
+                     *         0.31,
+                     *         0.45,
+                     *         0.55,
+                     *         0.726569,
+                     *         0.77,
+                     *         0.81,
+                     *         0.84,
+                     *         0.87,
+                     *         0.89,
+                     *         0.91,
+                     *         0.93,
+                     *         0.945,
+                     *         0.96,
+                     *         0.97,
+                     *         0.98,
+                     *         0.987,
+                     *         0.993,
+                     *         0.997,
+                     *         0.999,
+                     *         1
                      *       ],
                      *       "as_of": "2011-12-09T12:50:00Z"
                      *     }
@@ -2162,6 +2444,54 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getSegmentMembers: {
+        parameters: {
+            query?: {
+                /** @description How many customer ids (default 50). */
+                limit?: number;
+                /** @description How many results to skip (paging). */
+                offset?: components["parameters"]["Offset"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The segment name.
+                 * @example vip
+                 */
+                name: components["parameters"]["SegmentNamePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of member ids in id order; `total` is the segment's size. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "segment": "vip",
+                     *       "members": [
+                     *         "17809",
+                     *         "16073"
+                     *       ],
+                     *       "total": 127
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SegmentMembers"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+        };
+    };
     getSegmentProducts: {
         parameters: {
             query?: {
@@ -2210,6 +2540,80 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    checkRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "rule": "monetary > 1000 && frequency >= 5",
+                 *       "segment": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["RuleCheckBody"];
+            };
+        };
+        responses: {
+            /** @description The rule compiles. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "rule": "monetary > 1000",
+                     *       "valid": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RuleCheck"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    whoami: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key's scope. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "scope": "read",
+                     *       "keys_required": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WhoAmI"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
         };
@@ -2533,6 +2937,8 @@ export interface operations {
             query?: {
                 /** @description How many offers (default 1). */
                 limit?: number;
+                /** @description true ranks without showing: no budget, cap or exposure is taken and no experiment enrols the customer (the console's preview). */
+                preview?: boolean;
                 /** @description Only offers allowed on this channel. */
                 channel?: components["schemas"]["Channel"];
                 /** @description Serve this request under an experiment (or send `X-Affinity-Experiment`). */

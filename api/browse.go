@@ -1,0 +1,205 @@
+package api
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// Read endpoints for browsing the data (the console is their first
+// client): products by id and attributes, a customer's event history, a
+// segment's members. Each is paged with limit and offset and bounded, so a
+// large store costs one scan per request, never an unbounded reply.
+func init() {
+	extraRouteFuncs = append(extraRouteFuncs, func(s *Server) []route {
+		return []route{
+			{"GET", "/v1/products", ScopeRead, "Search products by id, description and catalogue attributes", s.searchProducts, []string{"q", "category", "brand", "tag", "price_min", "price_max", "in_stock", "limit", "offset"}},
+			{"GET", "/v1/customers/:id/events", ScopeRead, "A customer's events, newest first", s.customerEvents, []string{"limit", "offset"}},
+			{"GET", "/v1/segments/:name/members", ScopeAdmin, "A segment's members, paged", s.segmentMembers, []string{"limit", "offset"}},
+		}
+	})
+}
+
+// maxOffset bounds how deep a page may start (a deeper page is a scan, not
+// a browse).
+const maxOffset = 1_000_000
+
+func queryOffset(c *fiber.Ctx) (int, error) {
+	v := c.Query("offset")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > maxOffset {
+		return 0, badRequest("offset", "offset must be a whole number between 0 and "+strconv.Itoa(maxOffset))
+	}
+	return n, nil
+}
+
+// pageParams reads limit (default def, at most max) and offset.
+func pageParams(c *fiber.Ctx, def, max int) (int, int, error) {
+	limit, err := queryLimit(c, max)
+	if err != nil {
+		return 0, 0, err
+	}
+	if limit == 0 {
+		limit = def
+	}
+	off, err := queryOffset(c)
+	return limit, off, err
+}
+
+type productPage struct {
+	Products []productReply `json:"products"`
+	Total    int            `json:"total"`
+}
+
+// searchProducts matches q (case-insensitive) against the product id and
+// its description, category, brand and tags; the catalogue filters narrow
+// it. Products without a catalogue record match on their id only.
+func (s *Server) searchProducts(c *fiber.Ctx) error {
+	limit, off, err := pageParams(c, 50, 500)
+	if err != nil {
+		return err
+	}
+	f, err := queryFilter(c)
+	if err != nil {
+		return err
+	}
+	q := strings.ToLower(strings.TrimSpace(c.Query("q")))
+	if len(q) > 200 {
+		return badRequest("q", "q is longer than 200 characters")
+	}
+	st := s.deps.Store
+	cat := st.Catalog()
+	m := cat.Compile(f)
+	page := productPage{Products: []productReply{}}
+	n := st.NumProducts()
+	for p := 0; p < n && !m.Empty(); p++ {
+		if !f.IsZero() && !m.Allows(uint32(p)) {
+			continue
+		}
+		id := st.ProductName(uint32(p))
+		rec := cat.Product(uint32(p))
+		if q != "" && !productMatches(q, id, rec) {
+			continue
+		}
+		page.Total++
+		if page.Total <= off || len(page.Products) >= limit {
+			continue
+		}
+		r := productReply{ProductID: id}
+		if rec != nil {
+			r.Product = *rec
+		}
+		if r.Tags == nil {
+			r.Tags = []string{}
+		}
+		if r.Attributes == nil {
+			r.Attributes = map[string]any{}
+		}
+		page.Products = append(page.Products, r)
+	}
+	return c.JSON(page)
+}
+
+func productMatches(q, id string, p *features.Product) bool {
+	if strings.Contains(strings.ToLower(id), q) {
+		return true
+	}
+	if p == nil {
+		return false
+	}
+	if d, ok := p.Attributes["description"].(string); ok && strings.Contains(strings.ToLower(d), q) {
+		return true
+	}
+	if strings.Contains(strings.ToLower(p.Category), q) || strings.Contains(strings.ToLower(p.Brand), q) {
+		return true
+	}
+	for _, t := range p.Tags {
+		if strings.Contains(strings.ToLower(t), q) {
+			return true
+		}
+	}
+	return false
+}
+
+type historyEvent struct {
+	ProductID string    `json:"product_id"`
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+}
+
+type historyPage struct {
+	CustomerID string         `json:"customer_id"`
+	Events     []historyEvent `json:"events"`
+	Total      int            `json:"total"`
+}
+
+func (s *Server) customerEvents(c *fiber.Ctx) error {
+	id, err := pathID(c, "id", "customer_id")
+	if err != nil {
+		return err
+	}
+	limit, off, err := pageParams(c, 100, 1000)
+	if err != nil {
+		return err
+	}
+	st := s.deps.Store
+	cid, ok := st.CustomerID(id)
+	if !ok {
+		return notFound("unknown customer " + quote(id))
+	}
+	hist := st.HistoryView(cid) // oldest first
+	types := st.Types()
+	page := historyPage{CustomerID: id, Events: []historyEvent{}, Total: len(hist)}
+	for i := len(hist) - 1 - off; i >= 0 && len(page.Events) < limit; i-- {
+		h := hist[i]
+		page.Events = append(page.Events, historyEvent{
+			ProductID: st.ProductName(h.Product),
+			Type:      types.Name(h.Type),
+			Timestamp: time.Unix(int64(h.TS), 0).UTC(),
+		})
+	}
+	return c.JSON(page)
+}
+
+type memberPage struct {
+	Segment string   `json:"segment"`
+	Members []string `json:"members"`
+	Total   int      `json:"total"`
+}
+
+func (s *Server) segmentMembers(c *fiber.Ctx) error {
+	name, err := segmentName(c)
+	if err != nil {
+		return err
+	}
+	limit, off, err := pageParams(c, 50, 1000)
+	if err != nil {
+		return err
+	}
+	st := s.deps.Store
+	bm, err := st.SegmentMembers(name)
+	if err != nil {
+		return err
+	}
+	page := memberPage{Segment: name, Members: []string{}, Total: int(bm.GetCardinality())}
+	if off >= page.Total {
+		return c.JSON(page)
+	}
+	first, err := bm.Select(uint32(off))
+	if err != nil {
+		return err
+	}
+	it := bm.Iterator()
+	it.AdvanceIfNeeded(first)
+	for it.HasNext() && len(page.Members) < limit {
+		page.Members = append(page.Members, st.CustomerName(it.Next()))
+	}
+	return c.JSON(page)
+}

@@ -1,0 +1,49 @@
+// A rule editor that asks the server to check the rule as it is typed
+// (POST /v1/rules/check, debounced) and shows the server's 400 at the
+// place it names: the offending line with a caret under the column.
+import { api } from "./api.js";
+import { h } from "./ui.js";
+
+export function ruleEditor(id, label, value, { segment = false, help = "" } = {}) {
+  const ta = h("textarea", { id, name: id, rows: 3, spellcheck: "false", "aria-describedby": `${id}-status`, class: "code" });
+  ta.value = value || "";
+  const status = h("div", { id: `${id}-status`, class: "rule-status", "aria-live": "polite" });
+  let timer = null, seq = 0;
+  const check = async () => {
+    const mine = ++seq;
+    const rule = ta.value;
+    if (!rule.trim() && segment) { show(status, ta, "A rule is required.", null); return false; }
+    try {
+      await api("POST", "/v1/rules/check", { rule, segment });
+      if (mine === seq) show(status, ta, null);
+      return true;
+    } catch (e) {
+      if (mine === seq) show(status, ta, e.message, rule);
+      return false;
+    }
+  };
+  ta.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 250); });
+  const wrap = h("div", { class: "field" }, h("label", { for: id }, label), ta, status, help ? h("div", { class: "help" }, help) : null);
+  wrap.check = check;
+  wrap.showError = (msg) => show(status, ta, msg, ta.value);
+  return wrap;
+}
+
+function show(status, ta, msg, rule) {
+  if (!msg) {
+    ta.removeAttribute("aria-invalid");
+    status.className = "rule-status ok";
+    status.replaceChildren("✓ valid rule");
+    return;
+  }
+  ta.setAttribute("aria-invalid", "true");
+  status.className = "rule-status bad";
+  const m = msg.match(/line (\d+), column (\d+)/);
+  const kids = [h("div", { class: "rule-error" }, msg)];
+  if (m && rule !== null) {
+    const line = rule.split("\n")[Number(m[1]) - 1] ?? "";
+    const col = Math.max(0, Number(m[2]) - 1);
+    kids.unshift(h("pre", { class: "caret", "aria-hidden": "true" }, `${line}\n${" ".repeat(col)}^`));
+  }
+  status.replaceChildren(...kids);
+}

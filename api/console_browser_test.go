@@ -1,0 +1,223 @@
+//go:build browser
+
+package api
+
+// The console in a real browser: headless Chromium driven over the
+// DevTools protocol (chromedp) against a real server loaded with the demo
+// data. Each page is checked against the API's own answers, the segment,
+// offer and experiment forms are used with the keyboard, every page is
+// screenshotted at 1280x800 and 390x844 (artifacts/console/), and any
+// console error, uncaught exception or failed request fails the test.
+// Run with `make test-browser`.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
+)
+
+// consoleArtifacts is where the screenshots and page weights go (gitignored;
+// CI keeps the folder).
+const consoleArtifacts = "../artifacts/console"
+
+// demoConsoleServer serves the whole demo sample with every feature on, on a
+// loopback listener; it returns the base URL.
+func demoConsoleServer(t *testing.T) string {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	evs, prods := demoEvents(t, 1<<30)
+	st, eng := seededStore(t, func(o *features.Options) {
+		o.Logger = quiet
+		o.Clock = func() time.Time { return time.Date(2011, 12, 10, 0, 0, 0, 0, time.UTC) }
+	}, evs)
+	if err := st.PutProducts(prods); err != nil {
+		t.Fatal(err)
+	}
+	st.Refresh()
+	oo := recommend.DefaultOfferOptions()
+	oo.Logger = quiet
+	offers, err := recommend.NewOfferService(st, eng, oo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { offers.Close() })
+	x := newTestExperiments(t, st, quiet, 0)
+	srv := serverOver(t, Deps{Store: st, Engine: eng, Experiments: x, Offers: offers}, quiet)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.App().Listener(ln)
+	t.Cleanup(func() { srv.App().Shutdown() })
+	return "http://" + ln.Addr().String()
+}
+
+// pageWatch records what must not happen in the page: exceptions, console
+// errors and failed requests (status >= 400 or a network failure), less
+// those the test provokes on purpose (expect).
+type pageWatch struct {
+	mu       sync.Mutex
+	problems []string
+	expect   func(url string, status int64) bool
+	urls     map[network.RequestID]string
+	bytes    int64 // encoded bytes received since the last reset
+}
+
+func (w *pageWatch) listen(ctx context.Context) {
+	chromedp.ListenTarget(ctx, func(ev any) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			w.problems = append(w.problems, "exception: "+e.ExceptionDetails.Error())
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.APITypeError || e.Type == runtime.APITypeWarning {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, string(a.Value)+a.Description)
+				}
+				w.problems = append(w.problems, fmt.Sprintf("console.%s: %s", e.Type, strings.Join(parts, " ")))
+			}
+		case *network.EventRequestWillBeSent:
+			w.urls[e.RequestID] = e.Request.Method + " " + e.Request.URL
+		case *network.EventResponseReceived:
+			if e.Response.Status >= 400 && (w.expect == nil || !w.expect(w.urls[e.RequestID], e.Response.Status)) {
+				w.problems = append(w.problems, fmt.Sprintf("request failed: %s -> %d", w.urls[e.RequestID], e.Response.Status))
+			}
+		case *network.EventLoadingFailed:
+			w.problems = append(w.problems, fmt.Sprintf("request failed: %s: %s", w.urls[e.RequestID], e.ErrorText))
+		case *network.EventLoadingFinished:
+			w.bytes += int64(e.EncodedDataLength)
+		}
+	})
+}
+
+func (w *pageWatch) check(t *testing.T, where string) {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.problems) > 0 {
+		t.Fatalf("%s: %s", where, strings.Join(w.problems, "\n"))
+	}
+}
+
+func (w *pageWatch) setExpect(f func(string, int64) bool) {
+	w.mu.Lock()
+	w.expect = f
+	w.mu.Unlock()
+}
+
+// apiGet reads an API answer from Go, to hold the page to.
+func apiGet(t *testing.T, base, path string, v any) {
+	t.Helper()
+	res, err := http.Get(base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", path, res.StatusCode)
+	}
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	w    *pageWatch
+}
+
+func (b *browser) run(where string, actions ...chromedp.Action) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", where, err)
+	}
+	b.w.check(b.t, where)
+}
+
+// texts returns the text of every element sel matches.
+func (b *browser) texts(sel string) []string {
+	b.t.Helper()
+	var out []string
+	b.run("read "+sel, chromedp.Evaluate(fmt.Sprintf(`[...document.querySelectorAll(%q)].map(e => e.textContent.trim())`, sel), &out))
+	return out
+}
+
+func (b *browser) open(hash, waitSel string) {
+	b.t.Helper()
+	b.run("open "+hash, chromedp.Navigate(b.base+"/console/#"+hash), chromedp.WaitVisible(waitSel, chromedp.ByQuery))
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	bin := findChromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
+		chromedp.WindowSize(1280, 800), chromedp.Flag("hide-scrollbars", true), chromedp.UserDataDir(t.TempDir()))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelA() })
+	w := &pageWatch{urls: map[network.RequestID]string{}}
+	w.listen(ctx)
+	b := &browser{t: t, ctx: ctx, base: base, w: w}
+	// The first Run starts the browser and ties it to its context: b.ctx,
+	// not a per-step timeout's child.
+	if err := chromedp.Run(ctx, network.Enable(), runtime.Enable(), network.SetCacheDisabled(true), chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return b
+}
+
+func ids(items []recommend.Item) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.ProductID
+	}
+	return out
+}
+
+func sameList(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("%s: page shows %v, API says %v", what, got, want)
+	}
+}
+
+func writeArtifact(t *testing.T, name string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(consoleArtifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(consoleArtifacts, name), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func httpGetText(u string) (string, error) {
+	res, err := http.Get(u)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return string(b), err
+}
