@@ -1051,12 +1051,12 @@ func (s *Store) refresh(mode refreshMode) {
 	}
 	o := s.opts.Neighbours
 	if due {
-		s.maybeTune()
+		s.maybeTune(buildWorkers(force))
 	}
 	if t := s.tuner.tuned; t != nil {
 		o = t.apply(o)
 	}
-	m := buildModel(s.idx, prev, dirty, s.prod.len(), o, !due)
+	m := buildModel(s.idx, prev, dirty, s.prod.len(), o, !due, buildWorkers(force))
 	// The model carries the configured options (a snapshot is reused when
 	// they match) and the tuned ones in Tuned.
 	m.Options = s.opts.Neighbours
