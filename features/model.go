@@ -382,7 +382,7 @@ func buildCustLists(x *index, b Basis, todo []uint32, full bool, nprod int, o Ne
 		cl.blocks = append(cl.blocks, blk)
 		return uint32(len(cl.blocks) - 1), blk
 	}
-	const chunk = 4096
+	const chunk = lockSpan
 	var next int
 	for w := 0; w < workers; w++ {
 		wg.Go(func() {
@@ -733,7 +733,7 @@ func countCustomers(x *index, nprod int, since int64, want [NumBases]bool) (sup 
 	x.mu.RLock()
 	ncust := len(x.hist)
 	x.mu.RUnlock()
-	const slice = 4096
+	const slice = lockSpan
 	for lo := 0; lo < ncust; lo += slice {
 		x.mu.RLock()
 		for c := lo; c < min(lo+slice, len(x.hist)); c++ {
