@@ -162,3 +162,24 @@ func pingWhile(b *testing.B, work func()) []time.Duration {
 	stop.Store(true)
 	return <-done
 }
+
+// TestTuneSameWithFewerWorkers: the tuner runs inside a background refresh
+// with one worker fewer; its choice and scores must not depend on that.
+func TestTuneSameWithFewerWorkers(t *testing.T) {
+	s := tuneStore(t, driftEvents(300, 1), func(o *Options) { o.TuneDefaults.HalfLifeDays = 365 })
+	o := s.opts.Neighbours
+	d := s.opts.TuneDefaults
+	if d.HistoryCap < 1 {
+		d.HistoryCap = 500
+	}
+	one := tune(s.idx, BasisAny, s.prod.len(), s.types.Load(), o, o.TuneHoldout, d, 1)
+	three := tune(s.idx, BasisAny, s.prod.len(), s.types.Load(), o, o.TuneHoldout, d, 3)
+	if one == nil || three == nil {
+		t.Fatal("no tuning")
+	}
+	one.Seconds, three.Seconds = 0, 0
+	one.At, three.At = time.Time{}, time.Time{}
+	if !reflect.DeepEqual(*one, *three) {
+		t.Errorf("1 worker: %+v\n3 workers: %+v", *one, *three)
+	}
+}
