@@ -3,14 +3,14 @@ package features
 import "runtime"
 
 // buildWorkers is how many goroutines a model build counts lists with. A
-// forced build (import, snapshot, an explicit refresh) has the machine to
-// itself and uses every P. A background refresh leaves one P free for the
-// requests it runs beside. With every P busy on counting, a request's
+// forced build (Refresh: import, erasure, tests) is waited for and uses
+// every P. A background refresh leaves one P free for the requests it runs
+// beside. With every P busy on counting, a request's
 // socket becoming readable is noticed only when sysmon polls the network
 // (every 10 ms once no P has polled) or preempts a worker (after 10 ms), so
 // on a 2-core server a refresh under mixed load put up to 10 ms of waiting
-// in front of every request that arrived during it: the p99 of the mixed
-// load (docs/performance.md, fifth session). A free P blocks in the
+// in front of every request that arrived during it, a likely part of the
+// mixed load's p99 (docs/performance.md, fifth session). A free P blocks in the
 // network poller and picks a request up at once. The refresh is paced by its
 // own duration (backgroundLoop), so fewer workers do not refresh more of
 // the time, only more slowly.
