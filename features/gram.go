@@ -2,7 +2,6 @@ package features
 
 import (
 	"math"
-	"runtime"
 	"slices"
 	"sync"
 
@@ -25,7 +24,7 @@ import (
 // gonum's LAPACK does the Cholesky factorisation and inverse: a well-kept,
 // tested implementation beats a hand-written one here, and 1,700 products
 // (MovieLens-100K) take well under a second on two cores.
-func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOptions) ([][]Neighbour, bool) {
+func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOptions, workers int) ([][]Neighbour, bool) {
 	// Dense indexes for the products with customers on this basis.
 	dense := make([]int32, nprod)
 	var prods []uint32
@@ -44,7 +43,7 @@ func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOption
 	if n < 2 {
 		return lists, true
 	}
-	cl := buildCustLists(x, b, nil, true, nprod, o)
+	cl := buildCustLists(x, b, nil, true, nprod, o, workers)
 	rows := make([][]int32, 0, len(cl.ref))
 	for c := range cl.ref {
 		l, ok := cl.get(uint32(c))
@@ -71,7 +70,6 @@ func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOption
 	}
 	g := x.gram[:n*n]
 	clear(g)
-	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)

@@ -285,7 +285,7 @@ func BenchmarkEASE(b *testing.B) {
 			nprod := finishModel(x, m, n)
 			o := DefaultNeighbourOptions()
 			for b.Loop() {
-				if _, ok := easeLists(x, BasisBought, m.Support[BasisBought], nprod, o); !ok {
+				if _, ok := easeLists(x, BasisBought, m.Support[BasisBought], nprod, o, buildWorkers(true)); !ok {
 					b.Fatal("no EASE")
 				}
 			}

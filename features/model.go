@@ -3,7 +3,6 @@ package features
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -350,7 +349,7 @@ func (cl *custLists) get(c uint32) ([]uint32, bool) {
 
 // buildCustLists computes the lists of the customers of todo (all customers
 // when full). It takes x.mu for reading in slices of customers.
-func buildCustLists(x *index, b Basis, todo []uint32, full bool, nprod int, o NeighbourOptions) *custLists {
+func buildCustLists(x *index, b Basis, todo []uint32, full bool, nprod int, o NeighbourOptions, workers int) *custLists {
 	cl := &custLists{}
 	var need []uint32
 	x.mu.RLock()
@@ -374,7 +373,6 @@ func buildCustLists(x *index, b Basis, todo []uint32, full bool, nprod int, o Ne
 	if !full {
 		count = len(need)
 	}
-	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	var mu sync.Mutex // guards next, cl.blocks and cl.sparse
 	newBlock := func(n int) (uint32, []uint32) {
@@ -384,7 +382,7 @@ func buildCustLists(x *index, b Basis, todo []uint32, full bool, nprod int, o Ne
 		cl.blocks = append(cl.blocks, blk)
 		return uint32(len(cl.blocks) - 1), blk
 	}
-	const chunk = 4096
+	const chunk = lockSpan
 	var next int
 	for w := 0; w < workers; w++ {
 		wg.Go(func() {
@@ -577,7 +575,8 @@ func (h TopK) Sorted() []Neighbour {
 // again (see Store.refresh).
 // It takes x.mu for reading in short sections, so writers are not blocked
 // for the whole build.
-func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, keepDense bool) *Model {
+// workers is how many goroutines count lists at once (buildWorkers).
+func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, keepDense bool, workers int) *Model {
 	start := time.Now()
 	m := &Model{Options: o}
 	nprod = finishModel(x, m, nprod)
@@ -599,7 +598,7 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 			continue
 		}
 		if o.Similarity == SimEASE {
-			if lists, ok := easeLists(x, b, m.Support[b], nprod, o); ok {
+			if lists, ok := easeLists(x, b, m.Support[b], nprod, o, workers); ok {
 				m.Neighbours[b] = lists
 				m.dense[b] = true
 				continue
@@ -634,7 +633,7 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 			m.Neighbours[b] = lists
 			continue
 		}
-		countLists(x, b, todo, full, lists, m.Support[b], m.Customers[b], nprod, o)
+		countLists(x, b, todo, full, lists, m.Support[b], m.Customers[b], nprod, o, workers)
 		m.Neighbours[b] = lists
 	}
 	m.Built = time.Now()
@@ -644,11 +643,10 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 
 // countLists fills lists[p] for every p in todo by counting co-occurrences
 // through the customers' histories and scoring them with o.Similarity
-// (every customer's list is computed when full), both cores at once.
-func countLists(x *index, b Basis, todo []uint32, full bool, lists [][]Neighbour, support []uint32, customers, nprod int, o NeighbourOptions) {
-	cl := buildCustLists(x, b, todo, full, nprod, o)
+// (every customer's list is computed when full), with workers goroutines.
+func countLists(x *index, b Basis, todo []uint32, full bool, lists [][]Neighbour, support []uint32, customers, nprod int, o NeighbourOptions, workers int) {
+	cl := buildCustLists(x, b, todo, full, nprod, o, workers)
 	sc := newScoring(o, support, customers)
-	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	var next int64
 	var mu sync.Mutex
@@ -735,7 +733,7 @@ func countCustomers(x *index, nprod int, since int64, want [NumBases]bool) (sup 
 	x.mu.RLock()
 	ncust := len(x.hist)
 	x.mu.RUnlock()
-	const slice = 4096
+	const slice = lockSpan
 	for lo := 0; lo < ncust; lo += slice {
 		x.mu.RLock()
 		for c := lo; c < min(lo+slice, len(x.hist)); c++ {

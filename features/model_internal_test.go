@@ -74,17 +74,17 @@ func BenchmarkBuildModel(b *testing.B) {
 	}
 	o := DefaultNeighbourOptions()
 	o.Similarity = SimRP3
-	full := buildModel(x, nil, nil, nprod, o, false)
+	full := buildModel(x, nil, nil, nprod, o, false, buildWorkers(true))
 	dirty := roaring.New()
 	dirty.AddRange(0, 2000)
 	b.Run("full", func(b *testing.B) {
 		for b.Loop() {
-			buildModel(x, nil, nil, nprod, o, false)
+			buildModel(x, nil, nil, nprod, o, false, buildWorkers(true))
 		}
 	})
 	b.Run("partial", func(b *testing.B) {
 		for b.Loop() {
-			buildModel(x, full, dirty, nprod, o, false)
+			buildModel(x, full, dirty, nprod, o, false, buildWorkers(true))
 		}
 	})
 }

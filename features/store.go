@@ -1050,13 +1050,14 @@ func (s *Store) refresh(mode refreshMode) {
 		dirty = roaring.New() // only the dense solve is due
 	}
 	o := s.opts.Neighbours
+	workers := buildWorkers(mode == refreshSolve)
 	if due {
-		s.maybeTune()
+		s.maybeTune(workers)
 	}
 	if t := s.tuner.tuned; t != nil {
 		o = t.apply(o)
 	}
-	m := buildModel(s.idx, prev, dirty, s.prod.len(), o, !due)
+	m := buildModel(s.idx, prev, dirty, s.prod.len(), o, !due, workers)
 	// The model carries the configured options (a snapshot is reused when
 	// they match) and the tuned ones in Tuned.
 	m.Options = s.opts.Neighbours

@@ -2,7 +2,6 @@ package features
 
 import (
 	"math"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -40,6 +39,7 @@ type search struct {
 	def       Tuning
 	defPer    []float64
 	tried     int
+	workers   int // goroutines for counting and scoring (buildWorkers)
 }
 
 // offer scores t (with lists) and keeps it when it beats the best.
@@ -73,7 +73,7 @@ func (s *search) isDefault(t Tuning) bool {
 // otherwise the counting similarity; then the half-life and the repeat
 // rule, then half the neighbours, for the lists found best. The default
 // is kept unless the best beats it by tuneMinZ standard errors.
-func tune(x *index, b Basis, nprod int, tt *TypeTable, o NeighbourOptions, mode string, d TuneDefaults) *Tuning {
+func tune(x *index, b Basis, nprod int, tt *TypeTable, o NeighbourOptions, mode string, d TuneDefaults, workers int) *Tuning {
 	start := time.Now()
 	vx, vs := holdout(x, b, mode)
 	if len(vs.hist) < 20 {
@@ -84,7 +84,7 @@ func tune(x *index, b Basis, nprod int, tt *TypeTable, o NeighbourOptions, mode 
 	sups, customers := countCustomers(vx, nprod, 0, want)
 	fullSups, _ := countCustomers(x, nprod, 0, want)
 	sup, fullSup := sups[b], fullSups[b]
-	s := &search{sc: &valScorer{vs: vs, tt: tt, b: b, cap: d.HistoryCap, nprod: nprod, sup: sup, supMax: slices.Max(append([]uint32{1}, sup...))}, o: o, d: d}
+	s := &search{sc: &valScorer{vs: vs, tt: tt, b: b, cap: d.HistoryCap, nprod: nprod, sup: sup, supMax: slices.Max(append([]uint32{1}, sup...)), workers: workers}, o: o, d: d, workers: workers}
 	base := Tuning{K: o.K, HalfLifeDays: d.HalfLifeDays, Repeat: RepeatLinear, Holdout: mode, Users: len(vs.hist)}
 	if o.Similarity == SimEASE && denseCount(fullSup, o.DenseMinSupport) <= o.DenseMaxProducts {
 		base.MinSupport = o.DenseMinSupport
@@ -94,7 +94,7 @@ func tune(x *index, b Basis, nprod int, tt *TypeTable, o NeighbourOptions, mode 
 			oc := o
 			oc.Similarity = sim
 			lists := make([][]Neighbour, nprod)
-			countLists(vx, b, productsWith(sup), true, lists, sup, customers[b], nprod, oc)
+			countLists(vx, b, productsWith(sup), true, lists, sup, customers[b], nprod, oc, workers)
 			t := base
 			t.Similarity = sim
 			s.offer(lists, t)
@@ -180,7 +180,7 @@ func (s *search) tuneLambda(vx *index, b Basis, sup []uint32, nprod int, base Tu
 		}
 		oc := o
 		oc.Lambda = l
-		lists, ok := easeLists(vx, b, capped, nprod, oc)
+		lists, ok := easeLists(vx, b, capped, nprod, oc, s.workers)
 		if !ok {
 			tried[l] = -1
 			return
@@ -215,7 +215,7 @@ func (s *search) tuneLambda(vx *index, b Basis, sup []uint32, nprod int, base Tu
 	if o.DenseMinSupport > 1 && len(productsWith(sup)) <= tuneMaxProducts {
 		oc := o
 		oc.Lambda, oc.DenseMinSupport = s.best.Lambda, 1
-		if lists, ok := easeLists(vx, b, capped, nprod, oc); ok {
+		if lists, ok := easeLists(vx, b, capped, nprod, oc, s.workers); ok {
 			t := s.best
 			t.MinSupport = 1
 			s.offer(lists, t)
@@ -284,13 +284,15 @@ type valScorer struct {
 	b      Basis
 	cap    int
 	nprod  int
+	// workers is how many goroutines score customers (buildWorkers).
+	workers int
 }
 
 const tuneCutoff = 10
 
 // perCustomer is every slice customer's nDCG@10.
 func (s *valScorer) perCustomer(lists [][]Neighbour, t Tuning) []float64 {
-	workers := runtime.GOMAXPROCS(0)
+	workers := max(1, s.workers)
 	per := make([]float64, len(s.vs.hist))
 	var wg sync.WaitGroup
 	for w := range workers {

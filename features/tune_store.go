@@ -3,7 +3,7 @@ package features
 import "time"
 
 // tunerState is what the store remembers of its self-tuning, under
-// refreshMu.
+// refreshMu; workers is buildWorkers of the refresh.
 type tunerState struct {
 	tuned *Tuning
 	// events is the event count at the last attempt (tuned or not).
@@ -38,8 +38,8 @@ func (st *tunerState) restore(t *Tuning, events int) {
 // maybeTune runs the tuner when it is due: never tried, or the last
 // attempt found too little history and the events have doubled since, or
 // TuneInterval has passed and the events grew by a tenth. The caller holds
-// refreshMu.
-func (s *Store) maybeTune() {
+// refreshMu; workers is buildWorkers of the refresh.
+func (s *Store) maybeTune(workers int) {
 	o := s.opts.Neighbours
 	if !o.Tune || s.tuner.loading {
 		return
@@ -60,7 +60,7 @@ func (s *Store) maybeTune() {
 	if d.HistoryCap < 1 {
 		d.HistoryCap = 500
 	}
-	t := tune(s.idx, BasisAny, s.prod.len(), s.types.Load(), o, o.TuneHoldout, d)
+	t := tune(s.idx, BasisAny, s.prod.len(), s.types.Load(), o, o.TuneHoldout, d, workers)
 	if t == nil {
 		return
 	}

@@ -1,0 +1,37 @@
+package features
+
+import "runtime"
+
+// buildWorkers is how many goroutines a model build counts lists with. A
+// forced build (Refresh: import, erasure, tests) is waited for and uses
+// every P. A background refresh leaves one P free for the requests it runs
+// beside. With every P busy on counting, a request's
+// socket becoming readable is noticed only when sysmon polls the network
+// (every 10 ms once no P has polled) or preempts a worker (after 10 ms), so
+// on a 2-core server a refresh under mixed load put up to 10 ms of waiting
+// in front of every request that arrived during it, a likely part of the
+// mixed load's p99 (docs/performance.md, fifth session). A free P blocks in the
+// network poller and picks a request up at once. The refresh is paced by its
+// own duration (backgroundLoop), so fewer workers do not refresh more of
+// the time, only more slowly.
+func buildWorkers(force bool) int {
+	return workersFor(runtime.GOMAXPROCS(0), force)
+}
+
+func workersFor(procs int, force bool) int {
+	if force || procs <= 1 {
+		return max(1, procs)
+	}
+	return procs - 1
+}
+
+// lockSpan is how many customers a build reads under one hold of the index's
+// read lock. The writer waits for the hold to end before it applies a
+// commit, and behind the waiting writer every new reader waits too (a
+// personal request reads the history under the same lock). 4096 customers
+// of the synthetic sets' 14 events on average are 57k interactions a hold,
+// more where heavy customers cluster; 512 cuts that eightfold (not
+// measured on its own: it is a bound, not a profile finding). An
+// uncontended read lock costs tens of nanoseconds, so 512 adds nothing
+// measurable to a build.
+const lockSpan = 512
