@@ -19,7 +19,7 @@ func init() {
 		return []route{
 			{"GET", "/v1/products", ScopeRead, "Search products by id, description and catalogue attributes", s.searchProducts, []string{"q", "category", "brand", "tag", "price_min", "price_max", "in_stock", "limit", "offset"}},
 			{"GET", "/v1/customers/:id/events", ScopeRead, "A customer's events, newest first", s.customerEvents, []string{"limit", "offset"}},
-			{"GET", "/v1/segments/:name/members", ScopeAdmin, "A segment's members, paged", s.segmentMembers, []string{"limit", "offset"}},
+			{"GET", "/v1/segments/:name/members", ScopeAdmin, "A segment's members, paged", s.segmentMembers, []string{"limit", "cursor", "offset"}},
 		}
 	})
 }
@@ -168,10 +168,33 @@ func (s *Server) customerEvents(c *fiber.Ctx) error {
 	return c.JSON(page)
 }
 
+// memberPage is one page of a segment's members (DESIGN 3.2: members with
+// customer_id, and next_cursor while there are more).
 type memberPage struct {
-	Segment string   `json:"segment"`
-	Members []string `json:"members"`
-	Total   int      `json:"total"`
+	Segment    string        `json:"segment"`
+	Members    []memberReply `json:"members"`
+	Total      int           `json:"total"`
+	NextCursor string        `json:"next_cursor,omitempty"`
+}
+
+type memberReply struct {
+	CustomerID string `json:"customer_id"`
+}
+
+// queryCursor reads the opaque cursor a previous page gave: the internal
+// id to go on from. Members are walked in id order, so a cursor stays valid
+// while the segment changes: nobody who stays a member is skipped or shown
+// twice.
+func queryCursor(c *fiber.Ctx) (uint32, bool, error) {
+	v := c.Query("cursor")
+	if v == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseUint(v, 36, 32)
+	if err != nil {
+		return 0, false, badRequest("cursor", "cursor must be a next_cursor from a previous page")
+	}
+	return uint32(n), true, nil
 }
 
 func (s *Server) segmentMembers(c *fiber.Ctx) error {
@@ -183,23 +206,34 @@ func (s *Server) segmentMembers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	cursor, hasCursor, err := queryCursor(c)
+	if err != nil {
+		return err
+	}
 	st := s.deps.Store
 	bm, err := st.SegmentMembers(name)
 	if err != nil {
 		return err
 	}
-	page := memberPage{Segment: name, Members: []string{}, Total: int(bm.GetCardinality())}
-	if off >= page.Total {
-		return c.JSON(page)
-	}
-	first, err := bm.Select(uint32(off))
-	if err != nil {
-		return err
-	}
+	page := memberPage{Segment: name, Members: []memberReply{}, Total: int(bm.GetCardinality())}
 	it := bm.Iterator()
-	it.AdvanceIfNeeded(first)
+	switch {
+	case hasCursor:
+		it.AdvanceIfNeeded(cursor)
+	case off >= page.Total:
+		return c.JSON(page)
+	case off > 0:
+		first, err := bm.Select(uint32(off))
+		if err != nil {
+			return err
+		}
+		it.AdvanceIfNeeded(first)
+	}
 	for it.HasNext() && len(page.Members) < limit {
-		page.Members = append(page.Members, st.CustomerName(it.Next()))
+		page.Members = append(page.Members, memberReply{CustomerID: st.CustomerName(it.Next())})
+	}
+	if it.HasNext() {
+		page.NextCursor = strconv.FormatUint(uint64(it.PeekNext()), 36)
 	}
 	return c.JSON(page)
 }

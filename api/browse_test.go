@@ -77,15 +77,39 @@ func TestBrowseEndpoints(t *testing.T) {
 			t.Fatalf("total %d, segment says %d", mp.Total, seg.Members)
 		}
 		for _, m := range mp.Members {
-			if seen[m] {
-				t.Fatalf("member %s on two pages", m)
+			if seen[m.CustomerID] {
+				t.Fatalf("member %s on two pages", m.CustomerID)
 			}
-			seen[m] = true
+			seen[m.CustomerID] = true
 		}
 	}
 	if len(seen) != seg.Members || seg.Members == 0 {
 		t.Fatalf("pages gave %d members, segment has %d", len(seen), seg.Members)
 	}
+	// The same by cursor: the pages tile the segment, and the last one
+	// has no next_cursor.
+	byCursor := map[string]bool{}
+	for cursor, pages := "", 0; ; pages++ {
+		var mp memberPage
+		send(t, srv, "GET", "/v1/segments/buyers/members?limit=40&cursor="+cursor, "").want(t, 200).decode(t, &mp)
+		for _, m := range mp.Members {
+			if byCursor[m.CustomerID] {
+				t.Fatalf("member %s on two cursor pages", m.CustomerID)
+			}
+			byCursor[m.CustomerID] = true
+		}
+		if mp.NextCursor == "" {
+			break
+		}
+		if pages > seg.Members {
+			t.Fatal("cursor pages never end")
+		}
+		cursor = mp.NextCursor
+	}
+	if len(byCursor) != seg.Members {
+		t.Fatalf("cursor pages gave %d members, segment has %d", len(byCursor), seg.Members)
+	}
+	send(t, srv, "GET", "/v1/segments/buyers/members?cursor=-1", "").want(t, 400)
 	send(t, srv, "GET", "/v1/segments/nope/members", "").want(t, 404)
 }
 

@@ -832,11 +832,20 @@ type SegmentList struct {
 	Segments []Segment `json:"segments"`
 }
 
+// SegmentMember defines model for SegmentMember.
+type SegmentMember struct {
+	// CustomerId 1 to 256 bytes of printable UTF-8.
+	CustomerId ID `json:"customer_id"`
+}
+
 // SegmentMembers defines model for SegmentMembers.
 type SegmentMembers struct {
-	Members []ID        `json:"members"`
-	Segment SegmentName `json:"segment"`
-	Total   int         `json:"total"`
+	Members []SegmentMember `json:"members"`
+
+	// NextCursor Pass as `cursor` for the next page; absent on the last page.
+	NextCursor *string     `json:"next_cursor,omitempty"`
+	Segment    SegmentName `json:"segment"`
+	Total      int         `json:"total"`
 }
 
 // SegmentName defines model for SegmentName.
@@ -1419,6 +1428,9 @@ type GetRelatedParamsBasis string
 type GetSegmentMembersParams struct {
 	// Limit How many customer ids (default 50).
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page (opaque). Members come in a stable order, so paging by cursor skips and repeats nobody who stays a member while the segment changes.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
 	// Offset How many results to skip (paging).
 	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
@@ -5392,6 +5404,18 @@ func NewGetSegmentMembersRequest(server string, name SegmentNamePath, params *Ge
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

@@ -46,7 +46,7 @@ export async function segment(name) {
       h("section", null, h("h2", null, "Products this segment buys more than everyone"), lift)),
     segmentForm(name, s.rule));
   fill(members, get(`/v1/segments/${enc(name)}/members?limit=50&offset=${offset}`), (r) => [
-    h("ul", { class: "chips" }, r.members.map((m) => h("li", null, customerLink(m)))), pager(params, offset, 50, r.total)]);
+    h("ul", { class: "chips" }, r.members.map((m) => h("li", null, customerLink(m.customer_id)))), pager(params, offset, 50, r.total)]);
   await fill(lift, get(`/v1/segments/${enc(name)}/products?limit=10`).then(async (l) => ({ l, labels: await labelled(l.items.map((i) => i.product_id)) })),
     ({ l, labels }) => l.items.length ? h("ol", { class: "reclist", id: "lift-list" }, l.items.map((it, i) => h("li", null, productLink(it.product_id), " ", h("span", { class: "muted" }, labels[i]), h("span", { class: "score" }, `lift ${num(it.score, 2)}`))))
       : h("p", { class: "muted" }, "No product stands out for this segment yet."));

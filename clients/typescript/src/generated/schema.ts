@@ -795,8 +795,13 @@ export interface components {
         };
         SegmentMembers: {
             segment: components["schemas"]["SegmentName"];
-            members: components["schemas"]["ID"][];
+            members: components["schemas"]["SegmentMember"][];
             total: number;
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string;
+        };
+        SegmentMember: {
+            customer_id: components["schemas"]["ID"];
         };
         CustomerBody: {
             /** @description Replaces the customer's attributes; null or absent clears them. */
@@ -2449,6 +2454,8 @@ export interface operations {
             query?: {
                 /** @description How many customer ids (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page (opaque). Members come in a stable order, so paging by cursor skips and repeats nobody who stays a member while the segment changes. */
+                cursor?: string;
                 /** @description How many results to skip (paging). */
                 offset?: components["parameters"]["Offset"];
             };
@@ -2464,7 +2471,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of member ids in id order; `total` is the segment's size. */
+            /** @description One page of members in a stable order; `total` is the segment's size, `next_cursor` is there while more members follow. */
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
@@ -2475,10 +2482,15 @@ export interface operations {
                      * @example {
                      *       "segment": "vip",
                      *       "members": [
-                     *         "17809",
-                     *         "16073"
+                     *         {
+                     *           "customer_id": "17809"
+                     *         },
+                     *         {
+                     *           "customer_id": "16073"
+                     *         }
                      *       ],
-                     *       "total": 127
+                     *       "total": 127,
+                     *       "next_cursor": "7k"
                      *     }
                      */
                     "application/json": components["schemas"]["SegmentMembers"];
