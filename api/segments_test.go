@@ -244,7 +244,7 @@ func TestSegmentsHTTPErrors(t *testing.T) {
 	}{
 		{"PUT", "/v1/segments/x", `{"rule":"monetary >"}`, 400, "rule", "line 1, column"},
 		{"PUT", "/v1/segments/x", `{"rule":"moneytary > 5"}`, 400, "rule", "unknown name moneytary"},
-		{"PUT", "/v1/segments/x", `{"rule":"monetary"}`, 400, "rule", "bool"},
+		{"PUT", "/v1/segments/x", `{"rule":"monetary"}`, 400, "rule", "true/false"},
 		{"PUT", "/v1/segments/x", `{"rule":"\"ok\" in segments"}`, 400, "rule", "segments"},
 		{"PUT", "/v1/segments/x", `{"rule":""}`, 400, "rule", "required"},
 		{"PUT", "/v1/segments/x", `{"rule":5}`, 400, "rule", "string"},

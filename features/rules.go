@@ -3,6 +3,7 @@ package features
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -171,9 +172,31 @@ func ruleError(err error) error {
 		} else if strings.HasPrefix(msg, "unknown name ") {
 			msg += " (known: " + strings.Join(RuleVariables, ", ") + "; customer attributes are attributes.NAME)"
 		}
-		return &FieldError{Field: "rule", Msg: fmt.Sprintf("is invalid at line %d, column %d: %s", fe.Line, fe.Column+1, msg)}
+		return &FieldError{Field: "rule", Msg: fmt.Sprintf("is invalid at line %d, column %d: %s", fe.Line, fe.Column+1, plainTypes(msg))}
 	}
-	return &FieldError{Field: "rule", Msg: "is invalid: " + err.Error()}
+	return &FieldError{Field: "rule", Msg: "is invalid: " + plainTypes(err.Error())}
+}
+
+// goTypeName matches the Go type names expr puts in its messages
+// ("mismatched types map[string]interface {} and int"). Users write rules
+// over JSON profiles, so plainTypes says object, number, text and list.
+var goTypeName = regexp.MustCompile(`map\[string\]interface \{\}|\[\]interface \{\}|interface \{\}|\[\]string|\b(?:float64|float32|int64|int|bool|string)\b`)
+
+var plainTypeNames = map[string]string{
+	"map[string]interface {}": "object",
+	"[]interface {}":          "list",
+	"interface {}":            "any",
+	"[]string":                "list of text",
+	"float64":                 "number",
+	"float32":                 "number",
+	"int64":                   "whole number",
+	"int":                     "whole number",
+	"bool":                    "true/false",
+	"string":                  "text",
+}
+
+func plainTypes(msg string) string {
+	return goTypeName.ReplaceAllStringFunc(msg, func(t string) string { return plainTypeNames[t] })
 }
 
 type identFinder struct {

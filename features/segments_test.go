@@ -190,7 +190,7 @@ func TestBadRulesAndNames(t *testing.T) {
 		{"", "rule", "required"},
 		{"monetary >", "rule", "line 1, column"},
 		{"moneytary > 5", "rule", "unknown name moneytary"},
-		{"monetary", "rule", "bool"},
+		{"monetary", "rule", "true/false"},
 		{`tier == 5`, "rule", "line 1"},
 		{"monetary > 1 &&\n  frequency >>= 2", "rule", "line 2"},
 		{`"x" in segments`, "rule", "may not use segments"},
