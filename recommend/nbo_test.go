@@ -601,6 +601,11 @@ func TestNBOLearnsPerSegment(t *testing.T) {
 			}
 		}
 	}
+	// Membership follows writes in the background: wait for it, so every
+	// response counts for its customer's segment from the first round.
+	if err := e.store.FlushSegments(); err != nil {
+		t.Fatal(err)
+	}
 	e.put("wine", Offer{Value: 1, Priority: 1})
 	e.put("tea", Offer{Value: 1, Priority: 1})
 	rate := map[string]float64{"FR/wine": 0.5, "FR/tea": 0.05, "GB/wine": 0.05, "GB/tea": 0.5}
