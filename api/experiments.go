@@ -26,17 +26,16 @@ type experimentAdmin interface {
 
 var _ experimentAdmin = (*recommend.Experiments)(nil)
 
-func init() {
-	extraRouteFuncs = append(extraRouteFuncs, func(s *Server) []route {
-		return []route{
-			{"GET", "/v1/experiments", ScopeRead, "List experiments", s.listExperiments, nil},
-			{"PUT", "/v1/experiments/:id", ScopeAdmin, "Create or replace an experiment: status, salt, variants (name, weight, params)", s.putExperiment, nil},
-			{"GET", "/v1/experiments/:id", ScopeRead, "Read an experiment", s.getExperiment, nil},
-			{"DELETE", "/v1/experiments/:id", ScopeAdmin, "Delete an experiment with its exposures and outcomes", s.deleteExperiment, nil},
-			{"GET", "/v1/experiments/:id/results", ScopeRead, "Per-variant exposures, outcomes, rates with 95% intervals, lift, p-value, sample-ratio check", s.experimentResults, nil},
-			{"GET", "/v1/experiments/:id/report", ScopeRead, "The results as an HTML page with charts", s.experimentReport, nil},
-		}
-	})
+// experimentRoutes lists this file's routes; server.go registers them.
+func (s *Server) experimentRoutes() []route {
+	return []route{
+		{"GET", "/v1/experiments", ScopeRead, "List experiments", s.listExperiments, nil},
+		{"PUT", "/v1/experiments/:id", ScopeAdmin, "Create or replace an experiment: status, salt, variants (name, weight, params)", s.putExperiment, nil},
+		{"GET", "/v1/experiments/:id", ScopeRead, "Read an experiment", s.getExperiment, nil},
+		{"DELETE", "/v1/experiments/:id", ScopeAdmin, "Delete an experiment with its exposures and outcomes", s.deleteExperiment, nil},
+		{"GET", "/v1/experiments/:id/results", ScopeRead, "Per-variant exposures, outcomes, rates with 95% intervals, lift, p-value, sample-ratio check", s.experimentResults, nil},
+		{"GET", "/v1/experiments/:id/report", ScopeRead, "The results as an HTML page with charts", s.experimentReport, nil},
+	}
 }
 
 func (s *Server) experiments() (experimentAdmin, error) {

@@ -132,9 +132,6 @@ func (s *Server) listCustomers(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"customers": s.deps.Store.SampleCustomers(limit)})
 }
 
-// profileValue is filled by the customer-value feature; nil until then.
-var profileExtras func(s *Server, cust uint32, id string, m fiber.Map) error
-
 func (s *Server) profile(c *fiber.Ctx) error {
 	id, err := pathID(c, "id", "customer_id")
 	if err != nil {
@@ -151,10 +148,8 @@ func (s *Server) profile(c *fiber.Ctx) error {
 	}
 	n := len(st.HistoryView(cid))
 	m := fiber.Map{"customer_id": id, "attributes": attrs, "events": n, "segments": []string{}, "value": nil}
-	if profileExtras != nil {
-		if err := profileExtras(s, cid, id, m); err != nil {
-			return err
-		}
+	if err := s.profileValue(cid, id, m); err != nil {
+		return err
 	}
 	return c.JSON(m)
 }
@@ -230,9 +225,6 @@ func (s *Server) personal(c *fiber.Ctx) error {
 	return s.serveList(c, r, id, s.deps.Engine.Personal)
 }
 
-// popularSegment answers ?segment= (filled by the segments feature).
-var popularSegment func(s *Server, c *fiber.Ctx, r recommend.Request, segment string) (recommend.List, error)
-
 func (s *Server) popular(c *fiber.Ctx) error {
 	r, err := s.listRequest(c)
 	if err != nil {
@@ -246,11 +238,8 @@ func (s *Server) popular(c *fiber.Ctx) error {
 	}
 	segment := queryString(c, "segment")
 	if segment != "" {
-		if popularSegment == nil {
-			return badRequest("segment", "segments are not available")
-		}
 		return s.serveList(c, r, r.CustomerID, func(ctx context.Context, r recommend.Request) (recommend.List, error) {
-			return popularSegment(s, c, r, segment)
+			return s.popularSegment(c, r, segment)
 		})
 	}
 	return s.serveList(c, r, r.CustomerID, s.deps.Engine.Popular)

@@ -4,12 +4,11 @@ import "github.com/gofiber/fiber/v2"
 
 // Store-wide customer value: customers and revenue per tier and the 80/20
 // figure (GET /v1/insights/value).
-func init() {
-	extraRouteFuncs = append(extraRouteFuncs, func(s *Server) []route {
-		return []route{
-			{"GET", "/v1/insights/value", ScopeRead, "Customers and revenue per value tier, and the revenue share of the top 20% of customers", s.valueInsights, nil},
-		}
-	})
+// insightRoutes lists this file's routes; server.go registers them.
+func (s *Server) insightRoutes() []route {
+	return []route{
+		{"GET", "/v1/insights/value", ScopeRead, "Customers and revenue per value tier, and the revenue share of the top 20% of customers", s.valueInsights, nil},
+	}
 }
 
 func (s *Server) valueInsights(c *fiber.Ctx) error {

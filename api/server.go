@@ -279,19 +279,24 @@ func (s *Server) routes() {
 	})
 }
 
-// extraRoutes gathers the routes of the feature files (segments, offers,
-// experiments, admin); each appends its own.
+// extraRoutes gathers the routes that live beside their handlers, one file
+// per feature, in a fixed order: every route the server has is named here or
+// in routes above.
 func (s *Server) extraRoutes() []route {
 	var rs []route
-	for _, f := range extraRouteFuncs {
-		rs = append(rs, f(s)...)
+	for _, part := range [][]route{
+		s.adminRoutes(),
+		s.browseRoutes(),
+		s.experimentRoutes(),
+		s.insightRoutes(),
+		s.offerRoutes(),
+		s.ruleCheckRoutes(),
+		s.segmentRoutes(),
+	} {
+		rs = append(rs, part...)
 	}
 	return rs
 }
-
-// extraRouteFuncs is filled by the feature files' init functions so that
-// each feature lives in its own file.
-var extraRouteFuncs []func(*Server) []route
 
 // auth checks the API key when keys are configured: 401 without a valid key,
 // 403 for a key without the scope.

@@ -8,22 +8,21 @@ import (
 
 // The customer-value part of the profile: value (RFM, tier, historical,
 // current and potential value) and segments.
-func init() {
-	profileExtras = func(s *Server, cust uint32, id string, m fiber.Map) error {
-		st := s.deps.Store
-		v, ok := st.CustomerValue(cust)
-		if !ok {
-			return notFound("unknown customer " + quote(id))
-		}
-		// The profile hook has no request context; potential value is a
-		// bounded in-memory ranking, so there is nothing to cancel.
-		pv, err := s.deps.Engine.PotentialValue(context.Background(), id)
-		if err != nil {
-			return err
-		}
-		v.PotentialValue = pv
-		m["value"] = v
-		m["segments"] = st.SegmentsOf(cust)
-		return nil
+// profileValue adds the customer's value and segments to a profile reply.
+func (s *Server) profileValue(cust uint32, id string, m fiber.Map) error {
+	st := s.deps.Store
+	v, ok := st.CustomerValue(cust)
+	if !ok {
+		return notFound("unknown customer " + quote(id))
 	}
+	// The profile hook has no request context; potential value is a
+	// bounded in-memory ranking, so there is nothing to cancel.
+	pv, err := s.deps.Engine.PotentialValue(context.Background(), id)
+	if err != nil {
+		return err
+	}
+	v.PotentialValue = pv
+	m["value"] = v
+	m["segments"] = st.SegmentsOf(cust)
+	return nil
 }

@@ -101,6 +101,7 @@ func (e *Experiment) Control() int {
 // serve the same thing and the experiment measure nothing. Whoever adds a
 // knob to the engine adds its checker here.
 var paramCheckers = map[string]func(v any, maxLimit int) string{
+	"nbo_policy": checkNBOPolicy,
 	"algorithm": func(v any, _ int) string {
 		s, _ := v.(string)
 		switch s {

@@ -980,15 +980,12 @@ func (s *OfferService) Respond(ctx context.Context, id string, r OfferResponse) 
 	return RespondResult{OfferID: id, CustomerID: r.CustomerID, Response: r.Response, RecommendationID: r.RecommendationID}, nil
 }
 
-func init() {
-	// Experiments check variant params against paramCheckers
-	// (experiments.go); the next-best-offer knob is registered here, beside
-	// what it means.
-	paramCheckers["nbo_policy"] = func(v any, _ int) string {
-		switch v {
-		case nboThompson, nboGreedy, nboPrior:
-			return ""
-		}
-		return "must be one of thompson, greedy, prior"
+// checkNBOPolicy validates an experiment variant's nbo_policy param; it sits
+// in paramCheckers (experiments.go) and here beside what it means.
+func checkNBOPolicy(v any, _ int) string {
+	switch v {
+	case nboThompson, nboGreedy, nboPrior:
+		return ""
 	}
+	return "must be one of thompson, greedy, prior"
 }
