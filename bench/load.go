@@ -682,6 +682,38 @@ func (r *loadRun) result(elapsed time.Duration) *LoadResult {
 		res.TargetRPS = o.Rate
 		res.service = newLoadHist()
 	}
+	kinds, secs := r.mergeShards(res)
+	finished := r.finished.Load()
+	res.Requests = finished
+	res.Errors = r.failed.Load()
+	if o.Rate > 0 && elapsed > 0 {
+		if unsent := r.due() - r.sent.Load(); unsent > 0 {
+			res.ErrorsByKind["unsent"] = unsent
+			res.Requests += unsent
+			res.Errors += unsent
+		}
+	}
+	res.OK = res.Requests - res.Errors
+	if elapsed > 0 {
+		res.RPS = loadRound(float64(finished) / elapsed.Seconds())
+	}
+	res.LoadLatency = loadLatencyOf(res.hist)
+	if res.service != nil {
+		l := loadLatencyOf(res.service)
+		res.Service = &l
+	}
+	res.Kinds = r.kindResults(kinds, res.LoadLatency, elapsed)
+	res.PerSecond = r.perSecond(secs)
+	if len(res.ErrorSamples) == 0 {
+		res.ErrorSamples = nil
+	}
+	res.Warnings = r.warnings(res)
+	return res
+}
+
+// mergeShards adds every shard's histograms, errors and samples into res and
+// returns the per-kind and per-second sums.
+func (r *loadRun) mergeShards(res *LoadResult) ([loadNumKinds]loadKindAgg, []loadSecondAgg) {
 	var kinds [loadNumKinds]loadKindAgg
 	for k := range kinds {
 		if r.plan.multiKinds && r.plan.weights[k] > 0 {
@@ -717,25 +749,13 @@ func (r *loadRun) result(elapsed time.Duration) *LoadResult {
 		}
 		s.mu.Unlock()
 	}
-	finished := r.finished.Load()
-	res.Requests = finished
-	res.Errors = r.failed.Load()
-	if o.Rate > 0 && elapsed > 0 {
-		if unsent := r.due() - r.sent.Load(); unsent > 0 {
-			res.ErrorsByKind["unsent"] = unsent
-			res.Requests += unsent
-			res.Errors += unsent
-		}
-	}
-	res.OK = res.Requests - res.Errors
-	if elapsed > 0 {
-		res.RPS = loadRound(float64(finished) / elapsed.Seconds())
-	}
-	res.LoadLatency = loadLatencyOf(res.hist)
-	if res.service != nil {
-		l := loadLatencyOf(res.service)
-		res.Service = &l
-	}
+	return kinds, secs
+}
+
+// kindResults is one result per request kind the plan sends; a kind without
+// its own histogram (a single-kind plan) reports the run's latency.
+func (r *loadRun) kindResults(kinds [loadNumKinds]loadKindAgg, all LoadLatency, elapsed time.Duration) []LoadKindResult {
+	var out []LoadKindResult
 	for k, agg := range kinds {
 		if r.plan.weights[k] == 0 {
 			continue
@@ -747,13 +767,19 @@ func (r *loadRun) result(elapsed time.Duration) *LoadResult {
 		if agg.hist != nil {
 			kr.LoadLatency = loadLatencyOf(agg.hist)
 		} else {
-			kr.LoadLatency = res.LoadLatency
+			kr.LoadLatency = all
 		}
-		res.Kinds = append(res.Kinds, kr)
+		out = append(out, kr)
 	}
-	res.PerSecond = make([]LoadSecond, 0, len(secs))
+	return out
+}
+
+// perSecond turns the per-second sums into the timeline; the last second
+// may be partial (its width says how much).
+func (r *loadRun) perSecond(secs []loadSecondAgg) []LoadSecond {
+	out := make([]LoadSecond, 0, len(secs))
 	for i, sa := range secs {
-		width := min(o.Duration.Seconds()-float64(i), 1)
+		width := min(r.o.Duration.Seconds()-float64(i), 1)
 		ls := LoadSecond{T: float64(i), Width: loadRound(width), OK: sa.ok, Errors: sa.errs}
 		if width > 0 {
 			ls.RPS = loadRound(float64(sa.ok+sa.errs) / width)
@@ -762,13 +788,9 @@ func (r *loadRun) result(elapsed time.Duration) *LoadResult {
 			ls.MeanMs = loadRound(float64(sa.sumUs) / float64(sa.n) / 1000)
 			ls.MaxMs = loadRound(float64(sa.maxUs) / 1000)
 		}
-		res.PerSecond = append(res.PerSecond, ls)
+		out = append(out, ls)
 	}
-	if len(res.ErrorSamples) == 0 {
-		res.ErrorSamples = nil
-	}
-	res.Warnings = r.warnings(res)
-	return res
+	return out
 }
 
 // warnings explains results that need a second look.
