@@ -140,7 +140,7 @@ type historyPage struct {
 }
 
 func (s *Server) customerEvents(c *fiber.Ctx) error {
-	id, err := pathID(c, "id", "customer_id")
+	id, cid, err := s.knownCustomer(c)
 	if err != nil {
 		return err
 	}
@@ -149,10 +149,6 @@ func (s *Server) customerEvents(c *fiber.Ctx) error {
 		return err
 	}
 	st := s.deps.Store
-	cid, ok := st.CustomerID(id)
-	if !ok {
-		return notFound("unknown customer " + quote(id))
-	}
 	hist := st.HistoryView(cid) // oldest first
 	types := st.Types()
 	page := historyPage{CustomerID: id, Events: []historyEvent{}, Total: len(hist)}

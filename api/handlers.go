@@ -132,16 +132,26 @@ func (s *Server) listCustomers(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"customers": s.deps.Store.SampleCustomers(limit)})
 }
 
-func (s *Server) profile(c *fiber.Ctx) error {
+// knownCustomer reads the customer id from the path: a 400 when it is not an
+// id, a 404 when no such customer is known.
+func (s *Server) knownCustomer(c *fiber.Ctx) (string, uint32, error) {
 	id, err := pathID(c, "id", "customer_id")
+	if err != nil {
+		return "", 0, err
+	}
+	cid, ok := s.deps.Store.CustomerID(id)
+	if !ok {
+		return "", 0, notFound("unknown customer " + quote(id))
+	}
+	return id, cid, nil
+}
+
+func (s *Server) profile(c *fiber.Ctx) error {
+	id, cid, err := s.knownCustomer(c)
 	if err != nil {
 		return err
 	}
 	st := s.deps.Store
-	cid, ok := st.CustomerID(id)
-	if !ok {
-		return notFound("unknown customer " + quote(id))
-	}
 	attrs := st.CustomerAttributes(cid)
 	if attrs == nil {
 		attrs = map[string]any{}
