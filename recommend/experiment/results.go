@@ -1,11 +1,11 @@
-package recommend
+package experiment
 
 import (
 	"context"
 	"fmt"
 	"sort"
 
-	"github.com/affinity-rec/affinity/recommend/abtest"
+	"github.com/affinity-rec/affinity/recommend/experiment/abtest"
 )
 
 // Results computes experiment id's results from everything handed to the

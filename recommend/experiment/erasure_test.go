@@ -1,4 +1,4 @@
-package recommend
+package experiment
 
 import (
 	"bytes"
@@ -74,40 +74,3 @@ func countMatches(t *testing.T, st interface {
 	return n
 }
 
-// The same for offers: erased while the service was down, finished on its
-// next start.
-func TestOfferErasureFinishesAfterACrash(t *testing.T) {
-	e := openOfferTestEnv(t, nil)
-	e.ingest(features.Event{CustomerID: "gone", ProductID: "p1", Type: "purchase"},
-		features.Event{CustomerID: "stays", ProductID: "p1", Type: "purchase"})
-	e.put("a", Offer{Value: 1, Priority: 1})
-	e.choose("gone", 1, "")
-	e.choose("stays", 1, "")
-	e.svc.Flush()
-	if err := e.svc.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.store.EraseCustomer("gone"); err != nil {
-		t.Fatal(err)
-	}
-	if n := countMatches(t, e.store, offerShownLog, "gone"); n == 0 {
-		t.Fatal("test setup: the shown log should still name the customer while the service is down")
-	}
-	oo := DefaultOfferOptions()
-	oo.Logger = e.svc.log
-	svc, err := NewOfferService(e.store, e.eng, oo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc = svc
-	svc.Flush()
-	if n := countMatches(t, e.store, offerShownLog, "gone"); n != 0 {
-		t.Fatalf("%d shown entries still name the erased customer", n)
-	}
-	if n := countMatches(t, e.store, offerShownLog, "stays"); n != 1 {
-		t.Fatalf("the other customer's entries: %d, want 1", n)
-	}
-	if p, _ := e.store.PendingErasures(offerJournal); len(p) != 0 {
-		t.Fatalf("journal not emptied: %v", p)
-	}
-}

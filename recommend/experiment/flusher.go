@@ -1,4 +1,4 @@
-package recommend
+package experiment
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/affinity-rec/affinity/recommend/abtest"
+	"github.com/affinity-rec/affinity/recommend/experiment/abtest"
 )
 
 // The experiments flusher: the one goroutine that owns the attribution

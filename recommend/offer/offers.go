@@ -1,4 +1,4 @@
-package recommend
+package offer
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/features/jsonbody"
-	"github.com/affinity-rec/affinity/recommend/abtest"
+	"github.com/affinity-rec/affinity/recommend/experiment/abtest"
 )
 
 // Offers as marketers define them (DESIGN 3.2): validation, persistence as

@@ -1,4 +1,4 @@
-package recommend
+package experiment
 
 // Experiments: A/B tests driven by request flags (DESIGN 3.2).
 //
@@ -39,7 +39,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/affinity-rec/affinity/features"
-	"github.com/affinity-rec/affinity/recommend/abtest"
+	"github.com/affinity-rec/affinity/recommend/experiment/abtest"
 )
 
 // Experiment statuses. Only a running experiment assigns by hash and logs

@@ -1,4 +1,4 @@
-package recommend
+package experiment
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
-	"github.com/affinity-rec/affinity/recommend/abtest"
+	"github.com/affinity-rec/affinity/recommend/experiment/abtest"
 )
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
