@@ -11,7 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/affinity-rec/affinity/recommend"
-	"github.com/affinity-rec/affinity/recommend/abtest"
+	"github.com/affinity-rec/affinity/recommend/experiment/abtest"
 )
 
 // The report is drawn on the server as inline SVG: no script, no CDN, so it

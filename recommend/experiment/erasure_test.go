@@ -73,4 +73,3 @@ func countMatches(t *testing.T, st interface {
 	}
 	return n
 }
-

@@ -13,7 +13,7 @@ import (
 // index, logs exposures and outcomes, and carries out erasures (see the
 // overview in experiments.go).
 
-func (x *Experiments) run() {
+func (x *Service) run() {
 	defer close(x.done)
 	t := time.NewTicker(x.opts.FlushInterval)
 	defer t.Stop()
@@ -34,7 +34,7 @@ func (x *Experiments) run() {
 	}
 }
 
-func (x *Experiments) hooksPending() bool {
+func (x *Service) hooksPending() bool {
 	x.hookMu.Lock()
 	defer x.hookMu.Unlock()
 	return len(x.hookOps) > 0
@@ -44,7 +44,7 @@ func (x *Experiments) hooksPending() bool {
 // drained: an event can only name a recommendation_id whose Expose returned
 // before the reply was sent, so every exposure the taken events refer to
 // is in the exposure queue by then.
-func (x *Experiments) cycle() {
+func (x *Service) cycle() {
 	x.hookMu.Lock()
 	ops := x.hookOps
 	x.hookOps = nil
@@ -95,7 +95,7 @@ func (x *Experiments) cycle() {
 			x.writeOutcomes()
 			if err := x.erase(func(e *exposure) bool { return e.unit == op.id }, op.id, ""); err == nil {
 				// Done: drop it from the journal (kept for the next start otherwise).
-				if err := x.st.ErasureDone(experimentJournal, op.id); err != nil {
+				if err := x.recs.Done(experimentJournal, op.id); err != nil {
 					x.log.Error("cannot close an experiments erasure", "err", err)
 				}
 			}
@@ -109,7 +109,7 @@ func (x *Experiments) cycle() {
 	x.writeOutcomes()
 }
 
-func (x *Experiments) newExposure(op exposureOp, forced bool, cfg uint64) *exposure {
+func (x *Service) newExposure(op exposureOp, forced bool, cfg uint64) *exposure {
 	return &exposure{recID: op.recID, exp: op.exp, variant: op.variant, unit: op.unit, ts: op.ts, cfg: cfg,
 		forced: forced, items: op.pids}
 }
@@ -118,7 +118,7 @@ func (x *Experiments) newExposure(op exposureOp, forced bool, cfg uint64) *expos
 // are permanent: the log keeps those (smaller, and a restart need not look
 // them up again). A product unknown to the store cannot be clicked through
 // an event anyway, since the event would create it under a new id.
-func (x *Experiments) productIDs(items []string) []uint32 {
+func (x *Service) productIDs(items []string) []uint32 {
 	if len(items) == 0 {
 		return nil
 	}
@@ -131,13 +131,13 @@ func (x *Experiments) productIDs(items []string) []uint32 {
 	return out
 }
 
-func (x *Experiments) addExposure(e *exposure) {
+func (x *Service) addExposure(e *exposure) {
 	x.mu.Lock()
 	x.addExposureLocked(e)
 	x.mu.Unlock()
 }
 
-func (x *Experiments) addExposureLocked(e *exposure) {
+func (x *Service) addExposureLocked(e *exposure) {
 	countExposure(x.states, e)
 	x.index[e.recID] = e
 }
@@ -174,7 +174,7 @@ func countExposure(states map[string]*expState, e *exposure) {
 	vs.units[e.unit] = u
 }
 
-func (x *Experiments) outcome(o outcomeOp) {
+func (x *Service) outcome(o outcomeOp) {
 	e := x.index[o.recID]
 	if e == nil || e.erased || !slices.Contains(e.items, o.product) {
 		return // not a recommendation we served, or not a product on it
@@ -186,7 +186,7 @@ func (x *Experiments) outcome(o outcomeOp) {
 }
 
 // applyOutcome counts ref against its exposure and variant.
-func (x *Experiments) applyOutcome(e *exposure, ref *outcomeRef) {
+func (x *Service) applyOutcome(e *exposure, ref *outcomeRef) {
 	e.outs = append(e.outs, ref)
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -212,7 +212,7 @@ func (x *Experiments) applyOutcome(e *exposure, ref *outcomeRef) {
 	}
 }
 
-func (x *Experiments) writeExposures() error {
+func (x *Service) writeExposures() error {
 	if len(x.pendingExp) == 0 {
 		return nil
 	}
@@ -230,7 +230,7 @@ func (x *Experiments) writeExposures() error {
 	for i, e := range live {
 		entries[i] = e.raw
 	}
-	first, err := x.st.AppendLog(exposureLogKind, entries)
+	first, err := x.recs.Append(exposureLogKind, entries)
 	if err != nil {
 		x.writeFailed("exposure", len(entries), err)
 		// A store that stays down must not take the memory with it: keep
@@ -251,7 +251,7 @@ func (x *Experiments) writeExposures() error {
 	return nil
 }
 
-func (x *Experiments) writeOutcomes() error {
+func (x *Service) writeOutcomes() error {
 	live := x.pendingOut[:0]
 	for _, r := range x.pendingOut {
 		if !r.erased && !r.exp.erased {
@@ -266,7 +266,7 @@ func (x *Experiments) writeOutcomes() error {
 	for i, r := range live {
 		entries[i] = r.raw
 	}
-	first, err := x.st.AppendLog(outcomeLogKind, entries)
+	first, err := x.recs.Append(outcomeLogKind, entries)
 	if err != nil {
 		x.writeFailed("outcome", len(entries), err)
 		if over := len(x.pendingOut) - 4*x.opts.QueueSize; over > 0 {
@@ -283,7 +283,7 @@ func (x *Experiments) writeOutcomes() error {
 	return nil
 }
 
-func (x *Experiments) writeFailed(kind string, n int, err error) {
+func (x *Service) writeFailed(kind string, n int, err error) {
 	x.stats.writeErrors.Add(1)
 	x.log.Error("cannot append to the "+kind+" log; will retry", "entries", n, "err", err)
 }
@@ -292,7 +292,7 @@ func (x *Experiments) writeFailed(kind string, n int, err error) {
 // cust is set, every outcome that customer caused on other units'
 // exposures; then it recounts the experiments touched and deletes the log
 // entries. deleted names an experiment being deleted: its state goes too.
-func (x *Experiments) erase(match func(*exposure) bool, cust, deleted string) error {
+func (x *Service) erase(match func(*exposure) bool, cust, deleted string) error {
 	var expSeqs, outSeqs []uint64
 	touched := map[string]bool{}
 	for id, e := range x.index {
@@ -335,12 +335,12 @@ func (x *Experiments) erase(match func(*exposure) bool, cust, deleted string) er
 	x.recount(touched, deleted)
 	var err error
 	if len(expSeqs) > 0 {
-		if e := x.st.DeleteLogEntries(exposureLogKind, expSeqs); e != nil {
+		if e := x.recs.DeleteEntries(exposureLogKind, expSeqs); e != nil {
 			err = fmt.Errorf("cannot delete exposures: %w", e)
 		}
 	}
 	if len(outSeqs) > 0 {
-		if e := x.st.DeleteLogEntries(outcomeLogKind, outSeqs); e != nil && err == nil {
+		if e := x.recs.DeleteEntries(outcomeLogKind, outSeqs); e != nil && err == nil {
 			err = fmt.Errorf("cannot delete outcomes: %w", e)
 		}
 	}
@@ -353,7 +353,7 @@ func (x *Experiments) erase(match func(*exposure) bool, cust, deleted string) er
 // recount rebuilds the counters of the touched experiments from the index:
 // undoing an outcome incrementally would need to know whether another one
 // still holds a unit's conversion, and erasure is rare enough to pay O(n).
-func (x *Experiments) recount(touched map[string]bool, deleted string) {
+func (x *Service) recount(touched map[string]bool, deleted string) {
 	fresh := map[string]*expState{}
 	for id := range touched {
 		if id != deleted {

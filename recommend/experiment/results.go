@@ -3,6 +3,7 @@ package experiment
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/affinity-rec/affinity/recommend/experiment/abtest"
@@ -10,7 +11,7 @@ import (
 
 // Results computes experiment id's results from everything handed to the
 // service before the call. See docs/experiments.md for the methods.
-func (x *Experiments) Results(ctx context.Context, id string) (Results, error) {
+func (x *Service) Results(ctx context.Context, id string) (Results, error) {
 	c := x.lookup(id)
 	if c == nil {
 		return Results{}, unknownExperiment(id)
@@ -156,4 +157,13 @@ func buildResults(c *compiled, rows []variantCounts) Results {
 
 func roundRate(r abtest.Rate) abtest.Rate {
 	return abtest.Rate{Value: round6(r.Value), Low: round6(r.Low), High: round6(r.High)}
+}
+
+// round6 rounds to 6 decimals so that results read well and compare
+// exactly in tests; NaN and infinities (no data) read as 0.
+func round6(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return math.Round(f*1e6) / 1e6
 }

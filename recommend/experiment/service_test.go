@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/experiment/abtest"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -42,17 +44,32 @@ func expTestStore(t testing.TB, dir string) *features.Store {
 	return s
 }
 
-func expTestService(t testing.TB, st ExperimentStore, mod func(*ExperimentsOptions)) *Experiments {
+func expTestService(t testing.TB, st *features.Store, mod func(*Options)) *Service {
 	t.Helper()
-	o := DefaultExperimentsOptions()
+	return expTestServiceOver(t, st.Records(), st, mod)
+}
+
+// testParams are the variant params a server understands: ranking's and
+// the offer service's nbo_policy, as cmd/affinity wires them.
+func testParams() Params {
+	checks := recommend.ParamChecks(100)
+	checks["nbo_policy"] = offer.CheckPolicy
+	return Params{Checks: checks, Variant: []func(map[string]any) (string, string){recommend.CheckVariantParams}}
+}
+
+// expTestServiceOver is a service keeping its records in recs (a wrapper
+// of st's, to inject failures) and following st.
+func expTestServiceOver(t testing.TB, recs Records, st *features.Store, mod func(*Options)) *Service {
+	t.Helper()
+	o := DefaultOptions()
 	o.FlushInterval = 20 * time.Millisecond
 	o.Logger = quietLog
 	if mod != nil {
 		mod(&o)
 	}
-	x, err := NewExperiments(st, o)
+	x, err := New(recs, st, testParams(), o)
 	if err != nil {
-		t.Fatalf("NewExperiments: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() { x.Close() })
 	return x
@@ -73,7 +90,7 @@ func seedProducts(t testing.TB, st *features.Store, n int) []string {
 	return ids
 }
 
-func mustPut(t testing.TB, x *Experiments, e Experiment) Experiment {
+func mustPut(t testing.TB, x *Service, e Experiment) Experiment {
 	t.Helper()
 	out, err := x.Put(context.Background(), e)
 	if err != nil {
@@ -91,14 +108,14 @@ func ab(id string, status string, weights ...float64) Experiment {
 	return e
 }
 
-func mustFlush(t testing.TB, x *Experiments) {
+func mustFlush(t testing.TB, x *Service) {
 	t.Helper()
 	if err := x.Flush(context.Background()); err != nil {
 		t.Fatalf("Flush: %v", err)
 	}
 }
 
-func mustResults(t testing.TB, x *Experiments, id string) Results {
+func mustResults(t testing.TB, x *Service, id string) Results {
 	t.Helper()
 	r, err := x.Results(context.Background(), id)
 	if err != nil {
@@ -196,7 +213,7 @@ func TestEnrolGolden(t *testing.T) {
 	}
 }
 
-func assignments(t testing.TB, x *Experiments, n int) []string {
+func assignments(t testing.TB, x *Service, n int) []string {
 	out := make([]string, n)
 	for i := range out {
 		v, _, err := x.Enrol(context.Background(), "stable", "", fmt.Sprintf("cust-%d", i))
@@ -438,7 +455,7 @@ func TestSyntheticExperimentRecoversTrueRates(t *testing.T) {
 
 // exposeAll enrols and exposes units u0..u(n-1), one list each, and
 // returns the variant of each.
-func exposeAll(t testing.TB, x *Experiments, exp string, n int, prods []string, keep func(variant string, i int) bool) []string {
+func exposeAll(t testing.TB, x *Service, exp string, n int, prods []string, keep func(variant string, i int) bool) []string {
 	t.Helper()
 	out := make([]string, n)
 	for i := range n {
@@ -663,13 +680,13 @@ func TestDeleteExperiment(t *testing.T) {
 
 // blockingStore stalls AppendLog until released, to fill the queue.
 type blockingStore struct {
-	ExperimentStore
+	Records
 	gate chan struct{}
 }
 
-func (b *blockingStore) AppendLog(kind string, entries [][]byte) (uint64, error) {
+func (b *blockingStore) Append(kind string, entries [][]byte) (uint64, error) {
 	<-b.gate
-	return b.ExperimentStore.AppendLog(kind, entries)
+	return b.Records.Append(kind, entries)
 }
 
 // With the log writer stalled, Expose blocks up to EnqueueTimeout and then
@@ -677,8 +694,8 @@ func (b *blockingStore) AppendLog(kind string, entries [][]byte) (uint64, error)
 func TestFullQueueBlocksThenDrops(t *testing.T) {
 	st := expTestStore(t, "")
 	prods := seedProducts(t, st, 5)
-	bs := &blockingStore{ExperimentStore: st, gate: make(chan struct{})}
-	x := expTestService(t, bs, func(o *ExperimentsOptions) {
+	bs := &blockingStore{Records: st.Records(), gate: make(chan struct{})}
+	x := expTestServiceOver(t, bs, st, func(o *Options) {
 		o.QueueSize, o.BatchSize, o.EnqueueTimeout = 4, 2, 10*time.Millisecond
 	})
 	mustPut(t, x, ab("q", StatusRunning, 1, 1))
@@ -699,15 +716,15 @@ func TestFullQueueBlocksThenDrops(t *testing.T) {
 
 // failingStore refuses the first appends, as a full disk would.
 type failingStore struct {
-	ExperimentStore
+	Records
 	failures atomic.Int64
 }
 
-func (f *failingStore) AppendLog(kind string, entries [][]byte) (uint64, error) {
+func (f *failingStore) Append(kind string, entries [][]byte) (uint64, error) {
 	if f.failures.Add(-1) >= 0 {
 		return 0, features.ErrReadOnly
 	}
-	return f.ExperimentStore.AppendLog(kind, entries)
+	return f.Records.Append(kind, entries)
 }
 
 // A failed append is reported by Flush and retried: nothing is lost once
@@ -715,8 +732,8 @@ func (f *failingStore) AppendLog(kind string, entries [][]byte) (uint64, error) 
 func TestFailedAppendsAreRetried(t *testing.T) {
 	st := expTestStore(t, "")
 	prods := seedProducts(t, st, 5)
-	fs := &failingStore{ExperimentStore: st}
-	x := expTestService(t, fs, nil)
+	fs := &failingStore{Records: st.Records()}
+	x := expTestServiceOver(t, fs, st, nil)
 	mustPut(t, x, ab("retry", StatusRunning, 1, 1))
 	fs.failures.Store(1 << 30)
 	exposeAll(t, x, "retry", 30, prods, nil)
@@ -739,7 +756,7 @@ func TestFailedAppendsAreRetried(t *testing.T) {
 func TestConcurrentExposeAndResults(t *testing.T) {
 	st := expTestStore(t, "")
 	prods := seedProducts(t, st, 5)
-	x := expTestService(t, st, func(o *ExperimentsOptions) { o.FlushInterval = time.Millisecond })
+	x := expTestService(t, st, func(o *Options) { o.FlushInterval = time.Millisecond })
 	mustPut(t, x, ab("race", StatusRunning, 1, 1))
 	var wg sync.WaitGroup
 	for g := range 4 {
@@ -768,49 +785,6 @@ func TestConcurrentExposeAndResults(t *testing.T) {
 	r := mustResults(t, x, "race")
 	if n := r.Variants[0].Exposures + r.Variants[1].Exposures; n != 1200 {
 		t.Errorf("exposures = %d, want 1200", n)
-	}
-}
-
-func TestVariantParamsReachTheEngine(t *testing.T) {
-	st := expTestStore(t, "")
-	var evs []features.Event
-	for c := range 20 {
-		for p := range 6 {
-			if (c+p)%3 != 0 {
-				evs = append(evs, features.Event{CustomerID: fmt.Sprint("c", c), ProductID: fmt.Sprint("p", p), Type: "purchase"})
-			}
-		}
-	}
-	if _, err := st.Ingest(context.Background(), evs, features.IngestOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	st.Refresh()
-	eng, err := New(st, DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	fixed := map[string]any{"algorithm": "fixed", "products": []any{"p5", "nope", "p0", "p3"}, "limit": 2.0}
-	l, err := eng.Related(ctx, Request{ProductID: "p0", Params: fixed})
-	if err != nil || l.Algorithm != "fixed" || len(l.Items) != 2 || l.Items[0].ProductID != "p5" || l.Items[1].ProductID != "p3" {
-		t.Fatalf("fixed list on related (unknown and the product itself skipped, limit 2): %+v %v", l, err)
-	}
-	l, err = eng.Personal(ctx, Request{CustomerID: "c1", Params: fixed})
-	if err != nil || l.Algorithm != "fixed" || len(l.Items) != 2 {
-		t.Fatalf("fixed list on personal: %+v %v", l, err)
-	}
-	l, err = eng.Related(ctx, Request{ProductID: "p0", Params: map[string]any{"algorithm": "popular"}})
-	if err != nil || !strings.HasPrefix(l.Algorithm, "popular") || len(l.Items) == 0 {
-		t.Fatalf("popular on related: %+v %v", l, err)
-	}
-	for _, it := range l.Items {
-		if it.ProductID == "p0" {
-			t.Fatalf("popular on related recommended the product itself: %+v", l)
-		}
-	}
-	l, err = eng.Related(ctx, Request{ProductID: "p0", Params: map[string]any{"algorithm": "default"}})
-	if err != nil || l.Algorithm == "fixed" || strings.HasPrefix(l.Algorithm, "popular") {
-		t.Fatalf("default algorithm must rank as usual: %+v %v", l, err)
 	}
 }
 

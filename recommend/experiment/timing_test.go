@@ -111,7 +111,7 @@ func BenchmarkExposureMemory(b *testing.B) {
 }
 
 // BenchmarkRestart measures rebuilding the index and counters from the
-// logs (what NewExperiments adds to a restart) for 100,000 exposures, a
+// logs (what New adds to a restart) for 100,000 exposures, a
 // tenth of them clicked.
 func BenchmarkRestart(b *testing.B) {
 	dir := b.TempDir()
@@ -139,9 +139,9 @@ func BenchmarkRestart(b *testing.B) {
 	x.Close()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		o := DefaultExperimentsOptions()
+		o := DefaultOptions()
 		o.Logger = quietLog
-		y, err := NewExperiments(st, o)
+		y, err := New(st, o)
 		if err != nil {
 			b.Fatal(err)
 		}

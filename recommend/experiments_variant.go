@@ -1,0 +1,163 @@
+package recommend
+
+// How an experiment variant's params change a list: the params ranking
+// understands, their checkers (handed to the experiments service by
+// whoever wires it, so that it knows no ranking knob itself) and the
+// variant-only algorithms ("fixed", "popular" on related).
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// ParamChecks returns the checkers of the variant params ranking
+// understands (variantList and Engine.Personal read them), for the
+// experiments service's constructor: a typo must fail loudly, since an
+// ignored "halflife_days" would make two arms serve the same thing and the
+// experiment measure nothing. Whoever adds a knob to the engine adds its
+// checker here. maxLimit is the engine's Options.MaxLimit.
+func ParamChecks(maxLimit int) map[string]func(v any) string {
+	return map[string]func(v any) string{
+		"algorithm": func(v any) string {
+			s, _ := v.(string)
+			switch s {
+			case "default", "personal", "related", "popular", "fixed":
+				return ""
+			}
+			return "must be one of default, personal, related, popular, fixed"
+		},
+		"half_life_days": func(v any) string {
+			f, ok := paramNumber(v)
+			if !ok || f <= 0 || f > 36500 {
+				return "must be a number of days above 0 and at most 36500"
+			}
+			return ""
+		},
+		"limit": func(v any) string {
+			f, ok := paramNumber(v)
+			if !ok || f != math.Trunc(f) || f < 1 || f > float64(maxLimit) {
+				return fmt.Sprintf("must be a whole number from 1 to %d", maxLimit)
+			}
+			return ""
+		},
+		"products": func(v any) string {
+			ids, ok := paramStrings(v)
+			if !ok || len(ids) == 0 || len(ids) > maxLimit {
+				return fmt.Sprintf("must be a list of 1 to %d product ids", maxLimit)
+			}
+			seen := make(map[string]bool, len(ids))
+			for _, id := range ids {
+				if err := features.ValidateID("product_id", id); err != nil {
+					return "holds an invalid product id: " + err.Error()
+				}
+				if seen[id] {
+					return fmt.Sprintf("lists %q twice", id)
+				}
+				seen[id] = true
+			}
+			return ""
+		},
+	}
+}
+
+func paramNumber(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
+	case int:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// paramStrings reads a list of strings as JSON decodes it ([]any) or as Go
+// code writes it ([]string).
+func paramStrings(v any) ([]string, bool) {
+	switch x := v.(type) {
+	case []string:
+		return x, true
+	case []any:
+		out := make([]string, len(x))
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return nil, false
+			}
+			out[i] = s
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// CheckVariantParams is the rule across ranking's params that no single
+// param's checker can see: algorithm "fixed" needs "products". It returns
+// the param at fault and the problem, or "" and "".
+func CheckVariantParams(params map[string]any) (field, msg string) {
+	if a, _ := params["algorithm"].(string); a == "fixed" {
+		if _, ok := params["products"]; !ok {
+			return "products", "is required when algorithm is fixed"
+		}
+	}
+	return "", ""
+}
+
+// variantList serves the algorithms an experiment variant can choose beyond
+// an endpoint's own ranking: "fixed" (the variant's "products", in order:
+// a hand-picked fallback to test against) anywhere, and "popular" on the
+// related endpoint (Personal handles it itself). ok is false when the
+// endpoint should rank as usual.
+func (e *Engine) variantList(ctx context.Context, r Request, endpoint string) (List, bool, error) {
+	if len(r.Params) == 0 {
+		return List{}, false, nil
+	}
+	switch paramString(r.Params, "algorithm") {
+	case "fixed":
+		return e.fixedList(r), true, nil
+	case "popular":
+		if endpoint != "related" {
+			return List{}, false, nil
+		}
+		self, _ := e.src.ProductID(r.ProductID)
+		pr := r
+		pr.Params = nil // no second override
+		pr.Limit = e.limit(&r) + 1
+		l, err := e.Popular(ctx, pr)
+		if err != nil {
+			return List{}, true, err
+		}
+		items := l.Items[:0]
+		for _, it := range l.Items {
+			if p, ok := e.src.ProductID(it.ProductID); ok && p == self {
+				continue
+			}
+			items = append(items, it)
+		}
+		l.Items = items[:min(len(items), e.limit(&r))]
+		return l, true, nil
+	}
+	return List{}, false, nil
+}
+
+// fixedList is the variant's product list minus unknown products, products
+// the filter excludes, and the product the request is about.
+func (e *Engine) fixedList(r Request) List {
+	ids, _ := paramStrings(r.Params["products"])
+	k := e.limit(&r)
+	match := e.src.Catalog().Compile(r.Filter)
+	out := List{Items: make([]Item, 0, min(k, len(ids))), Algorithm: "fixed"}
+	for i, id := range ids {
+		if len(out.Items) == k {
+			break
+		}
+		p, ok := e.src.ProductID(id)
+		if !ok || id == r.ProductID || id == r.ContextProduct || !match.Allows(p) {
+			continue
+		}
+		out.Items = append(out.Items, Item{ProductID: id, Score: round6(1 - float64(i)/float64(len(ids)))})
+	}
+	return out
+}
