@@ -141,7 +141,7 @@ func BenchmarkRestart(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		o := DefaultOptions()
 		o.Logger = quietLog
-		y, err := New(st, o)
+		y, err := New(st.Records(), st, testParams(), o)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -50,7 +50,7 @@ type offerLogJob struct {
 
 // appendLogs makes logs durable, sharing one store write with every other
 // call waiting at the same time (group commit).
-func (s *OfferService) appendLogs(l offerLogs) error {
+func (s *Service) appendLogs(l offerLogs) error {
 	if len(l.shown) == 0 && len(l.resp) == 0 {
 		return nil
 	}
@@ -66,13 +66,13 @@ func (s *OfferService) appendLogs(l offerLogs) error {
 
 // appendLogsQuiet logs entries whose failure the caller cannot undo
 // (expiries: a restart closes them again from the exposure log).
-func (s *OfferService) appendLogsQuiet(l offerLogs) {
+func (s *Service) appendLogsQuiet(l offerLogs) {
 	if err := s.appendLogs(l); err != nil {
 		s.log.Warn("cannot log offer answers; they are recomputed on restart", "err", err)
 	}
 }
 
-func (s *OfferService) logLoop() {
+func (s *Service) logLoop() {
 	defer s.logWG.Done()
 	for {
 		var first *offerLogJob
@@ -102,7 +102,7 @@ func (s *OfferService) logLoop() {
 	}
 }
 
-func (s *OfferService) commitJobs(batch []*offerLogJob) {
+func (s *Service) commitJobs(batch []*offerLogJob) {
 	var shown, resp [][]byte
 	for _, j := range batch {
 		shown = append(shown, j.logs.shown...)
@@ -110,12 +110,12 @@ func (s *OfferService) commitJobs(batch []*offerLogJob) {
 	}
 	var err error
 	if len(shown) > 0 {
-		if _, e := s.src.AppendLog(offerShownLog, shown); e != nil {
+		if _, e := s.recs.Append(offerShownLog, shown); e != nil {
 			err = fmt.Errorf("cannot log offer exposures: %w", e)
 		}
 	}
 	if err == nil && len(resp) > 0 {
-		if _, e := s.src.AppendLog(offerResponseLog, resp); e != nil {
+		if _, e := s.recs.Append(offerResponseLog, resp); e != nil {
 			err = fmt.Errorf("cannot log offer responses: %w", e)
 		}
 	}
@@ -163,7 +163,7 @@ func (q *offerWorkQueue) take() []offerWorkItem {
 
 // onEvents runs in the store's writer goroutine: it only picks out
 // purchases that quote a recommendation id and queues them.
-func (s *OfferService) onEvents(evs []features.AppliedEvent) {
+func (s *Service) onEvents(evs []features.AppliedEvent) {
 	var ps []offerPurchase
 	for i := range evs {
 		ae := &evs[i]
@@ -177,11 +177,11 @@ func (s *OfferService) onEvents(evs []features.AppliedEvent) {
 }
 
 // onErase runs in the store's writer goroutine: it queues the erasure.
-func (s *OfferService) onErase(_ uint32, ext string) {
+func (s *Service) onErase(_ uint32, ext string) {
 	s.work.push(offerWorkItem{erase: ext})
 }
 
-func (s *OfferService) workLoop() {
+func (s *Service) workLoop() {
 	defer s.workWG.Done()
 	sweep := time.NewTicker(s.opts.SweepInterval)
 	defer sweep.Stop()
@@ -198,7 +198,7 @@ func (s *OfferService) workLoop() {
 	}
 }
 
-func (s *OfferService) runWork() {
+func (s *Service) runWork() {
 	for _, it := range s.work.take() {
 		if it.done != nil {
 			close(it.done)
@@ -208,7 +208,7 @@ func (s *OfferService) runWork() {
 			if err := s.erase(it.erase); err != nil {
 				// The journal keeps the erasure for the next start.
 				s.log.Error("cannot erase a customer's offer history", "err", err)
-			} else if err := s.src.ErasureDone(offerJournal, it.erase); err != nil {
+			} else if err := s.recs.Done(offerJournal, it.erase); err != nil {
 				s.log.Error("cannot close an offers erasure", "err", err)
 			}
 			continue
@@ -220,7 +220,7 @@ func (s *OfferService) runWork() {
 // Flush waits until the purchases and erasures the store has reported so far
 // are applied: the hooks queue them before Ingest or EraseCustomer return,
 // so a caller that needs to read its own write calls Flush after them.
-func (s *OfferService) Flush() {
+func (s *Service) Flush() {
 	if s.checkOpen() != nil {
 		return
 	}
@@ -235,7 +235,7 @@ func (s *OfferService) Flush() {
 
 // acceptPurchases counts purchases that answer an open exposure of an offer
 // promoting the product as acceptances.
-func (s *OfferService) acceptPurchases(ps []offerPurchase) {
+func (s *Service) acceptPurchases(ps []offerPurchase) {
 	set := s.set.Load()
 	cat := s.src.Catalog()
 	nowS := s.src.Now().Unix()
@@ -255,7 +255,7 @@ func (s *OfferService) acceptPurchases(ps []offerPurchase) {
 }
 
 // sweep closes every offer's expired exposures.
-func (s *OfferService) sweep() {
+func (s *Service) sweep() {
 	nowS := s.src.Now().Unix()
 	var logs offerLogs
 	for _, o := range s.set.Load().offers {
@@ -274,7 +274,7 @@ func (s *OfferService) sweep() {
 // exposures go, and their log entries are replaced by anonymous copies (no
 // customer, no recommendation id) so that the offers' counts and budgets
 // survive a restart while nothing links to the person.
-func (s *OfferService) erase(ext string) error {
+func (s *Service) erase(ext string) error {
 	sh := s.shard(ext)
 	sh.mu.Lock()
 	delete(sh.m, ext)
@@ -294,7 +294,7 @@ func (s *OfferService) erase(ext string) error {
 		var seqs []uint64
 		var anon [][]byte
 		var le offerLogEntry
-		err := s.src.ScanLog(kind, 0, func(seq uint64, v []byte) error {
+		err := s.recs.Scan(kind, 0, func(seq uint64, v []byte) error {
 			if err := decodeOfferLog(v, &le); err != nil || le.cust != ext {
 				return nil
 			}
@@ -309,10 +309,10 @@ func (s *OfferService) erase(ext string) error {
 		if len(seqs) == 0 {
 			continue
 		}
-		if _, err := s.src.AppendLog(kind, anon); err != nil {
+		if _, err := s.recs.Append(kind, anon); err != nil {
 			return fmt.Errorf("cannot anonymise %s: %w", kind, err)
 		}
-		if err := s.src.DeleteLogEntries(kind, seqs); err != nil {
+		if err := s.recs.DeleteEntries(kind, seqs); err != nil {
 			return fmt.Errorf("cannot erase %s entries: %w", kind, err)
 		}
 	}
@@ -322,14 +322,14 @@ func (s *OfferService) erase(ext string) error {
 // rebuild replays the logs into the offers' states: counts, open exposures
 // and customers' shown counts. Entries of deleted offers (or of an earlier
 // incarnation of an id) are skipped.
-func (s *OfferService) rebuild() error {
+func (s *Service) rebuild() error {
 	set := s.set.Load()
 	bad := 0
 	// replay calls fn with each readable entry of kind in log whose offer
 	// (this incarnation) still exists, and its state.
 	replay := func(log string, kind byte, fn func(le *offerLogEntry, st *offerState)) error {
 		var le offerLogEntry
-		return s.src.ScanLog(log, 0, func(_ uint64, v []byte) error {
+		return s.recs.Scan(log, 0, func(_ uint64, v []byte) error {
 			if err := decodeOfferLog(v, &le); err != nil || le.kind != kind {
 				bad++
 				return nil

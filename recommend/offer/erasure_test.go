@@ -26,9 +26,9 @@ func TestOfferErasureFinishesAfterACrash(t *testing.T) {
 	if n := countMatches(t, e.store, offerShownLog, "gone"); n == 0 {
 		t.Fatal("test setup: the shown log should still name the customer while the service is down")
 	}
-	oo := DefaultOfferOptions()
+	oo := DefaultOptions()
 	oo.Logger = e.svc.log
-	svc, err := NewOfferService(e.store, e.eng, oo)
+	svc, err := New(e.store.Records(), e.store, e.eng, oo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,4 +60,3 @@ func countMatches(t *testing.T, st interface {
 	}
 	return n
 }
-

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
 )
 
 // TestNBOSimulationConverges is the seeded, bounded simulation: three offers
@@ -391,7 +392,7 @@ func TestNBORespondErrors(t *testing.T) {
 	if _, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: "c1", Channel: "no channel"}); fieldOf(err) != "channel" {
 		t.Errorf("bad channel: %v", err)
 	}
-	if _, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: "c1", Params: map[string]any{"nbo_policy": "coin"}}); !errors.Is(err, ErrBadRequest) {
+	if _, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: "c1", Params: map[string]any{"nbo_policy": "coin"}}); !errors.Is(err, recommend.ErrBadRequest) {
 		t.Errorf("bad policy: %v", err)
 	}
 	e.svc.Close()
@@ -450,7 +451,7 @@ func TestNBOPurchaseWithRecommendationIDAccepts(t *testing.T) {
 }
 
 func TestNBOExposuresExpireAsIgnored(t *testing.T) {
-	e := openOfferTestEnv(t, func(o *OfferOptions) { o.ResponseWindow = time.Hour })
+	e := openOfferTestEnv(t, func(o *Options) { o.ResponseWindow = time.Hour })
 	e.put("b", Offer{Value: 1, Priority: 1, Budget: 1})
 	first := e.choose("c1", 1, "")
 	if len(first.Offers) != 1 {
@@ -577,7 +578,7 @@ func TestNBOPriorFollowsHistory(t *testing.T) {
 	// An unknown customer has the base prior for both.
 	cold := e.choose("stranger", 2, "")
 	for _, c := range cold.Offers {
-		if c.Prior != DefaultOfferOptions().PriorBase || c.Association != 0 {
+		if c.Prior != DefaultOptions().PriorBase || c.Association != 0 {
 			t.Fatalf("cold prior %+v", c)
 		}
 	}
@@ -587,7 +588,7 @@ func TestNBOPriorFollowsHistory(t *testing.T) {
 // segment has enough answers, its members get the offer their segment
 // accepts, from the segment's own posterior.
 func TestNBOLearnsPerSegment(t *testing.T) {
-	e := openOfferTestEnv(t, func(o *OfferOptions) { o.MinSegmentResponses = 40 })
+	e := openOfferTestEnv(t, func(o *Options) { o.MinSegmentResponses = 40 })
 	for name, country := range map[string]string{"fr": "FR", "uk": "GB"} {
 		if _, err := e.store.PutSegment(name, fmt.Sprintf("attributes.country == %q", country)); err != nil {
 			t.Fatal(err)

@@ -58,7 +58,7 @@ var (
 	// passed. The API answers 409.
 	ErrNoOpenExposure = errors.New("no open exposure")
 	// ErrTooManyOffers is returned when a new offer would exceed
-	// OfferOptions.MaxOffers.
+	// Options.MaxOffers.
 	ErrTooManyOffers = fmt.Errorf("too many offers: %w", features.ErrInvalid)
 )
 
@@ -373,7 +373,7 @@ type offerSet struct {
 // compileOffer resolves rec against the store: known products, a rule that
 // compiles. Errors name the field. A stored offer's rule may be one
 // accepted before the rule cost bounds: kept, with a warning.
-func (s *OfferService) compileOffer(id string, rec offerRecord, st *offerState, stored bool) (*liveOffer, error) {
+func (s *Service) compileOffer(id string, rec offerRecord, st *offerState, stored bool) (*liveOffer, error) {
 	o := &liveOffer{id: id, rec: rec, st: st, start: math.MinInt64, end: math.MaxInt64}
 	for _, p := range rec.Products {
 		pid, ok := s.src.ProductID(p)
@@ -414,7 +414,7 @@ func (s *OfferService) compileOffer(id string, rec offerRecord, st *offerState, 
 }
 
 // buildSet publishes offers with targets for the current model and catalogue.
-func (s *OfferService) buildSet(offers []*liveOffer) *offerSet {
+func (s *Service) buildSet(offers []*liveOffer) *offerSet {
 	sort.Slice(offers, func(i, j int) bool { return offers[i].id < offers[j].id })
 	set := &offerSet{offers: offers, byID: make(map[string]*liveOffer, len(offers)),
 		model: s.src.Model(), cat: s.src.Catalog(), targets: make([][]uint32, len(offers))}
@@ -435,7 +435,7 @@ func (s *OfferService) buildSet(offers []*liveOffer) *offerSet {
 // its own, then up to CategoryTargets best sellers of its category (a whole
 // category can hold thousands of products; its best sellers are where the
 // associations are).
-func (s *OfferService) targetsOf(o *liveOffer, m *features.Model, cat *features.Catalog) []uint32 {
+func (s *Service) targetsOf(o *liveOffer, m *features.Model, cat *features.Catalog) []uint32 {
 	out := append([]uint32(nil), o.products...)
 	if o.rec.Category == "" {
 		return out
@@ -473,7 +473,7 @@ func (s *OfferService) targetsOf(o *liveOffer, m *features.Model, cat *features.
 // model or catalogue changed since. Only one caller recomputes; the others
 // keep serving the previous targets meanwhile, which differ by at most one
 // refresh.
-func (s *OfferService) currentSet() *offerSet {
+func (s *Service) currentSet() *offerSet {
 	set := s.set.Load()
 	if set.model == s.src.Model() && set.cat == s.src.Catalog() {
 		return set
@@ -492,7 +492,7 @@ func (s *OfferService) currentSet() *offerSet {
 }
 
 // publish replaces the offer collection (the caller holds defMu).
-func (s *OfferService) publish(offers []*liveOffer) {
+func (s *Service) publish(offers []*liveOffer) {
 	s.setMu.Lock()
 	s.set.Store(s.buildSet(offers))
 	s.setMu.Unlock()
@@ -503,7 +503,7 @@ func (s *OfferService) publish(offers []*liveOffer) {
 // afresh. Errors: *features.FieldError for bad input (unknown product, a
 // rule that does not compile or is over the cost bounds of
 // features.Store.CheckRuleCost), ErrTooManyOffers.
-func (s *OfferService) Put(id string, o Offer) (OfferView, error) {
+func (s *Service) Put(id string, o Offer) (OfferView, error) {
 	if err := features.ValidateID("offer_id", id); err != nil {
 		return OfferView{}, err
 	}
@@ -547,7 +547,7 @@ func (s *OfferService) Put(id string, o Offer) (OfferView, error) {
 	if err != nil {
 		return OfferView{}, fmt.Errorf("cannot encode offer %q: %w", id, err)
 	}
-	if err := s.src.PutRecord(offerKind, id, body); err != nil {
+	if err := s.recs.Put(offerKind, id, body); err != nil {
 		return OfferView{}, fmt.Errorf("cannot store offer %q: %w", id, err)
 	}
 	offers := make([]*liveOffer, 0, len(set.offers)+1)
@@ -561,7 +561,7 @@ func (s *OfferService) Put(id string, o Offer) (OfferView, error) {
 }
 
 // Get returns offer id with its performance, or ErrUnknownOffer.
-func (s *OfferService) Get(id string) (OfferView, error) {
+func (s *Service) Get(id string) (OfferView, error) {
 	o := s.set.Load().byID[id]
 	if o == nil {
 		return OfferView{}, fmt.Errorf("%w %q", ErrUnknownOffer, id)
@@ -570,7 +570,7 @@ func (s *OfferService) Get(id string) (OfferView, error) {
 }
 
 // List returns every offer, by id.
-func (s *OfferService) List() []OfferView {
+func (s *Service) List() []OfferView {
 	set := s.set.Load()
 	now := s.src.Now()
 	out := make([]OfferView, len(set.offers))
@@ -582,7 +582,7 @@ func (s *OfferService) List() []OfferView {
 
 // Delete removes offer id's definition. Its log entries stay (they are the
 // history of what customers were shown) but no longer count for anything.
-func (s *OfferService) Delete(id string) error {
+func (s *Service) Delete(id string) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
@@ -592,7 +592,7 @@ func (s *OfferService) Delete(id string) error {
 	if set.byID[id] == nil {
 		return fmt.Errorf("%w %q", ErrUnknownOffer, id)
 	}
-	if err := s.src.DeleteRecord(offerKind, id); err != nil && !errors.Is(err, features.ErrNotFound) {
+	if err := s.recs.Delete(offerKind, id); err != nil && !errors.Is(err, features.ErrNotFound) {
 		return fmt.Errorf("cannot delete offer %q: %w", id, err)
 	}
 	offers := make([]*liveOffer, 0, len(set.offers))
@@ -605,7 +605,7 @@ func (s *OfferService) Delete(id string) error {
 	return nil
 }
 
-func (s *OfferService) view(o *liveOffer, now time.Time) OfferView {
+func (s *Service) view(o *liveOffer, now time.Time) OfferView {
 	v := OfferView{OfferID: o.id, Offer: o.rec.Offer, Active: o.activeAt(now.UnixNano())}
 	if v.Products == nil {
 		v.Products = []string{}
@@ -630,9 +630,9 @@ func (s *OfferService) view(o *liveOffer, now time.Time) OfferView {
 // loadOffers reads the stored definitions. A definition that no longer
 // compiles (a product or rule feature gone) is kept out of serving and
 // logged, not fatal: one bad offer must not stop the server.
-func (s *OfferService) loadOffers() ([]*liveOffer, error) {
+func (s *Service) loadOffers() ([]*liveOffer, error) {
 	var offers []*liveOffer
-	err := s.src.ListRecords(offerKind, func(id string, v []byte) error {
+	err := s.recs.List(offerKind, func(id string, v []byte) error {
 		var rec offerRecord
 		if err := json.Unmarshal(v, &rec); err != nil {
 			s.log.Error("offer record unreadable; skipped", "offer", id, "err", err)

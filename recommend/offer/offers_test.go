@@ -11,23 +11,24 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
 )
 
 // offerTestEnv is a real Badger store under t.TempDir with a settable clock,
-// an Engine and an OfferService over it.
+// an Engine and an offer Service over it.
 type offerTestEnv struct {
 	t     testing.TB
 	dir   string
 	now   *atomic.Int64 // unix seconds of the store clock
 	store *features.Store
-	eng   *Engine
-	svc   *OfferService
-	mod   func(*OfferOptions)
+	eng   *recommend.Engine
+	svc   *Service
+	mod   func(*Options)
 }
 
 var offerTestEpoch = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func openOfferTestEnv(t testing.TB, mod func(*OfferOptions)) *offerTestEnv {
+func openOfferTestEnv(t testing.TB, mod func(*Options)) *offerTestEnv {
 	t.Helper()
 	e := &offerTestEnv{t: t, dir: t.TempDir(), now: &atomic.Int64{}, mod: mod}
 	e.now.Store(offerTestEpoch.Unix())
@@ -47,17 +48,17 @@ func (e *offerTestEnv) open() {
 	if err != nil {
 		e.t.Fatalf("open store: %v", err)
 	}
-	eng, err := New(st, DefaultOptions())
+	eng, err := recommend.New(st, recommend.DefaultOptions())
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	oo := DefaultOfferOptions()
+	oo := DefaultOptions()
 	oo.Seed = 42
 	oo.Logger = o.Logger
 	if e.mod != nil {
 		e.mod(&oo)
 	}
-	svc, err := NewOfferService(st, eng, oo)
+	svc, err := New(st.Records(), st, eng, oo)
 	if err != nil {
 		e.t.Fatalf("offer service: %v", err)
 	}
@@ -199,7 +200,7 @@ func TestOfferPutChecksTheStore(t *testing.T) {
 }
 
 func TestOfferCRUDSurvivesRestart(t *testing.T) {
-	e := openOfferTestEnv(t, func(o *OfferOptions) { o.MaxOffers = 3 })
+	e := openOfferTestEnv(t, func(o *Options) { o.MaxOffers = 3 })
 	e.ingest(features.Event{CustomerID: "c1", ProductID: "p1", Type: "purchase"})
 	end := offerTestEpoch.Add(48 * time.Hour)
 	e.put("b", Offer{Name: "Bee", Products: []string{"p1"}, Value: 3, Priority: 1, Budget: 10, EndsAt: &end, Channels: []string{"web"}})

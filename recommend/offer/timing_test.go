@@ -2,26 +2,95 @@ package offer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/eventio"
+	"github.com/affinity-rec/affinity/recommend"
 )
 
+const retailFile = "../../../shared/data/uci-online-retail/online_retail.csv.gz"
+
+var (
+	retailOnce  sync.Once
+	retailStore *features.Store
+	retailErr   error
+)
+
+// retailEngine (a copy of recommend's benchmark helper) loads the full Online Retail set once per test binary (it is
+// not shipped: benchmarks skip without it).
+func retailEngine(b *testing.B) (*recommend.Engine, *features.Store) {
+	b.Helper()
+	if _, err := os.Stat(retailFile); err != nil {
+		b.Skip("full Online Retail set not found at " + retailFile)
+	}
+	retailOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "affinity-bench-")
+		if err != nil {
+			retailErr = err
+			return
+		}
+		o := features.DefaultOptions(dir)
+		o.SyncWrites = false
+		o.RefreshInterval = time.Hour
+		st, err := features.Open(o)
+		if err != nil {
+			retailErr = err
+			return
+		}
+		r, err := eventio.Open(retailFile, "online-retail")
+		if err != nil {
+			retailErr = err
+			return
+		}
+		var batch []features.Event
+		for {
+			e, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				continue
+			}
+			batch = append(batch, e)
+			if len(batch) == 10000 {
+				st.Ingest(context.Background(), batch, features.IngestOptions{NoSync: true})
+				batch = batch[:0]
+			}
+		}
+		st.Ingest(context.Background(), batch, features.IngestOptions{NoSync: true})
+		st.PutProducts(r.Products())
+		st.Refresh()
+		retailStore = st
+	})
+	if retailErr != nil {
+		b.Fatal(retailErr)
+	}
+	e, err := recommend.New(retailStore, recommend.DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e, retailStore
+}
+
 // nboBenchService defines 100 active offers over the full Online Retail set
-// (retailEngine, engine_timing_test.go): 60 promote one to three of the 300
+// (retailEngine below): 60 promote one to three of the 300
 // best sellers, 30 a best seller's category, 20 carry an eligibility rule,
 // half are web-only, some have (non-binding) caps and budgets.
-func nboBenchService(b *testing.B) (*OfferService, []string) {
+func nboBenchService(b *testing.B) (*Service, []string) {
 	eng, st := retailEngine(b)
-	oo := DefaultOfferOptions()
+	oo := DefaultOptions()
 	oo.Seed = 1
 	oo.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := NewOfferService(st, eng, oo)
+	svc, err := New(st.Records(), st, eng, oo)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -143,7 +212,7 @@ func BenchmarkOfferRebuild(b *testing.B) {
 	e.svc.Close()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		svc, err := NewOfferService(e.store, e.eng, e.svc.opts)
+		svc, err := New(e.store.Records(), e.store, e.eng, e.svc.opts)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,0 +1,62 @@
+package offer
+
+import (
+	"time"
+
+	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
+)
+
+// Records is where the service keeps its definitions ("offer" records), its
+// shown and response logs and its erasure journal. features.Records
+// (store.Records()) provides it; implementations must be safe for
+// concurrent use.
+type Records interface {
+	Put(kind, id string, value []byte) error
+	Delete(kind, id string) error
+	List(kind string, fn func(id string, value []byte) error) error
+	Append(kind string, entries [][]byte) (uint64, error)
+	Scan(kind string, after uint64, fn func(seq uint64, value []byte) error) error
+	DeleteEntries(kind string, seqs []uint64) error
+	AddJournal(name string)
+	Pending(name string) ([]string, error)
+	Done(name, ext string) error
+	// Erased reports whether a customer id was erased (and not written
+	// since): such a customer is neither shown nor logged.
+	Erased(ext string) bool
+}
+
+var _ Records = (*features.Records)(nil)
+
+// Store is what the service reads and follows in the feature store: the
+// model and catalog offers are targeted with, ids and the clock, the
+// customer profile and segments eligibility rules and answers are counted
+// on, the rule-cost check, and hooks to follow purchases and erasures.
+// features.Store provides it; every method must be safe for concurrent use.
+type Store interface {
+	Model() *features.Model
+	Catalog() *features.Catalog
+	CustomerID(ext string) (uint32, bool)
+	ProductID(ext string) (uint32, bool)
+	ProductNames(ids []uint32, out []string) []string
+	Now() time.Time
+	RuleEnv(c uint32) map[string]any
+	CheckRuleCost(field string, r *features.Rule) error
+	SegmentsOf(c uint32) []string
+	AddHooks(h features.Hooks)
+}
+
+var _ Store = (*features.Store)(nil)
+
+// Ranker is what the service needs from ranking: recommendation ids (one
+// sequence with the lists') and the association prior.
+// recommend.Engine provides it.
+type Ranker interface {
+	NewRecommendationID() string
+	Associations(m *features.Model, c uint32, isTarget []bool, groups [][]uint32, maxHistory, maxNeighbours int, out []float64) []float64
+}
+
+var _ Ranker = (*recommend.Engine)(nil)
+
+// offerJournal is the offers' erasure journal (features/erasure.go).
+const offerJournal = "offers"
