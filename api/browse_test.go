@@ -6,8 +6,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/affinity-rec/affinity/recommend"
 )
 
 // The browse endpoints answer what the store holds, computed here
@@ -280,12 +278,12 @@ func TestPersonalPreviewLogsNoExposure(t *testing.T) {
 	if l.Variant == nil || *l.Variant != "pop" || l.Algorithm != "popular" {
 		t.Fatalf("preview under pop: %+v", l)
 	}
-	s.srv.deps.Experiments.(*recommend.Experiments).Flush(t.Context())
+	s.srv.deps.Experiments.Flush(t.Context())
 	if n := exposures(); n != 0 {
 		t.Fatalf("a preview logged %d exposures", n)
 	}
 	s.do(t, "GET", "/v1/customers/c1/recommendations?experiment=x1&variant=pop", "").want(t, 200)
-	s.srv.deps.Experiments.(*recommend.Experiments).Flush(t.Context())
+	s.srv.deps.Experiments.Flush(t.Context())
 	if n := exposures(); n != 1 {
 		t.Fatalf("a served list logged %d exposures, want 1", n)
 	}

@@ -31,6 +31,7 @@ import (
 
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 // consoleArtifacts is where the screenshots and page weights go (gitignored;
@@ -50,9 +51,9 @@ func demoConsoleServer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	st.Refresh()
-	oo := recommend.DefaultOfferOptions()
+	oo := offer.DefaultOptions()
 	oo.Logger = quiet
-	offers, err := recommend.NewOfferService(st, eng, oo)
+	offers, err := offer.New(st.Records(), st, eng, oo)
 	if err != nil {
 		t.Fatal(err)
 	}

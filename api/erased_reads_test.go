@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
-	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 // TestReadsDoNotRecreateAnErasedCustomer: after DELETE /v1/customers/c1, a
@@ -22,9 +22,9 @@ func TestReadsDoNotRecreateAnErasedCustomer(t *testing.T) {
 		o.Logger = quiet
 		o.Clock = func() time.Time { return time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC) }
 	}, purchases(20, 5, 10, func(c, p int) bool { return (c+p)%3 != 0 }))
-	oo := recommend.DefaultOfferOptions()
+	oo := offer.DefaultOptions()
 	oo.Logger = quiet
-	offers, err := recommend.NewOfferService(st, eng, oo)
+	offers, err := offer.New(st.Records(), st, eng, oo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,29 +2,18 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/affinity-rec/affinity/features/jsonbody"
-	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/experiment"
 )
 
-// experimentAdmin is what the experiment endpoints need beyond enrolment;
-// recommend.Experiments provides it. Implementations must be safe for
-// concurrent use.
-type experimentAdmin interface {
-	Experimenter
-	Put(ctx context.Context, e recommend.Experiment) (recommend.Experiment, error)
-	Get(id string) (recommend.Experiment, error)
-	List() []recommend.Experiment
-	Delete(ctx context.Context, id string) error
-	Results(ctx context.Context, id string) (recommend.Results, error)
-}
-
-var _ experimentAdmin = (*recommend.Experiments)(nil)
+// The enrolment the list and next-best-offer handlers use is the
+// experiments service's own Enrol and Expose.
+var _ Experimenter = (*experiment.Service)(nil)
 
 // experimentRoutes lists this file's routes; server.go registers them.
 func (s *Server) experimentRoutes() []route {
@@ -38,16 +27,18 @@ func (s *Server) experimentRoutes() []route {
 	}
 }
 
-func (s *Server) experiments() (experimentAdmin, error) {
-	if a, ok := s.deps.Experiments.(experimentAdmin); ok {
-		return a, nil
+// experiments is the experiments service; a server wired without one
+// answers 501 on the experiment endpoints.
+func (s *Server) experiments() (*experiment.Service, error) {
+	if s.deps.Experiments != nil {
+		return s.deps.Experiments, nil
 	}
 	return nil, &HTTPError{Status: fiber.StatusNotImplemented, Detail: "experiments are not enabled on this server"}
 }
 
 // experimentByPath is the service and the experiment id of a
 // /v1/experiments/{id}... request.
-func (s *Server) experimentByPath(c *fiber.Ctx) (experimentAdmin, string, error) {
+func (s *Server) experimentByPath(c *fiber.Ctx) (*experiment.Service, string, error) {
 	x, err := s.experiments()
 	if err != nil {
 		return nil, "", err
@@ -57,7 +48,7 @@ func (s *Server) experimentByPath(c *fiber.Ctx) (experimentAdmin, string, error)
 }
 
 type experimentList struct {
-	Experiments []recommend.Experiment `json:"experiments"`
+	Experiments []experiment.Experiment `json:"experiments"`
 }
 
 func (s *Server) listExperiments(c *fiber.Ctx) error {
@@ -137,8 +128,8 @@ type variantBody struct {
 // decodeExperiment reads an experiment body; every error is a 400 naming
 // the field. A variant without a weight gets 1 (equal split by default);
 // the service fills the other defaults and validates the values.
-func decodeExperiment(body []byte) (recommend.Experiment, error) {
-	var e recommend.Experiment
+func decodeExperiment(body []byte) (experiment.Experiment, error) {
+	var e experiment.Experiment
 	var b experimentBody
 	if len(bytes.TrimSpace(body)) == 0 {
 		return e, badRequest("body", "the body is empty; a JSON object is required")
@@ -170,7 +161,7 @@ func decodeExperiment(body []byte) (recommend.Experiment, error) {
 		if vb.Name == nil {
 			return e, badRequest(prefix+".name", prefix+".name is required")
 		}
-		v := recommend.VariantConfig{Name: *vb.Name, Weight: 1, Params: vb.Params}
+		v := experiment.VariantConfig{Name: *vb.Name, Weight: 1, Params: vb.Params}
 		if vb.Weight != nil {
 			v.Weight = *vb.Weight
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/affinity-rec/affinity/features"
-	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/experiment"
 )
 
 var expQuietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -25,7 +25,7 @@ var expQuietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 type expServer struct {
 	srv   *Server
 	store *features.Store
-	x     *recommend.Experiments
+	x     *experiment.Service
 }
 
 func newExpServer(t testing.TB) *expServer {
@@ -54,12 +54,12 @@ const homeExperiment = `{"status":"running","variants":[
 
 func TestExperimentsEndToEnd(t *testing.T) {
 	s := newExpServer(t)
-	var put recommend.Experiment
+	var put experiment.Experiment
 	s.do(t, "PUT", "/v1/experiments/home", homeExperiment).want(t, 200).decode(t, &put)
 	if put.ID != "home" || put.Salt != "home" || put.Status != "running" || len(put.Variants) != 2 || put.Variants[0].Weight != 1 {
 		t.Fatalf("PUT reply %+v", put)
 	}
-	var list struct{ Experiments []recommend.Experiment }
+	var list struct{ Experiments []experiment.Experiment }
 	s.do(t, "GET", "/v1/experiments", "").want(t, 200).decode(t, &list)
 	if len(list.Experiments) != 1 || list.Experiments[0].ID != "home" {
 		t.Fatalf("list %+v", list)
@@ -111,7 +111,7 @@ func TestExperimentsEndToEnd(t *testing.T) {
 
 	// Outcomes: every even list is clicked, every fourth bought (value 12.5),
 	// plus a click on a product that was not on the list (not counted).
-	want := map[string]*recommend.VariantResult{"control": {}, "fixed": {}}
+	want := map[string]*experiment.VariantResult{"control": {}, "fixed": {}}
 	var nd strings.Builder
 	for i, sv := range lists {
 		w := want[sv.variant]
@@ -158,7 +158,7 @@ func TestExperimentsEndToEnd(t *testing.T) {
 			t.Errorf("%s keys %s", k, got)
 		}
 	}
-	var results recommend.Results
+	var results experiment.Results
 	res.decode(t, &results)
 	if results.Experiment != "home" || results.Control != "control" {
 		t.Errorf("results header %+v", results)
@@ -313,9 +313,9 @@ func FuzzDecodeExperimentBody(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer st.Close()
-	xo := recommend.DefaultExperimentsOptions()
+	xo := experiment.DefaultOptions()
 	xo.Logger = expQuietLog
-	x, err := recommend.NewExperiments(st, xo)
+	x, err := experiment.New(st.Records(), st, testExperimentParams(), xo)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -420,12 +420,12 @@ func TestAnonymousUnitsAreExposed(t *testing.T) {
 
 // flushedResults flushes the exposure log and returns the experiment's
 // results and how many units were exposed across its variants.
-func (s *expServer) flushedResults(t *testing.T, exp string) (recommend.Results, int64) {
+func (s *expServer) flushedResults(t *testing.T, exp string) (experiment.Results, int64) {
 	t.Helper()
 	if err := s.x.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var r recommend.Results
+	var r experiment.Results
 	s.do(t, "GET", "/v1/experiments/"+exp+"/results", "").want(t, 200).decode(t, &r)
 	var units int64
 	for _, v := range r.Variants {

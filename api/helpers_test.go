@@ -14,6 +14,8 @@ import (
 
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/experiment"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 // httpReply is one answer of the app, read whole.
@@ -119,17 +121,25 @@ func serverOver(t testing.TB, deps Deps, log *slog.Logger) *Server {
 
 // newTestExperiments is an experiments service over st, closed with the
 // test; flush 0 keeps the default flush interval.
-func newTestExperiments(t testing.TB, st *features.Store, log *slog.Logger, flush time.Duration) *recommend.Experiments {
+func newTestExperiments(t testing.TB, st *features.Store, log *slog.Logger, flush time.Duration) *experiment.Service {
 	t.Helper()
-	xo := recommend.DefaultExperimentsOptions()
+	xo := experiment.DefaultOptions()
 	xo.Logger = log
 	if flush > 0 {
 		xo.FlushInterval = flush
 	}
-	x, err := recommend.NewExperiments(st, xo)
+	x, err := experiment.New(st.Records(), st, testExperimentParams(), xo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { x.Close() })
 	return x
+}
+
+// testExperimentParams are the variant params the server understands, as
+// cmd/affinity wires them: ranking's, and the offer service's nbo_policy.
+func testExperimentParams() experiment.Params {
+	checks := recommend.ParamChecks(recommend.DefaultOptions().MaxLimit)
+	checks["nbo_policy"] = offer.CheckPolicy
+	return experiment.Params{Checks: checks, Variant: []func(map[string]any) (string, string){recommend.CheckVariantParams}}
 }

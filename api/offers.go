@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 // Offers: PUT/GET/DELETE /v1/offers/{id}, GET /v1/offers,
@@ -29,7 +30,7 @@ func (s *Server) putOffer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	o, err := recommend.DecodeOffer(c.Body())
+	o, err := offer.DecodeOffer(c.Body())
 	if err != nil {
 		return err
 	}
@@ -72,7 +73,7 @@ func (s *Server) postOfferResponse(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := recommend.DecodeOfferResponse(c.Body())
+	r, err := offer.DecodeOfferResponse(c.Body())
 	if err != nil {
 		return err
 	}
@@ -85,10 +86,10 @@ func (s *Server) postOfferResponse(c *fiber.Ctx) error {
 
 // nboReply is the contract's next-best-offer answer.
 type nboReply struct {
-	Offers           []recommend.OfferChoice `json:"offers"`
-	RecommendationID string                  `json:"recommendation_id"`
-	Experiment       *string                 `json:"experiment"`
-	Variant          *string                 `json:"variant"`
+	Offers           []offer.OfferChoice `json:"offers"`
+	RecommendationID string              `json:"recommendation_id"`
+	Experiment       *string             `json:"experiment"`
+	Variant          *string             `json:"variant"`
 }
 
 func (s *Server) nextBestOffer(c *fiber.Ctx) error {
@@ -103,7 +104,7 @@ func (s *Server) nextBestOffer(c *fiber.Ctx) error {
 	}
 	channel := queryString(c, "channel")
 	if channel != "" {
-		if _, err := recommend.NormalizeChannel("channel", channel); err != nil {
+		if _, err := offer.NormalizeChannel("channel", channel); err != nil {
 			return err
 		}
 	}
@@ -119,7 +120,7 @@ func (s *Server) nextBestOffer(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	req := recommend.OfferRequest{CustomerID: id, Limit: limit, Channel: channel, DryRun: preview}
+	req := offer.OfferRequest{CustomerID: id, Limit: limit, Channel: channel, DryRun: preview}
 	if enr != nil {
 		req.Params = enr.Params
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
-	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 // offerServer is the real fiber app over a real store in a temp dir, with
@@ -17,7 +17,7 @@ import (
 type offerServer struct {
 	srv    *Server
 	store  *features.Store
-	offers *recommend.OfferService
+	offers *offer.Service
 }
 
 func newOfferServer(t testing.TB) *offerServer {
@@ -27,10 +27,10 @@ func newOfferServer(t testing.TB) *offerServer {
 		o.Logger = quiet
 		o.Clock = func() time.Time { return time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC) }
 	}, purchases(20, 5, 10, func(c, p int) bool { return (c+p)%3 != 0 }))
-	oo := recommend.DefaultOfferOptions()
+	oo := offer.DefaultOptions()
 	oo.Logger = quiet
 	oo.Seed = 1
-	offers, err := recommend.NewOfferService(st, eng, oo)
+	offers, err := offer.New(st.Records(), st, eng, oo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,14 +58,14 @@ type nboJSON struct {
 
 func TestOffersHTTPEndToEnd(t *testing.T) {
 	s := newOfferServer(t)
-	var put recommend.OfferView
+	var put offer.OfferView
 	s.do(t, "PUT", "/v1/offers/spring", `{"name":"Spring sale","products":["p1"],"value":20,"priority":2,
 		"budget":3,"max_per_customer":1,"channels":["web","email"],"ends_at":"2024-07-01T00:00:00Z"}`).want(t, 200).decode(t, &put)
 	if put.OfferID != "spring" || put.Name != "Spring sale" || put.Value != 20 || !put.Active || *put.Performance.BudgetLeft != 3 {
 		t.Fatalf("PUT reply %+v", put)
 	}
 	s.do(t, "PUT", "/v1/offers/fallback", `{"value":1}`).want(t, 200)
-	var list struct{ Offers []recommend.OfferView }
+	var list struct{ Offers []offer.OfferView }
 	s.do(t, "GET", "/v1/offers", "").want(t, 200).decode(t, &list)
 	if len(list.Offers) != 2 || list.Offers[0].OfferID != "fallback" || list.Offers[1].OfferID != "spring" {
 		t.Fatalf("list %+v", list)
@@ -102,7 +102,7 @@ func TestOffersHTTPEndToEnd(t *testing.T) {
 		t.Fatalf("409 content type %q", p.ctype)
 	}
 
-	var got recommend.OfferView
+	var got offer.OfferView
 	s.do(t, "GET", "/v1/offers/spring", "").want(t, 200).decode(t, &got)
 	perf := got.Performance
 	if perf.Shown != 1 || perf.Accepted != 1 || perf.Open != 0 || *perf.BudgetLeft != 2 ||

@@ -9,6 +9,7 @@ import (
 
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 // Problem is an RFC 9457 problem document.
@@ -57,7 +58,7 @@ func problemFor(err error) Problem {
 		p = Problem{Status: http.StatusBadRequest, Detail: fe.Error(), Field: fe.Field}
 	case errors.Is(err, features.ErrNotFound), errors.Is(err, recommend.ErrUnknownProduct):
 		p = Problem{Status: http.StatusNotFound, Detail: err.Error()}
-	case errors.Is(err, recommend.ErrNoOpenExposure):
+	case errors.Is(err, offer.ErrNoOpenExposure):
 		// The request is well formed; the offer's state does not allow it.
 		p = Problem{Status: http.StatusConflict, Detail: err.Error()}
 	case errors.Is(err, features.ErrInvalid), errors.Is(err, recommend.ErrBadRequest):

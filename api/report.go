@@ -10,7 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/experiment"
 	"github.com/affinity-rec/affinity/recommend/experiment/abtest"
 )
 
@@ -44,7 +44,7 @@ var palette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#
 const controlColour = "#475569"
 
 type reportView struct {
-	Results   recommend.Results
+	Results   experiment.Results
 	Generated string
 	SRMText   string
 	Rows      []reportRow
@@ -92,7 +92,7 @@ type chartRow struct {
 	Title        string
 }
 
-func buildReport(r recommend.Results, now time.Time) reportView {
+func buildReport(r experiment.Results, now time.Time) reportView {
 	v := reportView{Results: r, Generated: now.Format("2006-01-02 15:04 UTC")}
 	var exposures int64
 	colours := make([]string, len(r.Variants))
@@ -128,7 +128,7 @@ func buildReport(r recommend.Results, now time.Time) reportView {
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	get := func(f func(recommend.VariantResult) abtest.Rate) []abtest.Rate {
+	get := func(f func(experiment.VariantResult) abtest.Rate) []abtest.Rate {
 		out := make([]abtest.Rate, len(r.Variants))
 		for i, vr := range r.Variants {
 			out[i] = f(vr)
@@ -141,11 +141,11 @@ func buildReport(r recommend.Results, now time.Time) reportView {
 	}
 	v.Charts = append(v.Charts,
 		makeChart("ctr", "Click-through rate", "exposures with a click on a recommended product, 95% Wilson interval",
-			names, colours, get(func(vr recommend.VariantResult) abtest.Rate { return vr.CTR }), nil, pct, true, false),
+			names, colours, get(func(vr experiment.VariantResult) abtest.Rate { return vr.CTR }), nil, pct, true, false),
 		makeChart("conversion", "Conversion rate", "customers who bought a recommended product, 95% Wilson interval",
-			names, colours, get(func(vr recommend.VariantResult) abtest.Rate { return vr.ConversionRate }), nil, pct, true, false),
+			names, colours, get(func(vr experiment.VariantResult) abtest.Rate { return vr.ConversionRate }), nil, pct, true, false),
 		makeChart("revenue", "Revenue per exposure", "mean attributed revenue per list shown, 95% normal interval",
-			names, colours, get(func(vr recommend.VariantResult) abtest.Rate { return vr.RevenuePerExposure }), nil, fmtMoney, true, false),
+			names, colours, get(func(vr experiment.VariantResult) abtest.Rate { return vr.RevenuePerExposure }), nil, fmtMoney, true, false),
 	)
 	skip := make([]bool, len(r.Variants))
 	for i, vr := range r.Variants {
@@ -154,7 +154,7 @@ func buildReport(r recommend.Results, now time.Time) reportView {
 	if len(r.Variants) > 1 {
 		v.Charts = append(v.Charts, makeChart("lift", "Conversion lift against "+r.Control,
 			"relative change in conversion rate, 95% interval (Katz log method); crossing 0 means no clear effect",
-			names, colours, get(func(vr recommend.VariantResult) abtest.Rate { return vr.Lift }), skip, signedPct, false, true))
+			names, colours, get(func(vr experiment.VariantResult) abtest.Rate { return vr.Lift }), skip, signedPct, false, true))
 	}
 	return v
 }
@@ -291,7 +291,7 @@ func fmtCell(r abtest.Rate, f func(float64) string) cell {
 // readVerdict words the conversion comparison without overclaiming: only
 // an interval that excludes 0 (equivalently p < 0.05) is called a
 // difference, and the reader is reminded of the SRM check above it.
-func readVerdict(vr recommend.VariantResult, colour, control string) verdict {
+func readVerdict(vr experiment.VariantResult, colour, control string) verdict {
 	v := verdict{Name: vr.Name, Colour: colour, Lift: signedPct(vr.Lift.Value),
 		Interval: signedPct(vr.Lift.Low) + " to " + signedPct(vr.Lift.High), PValue: fmtP(vr.PValue)}
 	switch {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 // scopeDecisions is the scope each route needs, decided once here and
@@ -87,9 +87,9 @@ func fullServer(t *testing.T) *Server {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, eng := seededStore(t, nil, purchases(6, 4, 10, func(c, p int) bool { return (c+p)%2 == 0 }))
-	oo := recommend.DefaultOfferOptions()
+	oo := offer.DefaultOptions()
 	oo.Logger = quiet
-	offers, err := recommend.NewOfferService(st, eng, oo)
+	offers, err := offer.New(st.Records(), st, eng, oo)
 	if err != nil {
 		t.Fatal(err)
 	}

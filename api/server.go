@@ -14,6 +14,8 @@ import (
 
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/experiment"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 // Scope is what an API key may do. Admin includes write, write includes read.
@@ -158,9 +160,9 @@ type Deps struct {
 	Store  *features.Store
 	Engine *recommend.Engine
 	// Experiments serves the experiment flags; nil: no experiments.
-	Experiments Experimenter
+	Experiments *experiment.Service
 	// Offers serves next-best-offer and the offer routes; nil: no offers.
-	Offers *recommend.OfferService
+	Offers *offer.Service
 }
 
 // Server is the HTTP API. Safe for concurrent use.

@@ -14,6 +14,8 @@ import (
 	"github.com/affinity-rec/affinity/api/contract"
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/experiment"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 // startServer runs a real Affinity server on 127.0.0.1 over a real store in
@@ -47,16 +49,20 @@ func startServer(t *testing.T, o api.Options) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xo := recommend.DefaultExperimentsOptions()
+	// The variant params the server understands, as cmd/affinity wires them.
+	checks := recommend.ParamChecks(eng.Options().MaxLimit)
+	checks["nbo_policy"] = offer.CheckPolicy
+	params := experiment.Params{Checks: checks, Variant: []func(map[string]any) (string, string){recommend.CheckVariantParams}}
+	xo := experiment.DefaultOptions()
 	xo.Logger = quiet
-	x, err := recommend.NewExperiments(st, xo)
+	x, err := experiment.New(st.Records(), st, params, xo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { x.Close() })
-	oo := recommend.DefaultOfferOptions()
+	oo := offer.DefaultOptions()
 	oo.Logger = quiet
-	offers, err := recommend.NewOfferService(st, eng, oo)
+	offers, err := offer.New(st.Records(), st, eng, oo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,23 +8,29 @@ import (
 	"github.com/affinity-rec/affinity/api"
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/experiment"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 // buildDeps wires the services the API calls. Feature services (segments,
 // offers, experiments) are added here.
 func buildDeps(store *features.Store, eng *recommend.Engine, log *slog.Logger) (api.Deps, error) {
 	d := api.Deps{Store: store, Engine: eng}
-	xo := recommend.DefaultExperimentsOptions()
+	// The variant params experiments accept are those the services that
+	// read them understand: ranking's, and the offers' nbo_policy.
+	checks := recommend.ParamChecks(eng.Options().MaxLimit)
+	checks["nbo_policy"] = offer.CheckPolicy
+	params := experiment.Params{Checks: checks, Variant: []func(map[string]any) (string, string){recommend.CheckVariantParams}}
+	xo := experiment.DefaultOptions()
 	xo.Logger = log
-	xo.MaxLimit = eng.Options().MaxLimit
-	exps, err := recommend.NewExperiments(store, xo)
+	exps, err := experiment.New(store.Records(), store, params, xo)
 	if err != nil {
 		return d, fmt.Errorf("cannot start experiments: %w", err)
 	}
 	d.Experiments = exps
-	oo := recommend.DefaultOfferOptions()
+	oo := offer.DefaultOptions()
 	oo.Logger = log
-	offers, err := recommend.NewOfferService(store, eng, oo)
+	offers, err := offer.New(store.Records(), store, eng, oo)
 	if err != nil {
 		return d, fmt.Errorf("cannot start offers: %w", err)
 	}
@@ -39,8 +45,8 @@ func closeDeps(d api.Deps) error {
 		errs = append(errs, d.Offers.Close())
 	}
 	// Experiments last: the other services may still log exposures into it.
-	if x, ok := d.Experiments.(interface{ Close() error }); ok {
-		errs = append(errs, x.Close())
+	if d.Experiments != nil {
+		errs = append(errs, d.Experiments.Close())
 	}
 	return errors.Join(errs...)
 }
