@@ -11,7 +11,7 @@ import (
 
 // The experiments flusher: the one goroutine that owns the attribution
 // index, logs exposures and outcomes, and carries out erasures (see the
-// overview in experiments.go).
+// overview in doc.go).
 
 func (x *Service) run() {
 	defer close(x.done)

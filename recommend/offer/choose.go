@@ -85,39 +85,13 @@ const (
 // Choose returns. An empty list means nothing is eligible now. An unknown
 // customer is fine: they get the prior of a customer with no history.
 func (s *Service) Choose(ctx context.Context, r OfferRequest) (OfferResult, error) {
-	if err := features.ValidateID("customer_id", r.CustomerID); err != nil {
+	channel, limit, policy, err := s.parseRequest(r)
+	if err != nil {
 		return OfferResult{}, err
-	}
-	channel := ""
-	if r.Channel != "" {
-		var err error
-		if channel, err = NormalizeChannel("channel", r.Channel); err != nil {
-			return OfferResult{}, err
-		}
-	}
-	if err := s.checkOpen(); err != nil {
-		return OfferResult{}, err
-	}
-	limit := r.Limit
-	if v, ok := paramLimit(r.Params["limit"]); ok && v >= 1 {
-		limit = int(v)
-	}
-	if limit <= 0 {
-		limit = s.opts.DefaultLimit
-	}
-	limit = min(limit, s.opts.MaxLimit)
-	policy, _ := r.Params["nbo_policy"].(string)
-	switch policy {
-	case "":
-		policy = nboThompson
-	case nboThompson, nboGreedy, nboPrior:
-	default:
-		return OfferResult{}, fmt.Errorf("%w: nbo_policy %q (thompson, greedy, prior)", recommend.ErrBadRequest, policy)
 	}
 	res := OfferResult{RecommendationID: s.eng.NewRecommendationID(), Offers: []OfferChoice{}}
 	set := s.currentSet()
 	now := s.src.Now()
-	nowNS := now.UnixNano()
 	cust, known := s.src.CustomerID(r.CustomerID)
 	if !known && s.recs.Erased(r.CustomerID) {
 		// An erased customer is not brought back by a read: they get the
@@ -129,25 +103,7 @@ func (s *Service) Choose(ctx context.Context, r OfferRequest) (OfferResult, erro
 		// A copy: exposures keep it after the store has moved on.
 		segs = append([]string(nil), s.src.SegmentsOf(cust)...)
 	}
-	cands := make([]nboCand, 0, len(set.offers))
-	var env map[string]any
-	for i, o := range set.offers {
-		if !o.activeAt(nowNS) || !o.onChannel(channel) {
-			continue
-		}
-		if b := o.rec.Budget; b > 0 && o.st.accepted.Load() >= uint64(b) {
-			continue
-		}
-		if o.rule != nil {
-			if env == nil {
-				env = s.ruleEnv(cust, known)
-			}
-			if ok, err := o.rule.Match(env); err != nil || !ok {
-				continue
-			}
-		}
-		cands = append(cands, nboCand{o: o, idx: i})
-	}
+	cands := s.candidates(set, cust, known, channel, now.UnixNano())
 	if len(cands) == 0 {
 		return res, nil
 	}
@@ -170,22 +126,84 @@ func (s *Service) Choose(ctx context.Context, r OfferRequest) (OfferResult, erro
 	}
 	var ids []uint32
 	for k, c := range chosen {
-		// Exploring: the draws put c above an available offer expected to
-		// do better (one ranked below it: chosen after it, or not reached).
-		explored := false
-		for i := range cands {
-			x := &cands[i]
-			if x.mean*x.o.rec.Value*x.o.rec.Priority > c.mean*c.o.rec.Value*c.o.rec.Priority &&
-				(!x.taken || chosenIn(chosen[k+1:], x.o)) {
-				explored = true
-				break
-			}
-		}
-		res.Offers = append(res.Offers, s.choice(c, explored))
+		res.Offers = append(res.Offers, s.choice(c, explored(cands, chosen, k)))
 		ids = append(ids, set.targets[c.idx]...)
 	}
 	res.Products = s.src.ProductNames(ids, make([]string, 0, len(ids)))
 	return res, nil
+}
+
+// parseRequest checks r and reads its channel, the number of offers asked
+// for (the "limit" param wins over r.Limit) and the nbo_policy param.
+func (s *Service) parseRequest(r OfferRequest) (channel string, limit int, policy string, err error) {
+	if err := features.ValidateID("customer_id", r.CustomerID); err != nil {
+		return "", 0, "", err
+	}
+	if r.Channel != "" {
+		if channel, err = NormalizeChannel("channel", r.Channel); err != nil {
+			return "", 0, "", err
+		}
+	}
+	if err := s.checkOpen(); err != nil {
+		return "", 0, "", err
+	}
+	limit = r.Limit
+	if v, ok := paramLimit(r.Params["limit"]); ok && v >= 1 {
+		limit = int(v)
+	}
+	if limit <= 0 {
+		limit = s.opts.DefaultLimit
+	}
+	limit = min(limit, s.opts.MaxLimit)
+	policy, _ = r.Params["nbo_policy"].(string)
+	switch policy {
+	case "":
+		policy = nboThompson
+	case nboThompson, nboGreedy, nboPrior:
+	default:
+		return "", 0, "", fmt.Errorf("%w: nbo_policy %q (thompson, greedy, prior)", recommend.ErrBadRequest, policy)
+	}
+	return channel, limit, policy, nil
+}
+
+// candidates are the offers of set the customer may be shown now on
+// channel: active, within budget, and eligible by their rule.
+func (s *Service) candidates(set *offerSet, cust uint32, known bool, channel string, nowNS int64) []nboCand {
+	cands := make([]nboCand, 0, len(set.offers))
+	var env map[string]any
+	for i, o := range set.offers {
+		if !o.activeAt(nowNS) || !o.onChannel(channel) {
+			continue
+		}
+		if b := o.rec.Budget; b > 0 && o.st.accepted.Load() >= uint64(b) {
+			continue
+		}
+		if o.rule != nil {
+			if env == nil {
+				env = s.ruleEnv(cust, known)
+			}
+			if ok, err := o.rule.Match(env); err != nil || !ok {
+				continue
+			}
+		}
+		cands = append(cands, nboCand{o: o, idx: i})
+	}
+	return cands
+}
+
+// explored reports whether the draws put chosen[k] above an available
+// offer expected to do better (one ranked below it: chosen after it, or
+// not reached).
+func explored(cands, chosen []nboCand, k int) bool {
+	c := chosen[k]
+	for i := range cands {
+		x := &cands[i]
+		if x.mean*x.o.rec.Value*x.o.rec.Priority > c.mean*c.o.rec.Value*c.o.rec.Priority &&
+			(!x.taken || chosenIn(chosen[k+1:], x.o)) {
+			return true
+		}
+	}
+	return false
 }
 
 // ruleEnv is the profile eligibility rules see: the customer-value

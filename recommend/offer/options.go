@@ -9,7 +9,7 @@ import (
 	"github.com/affinity-rec/affinity/recommend"
 )
 
-// Options configure an OfferService.
+// Options configure the offer Service.
 type Options struct {
 	// PriorBase is the prior acceptance probability of an offer with no
 	// association to the customer (and of every offer for a customer with
