@@ -30,7 +30,7 @@ func (s *Server) putOffer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	o, err := offer.DecodeOffer(c.Body())
+	o, err := offer.Decode(c.Body())
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (s *Server) postOfferResponse(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := offer.DecodeOfferResponse(c.Body())
+	r, err := offer.DecodeResponse(c.Body())
 	if err != nil {
 		return err
 	}
@@ -86,10 +86,10 @@ func (s *Server) postOfferResponse(c *fiber.Ctx) error {
 
 // nboReply is the contract's next-best-offer answer.
 type nboReply struct {
-	Offers           []offer.OfferChoice `json:"offers"`
-	RecommendationID string              `json:"recommendation_id"`
-	Experiment       *string             `json:"experiment"`
-	Variant          *string             `json:"variant"`
+	Offers           []offer.Choice `json:"offers"`
+	RecommendationID string         `json:"recommendation_id"`
+	Experiment       *string        `json:"experiment"`
+	Variant          *string        `json:"variant"`
 }
 
 func (s *Server) nextBestOffer(c *fiber.Ctx) error {
@@ -120,7 +120,7 @@ func (s *Server) nextBestOffer(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	req := offer.OfferRequest{CustomerID: id, Limit: limit, Channel: channel, DryRun: preview}
+	req := offer.Request{CustomerID: id, Limit: limit, Channel: channel, DryRun: preview}
 	if enr != nil {
 		req.Params = enr.Params
 	}

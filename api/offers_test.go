@@ -58,14 +58,14 @@ type nboJSON struct {
 
 func TestOffersHTTPEndToEnd(t *testing.T) {
 	s := newOfferServer(t)
-	var put offer.OfferView
+	var put offer.View
 	s.do(t, "PUT", "/v1/offers/spring", `{"name":"Spring sale","products":["p1"],"value":20,"priority":2,
 		"budget":3,"max_per_customer":1,"channels":["web","email"],"ends_at":"2024-07-01T00:00:00Z"}`).want(t, 200).decode(t, &put)
 	if put.OfferID != "spring" || put.Name != "Spring sale" || put.Value != 20 || !put.Active || *put.Performance.BudgetLeft != 3 {
 		t.Fatalf("PUT reply %+v", put)
 	}
 	s.do(t, "PUT", "/v1/offers/fallback", `{"value":1}`).want(t, 200)
-	var list struct{ Offers []offer.OfferView }
+	var list struct{ Offers []offer.View }
 	s.do(t, "GET", "/v1/offers", "").want(t, 200).decode(t, &list)
 	if len(list.Offers) != 2 || list.Offers[0].OfferID != "fallback" || list.Offers[1].OfferID != "spring" {
 		t.Fatalf("list %+v", list)
@@ -102,7 +102,7 @@ func TestOffersHTTPEndToEnd(t *testing.T) {
 		t.Fatalf("409 content type %q", p.ctype)
 	}
 
-	var got offer.OfferView
+	var got offer.View
 	s.do(t, "GET", "/v1/offers/spring", "").want(t, 200).decode(t, &got)
 	perf := got.Performance
 	if perf.Shown != 1 || perf.Accepted != 1 || perf.Open != 0 || *perf.BudgetLeft != 2 ||

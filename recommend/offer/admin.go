@@ -17,15 +17,15 @@ import (
 // afresh. Errors: *features.FieldError for bad input (unknown product, a
 // rule that does not compile or is over the cost bounds of
 // features.Store.CheckRuleCost), ErrTooManyOffers.
-func (s *Service) Put(id string, o Offer) (OfferView, error) {
+func (s *Service) Put(id string, o Offer) (View, error) {
 	if err := features.ValidateID("offer_id", id); err != nil {
-		return OfferView{}, err
+		return View{}, err
 	}
-	if err := ValidateOffer(&o); err != nil {
-		return OfferView{}, err
+	if err := Validate(&o); err != nil {
+		return View{}, err
 	}
 	if err := s.checkOpen(); err != nil {
-		return OfferView{}, err
+		return View{}, err
 	}
 	s.defMu.Lock()
 	defer s.defMu.Unlock()
@@ -40,29 +40,29 @@ func (s *Service) Put(id string, o Offer) (OfferView, error) {
 		rec.Incarnation, rec.Created, st = old.rec.Incarnation, old.rec.Created, old.st
 	} else {
 		if len(set.offers) >= s.opts.MaxOffers {
-			return OfferView{}, fmt.Errorf("%w: at most %d offers", ErrTooManyOffers, s.opts.MaxOffers)
+			return View{}, fmt.Errorf("%w: at most %d offers", ErrTooManyOffers, s.opts.MaxOffers)
 		}
 		rec.Incarnation = newOfferIncarnation()
 		st = newOfferState(rec.Incarnation)
 	}
 	lo, err := s.compileOffer(id, rec, st, false)
 	if err != nil {
-		return OfferView{}, err
+		return View{}, err
 	}
 	if lo.rule != nil {
 		// Eligibility runs on every next-best-offer request: the same
 		// cost bound as segment rules (stored offers are not re-measured
 		// on load).
 		if err := s.src.CheckRuleCost("eligibility", lo.rule); err != nil {
-			return OfferView{}, err
+			return View{}, err
 		}
 	}
 	body, err := json.Marshal(rec)
 	if err != nil {
-		return OfferView{}, fmt.Errorf("cannot encode offer %q: %w", id, err)
+		return View{}, fmt.Errorf("cannot encode offer %q: %w", id, err)
 	}
 	if err := s.recs.Put(offerKind, id, body); err != nil {
-		return OfferView{}, fmt.Errorf("cannot store offer %q: %w", id, err)
+		return View{}, fmt.Errorf("cannot store offer %q: %w", id, err)
 	}
 	offers := make([]*liveOffer, 0, len(set.offers)+1)
 	for _, x := range set.offers {
@@ -75,19 +75,19 @@ func (s *Service) Put(id string, o Offer) (OfferView, error) {
 }
 
 // Get returns offer id with its performance, or ErrUnknownOffer.
-func (s *Service) Get(id string) (OfferView, error) {
+func (s *Service) Get(id string) (View, error) {
 	o := s.set.Load().byID[id]
 	if o == nil {
-		return OfferView{}, fmt.Errorf("%w %q", ErrUnknownOffer, id)
+		return View{}, fmt.Errorf("%w %q", ErrUnknownOffer, id)
 	}
 	return s.view(o, s.src.Now()), nil
 }
 
 // List returns every offer, by id.
-func (s *Service) List() []OfferView {
+func (s *Service) List() []View {
 	set := s.set.Load()
 	now := s.src.Now()
-	out := make([]OfferView, len(set.offers))
+	out := make([]View, len(set.offers))
 	for i, o := range set.offers {
 		out[i] = s.view(o, now)
 	}
@@ -119,8 +119,8 @@ func (s *Service) Delete(id string) error {
 	return nil
 }
 
-func (s *Service) view(o *liveOffer, now time.Time) OfferView {
-	v := OfferView{OfferID: o.id, Offer: o.rec.Offer, Active: o.activeAt(now.UnixNano())}
+func (s *Service) view(o *liveOffer, now time.Time) View {
+	v := View{OfferID: o.id, Offer: o.rec.Offer, Active: o.activeAt(now.UnixNano())}
 	if v.Products == nil {
 		v.Products = []string{}
 	}
@@ -129,7 +129,7 @@ func (s *Service) view(o *liveOffer, now time.Time) OfferView {
 	}
 	st := o.st
 	st.mu.Lock()
-	p := OfferPerformance{Shown: st.shown, Accepted: st.accepted.Load(), Declined: st.declined, Ignored: st.ignored, Open: uint64(len(st.open))}
+	p := Performance{Shown: st.shown, Accepted: st.accepted.Load(), Declined: st.declined, Ignored: st.ignored, Open: uint64(len(st.open))}
 	st.mu.Unlock()
 	answered := p.Accepted + p.Declined + p.Ignored
 	p.AcceptanceRate = abtest.Wilson(abtest.Proportion{Successes: int64(p.Accepted), Trials: int64(answered)})

@@ -11,8 +11,8 @@ import (
 	"github.com/affinity-rec/affinity/recommend"
 )
 
-// OfferRequest asks for the next best offers for one customer.
-type OfferRequest struct {
+// Request asks for the next best offers for one customer.
+type Request struct {
 	CustomerID string
 	// Limit is how many offers (0: DefaultLimit).
 	Limit int
@@ -26,9 +26,9 @@ type OfferRequest struct {
 	DryRun bool
 }
 
-// OfferChoice is one chosen offer and why. A plain value, safe for
+// Choice is one chosen offer and why. A plain value, safe for
 // concurrent use.
-type OfferChoice struct {
+type Choice struct {
 	OfferID string `json:"offer_id"`
 	Name    string `json:"name"`
 	// Score = Propensity x Value x Priority.
@@ -51,10 +51,10 @@ type OfferChoice struct {
 	Category  string   `json:"category"`
 }
 
-// OfferResult is one answer: the offers and the recommendation id that
+// Result is one answer: the offers and the recommendation id that
 // responses and purchases quote.
-type OfferResult struct {
-	Offers           []OfferChoice
+type Result struct {
+	Offers           []Choice
 	RecommendationID string
 	// Products are the products the chosen offers promote (their own, and
 	// their categories' best sellers): an experiment attributes purchases
@@ -84,12 +84,12 @@ const (
 // is reserved against its cap and budget and logged as an exposure before
 // Choose returns. An empty list means nothing is eligible now. An unknown
 // customer is fine: they get the prior of a customer with no history.
-func (s *Service) Choose(ctx context.Context, r OfferRequest) (OfferResult, error) {
+func (s *Service) Choose(ctx context.Context, r Request) (Result, error) {
 	channel, limit, policy, err := s.parseRequest(r)
 	if err != nil {
-		return OfferResult{}, err
+		return Result{}, err
 	}
-	res := OfferResult{RecommendationID: s.eng.NewRecommendationID(), Offers: []OfferChoice{}}
+	res := Result{RecommendationID: s.eng.NewRecommendationID(), Offers: []Choice{}}
 	set := s.currentSet()
 	now := s.src.Now()
 	cust, known := s.src.CustomerID(r.CustomerID)
@@ -114,12 +114,12 @@ func (s *Service) Choose(ctx context.Context, r OfferRequest) (OfferResult, erro
 	}
 	chosen, logs, err := s.reserve(cands, r.CustomerID, res.RecommendationID, segs, channel, now, limit, r.DryRun)
 	if err != nil {
-		return OfferResult{}, err
+		return Result{}, err
 	}
 	if !r.DryRun && len(logs.shown) > 0 {
 		if err := s.appendLogs(logs); err != nil {
 			s.unreserve(chosen, r.CustomerID, res.RecommendationID)
-			return OfferResult{}, err
+			return Result{}, err
 		}
 	} else if len(logs.resp) > 0 {
 		s.appendLogsQuiet(logs)
@@ -135,7 +135,7 @@ func (s *Service) Choose(ctx context.Context, r OfferRequest) (OfferResult, erro
 
 // parseRequest checks r and reads its channel, the number of offers asked
 // for (the "limit" param wins over r.Limit) and the nbo_policy param.
-func (s *Service) parseRequest(r OfferRequest) (channel string, limit int, policy string, err error) {
+func (s *Service) parseRequest(r Request) (channel string, limit int, policy string, err error) {
 	if err := features.ValidateID("customer_id", r.CustomerID); err != nil {
 		return "", 0, "", err
 	}

@@ -109,11 +109,11 @@ type offerBody struct {
 	Active         json.RawMessage `json:"active"`
 }
 
-// DecodeOffer reads an offer definition from JSON and checks everything that
-// does not need the store (ValidateOffer). Unknown fields are refused, so a
+// Decode reads an offer definition from JSON and checks everything that
+// does not need the store (Validate). Unknown fields are refused, so a
 // misspelt "max_per_custmer" is a 400 rather than a silently uncapped offer.
 // Errors are *features.FieldError naming the field.
-func DecodeOffer(b []byte) (Offer, error) {
+func Decode(b []byte) (Offer, error) {
 	var ob offerBody
 	if err := decodeOfferJSON(b, &ob); err != nil {
 		return Offer{}, err
@@ -142,7 +142,7 @@ func DecodeOffer(b []byte) (Offer, error) {
 	if o.EndsAt, err = decodeOfferTime("ends_at", ob.EndsAt); err != nil {
 		return Offer{}, err
 	}
-	if err := ValidateOffer(&o); err != nil {
+	if err := Validate(&o); err != nil {
 		return Offer{}, err
 	}
 	return o, nil
@@ -183,11 +183,11 @@ func decodeOfferTime(field string, raw json.RawMessage) (*time.Time, error) {
 	return &t, nil
 }
 
-// ValidateOffer checks the fields of o that do not depend on the store, and
+// Validate checks the fields of o that do not depend on the store, and
 // normalises channels (lower case, duplicates removed) and products
 // (duplicates removed). Whether the products exist and the eligibility rule
 // compiles is checked by Service.Put.
-func ValidateOffer(o *Offer) error {
+func Validate(o *Offer) error {
 	if len(o.Name) > features.MaxIDLen || !utf8.ValidString(o.Name) {
 		return &features.FieldError{Field: "name", Msg: "must be valid UTF-8 of at most 256 bytes"}
 	}

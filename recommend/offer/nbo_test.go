@@ -163,7 +163,7 @@ func TestNBONeverChoosesIneligibleOffers(t *testing.T) {
 	}
 }
 
-func offerIDs(r OfferResult) []string {
+func offerIDs(r Result) []string {
 	out := []string{}
 	for _, o := range r.Offers {
 		out = append(out, o.OfferID)
@@ -195,7 +195,7 @@ func TestNBOBudgetIsExactUnderConcurrency(t *testing.T) {
 		go func(g int) {
 			defer wg.Done()
 			cust := fmt.Sprintf("first-%d", g)
-			res, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: cust})
+			res, err := e.svc.Choose(context.Background(), Request{CustomerID: cust})
 			if err != nil {
 				t.Error(err)
 				return
@@ -230,7 +230,7 @@ func TestNBOBudgetIsExactUnderConcurrency(t *testing.T) {
 			rng := mrand.New(mrand.NewPCG(uint64(g), 1))
 			for i := 0; i < 25; i++ {
 				cust := fmt.Sprintf("g%d-%d", g, i)
-				res, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: cust})
+				res, err := e.svc.Choose(context.Background(), Request{CustomerID: cust})
 				if err != nil {
 					t.Error(err)
 					return
@@ -282,7 +282,7 @@ func TestNBOCapIsExactUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: "same"})
+			res, err := e.svc.Choose(context.Background(), Request{CustomerID: "same"})
 			if err != nil {
 				t.Error(err)
 				return
@@ -309,7 +309,7 @@ func TestNBORestartKeepsLearning(t *testing.T) {
 	e := openOfferTestEnv(t, nil)
 	e.put("a", Offer{Value: 1, Priority: 1, Budget: 50})
 	e.put("b", Offer{Value: 1, Priority: 1, MaxPerCustomer: 1})
-	var open []OfferResult
+	var open []Result
 	for i := 0; i < 40; i++ {
 		cust := fmt.Sprintf("c%d", i)
 		res := e.choose(cust, 2, "")
@@ -325,8 +325,8 @@ func TestNBORestartKeepsLearning(t *testing.T) {
 		}
 	}
 	before := e.svc.List()
-	dry := func() OfferResult {
-		res, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: "c0", Limit: 2, DryRun: true,
+	dry := func() Result {
+		res, err := e.svc.Choose(context.Background(), Request{CustomerID: "c0", Limit: 2, DryRun: true,
 			Params: map[string]any{"nbo_policy": "greedy"}})
 		if err != nil {
 			t.Fatal(err)
@@ -389,14 +389,14 @@ func TestNBORespondErrors(t *testing.T) {
 	if err := e.respond("a", "c1", res.RecommendationID, "declined"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: "c1", Channel: "no channel"}); fieldOf(err) != "channel" {
+	if _, err := e.svc.Choose(context.Background(), Request{CustomerID: "c1", Channel: "no channel"}); fieldOf(err) != "channel" {
 		t.Errorf("bad channel: %v", err)
 	}
-	if _, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: "c1", Params: map[string]any{"nbo_policy": "coin"}}); !errors.Is(err, recommend.ErrBadRequest) {
+	if _, err := e.svc.Choose(context.Background(), Request{CustomerID: "c1", Params: map[string]any{"nbo_policy": "coin"}}); !errors.Is(err, recommend.ErrBadRequest) {
 		t.Errorf("bad policy: %v", err)
 	}
 	e.svc.Close()
-	if _, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: "c1"}); !errors.Is(err, features.ErrClosed) {
+	if _, err := e.svc.Choose(context.Background(), Request{CustomerID: "c1"}); !errors.Is(err, features.ErrClosed) {
 		t.Errorf("after Close: %v", err)
 	}
 	if _, err := e.svc.Put("b", Offer{Value: 1, Priority: 1}); !errors.Is(err, features.ErrClosed) {
@@ -470,7 +470,7 @@ func TestNBOExposuresExpireAsIgnored(t *testing.T) {
 	}
 	e.now.Add(7200)
 	e.svc.sweep()
-	want := OfferPerformance{Shown: 2, Ignored: 2}
+	want := Performance{Shown: 2, Ignored: 2}
 	check := func() {
 		t.Helper()
 		v, _ := e.svc.Get("b")
@@ -561,7 +561,7 @@ func TestNBOPriorFollowsHistory(t *testing.T) {
 	e.store.Refresh()
 	e.put("assoc", Offer{Products: []string{"p2"}, Value: 1, Priority: 1})
 	e.put("other", Offer{Products: []string{"p9"}, Value: 1, Priority: 1})
-	res, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: "c", Limit: 2, Params: map[string]any{"nbo_policy": "greedy"}})
+	res, err := e.svc.Choose(context.Background(), Request{CustomerID: "c", Limit: 2, Params: map[string]any{"nbo_policy": "greedy"}})
 	if err != nil {
 		t.Fatal(err)
 	}

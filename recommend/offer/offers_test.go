@@ -95,9 +95,9 @@ func (e *offerTestEnv) put(id string, o Offer) {
 	}
 }
 
-func (e *offerTestEnv) choose(cust string, limit int, channel string) OfferResult {
+func (e *offerTestEnv) choose(cust string, limit int, channel string) Result {
 	e.t.Helper()
-	res, err := e.svc.Choose(context.Background(), OfferRequest{CustomerID: cust, Limit: limit, Channel: channel})
+	res, err := e.svc.Choose(context.Background(), Request{CustomerID: cust, Limit: limit, Channel: channel})
 	if err != nil {
 		e.t.Fatalf("choose for %s: %v", cust, err)
 	}
@@ -105,7 +105,7 @@ func (e *offerTestEnv) choose(cust string, limit int, channel string) OfferResul
 }
 
 func (e *offerTestEnv) respond(offer, cust, rec, resp string) error {
-	_, err := e.svc.Respond(context.Background(), offer, OfferResponse{CustomerID: cust, Response: resp, RecommendationID: rec})
+	_, err := e.svc.Respond(context.Background(), offer, Response{CustomerID: cust, Response: resp, RecommendationID: rec})
 	return err
 }
 
@@ -144,7 +144,7 @@ func TestDecodeOffer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodeOffer([]byte(tc.body))
+			_, err := Decode([]byte(tc.body))
 			if err == nil {
 				t.Fatalf("accepted %s", tc.body)
 			}
@@ -153,7 +153,7 @@ func TestDecodeOffer(t *testing.T) {
 			}
 		})
 	}
-	o, err := DecodeOffer([]byte(`{"name":"Spring","products":["p1","p1","p2"],"channels":["Web","web","email"],
+	o, err := Decode([]byte(`{"name":"Spring","products":["p1","p1","p2"],"channels":["Web","web","email"],
 		"starts_at":"2024-03-01T00:00:00Z","ends_at":1711929600,"offer_id":"x","performance":{"shown":3},"active":true}`))
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +267,7 @@ func FuzzDecodeOffer(f *testing.F) {
 	f.Add([]byte(`{"starts_at":"1e309"}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		o, err := DecodeOffer(b)
+		o, err := Decode(b)
 		if err != nil {
 			if fieldOf(err) == "" {
 				t.Fatalf("error without a field: %v", err)
@@ -276,7 +276,7 @@ func FuzzDecodeOffer(f *testing.F) {
 		}
 		// What decodes must validate again unchanged (normalisation is idempotent).
 		again := o
-		if err := ValidateOffer(&again); err != nil {
+		if err := Validate(&again); err != nil {
 			t.Fatalf("decoded offer fails validation: %v", err)
 		}
 		if !offerFinite(o.Value) || o.Value < 0 || o.Priority <= 0 || o.Budget < 0 || o.MaxPerCustomer < 0 {
@@ -293,7 +293,7 @@ func FuzzDecodeOfferResponse(f *testing.F) {
 	f.Add([]byte(`{"customer_id":"c1","response":"maybe","recommendation_id":"r1"}`))
 	f.Add([]byte(`{"customer_id":7}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := DecodeOfferResponse(b)
+		r, err := DecodeResponse(b)
 		if err != nil {
 			if fieldOf(err) == "" {
 				t.Fatalf("error without a field: %v", err)

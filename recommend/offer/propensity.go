@@ -81,9 +81,9 @@ func chosenIn(chosen []nboCand, o *liveOffer) bool {
 	return false
 }
 
-func (s *Service) choice(c nboCand, explored bool) OfferChoice {
+func (s *Service) choice(c nboCand, explored bool) Choice {
 	rec := c.o.rec
-	out := OfferChoice{OfferID: c.o.id, Name: rec.Name, Score: c.score, Propensity: c.theta,
+	out := Choice{OfferID: c.o.id, Name: rec.Name, Score: c.score, Propensity: c.theta,
 		Value: rec.Value, Priority: rec.Priority, ExpectedPropensity: round6(c.mean), Prior: round6(c.prior),
 		Association: round6(c.r), Responses: c.n, Basis: c.basis, Products: rec.Products, Category: rec.Category}
 	if out.Products == nil {

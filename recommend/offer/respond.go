@@ -8,17 +8,17 @@ import (
 	"github.com/affinity-rec/affinity/features"
 )
 
-// OfferResponse is a customer's answer to a shown offer, as POSTed.
-type OfferResponse struct {
+// Response is a customer's answer to a shown offer, as POSTed.
+type Response struct {
 	CustomerID       string `json:"customer_id"`
 	Response         string `json:"response"`
 	RecommendationID string `json:"recommendation_id"`
 }
 
-// DecodeOfferResponse reads and checks a response body. Errors are
+// DecodeResponse reads and checks a response body. Errors are
 // *features.FieldError naming the field.
-func DecodeOfferResponse(b []byte) (OfferResponse, error) {
-	var r OfferResponse
+func DecodeResponse(b []byte) (Response, error) {
+	var r Response
 	if err := decodeOfferJSON(b, &r); err != nil {
 		return r, err
 	}
@@ -46,7 +46,7 @@ type RespondResult struct {
 // exposure of that offer to r.CustomerID under r.RecommendationID, durably.
 // Errors: ErrUnknownOffer, ErrNoOpenExposure (never shown, answered already,
 // or past the response window), *features.FieldError.
-func (s *Service) Respond(ctx context.Context, id string, r OfferResponse) (RespondResult, error) {
+func (s *Service) Respond(ctx context.Context, id string, r Response) (RespondResult, error) {
 	resp, err := parseOfferResponse(r.Response)
 	if err != nil {
 		return RespondResult{}, err

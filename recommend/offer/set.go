@@ -33,20 +33,20 @@ func newOfferIncarnation() string {
 	return hex.EncodeToString(b[:])
 }
 
-// OfferView is an offer with its id and performance, as the API returns it.
+// View is an offer with its id and performance, as the API returns it.
 // A plain value, safe for concurrent use.
-type OfferView struct {
+type View struct {
 	OfferID string `json:"offer_id"`
 	Offer
 	// Active says whether the offer is within its dates now.
-	Active      bool             `json:"active"`
-	Performance OfferPerformance `json:"performance"`
+	Active      bool        `json:"active"`
+	Performance Performance `json:"performance"`
 }
 
-// OfferPerformance is what an offer has done so far. Acceptance is accepted
+// Performance is what an offer has done so far. Acceptance is accepted
 // out of answered exposures (accepted + declined + ignored); exposures still
 // open are not counted either way. A plain value, safe for concurrent use.
-type OfferPerformance struct {
+type Performance struct {
 	Shown    uint64 `json:"shown"`
 	Accepted uint64 `json:"accepted"`
 	Declined uint64 `json:"declined"`

@@ -150,7 +150,7 @@ func BenchmarkNextBestOffer(b *testing.B) {
 			defer nboReportCPU(b)()
 			n := 0
 			for i := 0; i < b.N; i++ {
-				res, err := svc.Choose(ctx, OfferRequest{CustomerID: custs[i%len(custs)], Limit: 1, Channel: "web", DryRun: dry})
+				res, err := svc.Choose(ctx, Request{CustomerID: custs[i%len(custs)], Limit: 1, Channel: "web", DryRun: dry})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -169,7 +169,7 @@ func BenchmarkNextBestOffer(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			i := 0
 			for pb.Next() {
-				if _, err := svc.Choose(ctx, OfferRequest{CustomerID: custs[i%len(custs)], Limit: 1, Channel: "web"}); err != nil {
+				if _, err := svc.Choose(ctx, Request{CustomerID: custs[i%len(custs)], Limit: 1, Channel: "web"}); err != nil {
 					b.Fatal(err)
 				}
 				i++
