@@ -65,6 +65,7 @@ check-deps:
 	  /\/features(\/[^:]*)?: / && /affinity\/(recommend|api|bench)/ {print "features imports a higher layer: " $$1; bad=1} \
 	  /\/recommend(\/[^:]*)?: / && (/gofiber/ || /dgraph-io\/badger/) {print "recommend imports fiber or badger: " $$1; bad=1} \
 	  /\/recommend(\/[^:]*)?: / && /affinity\/(api|bench)/ {print "recommend imports a higher layer: " $$1; bad=1} \
+	  /\/recommend: / && /affinity\/recommend\/(experiment|offer)/ {print "ranking imports the experiment or offer service: " $$1; bad=1} \
 	  /\/api(\/[^:]*)?: / && /dgraph-io\/badger/ {print "api imports badger: " $$1; bad=1} \
 	  /\/api(\/[^:]*)?: / && /affinity\/bench/ {print "api imports bench: " $$1; bad=1} \
 	  /\/(features|recommend|api|bench)(\/[^:]*)?: / && /\/cmd\// {print "a library imports cmd/: " $$1; bad=1} \
