@@ -88,8 +88,9 @@ type secondAgg struct {
 	ok, errs, n, sumUs, maxUs int64
 }
 
-// phase is one phase (warmup or measured) of a run. The counters are
-// atomics so the progress line can read them while workers write.
+// phase is one part of a run, the warmup or the measured phase. The
+// counters are atomics so the progress line can read them while workers
+// write.
 type phase struct {
 	o        Options
 	plan     *plan
