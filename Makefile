@@ -58,7 +58,8 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-## check-deps: imports run one way, features <- recommend <- api <- cmd.
+## check-deps: imports run one way, features <- recommend <- api <- cmd; the bench tools
+## (bench/load, bench/eval, bench/synth) sit beside api, import none of each other, and only cmd imports them.
 check-deps:
 	@$(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | awk ' \
 	  /\/features(\/[^:]*)?: / && /gofiber/ {print "features imports fiber: " $$1; bad=1} \
@@ -70,6 +71,10 @@ check-deps:
 	  /\/api(\/[^:]*)?: / && /affinity\/bench/ {print "api imports bench: " $$1; bad=1} \
 	  /\/(features|recommend|api|bench)(\/[^:]*)?: / && /\/cmd\// {print "a library imports cmd/: " $$1; bad=1} \
 	  /\/client: / && /affinity\/(features|recommend|api|bench|cmd)/ {print "the client imports the server: " $$1; bad=1} \
+	  $$1 !~ /\/cmd\// {for (i = 2; i <= NF; i++) if ($$i ~ /affinity\/bench(\/|$$)/) { \
+	    if ($$1 ~ /affinity\/bench\//) print "a bench tool imports another: " $$1 " " $$i; \
+	    else print "only cmd/ may import bench: " $$1 " " $$i; \
+	    bad=1}} \
 	  END {exit bad}' && echo "import direction ok"
 
 ## check-client: the committed client/affinity.gen.go is what oapi-codegen (go.mod's tool) makes of api/openapi.yaml.

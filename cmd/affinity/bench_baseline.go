@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/api"
-	"github.com/affinity-rec/affinity/bench"
+	"github.com/affinity-rec/affinity/bench/load"
+	"github.com/affinity-rec/affinity/bench/synth"
 )
 
 // runBaselineBench is `affinity bench --baseline`: it serves the trivial
 // fiber handler on a loopback port of this process, loads it and then the
 // target with the same options, and prints both with their ratio.
-func runBaselineBench(ctx context.Context, o bench.LoadOptions, jsonOut bool, out string, stdout, stderr io.Writer) error {
+func runBaselineBench(ctx context.Context, o load.Options, jsonOut bool, out string, stdout, stderr io.Writer) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("cannot start the baseline server: %w", err)
@@ -26,12 +27,12 @@ func runBaselineBench(ctx context.Context, o bench.LoadOptions, jsonOut bool, ou
 		_ = app.ShutdownWithTimeout(5 * time.Second)
 		<-served
 	}()
-	cmp, err := bench.RunLoadWithBaseline(ctx, o, "http://"+ln.Addr().String(), stderr)
+	cmp, err := load.RunWithBaseline(ctx, o, "http://"+ln.Addr().String(), stderr)
 	if err != nil {
 		return err
 	}
 	if out != "" {
-		if err := writeBenchReport(out, cmp.LoadResult); err != nil {
+		if err := writeBenchReport(out, cmp.Result); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "report written to %s\n", out)
@@ -51,9 +52,9 @@ func runBaselineBench(ctx context.Context, o bench.LoadOptions, jsonOut bool, ou
 }
 
 // generateSynth is `affinity bench --generate FILE`.
-func generateSynth(path string, o bench.SynthOptions, stdout io.Writer) error {
+func generateSynth(path string, o synth.Options, stdout io.Writer) error {
 	start := time.Now()
-	st, err := bench.WriteSynthFile(path, o)
+	st, err := synth.WriteFile(path, o)
 	if err != nil {
 		return err
 	}

@@ -12,24 +12,24 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/affinity-rec/affinity/bench"
+	"github.com/affinity-rec/affinity/bench/eval"
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/features/eventio"
 )
 
 // evalReport is what `affinity eval --json` prints: the contract's fields
 // (algo, users, k, map, ndcg, precision, recall, coverage, train_seconds,
-// from bench.EvalResult) plus the protocol that produced them and, unless
+// from eval.Result) plus the protocol that produced them and, unless
 // --baselines=false, the baselines measured on the same split.
 type evalReport struct {
-	bench.EvalResult
-	Format    string             `json:"format"`
-	Split     string             `json:"split"`
-	TestRatio float64            `json:"test_ratio,omitempty"`
-	Seed      int64              `json:"seed"`
-	Relevant  []string           `json:"relevant_types,omitempty"`
-	Skipped   int                `json:"skipped_lines"`
-	Baselines []bench.EvalResult `json:"baselines,omitempty"`
+	eval.Result
+	Format    string        `json:"format"`
+	Split     string        `json:"split"`
+	TestRatio float64       `json:"test_ratio,omitempty"`
+	Seed      int64         `json:"seed"`
+	Relevant  []string      `json:"relevant_types,omitempty"`
+	Skipped   int           `json:"skipped_lines"`
+	Baselines []eval.Result `json:"baselines,omitempty"`
 }
 
 // runEval is `affinity eval`: it splits a data set (or takes a ready
@@ -62,7 +62,7 @@ recall@k for k = 1..50 per algorithm, and the settings the model chose.
 
 algorithms:
 `)
-		for _, a := range bench.Algorithms() {
+		for _, a := range eval.Algorithms() {
 			fmt.Fprintf(fs.Output(), "  %-11s %s\n", a.Name, a.Description)
 		}
 		fmt.Fprintln(fs.Output())
@@ -71,13 +71,13 @@ algorithms:
 	format := fs.String("format", "", "input format: csv, movielens or online-retail (required)")
 	trainFile := fs.String("train", "", "train events (with --test: use this split as is)")
 	testFile := fs.String("test", "", "test events (with --train)")
-	so := bench.DefaultSplitOptions()
+	so := eval.DefaultSplitOptions()
 	fs.StringVar(&so.Method, "split", so.Method, "how to split FILE: item-stratified, user-stratified or temporal")
 	fs.Float64Var(&so.TestRatio, "test-ratio", so.TestRatio, "share of each group (stratified) or of time (temporal) that goes to test")
 	fs.Int64Var(&so.Seed, "seed", so.Seed, "seed of the stratified split")
-	eo := bench.DefaultEvalOptions()
+	eo := eval.DefaultOptions()
 	fs.IntVar(&eo.K, "k", eo.K, "list length and metric cut-off")
-	algoName := fs.String("algo", bench.AlgorithmNames()[0], "algorithm: "+strings.Join(bench.AlgorithmNames(), ", "))
+	algoName := fs.String("algo", eval.AlgorithmNames()[0], "algorithm: "+strings.Join(eval.AlgorithmNames(), ", "))
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of the table")
 	baselines := fs.Bool("baselines", true, "also evaluate popularity and sar on the same split")
 	config := fs.String("config", "", "serve config (JSON): event types for every algorithm, model options for affinity")
@@ -123,7 +123,7 @@ algorithms:
 			return err
 		}
 		skipped += n
-		so = bench.SplitOptions{Method: "given"}
+		so = eval.SplitOptions{Method: "given"}
 		source = filepath.Base(*trainFile) + " / " + filepath.Base(*testFile)
 	case fs.NArg() == 1:
 		if err := so.Validate(); err != nil {
@@ -134,7 +134,7 @@ algorithms:
 			return err
 		}
 		skipped = n
-		if train, test, err = bench.Split(all, so); err != nil {
+		if train, test, err = eval.Split(all, so); err != nil {
 			return err
 		}
 		source = filepath.Base(fs.Arg(0))
@@ -150,7 +150,7 @@ algorithms:
 	if err := checkTypes(train, test, algo.EventTypes, *config); err != nil {
 		return err
 	}
-	eo.GroundTruth = bench.GroundTruthOptions{WarmOnly: true}
+	eo.GroundTruth = eval.GroundTruthOptions{WarmOnly: true}
 	if *outFile != "" {
 		eo.CurveK = curveK
 	}
@@ -164,7 +164,7 @@ algorithms:
 	} else {
 		rep.Seed = 0
 	}
-	if rep.EvalResult, err = bench.Evaluate(ctx, train, test, algo, eo); err != nil {
+	if rep.Result, err = eval.Evaluate(ctx, train, test, algo, eo); err != nil {
 		return err
 	}
 	if *baselines {
@@ -172,9 +172,9 @@ algorithms:
 			if name == algo.Name {
 				continue
 			}
-			b, _ := bench.LookupAlgorithm(name)
+			b, _ := eval.LookupAlgorithm(name)
 			b.EventTypes = algo.EventTypes
-			r, err := bench.Evaluate(ctx, train, test, b, eo)
+			r, err := eval.Evaluate(ctx, train, test, b, eo)
 			if err != nil {
 				return err
 			}
@@ -248,7 +248,7 @@ func printEval(w io.Writer, rep evalReport, source string) {
 	proto := rep.Split
 	if rep.Split != "given" {
 		proto = fmt.Sprintf("%s, test ratio %g", rep.Split, rep.TestRatio)
-		if rep.Split != bench.SplitTemporal {
+		if rep.Split != eval.SplitTemporal {
 			proto += fmt.Sprintf(", seed %d", rep.Seed)
 		}
 	}
@@ -265,11 +265,11 @@ func printEval(w io.Writer, rep evalReport, source string) {
 		fmt.Fprintf(w, "tuned     %s\n", tuningLine(t))
 	}
 	fmt.Fprintln(w)
-	all := append([]bench.EvalResult{rep.EvalResult}, rep.Baselines...)
+	all := append([]eval.Result{rep.Result}, rep.Baselines...)
 	k := rep.K
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "algo\tground truth\tMAP\tnDCG@%d\tP@%d\tR@%d\tcoverage\ttrain s\tlist µs\t\n", k, k, k)
-	row := func(r bench.EvalResult, m bench.Metrics, label string) {
+	row := func(r eval.Result, m eval.Metrics, label string) {
 		fmt.Fprintf(tw, "%s\t%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.3f\t%.2f\t%.0f\t\n",
 			r.Algo, label, m.MAP, m.NDCG, m.Precision, m.Recall, m.Coverage, r.TrainSeconds, r.RecommendMicros)
 	}

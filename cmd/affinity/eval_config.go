@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/affinity-rec/affinity/bench"
+	"github.com/affinity-rec/affinity/bench/eval"
 	"github.com/affinity-rec/affinity/features"
 )
 
@@ -15,7 +15,7 @@ import (
 // every algorithm, so the baselines read the same events; its model options
 // (similarity, neighbours, half-life) only change the served default,
 // "affinity" and its variants, since a baseline is a fixed reference.
-func (fc fileConfig) applyToAlgorithm(algo bench.Algorithm) (bench.Algorithm, error) {
+func (fc fileConfig) applyToAlgorithm(algo eval.Algorithm) (eval.Algorithm, error) {
 	so, err := fc.storeOptions("", quietLogger())
 	if err != nil {
 		return algo, err
@@ -95,15 +95,15 @@ func unknownTypesHint(unknown map[string]int, types map[string]features.EventTyp
 // default, temporal. It reads the split's method only, never the test.
 func holdoutFor(split string) string {
 	switch split {
-	case bench.SplitItemStratified, bench.SplitUserStratified:
+	case eval.SplitItemStratified, eval.SplitUserStratified:
 		return features.HoldoutRandom
 	}
 	return features.HoldoutTemporal
 }
 
 // lookupWithConfig is the algorithm called name as fc configures it.
-func lookupWithConfig(fc fileConfig, name string) (bench.Algorithm, error) {
-	a, err := bench.LookupAlgorithm(name)
+func lookupWithConfig(fc fileConfig, name string) (eval.Algorithm, error) {
+	a, err := eval.LookupAlgorithm(name)
 	if err != nil {
 		return a, err
 	}

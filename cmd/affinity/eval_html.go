@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/affinity-rec/affinity/bench"
+	"github.com/affinity-rec/affinity/bench/eval"
 )
 
 // curveK is the longest list the report's chart draws.
@@ -69,13 +69,13 @@ func writeEvalHTML(path string, rep evalReport, source string) error {
 }
 
 func buildEvalView(rep evalReport, source string, now time.Time) evalView {
-	all := append([]bench.EvalResult{rep.EvalResult}, rep.Baselines...)
+	all := append([]eval.Result{rep.Result}, rep.Baselines...)
 	v := evalView{Title: "Affinity evaluation: " + source, Source: source, K: rep.K,
 		Generated: now.Format("2006-01-02 15:04 UTC")}
 	v.Protocol = fmt.Sprintf("%s (%s), %s split", source, rep.Format, rep.Split)
 	if rep.Split != "given" {
 		v.Protocol += fmt.Sprintf(", test ratio %g", rep.TestRatio)
-		if rep.Split != bench.SplitTemporal {
+		if rep.Split != eval.SplitTemporal {
 			v.Protocol += fmt.Sprintf(", seed %d", rep.Seed)
 		}
 	}
@@ -88,8 +88,8 @@ func buildEvalView(rep evalReport, source string, now time.Time) evalView {
 		}
 	}
 	v.Charts = []lineChart{
-		curveChart("nDCG@k", all, func(c *bench.Curve) []float64 { return c.NDCG }),
-		curveChart("recall@k", all, func(c *bench.Curve) []float64 { return c.Recall }),
+		curveChart("nDCG@k", all, func(c *eval.Curve) []float64 { return c.NDCG }),
+		curveChart("recall@k", all, func(c *eval.Curve) []float64 { return c.Recall }),
 	}
 	if t := rep.Tuning; t != nil {
 		hl := "none"
@@ -114,7 +114,7 @@ func buildEvalView(rep evalReport, source string, now time.Time) evalView {
 	return v
 }
 
-func evalRowOf(r bench.EvalResult, m bench.Metrics, colour, truth string) evalRow {
+func evalRowOf(r eval.Result, m eval.Metrics, colour, truth string) evalRow {
 	return evalRow{Algo: r.Algo, Colour: colour, Truth: truth, MAP: f4(m.MAP), NDCG: f4(m.NDCG),
 		Precision: f4(m.Precision), Recall: f4(m.Recall), Coverage: fmt.Sprintf("%.3f", m.Coverage),
 		Time: fmt.Sprintf("%.2f", r.TrainSeconds)}
@@ -123,7 +123,7 @@ func evalRowOf(r bench.EvalResult, m bench.Metrics, colour, truth string) evalRo
 func f4(x float64) string { return fmt.Sprintf("%.4f", x) }
 
 // curveChart draws one metric against k for every result with a curve.
-func curveChart(title string, rs []bench.EvalResult, pick func(*bench.Curve) []float64) lineChart {
+func curveChart(title string, rs []eval.Result, pick func(*eval.Curve) []float64) lineChart {
 	c := lineChart{Title: title, Width: 640, Height: 320, Left: 56, Right: 520, Top: 16, Bottom: 284}
 	maxY, maxK := 0.0, 1
 	for _, r := range rs {

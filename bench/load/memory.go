@@ -1,4 +1,4 @@
-package bench
+package load
 
 import (
 	"bufio"
@@ -11,23 +11,23 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// LoadServerMemory is the target's resident set during a run, read from its
+// ServerMemory is the target's resident set during a run, read from its
 // /metrics (process_resident_memory_bytes, Prometheus' process collector)
 // once a second: at the start of the measured phase, the highest sample and
 // at the end. Absent when the target does not export it.
-type LoadServerMemory struct {
+type ServerMemory struct {
 	StartBytes int64 `json:"start_bytes"`
 	PeakBytes  int64 `json:"peak_bytes"`
 	EndBytes   int64 `json:"end_bytes"`
 	Samples    int   `json:"samples"`
 }
 
-// loadRSSMetric is the series read from /metrics.
-var loadRSSMetric = []byte("process_resident_memory_bytes ")
+// rssMetric is the series read from /metrics.
+var rssMetric = []byte("process_resident_memory_bytes ")
 
 // serverRSS reads the target's resident set from its /metrics; ok is false
 // when the reply lacks the series.
-func (t *loadTarget) serverRSS() (int64, bool) {
+func (t *target) serverRSS() (int64, bool) {
 	req := t.newRequest(fasthttp.MethodGet)
 	defer fasthttp.ReleaseRequest(req)
 	resp := fasthttp.AcquireResponse()
@@ -46,10 +46,10 @@ func parseRSSMetric(body []byte) (int64, bool) {
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Bytes()
-		if !bytes.HasPrefix(line, loadRSSMetric) {
+		if !bytes.HasPrefix(line, rssMetric) {
 			continue
 		}
-		v, err := strconv.ParseFloat(string(bytes.TrimSpace(line[len(loadRSSMetric):])), 64)
+		v, err := strconv.ParseFloat(string(bytes.TrimSpace(line[len(rssMetric):])), 64)
 		if err != nil || v < 0 {
 			return 0, false
 		}
@@ -60,14 +60,14 @@ func parseRSSMetric(body []byte) (int64, bool) {
 
 // memoryWatch samples the target's resident set every interval until stop.
 type memoryWatch struct {
-	t    *loadTarget
+	t    *target
 	mu   sync.Mutex
-	mem  LoadServerMemory
+	mem  ServerMemory
 	stop chan struct{}
 	done chan struct{}
 }
 
-func watchServerMemory(ctx context.Context, t *loadTarget, every time.Duration) *memoryWatch {
+func watchServerMemory(ctx context.Context, t *target, every time.Duration) *memoryWatch {
 	w := &memoryWatch{t: t, stop: make(chan struct{}), done: make(chan struct{})}
 	w.sample()
 	go func() {
@@ -106,7 +106,7 @@ func (w *memoryWatch) sample() {
 }
 
 // finish takes a last sample and returns what was seen (nil if nothing).
-func (w *memoryWatch) finish() *LoadServerMemory {
+func (w *memoryWatch) finish() *ServerMemory {
 	close(w.stop)
 	<-w.done
 	w.sample()

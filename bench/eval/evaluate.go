@@ -1,4 +1,4 @@
-package bench
+package eval
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,141 +15,9 @@ import (
 	"github.com/affinity-rec/affinity/recommend"
 )
 
-// ErrUnknownAlgorithm is returned (wrapped) by LookupAlgorithm for a name it
-// does not know. ErrInvalidEval is returned (wrapped) by EvalOptions.Validate.
-// ErrNoTestUsers is returned (wrapped) by Evaluate when the ground truth has
-// no customer to score, so there is no average to print.
-//
-// They sit here, like split.go's, because the package has no errors.go yet.
-var (
-	ErrUnknownAlgorithm = errors.New("unknown algorithm")
-	ErrInvalidEval      = errors.New("invalid evaluation options")
-	ErrNoTestUsers      = errors.New("no test customer to evaluate")
-)
-
-// Algorithm is one ranking configuration of the serving code: the store's
-// event types and neighbour options, the engine's options, and the request
-// knobs. Evaluating it runs the very code a server with this configuration
-// would run, so a figure measured here is the figure a deployment gets.
-// An Algorithm is a value; sharing one between goroutines is safe as long as
-// nobody changes its maps.
-type Algorithm struct {
-	// Name is what --algo selects.
-	Name string
-	// Description is one line for the help and the report.
-	Description string
-	// EventTypes replace the store's event types; nil keeps the defaults.
-	EventTypes map[string]features.EventType
-	// Neighbours are the store's neighbour options.
-	Neighbours features.NeighbourOptions
-	// Engine are the engine's options.
-	Engine recommend.Options
-	// Params are the request's ranking knobs (as an experiment variant
-	// would set them), e.g. {"algorithm": "popular"}.
-	Params map[string]any
-}
-
-// rebuyWeight is the affinity-rebuy algorithm's knob, tuned on the Online
-// Retail temporal split (docs/evaluation.md).
-const rebuyWeight = 0.3
-
-// Algorithms returns the algorithms `affinity eval --algo` knows, the
-// default first.
-func Algorithms() []Algorithm {
-	def := features.DefaultNeighbourOptions()
-	knn := def
-	knn.Tune = false
-	knn.Similarity = def.Fallback
-	if def.FallbackK > 0 {
-		knn.K = def.FallbackK
-	}
-	// SAR as Microsoft Recommenders runs it in their benchmark: Jaccard over
-	// every co-occurring pair (K 1000 of MovieLens' 1682 products keeps all
-	// that matter), affinity = Σ rating x 2^(-age/30 days), every event of
-	// the customer counted.
-	sar := features.NeighbourOptions{Similarity: features.SimJaccard, K: 1000, MaxHistory: 1 << 20, MinSupport: 1, Alpha: 0.5}
-	sarEngine := recommend.DefaultOptions()
-	sarEngine.HalfLife = 30 * 24 * time.Hour
-	sarEngine.HistoryCap = 1 << 20
-	// The first default (before the evaluation): cosine, 100 neighbours.
-	cosine := features.NeighbourOptions{Similarity: features.SimCosine, K: 100, MaxHistory: 500, MinSupport: 1, Alpha: 0.5}
-	untuned := def
-	untuned.Tune = false
-	untunedEngine := recommend.DefaultOptions()
-	untunedEngine.UseTuning = false
-	cosineEngine := recommend.DefaultOptions()
-	cosineEngine.HalfLife = 30 * 24 * time.Hour
-	return []Algorithm{
-		{
-			Name:        "affinity",
-			Description: "the serving default (features.DefaultNeighbourOptions, recommend.DefaultOptions)",
-			Neighbours:  def,
-			Engine:      recommend.DefaultOptions(),
-		},
-		{
-			Name:        "affinity-untuned",
-			Description: "the default before self-tuning: EASE lambda 400, K 200, 30-day half-life, plain sums",
-			Neighbours:  untuned,
-			Engine:      untunedEngine,
-		},
-		{
-			Name:        "popularity",
-			Description: "most customers first, minus what the customer has (the cold-start fallback)",
-			// Popularity reads no neighbour list: build the cheapest.
-			Neighbours: features.NeighbourOptions{Similarity: features.SimCooccurrence, K: 1, MaxHistory: 1, MinSupport: 1},
-			Engine:     recommend.DefaultOptions(),
-			Params:     map[string]any{"algorithm": "popular"},
-		},
-		{
-			Name:        "sar",
-			Description: "SAR baseline: Jaccard over all co-occurrences, 30-day half-life, rating as weight",
-			Neighbours:  sar,
-			Engine:      sarEngine,
-		},
-		{
-			Name:        "affinity-rebuy",
-			Description: "the default with the rebuy knob: products the customer has stay, scored on top (reorders)",
-			Neighbours:  def,
-			Engine:      recommend.DefaultOptions(),
-			Params:      map[string]any{"rebuy": rebuyWeight},
-		},
-		{
-			Name:        "knn",
-			Description: "the default's counting fallback for catalogues above DenseMaxProducts: " + string(knn.Similarity),
-			Neighbours:  knn,
-			Engine:      recommend.DefaultOptions(),
-		},
-		{
-			Name:        "cosine",
-			Description: "the first default: cosine (alpha 0.5), 100 neighbours, 30-day half-life",
-			Neighbours:  cosine,
-			Engine:      cosineEngine,
-		},
-	}
-}
-
-// AlgorithmNames returns the names Algorithms knows, default first.
-func AlgorithmNames() []string {
-	var out []string
-	for _, a := range Algorithms() {
-		out = append(out, a.Name)
-	}
-	return out
-}
-
-// LookupAlgorithm returns the algorithm called name.
-func LookupAlgorithm(name string) (Algorithm, error) {
-	for _, a := range Algorithms() {
-		if a.Name == name {
-			return a, nil
-		}
-	}
-	return Algorithm{}, fmt.Errorf("%w %q (known: %s)", ErrUnknownAlgorithm, name, strings.Join(AlgorithmNames(), ", "))
-}
-
-// EvalOptions say how Evaluate scores an algorithm. A plain value, safe to
+// Options say how Evaluate scores an algorithm. A plain value, safe to
 // share while nobody changes GroundTruth.Types.
-type EvalOptions struct {
+type Options struct {
 	// K is the list length and metric cut-off.
 	K int
 	// GroundTruth decides which test events are relevant to whom.
@@ -158,17 +25,17 @@ type EvalOptions struct {
 	// Workers ask for recommendations in parallel; 0 means GOMAXPROCS.
 	Workers int
 	// CurveK, when above 0, also measures nDCG@k and recall@k for every
-	// k in 1..CurveK (EvalResult.Curve) from lists of CurveK products.
+	// k in 1..CurveK (Result.Curve) from lists of CurveK products.
 	CurveK int
 }
 
-// DefaultEvalOptions returns the MovieLens benchmark protocol's options.
-func DefaultEvalOptions() EvalOptions {
-	return EvalOptions{K: 10, GroundTruth: StratifiedGroundTruthOptions()}
+// DefaultOptions returns the MovieLens benchmark protocol's options.
+func DefaultOptions() Options {
+	return Options{K: 10, GroundTruth: StratifiedGroundTruthOptions()}
 }
 
 // Validate reports whether o can be used.
-func (o EvalOptions) Validate() error {
+func (o Options) Validate() error {
 	if o.K < 1 || o.K > recommend.DefaultOptions().MaxLimit {
 		return fmt.Errorf("%w: k %d is not in 1..%d", ErrInvalidEval, o.K, recommend.DefaultOptions().MaxLimit)
 	}
@@ -181,11 +48,11 @@ func (o EvalOptions) Validate() error {
 	return nil
 }
 
-// EvalResult is what one evaluation measured: a plain value (NewOnly points
+// Result is what one evaluation measured: a plain value (NewOnly points
 // at a copy of its own).
-type EvalResult struct {
+type Result struct {
 	Algo string `json:"algo"`
-	// Metrics are measured against the ground truth as EvalOptions say
+	// Metrics are measured against the ground truth as Options say
 	// (with repeat purchases, unless GroundTruth.ExcludeSeen).
 	Metrics
 	// NewOnly are the same lists measured against the ground truth without
@@ -206,7 +73,7 @@ type EvalResult struct {
 	TestEvents      int              `json:"test_events"`
 	TrainProducts   int              `json:"train_products"`
 	GroundTruth     GroundTruthStats `json:"ground_truth"`
-	// Curve is nDCG@k and recall@k for k = 1..EvalOptions.CurveK.
+	// Curve is nDCG@k and recall@k for k = 1..Options.CurveK.
 	Curve *Curve `json:"curve,omitempty"`
 	// Tuning is what the model's self-tuner chose (nil when it is off).
 	Tuning *features.Tuning `json:"tuning,omitempty"`
@@ -218,13 +85,13 @@ type EvalResult struct {
 // test, and scores the lists. Products the customer has in train are never
 // recommended (IncludeSeen is off), as the benchmark protocol requires,
 // unless algo's Params turn on "rebuy", which is the point of that knob.
-func Evaluate(ctx context.Context, train, test []features.Event, algo Algorithm, o EvalOptions) (EvalResult, error) {
+func Evaluate(ctx context.Context, train, test []features.Event, algo Algorithm, o Options) (Result, error) {
 	if err := o.Validate(); err != nil {
-		return EvalResult{}, err
+		return Result{}, err
 	}
 	gt, gts := BuildGroundTruth(train, test, o.GroundTruth)
 	if len(gt) == 0 {
-		return EvalResult{}, fmt.Errorf("cannot evaluate %s: %w (%d test customers, %d cold, %d with only repeat purchases)",
+		return Result{}, fmt.Errorf("cannot evaluate %s: %w (%d test customers, %d cold, %d with only repeat purchases)",
 			algo.Name, ErrNoTestUsers, gts.TestCustomers, gts.ColdCustomers, gts.AllSeenCustomers)
 	}
 	var gtNew GroundTruth
@@ -233,7 +100,7 @@ func Evaluate(ctx context.Context, train, test []features.Event, algo Algorithm,
 		no.ExcludeSeen = true
 		gtNew, _ = BuildGroundTruth(train, test, no)
 	}
-	res := EvalResult{Algo: algo.Name, TrainEvents: len(train), TestEvents: len(test), GroundTruth: gts,
+	res := Result{Algo: algo.Name, TrainEvents: len(train), TestEvents: len(test), GroundTruth: gts,
 		TrainProducts: DistinctProducts(train)}
 
 	users := gt.Customers()
@@ -272,7 +139,7 @@ func Evaluate(ctx context.Context, train, test []features.Event, algo Algorithm,
 // trainAndRecommend trains algo on train and returns every user's list,
 // and with o.CurveK their lists of CurveK products, recording the times
 // and the model's tuning in res.
-func trainAndRecommend(ctx context.Context, train []features.Event, users []string, algo Algorithm, o EvalOptions, res *EvalResult) ([][]string, [][]string, error) {
+func trainAndRecommend(ctx context.Context, train []features.Event, users []string, algo Algorithm, o Options, res *Result) ([][]string, [][]string, error) {
 	eng, store, err := Train(ctx, train, algo, res)
 	if err != nil {
 		return nil, nil, err
@@ -299,7 +166,7 @@ func trainAndRecommend(ctx context.Context, train []features.Event, users []stri
 // recommendAll asks eng for every user's list, o.Workers at a time, and
 // returns the lists (product ids, best first) in users' order and the mean
 // microseconds one list took.
-func recommendAll(ctx context.Context, eng *recommend.Engine, users []string, algo Algorithm, k int, o EvalOptions) ([][]string, float64, error) {
+func recommendAll(ctx context.Context, eng *recommend.Engine, users []string, algo Algorithm, k int, o Options) ([][]string, float64, error) {
 	lists := make([][]string, len(users))
 	workers := o.Workers
 	if workers == 0 {
@@ -342,7 +209,7 @@ func recommendAll(ctx context.Context, eng *recommend.Engine, users []string, al
 // Train opens an in-memory store configured for algo, ingests train, builds
 // the model and returns an engine over it; the caller closes the store. It
 // records the ingest and build times in res when res is not nil.
-func Train(ctx context.Context, train []features.Event, algo Algorithm, res *EvalResult) (*recommend.Engine, *features.Store, error) {
+func Train(ctx context.Context, train []features.Event, algo Algorithm, res *Result) (*recommend.Engine, *features.Store, error) {
 	so := features.DefaultOptions("")
 	so.InMemory = true
 	so.SyncWrites = false
@@ -419,6 +286,6 @@ func Train(ctx context.Context, train []features.Event, algo Algorithm, res *Eva
 }
 
 // SortResults orders results by nDCG, best first, for a report.
-func SortResults(rs []EvalResult) {
+func SortResults(rs []Result) {
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].NDCG > rs[j].NDCG })
 }

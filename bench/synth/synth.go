@@ -1,4 +1,4 @@
-package bench
+package synth
 
 import (
 	"bufio"
@@ -34,19 +34,19 @@ import (
 //
 // The same options and seed always give the same bytes.
 
-// Synthetic data presets for SynthPreset.
+// Synthetic data presets for Preset.
 const (
-	SynthSmall  = "small"  // 1k customers, 500 products, 10k events: tests
-	SynthMedium = "medium" // 100k customers, 100k products, 1M events
-	SynthFull   = "full"   // 1M customers, 100k products, 10M events
+	Small  = "small"  // 1k customers, 500 products, 10k events: tests
+	Medium = "medium" // 100k customers, 100k products, 1M events
+	Full   = "full"   // 1M customers, 100k products, 10M events
 )
 
-// SynthFormats are the output formats WriteSynth knows, each readable by
+// Formats are the output formats Write knows, each readable by
 // `affinity import --format` of the same name.
-var SynthFormats = []string{"csv", "ndjson"}
+var Formats = []string{"csv", "ndjson"}
 
-// SynthOptions configure WriteSynth. A plain value, safe to copy.
-type SynthOptions struct {
+// Options configure Write. A plain value, safe to copy.
+type Options struct {
 	Customers int
 	Products  int
 	Events    int
@@ -64,15 +64,15 @@ type SynthOptions struct {
 	EventIDs bool
 }
 
-// DefaultSynthOptions returns the full-size set of DESIGN section 6 as CSV.
-func DefaultSynthOptions() SynthOptions {
-	o, _ := SynthPreset(SynthFull)
+// DefaultOptions returns the full-size set of DESIGN section 6 as CSV.
+func DefaultOptions() Options {
+	o, _ := Preset(Full)
 	return o
 }
 
-// SynthPreset returns the options of a named size: small, medium or full.
-func SynthPreset(name string) (SynthOptions, error) {
-	o := SynthOptions{
+// Preset returns the options of a named size: small, medium or full.
+func Preset(name string) (Options, error) {
+	o := Options{
 		Seed:     42,
 		Format:   "csv",
 		Start:    time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
@@ -80,20 +80,20 @@ func SynthPreset(name string) (SynthOptions, error) {
 		EventIDs: true,
 	}
 	switch name {
-	case SynthSmall:
+	case Small:
 		o.Customers, o.Products, o.Events = 1000, 500, 10000
-	case SynthMedium:
+	case Medium:
 		o.Customers, o.Products, o.Events = 100000, 100000, 1000000
-	case SynthFull:
+	case Full:
 		o.Customers, o.Products, o.Events = 1000000, 100000, 10000000
 	default:
-		return o, fmt.Errorf("unknown synthetic size %q, want %s, %s or %s", name, SynthSmall, SynthMedium, SynthFull)
+		return o, fmt.Errorf("unknown synthetic size %q, want %s, %s or %s", name, Small, Medium, Full)
 	}
 	return o, nil
 }
 
 // Validate reports the first option that cannot work.
-func (o SynthOptions) Validate() error {
+func (o Options) Validate() error {
 	switch {
 	case o.Customers < 1 || o.Customers > 1<<31:
 		return fmt.Errorf("cannot generate: customers must be 1 to 2^31, got %d", o.Customers)
@@ -102,15 +102,15 @@ func (o SynthOptions) Validate() error {
 	case o.Events < 1:
 		return fmt.Errorf("cannot generate: events must be positive, got %d", o.Events)
 	case o.Format != "csv" && o.Format != "ndjson":
-		return fmt.Errorf("cannot generate: format %q, want one of %v", o.Format, SynthFormats)
+		return fmt.Errorf("cannot generate: format %q, want one of %v", o.Format, Formats)
 	case o.Span <= 0:
 		return fmt.Errorf("cannot generate: span must be positive, got %v", o.Span)
 	}
 	return nil
 }
 
-// SynthStats says what WriteSynth wrote.
-type SynthStats struct {
+// Stats says what Write wrote.
+type Stats struct {
 	Events    int
 	Sessions  int
 	Purchases int
@@ -120,9 +120,9 @@ type SynthStats struct {
 	Bytes     int64 // uncompressed
 }
 
-// synthGen draws the events. Not safe for concurrent use.
-type synthGen struct {
-	o        SynthOptions
+// generator draws the events. Not safe for concurrent use.
+type generator struct {
+	o        Options
 	rng      *rand.Rand
 	custZipf *rand.Zipf
 	prodZipf *rand.Zipf
@@ -135,33 +135,33 @@ type synthGen struct {
 
 // Shape constants of the generator (see the comment at the top).
 const (
-	synthZipfS      = 1.1
-	synthCustZipfV  = 50
-	synthPerCat     = 100
-	synthHomeShare  = 70 // percent of products from the home category
-	synthMaxSession = 9
+	zipfS       = 1.1
+	custZipfV   = 50
+	perCategory = 100
+	homeShare   = 70 // percent of products from the home category
+	maxSession  = 9
 )
 
-func newSynthGen(o SynthOptions) *synthGen {
+func newGenerator(o Options) *generator {
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5747e7))
-	g := &synthGen{o: o, rng: rng}
-	g.cats = max(1, o.Products/synthPerCat)
+	g := &generator{o: o, rng: rng}
+	g.cats = max(1, o.Products/perCategory)
 	g.perCat = (o.Products + g.cats - 1) / g.cats
 	if o.Customers > 1 {
-		g.custZipf = rand.NewZipf(rng, synthZipfS, synthCustZipfV, uint64(o.Customers-1))
+		g.custZipf = rand.NewZipf(rng, zipfS, custZipfV, uint64(o.Customers-1))
 	}
 	if o.Products > 1 {
-		g.prodZipf = rand.NewZipf(rng, synthZipfS, 1, uint64(o.Products-1))
+		g.prodZipf = rand.NewZipf(rng, zipfS, 1, uint64(o.Products-1))
 	}
 	if g.perCat > 1 {
-		g.catZipf = rand.NewZipf(rng, synthZipfS, 1, uint64(g.perCat-1))
+		g.catZipf = rand.NewZipf(rng, zipfS, 1, uint64(g.perCat-1))
 	}
 	g.custSeen = make([]bool, o.Customers)
 	g.prodSeen = make([]bool, o.Products)
 	return g
 }
 
-func (g *synthGen) customer() int {
+func (g *generator) customer() int {
 	if g.custZipf == nil {
 		return 0
 	}
@@ -172,17 +172,17 @@ func (g *synthGen) customer() int {
 }
 
 // home is customer c's category: a fixed hash, so it costs no memory.
-func (g *synthGen) home(c int) int {
+func (g *generator) home(c int) int {
 	h := uint64(c)*0x9e3779b97f4a7c15 + g.o.Seed
 	h ^= h >> 29
 	return int(h % uint64(g.cats))
 }
 
-func (g *synthGen) product(home int) int {
+func (g *generator) product(home int) int {
 	if g.prodZipf == nil {
 		return 0
 	}
-	if g.rng.IntN(100) < synthHomeShare && g.catZipf != nil {
+	if g.rng.IntN(100) < homeShare && g.catZipf != nil {
 		// Rank r of the category is product r*C + home, when it exists.
 		for {
 			p := int(g.catZipf.Uint64())*g.cats + home
@@ -195,23 +195,23 @@ func (g *synthGen) product(home int) int {
 }
 
 // price is product p's fixed price in cents, 1.00 to 200.00.
-func synthPrice(p int, seed uint64) int {
+func price(p int, seed uint64) int {
 	h := uint64(p)*0xbf58476d1ce4e5b9 + seed
 	h ^= h >> 31
 	return 100 + int(h%19901)
 }
 
-// WriteSynth writes o.Events synthetic events to w in o.Format. The CSV has
+// Write writes o.Events synthetic events to w in o.Format. The CSV has
 // the header customer_id,product_id,event_type,timestamp,value,quantity,
 // order_id[,event_id] with unix-second timestamps.
-func WriteSynth(w io.Writer, o SynthOptions) (SynthStats, error) {
+func Write(w io.Writer, o Options) (Stats, error) {
 	if err := o.Validate(); err != nil {
-		return SynthStats{}, err
+		return Stats{}, err
 	}
-	g := newSynthGen(o)
+	g := newGenerator(o)
 	cw := &countWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 256<<10)
-	var st SynthStats
+	var st Stats
 	var line []byte
 	if o.Format == "csv" {
 		line = append(line, "customer_id,product_id,event_type,timestamp,value,quantity,order_id"...)
@@ -236,7 +236,7 @@ func WriteSynth(w io.Writer, o SynthOptions) (SynthStats, error) {
 		}
 		home := g.home(c)
 		ts := start + int64(float64(s)*step)
-		n := min(1+g.rng.IntN(synthMaxSession), o.Events-st.Events)
+		n := min(1+g.rng.IntN(maxSession), o.Events-st.Events)
 		for range n {
 			p := g.product(home)
 			if !g.prodSeen[p] {
@@ -247,11 +247,11 @@ func WriteSynth(w io.Writer, o SynthOptions) (SynthStats, error) {
 			switch r := g.rng.IntN(100); {
 			case r >= 90:
 				typ, qty = "purchase", 1+g.rng.IntN(3)
-				value = qty * synthPrice(p, o.Seed)
+				value = qty * price(p, o.Seed)
 				st.Purchases++
 			case r >= 70:
 				typ, qty = "cart", 1
-				value = synthPrice(p, o.Seed)
+				value = price(p, o.Seed)
 			}
 			line = g.appendEvent(line[:0], st.Events, c, p, typ, ts, value, qty, s)
 			if _, err := bw.Write(line); err != nil {
@@ -270,7 +270,7 @@ func WriteSynth(w io.Writer, o SynthOptions) (SynthStats, error) {
 
 // appendEvent formats one event; value is in cents. Ids are plain ASCII, so
 // no CSV quoting or JSON escaping is needed.
-func (g *synthGen) appendEvent(b []byte, i, c, p int, typ string, ts int64, value, qty, session int) []byte {
+func (g *generator) appendEvent(b []byte, i, c, p int, typ string, ts int64, value, qty, session int) []byte {
 	order := typ == "purchase"
 	if g.o.Format == "ndjson" {
 		b = append(b, `{"customer_id":"c`...)
@@ -329,7 +329,7 @@ func (g *synthGen) appendEvent(b []byte, i, c, p int, typ string, ts int64, valu
 	return append(b, '\n')
 }
 
-func (g *synthGen) appendEventID(b []byte, i int) []byte {
+func (g *generator) appendEventID(b []byte, i int) []byte {
 	b = append(b, 's')
 	b = strconv.AppendUint(b, g.o.Seed, 10)
 	b = append(b, "-"...)
@@ -359,9 +359,9 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// SynthFormatOf guesses the format from a file name: .ndjson, .jsonl (and
+// FormatOf guesses the format from a file name: .ndjson, .jsonl (and
 // their .gz) are NDJSON, anything else CSV.
-func SynthFormatOf(path string) string {
+func FormatOf(path string) string {
 	p := strings.TrimSuffix(strings.ToLower(path), ".gz")
 	if strings.HasSuffix(p, ".ndjson") || strings.HasSuffix(p, ".jsonl") {
 		return "ndjson"
@@ -369,18 +369,18 @@ func SynthFormatOf(path string) string {
 	return "csv"
 }
 
-// WriteSynthFile writes the events to path, gzip-compressed when the name
+// WriteFile writes the events to path, gzip-compressed when the name
 // ends in .gz (at the fastest level: the file is read once, by import).
 // The file is written under a temporary name and renamed, so an
 // interrupted run leaves no half file to import by mistake.
-func WriteSynthFile(path string, o SynthOptions) (SynthStats, error) {
+func WriteFile(path string, o Options) (Stats, error) {
 	if err := o.Validate(); err != nil {
-		return SynthStats{}, err
+		return Stats{}, err
 	}
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
-		return SynthStats{}, fmt.Errorf("cannot create %s: %w", path, err)
+		return Stats{}, fmt.Errorf("cannot create %s: %w", path, err)
 	}
 	var w io.Writer = f
 	var zw *gzip.Writer
@@ -388,7 +388,7 @@ func WriteSynthFile(path string, o SynthOptions) (SynthStats, error) {
 		zw, _ = gzip.NewWriterLevel(f, gzip.BestSpeed) // a valid level cannot fail
 		w = zw
 	}
-	st, err := WriteSynth(w, o)
+	st, err := Write(w, o)
 	if err == nil && zw != nil {
 		err = zw.Close()
 	}

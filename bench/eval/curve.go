@@ -1,10 +1,10 @@
-package bench
+package eval
 
 import "math"
 
 // Curve is nDCG@k and recall@k for k = 1..len(NDCG), averaged over the
 // same customers as Metrics (binary gain, the definitions of
-// eval_metrics.go), to draw how quality grows with the list length.
+// metrics.go), to draw how quality grows with the list length.
 type Curve struct {
 	NDCG   []float64 `json:"ndcg"`
 	Recall []float64 `json:"recall"`

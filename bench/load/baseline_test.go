@@ -1,4 +1,4 @@
-package bench
+package load
 
 import (
 	"bytes"
@@ -8,13 +8,13 @@ import (
 	"testing"
 )
 
-func TestLoadWithBaseline(t *testing.T) {
-	target := newLoadFakeServer(t, nil)
-	base := newLoadFakeServer(t, nil)
-	o := loadTestOptions(target.URL)
+func TestRunWithBaseline(t *testing.T) {
+	target := newFakeServer(t, nil)
+	base := newFakeServer(t, nil)
+	o := testOptions(target.URL)
 	o.Scenario = ScenarioMixed
-	var progress loadSyncBuffer
-	cmp, err := RunLoadWithBaseline(context.Background(), o, base.URL, &progress)
+	var progress syncBuffer
+	cmp, err := RunWithBaseline(context.Background(), o, base.URL, &progress)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestLoadWithBaseline(t *testing.T) {
 	if cmp.Baseline.RPS <= 0 || cmp.RPS <= 0 {
 		t.Fatalf("rps: baseline %v, target %v", cmp.Baseline.RPS, cmp.RPS)
 	}
-	if want := loadRound(cmp.RPS / cmp.Baseline.RPS); cmp.Ratio != want {
+	if want := round(cmp.RPS / cmp.Baseline.RPS); cmp.Ratio != want {
 		t.Errorf("ratio %v, want %v", cmp.Ratio, want)
 	}
 	if cmp.IDs.Source != "server" || cmp.Baseline.IDs.Source != "server" {
@@ -79,17 +79,17 @@ func TestLoadWithBaseline(t *testing.T) {
 	}
 }
 
-func TestLoadWithBaselineBadTarget(t *testing.T) {
-	base := newLoadFakeServer(t, nil)
-	o := loadTestOptions("http://127.0.0.1:1") // nothing listens there
-	if _, err := RunLoadWithBaseline(context.Background(), o, base.URL, nil); err == nil {
+func TestRunWithBaselineBadTarget(t *testing.T) {
+	base := newFakeServer(t, nil)
+	o := testOptions("http://127.0.0.1:1") // nothing listens there
+	if _, err := RunWithBaseline(context.Background(), o, base.URL, nil); err == nil {
 		t.Fatal("an unreachable target gave no error")
 	}
 	if n := base.hits("related"); n != 0 {
 		t.Errorf("the baseline was loaded (%d requests) although the target could not be asked for ids", n)
 	}
 	o.Duration = 0
-	if _, err := RunLoadWithBaseline(context.Background(), o, base.URL, nil); err == nil {
+	if _, err := RunWithBaseline(context.Background(), o, base.URL, nil); err == nil {
 		t.Fatal("invalid options gave no error")
 	}
 }

@@ -1,4 +1,4 @@
-package bench
+package eval
 
 import (
 	"maps"
@@ -12,7 +12,7 @@ func typed(customer, product, typ string) features.Event {
 	return features.Event{CustomerID: customer, ProductID: product, Type: typ}
 }
 
-func TestEvalDataBuildGroundTruth(t *testing.T) {
+func TestBuildGroundTruth(t *testing.T) {
 	// alice: in train (bought p1, viewed p2); in test buys p1 again and p3,
 	//        views p4.
 	// bob:   in train (viewed p9); in test buys p2 only.
@@ -100,7 +100,7 @@ func TestEvalDataBuildGroundTruth(t *testing.T) {
 	}
 }
 
-func TestEvalDataDistinctProducts(t *testing.T) {
+func TestDistinctProducts(t *testing.T) {
 	events := []features.Event{typed("a", "p1", "view"), typed("b", "p1", "view"), typed("a", "p2", "view")}
 	if got := DistinctProducts(events); got != 2 {
 		t.Errorf("DistinctProducts = %d, want 2", got)

@@ -1,4 +1,4 @@
-package bench
+package load
 
 import (
 	"context"
@@ -29,10 +29,10 @@ func TestParseRSSMetric(t *testing.T) {
 	}
 }
 
-// TestLoadReportsServerMemory runs a load against a server whose /metrics
+// TestReportsServerMemory runs a load against a server whose /metrics
 // reports a growing resident set: the result has its first, highest and
 // last figures.
-func TestLoadReportsServerMemory(t *testing.T) {
+func TestReportsServerMemory(t *testing.T) {
 	var rss atomic.Int64
 	rss.Store(100 << 20)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -47,10 +47,10 @@ func TestLoadReportsServerMemory(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	o := loadTestOptions(srv.URL)
+	o := testOptions(srv.URL)
 	o.Scenario = "popular"
 	o.Duration = 1500 * time.Millisecond
-	res, err := RunLoad(context.Background(), o, nil)
+	res, err := Run(context.Background(), o, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,9 +67,9 @@ func TestLoadReportsServerMemory(t *testing.T) {
 		fmt.Fprint(w, `{"items":[{"product_id":"p1","score":1}]}`)
 	}))
 	defer plain.Close()
-	o = loadTestOptions(plain.URL)
+	o = testOptions(plain.URL)
 	o.Scenario = "popular"
-	res, err = RunLoad(context.Background(), o, nil)
+	res, err = Run(context.Background(), o, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

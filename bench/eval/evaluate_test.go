@@ -1,4 +1,4 @@
-package bench
+package eval
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"slices"
 	"testing"
 	"time"
 
@@ -17,9 +16,9 @@ import (
 )
 
 const (
-	demoRetail = "../testdata/demo/online_retail_sample.csv.gz"
+	demoRetail = "../../testdata/demo/online_retail_sample.csv.gz"
 	// Not shipped (GroupLens terms): tests that need it skip without it.
-	movieLens100K = "../../shared/data/movielens-100k/u.data"
+	movieLens100K = "../../../shared/data/movielens-100k/u.data"
 )
 
 func readTestEvents(t testing.TB, path, format string) []features.Event {
@@ -93,7 +92,7 @@ func TestEvaluateHandWorked(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o := DefaultEvalOptions()
+			o := DefaultOptions()
 			o.K = 1
 			o.GroundTruth = RetailGroundTruthOptions()
 			r, err := Evaluate(context.Background(), train, test, a, o)
@@ -151,11 +150,11 @@ func TestEvaluateDemoRetail(t *testing.T) {
 		}
 		had[e.CustomerID][e.ProductID] = true
 	}
-	o := DefaultEvalOptions()
+	o := DefaultOptions()
 	o.GroundTruth = RetailGroundTruthOptions()
 	gt, _ := BuildGroundTruth(train, test, o.GroundTruth)
 	users := gt.Customers()
-	res := map[string]EvalResult{}
+	res := map[string]Result{}
 	for _, name := range []string{"affinity", "popularity"} {
 		a, _ := LookupAlgorithm(name)
 		r, err := Evaluate(context.Background(), train, test, a, o)
@@ -170,7 +169,7 @@ func TestEvaluateDemoRetail(t *testing.T) {
 		res[name] = r
 
 		// The same lists again, to look at them.
-		lists, _, err := trainAndRecommend(context.Background(), train, users, a, o, &EvalResult{})
+		lists, _, err := trainAndRecommend(context.Background(), train, users, a, o, &Result{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,7 +223,7 @@ func TestEvaluateQualityMovieLens(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, _ := LookupAlgorithm("affinity")
-	r, err := Evaluate(context.Background(), train, test, a, DefaultEvalOptions())
+	r, err := Evaluate(context.Background(), train, test, a, DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,42 +236,16 @@ func TestEvaluateQualityMovieLens(t *testing.T) {
 	}
 }
 
-func TestLookupAlgorithm(t *testing.T) {
-	names := AlgorithmNames()
-	if names[0] != "affinity" || !slices.Contains(names, "sar") || !slices.Contains(names, "popularity") {
-		t.Fatalf("names %v: want affinity first, sar and popularity present", names)
-	}
-	for _, n := range names {
-		a, err := LookupAlgorithm(n)
-		if err != nil || a.Name != n {
-			t.Errorf("LookupAlgorithm(%q) = %v, %v", n, a.Name, err)
-		}
-		if err := a.Neighbours.Validate(); err != nil {
-			t.Errorf("%s: neighbour options: %v", n, err)
-		}
-		if err := a.Engine.Validate(); err != nil {
-			t.Errorf("%s: engine options: %v", n, err)
-		}
-	}
-	def := features.DefaultNeighbourOptions()
-	if a, _ := LookupAlgorithm("affinity"); a.Neighbours != def || a.Engine != recommend.DefaultOptions() {
-		t.Errorf("affinity is not the serving default")
-	}
-	if _, err := LookupAlgorithm("bpr"); !errors.Is(err, ErrUnknownAlgorithm) {
-		t.Errorf("unknown algorithm: err %v", err)
-	}
-}
-
-func TestEvalOptionsValidate(t *testing.T) {
+func TestOptionsValidate(t *testing.T) {
 	for _, tc := range []struct {
-		o  EvalOptions
+		o  Options
 		ok bool
 	}{
-		{DefaultEvalOptions(), true},
-		{EvalOptions{K: 100}, true},
-		{EvalOptions{K: 0}, false},
-		{EvalOptions{K: 101}, false},
-		{EvalOptions{K: 10, Workers: -1}, false},
+		{DefaultOptions(), true},
+		{Options{K: 100}, true},
+		{Options{K: 0}, false},
+		{Options{K: 101}, false},
+		{Options{K: 10, Workers: -1}, false},
 	} {
 		err := tc.o.Validate()
 		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalidEval)) {
@@ -280,7 +253,7 @@ func TestEvalOptionsValidate(t *testing.T) {
 		}
 	}
 	_, err := Evaluate(context.Background(), []features.Event{at("a", "p", 0)}, []features.Event{at("b", "p", 1)},
-		Algorithms()[0], DefaultEvalOptions())
+		Algorithms()[0], DefaultOptions())
 	if !errors.Is(err, ErrNoTestUsers) {
 		t.Errorf("only cold test customers: err %v, want ErrNoTestUsers", err)
 	}
@@ -323,7 +296,7 @@ func BenchmarkEvalTrain(b *testing.B) {
 	for _, name := range []string{"affinity", "knn", "sar"} {
 		a, _ := LookupAlgorithm(name)
 		b.Run(name, func(b *testing.B) {
-			var r EvalResult
+			var r Result
 			var total float64
 			for b.Loop() {
 				_, st, err := Train(context.Background(), events, a, &r)
