@@ -12,6 +12,12 @@ type BGNBD struct {
 	// Customers is how many summaries the fit used; Evaluations how many
 	// times it computed the likelihood.
 	Customers, Evaluations int
+	// NoDropout is set when the fit ran a to 0 or b to infinity: the data
+	// show no dropout (every customer looks alive, as in Online Retail
+	// over a few months), and the model is the NBD limit, P(alive) ≈ 1 for
+	// everyone. Predictions stay valid; ChurnRisk is then uninformative
+	// and PNoPurchase carries the risk.
+	NoDropout bool
 }
 
 // PAlive is the probability that the customer is still alive (still
@@ -27,6 +33,23 @@ func (m BGNBD) PAlive(s Summary) float64 {
 		return 1
 	}
 	return 1 / (1 + math.Exp(m.logDeadOdds(x, tx, T)))
+}
+
+// PNoPurchase is the probability that the customer makes no purchase in
+// the next t time units: dead already, or alive with no Poisson arrival
+// in t (dropout only follows a purchase). Given alive, λ is
+// Gamma(r+x, α+T) a posteriori, so
+//
+//	P = 1 − P(alive) + P(alive) · ((α+T)/(α+T+t))^(r+x)
+//
+// Unlike ChurnRisk it is informative when the fit found no dropout, and
+// for customers without a repeat purchase.
+func (m BGNBD) PNoPurchase(s Summary, t float64) float64 {
+	x, _, T := s.clean()
+	t = clampTime(t)
+	alive := m.PAlive(s)
+	quiet := math.Exp(-(m.R + x) * math.Log1p(t/(m.Alpha+T)))
+	return math.Max(0, math.Min(1, 1-alive+alive*quiet))
 }
 
 // logDeadOdds is log(a/(b+x−1) · ((α+T)/(α+t_x))^(r+x)), the log odds of

@@ -71,14 +71,17 @@ func FitBGNBD(customers []Summary) (BGNBD, error) {
 	if err != nil {
 		return BGNBD{}, fmt.Errorf("clv: BG/NBD fit failed: %w", err)
 	}
-	for i, name := range [4]string{"r", "alpha", "a", "b"} {
+	// r or α at a bound: no purchase rate to estimate. a → 0 or b → ∞ is
+	// the no-dropout limit, a valid model (see BGNBD.NoDropout).
+	for i, name := range [2]string{"r", "alpha"} {
 		if math.Abs(best[i]) > logBound-1 {
-			return BGNBD{}, fmt.Errorf("%w: BG/NBD parameter %s ran to %.3g (no dropout, or no repeat buying, to estimate)",
+			return BGNBD{}, fmt.Errorf("%w: BG/NBD parameter %s ran to %.3g (no purchase rate to estimate)",
 				ErrDegenerate, name, math.Exp(best[i]))
 		}
 	}
+	noDropout := best[2] < -(logBound-1) || best[3] > logBound-1 || best[2]-best[3] < -(logBound-1)
 	m := BGNBD{R: math.Exp(best[0]), Alpha: math.Exp(best[1]), A: math.Exp(best[2]), B: math.Exp(best[3]),
-		Customers: len(customers), Evaluations: evals}
+		Customers: len(customers), Evaluations: evals, NoDropout: noDropout}
 	// α is in time units; the other three are unitless. The likelihood
 	// of the rescaled data differs from the original's by a constant, so
 	// report the one in the caller's unit.

@@ -9,28 +9,39 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// simulate draws n customers from the BG/NBD and Gamma-Gamma processes
+// simulate draws n customers (see simulateHoldout).
+func simulate(n int, bg BGNBD, gg GammaGamma, minT, maxT float64, seed uint64) []Summary {
+	s, _ := simulateHoldout(n, bg, gg, minT, maxT, 0, seed)
+	return s
+}
+
+// simulateHoldout draws n customers from the BG/NBD and Gamma-Gamma processes
 // the models assume, with ages uniform in [minT, maxT] (a cohort that
 // arrived over a period, as CDNOW's 12 weeks): while alive a customer buys
 // at rate λ; after each repeat purchase they drop out with probability p;
-// each repeat order's value is Gamma(p_s, ν).
-func simulate(n int, bg BGNBD, gg GammaGamma, minT, maxT float64, seed uint64) []Summary {
+// each repeat order's value is Gamma(p_s, ν). It also returns each
+// customer's purchases in the h time units after their T.
+func simulateHoldout(n int, bg BGNBD, gg GammaGamma, minT, maxT, h float64, seed uint64) ([]Summary, []int) {
 	src := rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
 	rng := rand.New(src)
 	lambda := distuv.Gamma{Alpha: bg.R, Beta: bg.Alpha, Src: src}
 	drop := distuv.Beta{Alpha: bg.A, Beta: bg.B, Src: src}
 	nu := distuv.Gamma{Alpha: gg.Q, Beta: gg.Gamma, Src: src}
-	out := make([]Summary, n)
+	out, hold := make([]Summary, n), make([]int, n)
 	for i := range out {
 		T := minT + (maxT-minT)*rng.Float64()
 		l, p := lambda.Rand(), drop.Rand()
 		order := distuv.Gamma{Alpha: gg.P, Beta: nu.Rand(), Src: src}
 		s := Summary{Age: T}
 		spent := 0.0
-		for t := rng.ExpFloat64() / l; t <= T; t += rng.ExpFloat64() / l {
-			s.Frequency++
-			s.Recency = t
-			spent += order.Rand()
+		for t := rng.ExpFloat64() / l; t <= T+h; t += rng.ExpFloat64() / l {
+			if t > T {
+				hold[i]++
+			} else {
+				s.Frequency++
+				s.Recency = t
+				spent += order.Rand()
+			}
 			if rng.Float64() < p {
 				break
 			}
@@ -40,7 +51,7 @@ func simulate(n int, bg BGNBD, gg GammaGamma, minT, maxT float64, seed uint64) [
 		}
 		out[i] = s
 	}
-	return out
+	return out, hold
 }
 
 // TestFitRecoversParameters simulates 30,000 customers from the CDNOW
@@ -170,5 +181,53 @@ func TestFitErrors(t *testing.T) {
 	}
 	if _, err := FitGammaGamma(same); !errors.Is(err, ErrDegenerate) {
 		t.Errorf("Gamma-Gamma with identical order values: %v", err)
+	}
+}
+
+// TestPredictionsCalibrated checks the per-customer formulas against what
+// simulated customers then do: over 40,000 customers from the CDNOW
+// estimates, the mean predicted purchases in the next 39 weeks and the
+// mean P(no purchase) must match the simulated hold-out within 2% overall
+// and 4% for x = 0, 1-2 and 3+ (hold-out counts are heavy-tailed: the
+// sampling error of a group's mean is 1-2%).
+func TestPredictionsCalibrated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates 40,000 customers")
+	}
+	const h = 39
+	customers, hold := simulateHoldout(40000, cdnow, cdnowSpend, 27, 39, h, 5)
+	type acc struct{ n, pred, act, quiet, none float64 }
+	groups := map[string]*acc{"all": {}, "x=0": {}, "x=1-2": {}, "x>=3": {}}
+	for i, s := range customers {
+		g := "x>=3"
+		switch {
+		case s.Frequency == 0:
+			g = "x=0"
+		case s.Frequency <= 2:
+			g = "x=1-2"
+		}
+		for _, a := range []*acc{groups["all"], groups[g]} {
+			a.n++
+			a.pred += cdnow.ExpectedPurchases(s, h)
+			a.act += float64(hold[i])
+			a.quiet += cdnow.PNoPurchase(s, h)
+			if hold[i] == 0 {
+				a.none++
+			}
+		}
+	}
+	for name, a := range groups {
+		t.Logf("%s: %v customers, purchases predicted %.4f actual %.4f, P(none) predicted %.4f actual %.4f",
+			name, a.n, a.pred/a.n, a.act/a.n, a.quiet/a.n, a.none/a.n)
+		tol := 0.04
+		if name == "all" {
+			tol = 0.02
+		}
+		if math.Abs(a.pred/a.act-1) > tol {
+			t.Errorf("%s: mean predicted purchases %.4f, simulated %.4f", name, a.pred/a.n, a.act/a.n)
+		}
+		if math.Abs(a.quiet/a.none-1) > tol {
+			t.Errorf("%s: mean P(no purchase) %.4f, simulated share %.4f", name, a.quiet/a.n, a.none/a.n)
+		}
 	}
 }
