@@ -56,12 +56,12 @@ func TestOnlineRetailHoldout(t *testing.T) {
 }
 
 type evaluation struct {
-	predicted, actual, naive     float64 // hold-out purchases, totals
-	predRevenue, actualRevenue   float64
-	mae, naiveMAE, revenueMAE    float64
-	aucChurn, aucQuiet, aucRe    float64
-	quiet, stopped               float64 // mean P(no purchase), share who did not buy
-	rows                         []byRepeats
+	predicted, actual, naive   float64 // hold-out purchases, totals
+	predRevenue, actualRevenue float64
+	mae, naiveMAE, revenueMAE  float64
+	aucChurn, aucQuiet, aucRe  float64
+	quiet, stopped             float64 // mean P(no purchase), share who did not buy
+	rows                       []byRepeats
 }
 
 type byRepeats struct {
