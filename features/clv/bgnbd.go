@@ -35,6 +35,12 @@ func (m BGNBD) PAlive(s Summary) float64 {
 	return 1 / (1 + math.Exp(m.logDeadOdds(x, tx, T)))
 }
 
+// ChurnRisk is the probability that the customer has stopped buying,
+// 1 − P(alive). It is 0 for a customer without a repeat purchase (the
+// model's construction) and near 0 for everyone when NoDropout is set;
+// PNoPurchase is the risk score that stays informative then.
+func (m BGNBD) ChurnRisk(s Summary) float64 { return 1 - m.PAlive(s) }
+
 // PNoPurchase is the probability that the customer makes no purchase in
 // the next t time units: dead already, or alive with no Poisson arrival
 // in t (dropout only follows a purchase). Given alive, λ is

@@ -75,7 +75,3 @@ func clampTime(v float64) float64 {
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
-// ChurnRisk is the probability that the customer has stopped buying,
-// 1 − P(alive) under the BG/NBD model.
-func (m BGNBD) ChurnRisk(s Summary) float64 { return 1 - m.PAlive(s) }

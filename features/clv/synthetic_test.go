@@ -231,3 +231,29 @@ func TestPredictionsCalibrated(t *testing.T) {
 		}
 	}
 }
+
+// TestFitNoDropout: customers who never drop out (p ≈ 0) make a valid
+// model, not an error. The fit lands at or near the NBD limit (the
+// likelihood is flat there, so a and b themselves wander), nearly everyone
+// is alive, and purchases are still predicted.
+func TestFitNoDropout(t *testing.T) {
+	truth := BGNBD{R: 0.8, Alpha: 10, A: 1e-4, B: 1e4}
+	customers, hold := simulateHoldout(5000, truth, cdnowSpend, 10, 30, 13, 9)
+	m, err := FitBGNBD(customers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", m)
+	pred, act, alive := 0.0, 0.0, 0.0
+	for i, s := range customers {
+		alive += m.PAlive(s) / float64(len(customers))
+		pred += m.ExpectedPurchases(s, 13)
+		act += float64(hold[i])
+	}
+	if alive < 0.98 {
+		t.Errorf("mean P(alive) %.4f with no dropout in the data", alive)
+	}
+	if math.Abs(pred/act-1) > 0.05 {
+		t.Errorf("predicted %.0f purchases in 13 weeks, simulated %.0f", pred, act)
+	}
+}
