@@ -3,6 +3,7 @@ package clv
 import (
 	"fmt"
 	"math"
+	"sort"
 )
 
 // GammaGamma is a fitted (or given) Gamma-Gamma spend model: a customer's
@@ -68,6 +69,7 @@ func FitGammaGamma(customers []Summary) (GammaGamma, error) {
 		return GammaGamma{}, fmt.Errorf("%w: %d customers with repeat purchases and a value, need %d",
 			ErrTooFewCustomers, len(xs), MinCustomers)
 	}
+	sortByX(xs, ms)
 	// γ is in money units; rescaling values to a mean of 1 lets one
 	// starting point serve pennies and millions alike.
 	scale := sum / float64(len(xs))
@@ -101,13 +103,19 @@ func FitGammaGamma(customers []Summary) (GammaGamma, error) {
 //
 //	log Γ(px+q) − log Γ(px) − log Γ(q) + q·log γ + (px−1)·log m_x +
 //	px·log x − (px+q)·log(γ + m_x·x)
+//
+// The gamma-function terms depend on x only: they are computed once per
+// run of equal x (callers pass customers sorted by x for speed; any order
+// gives the same sum).
 func ggLogLikelihood(p, q, gamma float64, xs, ms []float64) float64 {
 	lq, lgam := lgamma(q), math.Log(gamma)
-	total := 0.0
+	total, lastX, c := 0.0, -1.0, 0.0
 	for i, x := range xs {
 		px := p * x
-		total += lgamma(px+q) - lgamma(px) - lq + q*lgam + (px-1)*math.Log(ms[i]) +
-			px*math.Log(x) - (px+q)*math.Log(gamma+ms[i]*x)
+		if x != lastX {
+			lastX, c = x, lgamma(px+q)-lgamma(px)-lq+q*lgam+px*math.Log(x)
+		}
+		total += c + (px-1)*math.Log(ms[i]) - (px+q)*math.Log(gamma+ms[i]*x)
 	}
 	return total
 }
@@ -117,4 +125,20 @@ func ggLogLikelihood(p, q, gamma float64, xs, ms []float64) float64 {
 // models' independence assumption (spend does not depend on frequency).
 func ExpectedRevenue(bg BGNBD, gg GammaGamma, s Summary, t float64) float64 {
 	return sane(bg.ExpectedPurchases(s, t) * gg.ExpectedValue(s))
+}
+
+// sortByX sorts the customers' (x, m_x) pairs by x, so the likelihood
+// computes its log-gamma terms once per distinct x.
+func sortByX(xs, ms []float64) {
+	idx := make([]int, len(xs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(i, j int) bool { return xs[idx[i]] < xs[idx[j]] })
+	x2, m2 := make([]float64, len(xs)), make([]float64, len(ms))
+	for k, i := range idx {
+		x2[k], m2[k] = xs[i], ms[i]
+	}
+	copy(xs, x2)
+	copy(ms, m2)
 }
