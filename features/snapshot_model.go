@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+
+	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // The model section of a snapshot. Since version 3 it is the model being
@@ -157,13 +159,13 @@ func decodeModel(d *decoder, v byte, o NeighbourOptions, seq uint64, nprod int, 
 }
 
 // decodeLists reads one basis's neighbour lists.
-func decodeLists(d *decoder) [][]Neighbour {
+func decodeLists(d *decoder) [][]similarity.Neighbour {
 	np := d.uvarint()
 	if d.err != nil || np > uint64(len(d.b)) {
 		d.err = errCorrupt
 		return nil
 	}
-	lists := make([][]Neighbour, np)
+	lists := make([][]similarity.Neighbour, np)
 	for p := range lists {
 		n := d.uvarint()
 		if d.err != nil || n > uint64(len(d.b)) {
@@ -173,7 +175,7 @@ func decodeLists(d *decoder) [][]Neighbour {
 		if n == 0 {
 			continue
 		}
-		l := make([]Neighbour, n)
+		l := make([]similarity.Neighbour, n)
 		for i := range l {
 			l[i].Product = d.u32()
 			if d.err != nil || len(d.b) < 4 {

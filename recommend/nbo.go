@@ -19,6 +19,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // Next-best-offer: pick, for one customer now, the offers with the best
@@ -575,7 +576,7 @@ func (s *OfferService) priors(set *offerSet, cands []nboCand, cust uint32, known
 	defer s.eng.putScratch(sc)
 	aff := s.eng.affinity(s.src.HistoryView(cust), s.eng.opts.HalfLife, features.RepeatLinear)
 	if len(aff) > o.PriorHistory {
-		slices.SortFunc(aff, func(a, b scored) int { return cmp.Compare(b.Score, a.Score) })
+		slices.SortFunc(aff, func(a, b similarity.Neighbour) int { return cmp.Compare(b.Score, a.Score) })
 		aff = aff[:o.PriorHistory]
 	}
 	basis := s.eng.opts.Basis
