@@ -189,3 +189,33 @@ func decodeLists(d *decoder) [][]similarity.Neighbour {
 	}
 	return lists
 }
+
+// modelFlags packs what a snapshot must keep of m besides its lists: which
+// bases are dense (EASE) lists, so that a restart does not solve them again
+// at the first event (Store.refresh), whether "any" is "bought", and whether
+// events came since the last solve (solvePending), so that the restarted
+// store still solves them in time. Older builds ignore the last bit.
+func modelFlags(m *Model, solvePending bool) byte {
+	var f byte
+	for bs := Basis(0); bs < NumBases; bs++ {
+		if m.dense[bs] {
+			f |= 1 << bs
+		}
+	}
+	if solvePending {
+		f |= 1 << 6
+	}
+	if m.anyAlias {
+		f |= 1 << 7
+	}
+	return f
+}
+
+// setModelFlags is modelFlags' inverse; it returns solvePending.
+func setModelFlags(m *Model, f byte) bool {
+	for bs := Basis(0); bs < NumBases; bs++ {
+		m.dense[bs] = f&(1<<bs) != 0
+	}
+	m.anyAlias = f&(1<<7) != 0
+	return f&(1<<6) != 0
+}
