@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // easeEvents is a seeded random shop: 60 customers, 15 products with
@@ -129,7 +131,7 @@ func TestEASEKeepsLargestMagnitudes(t *testing.T) {
 		s.Refresh()
 	}
 	for p := range uint32(15) {
-		all := append([]Neighbour(nil), full.Model().NeighboursOf(BasisBought, p)...)
+		all := append([]similarity.Neighbour(nil), full.Model().NeighboursOf(BasisBought, p)...)
 		sort.Slice(all, func(a, b int) bool { return math.Abs(float64(all[a].Score)) > math.Abs(float64(all[b].Score)) })
 		want := map[uint32]bool{}
 		for _, nb := range all[:4] {
@@ -310,7 +312,7 @@ func TestPacedDenseSolve(t *testing.T) {
 	p0, _ := s.ProductID("p00")
 	p14, _ := s.ProductID("p14")
 	before := s.Model()
-	list := func(m *Model) []Neighbour { return m.NeighboursOf(BasisBought, p0) }
+	list := func(m *Model) []similarity.Neighbour { return m.NeighboursOf(BasisBought, p0) }
 
 	// New customers who buy p00 and p14 together move p14 in p00's list.
 	var more []Event

@@ -3,6 +3,8 @@ package features
 import (
 	"sync"
 	"time"
+
+	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // windowCache memoises windowed popularity: counting it scans every
@@ -19,7 +21,7 @@ type windowKey struct {
 
 type windowEntry struct {
 	at   time.Time
-	list []Neighbour
+	list []similarity.Neighbour
 }
 
 const windowCacheTTL = 10 * time.Second
@@ -28,7 +30,7 @@ const windowCacheTTL = 10 * time.Second
 // basis b among events at or after since, most first. since is rounded down
 // to the minute so that requests a few seconds apart share one computation.
 // The returned slice must not be changed.
-func (s *Store) PopularSince(since time.Time, b Basis) []Neighbour {
+func (s *Store) PopularSince(since time.Time, b Basis) []similarity.Neighbour {
 	key := windowKey{since: since.Unix() / 60 * 60, basis: b}
 	now := time.Now()
 	s.windows.mu.Lock()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+
+	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // TestRestartServesTheServedModel: a close and reopen brings back the
@@ -75,7 +77,7 @@ func TestRestartServesTheServedModel(t *testing.T) {
 
 // listsDiffer names the first list that differs between a and b ("" when
 // none; an empty list equals none).
-func listsDiffer(a, b [NumBases][][]Neighbour) string {
+func listsDiffer(a, b [NumBases][][]similarity.Neighbour) string {
 	for bs := range a {
 		if len(a[bs]) != len(b[bs]) {
 			return fmt.Sprintf("basis %d: %d lists, %d", bs, len(a[bs]), len(b[bs]))

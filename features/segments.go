@@ -10,6 +10,8 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // Segments: named rules over customer profiles, with membership kept as one
@@ -415,10 +417,10 @@ type SegmentProducts struct {
 	Members, Buyers int
 	// Lift is every product the segment buys more than all buyers do,
 	// scored by smoothed lift, best first.
-	Lift []Neighbour
+	Lift []similarity.Neighbour
 	// Popular is every product the segment's members bought, by how many
 	// members bought it, most first.
-	Popular []Neighbour
+	Popular []similarity.Neighbour
 	Built   time.Time
 }
 
@@ -534,7 +536,7 @@ func (s *Store) computeSegmentProducts(members *roaring.Bitmap) *SegmentProducts
 	nAll = max(nAll, float64(sp.Buyers))
 	for _, p := range touched {
 		n := counts[p]
-		sp.Popular = append(sp.Popular, Neighbour{Product: p, Score: float32(n)})
+		sp.Popular = append(sp.Popular, similarity.Neighbour{Product: p, Score: float32(n)})
 		all := float64(n)
 		if int(p) < len(sup) {
 			all = max(all, float64(sup[p]))
@@ -544,10 +546,10 @@ func (s *Store) computeSegmentProducts(members *roaring.Bitmap) *SegmentProducts
 		}
 		expected := float64(sp.Buyers) * all / nAll
 		if lift := (float64(n) + ptcPrior) / (expected + ptcPrior); lift > 1 {
-			sp.Lift = append(sp.Lift, Neighbour{Product: p, Score: float32(lift)})
+			sp.Lift = append(sp.Lift, similarity.Neighbour{Product: p, Score: float32(lift)})
 		}
 	}
-	TopK(sp.Popular).Sorted()
-	TopK(sp.Lift).Sorted()
+	similarity.TopK(sp.Popular).Sorted()
+	similarity.TopK(sp.Lift).Sorted()
 	return sp
 }

@@ -1,22 +1,12 @@
 package features
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"math"
-	"os"
-	"path/filepath"
-	"runtime"
-	"sync"
 	"time"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // A snapshot is the derived state at a log sequence: every customer's
@@ -30,7 +20,8 @@ import (
 // events), and each rewrite left that much value-log garbage. Snapshots of
 // older versions, in Badger chunks, are still read. Bitmaps are re-derived
 // from the histories on load, which is cheap; the model is kept as served
-// (snapshot_model.go).
+// (snapshot_model.go). This file writes a snapshot; snapshot_file.go holds
+// the file and its generations, snapshot_load.go reads one back.
 
 const (
 	snapDedupMagic = "AFDEDUP1"
@@ -72,63 +63,78 @@ func (s *Store) snapshotLocked() error {
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
 	start := time.Now()
-	// The model being served, as it is (snapshot_model.go), with the log
-	// it was built from. Under refreshMu no build is half done, so the
-	// stale marks in the index are exactly what the model lacks.
-	// Histories are append-only, so copying the slice headers under the
-	// read lock gives a consistent view without holding the lock while
-	// encoding.
-	s.refreshMu.Lock()
-	st := servedState{m: s.model.Load(), solvePending: s.denseStale}
-	s.idx.mu.RLock()
-	seq := s.idx.appliedSeq
-	lastTS := s.idx.lastTS
-	hist := make([][]Interaction, len(s.idx.hist))
-	copy(hist, s.idx.hist)
-	all := s.idx.all
-	st.dirty, st.dirtyCust = s.idx.dirty.ToArray(), s.idx.dirtyCust.ToArray()
-	s.idx.mu.RUnlock()
-	s.refreshMu.Unlock()
+	st := s.snapState()
 
 	var old snapMeta
 	oldOK := s.readSnapMeta(&old) == nil
 	gen := old.Gen + 1
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
 	cw, err := newChunkWriter(s.opts.Dir, gen)
 	if err != nil {
 		return err
 	}
 	defer cw.abort()
-	var b []byte
-	b = append(b, snapMagic...)
-	b = binary.AppendUvarint(b, seq)
-	b = binary.AppendVarint(b, lastTS)
-	b = binary.AppendUvarint(b, uint64(len(hist)))
-	for _, h := range hist {
-		b = binary.AppendUvarint(b, uint64(len(h)))
-		prevTS := int64(0)
-		for _, in := range h {
-			b = binary.AppendUvarint(b, uint64(in.Product))
-			b = binary.AppendUvarint(b, uint64(in.Order))
-			b = binary.AppendVarint(b, int64(in.TS)-prevTS)
-			prevTS = int64(in.TS)
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(in.Value))
-			// The quantity's place, kept so the format stays as it was;
-			// memory no longer holds it.
-			b = binary.LittleEndian.AppendUint32(b, 0)
-			b = append(b, in.Type)
-		}
-		if len(b) >= snapChunkSize {
-			if err := cw.write(b); err != nil {
-				return err
-			}
-			b = b[:0]
-		}
+	if err := s.writeSnapshot(cw, &st); err != nil {
+		return err
 	}
-	if st.m != nil && !all && st.m.Seq <= seq {
+	meta := snapMeta{Gen: gen, Seq: st.seq, File: cw.name, Size: cw.size, CRC: cw.crc.Sum32(), CRCPoly: "castagnoli", At: time.Now().UnixNano()}
+	if err := s.switchSnapMeta(meta); err != nil {
+		return err
+	}
+	if oldOK || old.Gen > 0 {
+		s.deleteSnapGen(old)
+	}
+	s.snapSeq.Store(st.seq)
+	s.snapStale.Store(false)
+	s.snapAt.Store(meta.At)
+	s.snapDur.Store(int64(time.Since(start)))
+	s.log.Info("snapshot written", "seq", st.seq, "bytes", cw.size, "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+// snapState is what a snapshot writes: the histories at seq and the model
+// being served with what it lacks.
+type snapState struct {
+	served servedState
+	seq    uint64
+	lastTS int64
+	hist   [][]Interaction
+	// all says every list is stale (a bulk load): the model is not kept.
+	all bool
+}
+
+// snapState takes the model being served, as it is (snapshot_model.go),
+// with the log it was built from. Under refreshMu no build is half done, so
+// the stale marks in the index are exactly what the model lacks.
+// Histories are append-only, so copying the slice headers under the read
+// lock gives a consistent view without holding the lock while encoding.
+func (s *Store) snapState() snapState {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	st := snapState{served: servedState{m: s.model.Load(), solvePending: s.denseStale}}
+	s.idx.mu.RLock()
+	defer s.idx.mu.RUnlock()
+	st.seq = s.idx.appliedSeq
+	st.lastTS = s.idx.lastTS
+	st.hist = make([][]Interaction, len(s.idx.hist))
+	copy(st.hist, s.idx.hist)
+	st.all = s.idx.all
+	st.served.dirty, st.served.dirtyCust = s.idx.dirty.ToArray(), s.idx.dirtyCust.ToArray()
+	return st
+}
+
+// writeSnapshot writes the snapshot file and makes it durable: the
+// histories, the model section, then the event-id filters.
+func (s *Store) writeSnapshot(cw *chunkWriter, st *snapState) error {
+	b := append([]byte(nil), snapMagic...)
+	b = binary.AppendUvarint(b, st.seq)
+	b = binary.AppendVarint(b, st.lastTS)
+	b, err := appendHistories(b, st.hist, cw)
+	if err != nil {
+		return err
+	}
+	if m := st.served.m; m != nil && !st.all && m.Seq <= st.seq {
 		flush := func(b []byte) ([]byte, error) { return b[:0], cw.write(b) }
-		if b, err = appendModel(b, &st, flush); err != nil {
+		if b, err = appendModel(b, &st.served, flush); err != nil {
 			return err
 		}
 	} else {
@@ -149,10 +155,41 @@ func (s *Store) snapshotLocked() error {
 	if err := cw.write(b); err != nil {
 		return err
 	}
-	if err := cw.finish(); err != nil {
-		return err
+	return cw.finish()
+}
+
+// appendHistories appends every customer's history, writing b out to cw
+// whenever it has grown past a chunk.
+func appendHistories(b []byte, hist [][]Interaction, cw *chunkWriter) ([]byte, error) {
+	b = binary.AppendUvarint(b, uint64(len(hist)))
+	for _, h := range hist {
+		b = binary.AppendUvarint(b, uint64(len(h)))
+		prevTS := int64(0)
+		for _, in := range h {
+			b = binary.AppendUvarint(b, uint64(in.Product))
+			b = binary.AppendUvarint(b, uint64(in.Order))
+			b = binary.AppendVarint(b, int64(in.TS)-prevTS)
+			prevTS = int64(in.TS)
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(in.Value))
+			// The quantity's place, kept so the format stays as it was;
+			// memory no longer holds it.
+			b = binary.LittleEndian.AppendUint32(b, 0)
+			b = append(b, in.Type)
+		}
+		if len(b) >= snapChunkSize {
+			if err := cw.write(b); err != nil {
+				return nil, err
+			}
+			b = b[:0]
+		}
 	}
-	meta := snapMeta{Gen: gen, Seq: seq, File: cw.name, Size: cw.size, CRC: cw.crc.Sum32(), CRCPoly: "castagnoli", At: time.Now().UnixNano()}
+	return b, nil
+}
+
+// switchSnapMeta points Badger's snapshot header at the new file and syncs.
+func (s *Store) switchSnapMeta(meta snapMeta) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
 	mb, _ := json.Marshal(meta)
 	if err := wb.Set([]byte(keySnapshotMeta), mb); err != nil {
 		return fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
@@ -160,146 +197,7 @@ func (s *Store) snapshotLocked() error {
 	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
 	}
-	if err := s.Sync(); err != nil {
-		return err
-	}
-	if oldOK || old.Gen > 0 {
-		s.deleteSnapGen(old)
-	}
-	s.snapSeq.Store(seq)
-	s.snapStale.Store(false)
-	s.snapAt.Store(meta.At)
-	s.snapDur.Store(int64(time.Since(start)))
-	s.log.Info("snapshot written", "seq", seq, "bytes", cw.size, "seconds", time.Since(start).Seconds())
-	return nil
-}
-
-// chunkWriter writes a snapshot file and its checksum. Not safe for
-// concurrent use.
-type chunkWriter struct {
-	dir, name string
-	f         *os.File
-	w         *bufio.Writer
-	size      int64
-	crc       hash.Hash32
-	done      bool
-}
-
-func snapFileName(gen uint64) string { return fmt.Sprintf("snapshot-%d.bin", gen) }
-
-func newChunkWriter(dir string, gen uint64) (*chunkWriter, error) {
-	name := snapFileName(gen)
-	f, err := os.Create(filepath.Join(dir, name+".tmp"))
-	if err != nil {
-		return nil, fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
-	}
-	return &chunkWriter{dir: dir, name: name, f: f, w: bufio.NewWriterSize(f, 1<<20), crc: crc32.New(castagnoli)}, nil
-}
-
-func (c *chunkWriter) write(b []byte) error {
-	c.crc.Write(b)
-	if _, err := c.w.Write(b); err != nil {
-		return fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
-	}
-	c.size += int64(len(b))
-	return nil
-}
-
-// finish makes the file durable under its final name.
-func (c *chunkWriter) finish() error {
-	err := c.w.Flush()
-	if err == nil {
-		err = c.f.Sync()
-	}
-	if cerr := c.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(filepath.Join(c.dir, c.name+".tmp"), filepath.Join(c.dir, c.name))
-	}
-	if err == nil {
-		err = syncDir(c.dir)
-	}
-	if err != nil {
-		return fmt.Errorf("cannot write snapshot: %w", classifyErr(err))
-	}
-	c.done = true
-	return nil
-}
-
-// abort removes an unfinished file.
-func (c *chunkWriter) abort() {
-	if !c.done {
-		c.f.Close()
-		os.Remove(filepath.Join(c.dir, c.name+".tmp"))
-	}
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// removeStraySnapshots deletes snapshot files other than keep (left by a
-// crash between writing a file and switching the header).
-func (s *Store) removeStraySnapshots(keep string) {
-	names, _ := filepath.Glob(filepath.Join(s.opts.Dir, "snapshot-*.bin*"))
-	for _, n := range names {
-		if filepath.Base(n) != keep {
-			os.Remove(n)
-		}
-	}
-}
-
-func (s *Store) readSnapMeta(m *snapMeta) error {
-	return s.db.View(func(txn *badger.Txn) error {
-		it, err := txn.Get([]byte(keySnapshotMeta))
-		if err != nil {
-			return err
-		}
-		return it.Value(func(v []byte) error { return json.Unmarshal(v, m) })
-	})
-}
-
-func (s *Store) deleteSnapGen(old snapMeta) {
-	if old.File != "" {
-		if err := os.Remove(filepath.Join(s.opts.Dir, old.File)); err != nil && !os.IsNotExist(err) {
-			s.log.Warn("cannot delete old snapshot", "err", err)
-		}
-		return
-	}
-	prefix := keyU64(prefixSnapshot, old.Gen)
-	var keys [][]byte
-	_ = s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			keys = append(keys, it.Item().KeyCopy(nil))
-		}
-		return nil
-	})
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	for _, k := range keys {
-		_ = wb.Delete(k)
-	}
-	if err := wb.Flush(); err != nil {
-		s.log.Warn("cannot delete old snapshot", "err", err)
-	}
-}
-
-// readSnapshotCopy reads the file into memory; release is a no-op.
-func readSnapshotCopy(path string) ([]byte, func(), error) {
-	b, err := os.ReadFile(path)
-	return b, func() {}, err
+	return s.Sync()
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -310,231 +208,4 @@ func (m *snapMeta) checksum(b []byte) uint32 {
 		return crc32.Checksum(b, castagnoli)
 	}
 	return crc32.ChecksumIEEE(b)
-}
-
-// loadSnapshot restores the index (and the model when the snapshot has a
-// current one). Any problem means "no snapshot": the full log is replayed.
-// The id dictionaries load meanwhile; dictsLoaded waits for them, which
-// the decoder needs only at its end (the product count).
-func (s *Store) loadSnapshot(dictsLoaded func() error) (*Model, bool) {
-	var meta snapMeta
-	if err := s.readSnapMeta(&meta); err != nil {
-		if !errors.Is(err, badger.ErrKeyNotFound) {
-			s.log.Warn("snapshot header unreadable; replaying the whole log", "err", err)
-		}
-		return nil, false
-	}
-	if !s.opts.InMemory {
-		s.removeStraySnapshots(meta.File)
-	}
-	var buf bytes.Buffer
-	var err error
-	if meta.File != "" {
-		var b []byte
-		var release func()
-		b, release, err = readSnapshotFile(filepath.Join(s.opts.Dir, filepath.Base(meta.File)))
-		if err == nil {
-			// The decoded state copies what it keeps, so the bytes go (and
-			// stop counting in the resident set) once it is done.
-			defer release()
-		}
-		buf = *bytes.NewBuffer(b)
-	} else {
-		buf.Grow(int(meta.Size))
-		err = s.db.View(func(txn *badger.Txn) error {
-			for c := uint32(0); c < meta.Chunks; c++ {
-				it, err := txn.Get(keySnapshotChunk(meta.Gen, c))
-				if err != nil {
-					return err
-				}
-				if err := it.Value(func(v []byte) error { buf.Write(v); return nil }); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	if err == nil && (int64(buf.Len()) != meta.Size || meta.checksum(buf.Bytes()) != meta.CRC) {
-		err = errors.New("checksum mismatch")
-	}
-	var m *Model
-	if err == nil {
-		m, err = s.decodeSnapshot(buf.Bytes(), meta.Seq, dictsLoaded)
-	}
-	if err != nil && dictsLoaded() != nil {
-		// load reports the dictionaries' error.
-		return nil, false
-	}
-	if err != nil {
-		s.log.Warn("snapshot unusable; replaying the whole log", "err", err)
-		s.idx = newIndex()
-		return nil, false
-	}
-	s.snapSeq.Store(meta.Seq)
-	s.snapAt.Store(meta.At)
-	return m, true
-}
-
-func (s *Store) decodeSnapshot(b []byte, seq uint64, dictsLoaded func() error) (*Model, error) {
-	if !bytes.HasPrefix(b, []byte(snapMagic)) {
-		return nil, errors.New("not a snapshot")
-	}
-	d := decoder{b: b[len(snapMagic):]}
-	if got := d.uvarint(); got != seq {
-		return nil, fmt.Errorf("snapshot says seq %d, header %d", got, seq)
-	}
-	tt := s.types.Load()
-	x := newIndex()
-	x.lastTS = d.varint()
-	ncust := d.uvarint()
-	if d.err != nil || ncust > uint64(len(d.b)) {
-		return nil, errCorrupt
-	}
-	x.hist = make([][]Interaction, ncust)
-	nprod := 0
-	for c := range x.hist {
-		n := d.uvarint()
-		if d.err != nil || n > uint64(len(d.b)) {
-			return nil, errCorrupt
-		}
-		if n == 0 {
-			continue
-		}
-		h := make([]Interaction, 0, n)
-		ts := int64(0)
-		for i := uint64(0); i < n; i++ {
-			var in Interaction
-			in.Product = d.u32()
-			in.Order = d.u32()
-			ts += d.varint()
-			in.TS = unixTS(ts)
-			in.Value = ClampValue(d.f64())
-			if d.err != nil || len(d.b) < 5 {
-				return nil, errCorrupt
-			}
-			in.Type = d.b[4] // after the unused quantity
-			d.b = d.b[5:]
-			if !tt.known[in.Type] {
-				continue
-			}
-			in.Class = tt.conf[in.Type].Class
-			nprod = max(nprod, int(in.Product)+1)
-			h = append(h, in)
-		}
-		x.hist[c] = h
-		x.events += len(h)
-	}
-	x.appliedSeq = seq
-	x.rebuildClockLocked()
-	if err := dictsLoaded(); err != nil {
-		return nil, err
-	}
-	if nprod > s.prod.len() {
-		return nil, fmt.Errorf("snapshot names product %d beyond the dictionary", nprod-1)
-	}
-	if nprod > 0 {
-		x.ensureProduct(uint32(nprod - 1))
-	}
-	// The bitmaps are built while the lists are decoded (2 of 8 s at 10M
-	// events when one followed the other).
-	built := make(chan struct{})
-	go func() {
-		defer close(built)
-		buildBitmaps(x)
-	}()
-	defer func() { <-built }()
-	var m *Model
-	v := d.byte1()
-	if v >= 1 && v <= 3 {
-		opt := d.bytesN()
-		var o NeighbourOptions
-		if d.err == nil && json.Unmarshal(opt, &o) == nil && o == s.opts.Neighbours {
-			m, s.snapSolvePending = decodeModel(&d, v, o, seq, s.prod.len(), x)
-		}
-	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	// Found only when the model section was read (same options): otherwise
-	// the unread lists come first, and the ids are read from Badger.
-	if bytes.HasPrefix(d.b, []byte(snapDedupMagic)) {
-		d.b = d.b[len(snapDedupMagic):]
-		f, err := decodeDedupFilter(&d)
-		if err != nil {
-			return nil, fmt.Errorf("snapshot event-id filter: %w", err)
-		}
-		s.snapDedup = f
-	}
-	<-built
-	s.idx = x
-	if m != nil && v < 3 {
-		finishModel(x, m, s.prod.len())
-	}
-	return m, nil
-}
-
-// buildBitmaps fills x's product -> customer bitmaps from its histories
-// (a snapshot stores only the histories), one worker per core, each owning
-// the products p with p % workers == its number, so no bitmap is shared.
-// Customers come in increasing order, so every Add appends.
-func buildBitmaps(x *index) {
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for c, h := range x.hist {
-				for _, in := range h {
-					if int(in.Product)%workers != w {
-						continue
-					}
-					x.customers(in.Class, in.Product).Add(uint32(c))
-				}
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// GetRecordRaw reads a raw key (tests and tools).
-func (s *Store) GetRecordRaw(k []byte) ([]byte, error) {
-	var out []byte
-	err := s.db.View(func(txn *badger.Txn) error {
-		it, err := txn.Get(k)
-		if err != nil {
-			return err
-		}
-		out, err = it.ValueCopy(nil)
-		return err
-	})
-	return out, err
-}
-
-// modelFlags packs what a snapshot must keep of m besides its lists: which
-// bases are dense (EASE) lists, so that a restart does not solve them again
-// at the first event (Store.refresh), whether "any" is "bought", and whether
-// events came since the last solve (solvePending), so that the restarted
-// store still solves them in time. Older builds ignore the last bit.
-func modelFlags(m *Model, solvePending bool) byte {
-	var f byte
-	for bs := Basis(0); bs < NumBases; bs++ {
-		if m.dense[bs] {
-			f |= 1 << bs
-		}
-	}
-	if solvePending {
-		f |= 1 << 6
-	}
-	if m.anyAlias {
-		f |= 1 << 7
-	}
-	return f
-}
-
-// setModelFlags is modelFlags' inverse; it returns solvePending.
-func setModelFlags(m *Model, f byte) bool {
-	for bs := Basis(0); bs < NumBases; bs++ {
-		m.dense[bs] = f&(1<<bs) != 0
-	}
-	m.anyAlias = f&(1<<7) != 0
-	return f&(1<<6) != 0
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+
+	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // The model section of a snapshot. Since version 3 it is the model being
@@ -157,13 +159,13 @@ func decodeModel(d *decoder, v byte, o NeighbourOptions, seq uint64, nprod int, 
 }
 
 // decodeLists reads one basis's neighbour lists.
-func decodeLists(d *decoder) [][]Neighbour {
+func decodeLists(d *decoder) [][]similarity.Neighbour {
 	np := d.uvarint()
 	if d.err != nil || np > uint64(len(d.b)) {
 		d.err = errCorrupt
 		return nil
 	}
-	lists := make([][]Neighbour, np)
+	lists := make([][]similarity.Neighbour, np)
 	for p := range lists {
 		n := d.uvarint()
 		if d.err != nil || n > uint64(len(d.b)) {
@@ -173,7 +175,7 @@ func decodeLists(d *decoder) [][]Neighbour {
 		if n == 0 {
 			continue
 		}
-		l := make([]Neighbour, n)
+		l := make([]similarity.Neighbour, n)
 		for i := range l {
 			l[i].Product = d.u32()
 			if d.err != nil || len(d.b) < 4 {
@@ -186,4 +188,34 @@ func decodeLists(d *decoder) [][]Neighbour {
 		lists[p] = l
 	}
 	return lists
+}
+
+// modelFlags packs what a snapshot must keep of m besides its lists: which
+// bases are dense (EASE) lists, so that a restart does not solve them again
+// at the first event (Store.refresh), whether "any" is "bought", and whether
+// events came since the last solve (solvePending), so that the restarted
+// store still solves them in time. Older builds ignore the last bit.
+func modelFlags(m *Model, solvePending bool) byte {
+	var f byte
+	for bs := Basis(0); bs < NumBases; bs++ {
+		if m.dense[bs] {
+			f |= 1 << bs
+		}
+	}
+	if solvePending {
+		f |= 1 << 6
+	}
+	if m.anyAlias {
+		f |= 1 << 7
+	}
+	return f
+}
+
+// setModelFlags is modelFlags' inverse; it returns solvePending.
+func setModelFlags(m *Model, f byte) bool {
+	for bs := Basis(0); bs < NumBases; bs++ {
+		m.dense[bs] = f&(1<<bs) != 0
+	}
+	m.anyAlias = f&(1<<7) != 0
+	return f&(1<<6) != 0
 }

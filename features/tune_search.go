@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // TuneDefaults are the settings the tuner starts from and reports its
@@ -34,7 +36,7 @@ type search struct {
 	o         NeighbourOptions
 	d         TuneDefaults
 	best      Tuning
-	bestLists [][]Neighbour
+	bestLists [][]similarity.Neighbour
 	bestPer   []float64
 	def       Tuning
 	defPer    []float64
@@ -43,7 +45,7 @@ type search struct {
 }
 
 // offer scores t (with lists) and keeps it when it beats the best.
-func (s *search) offer(lists [][]Neighbour, t Tuning) float64 {
+func (s *search) offer(lists [][]similarity.Neighbour, t Tuning) float64 {
 	s.tried++
 	per := s.sc.perCustomer(lists, t)
 	t.NDCG = mean(per)
@@ -93,7 +95,7 @@ func tune(x *index, b Basis, nprod int, tt *TypeTable, o NeighbourOptions, mode 
 		for _, sim := range tuneFallbacks {
 			oc := o
 			oc.Similarity = sim
-			lists := make([][]Neighbour, nprod)
+			lists := make([][]similarity.Neighbour, nprod)
 			countLists(vx, b, productsWith(sup), true, lists, sup, customers[b], nprod, oc, workers)
 			t := base
 			t.Similarity = sim
@@ -247,15 +249,15 @@ func productsWith(sup []uint32) []uint32 {
 // truncLists keeps each list's k weights largest in magnitude, sorted by
 // weight, as a build with K = k would (easeRow; a counted list is all
 // positive, so it is its prefix).
-func truncLists(lists [][]Neighbour, k int) [][]Neighbour {
-	out := make([][]Neighbour, len(lists))
+func truncLists(lists [][]similarity.Neighbour, k int) [][]similarity.Neighbour {
+	out := make([][]similarity.Neighbour, len(lists))
 	for p, l := range lists {
 		if len(l) <= k {
 			out[p] = l
 			continue
 		}
 		c := slices.Clone(l)
-		slices.SortFunc(c, func(a, b Neighbour) int {
+		slices.SortFunc(c, func(a, b similarity.Neighbour) int {
 			x, y := math.Abs(float64(a.Score)), math.Abs(float64(b.Score))
 			switch {
 			case x > y:
@@ -265,7 +267,7 @@ func truncLists(lists [][]Neighbour, k int) [][]Neighbour {
 			}
 			return int(a.Product) - int(b.Product)
 		})
-		out[p] = TopK(c[:k]).Sorted()
+		out[p] = similarity.TopK(c[:k]).Sorted()
 	}
 	return out
 }
@@ -291,7 +293,7 @@ type valScorer struct {
 const tuneCutoff = 10
 
 // perCustomer is every slice customer's nDCG@10.
-func (s *valScorer) perCustomer(lists [][]Neighbour, t Tuning) []float64 {
+func (s *valScorer) perCustomer(lists [][]similarity.Neighbour, t Tuning) []float64 {
 	workers := max(1, s.workers)
 	per := make([]float64, len(s.vs.hist))
 	var wg sync.WaitGroup
@@ -300,7 +302,7 @@ func (s *valScorer) perCustomer(lists [][]Neighbour, t Tuning) []float64 {
 			score := make([]float32, s.nprod)
 			mark := make([]bool, s.nprod)
 			var touched []uint32
-			var aff []Neighbour
+			var aff []similarity.Neighbour
 			pos := make([]int32, s.nprod)
 			for u := w; u < len(s.vs.hist); u += workers {
 				aff = s.affinity(s.vs.hist[u], t.HalfLifeDays, t.Repeat, aff[:0], pos)
@@ -317,7 +319,7 @@ func (s *valScorer) perCustomer(lists [][]Neighbour, t Tuning) []float64 {
 // top 10, leaving score zeroed: it adds blindly and scans the whole
 // catalogue when the lists touch most of it, else keeps the touched
 // products.
-func (s *valScorer) rank(lists [][]Neighbour, aff []Neighbour, hist []Interaction, score []float32, mark []bool, touched []uint32, pw float32) TopK {
+func (s *valScorer) rank(lists [][]similarity.Neighbour, aff []similarity.Neighbour, hist []Interaction, score []float32, mark []bool, touched []uint32, pw float32) similarity.TopK {
 	entries := 0
 	for _, a := range aff {
 		if int(a.Product) < len(lists) {
@@ -349,10 +351,10 @@ func (s *valScorer) rank(lists [][]Neighbour, aff []Neighbour, hist []Interactio
 		cands = nil
 	}
 	BlendPopularity(score, mark, true, cands, dense, s.sup, s.supMax, pw)
-	h := make(TopK, 0, tuneCutoff)
+	h := make(similarity.TopK, 0, tuneCutoff)
 	push := func(p uint32) {
 		if v := score[p]; v > 0 && !mark[p] && (len(h) < tuneCutoff || v > h[0].Score) {
-			h.Push(Neighbour{Product: p, Score: v}, tuneCutoff)
+			h.Push(similarity.Neighbour{Product: p, Score: v}, tuneCutoff)
 		}
 		score[p] = 0
 	}
@@ -377,7 +379,7 @@ func (s *valScorer) rank(lists [][]Neighbour, aff []Neighbour, hist []Interactio
 // it (recommend.Engine.affinity, products in order of first appearance),
 // then the repeat rule. pos is a zeroed scratch of nprod entries, left
 // zeroed.
-func (s *valScorer) affinity(h []Interaction, hlDays float64, rep Repeat, aff []Neighbour, pos []int32) []Neighbour {
+func (s *valScorer) affinity(h []Interaction, hlDays float64, rep Repeat, aff []similarity.Neighbour, pos []int32) []similarity.Neighbour {
 	if len(h) > s.cap {
 		h = h[len(h)-s.cap:]
 	}
@@ -401,7 +403,7 @@ func (s *valScorer) affinity(h []Interaction, hlDays float64, rep Repeat, aff []
 			aff[i-1].Score += float32(w)
 			continue
 		}
-		aff = append(aff, Neighbour{Product: in.Product, Score: float32(w)})
+		aff = append(aff, similarity.Neighbour{Product: in.Product, Score: float32(w)})
 		pos[in.Product] = int32(len(aff))
 	}
 	for i := range aff {
@@ -412,7 +414,7 @@ func (s *valScorer) affinity(h []Interaction, hlDays float64, rep Repeat, aff []
 }
 
 // ndcgAt is nDCG@10 with binary gain of a ranked list against relevant.
-func ndcgAt(list []Neighbour, relevant []uint32) float64 {
+func ndcgAt(list []similarity.Neighbour, relevant []uint32) float64 {
 	var dcg, idcg float64
 	for i, n := range list {
 		if slices.Contains(relevant, n.Product) {

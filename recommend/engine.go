@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // Options configure an Engine.
@@ -169,9 +170,9 @@ type scratch struct {
 	// dense is how many leading scores the last scatter may have written
 	// outside touched (0: it kept to touched).
 	dense int
-	heap  features.TopK
+	heap  similarity.TopK
 	ids   []uint32
-	items []scored
+	items []similarity.Neighbour
 }
 
 func (e *Engine) getScratch(n int) *scratch {
@@ -210,7 +211,7 @@ func (e *Engine) putScratch(sc *scratch) {
 // take each way).
 var denseScatter = 2
 
-func (e *Engine) scatter(sc *scratch, m *features.Model, aff []scored) {
+func (e *Engine) scatter(sc *scratch, m *features.Model, aff []similarity.Neighbour) {
 	basis := e.opts.Basis
 	mk, sco := sc.mark, sc.score
 	entries := 0
@@ -255,10 +256,7 @@ func (e *Engine) scatter(sc *scratch, m *features.Model, aff []scored) {
 	}
 }
 
-// scored is a candidate and its score; features.TopK keeps the best k.
-type scored = features.Neighbour
-
-func (e *Engine) toList(sc *scratch, items []scored, algo string) List {
+func (e *Engine) toList(sc *scratch, items []similarity.Neighbour, algo string) List {
 	sc.ids = sc.ids[:0]
 	for _, it := range items {
 		sc.ids = append(sc.ids, it.Product)
@@ -328,7 +326,7 @@ func (e *Engine) Related(ctx context.Context, r Request) (List, error) {
 		if !match.Allows(n.Product) {
 			continue
 		}
-		items = append(items, scored{Product: n.Product, Score: n.Score})
+		items = append(items, similarity.Neighbour{Product: n.Product, Score: n.Score})
 		if len(items) == k {
 			break
 		}
@@ -385,14 +383,14 @@ func (e *Engine) markExcluded(sc *scratch, hist []features.Interaction, includeS
 // popularInto picks the k best products of pop passing match and not
 // excluded in sc. A restrictive attribute filter is walked by its (small)
 // candidate set instead of the whole popularity list.
-func (e *Engine) popularInto(sc *scratch, pop []features.Neighbour, match *features.Matcher, k int) []scored {
+func (e *Engine) popularInto(sc *scratch, pop []similarity.Neighbour, match *features.Matcher, k int) []similarity.Neighbour {
 	if match.Empty() {
 		return nil
 	}
 	if len(pop) == 0 {
 		return e.catalogueInto(sc, e.src.Catalog(), match, k)
 	}
-	out := make([]scored, 0, k)
+	out := make([]similarity.Neighbour, 0, k)
 	for _, n := range pop {
 		if int(n.Product) < len(sc.mark) && sc.mark[n.Product] == 2 {
 			continue
@@ -400,7 +398,7 @@ func (e *Engine) popularInto(sc *scratch, pop []features.Neighbour, match *featu
 		if !match.Allows(n.Product) {
 			continue
 		}
-		out = append(out, scored{Product: n.Product, Score: n.Score})
+		out = append(out, similarity.Neighbour{Product: n.Product, Score: n.Score})
 		if len(out) == k {
 			break
 		}
@@ -433,11 +431,11 @@ func (e *Engine) Popular(ctx context.Context, r Request) (List, error) {
 // events yet (a catalogue loaded before traffic): the first k catalogue
 // records passing match, in id order, with score 0. A list must not be empty
 // while the catalogue has products.
-func (e *Engine) catalogueInto(sc *scratch, cat *features.Catalog, match *features.Matcher, k int) []scored {
+func (e *Engine) catalogueInto(sc *scratch, cat *features.Catalog, match *features.Matcher, k int) []similarity.Neighbour {
 	if match.Empty() {
 		return nil
 	}
-	var out []scored
+	var out []similarity.Neighbour
 	for p := 0; p < cat.Len() && len(out) < k; p++ {
 		id := uint32(p)
 		if cat.Product(id) == nil || !match.Allows(id) {
@@ -446,12 +444,12 @@ func (e *Engine) catalogueInto(sc *scratch, cat *features.Catalog, match *featur
 		if p < len(sc.mark) && sc.mark[p] == 2 {
 			continue
 		}
-		out = append(out, scored{Product: id})
+		out = append(out, similarity.Neighbour{Product: id})
 	}
 	return out
 }
 
-func (e *Engine) popularList(m *features.Model, window time.Duration) []features.Neighbour {
+func (e *Engine) popularList(m *features.Model, window time.Duration) []similarity.Neighbour {
 	if window > 0 {
 		return e.src.PopularSince(e.src.Now().Add(-window), features.BasisAny)
 	}
@@ -460,7 +458,7 @@ func (e *Engine) popularList(m *features.Model, window time.Duration) []features
 
 // popularFast is popularInto, but when the filter's candidate set is much
 // smaller than the popularity list it ranks the candidates directly.
-func (e *Engine) popularFast(sc *scratch, pop []features.Neighbour, m *features.Model, match *features.Matcher, k int) []scored {
+func (e *Engine) popularFast(sc *scratch, pop []similarity.Neighbour, m *features.Model, match *features.Matcher, k int) []similarity.Neighbour {
 	cands := match.Candidates()
 	if cands == nil || cands.GetCardinality()*16 > uint64(len(pop)) {
 		return e.popularInto(sc, pop, match, k)
@@ -479,10 +477,10 @@ func (e *Engine) popularFast(sc *scratch, pop []features.Neighbour, m *features.
 		if !match.Allows(p) {
 			continue
 		}
-		h.Push(scored{Product: p, Score: float32(sup[p])}, k)
+		h.Push(similarity.Neighbour{Product: p, Score: float32(sup[p])}, k)
 	}
 	sc.heap = h
-	return append([]scored(nil), h.Sorted()...)
+	return append([]similarity.Neighbour(nil), h.Sorted()...)
 }
 
 // Personal returns one-to-one recommendations: the customer's time-decayed
@@ -543,7 +541,7 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 		for _, a := range aff {
 			mx = max(mx, a.Score)
 		}
-		aff = append(aff, scored{Product: ctxProd, Score: mx})
+		aff = append(aff, similarity.Neighbour{Product: ctxProd, Score: mx})
 	}
 	// "rebuy" (a request knob, e.g. an experiment variant's) keeps what the
 	// customer has, scored rebuy x their affinity to it on top of the
@@ -585,7 +583,7 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 			if v <= floor || sc.mark[p] == 2 || !match.Allows(uint32(p)) {
 				continue
 			}
-			h.Push(scored{Product: uint32(p), Score: v}, k)
+			h.Push(similarity.Neighbour{Product: uint32(p), Score: v}, k)
 			if len(h) == k {
 				floor = h[0].Score
 			}
@@ -596,11 +594,11 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 			if sc.mark[p] != 1 || v <= 0 || len(h) == k && v < h[0].Score || !match.Allows(p) {
 				continue
 			}
-			h.Push(scored{Product: p, Score: v}, k)
+			h.Push(similarity.Neighbour{Product: p, Score: v}, k)
 		}
 	}
 	sc.heap = h
-	items := append([]scored(nil), h.Sorted()...)
+	items := append([]similarity.Neighbour(nil), h.Sorted()...)
 	items = e.blendSegments(sc, distinct, c, known, items, match, k) // thin histories: their segments' products (segment.go)
 	algo := "personal"
 	if len(items) < k {
@@ -618,7 +616,7 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 			top = fill[0].Score
 		}
 		for _, f := range fill {
-			items = append(items, scored{Product: f.Product, Score: floor * 0.5 * f.Score / top})
+			items = append(items, similarity.Neighbour{Product: f.Product, Score: floor * 0.5 * f.Score / top})
 		}
 		if len(items) > 0 && len(fill) == len(items) {
 			algo = "popular"
@@ -651,7 +649,7 @@ func (e *Engine) blendPopular(sc *scratch, m *features.Model, pw float32) {
 // event (a common factor per customer does not change their ranking, and it
 // keeps old histories from underflowing). Only the HistoryCap most recent
 // events count.
-func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration, repeat features.Repeat) []scored {
+func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration, repeat features.Repeat) []similarity.Neighbour {
 	if len(hist) > e.opts.HistoryCap {
 		hist = hist[len(hist)-e.opts.HistoryCap:]
 	}
@@ -661,7 +659,7 @@ func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration, r
 	}
 	tt := e.src.Types()
 	hl := halfLife.Seconds()
-	out := make([]scored, 0, len(hist))
+	out := make([]similarity.Neighbour, 0, len(hist))
 	ps := posPool.Get().(*positions)
 	defer func() { ps.release(out) }()
 	// Lines of one order share a timestamp: the decay is computed once per
@@ -683,7 +681,7 @@ func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration, r
 			continue
 		}
 		ps.set(in.Product, len(out))
-		out = append(out, scored{Product: in.Product, Score: float32(w)})
+		out = append(out, similarity.Neighbour{Product: in.Product, Score: float32(w)})
 	}
 	if repeat != features.RepeatLinear && repeat != "" {
 		for i := range out {
@@ -716,7 +714,7 @@ func (ps *positions) set(p uint32, i int) {
 }
 
 // release clears the entries of out's products and returns ps to the pool.
-func (ps *positions) release(out []scored) {
+func (ps *positions) release(out []similarity.Neighbour) {
 	for _, o := range out {
 		ps.at[o.Product] = 0
 	}

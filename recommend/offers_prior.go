@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // Associations is the association part of the offer service's prior (see
@@ -25,7 +26,7 @@ func (e *Engine) Associations(m *features.Model, c uint32, isTarget []bool, grou
 	defer e.putScratch(sc)
 	aff := e.affinity(e.src.HistoryView(c), e.opts.HalfLife, features.RepeatLinear)
 	if len(aff) > maxHistory {
-		slices.SortFunc(aff, func(a, b scored) int { return cmp.Compare(b.Score, a.Score) })
+		slices.SortFunc(aff, func(a, b similarity.Neighbour) int { return cmp.Compare(b.Score, a.Score) })
 		aff = aff[:maxHistory]
 	}
 	basis := e.opts.Basis

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // SegmentSource is what segment-aware ranking needs beyond Source.
@@ -41,7 +42,7 @@ func (e *Engine) segmentSource() (SegmentSource, error) {
 // products segment buys more than everyone else, by smoothed lift,
 // filtered; with r.CustomerID, minus what that customer bought.
 func (e *Engine) SegmentProducts(ctx context.Context, r Request, segment string) (List, error) {
-	return e.segmentList(r, segment, "segment-lift", func(sp *features.SegmentProducts) []features.Neighbour { return sp.Lift })
+	return e.segmentList(r, segment, "segment-lift", func(sp *features.SegmentProducts) []similarity.Neighbour { return sp.Lift })
 }
 
 // SegmentPopular answers popular?segment=: the products most of the
@@ -51,10 +52,10 @@ func (e *Engine) SegmentPopular(ctx context.Context, r Request, segment string) 
 	if r.Window > 0 {
 		return List{}, &features.FieldError{Field: "window", Msg: "cannot be combined with segment (segment popularity is over all time)"}
 	}
-	return e.segmentList(r, segment, "segment-popular", func(sp *features.SegmentProducts) []features.Neighbour { return sp.Popular })
+	return e.segmentList(r, segment, "segment-popular", func(sp *features.SegmentProducts) []similarity.Neighbour { return sp.Popular })
 }
 
-func (e *Engine) segmentList(r Request, segment, algo string, pick func(*features.SegmentProducts) []features.Neighbour) (List, error) {
+func (e *Engine) segmentList(r Request, segment, algo string, pick func(*features.SegmentProducts) []similarity.Neighbour) (List, error) {
 	ss, err := e.segmentSource()
 	if err != nil {
 		return List{}, err
@@ -106,7 +107,7 @@ func thinCount(hist []features.Interaction) int {
 // segment product scores (1 - h/thinHistory) × the best personal score ×
 // its lift relative to the segment's best, added to any personal score it
 // already has. Excluded products (sc.mark == 2) and filtered ones stay out.
-func (e *Engine) blendSegments(sc *scratch, h int, c uint32, known bool, items []scored, match *features.Matcher, k int) []scored {
+func (e *Engine) blendSegments(sc *scratch, h int, c uint32, known bool, items []similarity.Neighbour, match *features.Matcher, k int) []similarity.Neighbour {
 	if !known {
 		return items
 	}
@@ -126,7 +127,7 @@ func (e *Engine) blendSegments(sc *scratch, h int, c uint32, known bool, items [
 		top = items[0].Score
 	}
 	weight := (1 - float32(h)/thinHistory) * top
-	out := append(make([]scored, 0, len(items)+k), items...)
+	out := append(make([]similarity.Neighbour, 0, len(items)+k), items...)
 	pos := make(map[uint32]int, len(items)+k)
 	for i, it := range out {
 		pos[it.Product] = i
@@ -157,10 +158,10 @@ func (e *Engine) blendSegments(sc *scratch, h int, c uint32, known bool, items [
 				s += sc.score[p] // a personal candidate outside the top k
 			}
 			pos[p] = len(out)
-			out = append(out, scored{Product: p, Score: s})
+			out = append(out, similarity.Neighbour{Product: p, Score: s})
 		}
 	}
-	out = features.TopK(out).Sorted()
+	out = similarity.TopK(out).Sorted()
 	if len(out) > k {
 		out = out[:k]
 	}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // Source is what ranking needs from the feature store. Implementations must
@@ -17,7 +18,7 @@ type Source interface {
 	ProductNames(ids []uint32, out []string) []string
 	// HistoryView is c's interactions, oldest first; read-only.
 	HistoryView(c uint32) []features.Interaction
-	PopularSince(since time.Time, b features.Basis) []features.Neighbour
+	PopularSince(since time.Time, b features.Basis) []similarity.Neighbour
 	Now() time.Time
 }
 

@@ -1,0 +1,137 @@
+package features
+
+import (
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/affinity-rec/affinity/features/similarity"
+)
+
+// buildModel derives a new Model from x. With dirty nil every list is
+// recomputed; otherwise only dirty products' lists, the rest shared with prev.
+// keepDense keeps prev's dense (EASE) lists as they are instead of solving
+// again (see Store.refresh).
+// It takes x.mu for reading in short sections, so writers are not blocked
+// for the whole build.
+// workers is how many goroutines count lists at once (buildWorkers).
+func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, keepDense bool, workers int) *Model {
+	start := time.Now()
+	m := &Model{Options: o}
+	nprod = finishModel(x, m, nprod)
+
+	onlyBought := boughtOnly(x)
+	for b := Basis(0); b < NumBases; b++ {
+		if b == BasisAny && onlyBought {
+			// Without views or carts "any" is "bought": the same lists.
+			m.Neighbours[b] = m.Neighbours[BasisBought]
+			m.dense[b] = m.dense[BasisBought]
+			m.anyAlias = true
+			continue
+		}
+		o := o
+		if o.Similarity == SimEASE && keepDense && prev != nil && prev.dense[b] {
+			m.Neighbours[b] = append(prev.Neighbours[b][:len(prev.Neighbours[b]):len(prev.Neighbours[b])],
+				make([][]similarity.Neighbour, max(0, nprod-len(prev.Neighbours[b])))...)
+			m.dense[b] = true
+			continue
+		}
+		if o.Similarity == SimEASE {
+			if lists, ok := easeLists(x, b, m.Support[b], nprod, o, workers); ok {
+				m.Neighbours[b] = lists
+				m.dense[b] = true
+				continue
+			}
+			o.Similarity = o.Fallback
+			if o.FallbackK > 0 {
+				o.K = o.FallbackK
+			}
+			if prev != nil && prev.dense[b] {
+				// The catalogue outgrew EASE: its lists are on another
+				// scale, so every list is counted again, once.
+				dirty = nil
+			}
+		}
+		m.Neighbours[b] = countBasis(x, b, m, prev, dirty, nprod, o, workers)
+	}
+	m.Built = time.Now()
+	m.BuildDuration = time.Since(start)
+	return m
+}
+
+// countBasis returns basis b's counted lists for m: every product's when
+// dirty or prev is nil, otherwise prev's lists with the dirty products'
+// counted again.
+func countBasis(x *index, b Basis, m, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, workers int) [][]similarity.Neighbour {
+	lists := make([][]similarity.Neighbour, nprod)
+	if prev != nil && dirty != nil {
+		copy(lists, prev.Neighbours[b])
+	}
+	var todo []uint32
+	if dirty == nil || prev == nil {
+		todo = make([]uint32, 0, nprod)
+		for p := 0; p < nprod; p++ {
+			if m.Support[b][p] > 0 {
+				todo = append(todo, uint32(p))
+			}
+		}
+	} else {
+		todo = dirty.ToArray()
+	}
+	full := dirty == nil || prev == nil
+	if len(todo) == 0 {
+		return lists
+	}
+	countLists(x, b, todo, full, lists, m.Support[b], m.Customers[b], nprod, o, workers)
+	return lists
+}
+
+// countLists fills lists[p] for every p in todo by counting co-occurrences
+// through the customers' histories and scoring them with o.Similarity
+// (every customer's list is computed when full), with workers goroutines.
+func countLists(x *index, b Basis, todo []uint32, full bool, lists [][]similarity.Neighbour, support []uint32, customers, nprod int, o NeighbourOptions, workers int) {
+	cl := buildCustLists(x, b, todo, full, nprod, o, workers)
+	sc := newScoring(o, support, customers)
+	var wg sync.WaitGroup
+	var next int64
+	var mu sync.Mutex
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bd := newBuilder(nprod)
+			for {
+				mu.Lock()
+				i := next
+				next += 64
+				mu.Unlock()
+				if int(i) >= len(todo) {
+					return
+				}
+				end := min(int(i)+64, len(todo))
+				for _, p := range todo[i:end] {
+					if int(p) < nprod {
+						lists[p] = bd.neighbours(x, b, p, sc, cl, o)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// boughtOnly reports whether the index has no viewed or carted event, so
+// that the "any" basis is the "bought" basis.
+func boughtOnly(x *index) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for _, c := range []Class{ClassViewed, ClassCarted} {
+		for _, bm := range x.prodCust[c] {
+			if bm != nil && !bm.IsEmpty() {
+				return false
+			}
+		}
+	}
+	return true
+}

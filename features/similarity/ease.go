@@ -1,0 +1,131 @@
+package similarity
+
+import (
+	"math"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
+)
+
+// EASE (Steck, "Embarrassingly shallow autoencoders for sparse data", WWW
+// 2019): the item-item weights B minimising ||X - XB||² + λ||B||² with
+// diag(B) = 0 have the closed form B = I - P·diag(1/diag(P)),
+// P = (XᵀX + λI)⁻¹, and XᵀX is the co-occurrence (Gram) matrix. The solve
+// is dense: 8·n² bytes and O(n³) time for n products.
+//
+// gonum's LAPACK does the Cholesky factorisation and inverse: a well-kept,
+// tested implementation beats a hand-written one here, and 1,700 products
+// (MovieLens-100K) take well under a second on two cores.
+
+// Gram returns the upper triangle of XᵀX, n×n row-major, where rows holds
+// each customer's products as sorted indexes below n. It reuses buf when it
+// is large enough: the n² buffer (50-100 MB on Online Retail) is worth
+// keeping from one build to the next, as allocating it on every refresh
+// under a write load made the resident set balloon with garbage. workers
+// goroutines each fill one band of rows, so no two write the same cell.
+func Gram(rows [][]int32, n int, buf []float64, workers int) []float64 {
+	if cap(buf) < n*n {
+		buf = make([]float64, n*n)
+	}
+	g := buf[:n*n]
+	clear(g)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, r := range rows {
+				for a, i := range r {
+					if int(i)%workers != w {
+						continue
+					}
+					row := g[int(i)*n:]
+					for _, j := range r[a:] {
+						row[j]++
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return g
+}
+
+// SolveEASE turns g, the upper triangle of an n×n Gram matrix as Gram
+// returns it, into P = (g + λI)⁻¹ in place, both triangles filled so that a
+// row reads contiguously. It reports false when g + λI is not positive
+// definite (only possible with λ 0 and collinear products).
+func SolveEASE(g []float64, n int, lambda float64) bool {
+	for i := range n {
+		g[i*n+i] += lambda
+	}
+	sym := blas64.Symmetric{N: n, Stride: n, Data: g, Uplo: blas.Upper}
+	t, ok := lapack64.Potrf(sym)
+	if !ok {
+		return false
+	}
+	if _, ok := lapack64.Potri(t); !ok {
+		return false
+	}
+	// P is in the upper triangle; mirror it.
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			g[j*n+i] = g[i*n+j]
+		}
+	}
+	return true
+}
+
+// EASELists sets lists[prods[i]] to row i of B for each of the n rows of P
+// (SolveEASE's result), prods mapping dense indexes to products. Each row
+// keeps its k weights largest in magnitude, sorted by weight: positive
+// associations first, then the negative ones (a product that makes another
+// less likely). workers goroutines take rows in turn.
+func EASELists(p []float64, n int, prods []uint32, k, workers int, lists [][]Neighbour) {
+	var wg sync.WaitGroup
+	var next int
+	var mu sync.Mutex
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := make(TopK, 0, k)
+			for {
+				mu.Lock()
+				lo := next
+				next += 16
+				mu.Unlock()
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+16, n); i++ {
+					lists[prods[i]] = easeRow(p, n, i, prods, k, h[:0])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// easeRow returns row i of B as a neighbour list: the k weights
+// B_ij = -P_ij/P_jj largest in magnitude, by weight, best first.
+func easeRow(p []float64, n, i int, prods []uint32, k int, h TopK) []Neighbour {
+	row := p[i*n : (i+1)*n]
+	for j, v := range row {
+		if j == i || v == 0 {
+			continue
+		}
+		w := -v / p[j*n+j]
+		// The heap keeps the k largest Scores; rank by magnitude and put
+		// the sign back below.
+		h.Push(Neighbour{Product: uint32(j), Score: float32(math.Abs(w))}, k)
+	}
+	out := make([]Neighbour, len(h))
+	for x, nb := range h {
+		j := int(nb.Product)
+		out[x] = Neighbour{Product: prods[j], Score: float32(-row[j] / p[j*n+j])}
+	}
+	return TopK(out).Sorted()
+}
