@@ -55,6 +55,13 @@ func (s *Snapshots) Put(ctx context.Context, seq uint64, r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	// A listing right after a put may not show it yet (the bucket's watcher
+	// can miss the newest entry of a replicated bucket; seen in tests): add it,
+	// so the one just written is never taken for an old one.
+	if !slices.Contains(seqs, seq) {
+		seqs = append(seqs, seq)
+		slices.Sort(seqs)
+	}
 	for len(seqs) > s.keep {
 		if err := s.os.Delete(ctx, snapName(seqs[0])); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
 			return fmt.Errorf("cluster: deleting old snapshot %d: %w", seqs[0], err)
@@ -69,7 +76,9 @@ func (s *Snapshots) Put(ctx context.Context, seq uint64, r io.Reader) error {
 var ErrNoSnapshot = errors.New("cluster: no snapshot in the bucket")
 
 // Newest opens the newest snapshot for reading: the caller restores from r,
-// closes it, and follows the stream from seq. r's Read returns an error if
+// closes it, and follows the stream from seq. One put a moment ago may not be
+// listed yet; the one before it is then returned, which only means a longer
+// replay of the stream. r's Read returns an error if
 // the object turns out corrupt (its digest is checked at the end).
 func (s *Snapshots) Newest(ctx context.Context) (seq uint64, r io.ReadCloser, err error) {
 	seqs, err := s.list(ctx)
