@@ -53,36 +53,46 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 
 // BenchmarkFollowerApply is how fast a follower applies the stream with a
 // no-op apply: each op replays a pre-filled stream of 100k messages from
-// the start, on a single server (R=1) and on the 3-server cluster (R=3).
+// the start, on a single server (R=1) and on the 3-server cluster (R=3),
+// one message per Apply call or in batches (ApplyBatch, up to 512).
 func BenchmarkFollowerApply(b *testing.B) {
 	const n = 100_000
 	for _, r := range []int{1, 3} {
-		b.Run(fmt.Sprintf("R%d", r), func(b *testing.B) {
-			var url string
-			if r == 1 {
-				url = natstest.StartT(b, 1).URL(0)
-			} else {
-				url = cluster3(b).URL(1)
-			}
-			s := setup(b, connect(b, url), StreamConfig{Name: fmt.Sprintf("BFOL%d_%d", r, time.Now().UnixNano()), Replicas: r})
-			fill(b, s, n)
-			b.ResetTimer()
-			cpu0 := cpuTime()
-			for range b.N {
-				f := NewFollower(s, FollowerConfig{Apply: func(uint64, string, []byte) error { return nil }})
-				ctx, cancel := context.WithCancel(context.Background())
-				go f.Run(ctx)
-				wctx, wcancel := context.WithTimeout(ctx, time.Minute)
-				if err := f.WaitFor(wctx, n); err != nil {
-					b.Fatal(err)
+		for _, batched := range []bool{false, true} {
+			b.Run(fmt.Sprintf("R%d/batch=%v", r, batched), func(b *testing.B) {
+				var url string
+				if r == 1 {
+					url = natstest.StartT(b, 1).URL(0)
+				} else {
+					url = cluster3(b).URL(1)
 				}
-				wcancel()
-				cancel()
-				<-f.Done()
-			}
-			reportCPU(b, cpu0, n*b.N)
-			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-		})
+				s := setup(b, connect(b, url), StreamConfig{Name: fmt.Sprintf("BFOL%d_%d", r, time.Now().UnixNano()), Replicas: r})
+				fill(b, s, n)
+				cfg := FollowerConfig{Apply: func(uint64, string, []byte) error { return nil }}
+				if batched {
+					cfg = FollowerConfig{ApplyBatch: func([]Message) error { return nil }}
+				}
+				b.ResetTimer()
+				cpu0 := cpuTime()
+				for range b.N {
+					replay(b, s, cfg, n)
+				}
+				reportCPU(b, cpu0, n*b.N)
+				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+			})
+		}
+	}
+}
+
+func replay(b *testing.B, s *Stream, cfg FollowerConfig, n uint64) {
+	f := NewFollower(s, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); <-f.Done() }()
+	go f.Run(ctx)
+	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+	defer wcancel()
+	if err := f.WaitFor(wctx, n); err != nil {
+		b.Fatal(err)
 	}
 }
 

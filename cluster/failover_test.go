@@ -31,7 +31,7 @@ func TestServerStopDuringPublishLosesNothing(t *testing.T) {
 	stopped := -1
 	for i := range batches {
 		if i == 10 {
-			stopped = streamLeader(t, c, "FAIL")
+			stopped = streamLeader(t, c, s.Name)
 			go c.Stop(stopped) // while the next batches are in flight
 		}
 		if i == 45 {

@@ -21,8 +21,16 @@ type ApplyFunc func(seq uint64, subject string, data []byte) error
 type FollowerConfig struct {
 	// From is the last sequence the caller has already applied (persisted
 	// with its state): the follower starts at From+1. 0 replays everything.
-	From  uint64
-	Apply ApplyFunc
+	From uint64
+	// Apply applies one message at a time; or ApplyBatch, given instead,
+	// gets the messages that are at hand (up to MaxBatch, consecutive, in
+	// order) at once, so a store can commit them as one write batch. A
+	// batch is all or nothing: on an error none of it counts as applied,
+	// and the follower stalls at the sequence a *BadMessage names, else at
+	// the batch's first.
+	Apply      ApplyFunc
+	ApplyBatch func([]Message) error
+	MaxBatch   int // 512 when 0
 	// Poll is how often the stream's head is asked for, for lag and rate;
 	// 1 s when 0.
 	Poll time.Duration
@@ -54,6 +62,9 @@ func NewFollower(s *Stream, cfg FollowerConfig) *Follower {
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
 	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 512
+	}
 	f := &Follower{st: s, cfg: cfg, wake: make(chan struct{}), done: make(chan struct{})}
 	f.applied.Store(cfg.From)
 	return f
@@ -68,6 +79,9 @@ var ErrStalled = errors.New("cluster: follower stalled")
 // Run may be called once.
 func (f *Follower) Run(ctx context.Context) error {
 	defer close(f.done)
+	if (f.cfg.Apply == nil) == (f.cfg.ApplyBatch == nil) {
+		return f.stall(f.cfg.From+1, errors.New("give the follower Apply or ApplyBatch (one of them)"))
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go f.poll(ctx)
@@ -84,11 +98,31 @@ func (f *Follower) Run(ctx context.Context) error {
 	}
 	defer it.Stop()
 	go func() { <-ctx.Done(); it.Stop() }()
+	return f.loop(ctx, it)
+}
+
+// flushWait is how long a batch waits for a message that JetStream said is
+// pending before it is applied without it.
+const flushWait = 5 * time.Millisecond
+
+func (f *Follower) loop(ctx context.Context, it jetstream.MessagesContext) error {
+	var batch []Message
 	for {
-		msg, err := it.Next()
+		var opts []jetstream.NextOpt
+		if len(batch) > 0 {
+			opts = append(opts, jetstream.NextMaxWait(flushWait))
+		}
+		msg, err := it.Next(opts...)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return nil
+				return nil // an unapplied batch is simply not applied
+			}
+			if len(batch) > 0 {
+				if err := f.applyBatch(batch); err != nil {
+					return err
+				}
+				batch = batch[:0]
+				continue
 			}
 			// The ordered consumer recreates itself after server failures;
 			// other errors (heartbeats missed while reconnecting) are retried
@@ -100,34 +134,88 @@ func (f *Follower) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := f.applyOne(msg); err != nil {
+		m, pending, err := f.message(msg)
+		if err != nil {
 			return err
+		}
+		if m.Seq <= f.applied.Load() || len(batch) > 0 && m.Seq <= batch[len(batch)-1].Seq {
+			continue // redelivered after a consumer reset: already here
+		}
+		if f.cfg.ApplyBatch == nil {
+			if err := f.applyOne(m); err != nil {
+				return err
+			}
+			continue
+		}
+		batch = append(batch, m)
+		if pending == 0 || len(batch) >= f.cfg.MaxBatch {
+			if err := f.applyBatch(batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
 		}
 	}
 }
 
-func (f *Follower) applyOne(msg jetstream.Msg) error {
-	next := f.applied.Load() + 1
+// Message is one message of the stream as ApplyBatch receives it. Data is
+// the client library's buffer: copy what must outlive the call.
+type Message struct {
+	Seq     uint64
+	Subject string
+	Data    []byte
+	Time    time.Time // when JetStream stored it
+}
+
+// BadMessage is the error an ApplyBatch returns to name the message it
+// could not apply.
+type BadMessage struct {
+	Seq uint64
+	Err error
+}
+
+func (e *BadMessage) Error() string { return fmt.Sprintf("message %d: %v", e.Seq, e.Err) }
+func (e *BadMessage) Unwrap() error { return e.Err }
+
+// message reads a delivered message and how many more JetStream has for us.
+func (f *Follower) message(msg jetstream.Msg) (Message, uint64, error) {
 	md, err := msg.Metadata()
 	if err != nil {
-		return f.stall(next, fmt.Errorf("message metadata: %w", err))
+		return Message{}, 0, f.stall(f.applied.Load()+1, fmt.Errorf("message metadata: %w", err))
 	}
-	seq := md.Sequence.Stream
-	if seq <= f.applied.Load() {
-		return nil // redelivered after a consumer reset: already applied
+	return Message{Seq: md.Sequence.Stream, Subject: msg.Subject(), Data: msg.Data(), Time: md.Timestamp}, md.NumPending, nil
+}
+
+func (f *Follower) applyBatch(batch []Message) error {
+	if err := f.cfg.ApplyBatch(batch); err != nil {
+		at := batch[0].Seq
+		var bad *BadMessage
+		if errors.As(err, &bad) {
+			at = bad.Seq
+		}
+		return f.stall(at, err)
 	}
-	if err := f.cfg.Apply(seq, msg.Subject(), msg.Data()); err != nil {
-		return f.stall(seq, err)
+	f.advance(batch[len(batch)-1])
+	return nil
+}
+
+func (f *Follower) applyOne(m Message) error {
+	if err := f.cfg.Apply(m.Seq, m.Subject, m.Data); err != nil {
+		return f.stall(m.Seq, err)
 	}
-	f.applied.Store(seq)
-	f.appliedAt.Store(md.Timestamp.UnixNano())
+	f.advance(m)
+	return nil
+}
+
+// advance publishes m as the last applied message and wakes waiters.
+func (f *Follower) advance(m Message) {
+	f.applied.Store(m.Seq)
+	f.appliedAt.Store(m.Time.UnixNano())
 	if f.waiters.Load() > 0 {
 		f.mu.Lock()
 		close(f.wake)
 		f.wake = make(chan struct{})
 		f.mu.Unlock()
 	}
-	return nil
 }
 
 // stall records where and why the follower stopped and wakes every waiter.

@@ -28,6 +28,7 @@ func connect(t testing.TB, url string) jetstream.JetStream {
 
 func setup(t testing.TB, js jetstream.JetStream, cfg StreamConfig) *Stream {
 	t.Helper()
+	cfg.Name = fmt.Sprintf("%s_%d", cfg.Name, runID(t))
 	if cfg.Prefix == "" {
 		cfg.Prefix = strings.ToLower(cfg.Name) // streams in one cluster need disjoint subjects
 	}
@@ -38,6 +39,24 @@ func setup(t testing.TB, js jetstream.JetStream, cfg StreamConfig) *Stream {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// runID numbers test runs, so that -count=N runs on the shared cluster
+// use fresh streams instead of the previous run's.
+var (
+	runMu  sync.Mutex
+	runIDs = map[testing.TB]int{}
+)
+
+func runID(t testing.TB) int {
+	runMu.Lock()
+	defer runMu.Unlock()
+	id, ok := runIDs[t]
+	if !ok {
+		id = len(runIDs) + 1
+		runIDs[t] = id
+	}
+	return id
 }
 
 // shared3 is one 3-server cluster for the tests that do not stop servers;

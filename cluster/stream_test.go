@@ -27,7 +27,7 @@ func TestReplicasFollowClusterSize(t *testing.T) {
 	// Another prefix on the same stream name is another application: refused.
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	if _, err := Setup(ctx, connect(t, three.URL(1)), StreamConfig{Name: "R3", Prefix: "other"}); err == nil {
+	if _, err := Setup(ctx, connect(t, three.URL(1)), StreamConfig{Name: s.Name, Prefix: "other"}); err == nil {
 		t.Error("setup with another prefix accepted")
 	}
 }
