@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -21,12 +22,18 @@ type Msg struct {
 type Publisher struct {
 	js     jetstream.JetStream
 	stream string
+	// Timeout bounds a Publish whose ctx has no deadline (DefaultPublishTimeout).
+	Timeout time.Duration
 }
+
+// DefaultPublishTimeout is long enough for a leader election (a few
+// seconds) and short enough that a client hears of an outage.
+const DefaultPublishTimeout = 5 * time.Second
 
 // NewPublisher publishes through js (whose connection may be to any server
 // of the cluster) to the stream s.
 func NewPublisher(s *Stream) *Publisher {
-	return &Publisher{js: s.JS, stream: s.Name}
+	return &Publisher{js: s.JS, stream: s.Name, Timeout: DefaultPublishTimeout}
 }
 
 // Ack is the outcome of a batch once JetStream acknowledged all of it.
@@ -48,6 +55,11 @@ type Ack struct {
 // whole batch with the same ids, within the dedup window, and none is stored
 // twice.
 func (p *Publisher) Publish(ctx context.Context, batch []Msg) (Ack, error) {
+	if _, ok := ctx.Deadline(); !ok && p.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		defer cancel()
+	}
 	futures := make([]jetstream.PubAckFuture, 0, len(batch))
 	for i, m := range batch {
 		nm := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header{}}

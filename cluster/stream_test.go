@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,5 +137,22 @@ func TestWaitForBounded(t *testing.T) {
 	var lag *LagError
 	if err := f.WaitFor(ctx, 99); !errors.As(err, &lag) || lag.Want != 99 {
 		t.Fatalf("WaitFor: %v", err)
+	}
+}
+
+// Publishing where no stream listens fails with an error that says so,
+// promptly, instead of hanging.
+func TestPublishNoStreamSaysSo(t *testing.T) {
+	c := cluster3(t)
+	js := connect(t, c.URL(0))
+	s := setup(t, js, StreamConfig{Name: "GONE"})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if err := js.DeleteStream(ctx, s.Name); err != nil {
+		t.Fatal(err)
+	}
+	_, err := NewPublisher(s).Publish(ctx, batch(s.Subjects, "x", 0, 3))
+	if !errors.Is(err, ErrNotAcknowledged) || !strings.Contains(err.Error(), "no JetStream server answered") {
+		t.Fatalf("publish to a deleted stream: %v", err)
 	}
 }
