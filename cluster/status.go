@@ -9,7 +9,7 @@ import (
 // Status is what a node reports about its follower (for /readyz, /metrics).
 type Status struct {
 	Applied   uint64  // last applied stream sequence
-	Head      uint64  // stream's last sequence at the last poll
+	Head      uint64  // stream's last sequence at the last poll (polling ends when Run returns)
 	LagMsgs   uint64  // Head - Applied (purged messages in between count too)
 	LagSecs   float64 // write time of Head minus write time of Applied; 0 when caught up
 	Rate      float64 // messages applied per second over the last poll interval
