@@ -1,0 +1,262 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ApplyFunc applies one message. It must be deterministic (every node
+// applies the same messages in the same order and must reach the same
+// state) and return an error, never skip, for a message it cannot decode or
+// apply: the follower then stops at that message.
+type ApplyFunc func(seq uint64, subject string, data []byte) error
+
+// FollowerConfig says where to start and what to do with each message.
+type FollowerConfig struct {
+	// From is the last sequence the caller has already applied (persisted
+	// with its state): the follower starts at From+1. 0 replays everything.
+	From uint64
+	// Apply applies one message at a time; or ApplyBatch, given instead,
+	// gets the messages that are at hand (up to MaxBatch, consecutive, in
+	// order) at once, so a store can commit them as one write batch. A
+	// batch is all or nothing: on an error none of it counts as applied,
+	// and the follower stalls at the sequence a *BadMessage names, else at
+	// the batch's first.
+	Apply      ApplyFunc
+	ApplyBatch func([]Message) error
+	MaxBatch   int // 512 when 0
+	// Poll is how often the stream's head is asked for, for lag and rate;
+	// 1 s when 0.
+	Poll time.Duration
+}
+
+// Follower applies the stream in order on one node. It reads through an
+// ordered consumer: ephemeral, in order, without gaps, and recreated by the
+// client from the last delivered sequence when a server goes away.
+type Follower struct {
+	st  *Stream
+	cfg FollowerConfig
+
+	applied   atomic.Uint64
+	appliedAt atomic.Int64 // write time (unix ns) of the last applied message
+
+	mu        sync.Mutex
+	wake      chan struct{} // closed and replaced when applied advances and someone waits
+	waiters   atomic.Int32
+	stalledAt uint64
+	stallErr  error
+	done      chan struct{} // closed when Run returns
+	head      uint64        // stream's last sequence at the last poll
+	headAt    time.Time     // its write time
+	rate      float64       // messages applied per second over the last poll
+}
+
+// NewFollower prepares a follower of s; Run starts it.
+func NewFollower(s *Stream, cfg FollowerConfig) *Follower {
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 512
+	}
+	f := &Follower{st: s, cfg: cfg, wake: make(chan struct{}), done: make(chan struct{})}
+	f.applied.Store(cfg.From)
+	return f
+}
+
+// ErrStalled is wrapped by Run's error and Status.Err when a message could
+// not be applied.
+var ErrStalled = errors.New("cluster: follower stalled")
+
+// Run applies messages until ctx ends (returns nil) or a message cannot be
+// applied (returns an error wrapping ErrStalled and naming the sequence).
+// Run may be called once.
+func (f *Follower) Run(ctx context.Context) error {
+	defer close(f.done)
+	if (f.cfg.Apply == nil) == (f.cfg.ApplyBatch == nil) {
+		return f.stall(f.cfg.From+1, errors.New("give the follower Apply or ApplyBatch (one of them)"))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go f.poll(ctx)
+	cons, err := f.st.JS.OrderedConsumer(ctx, f.st.Name, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   f.cfg.From + 1,
+	})
+	if err != nil {
+		return f.stall(f.cfg.From+1, fmt.Errorf("creating the consumer: %w", err))
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(1000))
+	if err != nil {
+		return f.stall(f.cfg.From+1, fmt.Errorf("starting to consume: %w", err))
+	}
+	defer it.Stop()
+	go func() { <-ctx.Done(); it.Stop() }()
+	return f.loop(ctx, it)
+}
+
+// flushWait is how long a batch waits for a message that JetStream said is
+// pending before it is applied without it.
+const flushWait = 5 * time.Millisecond
+
+func (f *Follower) loop(ctx context.Context, it jetstream.MessagesContext) error {
+	var batch []Message
+	for {
+		var opts []jetstream.NextOpt
+		if len(batch) > 0 {
+			opts = append(opts, jetstream.NextMaxWait(flushWait))
+		}
+		msg, err := it.Next(opts...)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil // an unapplied batch is simply not applied
+			}
+			if len(batch) > 0 {
+				if err := f.applyBatch(batch); err != nil {
+					return err
+				}
+				batch = batch[:0]
+				continue
+			}
+			// The ordered consumer recreates itself after server failures;
+			// other errors (heartbeats missed while reconnecting) are retried
+			// after a pause, so a long outage does not spin.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
+		}
+		m, pending, err := f.message(msg)
+		if err != nil {
+			return err
+		}
+		if m.Seq <= f.applied.Load() || len(batch) > 0 && m.Seq <= batch[len(batch)-1].Seq {
+			continue // redelivered after a consumer reset: already here
+		}
+		if f.cfg.ApplyBatch == nil {
+			if err := f.applyOne(m); err != nil {
+				return err
+			}
+			continue
+		}
+		batch = append(batch, m)
+		if pending == 0 || len(batch) >= f.cfg.MaxBatch {
+			if err := f.applyBatch(batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+}
+
+// Message is one message of the stream as ApplyBatch receives it. Data is
+// the client library's buffer: copy what must outlive the call.
+type Message struct {
+	Seq     uint64
+	Subject string
+	Data    []byte
+	Time    time.Time // when JetStream stored it
+}
+
+// BadMessage is the error an ApplyBatch returns to name the message it
+// could not apply.
+type BadMessage struct {
+	Seq uint64
+	Err error
+}
+
+func (e *BadMessage) Error() string { return fmt.Sprintf("message %d: %v", e.Seq, e.Err) }
+func (e *BadMessage) Unwrap() error { return e.Err }
+
+// message reads a delivered message and how many more JetStream has for us.
+func (f *Follower) message(msg jetstream.Msg) (Message, uint64, error) {
+	md, err := msg.Metadata()
+	if err != nil {
+		return Message{}, 0, f.stall(f.applied.Load()+1, fmt.Errorf("message metadata: %w", err))
+	}
+	return Message{Seq: md.Sequence.Stream, Subject: msg.Subject(), Data: msg.Data(), Time: md.Timestamp}, md.NumPending, nil
+}
+
+func (f *Follower) applyBatch(batch []Message) error {
+	if err := f.cfg.ApplyBatch(batch); err != nil {
+		at := batch[0].Seq
+		var bad *BadMessage
+		if errors.As(err, &bad) {
+			at = bad.Seq
+		}
+		return f.stall(at, err)
+	}
+	f.advance(batch[len(batch)-1])
+	return nil
+}
+
+func (f *Follower) applyOne(m Message) error {
+	if err := f.cfg.Apply(m.Seq, m.Subject, m.Data); err != nil {
+		return f.stall(m.Seq, err)
+	}
+	f.advance(m)
+	return nil
+}
+
+// advance publishes m as the last applied message and wakes waiters.
+func (f *Follower) advance(m Message) {
+	f.applied.Store(m.Seq)
+	f.appliedAt.Store(m.Time.UnixNano())
+	if f.waiters.Load() > 0 {
+		f.mu.Lock()
+		close(f.wake)
+		f.wake = make(chan struct{})
+		f.mu.Unlock()
+	}
+}
+
+// stall records where and why the follower stopped and wakes every waiter.
+func (f *Follower) stall(seq uint64, err error) error {
+	err = fmt.Errorf("%w at stream sequence %d (last applied %d): %w", ErrStalled, seq, f.applied.Load(), err)
+	f.mu.Lock()
+	f.stalledAt, f.stallErr = seq, err
+	close(f.wake)
+	f.wake = make(chan struct{})
+	f.mu.Unlock()
+	return err
+}
+
+// poll asks for the stream's head every Poll, for lag, and measures the rate.
+func (f *Follower) poll(ctx context.Context) {
+	t := time.NewTicker(f.cfg.Poll)
+	defer t.Stop()
+	prev, prevAt := f.applied.Load(), time.Now()
+	for {
+		f.refreshHead(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			cur := f.applied.Load()
+			f.mu.Lock()
+			f.rate = float64(cur-prev) / now.Sub(prevAt).Seconds()
+			f.mu.Unlock()
+			prev, prevAt = cur, now
+		}
+	}
+}
+
+func (f *Follower) refreshHead(ctx context.Context) {
+	qctx, cancel := context.WithTimeout(ctx, f.cfg.Poll)
+	defer cancel()
+	last, at, err := f.st.LastSeq(qctx)
+	if err != nil {
+		return // unreachable: keep the last known head; lag then understates
+	}
+	f.mu.Lock()
+	f.head, f.headAt = last, at
+	f.mu.Unlock()
+}

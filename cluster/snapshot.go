@@ -1,0 +1,119 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Snapshots is the object store bucket where nodes publish state snapshots
+// for new nodes to bootstrap from. An object is named by the stream sequence
+// its state includes (zero-padded, so names sort like sequences); the object
+// store cuts it into chunks on the way in and out, so neither Put nor Newest
+// holds a whole snapshot in memory.
+type Snapshots struct {
+	os   jetstream.ObjectStore
+	keep int
+}
+
+const snapPrefix = "snap-"
+
+// OpenSnapshots creates (or opens) the bucket "<stream>_snapshots" with the
+// stream's replicas. keep is how many snapshots Put leaves (oldest go first);
+// 2 when 0, so a reader of the newest never loses it to the next Put.
+func OpenSnapshots(ctx context.Context, s *Stream, keep int) (*Snapshots, error) {
+	if keep <= 0 {
+		keep = 2
+	}
+	os, err := s.JS.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      s.Name + "_snapshots",
+		Description: "state snapshots of stream " + s.Name + ", named by the sequence they include",
+		Replicas:    s.Replicas,
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: snapshot bucket: %w", err)
+	}
+	return &Snapshots{os: os, keep: keep}, nil
+}
+
+func snapName(seq uint64) string { return fmt.Sprintf("%s%020d", snapPrefix, seq) }
+
+// Put stores a snapshot that includes every message up to seq, reading r
+// to its end, then deletes all but the newest keep snapshots.
+func (s *Snapshots) Put(ctx context.Context, seq uint64, r io.Reader) error {
+	if _, err := s.os.Put(ctx, jetstream.ObjectMeta{Name: snapName(seq)}, r); err != nil {
+		return fmt.Errorf("cluster: putting snapshot %d: %w", seq, err)
+	}
+	seqs, err := s.list(ctx)
+	if err != nil {
+		return err
+	}
+	// A listing right after a put may not show it yet (the bucket's watcher
+	// can miss the newest entry of a replicated bucket; seen in tests): add it,
+	// so the one just written is never taken for an old one.
+	if !slices.Contains(seqs, seq) {
+		seqs = append(seqs, seq)
+		slices.Sort(seqs)
+	}
+	for len(seqs) > s.keep {
+		if err := s.os.Delete(ctx, snapName(seqs[0])); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			return fmt.Errorf("cluster: deleting old snapshot %d: %w", seqs[0], err)
+		}
+		seqs = seqs[1:]
+	}
+	return nil
+}
+
+// ErrNoSnapshot is Newest's answer for an empty bucket: replay the stream
+// from the start instead.
+var ErrNoSnapshot = errors.New("cluster: no snapshot in the bucket")
+
+// Newest opens the newest snapshot for reading: the caller restores from r,
+// closes it, and follows the stream from seq. One put a moment ago may not be
+// listed yet; the one before it is then returned, which only means a longer
+// replay of the stream. r's Read returns an error if
+// the object turns out corrupt (its digest is checked at the end).
+func (s *Snapshots) Newest(ctx context.Context) (seq uint64, r io.ReadCloser, err error) {
+	seqs, err := s.list(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(seqs) == 0 {
+		return 0, nil, ErrNoSnapshot
+	}
+	seq = seqs[len(seqs)-1]
+	res, err := s.os.Get(ctx, snapName(seq))
+	if err != nil {
+		return 0, nil, fmt.Errorf("cluster: opening snapshot %d: %w", seq, err)
+	}
+	return seq, res, nil
+}
+
+// list is the sequences of the stored snapshots, oldest first.
+func (s *Snapshots) list(ctx context.Context) ([]uint64, error) {
+	infos, err := s.os.List(ctx)
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster: listing snapshots: %w", err)
+	}
+	var seqs []uint64
+	for _, in := range infos {
+		if n, ok := strings.CutPrefix(in.Name, snapPrefix); ok && !in.Deleted {
+			if seq, err := strconv.ParseUint(n, 10, 64); err == nil {
+				seqs = append(seqs, seq)
+			}
+		}
+	}
+	// Names are zero-padded, and List returns them in no promised order.
+	slices.Sort(seqs)
+	return seqs, nil
+}
