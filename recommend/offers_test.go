@@ -47,7 +47,7 @@ func (e *offerTestEnv) open() {
 	if err != nil {
 		e.t.Fatalf("open store: %v", err)
 	}
-	eng, err := New(st, DefaultOptions())
+	eng, err := New(StoreDeps(st), DefaultOptions())
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -7,15 +7,16 @@ import (
 	"github.com/affinity-rec/affinity/features"
 )
 
-// valueSource is what potential value needs beyond Source: customers who
+// ValueSource is what potential value needs beyond Source: customers who
 // bought a pair of products (one bitmap intersection in the feature store)
-// and the mean value of a purchase of a product.
-type valueSource interface {
+// and the mean value of a purchase of a product. An Engine without one
+// (Deps.Values nil) estimates from catalogue prices and popularity alone.
+type ValueSource interface {
 	CoBought(a, b uint32) (both, ofA int)
 	PurchaseValue(p uint32) (float64, bool)
 }
 
-var _ valueSource = (*features.Store)(nil)
+var _ ValueSource = (*features.Store)(nil)
 
 const (
 	// potentialTopN is how many personal recommendations potential value
@@ -60,7 +61,7 @@ func (e *Engine) PotentialValue(ctx context.Context, customerID string) (float64
 			}
 		}
 	}
-	vs, _ := e.src.(valueSource)
+	vs := e.values
 	m := e.src.Model()
 	cat := e.src.Catalog()
 	total := 0.0
