@@ -44,23 +44,7 @@ func (e *Engine) PotentialValue(ctx context.Context, customerID string) (float64
 	if err != nil {
 		return 0, err
 	}
-	var anchors []uint32
-	if c, ok := e.src.CustomerID(customerID); ok {
-		hist := e.src.HistoryView(c)
-		for i := len(hist) - 1; i >= 0 && len(anchors) < potentialAnchors; i-- {
-			in := hist[i]
-			if in.Class != features.ClassBought {
-				continue
-			}
-			dup := false
-			for _, a := range anchors {
-				dup = dup || a == in.Product
-			}
-			if !dup {
-				anchors = append(anchors, in.Product)
-			}
-		}
-	}
+	anchors := e.purchaseAnchors(customerID)
 	vs := e.values
 	m := e.src.Model()
 	cat := e.src.Catalog()
@@ -94,4 +78,29 @@ func (e *Engine) PotentialValue(ctx context.Context, customerID string) (float64
 		total += value * prob
 	}
 	return math.Round(total*1e6) / 1e6, nil
+}
+
+// purchaseAnchors is the customer's potentialAnchors most recent distinct
+// purchases, newest first; none for an unknown customer.
+func (e *Engine) purchaseAnchors(customerID string) []uint32 {
+	c, ok := e.src.CustomerID(customerID)
+	if !ok {
+		return nil
+	}
+	var anchors []uint32
+	hist := e.src.HistoryView(c)
+	for i := len(hist) - 1; i >= 0 && len(anchors) < potentialAnchors; i-- {
+		in := hist[i]
+		if in.Class != features.ClassBought {
+			continue
+		}
+		dup := false
+		for _, a := range anchors {
+			dup = dup || a == in.Product
+		}
+		if !dup {
+			anchors = append(anchors, in.Product)
+		}
+	}
+	return anchors
 }
