@@ -23,9 +23,6 @@ func (e *Engine) Personal(ctx context.Context, r Request) (List, error) {
 		return l, err
 	}
 	k := e.limit(&r)
-	if paramString(r.Params, "algorithm") == "popular" {
-		return e.Popular(ctx, Request{CustomerID: r.CustomerID, Limit: k, Filter: r.Filter, Window: r.Window})
-	}
 	q, err := e.personalQuery(r, k)
 	if err != nil {
 		return List{}, err

@@ -12,8 +12,8 @@ import (
 // variantList serves the algorithms an experiment variant can choose beyond
 // an endpoint's own ranking: "fixed" (the variant's "products", in order:
 // a hand-picked fallback to test against) anywhere, and "popular" on the
-// related endpoint (Personal handles it itself). ok is false when the
-// endpoint should rank as usual.
+// related and personal endpoints. ok is false when the endpoint should rank
+// as usual.
 func (e *Engine) variantList(ctx context.Context, r Request, endpoint string) (List, bool, error) {
 	if len(r.Params) == 0 {
 		return List{}, false, nil
@@ -22,28 +22,40 @@ func (e *Engine) variantList(ctx context.Context, r Request, endpoint string) (L
 	case "fixed":
 		return e.fixedList(r), true, nil
 	case "popular":
-		if endpoint != "related" {
-			return List{}, false, nil
+		switch endpoint {
+		case "related":
+			l, err := e.relatedPopular(ctx, r)
+			return l, true, err
+		case "personal":
+			// The customer's popular list, without the variant's other
+			// knobs: its limit is taken here.
+			l, err := e.Popular(ctx, Request{CustomerID: r.CustomerID, Limit: e.limit(&r), Filter: r.Filter, Window: r.Window})
+			return l, true, err
 		}
-		self, _ := e.src.ProductID(r.ProductID)
-		pr := r
-		pr.Params = nil // no second override
-		pr.Limit = e.limit(&r) + 1
-		l, err := e.Popular(ctx, pr)
-		if err != nil {
-			return List{}, true, err
-		}
-		items := l.Items[:0]
-		for _, it := range l.Items {
-			if p, ok := e.src.ProductID(it.ProductID); ok && p == self {
-				continue
-			}
-			items = append(items, it)
-		}
-		l.Items = items[:min(len(items), e.limit(&r))]
-		return l, true, nil
 	}
 	return List{}, false, nil
+}
+
+// relatedPopular is the popular list minus the product the request is
+// about.
+func (e *Engine) relatedPopular(ctx context.Context, r Request) (List, error) {
+	self, _ := e.src.ProductID(r.ProductID)
+	pr := r
+	pr.Params = nil // no second override
+	pr.Limit = e.limit(&r) + 1
+	l, err := e.Popular(ctx, pr)
+	if err != nil {
+		return List{}, err
+	}
+	items := l.Items[:0]
+	for _, it := range l.Items {
+		if p, ok := e.src.ProductID(it.ProductID); ok && p == self {
+			continue
+		}
+		items = append(items, it)
+	}
+	l.Items = items[:min(len(items), e.limit(&r))]
+	return l, nil
 }
 
 // fixedList is the variant's product list minus unknown products, products
