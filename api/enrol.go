@@ -23,7 +23,8 @@ type Experimenter interface {
 	Expose(experiment, variant, recommendationID, unit string, forced bool, items []string)
 }
 
-// enrolment is a request's experiment assignment.
+// enrolment is a next-best-offer request's experiment assignment (lists
+// enrol through recommend.Service).
 type enrolment struct {
 	Experiment, Variant string
 	Params              map[string]any
@@ -31,29 +32,39 @@ type enrolment struct {
 	Unit                string // who was assigned: the customer, else unit_id
 }
 
-// enrol reads the experiment flags (experiment=, variant= or the
-// X-Affinity-Experiment / X-Affinity-Variant headers); nil when the request
-// names no experiment. Anonymous requests use unit_id.
-func (s *Server) enrol(c *fiber.Ctx, unit string) (*enrolment, error) {
-	exp := queryString(c, "experiment")
+// experimentFlags reads the experiment flags (experiment=, variant= or the
+// X-Affinity-Experiment / X-Affinity-Variant headers); exp is "" when the
+// request names no experiment. The unit is the given one (the customer),
+// else, for an anonymous request naming an experiment, unit_id.
+func experimentFlags(c *fiber.Ctx, unit string) (exp, forced, u string, err error) {
+	exp = queryString(c, "experiment")
 	if exp == "" {
 		exp = strings.Clone(c.Get("X-Affinity-Experiment"))
 	}
 	if exp == "" {
-		return nil, nil
+		return "", "", unit, nil
 	}
-	forced := queryString(c, "variant")
+	forced = queryString(c, "variant")
 	if forced == "" {
 		forced = strings.Clone(c.Get("X-Affinity-Variant"))
 	}
 	if err := features.ValidateID("experiment", exp); err != nil {
-		return nil, err
+		return "", "", "", err
 	}
 	if unit == "" {
-		var err error
 		if unit, err = queryID(c, "unit_id"); err != nil {
-			return nil, err
+			return "", "", "", err
 		}
+	}
+	return exp, forced, unit, nil
+}
+
+// enrol assigns a next-best-offer request to a variant; nil when the
+// request names no experiment.
+func (s *Server) enrol(c *fiber.Ctx, unit string) (*enrolment, error) {
+	exp, forced, unit, err := experimentFlags(c, unit)
+	if err != nil || exp == "" {
+		return nil, err
 	}
 	if s.deps.Experiments == nil {
 		return nil, notFound("unknown experiment " + quote(exp))

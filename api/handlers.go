@@ -1,8 +1,6 @@
 package api
 
 import (
-	"context"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/affinity-rec/affinity/features"
@@ -173,8 +171,9 @@ type listReply struct {
 	Variant          *string          `json:"variant"`
 }
 
-func (s *Server) listRequest(c *fiber.Ctx) (recommend.Request, error) {
-	var r recommend.Request
+// listRequest parses what every list endpoint takes: limit and filters.
+func (s *Server) listRequest(c *fiber.Ctx, kind recommend.ListKind) (recommend.ListRequest, error) {
+	r := recommend.ListRequest{Kind: kind}
 	var err error
 	if r.Limit, err = queryLimit(c, s.deps.Engine.Options().MaxLimit); err != nil {
 		return r, err
@@ -190,7 +189,7 @@ func (s *Server) related(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.listRequest(c)
+	r, err := s.listRequest(c, recommend.ListRelated)
 	if err != nil {
 		return err
 	}
@@ -204,7 +203,7 @@ func (s *Server) related(c *fiber.Ctx) error {
 	if r.CustomerID, err = queryID(c, "customer_id"); err != nil {
 		return err
 	}
-	return s.serveList(c, r, r.CustomerID, s.deps.Engine.Related)
+	return s.serveList(c, r, r.CustomerID)
 }
 
 func (s *Server) personal(c *fiber.Ctx) error {
@@ -212,7 +211,7 @@ func (s *Server) personal(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.listRequest(c)
+	r, err := s.listRequest(c, recommend.ListPersonal)
 	if err != nil {
 		return err
 	}
@@ -227,16 +226,14 @@ func (s *Server) personal(c *fiber.Ctx) error {
 	r.IncludeSeen = !excl
 	// preview (the console's what-if) ranks under the experiment variant
 	// asked for but logs no exposure, so looking does not count in results.
-	preview, err := queryBool(c, "preview", false)
-	if err != nil {
+	if r.Preview, err = queryBool(c, "preview", false); err != nil {
 		return err
 	}
-	c.Locals(localPreview, preview)
-	return s.serveList(c, r, id, s.deps.Engine.Personal)
+	return s.serveList(c, r, id)
 }
 
 func (s *Server) popular(c *fiber.Ctx) error {
-	r, err := s.listRequest(c)
+	r, err := s.listRequest(c, recommend.ListPopular)
 	if err != nil {
 		return err
 	}
@@ -246,41 +243,33 @@ func (s *Server) popular(c *fiber.Ctx) error {
 	if r.CustomerID, err = queryID(c, "customer_id"); err != nil {
 		return err
 	}
-	segment := queryString(c, "segment")
-	if segment != "" {
-		return s.serveList(c, r, r.CustomerID, func(ctx context.Context, r recommend.Request) (recommend.List, error) {
-			return s.popularSegment(c, r, segment)
-		})
+	if r.Segment, err = popularSegment(c); err != nil {
+		return err
 	}
-	return s.serveList(c, r, r.CustomerID, s.deps.Engine.Popular)
+	if r.Segment != "" {
+		r.Kind = recommend.ListSegmentPopular
+	}
+	return s.serveList(c, r, r.CustomerID)
 }
 
-const localPreview = "preview"
-
-// serveList runs one list request: experiment enrolment from the request
-// flags, the ranking call, the exposure log, the reply.
-func (s *Server) serveList(c *fiber.Ctx, r recommend.Request, unit string, fn func(context.Context, recommend.Request) (recommend.List, error)) error {
-	enr, err := s.enrol(c, unit)
+// serveList reads the experiment flags (unit: who is enrolled when the
+// request is not anonymous), makes the one call to the list use case and
+// encodes its answer.
+func (s *Server) serveList(c *fiber.Ctx, r recommend.ListRequest, unit string) error {
+	var err error
+	if r.Experiment, r.Variant, r.Unit, err = experimentFlags(c, unit); err != nil {
+		return err
+	}
+	res, err := s.lists.List(c.UserContext(), r)
 	if err != nil {
 		return err
 	}
-	if enr != nil {
-		r.Params = enr.Params
+	if res.Items == nil {
+		res.Items = []recommend.Item{}
 	}
-	l, err := fn(c.UserContext(), r)
-	if err != nil {
-		return err
-	}
-	if l.Items == nil {
-		l.Items = []recommend.Item{}
-	}
-	reply := listReply{Items: l.Items, RecommendationID: s.deps.Engine.NewRecommendationID(), Algorithm: l.Algorithm}
-	if enr != nil {
-		reply.Experiment, reply.Variant = &enr.Experiment, &enr.Variant
-		// enr.Unit, not unit: an anonymous request's unit is its unit_id.
-		if preview, _ := c.Locals(localPreview).(bool); !preview {
-			s.expose(c, enr, reply.RecommendationID, l)
-		}
+	reply := listReply{Items: res.Items, RecommendationID: res.RecommendationID, Algorithm: res.Algorithm}
+	if res.Enrolled {
+		reply.Experiment, reply.Variant = &res.Experiment, &res.Variant
 	}
 	return sendList(c, &reply)
 }

@@ -85,7 +85,7 @@ func seededStore(t testing.TB, mod func(*features.Options), evs []features.Event
 		t.Fatal(err)
 	}
 	st.Refresh()
-	eng, err := recommend.New(st, recommend.DefaultOptions())
+	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

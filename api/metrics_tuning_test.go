@@ -23,7 +23,7 @@ func TestMetricsShowTuning(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	eng, err := recommend.New(st, recommend.DefaultOptions())
+	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

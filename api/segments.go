@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/url"
 	"strings"
 
@@ -26,12 +25,16 @@ func (s *Server) segmentRoutes() []route {
 	}
 }
 
-// popularSegment answers /v1/popular?segment=.
-func (s *Server) popularSegment(c *fiber.Ctx, r recommend.Request, segment string) (recommend.List, error) {
-	if err := features.ValidateSegmentName(segment); err != nil {
-		return recommend.List{}, badRequest("segment", "segment "+strings.TrimPrefix(err.Error(), "name "))
+// popularSegment reads /v1/popular's segment= ("": none).
+func popularSegment(c *fiber.Ctx) (string, error) {
+	segment := queryString(c, "segment")
+	if segment == "" {
+		return "", nil
 	}
-	return s.deps.Engine.SegmentPopular(c.UserContext(), r, segment)
+	if err := features.ValidateSegmentName(segment); err != nil {
+		return "", badRequest("segment", "segment "+strings.TrimPrefix(err.Error(), "name "))
+	}
+	return segment, nil
 }
 
 type segmentBody struct {
@@ -113,14 +116,13 @@ func (s *Server) segmentProducts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.listRequest(c)
+	r, err := s.listRequest(c, recommend.ListSegmentProducts)
 	if err != nil {
 		return err
 	}
+	r.Segment = name
 	if r.CustomerID, err = queryID(c, "customer_id"); err != nil {
 		return err
 	}
-	return s.serveList(c, r, r.CustomerID, func(ctx context.Context, r recommend.Request) (recommend.List, error) {
-		return s.deps.Engine.SegmentProducts(ctx, r, name)
-	})
+	return s.serveList(c, r, r.CustomerID)
 }

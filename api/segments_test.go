@@ -40,7 +40,7 @@ func newSegServer(t testing.TB, dir string) *segServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	eng, err := recommend.New(st, recommend.DefaultOptions())
+	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

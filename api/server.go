@@ -170,6 +170,7 @@ type Server struct {
 	app      *fiber.App
 	opts     Options
 	deps     Deps
+	lists    *recommend.Service
 	log      *slog.Logger
 	metrics  *metrics
 	ready    atomic.Bool
@@ -198,7 +199,7 @@ func New(d Deps, o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{opts: o, deps: d, log: o.Logger, metrics: newMetrics(d.Store)}
+	s := &Server{opts: o, deps: d, lists: recommend.NewService(d.Engine, d.Experiments), log: o.Logger, metrics: newMetrics(d.Store)}
 	if o.RateLimit > 0 {
 		s.limiter = newRateLimiter(o.RateLimit)
 	}

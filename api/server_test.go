@@ -55,7 +55,7 @@ func openServer(t testing.TB, dir string, ao Options) (*features.Store, *Server)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	eng, err := recommend.New(st, recommend.DefaultOptions())
+	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func startServer(t *testing.T, o api.Options) string {
 		t.Fatal(err)
 	}
 	st.Refresh()
-	eng, err := recommend.New(st, recommend.DefaultOptions())
+	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,32 @@ type personalEntry struct {
 // fewer than 32.
 const cacheMinHistory = 8
 
+// cacheable reports whether q's list may be cached (see personalCache and
+// cacheMinHistory), and its key.
+func (e *Engine) cacheable(q personalQuery) (personalKey, bool) {
+	r := q.r
+	if e.cache == nil || len(r.Params) != 0 || r.Window != 0 || len(q.hist) < cacheMinHistory || q.distinct <= thinHistory {
+		return personalKey{}, false
+	}
+	return personalKey{cust: q.cust, limit: q.k, filter: r.Filter, ctx: r.ContextProduct, includeSeen: r.IncludeSeen}, true
+}
+
+// cachedPersonal is q's list as last computed, if still valid.
+func (e *Engine) cachedPersonal(q personalQuery) (List, bool) {
+	key, ok := e.cacheable(q)
+	if !ok {
+		return List{}, false
+	}
+	return e.cache.get(key, q.m, q.cat, len(q.hist))
+}
+
+// cachePersonal keeps l, computed for q, when q is cacheable.
+func (e *Engine) cachePersonal(q personalQuery, l List) {
+	if key, ok := e.cacheable(q); ok {
+		e.cache.put(key, q.m, q.cat, len(q.hist), l)
+	}
+}
+
 func newPersonalCache(entries int) *personalCache {
 	c := &personalCache{per: max(1, entries/16)}
 	for i := range c.shards {

@@ -30,7 +30,7 @@ func openEngine(t *testing.T, evs []features.Event) (*Engine, *features.Store) {
 		}
 	}
 	st.Refresh()
-	e, err := New(st, DefaultOptions())
+	e, err := New(StoreDeps(st), DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,12 +222,11 @@ func TestPersonalScoringBothWays(t *testing.T) {
 	o := DefaultOptions()
 	o.CacheEntries = 0
 	_, st := openEngine(t, evs)
-	e, err := New(st, o)
+	e, err := New(StoreDeps(st), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := st.Model()
-	defer func(v int) { denseScatter = v }(denseScatter)
 	for c := range 150 {
 		cust := fmt.Sprintf("c%d", c)
 		id, _ := st.CustomerID(cust)
@@ -257,7 +256,7 @@ func TestPersonalScoringBothWays(t *testing.T) {
 		})
 		var lists [2][]string
 		for i, ds := range []int{1 << 20, 0} {
-			denseScatter = ds
+			e.denseScatter = ds
 			l, err := e.Personal(context.Background(), Request{CustomerID: cust, Limit: 5})
 			if err != nil {
 				t.Fatal(err)

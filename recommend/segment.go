@@ -3,15 +3,15 @@ package recommend
 import (
 	"context"
 	"fmt"
+	"github.com/affinity-rec/affinity/features/similarity"
 	"slices"
 
 	"github.com/affinity-rec/affinity/features"
-	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // SegmentSource is what segment-aware ranking needs beyond Source.
 // Implementations must be safe for concurrent use; *features.Store is one.
-// A Source that is not a SegmentSource simply has no segments.
+// An Engine without one (Deps.Segments nil) simply has no segments.
 type SegmentSource interface {
 	// SegmentsOf returns the names of customer c's segments, sorted.
 	SegmentsOf(c uint32) []string
@@ -31,11 +31,10 @@ const (
 )
 
 func (e *Engine) segmentSource() (SegmentSource, error) {
-	ss, ok := e.src.(SegmentSource)
-	if !ok {
+	if e.segs == nil {
 		return nil, fmt.Errorf("%w: this store has no segments", ErrBadRequest)
 	}
-	return ss, nil
+	return e.segs, nil
 }
 
 // SegmentProducts answers product-to-customer associations (PTC): the
@@ -77,8 +76,7 @@ func (e *Engine) segmentList(r Request, segment, algo string, pick func(*feature
 // customer with attributes and no events yet gets their segments' products
 // (blendSegments) before the popular ones.
 func (e *Engine) inSegments(c uint32, known bool) bool {
-	ss, ok := e.src.(SegmentSource)
-	return known && ok && len(ss.SegmentsOf(c)) > 0
+	return known && e.segs != nil && len(e.segs.SegmentsOf(c)) > 0
 }
 
 // thinCount is the number of distinct products in hist up to thinHistory,
@@ -106,19 +104,12 @@ func thinCount(hist []features.Interaction) int {
 // of thinHistory products, a
 // segment product scores (1 - h/thinHistory) × the best personal score ×
 // its lift relative to the segment's best, added to any personal score it
-// already has. Excluded products (sc.mark == 2) and filtered ones stay out.
+// already has. Excluded products and filtered ones stay out.
 func (e *Engine) blendSegments(sc *scratch, h int, c uint32, known bool, items []similarity.Neighbour, match *features.Matcher, k int) []similarity.Neighbour {
-	if !known {
+	if !known || e.segs == nil || h > thinHistory {
 		return items
 	}
-	ss, ok := e.src.(SegmentSource)
-	if !ok {
-		return items
-	}
-	if h > thinHistory {
-		return items
-	}
-	segs := ss.SegmentsOf(c)
+	segs := e.segs.SegmentsOf(c)
 	if len(segs) == 0 {
 		return items
 	}
@@ -133,7 +124,7 @@ func (e *Engine) blendSegments(sc *scratch, h int, c uint32, known bool, items [
 		pos[it.Product] = i
 	}
 	for _, name := range segs[:min(len(segs), maxBlendSegments)] {
-		sp, err := ss.SegmentProducts(name)
+		sp, err := e.segs.SegmentProducts(name)
 		if err != nil || len(sp.Lift) == 0 {
 			continue // deleted meanwhile, or nothing distinctive
 		}
@@ -144,7 +135,7 @@ func (e *Engine) blendSegments(sc *scratch, h int, c uint32, known bool, items [
 				break
 			}
 			p := n.Product
-			if int(p) < len(sc.mark) && sc.mark[p] == 2 || !match.Allows(p) {
+			if sc.excluded(p) || !match.Allows(p) {
 				continue
 			}
 			taken++
@@ -154,7 +145,7 @@ func (e *Engine) blendSegments(sc *scratch, h int, c uint32, known bool, items [
 				continue
 			}
 			s := add
-			if int(p) < len(sc.mark) && sc.mark[p] != 2 && sc.score[p] > 0 {
+			if int(p) < len(sc.mark) && sc.mark[p] != markExcluded && sc.score[p] > 0 {
 				s += sc.score[p] // a personal candidate outside the top k
 			}
 			pos[p] = len(out)

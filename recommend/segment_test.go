@@ -80,7 +80,7 @@ func segWorld(t testing.TB) (*Engine, *features.Store) {
 		t.Fatal(err)
 	}
 	st.Refresh()
-	e, err := New(st, DefaultOptions())
+	e, err := New(StoreDeps(st), DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

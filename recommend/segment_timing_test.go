@@ -120,7 +120,7 @@ func loadSegRetail() (*features.Store, error) {
 // left out.
 func BenchmarkSegmentProductsList(b *testing.B) {
 	st := segRetailStore(b)
-	e, err := New(st, DefaultOptions())
+	e, err := New(StoreDeps(st), DefaultOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func BenchmarkSegmentProductsList(b *testing.B) {
 // personal recommendations and their co-purchase probabilities.
 func BenchmarkPotentialValue(b *testing.B) {
 	st := segRetailStore(b)
-	e, err := New(st, DefaultOptions())
+	e, err := New(StoreDeps(st), DefaultOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func BenchmarkPotentialValue(b *testing.B) {
 // layer: value, segments and potential value.
 func BenchmarkProfile(b *testing.B) {
 	st := segRetailStore(b)
-	e, err := New(st, DefaultOptions())
+	e, err := New(StoreDeps(st), DefaultOptions())
 	if err != nil {
 		b.Fatal(err)
 	}

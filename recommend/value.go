@@ -7,15 +7,16 @@ import (
 	"github.com/affinity-rec/affinity/features"
 )
 
-// valueSource is what potential value needs beyond Source: customers who
+// ValueSource is what potential value needs beyond Source: customers who
 // bought a pair of products (one bitmap intersection in the feature store)
-// and the mean value of a purchase of a product.
-type valueSource interface {
+// and the mean value of a purchase of a product. An Engine without one
+// (Deps.Values nil) estimates from catalogue prices and popularity alone.
+type ValueSource interface {
 	CoBought(a, b uint32) (both, ofA int)
 	PurchaseValue(p uint32) (float64, bool)
 }
 
-var _ valueSource = (*features.Store)(nil)
+var _ ValueSource = (*features.Store)(nil)
 
 const (
 	// potentialTopN is how many personal recommendations potential value
@@ -43,24 +44,8 @@ func (e *Engine) PotentialValue(ctx context.Context, customerID string) (float64
 	if err != nil {
 		return 0, err
 	}
-	var anchors []uint32
-	if c, ok := e.src.CustomerID(customerID); ok {
-		hist := e.src.HistoryView(c)
-		for i := len(hist) - 1; i >= 0 && len(anchors) < potentialAnchors; i-- {
-			in := hist[i]
-			if in.Class != features.ClassBought {
-				continue
-			}
-			dup := false
-			for _, a := range anchors {
-				dup = dup || a == in.Product
-			}
-			if !dup {
-				anchors = append(anchors, in.Product)
-			}
-		}
-	}
-	vs, _ := e.src.(valueSource)
+	anchors := e.purchaseAnchors(customerID)
+	vs := e.values
 	m := e.src.Model()
 	cat := e.src.Catalog()
 	total := 0.0
@@ -93,4 +78,29 @@ func (e *Engine) PotentialValue(ctx context.Context, customerID string) (float64
 		total += value * prob
 	}
 	return math.Round(total*1e6) / 1e6, nil
+}
+
+// purchaseAnchors is the customer's potentialAnchors most recent distinct
+// purchases, newest first; none for an unknown customer.
+func (e *Engine) purchaseAnchors(customerID string) []uint32 {
+	c, ok := e.src.CustomerID(customerID)
+	if !ok {
+		return nil
+	}
+	var anchors []uint32
+	hist := e.src.HistoryView(c)
+	for i := len(hist) - 1; i >= 0 && len(anchors) < potentialAnchors; i-- {
+		in := hist[i]
+		if in.Class != features.ClassBought {
+			continue
+		}
+		dup := false
+		for _, a := range anchors {
+			dup = dup || a == in.Product
+		}
+		if !dup {
+			anchors = append(anchors, in.Product)
+		}
+	}
+	return anchors
 }

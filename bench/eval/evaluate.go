@@ -273,7 +273,7 @@ func Train(ctx context.Context, train []features.Event, algo Algorithm, res *Res
 	start = time.Now()
 	store.Refresh()
 	built := time.Since(start)
-	eng, err := recommend.New(store, algo.Engine)
+	eng, err := recommend.New(recommend.StoreDeps(store), algo.Engine)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot build the engine for %s: %w", algo.Name, err)
 	}

@@ -108,7 +108,7 @@ func serveStore(ctx context.Context, store *features.Store, fc fileConfig, keys 
 		}
 		fmt.Fprintf(stdout, "loaded %d events (%d customers, %d products)\n", sum.Accepted, store.NumCustomers(), store.NumProducts())
 	}
-	eng, err := recommend.New(store, fc.engineOptions())
+	eng, err := recommend.New(recommend.StoreDeps(store), fc.engineOptions())
 	if err != nil {
 		return err
 	}

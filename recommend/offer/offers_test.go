@@ -48,7 +48,7 @@ func (e *offerTestEnv) open() {
 	if err != nil {
 		e.t.Fatalf("open store: %v", err)
 	}
-	eng, err := recommend.New(st, recommend.DefaultOptions())
+	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func retailEngine(b *testing.B) (*recommend.Engine, *features.Store) {
 	if retailErr != nil {
 		b.Fatal(retailErr)
 	}
-	e, err := recommend.New(retailStore, recommend.DefaultOptions())
+	e, err := recommend.New(recommend.StoreDeps(retailStore), recommend.DefaultOptions())
 	if err != nil {
 		b.Fatal(err)
 	}

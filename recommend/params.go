@@ -1,12 +1,11 @@
 package recommend
 
-// How an experiment variant's params change a list: the params ranking
-// understands, their checkers (handed to the experiments service by
-// whoever wires it, so that it knows no ranking knob itself) and the
-// variant-only algorithms ("fixed", "popular" on related).
+// The params an experiment variant may set that ranking understands, and
+// their checkers: whoever wires the experiments service hands them to it,
+// so that it knows no ranking knob itself. What the params change in a
+// list is variant.go.
 
 import (
-	"context"
 	"fmt"
 	"math"
 
@@ -103,61 +102,4 @@ func CheckVariantParams(params map[string]any) (field, msg string) {
 		}
 	}
 	return "", ""
-}
-
-// variantList serves the algorithms an experiment variant can choose beyond
-// an endpoint's own ranking: "fixed" (the variant's "products", in order:
-// a hand-picked fallback to test against) anywhere, and "popular" on the
-// related endpoint (Personal handles it itself). ok is false when the
-// endpoint should rank as usual.
-func (e *Engine) variantList(ctx context.Context, r Request, endpoint string) (List, bool, error) {
-	if len(r.Params) == 0 {
-		return List{}, false, nil
-	}
-	switch paramString(r.Params, "algorithm") {
-	case "fixed":
-		return e.fixedList(r), true, nil
-	case "popular":
-		if endpoint != "related" {
-			return List{}, false, nil
-		}
-		self, _ := e.src.ProductID(r.ProductID)
-		pr := r
-		pr.Params = nil // no second override
-		pr.Limit = e.limit(&r) + 1
-		l, err := e.Popular(ctx, pr)
-		if err != nil {
-			return List{}, true, err
-		}
-		items := l.Items[:0]
-		for _, it := range l.Items {
-			if p, ok := e.src.ProductID(it.ProductID); ok && p == self {
-				continue
-			}
-			items = append(items, it)
-		}
-		l.Items = items[:min(len(items), e.limit(&r))]
-		return l, true, nil
-	}
-	return List{}, false, nil
-}
-
-// fixedList is the variant's product list minus unknown products, products
-// the filter excludes, and the product the request is about.
-func (e *Engine) fixedList(r Request) List {
-	ids, _ := paramStrings(r.Params["products"])
-	k := e.limit(&r)
-	match := e.src.Catalog().Compile(r.Filter)
-	out := List{Items: make([]Item, 0, min(k, len(ids))), Algorithm: "fixed"}
-	for i, id := range ids {
-		if len(out.Items) == k {
-			break
-		}
-		p, ok := e.src.ProductID(id)
-		if !ok || id == r.ProductID || id == r.ContextProduct || !match.Allows(p) {
-			continue
-		}
-		out.Items = append(out.Items, Item{ProductID: id, Score: round6(1 - float64(i)/float64(len(ids)))})
-	}
-	return out
 }
