@@ -273,7 +273,7 @@ func (s *Store) loadSegments() error {
 		rule *Rule
 	}
 	var list []stored
-	err := s.ListRecords(segmentKind, func(id string, v []byte) error {
+	err := s.Records().List(segmentKind, func(id string, v []byte) error {
 		var rec segmentRecord
 		if err := json.Unmarshal(v, &rec); err != nil {
 			s.log.Error("cannot read stored segment; skipped", "segment", id, "err", err)

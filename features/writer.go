@@ -3,6 +3,7 @@ package features
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -112,4 +113,20 @@ func (s *Store) hasKey(k []byte) (bool, error) {
 		return nil
 	})
 	return found, err
+}
+
+// flush commits wb (a write other than events, in the writer goroutine)
+// and records its outcome for Ready.
+func (s *Store) flush(wb *badger.WriteBatch) error {
+	err := wb.Flush()
+	if err == nil && s.opts.SyncWrites && !s.opts.InMemory {
+		err = s.db.Sync()
+	}
+	if err != nil {
+		err = fmt.Errorf("cannot write: %w", classifyErr(err))
+		s.setErr(err)
+		return err
+	}
+	s.setErr(nil)
+	return nil
 }
