@@ -17,9 +17,9 @@ type IngestResult struct {
 
 // Rejection is one rejected event of a batch.
 type Rejection struct {
-	Index  int    `json:"index"`
-	Field  string `json:"field,omitempty"`
-	Detail string `json:"detail"`
+	Index  int
+	Field  string // the field at fault, when one is
+	Detail string
 }
 
 // eventKey is the idempotency key of an event id.
@@ -46,7 +46,7 @@ type IngestOptions struct {
 // accepted event is committed to Badger (and synced, with SyncWrites). A bad
 // event rejects that event only. An error means nothing of the batch was
 // committed.
-func (s *Store) Ingest(ctx context.Context, events []Event, io IngestOptions) (IngestResult, error) {
+func (s *Store) Ingest(ctx context.Context, events []Event, opts IngestOptions) (IngestResult, error) {
 	var res IngestResult
 	tt := s.types.Load()
 	now := s.opts.Clock().UTC()
@@ -79,7 +79,7 @@ func (s *Store) Ingest(ctx context.Context, events []Event, io IngestOptions) (I
 	if len(pend) == 0 {
 		return res, nil
 	}
-	r := &writeReq{events: pend, sync: s.opts.SyncWrites && !io.NoSync, bulk: io.Bulk, done: make(chan writeResult, 1)}
+	r := &writeReq{events: pend, sync: s.opts.SyncWrites && !opts.NoSync, bulk: opts.Bulk, done: make(chan writeResult, 1)}
 	wr, err := s.submit(ctx, r)
 	if err != nil {
 		return IngestResult{}, err
@@ -90,9 +90,15 @@ func (s *Store) Ingest(ctx context.Context, events []Event, io IngestOptions) (I
 }
 
 func rejection(i int, err error) Rejection {
+	return Rejection{Index: i, Field: FieldOf(err), Detail: err.Error()}
+}
+
+// FieldOf returns the field a FieldError in err names ("" when none): the
+// field of a rejection, here and in the HTTP layer's own decoding errors.
+func FieldOf(err error) string {
 	var fe *FieldError
 	if errors.As(err, &fe) {
-		return Rejection{Index: i, Field: fe.Field, Detail: fe.Error()}
+		return fe.Field
 	}
-	return Rejection{Index: i, Detail: err.Error()}
+	return ""
 }

@@ -353,8 +353,8 @@ func (s *Store) fullEval(rules []*Rule, commit func([]*roaring.Bitmap) error) er
 	a.passDirty = roaring.New()
 	a.mu.Unlock()
 	bms := s.evalEveryone(rules)
-	if testHookAfterEval != nil {
-		testHookAfterEval()
+	if f := c.afterEval.Load(); f != nil {
+		(*f)()
 	}
 	return s.do(func() error {
 		a.mu.Lock()
@@ -370,10 +370,6 @@ func (s *Store) fullEval(rules []*Rule, commit func([]*roaring.Bitmap) error) er
 		return err
 	})
 }
-
-// testHookAfterEval lets a test write between a full pass and its
-// reconciliation; nil outside tests.
-var testHookAfterEval func()
 
 // reevaluateAll recomputes every segment's membership from scratch.
 func (s *Store) reevaluateAll() error {
