@@ -52,7 +52,7 @@ type Store struct {
 	hooks    []Hooks
 	journals []string // erasure journals (erasure.go)
 
-	// appendSeq is the last sequence of each append log (records.go),
+	// appendSeq is the last sequence of each append log (applog.go),
 	// read from Badger on first use; writer goroutine only.
 	appendSeq map[string]uint64
 
