@@ -77,6 +77,8 @@ func (s *Store) refresh(mode refreshMode) {
 	s.model.Store(m)
 }
 
+// backgroundLoop runs beside the writer until Close: paced refreshes, the
+// refreshes asked for through kick, snapshots and value-log GC.
 func (s *Store) backgroundLoop() {
 	defer s.wg.Done()
 	refresh := time.NewTicker(s.opts.RefreshInterval)
