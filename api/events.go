@@ -28,8 +28,16 @@ type eventsReply struct {
 	Duplicates int `json:"duplicates"`
 	// Errors lists the first maxEchoedErrors rejections, by index;
 	// ErrorsTruncated says when Rejected counts more.
-	Errors          []features.Rejection `json:"errors"`
-	ErrorsTruncated bool                 `json:"errors_truncated,omitempty"`
+	Errors          []eventError `json:"errors"`
+	ErrorsTruncated bool         `json:"errors_truncated,omitempty"`
+}
+
+// eventError is a rejected event (features.Rejection) as replies and
+// problems list it.
+type eventError struct {
+	Index  int    `json:"index"`
+	Field  string `json:"field,omitempty"`
+	Detail string `json:"detail"`
 }
 
 func (s *Server) postEvents(c *fiber.Ctx) error {
@@ -187,7 +195,7 @@ const maxEchoedErrors = 100
 // chunk's worth of events and rejections each time.
 type ingestTally struct {
 	n, accepted, dups, rejected int
-	errors                      []features.Rejection
+	errors                      []eventError
 	m                           *metrics
 
 	valid []features.Event
@@ -219,7 +227,7 @@ func (t *ingestTally) rejectErr(r features.Rejection, err error) {
 			r.Detail = "malformed JSON: " + err.Error()
 		}
 	}
-	t.errors = append(t.errors, r)
+	t.errors = append(t.errors, eventError(r))
 }
 
 // ingestChunk decodes raws (request indexes base, base+1, ...) and commits
@@ -232,11 +240,7 @@ func (s *Server) ingestChunk(c *fiber.Ctx, t *ingestTally, raws [][]byte, base i
 	for i, raw := range raws {
 		e, err := eventio.DecodeEventJSON(raw)
 		if err != nil {
-			r := features.Rejection{Index: base + i}
-			var fe *features.FieldError
-			if errors.As(err, &fe) {
-				r.Field = fe.Field
-			}
+			r := features.Rejection{Index: base + i, Field: features.FieldOf(err)}
 			t.rejs = append(t.rejs, chunkRejection{r: r, err: err})
 			continue
 		}
@@ -280,7 +284,7 @@ func (s *Server) replyEvents(c *fiber.Ctx, t *ingestTally) error {
 	}
 	reply := eventsReply{Accepted: t.accepted, Rejected: t.rejected, Duplicates: t.dups, Errors: t.errors, ErrorsTruncated: truncated}
 	if reply.Errors == nil {
-		reply.Errors = []features.Rejection{}
+		reply.Errors = []eventError{}
 	}
 	return c.JSON(reply)
 }

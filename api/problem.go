@@ -21,7 +21,7 @@ type Problem struct {
 	// Field names the offending input, when there is one.
 	Field string `json:"field,omitempty"`
 	// Errors lists per-item failures of a batch.
-	Errors []features.Rejection `json:"errors,omitempty"`
+	Errors []eventError `json:"errors,omitempty"`
 	// ErrorsTruncated says Errors lists only the first of them.
 	ErrorsTruncated bool `json:"errors_truncated,omitempty"`
 }

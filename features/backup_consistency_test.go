@@ -190,8 +190,8 @@ func TestRestoreRefusesAnInconsistentBackup(t *testing.T) {
 // holds live values only.
 func TestBackupAfterErasureHoldsNoByteOfTheId(t *testing.T) {
 	s := openTestStore(t, "", nil)
-	s.AddErasureJournal("offers")
-	s.AddErasureJournal("experiments")
+	s.Records().AddJournal("offers")
+	s.Records().AddJournal("experiments")
 	secret := "erased-4f2a9c"
 	evs := []Event{ev(secret, "p1", "purchase"), ev(secret, "p2", "view"), ev("other", "p1", "purchase")}
 	if _, err := s.Ingest(context.Background(), evs, IngestOptions{}); err != nil {
@@ -204,13 +204,13 @@ func TestBackupAfterErasureHoldsNoByteOfTheId(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, j := range []string{"offers", "experiments"} {
-		if p, err := s.PendingErasures(j); err != nil || len(p) != 1 || p[0] != secret {
+		if p, err := s.Records().Pending(j); err != nil || len(p) != 1 || p[0] != secret {
 			t.Fatalf("%s journal: %v %v", j, p, err)
 		}
-		if err := s.ErasureDone(j, secret); err != nil {
+		if err := s.Records().Done(j, secret); err != nil {
 			t.Fatal(err)
 		}
-		if p, _ := s.PendingErasures(j); len(p) != 0 {
+		if p, _ := s.Records().Pending(j); len(p) != 0 {
 			t.Fatalf("%s journal after done: %v", j, p)
 		}
 	}
@@ -244,16 +244,16 @@ func TestBackupAfterErasureHoldsNoByteOfTheId(t *testing.T) {
 // (earlier builds) are still listed and confirmed.
 func TestErasureJournalOfAnEarlierBuild(t *testing.T) {
 	s := openTestStore(t, "", nil)
-	if err := s.PutRecord(kindErasure+"offers", "old-customer", nil); err != nil {
+	if err := s.Records().Put(kindErasure+"offers", "old-customer", nil); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := s.PendingErasures("offers"); err != nil || len(p) != 1 || p[0] != "old-customer" {
+	if p, err := s.Records().Pending("offers"); err != nil || len(p) != 1 || p[0] != "old-customer" {
 		t.Fatalf("pending: %v %v", p, err)
 	}
-	if err := s.ErasureDone("offers", "old-customer"); err != nil {
+	if err := s.Records().Done("offers", "old-customer"); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := s.PendingErasures("offers"); len(p) != 0 {
+	if p, _ := s.Records().Pending("offers"); len(p) != 0 {
 		t.Fatalf("pending after done: %v", p)
 	}
 }

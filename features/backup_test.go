@@ -16,7 +16,7 @@ func TestBackupRestoreServesTheSame(t *testing.T) {
 	if err := s.PutProduct("p1", Product{Category: "cups", Price: 2, Available: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutRecord("segment", "vip", []byte(`{"rule":"monetary > 100"}`)); err != nil {
+	if err := s.Records().Put("segment", "vip", []byte(`{"rule":"monetary > 100"}`)); err != nil {
 		t.Fatal(err)
 	}
 	s.Refresh()
@@ -45,7 +45,7 @@ func TestBackupRestoreServesTheSame(t *testing.T) {
 	if p, _, err := r.GetProduct("p1"); err != nil || p.Category != "cups" {
 		t.Fatalf("restored product: %+v %v", p, err)
 	}
-	if v, err := r.GetRecord("segment", "vip"); err != nil || string(v) != `{"rule":"monetary > 100"}` {
+	if v, err := r.Records().Get("segment", "vip"); err != nil || string(v) != `{"rule":"monetary > 100"}` {
 		t.Fatalf("restored record: %q %v", v, err)
 	}
 	// A restored store accepts the same event ids as duplicates.

@@ -12,6 +12,17 @@
 // It is the only package that imports Badger. Nothing outside it sees a key or
 // a transaction; the key layout lives in keys.go.
 //
+// The Store by concern: store.go (the type, its reads, Stats and Ready);
+// open.go and badger.go (Open and Close, Badger's options, replaying the
+// write-ahead logs an interrupted run left); load.go and types.go (what
+// Open derives: schema, event types, id dictionaries, the log tail);
+// ingest.go, writer.go and commit.go (validation, the one writer goroutine
+// and its group commit); refresh.go (model rebuilds and the background
+// loop); hooks.go (how other packages follow commits); products.go,
+// customers.go and erase.go (records and erasure); Records (recordset.go,
+// applog.go, erasure.go: what services beside ranking keep here); and
+// import.go (the bulk load of `affinity import`).
+//
 // Durability: an event is acknowledged only after it is committed to Badger
 // (the event log). The in-memory index and the published Model are derived
 // state: a snapshot of them is written to Badger with the log sequence it

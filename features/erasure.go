@@ -18,9 +18,10 @@ import (
 
 const kindErasure = "erasure/"
 
-// AddErasureJournal registers a service's journal; call it before the
+// AddJournal registers a service's erasure journal; call it before the
 // service's OnErase hook is added, and before any erasure it must see.
-func (s *Store) AddErasureJournal(name string) {
+func (r *Records) AddJournal(name string) {
+	s := r.s
 	s.hooksMu.Lock()
 	defer s.hooksMu.Unlock()
 	for _, n := range s.journals {
@@ -40,11 +41,11 @@ func (s *Store) erasureJournals() []string {
 // journalKey is the record id of customer c's entry in a journal.
 func journalKey(c uint32) string { return strconv.FormatUint(uint64(c), 10) }
 
-// PendingErasures lists the customers whose erasure journal's service has
-// not confirmed yet.
-func (s *Store) PendingErasures(name string) ([]string, error) {
+// Pending lists the customers whose erasure the journal's service has not
+// confirmed yet.
+func (r *Records) Pending(name string) ([]string, error) {
 	var ids []string
-	err := s.eachJournalEntry(name, func(_, ext string) {
+	err := r.eachJournalEntry(name, func(_, ext string) {
 		ids = append(ids, ext)
 	})
 	if err != nil {
@@ -55,8 +56,8 @@ func (s *Store) PendingErasures(name string) ([]string, error) {
 
 // eachJournalEntry calls fn with the record id and the external id of
 // every entry of journal name.
-func (s *Store) eachJournalEntry(name string, fn func(key, ext string)) error {
-	return s.ListRecords(kindErasure+name, func(key string, v []byte) error {
+func (r *Records) eachJournalEntry(name string, fn func(key, ext string)) error {
+	return r.List(kindErasure+name, func(key string, v []byte) error {
 		if len(v) == 0 {
 			fn(key, key) // an earlier build's entry, keyed by the external id
 		} else {
@@ -66,11 +67,12 @@ func (s *Store) eachJournalEntry(name string, fn func(key, ext string)) error {
 	})
 }
 
-// ErasureDone removes customer ext from the service's journal.
-func (s *Store) ErasureDone(name, ext string) error {
+// Done confirms that the journal's service finished erasing ext: it leaves
+// the journal.
+func (r *Records) Done(name, ext string) error {
 	// Journals hold the few erasures not yet done: a scan is cheap.
 	var keys []string
-	if err := s.eachJournalEntry(name, func(key, e string) {
+	if err := r.eachJournalEntry(name, func(key, e string) {
 		if e == ext {
 			keys = append(keys, key)
 		}
@@ -78,7 +80,7 @@ func (s *Store) ErasureDone(name, ext string) error {
 		return fmt.Errorf("cannot read the %s erasure journal: %w", name, err)
 	}
 	for _, k := range keys {
-		if err := s.DeleteRecord(kindErasure+name, k); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := r.Delete(kindErasure+name, k); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}

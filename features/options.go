@@ -1,6 +1,8 @@
 package features
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -46,12 +48,45 @@ func ParseClass(s string) (Class, error) {
 
 // EventType configures one event type: how much it says about a customer's
 // interest (Weight), which association bitmap it feeds (Class), and whether
-// the event's value multiplies the weight (ratings).
+// the event's value multiplies the weight (ratings). In JSON (the serve
+// config) the class is its name: {"weight": 1, "class": "bought"}.
 type EventType struct {
+	Weight   float64
+	Class    Class
+	UseValue bool
+}
+
+// eventTypeJSON is EventType's JSON form.
+type eventTypeJSON struct {
 	Weight   float64 `json:"weight"`
-	Class    Class   `json:"-"`
-	ClassStr string  `json:"class"`
+	Class    string  `json:"class"`
 	UseValue bool    `json:"use_value,omitempty"`
+}
+
+// MarshalJSON writes the class by name.
+func (t EventType) MarshalJSON() ([]byte, error) {
+	return json.Marshal(eventTypeJSON{Weight: t.Weight, Class: t.Class.String(), UseValue: t.UseValue})
+}
+
+// UnmarshalJSON reads the class by name; an absent class is "viewed".
+func (t *EventType) UnmarshalJSON(b []byte) error {
+	var j eventTypeJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	// The config is read strictly (an unknown key is an error), and a
+	// custom unmarshaller would otherwise accept any key.
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return err
+	}
+	*t = EventType{Weight: j.Weight, UseValue: j.UseValue}
+	if j.Class != "" {
+		c, err := ParseClass(j.Class)
+		if err != nil {
+			return err
+		}
+		t.Class = c
+	}
+	return nil
 }
 
 // DefaultEventTypes are the built-in types. Weights follow the usual
@@ -59,11 +94,11 @@ type EventType struct {
 // than a view); a rating counts its value.
 func DefaultEventTypes() map[string]EventType {
 	return map[string]EventType{
-		"view":     {Weight: 1, Class: ClassViewed, ClassStr: "viewed"},
-		"click":    {Weight: 1, Class: ClassViewed, ClassStr: "viewed"},
-		"cart":     {Weight: 3, Class: ClassCarted, ClassStr: "carted"},
-		"purchase": {Weight: 5, Class: ClassBought, ClassStr: "bought"},
-		"rating":   {Weight: 1, Class: ClassBought, ClassStr: "bought", UseValue: true},
+		"view":     {Weight: 1, Class: ClassViewed},
+		"click":    {Weight: 1, Class: ClassViewed},
+		"cart":     {Weight: 3, Class: ClassCarted},
+		"purchase": {Weight: 5, Class: ClassBought},
+		"rating":   {Weight: 1, Class: ClassBought, UseValue: true},
 	}
 }
 
@@ -290,13 +325,8 @@ func (o *Options) Validate() error {
 		if t.Weight < 0 {
 			return fmt.Errorf("%w: event type %q has a negative weight", ErrInvalid, name)
 		}
-		if t.ClassStr != "" {
-			c, err := ParseClass(t.ClassStr)
-			if err != nil {
-				return fmt.Errorf("%w: event type %q: %v", ErrInvalid, name, err)
-			}
-			t.Class = c
-			o.EventTypes[name] = t
+		if t.Class >= numClasses {
+			return fmt.Errorf("%w: event type %q: unknown class %v", ErrInvalid, name, t.Class)
 		}
 	}
 	if o.RefreshInterval <= 0 {

@@ -21,7 +21,7 @@ func TestAppendLogConcurrentAndDurable(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 25; i++ {
 				a, b := fmt.Sprintf("g%d-%d-a", g, i), fmt.Sprintf("g%d-%d-b", g, i)
-				first, err := s.AppendLog("exposure", [][]byte{[]byte(a), []byte(b)})
+				first, err := s.Records().Append("exposure", [][]byte{[]byte(a), []byte(b)})
 				if err != nil {
 					t.Error(err)
 					return
@@ -49,7 +49,7 @@ func TestAppendLogConcurrentAndDurable(t *testing.T) {
 	s.Close()
 	s2 := openTestStore(t, dir, nil)
 	got := 0
-	err := s2.ScanLog("exposure", 0, func(seq uint64, v []byte) error {
+	err := s2.Records().Scan("exposure", 0, func(seq uint64, v []byte) error {
 		if seen[seq] != string(v) {
 			t.Errorf("entry %d is %q, appended %q", seq, v, seen[seq])
 		}
@@ -59,7 +59,7 @@ func TestAppendLogConcurrentAndDurable(t *testing.T) {
 	if err != nil || got != 400 {
 		t.Fatalf("after restart: %d entries, %v", got, err)
 	}
-	first, err := s2.AppendLog("exposure", [][]byte{[]byte("next")})
+	first, err := s2.Records().Append("exposure", [][]byte{[]byte("next")})
 	if err != nil || first != 401 {
 		t.Fatalf("append after restart got sequence %d (%v), want 401", first, err)
 	}

@@ -132,7 +132,7 @@ func TestStoredRulesOverTheBoundsStillLoad(t *testing.T) {
 		"legacy_bomb": `len(toJSON(1..999999)) > 0`,
 		"legacy_join": `join(["a", "b"], "") == "ab"`,
 	} {
-		if err := s.PutRecord(segmentKind, id, []byte(`{"rule":`+strconvQuote(rule)+`}`)); err != nil {
+		if err := s.Records().Put(segmentKind, id, []byte(`{"rule":`+strconvQuote(rule)+`}`)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -275,7 +275,7 @@ func (s *Store) loadSegments() error {
 		rule *Rule
 	}
 	var list []stored
-	err := s.ListRecords(segmentKind, func(id string, v []byte) error {
+	err := s.Records().List(segmentKind, func(id string, v []byte) error {
 		var rec segmentRecord
 		if err := json.Unmarshal(v, &rec); err != nil {
 			s.log.Error("cannot read stored segment; skipped", "segment", id, "err", err)
@@ -355,8 +355,8 @@ func (s *Store) fullEval(rules []*Rule, commit func([]*roaring.Bitmap) error) er
 	a.passDirty = roaring.New()
 	a.mu.Unlock()
 	bms := s.evalEveryone(rules)
-	if testHookAfterEval != nil {
-		testHookAfterEval()
+	if f := c.afterEval.Load(); f != nil {
+		(*f)()
 	}
 	return s.do(func() error {
 		a.mu.Lock()
@@ -372,10 +372,6 @@ func (s *Store) fullEval(rules []*Rule, commit func([]*roaring.Bitmap) error) er
 		return err
 	})
 }
-
-// testHookAfterEval lets a test write between a full pass and its
-// reconciliation; nil outside tests.
-var testHookAfterEval func()
 
 // reevaluateAll recomputes every segment's membership from scratch.
 func (s *Store) reevaluateAll() error {

@@ -27,10 +27,9 @@ func TestFullPassKeepsChangesMadeDuringIt(t *testing.T) {
 	if _, err := s.PutSegment("big", "monetary > 100 || attributes.vip == true"); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { testHookAfterEval = nil })
 	for _, pass := range []string{"refresh", "put"} {
-		testHookAfterEval = func() {
-			testHookAfterEval = nil
+		hook := func() {
+			s.crm.afterEval.Store(nil)
 			buy("joiner", 200)
 			if err := s.EraseCustomer("leaver"); err != nil {
 				t.Error(err)
@@ -39,6 +38,7 @@ func TestFullPassKeepsChangesMadeDuringIt(t *testing.T) {
 				t.Error(err)
 			}
 		}
+		s.crm.afterEval.Store(&hook)
 		var err error
 		if pass == "refresh" {
 			err = s.RefreshCustomerValue()

@@ -190,13 +190,13 @@ func BenchmarkAppendLog(b *testing.B) {
 		batch[i] = entry
 	}
 	for range 100 {
-		if _, err := s.AppendLog("bench", batch); err != nil {
+		if _, err := s.Records().Append("bench", batch); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ResetTimer()
 	for range b.N {
-		if _, err := s.AppendLog("bench", [][]byte{entry}); err != nil {
+		if _, err := s.Records().Append("bench", [][]byte{entry}); err != nil {
 			b.Fatal(err)
 		}
 	}

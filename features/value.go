@@ -215,6 +215,10 @@ type crm struct {
 	segMu  sync.Mutex
 	passMu sync.Mutex // one full pass at a time
 	apply  segApplier // segapply.go
+	// afterEval lets a test write between a full pass and its
+	// reconciliation (fullEval); nil outside tests. A field, not a
+	// package variable, so that tests of other stores run in parallel.
+	afterEval atomic.Pointer[func()]
 
 	kick chan struct{}
 

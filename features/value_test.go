@@ -19,21 +19,16 @@ import (
 // demoClock pins "now" a few days after the demo data's last invoice.
 var demoClock = time.Date(2011, 12, 20, 0, 0, 0, 0, time.UTC)
 
+// openStore opens a test store (features.OpenTestStore) with the
+// demo's clock and the default neighbour options: these tests read the
+// demo data, whose catalogue is too large for the tiny-catalogue options
+// of the package's other tests.
 func openStore(t testing.TB, dir string) *features.Store {
 	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	o := features.DefaultOptions(dir)
-	o.SyncWrites = false
-	o.RefreshInterval = time.Hour
-	o.Clock = func() time.Time { return demoClock }
-	s, err := features.Open(o)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return features.OpenTestStore(t, dir, func(o *features.Options) {
+		o.Clock = func() time.Time { return demoClock }
+		o.Neighbours = features.DefaultOptions("").Neighbours
+	})
 }
 
 // demoData reads every step-th event of an online-retail file (a slice

@@ -127,3 +127,7 @@ func (e *jsonError) Error() string {
 func (e *jsonError) Is(target error) bool {
 	return target == ErrBadJSON || target == features.ErrInvalid
 }
+
+// LineIssue gives the import its count: features.Import reads a
+// features.ImportReader, and counts the lines it could not use by reason.
+func (e *LineError) LineIssue() (reason string, skipped bool) { return e.Reason, e.Skipped }

@@ -1,0 +1,93 @@
+package features
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Append-only logs of the services beside ranking (exposures, responses,
+// outcomes), part of Records. Their sequences are their own, apart from
+// the event log's.
+
+// Append durably appends entries to the named log and returns the sequence
+// of the first. Entries are kept in order, and sequences only grow while
+// the process runs, across deletions too.
+func (r *Records) Append(kind string, entries [][]byte) (uint64, error) {
+	s := r.s
+	var first uint64
+	err := s.do(func() error {
+		last, ok := s.appendSeq[kind]
+		if !ok {
+			// Once per log and process: a reverse iterator per append was
+			// a seek through every table for each exposure batch.
+			var err error
+			if last, err = r.lastSeq(kind); err != nil {
+				return err
+			}
+		}
+		first = last + 1
+		wb := s.db.NewWriteBatch()
+		defer wb.Cancel()
+		for i, e := range entries {
+			if err := wb.Set(keyAppendLog(kind, first+uint64(i)), e); err != nil {
+				delete(s.appendSeq, kind)
+				return fmt.Errorf("cannot append to %s: %w", kind, classifyErr(err))
+			}
+		}
+		if err := s.flush(wb); err != nil {
+			delete(s.appendSeq, kind) // read it back from Badger next time
+			return err
+		}
+		s.appendSeq[kind] = last + uint64(len(entries))
+		return nil
+	})
+	return first, err
+}
+
+func (r *Records) lastSeq(kind string) (uint64, error) {
+	prefix := []byte(prefixAppendLog + kind + "\x00")
+	var last uint64
+	err := r.s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
+		defer it.Close()
+		seek := append(append([]byte{}, prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+		it.Seek(seek)
+		if it.Valid() {
+			last = binary.BigEndian.Uint64(it.Item().Key()[len(prefix):])
+		}
+		return nil
+	})
+	return last, err
+}
+
+// Scan calls fn for each entry of the named log with sequence > after, in
+// order; value is valid only during the call.
+func (r *Records) Scan(kind string, after uint64, fn func(seq uint64, value []byte) error) error {
+	prefix := []byte(prefixAppendLog + kind + "\x00")
+	return r.s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 1000})
+		defer it.Close()
+		for it.Seek(keyAppendLog(kind, after+1)); it.Valid(); it.Next() {
+			seq := binary.BigEndian.Uint64(it.Item().Key()[len(prefix):])
+			if err := it.Item().Value(func(v []byte) error { return fn(seq, v) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DeleteEntries removes entries of the named log (erasure).
+func (r *Records) DeleteEntries(kind string, seqs []uint64) error {
+	s := r.s
+	return s.do(func() error {
+		wb := s.db.NewWriteBatch()
+		defer wb.Cancel()
+		for _, q := range seqs {
+			_ = wb.Delete(keyAppendLog(kind, q))
+		}
+		return s.flush(wb)
+	})
+}

@@ -1,0 +1,150 @@
+package features
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// EraseCustomer removes customer ext everywhere: record, id mapping, every
+// event in the log, the in-memory history and bitmaps; it then rewrites the
+// snapshot so no copy of their history remains, and tells the hooks (which
+// erase segment, offer and experiment state). Neighbour lists are recomputed
+// without them on the next refresh.
+func (s *Store) EraseCustomer(ext string) error {
+	id, ok := s.cust.lookup(ext)
+	if !ok {
+		return errUnknown("customer", ext)
+	}
+	if err := s.do(func() error { return s.eraseLocked(id, ext) }); err != nil {
+		return err
+	}
+	s.Refresh()
+	if !s.opts.InMemory {
+		return s.Snapshot()
+	}
+	return nil
+}
+
+// logEdit is a change erasure makes to a log record: a record holding only
+// their events is deleted (value nil), a block holding them among others'
+// is rewritten without them.
+type logEdit struct{ key, value []byte }
+
+// eraseLocked deletes customer id's records and events in one batch and
+// forgets them in memory. Writer goroutine only.
+func (s *Store) eraseLocked(id uint32, ext string) error {
+	var edits []logEdit
+	err := s.db.View(func(txn *badger.Txn) error {
+		// The sequences of their events, whose event ids leave the
+		// idempotency index with them (eraseEventIDs).
+		seqs, err := eraseLogEdits(txn, id, &edits)
+		if err != nil {
+			return err
+		}
+		return eraseEventIDs(txn, seqs, func(k []byte) { edits = append(edits, logEdit{k, nil}) })
+	})
+	if err != nil {
+		return fmt.Errorf("cannot scan the log for erasure: %w", err)
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, e := range edits {
+		if e.value == nil {
+			_ = wb.Delete(e.key)
+		} else {
+			_ = wb.Set(e.key, e.value)
+		}
+	}
+	_ = wb.Delete(keyU32(prefixCustomer, id))
+	_ = wb.Delete(keyStr(prefixCustDict, ext))
+	_ = wb.Delete(keyU32(prefixCustRev, id))
+	for _, j := range s.erasureJournals() {
+		_ = wb.Set(keyRecord(kindErasure+j, journalKey(id)), []byte(ext))
+	}
+	listed, err := s.markErased(wb, ext)
+	if err != nil {
+		return err
+	}
+	seq := s.seq.Load() + 1
+	// The erase record makes a replay from an older snapshot drop them too.
+	_ = wb.Set(keyU64(prefixLog, seq), encodeErase(id))
+	if err := s.flush(wb); err != nil {
+		return err
+	}
+	listed()
+	s.seq.Store(seq)
+	s.forgetCustomer(id, ext, seq)
+	return nil
+}
+
+// eraseLogEdits appends to edits the changes that take customer id's events
+// out of the log, and returns the sequences of those events.
+func eraseLogEdits(txn *badger.Txn, id uint32, edits *[]logEdit) (map[uint64]struct{}, error) {
+	seqs := map[uint64]struct{}{}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixLog), PrefetchValues: true, PrefetchSize: 1000})
+	defer it.Close()
+	var le logEvent
+	var blk blockEncoder
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		key := binary.BigEndian.Uint64(item.Key()[len(prefixLog):])
+		var value []byte
+		match := false
+		err := item.Value(func(v []byte) error {
+			if len(v) == 0 || v[0] != recEvent && v[0] != recEventBlock {
+				return nil // erase records
+			}
+			err := eachLogEvent(v, key, &le, func(seq uint64, e *logEvent) error {
+				if e.Cust == id {
+					match = true
+					seqs[seq] = struct{}{}
+				}
+				return nil
+			})
+			if err != nil || !match || v[0] != recEventBlock {
+				return err
+			}
+			// Only a block with their events is re-encoded, without them.
+			err = decodeEventBlock(v, key, func(seq uint64, e *logEvent) error {
+				if e.Cust != id {
+					blk.add(seq, e)
+				}
+				return nil
+			})
+			if err == nil && blk.n > 0 {
+				value = blk.appendTo(nil, key)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if match {
+			*edits = append(*edits, logEdit{item.KeyCopy(nil), value})
+		}
+	}
+	return seqs, nil
+}
+
+// forgetCustomer drops an erased customer from the in-memory state (index,
+// attributes, id dictionary) and tells the hooks. Writer goroutine only.
+func (s *Store) forgetCustomer(id uint32, ext string, seq uint64) {
+	s.idx.mu.Lock()
+	s.idx.eraseLocked(id)
+	s.idx.appliedSeq = seq
+	// Their event times no longer confirm "now".
+	s.idx.refreshClockLocked()
+	s.idx.mu.Unlock()
+	cs := s.customerAttrs()
+	cs.mu.Lock()
+	delete(cs.attrs, id)
+	cs.mu.Unlock()
+	s.cust.forget(id)
+	s.runHooks(func(h Hooks) {
+		if h.OnErase != nil {
+			h.OnErase(id, ext)
+		}
+	})
+}

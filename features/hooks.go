@@ -1,0 +1,38 @@
+package features
+
+// Hooks let other packages follow the store without importing Badger: they
+// run in the writer goroutine after a commit, so they must be quick and must
+// not call back into the store's write methods.
+type Hooks struct {
+	// OnEvents receives each committed batch of new (non-duplicate) events.
+	OnEvents func([]AppliedEvent)
+	// OnCustomer is told that customer c's attributes changed.
+	OnCustomer func(c uint32)
+	// OnErase is told that a customer was erased.
+	OnErase func(cust uint32, customerID string)
+}
+
+// AppliedEvent is a committed event with its internal ids.
+type AppliedEvent struct {
+	Seq      uint64
+	Customer uint32
+	Product  uint32
+	Class    Class
+	Event    Event
+}
+
+// AddHooks registers h; hooks run in registration order.
+func (s *Store) AddHooks(h Hooks) {
+	s.hooksMu.Lock()
+	s.hooks = append(s.hooks, h)
+	s.hooksMu.Unlock()
+}
+
+func (s *Store) runHooks(fn func(Hooks)) {
+	s.hooksMu.RLock()
+	hs := s.hooks
+	s.hooksMu.RUnlock()
+	for _, h := range hs {
+		fn(h)
+	}
+}
