@@ -39,31 +39,31 @@ func TestErasureFinishesAfterACrash(t *testing.T) {
 	if err := st.EraseCustomer("carol"); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := st.PendingErasures(experimentJournal); len(p) != 1 || p[0] != "carol" {
+	if p, _ := st.Records().Pending(experimentJournal); len(p) != 1 || p[0] != "carol" {
 		t.Fatalf("pending erasures %v, want [carol]", p)
 	}
-	if n := countMatches(t, st, exposureLogKind, "carol"); n == 0 {
+	if n := countMatches(t, st.Records(), exposureLogKind, "carol"); n == 0 {
 		t.Fatal("test setup: carol's exposures should still be logged while the service is down")
 	}
 	x2 := expTestService(t, st, nil)
 	mustFlush(t, x2)
-	if n := countMatches(t, st, exposureLogKind, "carol"); n != 0 {
+	if n := countMatches(t, st.Records(), exposureLogKind, "carol"); n != 0 {
 		t.Fatalf("%d of carol's exposures left after the restart", n)
 	}
-	if n := countMatches(t, st, exposureLogKind, "alice"); n != 2 {
+	if n := countMatches(t, st.Records(), exposureLogKind, "alice"); n != 2 {
 		t.Fatalf("alice's exposures: %d, want 2", n)
 	}
-	if p, _ := st.PendingErasures(experimentJournal); len(p) != 0 {
+	if p, _ := st.Records().Pending(experimentJournal); len(p) != 0 {
 		t.Fatalf("journal not emptied: %v", p)
 	}
 }
 
 func countMatches(t *testing.T, st interface {
-	ScanLog(string, uint64, func(uint64, []byte) error) error
+	Scan(string, uint64, func(uint64, []byte) error) error
 }, kind, s string) int {
 	t.Helper()
 	n := 0
-	if err := st.ScanLog(kind, 0, func(_ uint64, v []byte) error {
+	if err := st.Scan(kind, 0, func(_ uint64, v []byte) error {
 		if bytes.Contains(v, []byte(s)) {
 			n++
 		}

@@ -583,7 +583,7 @@ func TestResultsSurviveRestart(t *testing.T) {
 
 func countLog(t testing.TB, st *features.Store, kind string) int {
 	n := 0
-	if err := st.ScanLog(kind, 0, func(uint64, []byte) error { n++; return nil }); err != nil {
+	if err := st.Records().Scan(kind, 0, func(uint64, []byte) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return n

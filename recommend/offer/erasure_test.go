@@ -23,7 +23,7 @@ func TestOfferErasureFinishesAfterACrash(t *testing.T) {
 	if err := e.store.EraseCustomer("gone"); err != nil {
 		t.Fatal(err)
 	}
-	if n := countMatches(t, e.store, offerShownLog, "gone"); n == 0 {
+	if n := countMatches(t, e.store.Records(), offerShownLog, "gone"); n == 0 {
 		t.Fatal("test setup: the shown log should still name the customer while the service is down")
 	}
 	oo := DefaultOptions()
@@ -34,23 +34,23 @@ func TestOfferErasureFinishesAfterACrash(t *testing.T) {
 	}
 	e.svc = svc
 	svc.Flush()
-	if n := countMatches(t, e.store, offerShownLog, "gone"); n != 0 {
+	if n := countMatches(t, e.store.Records(), offerShownLog, "gone"); n != 0 {
 		t.Fatalf("%d shown entries still name the erased customer", n)
 	}
-	if n := countMatches(t, e.store, offerShownLog, "stays"); n != 1 {
+	if n := countMatches(t, e.store.Records(), offerShownLog, "stays"); n != 1 {
 		t.Fatalf("the other customer's entries: %d, want 1", n)
 	}
-	if p, _ := e.store.PendingErasures(offerJournal); len(p) != 0 {
+	if p, _ := e.store.Records().Pending(offerJournal); len(p) != 0 {
 		t.Fatalf("journal not emptied: %v", p)
 	}
 }
 
 func countMatches(t *testing.T, st interface {
-	ScanLog(string, uint64, func(uint64, []byte) error) error
+	Scan(string, uint64, func(uint64, []byte) error) error
 }, kind, s string) int {
 	t.Helper()
 	n := 0
-	if err := st.ScanLog(kind, 0, func(_ uint64, v []byte) error {
+	if err := st.Scan(kind, 0, func(_ uint64, v []byte) error {
 		if bytes.Contains(v, []byte(s)) {
 			n++
 		}

@@ -516,7 +516,7 @@ func TestNBOEraseCustomer(t *testing.T) {
 		}
 		for _, kind := range []string{offerShownLog, offerResponseLog} {
 			var le offerLogEntry
-			err := e.store.ScanLog(kind, 0, func(_ uint64, v []byte) error {
+			err := e.store.Records().Scan(kind, 0, func(_ uint64, v []byte) error {
 				if err := decodeOfferLog(v, &le); err != nil {
 					return err
 				}

@@ -204,7 +204,7 @@ func BenchmarkOfferRebuild(b *testing.B) {
 		entries [][]byte
 	}{{offerShownLog, shown}, {offerResponseLog, resp}} {
 		for i := 0; i < len(l.entries); i += 10000 {
-			if _, err := e.store.AppendLog(l.kind, l.entries[i:min(i+10000, len(l.entries))]); err != nil {
+			if _, err := e.store.Records().Append(l.kind, l.entries[i:min(i+10000, len(l.entries))]); err != nil {
 				b.Fatal(err)
 			}
 		}
