@@ -248,38 +248,23 @@ func Train(ctx context.Context, train []features.Event, algo Algorithm, res *Res
 			store.Close()
 		}
 	}()
-	start := time.Now()
-	const batch = 20000
-	buf := make([]features.Event, 0, batch)
-	for i := 0; i < len(train); i += batch {
-		buf = append(buf[:0], train[i:min(i+batch, len(train))]...)
-		for j := range buf {
-			// Split events are distinct already; idempotency keys would
-			// only cost writes.
-			buf[j].EventID = ""
-		}
-		// Bulk, as `affinity import` loads: one full build at the end.
-		r, err := store.Ingest(ctx, buf, features.IngestOptions{NoSync: true, Bulk: true})
-		if err != nil {
-			return nil, nil, fmt.Errorf("cannot ingest train events: %w", err)
-		}
-		if len(r.Rejected) > 0 {
-			rj := r.Rejected[0]
-			return nil, nil, fmt.Errorf("cannot ingest train events: %d rejected, first (event %d): %s",
-				len(r.Rejected), i+rj.Index, rj.Detail)
-		}
+	// Bulk, as `affinity import` loads: one full build at the end.
+	sum, err := features.Import(ctx, store, &trainSource{events: train}, features.ImportOptions{BatchSize: 20000})
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot ingest train events: %w", err)
 	}
-	ingested := time.Since(start)
-	start = time.Now()
-	store.Refresh()
-	built := time.Since(start)
+	if n := sum.RejectedTotal(); n > 0 {
+		return nil, nil, fmt.Errorf("cannot ingest train events: %d of %d rejected (%v)", n, sum.Read, sum.Rejected)
+	}
+	ingested := sum.Seconds - sum.ModelSeconds
+	built := sum.ModelSeconds
 	eng, err := recommend.New(recommend.StoreDeps(store), algo.Engine)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot build the engine for %s: %w", algo.Name, err)
 	}
 	if res != nil {
-		res.IngestSeconds = ingested.Seconds()
-		res.TrainSeconds = built.Seconds()
+		res.IngestSeconds = ingested
+		res.TrainSeconds = built
 	}
 	ok = true
 	return eng, store, nil

@@ -209,8 +209,7 @@ func Write(w io.Writer, o Options) (Stats, error) {
 		return Stats{}, err
 	}
 	g := newGenerator(o)
-	cw := &countWriter{w: w}
-	bw := bufio.NewWriterSize(cw, 256<<10)
+	bw := bufio.NewWriterSize(w, 256<<10)
 	var st Stats
 	var line []byte
 	if o.Format == "csv" {
@@ -219,7 +218,9 @@ func Write(w io.Writer, o Options) (Stats, error) {
 			line = append(line, ",event_id"...)
 		}
 		line = append(line, '\n')
-		if _, err := bw.Write(line); err != nil {
+		n, err := bw.Write(line)
+		st.Bytes += int64(n)
+		if err != nil {
 			return st, fmt.Errorf("cannot write synthetic events: %w", err)
 		}
 	}
@@ -254,7 +255,9 @@ func Write(w io.Writer, o Options) (Stats, error) {
 				value = price(p, o.Seed)
 			}
 			line = g.appendEvent(line[:0], st.Events, c, p, typ, ts, value, qty, s)
-			if _, err := bw.Write(line); err != nil {
+			n, err := bw.Write(line)
+			st.Bytes += int64(n)
+			if err != nil {
 				return st, fmt.Errorf("cannot write synthetic events: %w", err)
 			}
 			st.Events++
@@ -264,7 +267,6 @@ func Write(w io.Writer, o Options) (Stats, error) {
 	if err := bw.Flush(); err != nil {
 		return st, fmt.Errorf("cannot write synthetic events: %w", err)
 	}
-	st.Bytes = cw.n
 	return st, nil
 }
 
@@ -346,17 +348,6 @@ func appendCents(b []byte, cents int) []byte {
 		b = strconv.AppendInt(b, int64(r), 10)
 	}
 	return b
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // FormatOf guesses the format from a file name: .ndjson, .jsonl (and
