@@ -92,6 +92,7 @@ type pageWatch struct {
 type pageLoad struct {
 	assetBytes, apiBytes int64
 	assets, apiCalls     int
+	encodings            map[string]int // the console files' Content-Encoding
 }
 
 func (w *pageWatch) listen(ctx context.Context) {
@@ -121,6 +122,13 @@ func (w *pageWatch) listen(ctx context.Context) {
 				w.problems = append(w.problems, "request to another host: "+e.Request.URL)
 			}
 		case *network.EventResponseReceived:
+			if u, err := url.Parse(e.Response.URL); err == nil && strings.HasPrefix(u.Path, "/console/") && e.Response.Status == 200 {
+				if w.load.encodings == nil {
+					w.load.encodings = map[string]int{}
+				}
+				enc, _ := e.Response.Headers["Content-Encoding"].(string)
+				w.load.encodings[enc]++
+			}
 			if e.Response.Status >= 400 && (w.expect == nil || !w.expect(w.urls[e.RequestID], e.Response.Status)) {
 				w.problems = append(w.problems, fmt.Sprintf("request failed: %s -> %d", w.urls[e.RequestID], e.Response.Status))
 			}

@@ -99,6 +99,9 @@ func (b *browser) screenshots() {
 				b.w.mu.Lock()
 				l := b.w.load
 				b.w.mu.Unlock()
+				if len(l.encodings) != 1 || l.encodings["br"] != l.assets {
+					b.t.Fatalf("page %s: console files served with Content-Encoding %v; want all br", p.name, l.encodings)
+				}
 				fmt.Fprintf(&weights, "| %s | %d (%d) | %d (%d) | %d |\n", p.name, l.assetBytes, l.assets, l.apiBytes, l.apiCalls, l.assetBytes+l.apiBytes)
 			}
 		}
