@@ -24,6 +24,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.checkSegments(base)
 	b.checkOffers(base)
 	b.checkExperiments(base)
+	seedExperimentTraffic(t, base, 300)
+	b.checkExperimentResults(base)
 	b.screenshots()
 	// The screenshots previewed a list under home-list/popular and offers:
 	// looking in the console must not count as showing.

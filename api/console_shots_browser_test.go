@@ -41,7 +41,7 @@ var consolePages = []struct{ name, hash, ready, scroll string }{
 	{"offers", "/offers", "#offer-list[data-ready=ok]", ""},
 	{"offer", "/offers/winter-mugs", "#offer-perf", ""},
 	{"experiments", "/experiments", "#experiment-list[data-ready=ok]", ""},
-	{"experiment", "/experiments/home-list", "#results[data-ready=ok]", ""},
+	{"experiment", "/experiments/checkout-demo", "#results[data-ready=ok] svg.chart", ""},
 	{"evaluation", "/evaluation", "#eval", ""},
 }
 
