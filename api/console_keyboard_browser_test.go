@@ -213,6 +213,15 @@ func TestConsoleKeyboardInBrowser(t *testing.T) {
 	if x.Status != "draft" || len(x.Variants) != 3 || x.Variants[2].Name != "popular" || x.Variants[2].Params.Algorithm != "popular" {
 		t.Fatalf("experiment stored as %+v", x)
 	}
+	// On a phone: every Tab stop of the busiest page still shows its ring
+	// and is scrolled into view.
+	b.run("phone", chromedp.EmulateViewport(390, 844))
+	b.open("/customers/17809", "#history[data-ready=ok]")
+	stops := 0
+	b.tabTo("the end of the customer page", false, 200, func(f focus) bool { stops++; return f.Text == "openapi.json" })
+	if stops < 20 {
+		t.Fatalf("only %d Tab stops on the customer page", stops)
+	}
 	var seg struct{ Rule string }
 	apiGet(t, base, "/v1/segments/kb-segment", &seg)
 	if seg.Rule != "frequency >= 3" {
