@@ -2,8 +2,6 @@ package api
 
 import (
 	"embed"
-	"io/fs"
-	"mime"
 	"path"
 	"strings"
 
@@ -30,10 +28,6 @@ func isConsolePath(p string) bool {
 }
 
 func (s *Server) consoleRoutes() {
-	sub, err := fs.Sub(consoleFiles, "console")
-	if err != nil {
-		panic(err) // the embed pattern names the directory: cannot fail
-	}
 	s.app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/console/", fiber.StatusFound) })
 	s.app.Get("/console/*", func(c *fiber.Ctx) error {
 		if c.Path() == "/console" {
@@ -45,18 +39,10 @@ func (s *Server) consoleRoutes() {
 			name = "index.html"
 		}
 		name = path.Clean(name)
-		b, err := fs.ReadFile(sub, name)
-		if err != nil || strings.HasPrefix(name, ".") {
+		a, ok := consoleAssetSet()[name]
+		if !ok {
 			return notFound("no such console file: " + quote(name))
 		}
-		ct := mime.TypeByExtension(path.Ext(name))
-		if path.Ext(name) == ".js" {
-			ct = "text/javascript; charset=utf-8"
-		}
-		c.Set(fiber.HeaderContentType, ct)
-		c.Set(fiber.HeaderCacheControl, "no-cache")
-		c.Set("Content-Security-Policy", consolePolicy)
-		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-		return c.Send(b)
+		return serveConsoleAsset(c, a)
 	})
 }

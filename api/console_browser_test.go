@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -70,14 +72,27 @@ func demoConsoleServer(t *testing.T) string {
 }
 
 // pageWatch records what must not happen in the page: exceptions, console
-// errors and failed requests (status >= 400 or a network failure), less
-// those the test provokes on purpose (expect).
+// errors and warnings, errors the browser logs itself (a blocked resource,
+// a policy violation), failed requests (status >= 400 or a network
+// failure), less those the test provokes on purpose (expect), and any
+// request to a host other than the server's (nothing may leave the
+// machine).
 type pageWatch struct {
 	mu       sync.Mutex
+	host     string // the server's host:port
 	problems []string
 	expect   func(url string, status int64) bool
 	urls     map[network.RequestID]string
-	bytes    int64 // encoded bytes received since the last reset
+	load     pageLoad // what the page fetched since the last reset
+}
+
+// pageLoad is what one page load transferred: encoded bytes (headers and
+// compressed bodies, as on the wire) and requests, for the console's own
+// files and for API answers.
+type pageLoad struct {
+	assetBytes, apiBytes int64
+	assets, apiCalls     int
+	encodings            map[string]int // the console files' Content-Encoding
 }
 
 func (w *pageWatch) listen(ctx context.Context) {
@@ -95,16 +110,38 @@ func (w *pageWatch) listen(ctx context.Context) {
 				}
 				w.problems = append(w.problems, fmt.Sprintf("console.%s: %s", e.Type, strings.Join(parts, " ")))
 			}
+		case *cdplog.EventEntryAdded:
+			// Failed requests come through the network events, where the
+			// expected ones are let through.
+			if e.Entry.Level == cdplog.LevelError && e.Entry.Source != cdplog.SourceNetwork {
+				w.problems = append(w.problems, fmt.Sprintf("browser log (%s): %s %s", e.Entry.Source, e.Entry.Text, e.Entry.URL))
+			}
 		case *network.EventRequestWillBeSent:
 			w.urls[e.RequestID] = e.Request.Method + " " + e.Request.URL
+			if u, err := url.Parse(e.Request.URL); err != nil || (u.Scheme != "data" && u.Scheme != "about" && u.Host != w.host) {
+				w.problems = append(w.problems, "request to another host: "+e.Request.URL)
+			}
 		case *network.EventResponseReceived:
+			if u, err := url.Parse(e.Response.URL); err == nil && strings.HasPrefix(u.Path, "/console/") && e.Response.Status == 200 {
+				if w.load.encodings == nil {
+					w.load.encodings = map[string]int{}
+				}
+				enc, _ := e.Response.Headers["Content-Encoding"].(string)
+				w.load.encodings[enc]++
+			}
 			if e.Response.Status >= 400 && (w.expect == nil || !w.expect(w.urls[e.RequestID], e.Response.Status)) {
 				w.problems = append(w.problems, fmt.Sprintf("request failed: %s -> %d", w.urls[e.RequestID], e.Response.Status))
 			}
 		case *network.EventLoadingFailed:
 			w.problems = append(w.problems, fmt.Sprintf("request failed: %s: %s", w.urls[e.RequestID], e.ErrorText))
 		case *network.EventLoadingFinished:
-			w.bytes += int64(e.EncodedDataLength)
+			if u, err := url.Parse(strings.TrimPrefix(w.urls[e.RequestID], "GET ")); err == nil && strings.HasPrefix(u.Path, "/console/") {
+				w.load.assetBytes += int64(e.EncodedDataLength)
+				w.load.assets++
+			} else {
+				w.load.apiBytes += int64(e.EncodedDataLength)
+				w.load.apiCalls++
+			}
 		}
 	})
 }
@@ -177,12 +214,16 @@ func newBrowser(t *testing.T, base string) *browser {
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelA() })
-	w := &pageWatch{urls: map[network.RequestID]string{}}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &pageWatch{host: u.Host, urls: map[network.RequestID]string{}}
 	w.listen(ctx)
 	b := &browser{t: t, ctx: ctx, base: base, w: w}
 	// The first Run starts the browser and ties it to its context: b.ctx,
 	// not a per-step timeout's child.
-	if err := chromedp.Run(ctx, network.Enable(), runtime.Enable(), network.SetCacheDisabled(true), chromedp.EmulateViewport(1280, 800)); err != nil {
+	if err := chromedp.Run(ctx, network.Enable(), runtime.Enable(), cdplog.Enable(), network.SetCacheDisabled(true), chromedp.EmulateViewport(1280, 800)); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return b

@@ -3,7 +3,6 @@
 package api
 
 import (
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -25,6 +24,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.checkSegments(base)
 	b.checkOffers(base)
 	b.checkExperiments(base)
+	seedExperimentTraffic(t, base, 300)
+	b.checkExperimentResults(base)
 	b.screenshots()
 	// The screenshots previewed a list under home-list/popular and offers:
 	// looking in the console must not count as showing.
@@ -251,65 +252,4 @@ func (b *browser) checkExperiments(base string) {
 	if got := len(b.texts("#results-table tbody tr")); got != len(r.Variants) {
 		t.Fatalf("results table has %d rows, API %d variants", got, len(r.Variants))
 	}
-}
-
-// noJunk fails when the page prints what a rendering slip leaves behind.
-func (b *browser) noJunk(name string) {
-	b.t.Helper()
-	var text string
-	b.run("text "+name, chromedp.Evaluate(`document.getElementById("main").innerText`, &text))
-	for _, junk := range []string{"[object ", "undefined", "NaN", "Infinity"} {
-		if strings.Contains(text, junk) {
-			b.t.Fatalf("page %s shows %q:\n%s", name, junk, text)
-		}
-	}
-}
-
-// consolePages are the pages screenshotted, with what shows they are ready.
-var consolePages = []struct{ name, hash, ready, scroll string }{
-	{"overview", "/", "#counts[data-ready]", ""},
-	{"products", "/products?q=heart", "#product-results[data-ready=ok]", ""},
-	{"product", "/products/85123A", "#related-any[data-ready=ok]", ""},
-	{"customers", "/customers", "#customer-sample[data-ready=ok]", ""},
-	{"customer", "/customers/17809", "#history[data-ready=ok]", ""},
-	{"customer-whatif", "/customers/17809?context=22086&variant=home-list/popular", "#recs-whatif[data-ready=ok]", "#whatif"},
-	{"value", "/value", "#tier-table", ""},
-	{"segments", "/segments", "#segment-list[data-ready=ok]", ""},
-	{"segment", "/segments/big-spenders", "#lift[data-ready=ok]", ""},
-	{"offers", "/offers", "#offer-list[data-ready=ok]", ""},
-	{"offer", "/offers/winter-mugs", "#offer-perf", ""},
-	{"experiments", "/experiments", "#experiment-list[data-ready=ok]", ""},
-	{"experiment", "/experiments/home-list", "#results[data-ready=ok]", ""},
-	{"evaluation", "/evaluation", "#eval", ""},
-}
-
-// screenshots loads every page afresh (cache off) at both sizes, saves the
-// screenshots and writes the bytes each first load transferred.
-func (b *browser) screenshots() {
-	var weights strings.Builder
-	fmt.Fprintf(&weights, "page\tbytes transferred on first load (cache off, 1280x800)\n")
-	for _, size := range [][2]int64{{1280, 800}, {390, 844}} {
-		b.run("viewport", chromedp.EmulateViewport(size[0], size[1]))
-		for _, p := range consolePages {
-			b.run("blank", chromedp.Navigate("about:blank"))
-			b.w.mu.Lock()
-			b.w.bytes = 0
-			b.w.mu.Unlock()
-			var png []byte
-			b.run("open "+p.name, chromedp.Navigate(b.base+"/console/#"+p.hash), chromedp.WaitVisible(p.ready, chromedp.ByQuery))
-			if p.scroll != "" {
-				b.run("scroll", chromedp.ScrollIntoView(p.scroll, chromedp.ByQuery))
-			}
-			b.run("shot "+p.name, chromedp.Sleep(400*time.Millisecond), chromedp.CaptureScreenshot(&png))
-			b.noJunk(p.name)
-			writeArtifact(b.t, fmt.Sprintf("%s-%d.png", p.name, size[0]), png)
-			if size[0] == 1280 {
-				b.w.mu.Lock()
-				fmt.Fprintf(&weights, "%s\t%d\n", p.name, b.w.bytes)
-				b.w.mu.Unlock()
-			}
-		}
-	}
-	writeArtifact(b.t, "weights.tsv", []byte(weights.String()))
-	b.t.Log("\n" + weights.String())
 }

@@ -80,6 +80,12 @@ async function start() {
   render();
 }
 
+// The skip link must not go through the router: its href (#main) is not a
+// route, so it moves the focus itself.
+document.querySelector(".skip").addEventListener("click", (e) => {
+  e.preventDefault();
+  document.getElementById("main").focus();
+});
 setUnauthorizedHandler(() => keyForm("Your API key was refused. Enter a valid API key."));
 window.addEventListener("hashchange", render);
 start();

@@ -49,6 +49,9 @@ export async function experiments() {
     r.experiments.map((x) => [h("a", { href: `#/experiments/${enc(x.id)}` }, x.id), x.status, x.variants.map((v) => v.name).join(", ")]), { id: "experiment-table" }));
 }
 
+// chart is an interval chart under a visible caption.
+const chart = (title, rows, opts) => h("figure", { class: "chart" }, h("figcaption", null, title), intervals(title, rows, opts));
+
 const rate = (r) => `${pct(r.value, 2)} (${pct(r.low, 2)}–${pct(r.high, 2)})`;
 
 export async function experiment(id) {
@@ -77,8 +80,13 @@ export async function experiment(id) {
     table("Per variant (95% intervals)", ["Variant", "Exposures", "Customers", "Click rate", "Conversion rate", "Revenue per exposure", "Lift vs control", "p"],
       r.variants.map((v) => [v.name, num(v.exposures), num(v.customers), rate(v.ctr), rate(v.conversion_rate), money(v.revenue_per_exposure.value), rate(v.lift), v.p_value.toPrecision(3)]), { id: "results-table" }),
     r.variants.some((v) => v.exposures > 0)
-      ? [intervals("Conversion rate per variant with 95% intervals", r.variants.map((v) => ({ name: v.name, ...v.conversion_rate })), { fmt: (x) => pct(x, 2) }),
-        intervals(`Lift against ${r.control} with 95% intervals`, r.variants.map((v) => ({ name: v.name, ...v.lift })), { fmt: (x) => pct(x, 1), zero: 0 })]
+      // The four charts of the report page: click rate, conversion, revenue
+      // per exposure, and lift (the control is its baseline, so not a row).
+      ? h("div", { class: "lists two", id: "result-charts" },
+        chart("Click rate per variant with 95% intervals", r.variants.map((v) => ({ name: v.name, ...v.ctr })), { fmt: (x) => pct(x, 2) }),
+        chart("Conversion rate per variant with 95% intervals", r.variants.map((v) => ({ name: v.name, ...v.conversion_rate })), { fmt: (x) => pct(x, 2) }),
+        chart("Revenue per exposure per variant with 95% intervals", r.variants.map((v) => ({ name: v.name, ...v.revenue_per_exposure })), { fmt: money }),
+        chart(`Lift in conversion against ${r.control} with 95% intervals`, r.variants.filter((v) => v.name !== r.control).map((v) => ({ name: v.name, ...v.lift })), { fmt: (x) => pct(x, 1), zero: 0 }))
       : h("p", { class: "muted" }, "No exposures yet: start the experiment and serve lists with it."),
   ]);
 }

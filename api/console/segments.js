@@ -10,7 +10,7 @@ const FIELDS = "recency_days, frequency, monetary, r_score, f_score, m_score, ti
 function segmentForm(name, rule) {
   const editor = ruleEditor("rule", "Rule", rule, { segment: true, help: `Fields: ${FIELDS}. Example: monetary > 1000 && frequency >= 5` });
   const result = h("div", { id: "segment-result", "aria-live": "polite" });
-  const nameField = name ? h("input", { type: "hidden", name: "name", value: name }) : field("Name", "name", { required: true, pattern: "[a-z0-9][a-z0-9_-]*", placeholder: "e.g. big-spenders" }, "Lower-case letters, digits, - and _.");
+  const nameField = name ? h("input", { type: "hidden", name: "name", value: name }) : field("Name", "name", { required: true, pattern: "[a-z0-9][a-z0-9_\\-]*", placeholder: "e.g. big-spenders" }, "Lower-case letters, digits, - and _.");
   const form = h("form", { class: "panel", id: "segment-form", onsubmit: async (e) => {
     e.preventDefault();
     const n = name || form.querySelector("#name").value.trim();
