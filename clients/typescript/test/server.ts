@@ -76,7 +76,8 @@ export async function startAffinity(opts: StartOptions = {}): Promise<RunningSer
 async function waitReady(url: string, child: ChildProcess, exited: Promise<number | null>): Promise<void> {
   let dead = false;
   void exited.then(() => (dead = true));
-  const deadline = Date.now() + 60_000;
+  // Generous: loading the demo data on a busy 2-core CI machine took over 60 s.
+  const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
     if (dead) throw new Error(`exited with ${child.exitCode}`);
     try {
