@@ -14,14 +14,6 @@ import (
 // client): products by id and attributes, a customer's event history, a
 // segment's members. Each is paged with limit and offset and bounded, so a
 // large store costs one scan per request, never an unbounded reply.
-// browseRoutes lists this file's routes; server.go registers them.
-func (s *Server) browseRoutes() []route {
-	return []route{
-		{"GET", "/v1/products", ScopeRead, "Search products by id, description and catalogue attributes", s.searchProducts, []string{"q", "category", "brand", "tag", "price_min", "price_max", "in_stock", "limit", "offset"}},
-		{"GET", "/v1/customers/:id/events", ScopeRead, "A customer's events, newest first", s.customerEvents, []string{"limit", "offset"}},
-		{"GET", "/v1/segments/:name/members", ScopeAdmin, "A segment's members, paged", s.segmentMembers, []string{"limit", "cursor", "offset"}},
-	}
-}
 
 // maxOffset bounds how deep a page may start (a deeper page is a scan, not
 // a browse).

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -9,19 +8,6 @@ import (
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
 )
-
-// Experimenter is what list and next-best-offer handlers need from the
-// experiments service. Implementations must be safe for concurrent use.
-type Experimenter interface {
-	// Enrol assigns unit to a variant of experiment; a non-empty forced
-	// variant wins. It returns features.ErrNotFound for an unknown
-	// experiment or variant.
-	Enrol(ctx context.Context, experiment, forced, unit string) (variant string, params map[string]any, err error)
-	// Expose records that recommendationID was served to unit under the
-	// variant; it must not block the request (log in the background).
-	// forced says the request named the variant.
-	Expose(experiment, variant, recommendationID, unit string, forced bool, items []string)
-}
 
 // enrolment is a next-best-offer request's experiment assignment (lists
 // enrol through recommend.Service).

@@ -8,24 +8,13 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/affinity-rec/affinity/features/jsonbody"
+	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/experiment"
 )
 
 // The enrolment the list and next-best-offer handlers use is the
 // experiments service's own Enrol and Expose.
-var _ Experimenter = (*experiment.Service)(nil)
-
-// experimentRoutes lists this file's routes; server.go registers them.
-func (s *Server) experimentRoutes() []route {
-	return []route{
-		{"GET", "/v1/experiments", ScopeRead, "List experiments", s.listExperiments, nil},
-		{"PUT", "/v1/experiments/:id", ScopeAdmin, "Create or replace an experiment: status, salt, variants (name, weight, params)", s.putExperiment, nil},
-		{"GET", "/v1/experiments/:id", ScopeRead, "Read an experiment", s.getExperiment, nil},
-		{"DELETE", "/v1/experiments/:id", ScopeAdmin, "Delete an experiment with its exposures and outcomes", s.deleteExperiment, nil},
-		{"GET", "/v1/experiments/:id/results", ScopeRead, "Per-variant exposures, outcomes, rates with 95% intervals, lift, p-value, sample-ratio check", s.experimentResults, nil},
-		{"GET", "/v1/experiments/:id/report", ScopeRead, "The results as an HTML page with charts", s.experimentReport, nil},
-	}
-}
+var _ recommend.Experimenter = (*experiment.Service)(nil)
 
 // experiments is the experiments service; a server wired without one
 // answers 501 on the experiment endpoints.

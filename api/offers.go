@@ -10,20 +10,6 @@ import (
 // Offers: PUT/GET/DELETE /v1/offers/{id}, GET /v1/offers,
 // POST /v1/offers/{id}/responses and
 // GET /v1/customers/{id}/next-best-offer (docs/next-best-offer.md).
-// offerRoutes lists this file's routes; server.go registers them.
-func (s *Server) offerRoutes() []route {
-	if s.deps.Offers == nil {
-		return nil
-	}
-	return []route{
-		{"GET", "/v1/offers", ScopeRead, "List offers with their performance", s.listOffers, nil},
-		{"PUT", "/v1/offers/:id", ScopeAdmin, "Define or replace an offer (an update keeps what it learned and its budget use)", s.putOffer, nil},
-		{"GET", "/v1/offers/:id", ScopeRead, "An offer with its performance: shown, accepted, declined, acceptance rate (95% interval), budget left", s.getOffer, nil},
-		{"DELETE", "/v1/offers/:id", ScopeAdmin, "Delete an offer", s.deleteOffer, nil},
-		{"POST", "/v1/offers/:id/responses", ScopeWrite, "Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}", s.postOfferResponse, nil},
-		{"GET", "/v1/customers/:id/next-best-offer", ScopeRead, "The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)", s.nextBestOffer, []string{"limit", "channel", "preview", "experiment", "variant"}},
-	}
-}
 
 func (s *Server) putOffer(c *fiber.Ctx) error {
 	id, err := pathID(c, "id", "offer_id")

@@ -10,13 +10,6 @@ import (
 // storing anything, so an editor can show the error (with its line and
 // column) as the rule is typed; GET /v1/whoami tells a client which scope
 // its key has, so it can disable what the key may not do and say why.
-// ruleCheckRoutes lists this file's routes; server.go registers them.
-func (s *Server) ruleCheckRoutes() []route {
-	return []route{
-		{"POST", "/v1/rules/check", ScopeRead, "Check a segment or eligibility rule without storing it", s.checkRule, nil},
-		{"GET", "/v1/whoami", ScopeRead, "The scope of the key this request carries", s.whoami, nil},
-	}
-}
 
 type ruleCheckBody struct {
 	Rule *string `json:"rule"`
