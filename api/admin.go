@@ -13,7 +13,7 @@ func (s *Server) snapshot(c *fiber.Ctx) error {
 		return err
 	}
 	st := s.deps.Store.Stats()
-	return c.JSON(fiber.Map{"seq": st.SnapshotSeq, "seconds": time.Since(start).Seconds()})
+	return c.JSON(snapshotReply{Seq: st.SnapshotSeq, Seconds: time.Since(start).Seconds()})
 }
 
 func (s *Server) backup(c *fiber.Ctx) error {

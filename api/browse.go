@@ -44,11 +44,6 @@ func pageParams(c *fiber.Ctx, def, max int) (int, int, error) {
 	return limit, off, err
 }
 
-type productPage struct {
-	Products []productReply `json:"products"`
-	Total    int            `json:"total"`
-}
-
 // searchProducts matches q (case-insensitive) against the product id and
 // its description, category, brand and tags; the catalogue filters narrow
 // it. Products without a catalogue record match on their id only.
@@ -119,18 +114,6 @@ func productMatches(q, id string, p *features.Product) bool {
 	return false
 }
 
-type historyEvent struct {
-	ProductID string    `json:"product_id"`
-	Type      string    `json:"type"`
-	Timestamp time.Time `json:"timestamp"`
-}
-
-type historyPage struct {
-	CustomerID string         `json:"customer_id"`
-	Events     []historyEvent `json:"events"`
-	Total      int            `json:"total"`
-}
-
 func (s *Server) customerEvents(c *fiber.Ctx) error {
 	id, cid, err := s.knownCustomer(c)
 	if err != nil {
@@ -153,19 +136,6 @@ func (s *Server) customerEvents(c *fiber.Ctx) error {
 		})
 	}
 	return c.JSON(page)
-}
-
-// memberPage is one page of a segment's members (DESIGN 3.2: members with
-// customer_id, and next_cursor while there are more).
-type memberPage struct {
-	Segment    string        `json:"segment"`
-	Members    []memberReply `json:"members"`
-	Total      int           `json:"total"`
-	NextCursor string        `json:"next_cursor,omitempty"`
-}
-
-type memberReply struct {
-	CustomerID string `json:"customer_id"`
 }
 
 // queryCursor reads the opaque cursor a previous page gave: the internal

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
@@ -34,10 +33,6 @@ func (s *Server) experimentByPath(c *fiber.Ctx) (*experiment.Service, string, er
 	}
 	id, err := pathID(c, "id", "id")
 	return x, id, err
-}
-
-type experimentList struct {
-	Experiments []experiment.Experiment `json:"experiments"`
 }
 
 func (s *Server) listExperiments(c *fiber.Ctx) error {
@@ -98,20 +93,6 @@ func (s *Server) experimentResults(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(r)
-}
-
-// experimentBody is PUT /v1/experiments/{id}. Unknown fields are rejected:
-// a misspelt "weigth" silently read as 0 would drain an arm.
-type experimentBody struct {
-	Status   *string           `json:"status"`
-	Salt     *string           `json:"salt"`
-	Variants []json.RawMessage `json:"variants"`
-}
-
-type variantBody struct {
-	Name   *string        `json:"name"`
-	Weight *float64       `json:"weight"`
-	Params map[string]any `json:"params"`
 }
 
 // decodeExperiment reads an experiment body; every error is a 400 naming

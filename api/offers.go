@@ -40,7 +40,7 @@ func (s *Server) getOffer(c *fiber.Ctx) error {
 }
 
 func (s *Server) listOffers(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"offers": s.deps.Offers.List()})
+	return c.JSON(offerList{Offers: s.deps.Offers.List()})
 }
 
 func (s *Server) deleteOffer(c *fiber.Ctx) error {
@@ -68,14 +68,6 @@ func (s *Server) postOfferResponse(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(res)
-}
-
-// nboReply is the contract's next-best-offer answer.
-type nboReply struct {
-	Offers           []offer.Choice `json:"offers"`
-	RecommendationID string         `json:"recommendation_id"`
-	Experiment       *string        `json:"experiment"`
-	Variant          *string        `json:"variant"`
 }
 
 func (s *Server) nextBestOffer(c *fiber.Ctx) error {

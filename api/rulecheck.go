@@ -11,13 +11,6 @@ import (
 // column) as the rule is typed; GET /v1/whoami tells a client which scope
 // its key has, so it can disable what the key may not do and say why.
 
-type ruleCheckBody struct {
-	Rule *string `json:"rule"`
-	// Segment says the rule defines a segment, which may not refer to
-	// segments (an offer's eligibility may).
-	Segment bool `json:"segment"`
-}
-
 func (s *Server) checkRule(c *fiber.Ctx) error {
 	var b ruleCheckBody
 	if err := decodeBody(c, &b); err != nil {
@@ -35,10 +28,10 @@ func (s *Server) checkRule(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	return c.JSON(fiber.Map{"rule": *b.Rule, "valid": true})
+	return c.JSON(ruleCheckReply{Rule: *b.Rule, Valid: true})
 }
 
 func (s *Server) whoami(c *fiber.Ctx) error {
 	sc, _ := c.Locals(localScope).(Scope)
-	return c.JSON(fiber.Map{"scope": scopeName(sc), "keys_required": len(s.opts.Keys) > 0})
+	return c.JSON(whoamiReply{Scope: scopeName(sc), KeysRequired: len(s.opts.Keys) > 0})
 }

@@ -403,7 +403,7 @@ func scopeName(s Scope) string {
 }
 
 func (s *Server) healthz(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"status": "ok"})
+	return c.JSON(healthReply{Status: "ok"})
 }
 
 func (s *Server) readyz(c *fiber.Ctx) error {
@@ -415,6 +415,6 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 		return &HTTPError{Status: fiber.StatusServiceUnavailable, Detail: "store not ready: " + err.Error()}
 	}
 	st := s.deps.Store.Stats()
-	return c.JSON(fiber.Map{"status": "ready", "events": st.Events, "customers": st.Customers, "products": st.Products,
-		"model_built": st.ModelBuilt.UTC().Format(time.RFC3339)})
+	return c.JSON(readyReply{Status: "ready", Events: st.Events, Customers: st.Customers, Products: st.Products,
+		ModelBuilt: st.ModelBuilt.UTC().Format(time.RFC3339)})
 }
