@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
@@ -48,7 +47,11 @@ func (s *Server) putExperiment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	e, err := decodeExperiment(c.Body())
+	var body experimentBody
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	e, err := body.experiment()
 	if err != nil {
 		return err
 	}
@@ -95,18 +98,12 @@ func (s *Server) experimentResults(c *fiber.Ctx) error {
 	return c.JSON(r)
 }
 
-// decodeExperiment reads an experiment body; every error is a 400 naming
-// the field. A variant without a weight gets 1 (equal split by default);
-// the service fills the other defaults and validates the values.
-func decodeExperiment(body []byte) (experiment.Experiment, error) {
+// experiment reads a decoded experiment body; every error is a 400 naming
+// the field, its variants decoded under the same convention as the body.
+// A variant without a weight gets 1 (equal split by default); the service
+// fills the other defaults and validates the values.
+func (b experimentBody) experiment() (experiment.Experiment, error) {
 	var e experiment.Experiment
-	var b experimentBody
-	if len(bytes.TrimSpace(body)) == 0 {
-		return e, badRequest("body", "the body is empty; a JSON object is required")
-	}
-	if err := strictDecode(body, &b, ""); err != nil {
-		return e, err
-	}
 	if b.Status != nil {
 		e.Status = *b.Status
 		if e.Status == "" {
@@ -125,7 +122,7 @@ func decodeExperiment(body []byte) (experiment.Experiment, error) {
 	for i, raw := range b.Variants {
 		prefix := fmt.Sprintf("variants[%d]", i)
 		var vb variantBody
-		if err := strictDecode(raw, &vb, prefix); err != nil {
+		if err := jsonbody.DecodeAt(raw, &vb, prefix); err != nil {
 			return e, err
 		}
 		if vb.Name == nil {
@@ -138,10 +135,4 @@ func decodeExperiment(body []byte) (experiment.Experiment, error) {
 		e.Variants = append(e.Variants, v)
 	}
 	return e, nil
-}
-
-// strictDecode decodes one JSON object into v under the convention of
-// features/jsonbody, naming fields under prefix.
-func strictDecode(data []byte, v any, prefix string) error {
-	return jsonbody.DecodeAt(data, v, prefix)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/jsonbody"
 	"github.com/affinity-rec/affinity/recommend/experiment"
 )
 
@@ -321,7 +322,12 @@ func FuzzDecodeExperimentBody(f *testing.F) {
 	}
 	defer x.Close()
 	f.Fuzz(func(t *testing.T, b []byte) {
-		e, err := decodeExperiment(b)
+		var body experimentBody
+		err := jsonbody.Decode(b, &body)
+		var e experiment.Experiment
+		if err == nil {
+			e, err = body.experiment()
+		}
 		if err != nil {
 			p := problemFor(err)
 			if p.Status != 400 || p.Field == "" {

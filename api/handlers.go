@@ -8,9 +8,17 @@ import (
 	"github.com/affinity-rec/affinity/recommend"
 )
 
-// decodeBody decodes a definition body under the one convention of
-// features/jsonbody: unknown fields, duplicate keys, wrong types and
-// trailing data are 400s naming the field.
+// decodeBody decodes a request body, one JSON object, into its wire type
+// (wire.go) under the one convention of features/jsonbody: an empty body,
+// unknown fields, duplicate keys, wrong types, too deep nesting and
+// trailing data are 400 problems naming the field. Every handler that
+// takes a definition reads its body this way (parts decoded later, such as
+// an experiment's variants, with jsonbody.DecodeAt under their path), with
+// two exceptions that decode with the same jsonbody call: segments.go's
+// decodeSegmentBody, and offers and offer responses, which offer.Decode and
+// offer.DecodeResponse read because their defaults and the 1 MiB bound are
+// the offer package's. Events are streams, read by features/eventio with
+// the same wording. TestDefinitionBodiesShareOneConvention holds them to it.
 func decodeBody(c *fiber.Ctx, v any) error {
 	return jsonbody.Decode(c.Body(), v)
 }
