@@ -3,7 +3,6 @@ package api
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
@@ -87,35 +86,25 @@ func (s *Server) nextBestOffer(c *fiber.Ctx) error {
 		}
 	}
 	// preview ranks without showing (the console's preview must not spend
-	// budgets, caps or exposures): nothing is reserved, logged or enrolled.
+	// budgets, caps or exposures): nothing is reserved, logged or enrolled,
+	// so the experiment flags are not read.
 	preview, err := queryBool(c, "preview", false)
 	if err != nil {
 		return err
 	}
-	var enr *enrolment
+	req := offer.NextBestRequest{Request: offer.Request{CustomerID: id, Limit: limit, Channel: channel, DryRun: preview}}
 	if !preview {
-		if enr, err = s.enrol(c, id); err != nil {
+		if req.Experiment, req.Variant, req.Unit, err = experimentFlags(c, id); err != nil {
 			return err
 		}
 	}
-	req := offer.Request{CustomerID: id, Limit: limit, Channel: channel, DryRun: preview}
-	if enr != nil {
-		req.Params = enr.Params
-	}
-	res, err := svc.Choose(c.UserContext(), req)
+	res, err := s.nextBest.Serve(c.UserContext(), req)
 	if err != nil {
 		return err
 	}
 	reply := nboReply{Offers: res.Offers, RecommendationID: res.RecommendationID}
-	if enr != nil {
-		reply.Experiment, reply.Variant = &enr.Experiment, &enr.Variant
-		// The experiment attributes purchases of the promoted products to
-		// this exposure, as it does for a list's items.
-		l := recommend.List{Items: make([]recommend.Item, len(res.Products))}
-		for i, p := range res.Products {
-			l.Items[i].ProductID = p
-		}
-		s.expose(c, enr, res.RecommendationID, l)
+	if res.Enrolled {
+		reply.Experiment, reply.Variant = &res.Experiment, &res.Variant
 	}
 	return c.JSON(reply)
 }

@@ -167,12 +167,22 @@ type Deps struct {
 	Offers *offer.Service
 }
 
+// experimenter is d.Experiments as the use cases take it: a nil interface,
+// not one holding a nil pointer, when the server has no experiments.
+func (d Deps) experimenter() recommend.Experimenter {
+	if d.Experiments == nil {
+		return nil
+	}
+	return d.Experiments
+}
+
 // Server is the HTTP API. Safe for concurrent use.
 type Server struct {
 	app      *fiber.App
 	opts     Options
 	deps     Deps
-	lists    *recommend.Service
+	lists    *recommend.Service // the list use case
+	nextBest *offer.NextBest    // the next-best-offer use case; nil without offers
 	log      *slog.Logger
 	metrics  *metrics
 	ready    atomic.Bool
@@ -201,7 +211,10 @@ func New(d Deps, o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{opts: o, deps: d, lists: recommend.NewService(d.Engine, d.Experiments), log: o.Logger, metrics: newMetrics(d.Store)}
+	s := &Server{opts: o, deps: d, lists: recommend.NewService(d.Engine, d.experimenter()), log: o.Logger, metrics: newMetrics(d.Store)}
+	if d.Offers != nil {
+		s.nextBest = offer.NewNextBest(d.Offers, d.experimenter())
+	}
 	if o.RateLimit > 0 {
 		s.limiter = newRateLimiter(o.RateLimit)
 	}
