@@ -2,30 +2,10 @@ package api
 
 import (
 	"io"
-	"net/http/pprof"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 )
-
-// adminRoutes lists this file's routes; server.go registers them.
-func (s *Server) adminRoutes() []route {
-	rs := []route{
-		{"POST", "/v1/admin/snapshot", ScopeAdmin, "Snapshot the derived state now", s.snapshot, nil},
-		{"GET", "/v1/admin/backup", ScopeAdmin, "Stream an online backup of the whole store (Badger backup format; restore with `affinity restore`)", s.backup, nil},
-	}
-	if s.opts.EnablePprof {
-		rs = append(rs,
-			route{"GET", "/debug/pprof/", ScopeAdmin, "pprof index", adaptor.HTTPHandlerFunc(pprof.Index), nil},
-			route{"GET", "/debug/pprof/profile", ScopeAdmin, "CPU profile", adaptor.HTTPHandlerFunc(pprof.Profile), []string{"seconds"}},
-			route{"GET", "/debug/pprof/heap", ScopeAdmin, "heap profile", adaptor.HTTPHandler(pprof.Handler("heap")), nil},
-			route{"GET", "/debug/pprof/allocs", ScopeAdmin, "allocation profile", adaptor.HTTPHandler(pprof.Handler("allocs")), nil},
-			route{"GET", "/debug/pprof/goroutine", ScopeAdmin, "goroutines", adaptor.HTTPHandler(pprof.Handler("goroutine")), nil},
-		)
-	}
-	return rs
-}
 
 func (s *Server) snapshot(c *fiber.Ctx) error {
 	start := time.Now()
@@ -33,7 +13,7 @@ func (s *Server) snapshot(c *fiber.Ctx) error {
 		return err
 	}
 	st := s.deps.Store.Stats()
-	return c.JSON(fiber.Map{"seq": st.SnapshotSeq, "seconds": time.Since(start).Seconds()})
+	return c.JSON(snapshotReply{Seq: st.SnapshotSeq, Seconds: time.Since(start).Seconds()})
 }
 
 func (s *Server) backup(c *fiber.Ctx) error {

@@ -14,14 +14,6 @@ import (
 // client): products by id and attributes, a customer's event history, a
 // segment's members. Each is paged with limit and offset and bounded, so a
 // large store costs one scan per request, never an unbounded reply.
-// browseRoutes lists this file's routes; server.go registers them.
-func (s *Server) browseRoutes() []route {
-	return []route{
-		{"GET", "/v1/products", ScopeRead, "Search products by id, description and catalogue attributes", s.searchProducts, []string{"q", "category", "brand", "tag", "price_min", "price_max", "in_stock", "limit", "offset"}},
-		{"GET", "/v1/customers/:id/events", ScopeRead, "A customer's events, newest first", s.customerEvents, []string{"limit", "offset"}},
-		{"GET", "/v1/segments/:name/members", ScopeAdmin, "A segment's members, paged", s.segmentMembers, []string{"limit", "cursor", "offset"}},
-	}
-}
 
 // maxOffset bounds how deep a page may start (a deeper page is a scan, not
 // a browse).
@@ -50,11 +42,6 @@ func pageParams(c *fiber.Ctx, def, max int) (int, int, error) {
 	}
 	off, err := queryOffset(c)
 	return limit, off, err
-}
-
-type productPage struct {
-	Products []productReply `json:"products"`
-	Total    int            `json:"total"`
 }
 
 // searchProducts matches q (case-insensitive) against the product id and
@@ -127,18 +114,6 @@ func productMatches(q, id string, p *features.Product) bool {
 	return false
 }
 
-type historyEvent struct {
-	ProductID string    `json:"product_id"`
-	Type      string    `json:"type"`
-	Timestamp time.Time `json:"timestamp"`
-}
-
-type historyPage struct {
-	CustomerID string         `json:"customer_id"`
-	Events     []historyEvent `json:"events"`
-	Total      int            `json:"total"`
-}
-
 func (s *Server) customerEvents(c *fiber.Ctx) error {
 	id, cid, err := s.knownCustomer(c)
 	if err != nil {
@@ -161,19 +136,6 @@ func (s *Server) customerEvents(c *fiber.Ctx) error {
 		})
 	}
 	return c.JSON(page)
-}
-
-// memberPage is one page of a segment's members (DESIGN 3.2: members with
-// customer_id, and next_cursor while there are more).
-type memberPage struct {
-	Segment    string        `json:"segment"`
-	Members    []memberReply `json:"members"`
-	Total      int           `json:"total"`
-	NextCursor string        `json:"next_cursor,omitempty"`
-}
-
-type memberReply struct {
-	CustomerID string `json:"customer_id"`
 }
 
 // queryCursor reads the opaque cursor a previous page gave: the internal

@@ -136,3 +136,48 @@ func TestCustomerPutWithoutWrapperKeepsAttributes(t *testing.T) {
 	})
 	s.do(t, "PUT", "/v1/customers/c2", full).want(t, 200)
 }
+
+// TestDefinitionBodiesShareOneConvention sends the same bad bodies to
+// every endpoint that takes a JSON object: each answers the same 400
+// problem naming the same field, whichever handler or package decodes it
+// (all go through features/jsonbody).
+func TestDefinitionBodiesShareOneConvention(t *testing.T) {
+	s := newOfferServer(t)
+	// key is a field the endpoint knows, with a good value and the kind a
+	// number is not.
+	endpoints := []struct{ method, path, key, good, kind string }{
+		{"PUT", "/v1/products/p1", "category", `"c"`, "a string"},
+		{"PUT", "/v1/customers/c1", "attributes", `{}`, "an object"},
+		{"PUT", "/v1/segments/s1", "rule", `"frequency > 1"`, "a string"},
+		{"PUT", "/v1/offers/o1", "name", `"n"`, "a string"},
+		{"POST", "/v1/offers/o1/responses", "customer_id", `"c1"`, "a string"},
+		{"PUT", "/v1/experiments/e1", "salt", `"s"`, "a string"},
+		{"POST", "/v1/rules/check", "rule", `"frequency > 1"`, "a string"},
+	}
+	for _, e := range endpoints {
+		k := `"` + e.key + `":`
+		for _, c := range []struct{ body, field, detail string }{
+			{``, "body", "body is empty; a JSON object is required"},
+			{`  `, "body", "body is empty; a JSON object is required"},
+			{`[]`, "body", "body must be a JSON object, not an array"},
+			{`7`, "body", "body must be a JSON object, not a number"},
+			{`{"zz":1}`, "zz", "zz is not a known field"},
+			{`{` + k + e.good + `,` + k + e.good + `}`, e.key, e.key + " is given twice (duplicate key)"},
+			{`{` + k + `7}`, e.key, e.key + " must be " + e.kind + ", not a number"},
+			{`{} {}`, "body", "data after the JSON object"},
+			{`{`, "body", "not valid JSON"},
+		} {
+			what := e.method + " " + e.path + " " + c.body
+			r := s.do(t, e.method, e.path, c.body)
+			if r.status != 400 || r.ctype != "application/problem+json" {
+				t.Errorf("%s: %d %s %.300s", what, r.status, r.ctype, r.body)
+				continue
+			}
+			var p Problem
+			r.decode(t, &p)
+			if p.Field != c.field || !strings.Contains(p.Detail, c.detail) {
+				t.Errorf("%s: field %q detail %q; want %q, %q", what, p.Field, p.Detail, c.field, c.detail)
+			}
+		}
+	}
+}

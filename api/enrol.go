@@ -1,36 +1,12 @@
 package api
 
 import (
-	"context"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/affinity-rec/affinity/features"
-	"github.com/affinity-rec/affinity/recommend"
 )
-
-// Experimenter is what list and next-best-offer handlers need from the
-// experiments service. Implementations must be safe for concurrent use.
-type Experimenter interface {
-	// Enrol assigns unit to a variant of experiment; a non-empty forced
-	// variant wins. It returns features.ErrNotFound for an unknown
-	// experiment or variant.
-	Enrol(ctx context.Context, experiment, forced, unit string) (variant string, params map[string]any, err error)
-	// Expose records that recommendationID was served to unit under the
-	// variant; it must not block the request (log in the background).
-	// forced says the request named the variant.
-	Expose(experiment, variant, recommendationID, unit string, forced bool, items []string)
-}
-
-// enrolment is a next-best-offer request's experiment assignment (lists
-// enrol through recommend.Service).
-type enrolment struct {
-	Experiment, Variant string
-	Params              map[string]any
-	Forced              bool   // the request named the variant
-	Unit                string // who was assigned: the customer, else unit_id
-}
 
 // experimentFlags reads the experiment flags (experiment=, variant= or the
 // X-Affinity-Experiment / X-Affinity-Variant headers); exp is "" when the
@@ -57,32 +33,4 @@ func experimentFlags(c *fiber.Ctx, unit string) (exp, forced, u string, err erro
 		}
 	}
 	return exp, forced, unit, nil
-}
-
-// enrol assigns a next-best-offer request to a variant; nil when the
-// request names no experiment.
-func (s *Server) enrol(c *fiber.Ctx, unit string) (*enrolment, error) {
-	exp, forced, unit, err := experimentFlags(c, unit)
-	if err != nil || exp == "" {
-		return nil, err
-	}
-	if s.deps.Experiments == nil {
-		return nil, notFound("unknown experiment " + quote(exp))
-	}
-	v, params, err := s.deps.Experiments.Enrol(c.UserContext(), exp, forced, unit)
-	if err != nil {
-		return nil, err
-	}
-	return &enrolment{Experiment: exp, Variant: v, Params: params, Forced: forced != "", Unit: unit}, nil
-}
-
-func (s *Server) expose(c *fiber.Ctx, e *enrolment, recID string, l recommend.List) {
-	if s.deps.Experiments == nil {
-		return
-	}
-	items := make([]string, len(l.Items))
-	for i, it := range l.Items {
-		items[i] = it.ProductID
-	}
-	s.deps.Experiments.Expose(e.Experiment, e.Variant, recID, e.Unit, e.Forced, items)
 }

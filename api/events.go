@@ -22,24 +22,6 @@ import (
 // NDJSON is streamed instead and bounded by Options.StreamLimit.
 const maxEventsPerRequest = 50000
 
-type eventsReply struct {
-	Accepted   int `json:"accepted"`
-	Rejected   int `json:"rejected"`
-	Duplicates int `json:"duplicates"`
-	// Errors lists the first maxEchoedErrors rejections, by index;
-	// ErrorsTruncated says when Rejected counts more.
-	Errors          []eventError `json:"errors"`
-	ErrorsTruncated bool         `json:"errors_truncated,omitempty"`
-}
-
-// eventError is a rejected event (features.Rejection) as replies and
-// problems list it.
-type eventError struct {
-	Index  int    `json:"index"`
-	Field  string `json:"field,omitempty"`
-	Detail string `json:"detail"`
-}
-
 func (s *Server) postEvents(c *fiber.Ctx) error {
 	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
 	if strings.HasPrefix(ct, "application/x-ndjson") || strings.HasPrefix(ct, "application/jsonl") {

@@ -1,31 +1,18 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/affinity-rec/affinity/features/jsonbody"
+	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/experiment"
 )
 
 // The enrolment the list and next-best-offer handlers use is the
 // experiments service's own Enrol and Expose.
-var _ Experimenter = (*experiment.Service)(nil)
-
-// experimentRoutes lists this file's routes; server.go registers them.
-func (s *Server) experimentRoutes() []route {
-	return []route{
-		{"GET", "/v1/experiments", ScopeRead, "List experiments", s.listExperiments, nil},
-		{"PUT", "/v1/experiments/:id", ScopeAdmin, "Create or replace an experiment: status, salt, variants (name, weight, params)", s.putExperiment, nil},
-		{"GET", "/v1/experiments/:id", ScopeRead, "Read an experiment", s.getExperiment, nil},
-		{"DELETE", "/v1/experiments/:id", ScopeAdmin, "Delete an experiment with its exposures and outcomes", s.deleteExperiment, nil},
-		{"GET", "/v1/experiments/:id/results", ScopeRead, "Per-variant exposures, outcomes, rates with 95% intervals, lift, p-value, sample-ratio check", s.experimentResults, nil},
-		{"GET", "/v1/experiments/:id/report", ScopeRead, "The results as an HTML page with charts", s.experimentReport, nil},
-	}
-}
+var _ recommend.Experimenter = (*experiment.Service)(nil)
 
 // experiments is the experiments service; a server wired without one
 // answers 501 on the experiment endpoints.
@@ -47,10 +34,6 @@ func (s *Server) experimentByPath(c *fiber.Ctx) (*experiment.Service, string, er
 	return x, id, err
 }
 
-type experimentList struct {
-	Experiments []experiment.Experiment `json:"experiments"`
-}
-
 func (s *Server) listExperiments(c *fiber.Ctx) error {
 	x, err := s.experiments()
 	if err != nil {
@@ -64,7 +47,11 @@ func (s *Server) putExperiment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	e, err := decodeExperiment(c.Body())
+	var body experimentBody
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	e, err := body.experiment()
 	if err != nil {
 		return err
 	}
@@ -111,32 +98,12 @@ func (s *Server) experimentResults(c *fiber.Ctx) error {
 	return c.JSON(r)
 }
 
-// experimentBody is PUT /v1/experiments/{id}. Unknown fields are rejected:
-// a misspelt "weigth" silently read as 0 would drain an arm.
-type experimentBody struct {
-	Status   *string           `json:"status"`
-	Salt     *string           `json:"salt"`
-	Variants []json.RawMessage `json:"variants"`
-}
-
-type variantBody struct {
-	Name   *string        `json:"name"`
-	Weight *float64       `json:"weight"`
-	Params map[string]any `json:"params"`
-}
-
-// decodeExperiment reads an experiment body; every error is a 400 naming
-// the field. A variant without a weight gets 1 (equal split by default);
-// the service fills the other defaults and validates the values.
-func decodeExperiment(body []byte) (experiment.Experiment, error) {
+// experiment reads a decoded experiment body; every error is a 400 naming
+// the field, its variants decoded under the same convention as the body.
+// A variant without a weight gets 1 (equal split by default); the service
+// fills the other defaults and validates the values.
+func (b experimentBody) experiment() (experiment.Experiment, error) {
 	var e experiment.Experiment
-	var b experimentBody
-	if len(bytes.TrimSpace(body)) == 0 {
-		return e, badRequest("body", "the body is empty; a JSON object is required")
-	}
-	if err := strictDecode(body, &b, ""); err != nil {
-		return e, err
-	}
 	if b.Status != nil {
 		e.Status = *b.Status
 		if e.Status == "" {
@@ -155,7 +122,7 @@ func decodeExperiment(body []byte) (experiment.Experiment, error) {
 	for i, raw := range b.Variants {
 		prefix := fmt.Sprintf("variants[%d]", i)
 		var vb variantBody
-		if err := strictDecode(raw, &vb, prefix); err != nil {
+		if err := jsonbody.DecodeAt(raw, &vb, prefix); err != nil {
 			return e, err
 		}
 		if vb.Name == nil {
@@ -168,10 +135,4 @@ func decodeExperiment(body []byte) (experiment.Experiment, error) {
 		e.Variants = append(e.Variants, v)
 	}
 	return e, nil
-}
-
-// strictDecode decodes one JSON object into v under the convention of
-// features/jsonbody, naming fields under prefix.
-func strictDecode(data []byte, v any, prefix string) error {
-	return jsonbody.DecodeAt(data, v, prefix)
 }

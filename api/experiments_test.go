@@ -14,7 +14,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/jsonbody"
 	"github.com/affinity-rec/affinity/recommend/experiment"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 var expQuietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -321,7 +323,12 @@ func FuzzDecodeExperimentBody(f *testing.F) {
 	}
 	defer x.Close()
 	f.Fuzz(func(t *testing.T, b []byte) {
-		e, err := decodeExperiment(b)
+		var body experimentBody
+		err := jsonbody.Decode(b, &body)
+		var e experiment.Experiment
+		if err == nil {
+			e, err = body.experiment()
+		}
 		if err != nil {
 			p := problemFor(err)
 			if p.Status != 400 || p.Field == "" {
@@ -432,4 +439,28 @@ func (s *expServer) flushedResults(t *testing.T, exp string) (experiment.Results
 		units += v.Customers
 	}
 	return r, units
+}
+
+// TestNoExperimentServiceNamedExperiment: a server wired without an
+// experiment service answers a list or next-best-offer naming an
+// experiment 404, as an unknown experiment (the use cases get a nil
+// Experimenter, not a nil *experiment.Service inside one).
+func TestNoExperimentServiceNamedExperiment(t *testing.T) {
+	st, eng := seededStore(t, nil, purchases(4, 4, 10, func(c, p int) bool { return (c+p)%2 == 0 }))
+	oo := offer.DefaultOptions()
+	oo.Logger = expQuietLog
+	offers, err := offer.New(st.Records(), st, eng, oo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { offers.Close() })
+	srv := serverOver(t, Deps{Store: st, Engine: eng, Offers: offers}, expQuietLog)
+	for _, path := range []string{"/v1/popular?experiment=x&unit_id=u1", "/v1/customers/c1/recommendations?experiment=x", "/v1/customers/c1/next-best-offer?experiment=x"} {
+		var p Problem
+		send(t, srv, "GET", path, "").want(t, 404).decode(t, &p)
+		if p.Detail != `unknown experiment "x"` {
+			t.Errorf("%s: %q", path, p.Detail)
+		}
+	}
+	send(t, srv, "GET", "/v1/experiments", "").want(t, 501)
 }

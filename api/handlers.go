@@ -8,25 +8,19 @@ import (
 	"github.com/affinity-rec/affinity/recommend"
 )
 
-// decodeBody decodes a definition body under the one convention of
-// features/jsonbody: unknown fields, duplicate keys, wrong types and
-// trailing data are 400s naming the field.
+// decodeBody decodes a request body, one JSON object, into its wire type
+// (wire.go) under the one convention of features/jsonbody: an empty body,
+// unknown fields, duplicate keys, wrong types, too deep nesting and
+// trailing data are 400 problems naming the field. Every handler that
+// takes a definition reads its body this way (parts decoded later, such as
+// an experiment's variants, with jsonbody.DecodeAt under their path), with
+// two exceptions that decode with the same jsonbody call: segments.go's
+// decodeSegmentBody, and offers and offer responses, which offer.Decode and
+// offer.DecodeResponse read because their defaults and the 1 MiB bound are
+// the offer package's. Events are streams, read by features/eventio with
+// the same wording. TestDefinitionBodiesShareOneConvention holds them to it.
 func decodeBody(c *fiber.Ctx, v any) error {
 	return jsonbody.Decode(c.Body(), v)
-}
-
-type productBody struct {
-	Category   string         `json:"category"`
-	Brand      string         `json:"brand"`
-	Price      *float64       `json:"price"`
-	Tags       []string       `json:"tags"`
-	Available  *bool          `json:"available"`
-	Attributes map[string]any `json:"attributes"`
-}
-
-type productReply struct {
-	ProductID string `json:"product_id"`
-	features.Product
 }
 
 func (s *Server) putProduct(c *fiber.Ctx) error {
@@ -86,10 +80,6 @@ func (s *Server) deleteProduct(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-type customerBody struct {
-	Attributes map[string]any `json:"attributes"`
-}
-
 func (s *Server) putCustomer(c *fiber.Ctx) error {
 	id, err := pathID(c, "id", "customer_id")
 	if err != nil {
@@ -105,7 +95,7 @@ func (s *Server) putCustomer(c *fiber.Ctx) error {
 	if err := s.deps.Store.PutCustomer(id, features.Customer{Attributes: b.Attributes}); err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"customer_id": id, "attributes": b.Attributes})
+	return c.JSON(customerReply{CustomerID: id, Attributes: b.Attributes})
 }
 
 func (s *Server) deleteCustomer(c *fiber.Ctx) error {
@@ -127,7 +117,7 @@ func (s *Server) listCustomers(c *fiber.Ctx) error {
 	if limit == 0 {
 		limit = 100
 	}
-	return c.JSON(fiber.Map{"customers": s.deps.Store.SampleCustomers(limit)})
+	return c.JSON(customerSample{Customers: s.deps.Store.SampleCustomers(limit)})
 }
 
 // knownCustomer reads the customer id from the path: a 400 when it is not an
@@ -154,21 +144,11 @@ func (s *Server) profile(c *fiber.Ctx) error {
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	n := len(st.HistoryView(cid))
-	m := fiber.Map{"customer_id": id, "attributes": attrs, "events": n, "segments": []string{}, "value": nil}
-	if err := s.profileValue(cid, id, m); err != nil {
+	p := profileReply{CustomerID: id, Attributes: attrs, Events: len(st.HistoryView(cid))}
+	if err := s.profileValue(cid, id, &p); err != nil {
 		return err
 	}
-	return c.JSON(m)
-}
-
-// listReply is the contract's list answer.
-type listReply struct {
-	Items            []recommend.Item `json:"items"`
-	RecommendationID string           `json:"recommendation_id"`
-	Algorithm        string           `json:"algorithm"`
-	Experiment       *string          `json:"experiment"`
-	Variant          *string          `json:"variant"`
+	return c.JSON(p)
 }
 
 // listRequest parses what every list endpoint takes: limit and filters.

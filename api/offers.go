@@ -3,27 +3,12 @@ package api
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 // Offers: PUT/GET/DELETE /v1/offers/{id}, GET /v1/offers,
 // POST /v1/offers/{id}/responses and
 // GET /v1/customers/{id}/next-best-offer (docs/next-best-offer.md).
-// offerRoutes lists this file's routes; server.go registers them.
-func (s *Server) offerRoutes() []route {
-	if s.deps.Offers == nil {
-		return nil
-	}
-	return []route{
-		{"GET", "/v1/offers", ScopeRead, "List offers with their performance", s.listOffers, nil},
-		{"PUT", "/v1/offers/:id", ScopeAdmin, "Define or replace an offer (an update keeps what it learned and its budget use)", s.putOffer, nil},
-		{"GET", "/v1/offers/:id", ScopeRead, "An offer with its performance: shown, accepted, declined, acceptance rate (95% interval), budget left", s.getOffer, nil},
-		{"DELETE", "/v1/offers/:id", ScopeAdmin, "Delete an offer", s.deleteOffer, nil},
-		{"POST", "/v1/offers/:id/responses", ScopeWrite, "Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}", s.postOfferResponse, nil},
-		{"GET", "/v1/customers/:id/next-best-offer", ScopeRead, "The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)", s.nextBestOffer, []string{"limit", "channel", "preview", "experiment", "variant"}},
-	}
-}
 
 func (s *Server) putOffer(c *fiber.Ctx) error {
 	id, err := pathID(c, "id", "offer_id")
@@ -54,7 +39,7 @@ func (s *Server) getOffer(c *fiber.Ctx) error {
 }
 
 func (s *Server) listOffers(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"offers": s.deps.Offers.List()})
+	return c.JSON(offerList{Offers: s.deps.Offers.List()})
 }
 
 func (s *Server) deleteOffer(c *fiber.Ctx) error {
@@ -84,14 +69,6 @@ func (s *Server) postOfferResponse(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
-// nboReply is the contract's next-best-offer answer.
-type nboReply struct {
-	Offers           []offer.Choice `json:"offers"`
-	RecommendationID string         `json:"recommendation_id"`
-	Experiment       *string        `json:"experiment"`
-	Variant          *string        `json:"variant"`
-}
-
 func (s *Server) nextBestOffer(c *fiber.Ctx) error {
 	id, err := pathID(c, "id", "customer_id")
 	if err != nil {
@@ -109,35 +86,25 @@ func (s *Server) nextBestOffer(c *fiber.Ctx) error {
 		}
 	}
 	// preview ranks without showing (the console's preview must not spend
-	// budgets, caps or exposures): nothing is reserved, logged or enrolled.
+	// budgets, caps or exposures): nothing is reserved, logged or enrolled,
+	// so the experiment flags are not read.
 	preview, err := queryBool(c, "preview", false)
 	if err != nil {
 		return err
 	}
-	var enr *enrolment
+	req := offer.NextBestRequest{Request: offer.Request{CustomerID: id, Limit: limit, Channel: channel, DryRun: preview}}
 	if !preview {
-		if enr, err = s.enrol(c, id); err != nil {
+		if req.Experiment, req.Variant, req.Unit, err = experimentFlags(c, id); err != nil {
 			return err
 		}
 	}
-	req := offer.Request{CustomerID: id, Limit: limit, Channel: channel, DryRun: preview}
-	if enr != nil {
-		req.Params = enr.Params
-	}
-	res, err := svc.Choose(c.UserContext(), req)
+	res, err := s.nextBest.Serve(c.UserContext(), req)
 	if err != nil {
 		return err
 	}
 	reply := nboReply{Offers: res.Offers, RecommendationID: res.RecommendationID}
-	if enr != nil {
-		reply.Experiment, reply.Variant = &enr.Experiment, &enr.Variant
-		// The experiment attributes purchases of the promoted products to
-		// this exposure, as it does for a list's items.
-		l := recommend.List{Items: make([]recommend.Item, len(res.Products))}
-		for i, p := range res.Products {
-			l.Items[i].ProductID = p
-		}
-		s.expose(c, enr, res.RecommendationID, l)
+	if res.Enrolled {
+		reply.Experiment, reply.Variant = &res.Experiment, &res.Variant
 	}
 	return c.JSON(reply)
 }

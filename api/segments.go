@@ -13,17 +13,6 @@ import (
 
 // Segments: PUT/GET/DELETE /v1/segments/{name}, GET /v1/segments,
 // GET /v1/segments/{name}/products (PTC) and /v1/popular?segment=.
-// segmentRoutes lists this file's routes; server.go registers them.
-func (s *Server) segmentRoutes() []route {
-	listParams := []string{"customer_id", "limit", "category", "brand", "tag", "price_min", "price_max", "in_stock", "experiment", "variant", "unit_id"}
-	return []route{
-		{"GET", "/v1/segments", ScopeRead, "List segments with their member counts", s.listSegments, nil},
-		{"PUT", "/v1/segments/:name", ScopeAdmin, "Define or replace a segment: {\"rule\": \"<expression over profile fields>\"}", s.putSegment, nil},
-		{"GET", "/v1/segments/:name", ScopeRead, "A segment's rule and member count", s.getSegment, nil},
-		{"DELETE", "/v1/segments/:name", ScopeAdmin, "Delete a segment", s.deleteSegment, nil},
-		{"GET", "/v1/segments/:name/products", ScopeRead, "Products this segment buys more than everyone else (PTC, smoothed lift)", s.segmentProducts, listParams},
-	}
-}
 
 // popularSegment reads /v1/popular's segment= ("": none).
 func popularSegment(c *fiber.Ctx) (string, error) {

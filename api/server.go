@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
@@ -165,12 +167,22 @@ type Deps struct {
 	Offers *offer.Service
 }
 
+// experimenter is d.Experiments as the use cases take it: a nil interface,
+// not one holding a nil pointer, when the server has no experiments.
+func (d Deps) experimenter() recommend.Experimenter {
+	if d.Experiments == nil {
+		return nil
+	}
+	return d.Experiments
+}
+
 // Server is the HTTP API. Safe for concurrent use.
 type Server struct {
 	app      *fiber.App
 	opts     Options
 	deps     Deps
-	lists    *recommend.Service
+	lists    *recommend.Service // the list use case
+	nextBest *offer.NextBest    // the next-best-offer use case; nil without offers
 	log      *slog.Logger
 	metrics  *metrics
 	ready    atomic.Bool
@@ -199,7 +211,10 @@ func New(d Deps, o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{opts: o, deps: d, lists: recommend.NewService(d.Engine, d.Experiments), log: o.Logger, metrics: newMetrics(d.Store)}
+	s := &Server{opts: o, deps: d, lists: recommend.NewService(d.Engine, d.experimenter()), log: o.Logger, metrics: newMetrics(d.Store)}
+	if d.Offers != nil {
+		s.nextBest = offer.NewNextBest(d.Offers, d.experimenter())
+	}
 	if o.RateLimit > 0 {
 		s.limiter = newRateLimiter(o.RateLimit)
 	}
@@ -245,7 +260,31 @@ type route struct {
 	params       []string // query parameters, for the API description
 }
 
+// routes registers the route table, each route behind the key check for
+// its scope, then the console, then the 404 for everything else.
 func (s *Server) routes() {
+	s.table = s.routeTable()
+	for _, r := range s.table {
+		if r.scope != ScopeNone {
+			s.app.Add(r.method, r.path, s.auth(r.scope), r.handler)
+		} else {
+			s.app.Add(r.method, r.path, r.handler)
+		}
+	}
+	s.consoleRoutes()
+	s.app.Use(func(c *fiber.Ctx) error {
+		return &HTTPError{Status: fiber.StatusNotFound, Detail: "no such endpoint: " + c.Method() + " " + c.Path()}
+	})
+}
+
+// routeTable is the whole HTTP API: every route is one line (method, path,
+// scope, summary, handler, query parameters), in groups by resource; the
+// console's files (console.go) are the only other routes. To add an
+// endpoint, add its line here, its handler beside its resource, and its
+// operation in api/openapi.yaml and docs/api-scopes.md (tests hold the four
+// in agreement). It is longer than a function should be because a table
+// read whole is the point.
+func (s *Server) routeTable() []route {
 	listParams := []string{"limit", "category", "brand", "tag", "price_min", "price_max", "in_stock", "experiment", "variant", "unit_id"}
 	rs := []route{
 		{"GET", "/healthz", ScopeNone, "Liveness", s.healthz, nil},
@@ -265,38 +304,59 @@ func (s *Server) routes() {
 		{"GET", "/v1/customers/:id/profile", ScopeRead, "A customer's profile", s.profile, nil},
 		{"GET", "/v1/customers/:id/recommendations", ScopeRead, "One-to-one recommendations", s.personal, append([]string{"context_product", "exclude_seen", "preview"}, listParams...)},
 		{"GET", "/v1/popular", ScopeRead, "Popular products", s.popular, append([]string{"segment", "window", "customer_id"}, listParams...)},
-	}
-	rs = append(rs, s.extraRoutes()...)
-	s.table = rs
-	for _, r := range rs {
-		h := r.handler
-		if r.scope != ScopeNone {
-			s.app.Add(r.method, r.path, s.auth(r.scope), h)
-		} else {
-			s.app.Add(r.method, r.path, h)
-		}
-	}
-	s.consoleRoutes()
-	s.app.Use(func(c *fiber.Ctx) error {
-		return &HTTPError{Status: fiber.StatusNotFound, Detail: "no such endpoint: " + c.Method() + " " + c.Path()}
-	})
-}
 
-// extraRoutes gathers the routes that live beside their handlers, one file
-// per feature, in a fixed order: every route the server has is named here or
-// in routes above.
-func (s *Server) extraRoutes() []route {
-	var rs []route
-	for _, part := range [][]route{
-		s.adminRoutes(),
-		s.browseRoutes(),
-		s.experimentRoutes(),
-		s.insightRoutes(),
-		s.offerRoutes(),
-		s.ruleCheckRoutes(),
-		s.segmentRoutes(),
-	} {
-		rs = append(rs, part...)
+		// Browsing the data, paged (browse.go).
+		{"GET", "/v1/products", ScopeRead, "Search products by id, description and catalogue attributes", s.searchProducts, []string{"q", "category", "brand", "tag", "price_min", "price_max", "in_stock", "limit", "offset"}},
+		{"GET", "/v1/customers/:id/events", ScopeRead, "A customer's events, newest first", s.customerEvents, []string{"limit", "offset"}},
+		{"GET", "/v1/segments/:name/members", ScopeAdmin, "A segment's members, paged", s.segmentMembers, []string{"limit", "cursor", "offset"}},
+
+		// Segments (segments.go); /v1/popular?segment= above.
+		{"GET", "/v1/segments", ScopeRead, "List segments with their member counts", s.listSegments, nil},
+		{"PUT", "/v1/segments/:name", ScopeAdmin, "Define or replace a segment: {\"rule\": \"<expression over profile fields>\"}", s.putSegment, nil},
+		{"GET", "/v1/segments/:name", ScopeRead, "A segment's rule and member count", s.getSegment, nil},
+		{"DELETE", "/v1/segments/:name", ScopeAdmin, "Delete a segment", s.deleteSegment, nil},
+		{"GET", "/v1/segments/:name/products", ScopeRead, "Products this segment buys more than everyone else (PTC, smoothed lift)", s.segmentProducts, append([]string{"customer_id"}, listParams...)},
+
+		// Experiments (experiments.go; the report page, report.go). A
+		// server without an experiment service answers them 501.
+		{"GET", "/v1/experiments", ScopeRead, "List experiments", s.listExperiments, nil},
+		{"PUT", "/v1/experiments/:id", ScopeAdmin, "Create or replace an experiment: status, salt, variants (name, weight, params)", s.putExperiment, nil},
+		{"GET", "/v1/experiments/:id", ScopeRead, "Read an experiment", s.getExperiment, nil},
+		{"DELETE", "/v1/experiments/:id", ScopeAdmin, "Delete an experiment with its exposures and outcomes", s.deleteExperiment, nil},
+		{"GET", "/v1/experiments/:id/results", ScopeRead, "Per-variant exposures, outcomes, rates with 95% intervals, lift, p-value, sample-ratio check", s.experimentResults, nil},
+		{"GET", "/v1/experiments/:id/report", ScopeRead, "The results as an HTML page with charts", s.experimentReport, nil},
+
+		// Store-wide figures, rule checking and the key's own scope
+		// (insights.go, rulecheck.go).
+		{"GET", "/v1/insights/value", ScopeRead, "Customers and revenue per value tier, and the revenue share of the top 20% of customers", s.valueInsights, nil},
+		{"POST", "/v1/rules/check", ScopeRead, "Check a segment or eligibility rule without storing it", s.checkRule, nil},
+		{"GET", "/v1/whoami", ScopeRead, "The scope of the key this request carries", s.whoami, nil},
+
+		// Operations (admin.go).
+		{"POST", "/v1/admin/snapshot", ScopeAdmin, "Snapshot the derived state now", s.snapshot, nil},
+		{"GET", "/v1/admin/backup", ScopeAdmin, "Stream an online backup of the whole store (Badger backup format; restore with `affinity restore`)", s.backup, nil},
+	}
+	// Offers and next-best-offer (offers.go): only on a server with an
+	// offer service (without one they are 404s, like any unknown path).
+	if s.deps.Offers != nil {
+		rs = append(rs, []route{
+			{"GET", "/v1/offers", ScopeRead, "List offers with their performance", s.listOffers, nil},
+			{"PUT", "/v1/offers/:id", ScopeAdmin, "Define or replace an offer (an update keeps what it learned and its budget use)", s.putOffer, nil},
+			{"GET", "/v1/offers/:id", ScopeRead, "An offer with its performance: shown, accepted, declined, acceptance rate (95% interval), budget left", s.getOffer, nil},
+			{"DELETE", "/v1/offers/:id", ScopeAdmin, "Delete an offer", s.deleteOffer, nil},
+			{"POST", "/v1/offers/:id/responses", ScopeWrite, "Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}", s.postOfferResponse, nil},
+			{"GET", "/v1/customers/:id/next-best-offer", ScopeRead, "The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)", s.nextBestOffer, []string{"limit", "channel", "preview", "experiment", "variant"}},
+		}...)
+	}
+	// Profiling, when the command enables it (-pprof).
+	if s.opts.EnablePprof {
+		rs = append(rs, []route{
+			{"GET", "/debug/pprof/", ScopeAdmin, "pprof index", adaptor.HTTPHandlerFunc(pprof.Index), nil},
+			{"GET", "/debug/pprof/profile", ScopeAdmin, "CPU profile", adaptor.HTTPHandlerFunc(pprof.Profile), []string{"seconds"}},
+			{"GET", "/debug/pprof/heap", ScopeAdmin, "heap profile", adaptor.HTTPHandler(pprof.Handler("heap")), nil},
+			{"GET", "/debug/pprof/allocs", ScopeAdmin, "allocation profile", adaptor.HTTPHandler(pprof.Handler("allocs")), nil},
+			{"GET", "/debug/pprof/goroutine", ScopeAdmin, "goroutines", adaptor.HTTPHandler(pprof.Handler("goroutine")), nil},
+		}...)
 	}
 	return rs
 }
@@ -363,7 +423,7 @@ func scopeName(s Scope) string {
 }
 
 func (s *Server) healthz(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"status": "ok"})
+	return c.JSON(healthReply{Status: "ok"})
 }
 
 func (s *Server) readyz(c *fiber.Ctx) error {
@@ -375,6 +435,6 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 		return &HTTPError{Status: fiber.StatusServiceUnavailable, Detail: "store not ready: " + err.Error()}
 	}
 	st := s.deps.Store.Stats()
-	return c.JSON(fiber.Map{"status": "ready", "events": st.Events, "customers": st.Customers, "products": st.Products,
-		"model_built": st.ModelBuilt.UTC().Format(time.RFC3339)})
+	return c.JSON(readyReply{Status: "ready", Events: st.Events, Customers: st.Customers, Products: st.Products,
+		ModelBuilt: st.ModelBuilt.UTC().Format(time.RFC3339)})
 }

@@ -1,15 +1,12 @@
 package api
 
-import (
-	"context"
-
-	"github.com/gofiber/fiber/v2"
-)
+import "context"
 
 // The customer-value part of the profile: value (RFM, tier, historical,
 // current and potential value) and segments.
+
 // profileValue adds the customer's value and segments to a profile reply.
-func (s *Server) profileValue(cust uint32, id string, m fiber.Map) error {
+func (s *Server) profileValue(cust uint32, id string, p *profileReply) error {
 	st := s.deps.Store
 	v, ok := st.CustomerValue(cust)
 	if !ok {
@@ -22,7 +19,7 @@ func (s *Server) profileValue(cust uint32, id string, m fiber.Map) error {
 		return err
 	}
 	v.PotentialValue = pv
-	m["value"] = v
-	m["segments"] = st.SegmentsOf(cust)
+	p.Value = v
+	p.Segments = st.SegmentsOf(cust)
 	return nil
 }
