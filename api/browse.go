@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend/campaign"
 )
 
 // Read endpoints for browsing the data (the console is their first
@@ -164,16 +165,12 @@ func (s *Server) customerEvents(c *fiber.Ctx) error {
 }
 
 // memberPage is one page of a segment's members (DESIGN 3.2: members with
-// customer_id, and next_cursor while there are more).
+// customer_id and their value, and next_cursor while there are more).
 type memberPage struct {
-	Segment    string        `json:"segment"`
-	Members    []memberReply `json:"members"`
-	Total      int           `json:"total"`
-	NextCursor string        `json:"next_cursor,omitempty"`
-}
-
-type memberReply struct {
-	CustomerID string `json:"customer_id"`
+	Segment    string                 `json:"segment"`
+	Members    []*campaign.MemberLine `json:"members"`
+	Total      int                    `json:"total"`
+	NextCursor string                 `json:"next_cursor,omitempty"`
 }
 
 // queryCursor reads the opaque cursor a previous page gave: the internal
@@ -192,12 +189,19 @@ func queryCursor(c *fiber.Ctx) (uint32, bool, error) {
 	return uint32(n), true, nil
 }
 
+// segmentMembers answers a page of members, or with
+// Accept: application/x-ndjson streams them all (export_members.go).
 func (s *Server) segmentMembers(c *fiber.Ctx) error {
 	name, err := segmentName(c)
 	if err != nil {
 		return err
 	}
-	limit, off, err := pageParams(c, 50, 1000)
+	stream := wantsNDJSON(c)
+	def, max := 50, 1000
+	if stream {
+		def, max = 0, maxStreamLimit
+	}
+	limit, off, err := pageParams(c, def, max)
 	if err != nil {
 		return err
 	}
@@ -210,22 +214,28 @@ func (s *Server) segmentMembers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page := memberPage{Segment: name, Members: []memberReply{}, Total: int(bm.GetCardinality())}
-	it := bm.Iterator()
+	total := int(bm.GetCardinality())
 	switch {
-	case hasCursor:
-		it.AdvanceIfNeeded(cursor)
-	case off >= page.Total:
-		return c.JSON(page)
-	case off > 0:
-		first, err := bm.Select(uint32(off))
-		if err != nil {
+	case hasCursor || off == 0 || total == 0:
+	case off >= total:
+		cursor = bm.Maximum() + 1 // past the last member (ids are dense: no overflow)
+	default:
+		if cursor, err = bm.Select(uint32(off)); err != nil {
 			return err
 		}
-		it.AdvanceIfNeeded(first)
 	}
-	for it.HasNext() && len(page.Members) < limit {
-		page.Members = append(page.Members, memberReply{CustomerID: st.CustomerName(it.Next())})
+	if stream {
+		return s.streamMembers(c, name, cursor, limit)
+	}
+	var ids []uint32
+	it := bm.Iterator()
+	it.AdvanceIfNeeded(cursor)
+	for it.HasNext() && len(ids) < limit {
+		ids = append(ids, it.Next())
+	}
+	page := memberPage{Segment: name, Total: total}
+	if page.Members, err = s.memberLines(c, ids); err != nil {
+		return err
 	}
 	if it.HasNext() {
 		page.NextCursor = strconv.FormatUint(uint64(it.PeekNext()), 36)

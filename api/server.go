@@ -291,6 +291,7 @@ func (s *Server) extraRoutes() []route {
 		s.adminRoutes(),
 		s.browseRoutes(),
 		s.experimentRoutes(),
+		s.exportRoutes(),
 		s.insightRoutes(),
 		s.offerRoutes(),
 		s.ruleCheckRoutes(),
