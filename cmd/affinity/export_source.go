@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -90,6 +91,11 @@ func (x *dataExporter) wire(fc fileConfig, log *slog.Logger) error {
 }
 
 func (x *dataExporter) run(ctx context.Context, r campaign.Request, w io.Writer, progress func(done, total int)) (int, error) {
+	if r.What != campaign.NextBestOffer {
+		// The command has the machine to itself (a server ranks an
+		// export's lists one at a time, beside its live traffic).
+		r.Workers = runtime.GOMAXPROCS(0)
+	}
 	job, err := campaign.Prepare(ctx, x.cd, r)
 	if err != nil {
 		return 0, err

@@ -105,6 +105,9 @@ type Request struct {
 	// Experiment serves every customer under this experiment (each is
 	// their own unit); Variant forces a variant.
 	Experiment, Variant string
+	// Workers is how many customers are ranked at once (0: one, or 16
+	// for next-best-offer, whose choices wait on a durable log write).
+	Workers int
 }
 
 // Job is a checked export, ready to run: everything a request can get

@@ -6,15 +6,19 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"sync"
+	"sync/atomic"
 
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
-// chunk is how many customers are taken from the segment at a time, and
-// how often the output is flushed and progress reported: small enough
-// that a reader sees lines flow, large enough that flushing costs nothing.
+// chunk is how many customers are taken from the segment at a time (and
+// ranked concurrently, with workers), and how often the output is flushed
+// and progress reported: small enough that a reader sees lines flow and
+// memory holds one chunk of lines, large enough that flushing costs
+// nothing.
 const chunk = 256
 
 // ListLine is one line of a recommendations export.
@@ -55,78 +59,124 @@ func (j *Job) Run(ctx context.Context, w io.Writer, onChunk func(done int)) (int
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	done := 0
-	flush := func() error {
+	lines := make([]any, 0, chunk)
+	err := j.chunks(func(cs []customer) error {
+		if j.r.Max > 0 {
+			cs = cs[:min(len(cs), j.r.Max-done)]
+		}
+		var err error
+		if lines, err = j.lines(ctx, cs, lines[:0]); err != nil {
+			return err
+		}
+		for _, l := range lines {
+			if err := enc.Encode(l); err != nil {
+				return err
+			}
+		}
+		done += len(lines)
 		if err := bw.Flush(); err != nil {
 			return err
 		}
 		if onChunk != nil {
 			onChunk(done)
 		}
-		return ctx.Err()
-	}
-	line := func(id string, c uint32, known bool) error {
 		if j.r.Max > 0 && done >= j.r.Max {
 			return errStop
 		}
-		v, err := j.line(ctx, id, c, known)
-		if err != nil {
-			return err
-		}
-		if err := enc.Encode(v); err != nil {
-			return err
-		}
-		done++
-		if done%chunk == 0 {
-			return flush()
-		}
-		return nil
-	}
-	err := j.each(line)
+		return ctx.Err()
+	})
 	if errors.Is(err, errStop) {
 		err = nil
 	}
-	if err != nil {
-		return done, err
+	if err == nil && done == 0 && onChunk != nil {
+		onChunk(0)
 	}
-	return done, flush()
+	return done, err
 }
 
-// each calls fn for every customer of the job: the segment's members in
-// chunks from the bitmap snapshot, or the listed ids.
-func (j *Job) each(fn func(id string, c uint32, known bool) error) error {
+// customer is one customer to export.
+type customer struct {
+	id    string
+	c     uint32
+	known bool
+}
+
+// chunks calls fn with the job's customers, chunk at a time: the segment's
+// members from the bitmap snapshot, or the listed ids.
+func (j *Job) chunks(fn func([]customer) error) error {
 	st := j.d.Store
+	buf := make([]customer, 0, chunk)
 	if j.seg == nil {
 		for _, id := range j.r.Customers {
 			c, ok := st.CustomerID(id)
-			if err := fn(id, c, ok); err != nil {
-				return err
+			if buf = append(buf, customer{id, c, ok}); len(buf) == chunk {
+				if err := fn(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
 			}
 		}
-		return nil
-	}
-	it := j.seg.Iterator()
-	if j.r.From > 0 {
-		it.AdvanceIfNeeded(j.r.From)
-	}
-	buf := make([]uint32, 0, chunk)
-	for it.HasNext() {
-		buf = buf[:0]
-		for len(buf) < chunk && it.HasNext() {
-			buf = append(buf, it.Next())
+	} else {
+		it := j.seg.Iterator()
+		if j.r.From > 0 {
+			it.AdvanceIfNeeded(j.r.From)
 		}
-		for _, c := range buf {
+		for it.HasNext() {
+			c := it.Next()
 			// A member erased since the snapshot has no name any more: it
 			// is left out, not brought back.
 			id := st.CustomerName(c)
 			if id == "" {
 				continue
 			}
-			if err := fn(id, c, true); err != nil {
-				return err
+			if buf = append(buf, customer{id, c, true}); len(buf) == chunk {
+				if err := fn(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
 			}
 		}
 	}
+	if len(buf) > 0 {
+		return fn(buf)
+	}
 	return nil
+}
+
+// nboWorkers is how many next-best-offer choices run at once by default:
+// each waits for its exposure to be logged durably, and the offer service
+// commits the waiting ones together, so overlapping them multiplies the
+// rate (measured: 285 customers/s one at a time on the retail data).
+const nboWorkers = 16
+
+// lines builds the lines of cs, in order, into out; with more than one
+// worker (Request.Workers) they are ranked concurrently.
+func (j *Job) lines(ctx context.Context, cs []customer, out []any) ([]any, error) {
+	out = out[:len(cs)]
+	workers := j.r.Workers
+	if workers <= 0 {
+		workers = 1
+		if j.r.What == NextBestOffer {
+			workers = nboWorkers
+		}
+	}
+	workers = min(workers, len(cs))
+	var next atomic.Int64
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(cs) || errs[w] != nil {
+					return
+				}
+				out[i], errs[w] = j.line(ctx, cs[i].id, cs[i].c, cs[i].known)
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // line builds one customer's line.
