@@ -1487,9 +1487,6 @@ type GetSegmentMembersParams struct {
 
 	// Offset How many results to skip (paging).
 	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
-
-	// Accept `application/x-ndjson` streams the members, one per line.
-	Accept *string `json:"Accept,omitempty"`
 }
 
 // GetSegmentProductsParams defines parameters for GetSegmentProducts.
@@ -5709,21 +5706,6 @@ func NewGetSegmentMembersRequest(server string, name SegmentNamePath, params *Ge
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
-	}
-
-	if params != nil {
-
-		if params.Accept != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Accept", headerParam0)
-		}
-
 	}
 
 	return req, nil

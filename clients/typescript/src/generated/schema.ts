@@ -2544,10 +2544,7 @@ export interface operations {
                 /** @description How many results to skip (paging). */
                 offset?: components["parameters"]["Offset"];
             };
-            header?: {
-                /** @description `application/x-ndjson` streams the members, one per line. */
-                Accept?: string;
-            };
+            header?: never;
             path: {
                 /**
                  * @description The segment name.
