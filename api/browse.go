@@ -14,7 +14,6 @@ import (
 // client): products by id and attributes, a customer's event history, a
 // segment's members. Each is paged with limit and offset and bounded, so a
 // large store costs one scan per request, never an unbounded reply.
-
 // maxOffset bounds how deep a page may start (a deeper page is a scan, not
 // a browse).
 const maxOffset = 1_000_000
@@ -154,12 +153,19 @@ func queryCursor(c *fiber.Ctx) (uint32, bool, error) {
 	return uint32(n), true, nil
 }
 
+// segmentMembers answers a page of members, or with
+// Accept: application/x-ndjson streams them all (export_members.go).
 func (s *Server) segmentMembers(c *fiber.Ctx) error {
 	name, err := segmentName(c)
 	if err != nil {
 		return err
 	}
-	limit, off, err := pageParams(c, 50, 1000)
+	stream := wantsNDJSON(c)
+	def, max := 50, 1000
+	if stream {
+		def, max = 0, maxStreamLimit
+	}
+	limit, off, err := pageParams(c, def, max)
 	if err != nil {
 		return err
 	}
@@ -172,22 +178,28 @@ func (s *Server) segmentMembers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page := memberPage{Segment: name, Members: []memberReply{}, Total: int(bm.GetCardinality())}
-	it := bm.Iterator()
+	total := int(bm.GetCardinality())
 	switch {
-	case hasCursor:
-		it.AdvanceIfNeeded(cursor)
-	case off >= page.Total:
-		return c.JSON(page)
-	case off > 0:
-		first, err := bm.Select(uint32(off))
-		if err != nil {
+	case hasCursor || off == 0 || total == 0:
+	case off >= total:
+		cursor = bm.Maximum() + 1 // past the last member (ids are dense: no overflow)
+	default:
+		if cursor, err = bm.Select(uint32(off)); err != nil {
 			return err
 		}
-		it.AdvanceIfNeeded(first)
 	}
-	for it.HasNext() && len(page.Members) < limit {
-		page.Members = append(page.Members, memberReply{CustomerID: st.CustomerName(it.Next())})
+	if stream {
+		return s.streamMembers(c, name, cursor, limit)
+	}
+	var ids []uint32
+	it := bm.Iterator()
+	it.AdvanceIfNeeded(cursor)
+	for it.HasNext() && len(ids) < limit {
+		ids = append(ids, it.Next())
+	}
+	page := memberPage{Segment: name, Total: total}
+	if page.Members, err = s.memberLines(c, ids); err != nil {
+		return err
 	}
 	if it.HasNext() {
 		page.NextCursor = strconv.FormatUint(uint64(it.PeekNext()), 36)

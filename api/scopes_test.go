@@ -46,6 +46,7 @@ var scopeDecisions = map[string]Scope{
 	"GET /v1/segments/:name/products": ScopeRead,
 	// Members list people, like GET /v1/customers: admin.
 	"GET /v1/segments/:name/members": ScopeAdmin,
+	"POST /v1/exports":               ScopeAdmin,
 
 	"GET /v1/products":             ScopeRead,
 	"GET /v1/customers/:id/events": ScopeRead,

@@ -335,6 +335,9 @@ func (s *Server) routeTable() []route {
 		// Operations (admin.go).
 		{"POST", "/v1/admin/snapshot", ScopeAdmin, "Snapshot the derived state now", s.snapshot, nil},
 		{"GET", "/v1/admin/backup", ScopeAdmin, "Stream an online backup of the whole store (Badger backup format; restore with `affinity restore`)", s.backup, nil},
+
+		// Campaign exports (export.go).
+		{"POST", "/v1/exports", ScopeAdmin, "Stream one NDJSON line per customer of a segment or list: their recommendations, next best offers or value (campaigns)", s.postExport, nil},
 	}
 	// Offers and next-best-offer (offers.go): only on a server with an
 	// offer service (without one they are 404s, like any unknown path).

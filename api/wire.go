@@ -6,6 +6,7 @@ import (
 
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/campaign"
 	"github.com/affinity-rec/affinity/recommend/experiment"
 	"github.com/affinity-rec/affinity/recommend/offer"
 )
@@ -137,17 +138,12 @@ type listReply struct {
 // Segment members (the segment definitions are in segments.go).
 
 // memberPage is one page of a segment's members (DESIGN 3.2: members with
-// customer_id, and next_cursor while there are more).
+// customer_id and their value, and next_cursor while there are more).
 type memberPage struct {
-	Segment    string        `json:"segment"`
-	Members    []memberReply `json:"members"`
-	Total      int           `json:"total"`
-	NextCursor string        `json:"next_cursor,omitempty"`
-}
-
-// memberReply is one member of a memberPage.
-type memberReply struct {
-	CustomerID string `json:"customer_id"`
+	Segment    string                 `json:"segment"`
+	Members    []*campaign.MemberLine `json:"members"`
+	Total      int                    `json:"total"`
+	NextCursor string                 `json:"next_cursor,omitempty"`
 }
 
 // Experiments.

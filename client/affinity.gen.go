@@ -95,6 +95,27 @@ func (e ExperimentBodyStatus) Valid() bool {
 	}
 }
 
+// Defines values for ExportRequestWhat.
+const (
+	ExportRequestWhatMembers         ExportRequestWhat = "members"
+	ExportRequestWhatNextBestOffer   ExportRequestWhat = "next-best-offer"
+	ExportRequestWhatRecommendations ExportRequestWhat = "recommendations"
+)
+
+// Valid indicates whether the value is a known member of the ExportRequestWhat enum.
+func (e ExportRequestWhat) Valid() bool {
+	switch e {
+	case ExportRequestWhatMembers:
+		return true
+	case ExportRequestWhatNextBestOffer:
+		return true
+	case ExportRequestWhatRecommendations:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -509,6 +530,27 @@ type ExperimentResults struct {
 	Variants  []VariantResult `json:"variants"`
 }
 
+// ExportRequest One export: `segment` or `customers` (one of the two).
+type ExportRequest struct {
+	// Channel next-best-offer: only offers shown on this channel.
+	Channel   *string `json:"channel,omitempty"`
+	Customers *[]ID   `json:"customers,omitempty"`
+
+	// Experiment 1 to 256 bytes of printable UTF-8.
+	Experiment *ID `json:"experiment,omitempty"`
+
+	// Limit Each customer's list length (0 or absent: the default, 10; next-best-offer: 1).
+	Limit   *int         `json:"limit,omitempty"`
+	Segment *SegmentName `json:"segment,omitempty"`
+
+	// Variant Forces this variant of the experiment.
+	Variant *string            `json:"variant,omitempty"`
+	What    *ExportRequestWhat `json:"what,omitempty"`
+}
+
+// ExportRequestWhat defines model for ExportRequest.What.
+type ExportRequestWhat string
+
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
@@ -832,10 +874,12 @@ type SegmentList struct {
 	Segments []Segment `json:"segments"`
 }
 
-// SegmentMember defines model for SegmentMember.
+// SegmentMember A member (or an exported customer) with their value profile; `value` is null for an id the store does not know.
 type SegmentMember struct {
 	// CustomerId 1 to 256 bytes of printable UTF-8.
-	CustomerId ID `json:"customer_id"`
+	CustomerId ID             `json:"customer_id"`
+	Segments   []SegmentName  `json:"segments"`
+	Value      *CustomerValue `json:"value"`
 }
 
 // SegmentMembers defines model for SegmentMembers.
@@ -1298,6 +1342,15 @@ type PostEventsJSONBody struct {
 // PostEventsJSONBody1 defines parameters for PostEvents.
 type PostEventsJSONBody1 = []Event
 
+// PostExportParams defines parameters for PostExport.
+type PostExportParams struct {
+	// XAffinityExperiment Serve this request under an experiment (the query's `experiment` wins).
+	XAffinityExperiment *ExperimentHeader `json:"X-Affinity-Experiment,omitempty"`
+
+	// XAffinityVariant Force this variant (the query's `variant` wins).
+	XAffinityVariant *VariantHeader `json:"X-Affinity-Variant,omitempty"`
+}
+
 // GetPopularParams defines parameters for GetPopular.
 type GetPopularParams struct {
 	// Segment Popular within this segment.
@@ -1426,7 +1479,7 @@ type GetRelatedParamsBasis string
 
 // GetSegmentMembersParams defines parameters for GetSegmentMembers.
 type GetSegmentMembersParams struct {
-	// Limit How many customer ids (default 50).
+	// Limit How many members (a JSON page 1 to 1000, default 50; NDJSON any number, default all).
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor The `next_cursor` of the previous page (opaque). Members come in a stable order, so paging by cursor skips and repeats nobody who stays a member while the segment changes.
@@ -1486,6 +1539,9 @@ type PostEventsJSONRequestBody PostEventsJSONBody
 
 // PutExperimentJSONRequestBody defines body for PutExperiment for application/json ContentType.
 type PutExperimentJSONRequestBody = ExperimentBody
+
+// PostExportJSONRequestBody defines body for PostExport for application/json ContentType.
+type PostExportJSONRequestBody = ExportRequest
 
 // PutOfferJSONRequestBody defines body for PutOffer for application/json ContentType.
 type PutOfferJSONRequestBody = OfferBody
@@ -2049,6 +2105,56 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/experiments/{id}/results (the `GetExperimentResults` operationId).
 	GetExperimentResults(ctx context.Context, id ExperimentIDPath, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PostExportWithBody Stream one NDJSON line per customer of a segment or list, with their recommendations, next best offers or value (campaigns; admin)
+	//
+	// A batch for an e-mail or other campaign (docs/campaigns.md). Give a
+	// `segment` (its members as they are when the export starts) or
+	// `customers` (at most 100000 ids; send a longer list in several
+	// requests). Each line is the reply the one-customer endpoint would
+	// give, with `customer_id`: `recommendations` (the default) as
+	// GET /v1/customers/{id}/recommendations, `next-best-offer` as
+	// GET /v1/customers/{id}/next-best-offer, `members` as a members
+	// line. Every list and offer line carries its own `recommendation_id`:
+	// events and offer responses that quote it are attributed to it. The
+	// offers exported are shown (reserved against caps and budgets and
+	// logged, as the endpoint does); with an `experiment` (or the
+	// X-Affinity-Experiment header) each customer is enrolled as their own
+	// unit and an exposure is logged per line. An id the store does not
+	// know gets the cold-start list (or, for `members`, a null value).
+	// The reply streams as lines are ranked; `X-Affinity-Total` says how
+	// many follow. A stream that fails part-way is cut (the chunked
+	// transfer does not end cleanly), never a short reply that looks whole.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/exports (the `PostExport` operationId).
+	PostExportWithBody(ctx context.Context, params *PostExportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostExport Stream one NDJSON line per customer of a segment or list, with their recommendations, next best offers or value (campaigns; admin)
+	//
+	// A batch for an e-mail or other campaign (docs/campaigns.md). Give a
+	// `segment` (its members as they are when the export starts) or
+	// `customers` (at most 100000 ids; send a longer list in several
+	// requests). Each line is the reply the one-customer endpoint would
+	// give, with `customer_id`: `recommendations` (the default) as
+	// GET /v1/customers/{id}/recommendations, `next-best-offer` as
+	// GET /v1/customers/{id}/next-best-offer, `members` as a members
+	// line. Every list and offer line carries its own `recommendation_id`:
+	// events and offer responses that quote it are attributed to it. The
+	// offers exported are shown (reserved against caps and budgets and
+	// logged, as the endpoint does); with an `experiment` (or the
+	// X-Affinity-Experiment header) each customer is enrolled as their own
+	// unit and an exposure is logged per line. An id the store does not
+	// know gets the cold-start list (or, for `members`, a null value).
+	// The reply streams as lines are ranked; `X-Affinity-Total` says how
+	// many follow. A stream that fails part-way is cut (the chunked
+	// transfer does not end cleanly), never a short reply that looks whole.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/exports (the `PostExport` operationId).
+	PostExport(ctx context.Context, params *PostExportParams, body PostExportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetValueInsights Customers and revenue per value tier, and the revenue share of the top 20% of customers
 	//
 	// Corresponds with GET /v1/insights/value (the `GetValueInsights` operationId).
@@ -2194,7 +2300,16 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/segments/{name} (the `PutSegment` operationId).
 	PutSegment(ctx context.Context, name SegmentNamePath, body PutSegmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetSegmentMembers A segment's members, paged (admin; it lists people)
+	// GetSegmentMembers A segment's members with their value, paged, or streamed as NDJSON (admin; it lists people)
+	//
+	// Each member comes with their value profile (as in the customer's
+	// profile) and segments. With `Accept: application/x-ndjson` the reply
+	// streams every member, one JSON object per line, from the segment's
+	// bitmap in chunks (memory stays bounded whatever its size): `limit`
+	// stops it after that many when given (any number), `cursor` or
+	// `offset` start it where a page would. `X-Affinity-Total` says how
+	// many lines follow. A stream that fails part-way is cut (the chunked
+	// transfer does not end cleanly), never a short reply that looks whole.
 	//
 	// Corresponds with GET /v1/segments/{name}/members (the `GetSegmentMembers` operationId).
 	GetSegmentMembers(ctx context.Context, name SegmentNamePath, params *GetSegmentMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2666,6 +2781,76 @@ func (c *RawClient) GetExperimentResults(ctx context.Context, id ExperimentIDPat
 	return c.Client.Do(req)
 }
 
+// PostExportWithBody Stream one NDJSON line per customer of a segment or list, with their recommendations, next best offers or value (campaigns; admin)
+//
+// A batch for an e-mail or other campaign (docs/campaigns.md). Give a
+// `segment` (its members as they are when the export starts) or
+// `customers` (at most 100000 ids; send a longer list in several
+// requests). Each line is the reply the one-customer endpoint would
+// give, with `customer_id`: `recommendations` (the default) as
+// GET /v1/customers/{id}/recommendations, `next-best-offer` as
+// GET /v1/customers/{id}/next-best-offer, `members` as a members
+// line. Every list and offer line carries its own `recommendation_id`:
+// events and offer responses that quote it are attributed to it. The
+// offers exported are shown (reserved against caps and budgets and
+// logged, as the endpoint does); with an `experiment` (or the
+// X-Affinity-Experiment header) each customer is enrolled as their own
+// unit and an exposure is logged per line. An id the store does not
+// know gets the cold-start list (or, for `members`, a null value).
+// The reply streams as lines are ranked; `X-Affinity-Total` says how
+// many follow. A stream that fails part-way is cut (the chunked
+// transfer does not end cleanly), never a short reply that looks whole.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/exports (the `PostExport` operationId).
+func (c *RawClient) PostExportWithBody(ctx context.Context, params *PostExportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostExportRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostExport Stream one NDJSON line per customer of a segment or list, with their recommendations, next best offers or value (campaigns; admin)
+//
+// A batch for an e-mail or other campaign (docs/campaigns.md). Give a
+// `segment` (its members as they are when the export starts) or
+// `customers` (at most 100000 ids; send a longer list in several
+// requests). Each line is the reply the one-customer endpoint would
+// give, with `customer_id`: `recommendations` (the default) as
+// GET /v1/customers/{id}/recommendations, `next-best-offer` as
+// GET /v1/customers/{id}/next-best-offer, `members` as a members
+// line. Every list and offer line carries its own `recommendation_id`:
+// events and offer responses that quote it are attributed to it. The
+// offers exported are shown (reserved against caps and budgets and
+// logged, as the endpoint does); with an `experiment` (or the
+// X-Affinity-Experiment header) each customer is enrolled as their own
+// unit and an exposure is logged per line. An id the store does not
+// know gets the cold-start list (or, for `members`, a null value).
+// The reply streams as lines are ranked; `X-Affinity-Total` says how
+// many follow. A stream that fails part-way is cut (the chunked
+// transfer does not end cleanly), never a short reply that looks whole.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/exports (the `PostExport` operationId).
+func (c *RawClient) PostExport(ctx context.Context, params *PostExportParams, body PostExportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostExportRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetValueInsights Customers and revenue per value tier, and the revenue share of the top 20% of customers
 //
 // Corresponds with GET /v1/insights/value (the `GetValueInsights` operationId).
@@ -3031,7 +3216,16 @@ func (c *RawClient) PutSegment(ctx context.Context, name SegmentNamePath, body P
 	return c.Client.Do(req)
 }
 
-// GetSegmentMembers A segment's members, paged (admin; it lists people)
+// GetSegmentMembers A segment's members with their value, paged, or streamed as NDJSON (admin; it lists people)
+//
+// Each member comes with their value profile (as in the customer's
+// profile) and segments. With `Accept: application/x-ndjson` the reply
+// streams every member, one JSON object per line, from the segment's
+// bitmap in chunks (memory stays bounded whatever its size): `limit`
+// stops it after that many when given (any number), `cursor` or
+// `offset` start it where a page would. `X-Affinity-Total` says how
+// many lines follow. A stream that fails part-way is cut (the chunked
+// transfer does not end cleanly), never a short reply that looks whole.
 //
 // Corresponds with GET /v1/segments/{name}/members (the `GetSegmentMembers` operationId).
 func (c *RawClient) GetSegmentMembers(ctx context.Context, name SegmentNamePath, params *GetSegmentMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4255,6 +4449,72 @@ func NewGetExperimentResultsRequest(server string, id ExperimentIDPath) (*http.R
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostExportRequest calls the generic PostExport builder with application/json body
+func NewPostExportRequest(server string, params *PostExportParams, body PostExportJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostExportRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostExportRequestWithBody constructs an http.Request for the PostExport method, with any body, and a specified content type
+func NewPostExportRequestWithBody(server string, params *PostExportParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/exports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XAffinityExperiment != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Affinity-Experiment", *params.XAffinityExperiment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Affinity-Experiment", headerParam0)
+		}
+
+		if params.XAffinityVariant != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Affinity-Variant", *params.XAffinityVariant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Affinity-Variant", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -5947,6 +6207,56 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/experiments/{id}/results (the `GetExperimentResults` operationId).
 	GetExperimentResultsWithResponse(ctx context.Context, id ExperimentIDPath, reqEditors ...RequestEditorFn) (*GetExperimentResultsResponse, error)
 
+	// PostExportWithBodyWithResponse Stream one NDJSON line per customer of a segment or list, with their recommendations, next best offers or value (campaigns; admin)
+	//
+	// A batch for an e-mail or other campaign (docs/campaigns.md). Give a
+	// `segment` (its members as they are when the export starts) or
+	// `customers` (at most 100000 ids; send a longer list in several
+	// requests). Each line is the reply the one-customer endpoint would
+	// give, with `customer_id`: `recommendations` (the default) as
+	// GET /v1/customers/{id}/recommendations, `next-best-offer` as
+	// GET /v1/customers/{id}/next-best-offer, `members` as a members
+	// line. Every list and offer line carries its own `recommendation_id`:
+	// events and offer responses that quote it are attributed to it. The
+	// offers exported are shown (reserved against caps and budgets and
+	// logged, as the endpoint does); with an `experiment` (or the
+	// X-Affinity-Experiment header) each customer is enrolled as their own
+	// unit and an exposure is logged per line. An id the store does not
+	// know gets the cold-start list (or, for `members`, a null value).
+	// The reply streams as lines are ranked; `X-Affinity-Total` says how
+	// many follow. A stream that fails part-way is cut (the chunked
+	// transfer does not end cleanly), never a short reply that looks whole.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/exports (the `PostExport` operationId).
+	PostExportWithBodyWithResponse(ctx context.Context, params *PostExportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostExportResponse, error)
+
+	// PostExportWithResponse Stream one NDJSON line per customer of a segment or list, with their recommendations, next best offers or value (campaigns; admin)
+	//
+	// A batch for an e-mail or other campaign (docs/campaigns.md). Give a
+	// `segment` (its members as they are when the export starts) or
+	// `customers` (at most 100000 ids; send a longer list in several
+	// requests). Each line is the reply the one-customer endpoint would
+	// give, with `customer_id`: `recommendations` (the default) as
+	// GET /v1/customers/{id}/recommendations, `next-best-offer` as
+	// GET /v1/customers/{id}/next-best-offer, `members` as a members
+	// line. Every list and offer line carries its own `recommendation_id`:
+	// events and offer responses that quote it are attributed to it. The
+	// offers exported are shown (reserved against caps and budgets and
+	// logged, as the endpoint does); with an `experiment` (or the
+	// X-Affinity-Experiment header) each customer is enrolled as their own
+	// unit and an exposure is logged per line. An id the store does not
+	// know gets the cold-start list (or, for `members`, a null value).
+	// The reply streams as lines are ranked; `X-Affinity-Total` says how
+	// many follow. A stream that fails part-way is cut (the chunked
+	// transfer does not end cleanly), never a short reply that looks whole.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/exports (the `PostExport` operationId).
+	PostExportWithResponse(ctx context.Context, params *PostExportParams, body PostExportJSONRequestBody, reqEditors ...RequestEditorFn) (*PostExportResponse, error)
+
 	// GetValueInsightsWithResponse Customers and revenue per value tier, and the revenue share of the top 20% of customers
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -6116,7 +6426,16 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/segments/{name} (the `PutSegment` operationId).
 	PutSegmentWithResponse(ctx context.Context, name SegmentNamePath, body PutSegmentJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSegmentResponse, error)
 
-	// GetSegmentMembersWithResponse A segment's members, paged (admin; it lists people)
+	// GetSegmentMembersWithResponse A segment's members with their value, paged, or streamed as NDJSON (admin; it lists people)
+	//
+	// Each member comes with their value profile (as in the customer's
+	// profile) and segments. With `Accept: application/x-ndjson` the reply
+	// streams every member, one JSON object per line, from the segment's
+	// bitmap in chunks (memory stays bounded whatever its size): `limit`
+	// stops it after that many when given (any number), `cursor` or
+	// `offset` start it where a page would. `X-Affinity-Total` says how
+	// many lines follow. A stream that fails part-way is cut (the chunked
+	// transfer does not end cleanly), never a short reply that looks whole.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9135,6 +9454,163 @@ func (r GetExperimentResultsResponse) ContentType() string {
 	return ""
 }
 
+// PostExportResponse200Headers the declared response headers of an HTTP 200 response for PostExport
+type PostExportResponse200Headers struct {
+	XAffinityTotal *int
+	XRequestID     string
+}
+
+// PostExportResponse400Headers the declared response headers of an HTTP 400 response for PostExport
+type PostExportResponse400Headers struct {
+	XRequestID string
+}
+
+// PostExportResponse401Headers the declared response headers of an HTTP 401 response for PostExport
+type PostExportResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// PostExportResponse403Headers the declared response headers of an HTTP 403 response for PostExport
+type PostExportResponse403Headers struct {
+	XRequestID string
+}
+
+// PostExportResponse404Headers the declared response headers of an HTTP 404 response for PostExport
+type PostExportResponse404Headers struct {
+	XRequestID string
+}
+
+// PostExportResponse413Headers the declared response headers of an HTTP 413 response for PostExport
+type PostExportResponse413Headers struct {
+	XRequestID string
+}
+
+// PostExportResponse415Headers the declared response headers of an HTTP 415 response for PostExport
+type PostExportResponse415Headers struct {
+	AcceptEncoding string
+	XRequestID     string
+}
+
+// PostExportResponse429Headers the declared response headers of an HTTP 429 response for PostExport
+type PostExportResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// PostExportResponse500Headers the declared response headers of an HTTP 500 response for PostExport
+type PostExportResponse500Headers struct {
+	XRequestID string
+}
+
+type PostExportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PostExportResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PostExportResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PostExportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PostExportResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *PostExportResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PostExportResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PostExportResponse415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PostExportResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PostExportResponse500Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PostExportResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostExportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostExportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PostExportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PostExportResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostExportResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PostExportResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PostExportResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PostExportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostExportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostExportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostExportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetValueInsightsResponse200Headers the declared response headers of an HTTP 200 response for GetValueInsights
 type GetValueInsightsResponse200Headers struct {
 	XRequestID string
@@ -11482,7 +11958,8 @@ func (r PutSegmentResponse) ContentType() string {
 
 // GetSegmentMembersResponse200Headers the declared response headers of an HTTP 200 response for GetSegmentMembers
 type GetSegmentMembersResponse200Headers struct {
-	XRequestID string
+	XAffinityTotal *int
+	XRequestID     string
 }
 
 // GetSegmentMembersResponse400Headers the declared response headers of an HTTP 400 response for GetSegmentMembers
@@ -12240,6 +12717,68 @@ func (c *ClientWithResponses) GetExperimentResultsWithResponse(ctx context.Conte
 	return ParseGetExperimentResultsResponse(rsp)
 }
 
+// PostExportWithBodyWithResponse Stream one NDJSON line per customer of a segment or list, with their recommendations, next best offers or value (campaigns; admin)
+//
+// A batch for an e-mail or other campaign (docs/campaigns.md). Give a
+// `segment` (its members as they are when the export starts) or
+// `customers` (at most 100000 ids; send a longer list in several
+// requests). Each line is the reply the one-customer endpoint would
+// give, with `customer_id`: `recommendations` (the default) as
+// GET /v1/customers/{id}/recommendations, `next-best-offer` as
+// GET /v1/customers/{id}/next-best-offer, `members` as a members
+// line. Every list and offer line carries its own `recommendation_id`:
+// events and offer responses that quote it are attributed to it. The
+// offers exported are shown (reserved against caps and budgets and
+// logged, as the endpoint does); with an `experiment` (or the
+// X-Affinity-Experiment header) each customer is enrolled as their own
+// unit and an exposure is logged per line. An id the store does not
+// know gets the cold-start list (or, for `members`, a null value).
+// The reply streams as lines are ranked; `X-Affinity-Total` says how
+// many follow. A stream that fails part-way is cut (the chunked
+// transfer does not end cleanly), never a short reply that looks whole.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/exports (the `PostExport` operationId).
+func (c *ClientWithResponses) PostExportWithBodyWithResponse(ctx context.Context, params *PostExportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostExportResponse, error) {
+	rsp, err := c.PostExportWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostExportResponse(rsp)
+}
+
+// PostExportWithResponse Stream one NDJSON line per customer of a segment or list, with their recommendations, next best offers or value (campaigns; admin)
+//
+// A batch for an e-mail or other campaign (docs/campaigns.md). Give a
+// `segment` (its members as they are when the export starts) or
+// `customers` (at most 100000 ids; send a longer list in several
+// requests). Each line is the reply the one-customer endpoint would
+// give, with `customer_id`: `recommendations` (the default) as
+// GET /v1/customers/{id}/recommendations, `next-best-offer` as
+// GET /v1/customers/{id}/next-best-offer, `members` as a members
+// line. Every list and offer line carries its own `recommendation_id`:
+// events and offer responses that quote it are attributed to it. The
+// offers exported are shown (reserved against caps and budgets and
+// logged, as the endpoint does); with an `experiment` (or the
+// X-Affinity-Experiment header) each customer is enrolled as their own
+// unit and an exposure is logged per line. An id the store does not
+// know gets the cold-start list (or, for `members`, a null value).
+// The reply streams as lines are ranked; `X-Affinity-Total` says how
+// many follow. A stream that fails part-way is cut (the chunked
+// transfer does not end cleanly), never a short reply that looks whole.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/exports (the `PostExport` operationId).
+func (c *ClientWithResponses) PostExportWithResponse(ctx context.Context, params *PostExportParams, body PostExportJSONRequestBody, reqEditors ...RequestEditorFn) (*PostExportResponse, error) {
+	rsp, err := c.PostExport(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostExportResponse(rsp)
+}
+
 // GetValueInsightsWithResponse Customers and revenue per value tier, and the revenue share of the top 20% of customers
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12541,7 +13080,16 @@ func (c *ClientWithResponses) PutSegmentWithResponse(ctx context.Context, name S
 	return ParsePutSegmentResponse(rsp)
 }
 
-// GetSegmentMembersWithResponse A segment's members, paged (admin; it lists people)
+// GetSegmentMembersWithResponse A segment's members with their value, paged, or streamed as NDJSON (admin; it lists people)
+//
+// Each member comes with their value profile (as in the customer's
+// profile) and segments. With `Accept: application/x-ndjson` the reply
+// streams every member, one JSON object per line, from the segment's
+// bitmap in chunks (memory stays bounded whatever its size): `limit`
+// stops it after that many when given (any number), `cursor` or
+// `offset` start it where a page would. `X-Affinity-Total` says how
+// many lines follow. A stream that fails part-way is cut (the chunked
+// transfer does not end cleanly), never a short reply that looks whole.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -16099,6 +16647,202 @@ func ParseGetExperimentResultsResponse(rsp *http.Response) (*GetExperimentResult
 	return response, nil
 }
 
+// ParsePostExportResponse parses an HTTP response from a PostExportWithResponse call
+func ParsePostExportResponse(rsp *http.Response) (*PostExportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostExportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PostExportResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Total"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Total", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAffinityTotal = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers PostExportResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PostExportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PostExportResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers PostExportResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers PostExportResponse413Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PostExportResponse415Headers
+		if values := rsp.Header.Values("Accept-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptEncoding = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers PostExportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers PostExportResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetValueInsightsResponse parses an HTTP response from a GetValueInsightsWithResponse call
 func ParseGetValueInsightsResponse(rsp *http.Response) (*GetValueInsightsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -18915,11 +19659,21 @@ func ParseGetSegmentMembersResponse(rsp *http.Response) (*GetSegmentMembersRespo
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case rsp.StatusCode == 200:
+		// Content-type (application/x-ndjson) unsupported
+
 	}
 
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetSegmentMembersResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Total"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Total", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAffinityTotal = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

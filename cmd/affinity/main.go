@@ -1,5 +1,5 @@
 // Command affinity is the one binary: serve, import, eval, bench, backup,
-// restore. It is the only place that reads flags and the environment.
+// restore, export. It is the only place that reads flags and the environment.
 package main
 
 import (
@@ -26,6 +26,8 @@ usage:
                    [--scenario related|personal|popular|nbo|mixed] [--json]
   affinity backup  --data DIR --out FILE
   affinity restore --data DIR FILE
+  affinity export  (--data DIR | --url URL) --segment NAME|--customers FILE
+                   [--what recommendations|next-best-offer|members] [--limit 10] [--out FILE]
 
 environment: AFFINITY_ADDR, AFFINITY_DATA, AFFINITY_API_KEYS
 `
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBackup(ctx, rest, stdout, stderr)
 	case "restore":
 		return runRestore(ctx, rest, stdout, stderr)
+	case "export":
+		return runExport(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -323,10 +323,56 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A segment's members, paged (admin; it lists people) */
+        /**
+         * A segment's members with their value, paged, or streamed as NDJSON (admin; it lists people)
+         * @description Each member comes with their value profile (as in the customer's
+         *     profile) and segments. With `Accept: application/x-ndjson` the reply
+         *     streams every member, one JSON object per line, from the segment's
+         *     bitmap in chunks (memory stays bounded whatever its size): `limit`
+         *     stops it after that many when given (any number), `cursor` or
+         *     `offset` start it where a page would. `X-Affinity-Total` says how
+         *     many lines follow. A stream that fails part-way is cut (the chunked
+         *     transfer does not end cleanly), never a short reply that looks whole.
+         */
         get: operations["getSegmentMembers"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stream one NDJSON line per customer of a segment or list, with their recommendations, next best offers or value (campaigns; admin)
+         * @description A batch for an e-mail or other campaign (docs/campaigns.md). Give a
+         *     `segment` (its members as they are when the export starts) or
+         *     `customers` (at most 100000 ids; send a longer list in several
+         *     requests). Each line is the reply the one-customer endpoint would
+         *     give, with `customer_id`: `recommendations` (the default) as
+         *     GET /v1/customers/{id}/recommendations, `next-best-offer` as
+         *     GET /v1/customers/{id}/next-best-offer, `members` as a members
+         *     line. Every list and offer line carries its own `recommendation_id`:
+         *     events and offer responses that quote it are attributed to it. The
+         *     offers exported are shown (reserved against caps and budgets and
+         *     logged, as the endpoint does); with an `experiment` (or the
+         *     X-Affinity-Experiment header) each customer is enrolled as their own
+         *     unit and an exposure is logged per line. An id the store does not
+         *     know gets the cold-start list (or, for `members`, a null value).
+         *     The reply streams as lines are ranked; `X-Affinity-Total` says how
+         *     many follow. A stream that fails part-way is cut (the chunked
+         *     transfer does not end cleanly), never a short reply that looks whole.
+         */
+        post: operations["postExport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -800,8 +846,45 @@ export interface components {
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string;
         };
+        /** @description A member (or an exported customer) with their value profile; `value` is null for an id the store does not know. */
         SegmentMember: {
             customer_id: components["schemas"]["ID"];
+            value: components["schemas"]["CustomerValue"] | null;
+            segments: components["schemas"]["SegmentName"][];
+        };
+        /** @description One export: `segment` or `customers` (one of the two). */
+        ExportRequest: {
+            /**
+             * @default recommendations
+             * @enum {string}
+             */
+            what: "recommendations" | "next-best-offer" | "members";
+            segment?: components["schemas"]["SegmentName"];
+            customers?: components["schemas"]["ID"][];
+            /** @description Each customer's list length (0 or absent: the default, 10; next-best-offer: 1). */
+            limit?: number;
+            /** @description next-best-offer: only offers shown on this channel. */
+            channel?: string;
+            experiment?: components["schemas"]["ID"];
+            /** @description Forces this variant of the experiment. */
+            variant?: string;
+        };
+        /** @description A line of a recommendations export. */
+        ExportListLine: {
+            customer_id: components["schemas"]["ID"];
+            items: components["schemas"]["Item"][];
+            recommendation_id: string;
+            algorithm: string;
+            experiment: string | null;
+            variant: string | null;
+        };
+        /** @description A line of a next-best-offer export. */
+        ExportOfferLine: {
+            customer_id: components["schemas"]["ID"];
+            offers: components["schemas"]["OfferChoice"][];
+            recommendation_id: string;
+            experiment: string | null;
+            variant: string | null;
         };
         CustomerBody: {
             /** @description Replaces the customer's attributes; null or absent clears them. */
@@ -1437,6 +1520,8 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description How many lines an NDJSON export streams (the segment's size when it started, or the number of ids). */
+        ExportTotal: number;
         /** @description `nosniff`. */
         NoSniff: "nosniff";
         /** @description The request's id (the client's `X-Request-ID` when it sent one of at most 128 bytes); it is in the server's log lines. */
@@ -2452,7 +2537,7 @@ export interface operations {
     getSegmentMembers: {
         parameters: {
             query?: {
-                /** @description How many customer ids (default 50). */
+                /** @description How many members (a JSON page 1 to 1000, default 50; NDJSON any number, default all). */
                 limit?: number;
                 /** @description The `next_cursor` of the previous page (opaque). Members come in a stable order, so paging by cursor skips and repeats nobody who stays a member while the segment changes. */
                 cursor?: string;
@@ -2471,10 +2556,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of members in a stable order; `total` is the segment's size, `next_cursor` is there while more members follow. */
+            /** @description One page of members in a stable order; `total` is the segment's size, `next_cursor` is there while more members follow. Or, for NDJSON, every member, one per line. */
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Total": components["headers"]["ExportTotal"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2483,10 +2569,22 @@ export interface operations {
                      *       "segment": "vip",
                      *       "members": [
                      *         {
-                     *           "customer_id": "17809"
-                     *         },
-                     *         {
-                     *           "customer_id": "16073"
+                     *           "customer_id": "17809",
+                     *           "value": {
+                     *             "recency_days": 3,
+                     *             "frequency": 12,
+                     *             "monetary": 5411.9,
+                     *             "r_score": 5,
+                     *             "f_score": 5,
+                     *             "m_score": 5,
+                     *             "tier": "champions",
+                     *             "historical_value": 5411.9,
+                     *             "current_value": 811.2,
+                     *             "potential_value": 42.5
+                     *           },
+                     *           "segments": [
+                     *             "vip"
+                     *           ]
                      *         }
                      *       ],
                      *       "total": 127,
@@ -2494,12 +2592,61 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["SegmentMembers"];
+                    /** @example {"customer_id":"17809","value":{"recency_days":3,"frequency":12,"monetary":5411.9,"r_score":5,"f_score":5,"m_score":5,"tier":"champions","historical_value":5411.9,"current_value":811.2,"potential_value":42.5},"segments":["vip"]} */
+                    "application/x-ndjson": string;
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    postExport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Serve this request under an experiment (the query's `experiment` wins). */
+                "X-Affinity-Experiment"?: components["parameters"]["ExperimentHeader"];
+                /** @description Force this variant (the query's `variant` wins). */
+                "X-Affinity-Variant"?: components["parameters"]["VariantHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "segment": "at_risk",
+                 *       "what": "recommendations",
+                 *       "limit": 10
+                 *     }
+                 */
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description One JSON object per line, one line per customer. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Total": components["headers"]["ExportTotal"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {"customer_id":"17809","items":[{"product_id":"22423","score":0.41}],"recommendation_id":"r-5f2c","algorithm":"personal","experiment":null,"variant":null} */
+                    "application/x-ndjson": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
         };

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/affinity-rec/affinity/api"
+	"github.com/affinity-rec/affinity/client"
+	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/campaign"
+)
+
+// exporter runs one export request, writing its lines to w and reporting
+// (lines written, lines expected) as it goes.
+type exporter interface {
+	run(ctx context.Context, r campaign.Request, w io.Writer, progress func(done, total int)) (int, error)
+	close() error
+}
+
+// dataExporter exports from a store directory, with the services serve
+// would run over it (so offers shown and exposures logged land in that
+// store, as they would through the server).
+type dataExporter struct {
+	store *features.Store
+	deps  api.Deps
+	cd    campaign.Deps
+}
+
+func openDataExporter(dir, config string) (*dataExporter, error) {
+	fc, err := readConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	log := quietLogger()
+	so, err := fc.storeOptions(dir, log)
+	if err != nil {
+		return nil, err
+	}
+	var holder atomic.Pointer[features.Store]
+	switch fc.Clock {
+	case "", "now":
+	case "latest-event":
+		// As serve does: on historical data "now" is the newest event.
+		so.Clock = func() time.Time {
+			if st := holder.Load(); st != nil {
+				if t := st.LatestEventTime(); !t.IsZero() {
+					return t
+				}
+			}
+			return time.Now()
+		}
+	default:
+		return nil, fmt.Errorf("config clock must be \"now\" or \"latest-event\", not %q", fc.Clock)
+	}
+	store, err := features.Open(so)
+	if err != nil {
+		return nil, openErr(err, dir)
+	}
+	holder.Store(store)
+	x := &dataExporter{store: store}
+	if err := x.wire(fc, log); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return x, nil
+}
+
+// wire builds the engine and the services over the store, as serve does.
+func (x *dataExporter) wire(fc fileConfig, log *slog.Logger) error {
+	eng, err := recommend.New(recommend.StoreDeps(x.store), fc.engineOptions())
+	if err != nil {
+		return err
+	}
+	if x.deps, err = buildDeps(x.store, eng, log); err != nil {
+		return err
+	}
+	x.cd = campaign.Deps{Store: x.store, Engine: eng, Lists: recommend.NewService(eng, x.deps.Experiments), Offers: x.deps.Offers}
+	if x.deps.Experiments != nil {
+		x.cd.Experiments = x.deps.Experiments
+	}
+	return nil
+}
+
+func (x *dataExporter) run(ctx context.Context, r campaign.Request, w io.Writer, progress func(done, total int)) (int, error) {
+	if r.What != campaign.NextBestOffer {
+		// The command has the machine to itself (a server ranks an
+		// export's lists one at a time, beside its live traffic).
+		r.Workers = runtime.GOMAXPROCS(0)
+	}
+	job, err := campaign.Prepare(ctx, x.cd, r)
+	if err != nil {
+		return 0, err
+	}
+	total := job.Total()
+	return job.Run(ctx, w, func(done int) { progress(done, total) })
+}
+
+func (x *dataExporter) close() error {
+	return errors.Join(closeDeps(x.deps), x.store.Close())
+}
+
+// urlExporter exports through a running server's POST /v1/exports.
+type urlExporter struct {
+	c *client.Client
+}
+
+func newURLExporter(url, key string) (*urlExporter, error) {
+	// No overall timeout: an export streams for as long as it takes (the
+	// server bounds a stalled reader per chunk). Sent once: a
+	// next-best-offer export shows offers.
+	hc := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 5 * time.Minute}}
+	c, err := client.New(url, client.Options{APIKey: key, HTTPClient: hc, MaxAttempts: 1, UserAgent: "affinity-export"})
+	if err != nil {
+		return nil, err
+	}
+	return &urlExporter{c: c}, nil
+}
+
+func (x *urlExporter) run(ctx context.Context, r campaign.Request, w io.Writer, progress func(done, total int)) (int, error) {
+	req := client.ExportRequest{What: client.Ptr(client.ExportRequestWhat(r.What))}
+	if r.Segment != "" {
+		req.Segment = client.Ptr(client.SegmentName(r.Segment))
+	}
+	if len(r.Customers) > 0 {
+		req.Customers = &r.Customers
+	}
+	if r.Limit > 0 {
+		req.Limit = &r.Limit
+	}
+	if r.Channel != "" {
+		req.Channel = &r.Channel
+	}
+	if r.Experiment != "" {
+		req.Experiment = client.Ptr(client.ID(r.Experiment))
+	}
+	if r.Variant != "" {
+		req.Variant = &r.Variant
+	}
+	s, err := x.c.Export(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	lw := &lineCounter{w: w, progress: func(n int) { progress(n, s.Total) }}
+	if _, err := io.Copy(lw, s); err != nil {
+		return lw.lines, fmt.Errorf("the export stream broke after %d lines: %w", lw.lines, err)
+	}
+	if s.Total >= 0 && lw.lines > s.Total {
+		return lw.lines, fmt.Errorf("the server sent %d lines, announced %d", lw.lines, s.Total)
+	}
+	return lw.lines, nil
+}
+
+func (x *urlExporter) close() error { return nil }
+
+// lineCounter passes bytes through, counting the lines and reporting after
+// each write.
+type lineCounter struct {
+	w        io.Writer
+	lines    int
+	progress func(int)
+}
+
+func (l *lineCounter) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	l.lines += bytes.Count(p[:n], []byte{'\n'})
+	l.progress(l.lines)
+	return n, err
+}
