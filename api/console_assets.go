@@ -16,19 +16,47 @@ import (
 // consoleAsset is one embedded console file with its compressed forms.
 //
 // The files never change while the binary runs, so each is compressed once
-// (brotli and gzip at their best levels, on the first console request, not
-// at start, so that servers which never serve the console pay nothing) and
-// served from memory. Fiber's compress middleware was the other choice: it
-// compresses every response again on every request, at a faster level (so
-// more bytes), and leaves ETag and 304 replies to a second middleware that
-// hashes the body on every request too. Precompressing at build time
-// (committed .br/.gz files) would need a staleness check; this needs none.
+// per encoding (brotli and gzip at their best levels, the first time a
+// client asks for that file in that encoding, not at start, so that servers
+// which never serve the console pay nothing, and a request waits for one
+// file's compression, never for all of them) and served from memory.
+// Fiber's compress middleware was the other choice: it compresses every
+// response again on every request, at a faster level (so more bytes), and
+// leaves ETag and 304 replies to a second middleware that hashes the body
+// on every request too. Precompressing at build time (committed .br/.gz
+// files) would need a staleness check; this needs none.
 type consoleAsset struct {
-	ctype        string
-	etag         string // strong: a hash of the file; the encoded forms add a suffix
-	raw          []byte
-	br, gz       []byte // nil when compressing does not make the file smaller
-	brTag, gzTag string
+	ctype  string
+	tag    string // a hash of the file
+	etag   string // strong: the quoted tag; the encoded forms add a suffix
+	raw    []byte
+	br, gz encodedAsset
+}
+
+// encodedAsset is one compressed form of an asset, made on first use.
+type encodedAsset struct {
+	once sync.Once
+	body []byte // nil when compressing does not make the file smaller
+	etag string
+}
+
+// get returns the compressed body and its ETag, or nil when the plain file
+// is as small.
+func (e *encodedAsset) get(a *consoleAsset, suffix string, compress func([]byte) []byte) ([]byte, string) {
+	e.once.Do(func() {
+		if b := compress(a.raw); len(b) < len(a.raw) {
+			e.body, e.etag = b, `"`+a.tag+`-`+suffix+`"`
+		}
+	})
+	return e.body, e.etag
+}
+
+func brotliBest(b []byte) []byte {
+	return fasthttp.AppendBrotliBytesLevel(nil, b, fasthttp.CompressBrotliBestCompression)
+}
+
+func gzipBest(b []byte) []byte {
+	return fasthttp.AppendGzipBytesLevel(nil, b, fasthttp.CompressBestCompression)
 }
 
 // consoleAssetSet is built once per process from the embedded files.
@@ -58,15 +86,9 @@ var consoleAssetSet = sync.OnceValue(func() map[string]*consoleAsset {
 func newConsoleAsset(name string, b []byte) *consoleAsset {
 	sum := sha256.Sum256(b)
 	tag := hex.EncodeToString(sum[:12])
-	a := &consoleAsset{ctype: mime.TypeByExtension(path.Ext(name)), raw: b, etag: `"` + tag + `"`}
+	a := &consoleAsset{ctype: mime.TypeByExtension(path.Ext(name)), raw: b, tag: tag, etag: `"` + tag + `"`}
 	if path.Ext(name) == ".js" {
 		a.ctype = "text/javascript; charset=utf-8"
-	}
-	if br := fasthttp.AppendBrotliBytesLevel(nil, b, fasthttp.CompressBrotliBestCompression); len(br) < len(b) {
-		a.br, a.brTag = br, `"`+tag+`-br"`
-	}
-	if gz := fasthttp.AppendGzipBytesLevel(nil, b, fasthttp.CompressBestCompression); len(gz) < len(b) {
-		a.gz, a.gzTag = gz, `"`+tag+`-gz"`
 	}
 	return a
 }
@@ -93,11 +115,15 @@ func accepts(header, coding string) bool {
 func serveConsoleAsset(c *fiber.Ctx, a *consoleAsset) error {
 	body, tag, coding := a.raw, a.etag, ""
 	ae := c.Get(fiber.HeaderAcceptEncoding)
-	switch {
-	case a.br != nil && accepts(ae, "br"):
-		body, tag, coding = a.br, a.brTag, "br"
-	case a.gz != nil && accepts(ae, "gzip"):
-		body, tag, coding = a.gz, a.gzTag, "gzip"
+	if accepts(ae, "br") {
+		if b, t := a.br.get(a, "br", brotliBest); b != nil {
+			body, tag, coding = b, t, "br"
+		}
+	}
+	if coding == "" && accepts(ae, "gzip") {
+		if b, t := a.gz.get(a, "gz", gzipBest); b != nil {
+			body, tag, coding = b, t, "gzip"
+		}
 	}
 	c.Set(fiber.HeaderContentType, a.ctype)
 	c.Set(fiber.HeaderCacheControl, "no-cache")

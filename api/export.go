@@ -13,7 +13,6 @@ import (
 	"github.com/affinity-rec/affinity/recommend/campaign"
 )
 
-
 // exportBody is the POST /v1/exports body.
 type exportBody struct {
 	What       string   `json:"what"`
