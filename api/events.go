@@ -30,6 +30,10 @@ type eventsReply struct {
 	// ErrorsTruncated says when Rejected counts more.
 	Errors          []eventError `json:"errors"`
 	ErrorsTruncated bool         `json:"errors_truncated,omitempty"`
+	// Seq is, in cluster mode, the stream sequence of the last write (also
+	// in the X-Affinity-Seq header): send it as X-Affinity-Min-Seq to read
+	// your writes on any node.
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // eventError is a rejected event (features.Rejection) as replies and
@@ -195,6 +199,7 @@ const maxEchoedErrors = 100
 // chunk's worth of events and rejections each time.
 type ingestTally struct {
 	n, accepted, dups, rejected int
+	seq                         uint64 // cluster mode: the last stream sequence
 	errors                      []eventError
 	m                           *metrics
 
@@ -258,6 +263,7 @@ func (s *Server) ingestChunk(c *fiber.Ctx, t *ingestTally, raws [][]byte, base i
 			t.rejs = append(t.rejs, chunkRejection{r: r})
 		}
 		t.accepted += res.Accepted
+		t.seq = max(t.seq, res.Seq)
 		t.dups += res.Duplicates
 	}
 	sort.SliceStable(t.rejs, func(i, j int) bool { return t.rejs[i].r.Index < t.rejs[j].r.Index })
@@ -282,7 +288,8 @@ func (s *Server) replyEvents(c *fiber.Ctx, t *ingestTally) error {
 		p.Errors, p.ErrorsTruncated = t.errors, truncated
 		return writeProblem(c, p)
 	}
-	reply := eventsReply{Accepted: t.accepted, Rejected: t.rejected, Duplicates: t.dups, Errors: t.errors, ErrorsTruncated: truncated}
+	reply := eventsReply{Accepted: t.accepted, Rejected: t.rejected, Duplicates: t.dups, Errors: t.errors, ErrorsTruncated: truncated, Seq: t.seq}
+	setSeqHeader(c, t.seq)
 	if reply.Errors == nil {
 		reply.Errors = []eventError{}
 	}

@@ -121,6 +121,8 @@ type Options struct {
 	Logger *slog.Logger
 	// EnablePprof exposes /debug/pprof to admin keys.
 	EnablePprof bool
+	// Cluster is the node's cluster membership (cluster.go); nil: single node.
+	Cluster Cluster
 }
 
 // DefaultOptions returns production defaults.
@@ -224,7 +226,8 @@ func New(d Deps, o Options) (*Server, error) {
 	if replyCheck != nil {
 		s.app.Use(replyCheck)
 	}
-	s.app.Use(s.observe, s.limitBody)
+	s.app.Use(s.observe, s.limitBody, s.minSeq)
+	s.registerClusterMetrics()
 	s.routes()
 	s.ready.Store(true)
 	return s, nil
@@ -373,6 +376,9 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	if err := s.deps.Store.Ready(); err != nil {
 		s.log.Warn("not ready", "err", err)
 		return &HTTPError{Status: fiber.StatusServiceUnavailable, Detail: "store not ready: " + err.Error()}
+	}
+	if err := s.clusterReady(); err != nil {
+		return err
 	}
 	st := s.deps.Store.Stats()
 	return c.JSON(fiber.Map{"status": "ready", "events": st.Events, "customers": st.Customers, "products": st.Products,

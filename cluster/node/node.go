@@ -1,0 +1,163 @@
+// Package node joins one Affinity store to the cluster stream: it is the
+// store's features.EventLog (validated events are published, not committed
+// locally) and runs the follower that applies the stream, in order, into the
+// store. The cluster package knows nothing of Affinity's records and
+// features nothing of NATS; this is where the two meet.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/affinity-rec/affinity/cluster"
+	"github.com/affinity-rec/affinity/features"
+)
+
+// Config is a node's cluster settings.
+type Config struct {
+	URLs   string               // NATS servers, comma-separated
+	Name   string               // this node's name in the servers' connection lists
+	Stream cluster.StreamConfig // stream name, subject prefix, replicas
+	MaxLag uint64               // /readyz is 503 while more messages than this are unapplied
+	MinSeq time.Duration        // bound of a read's X-Affinity-Min-Seq wait
+	Poll   time.Duration        // how often the stream head is asked for (lag); 1 s when 0
+	Log    *slog.Logger         // apply failures are logged here
+	OnStop func(cluster.Status) // called when the apply stalls (tests)
+}
+
+// Defaults of Config.
+const (
+	DefaultMaxLag = 10000
+	DefaultMinSeq = time.Second
+)
+
+// Node is a running cluster member.
+type Node struct {
+	cfg    Config
+	store  *features.Store
+	nc     *nats.Conn
+	st     *cluster.Stream
+	pub    *cluster.Publisher
+	fol    *cluster.Follower
+	cancel context.CancelFunc
+}
+
+// Start connects, sets up (or checks) the stream, switches store to publish
+// its events, and follows the stream from the sequence the store has
+// applied. Close stops it.
+func Start(ctx context.Context, store *features.Store, cfg Config) (*Node, error) {
+	if cfg.MaxLag == 0 {
+		cfg.MaxLag = DefaultMaxLag
+	}
+	if cfg.MinSeq <= 0 {
+		cfg.MinSeq = DefaultMinSeq
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	from, err := store.StreamSeq()
+	if err != nil {
+		return nil, fmt.Errorf("cluster: reading the applied stream sequence: %w", err)
+	}
+	nc, js, err := cluster.Connect(cfg.URLs, cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	st, err := cluster.Setup(sctx, js, cfg.Stream)
+	cancel()
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	n := &Node{cfg: cfg, store: store, nc: nc, st: st, pub: cluster.NewPublisher(st)}
+	n.fol = cluster.NewFollower(st, cluster.FollowerConfig{From: from, ApplyBatch: n.apply, MaxBatch: 512, Poll: cfg.Poll})
+	store.SetEventLog(n)
+	rctx, rcancel := context.WithCancel(context.Background())
+	n.cancel = rcancel
+	go n.run(rctx)
+	cfg.Log.Info("following the cluster stream", "stream", st.Name, "replicas", st.Replicas, "from_seq", from)
+	return n, nil
+}
+
+func (n *Node) run(ctx context.Context) {
+	err := n.fol.Run(ctx)
+	if err == nil {
+		return
+	}
+	st := n.fol.Status()
+	// Loud: the node stops applying, /readyz turns 503, the stalled
+	// sequence shows in /metrics, and this names it.
+	n.cfg.Log.Error("cluster apply stopped", "stalled_at_seq", st.StalledAt, "applied_seq", st.Applied, "err", err)
+	if n.cfg.OnStop != nil {
+		n.cfg.OnStop(st)
+	}
+}
+
+// apply is the follower's ApplyBatch: the messages go to the store as one
+// write per run of whole messages (features.ApplyLog).
+func (n *Node) apply(msgs []cluster.Message) error {
+	entries := make([]features.LogEntry, 0, len(msgs))
+	for _, m := range msgs {
+		p, err := n.st.Subjects.Parse(m.Subject)
+		if err == nil && p.Kind != "ev" {
+			err = fmt.Errorf("message kind %q is not applied by this version", p.Kind)
+		}
+		if err != nil {
+			if aerr := n.store.ApplyLog(context.Background(), entries); aerr != nil {
+				return aerr
+			}
+			return &cluster.BadMessage{Seq: m.Seq, Err: err}
+		}
+		entries = append(entries, features.LogEntry{Seq: m.Seq, Data: m.Data})
+	}
+	err := n.store.ApplyLog(context.Background(), entries)
+	var bad *features.BadLogEntry
+	if errors.As(err, &bad) {
+		return &cluster.BadMessage{Seq: bad.Seq, Err: bad.Err}
+	}
+	return err
+}
+
+// Append is the store's EventLog: one message per customer run, on the
+// customer's subject, acknowledged by a quorum of the stream's replicas.
+func (n *Node) Append(ctx context.Context, msgs []features.LogMessage) (uint64, []bool, error) {
+	batch := make([]cluster.Msg, len(msgs))
+	for i, m := range msgs {
+		batch[i] = cluster.Msg{Subject: n.st.Subjects.Customer(m.Customer, "ev"), Data: m.Data, ID: m.ID}
+	}
+	ack, err := n.pub.Publish(ctx, batch)
+	if err != nil {
+		return 0, nil, err
+	}
+	return ack.LastSeq, ack.Duplicate, nil
+}
+
+// Status is the follower's status (applied, lag, rate, stall).
+func (n *Node) Status() cluster.Status { return n.fol.Status() }
+
+// WaitFor waits, at most the configured bound, until seq is applied here.
+func (n *Node) WaitFor(ctx context.Context, seq uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.MinSeq)
+	defer cancel()
+	return n.fol.WaitFor(ctx, seq)
+}
+
+// MaxLag is the lag in messages past which the node is not ready.
+func (n *Node) MaxLag() uint64 { return n.cfg.MaxLag }
+
+// Stream is the set-up stream (its name and replicas, for reports).
+func (n *Node) Stream() *cluster.Stream { return n.st }
+
+// Close stops following and disconnects; the store stays open (its owner
+// closes it after).
+func (n *Node) Close() {
+	n.cancel()
+	<-n.fol.Done()
+	n.nc.Close()
+}
