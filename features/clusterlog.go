@@ -141,7 +141,14 @@ func (e *BadLogEntry) Unwrap() error { return e.Err }
 // message is applied twice. Nothing is read from a clock: the timestamps
 // are those the receiving node filled in. An entry that cannot be decoded
 // is a *BadLogEntry, and none of the entries from it on are applied.
+// Entries at or below StreamSeq are already here and skipped, so handing
+// the same entries in again (a follower restarted from an older position)
+// is harmless. One follower calls it at a time.
 func (s *Store) ApplyLog(ctx context.Context, entries []LogEntry) error {
+	done, err := s.StreamSeq()
+	if err != nil {
+		return fmt.Errorf("cannot read the applied stream sequence: %w", err)
+	}
 	tt := s.types.Load()
 	var pend []pendingEvent
 	var last uint64
@@ -155,6 +162,9 @@ func (s *Store) ApplyLog(ctx context.Context, entries []LogEntry) error {
 		return err
 	}
 	for _, en := range entries {
+		if en.Seq <= done {
+			continue
+		}
 		evs, err := DecodeLogEvents(en.Data)
 		if err == nil && len(pend) > 0 && len(pend)+len(evs) > maxAtomicEvents {
 			err = flush()
