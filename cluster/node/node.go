@@ -94,9 +94,6 @@ func (n *Node) run(ctx context.Context) {
 	// Loud: the node stops applying, /readyz turns 503, the stalled
 	// sequence shows in /metrics, and this names it.
 	n.cfg.Log.Error("cluster apply stopped", "stalled_at_seq", st.StalledAt, "applied_seq", st.Applied, "err", err)
-	if n.cfg.OnStop != nil {
-		n.cfg.OnStop(st)
-	}
 }
 
 // apply is the follower's ApplyBatch: the messages go to the store as one
