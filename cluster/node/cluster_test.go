@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -59,6 +60,23 @@ func TestThreeNodes(t *testing.T) {
 		t.Fatalf("restarted node resumed from %d, want its own %d..%d", from, again.Seq, last-1)
 	}
 	converge(t, ms, last)
+
+	// Bad input is refused by the receiving node and never reaches the
+	// stream: the next good write takes the very next sequence.
+	badBody := `[{"customer_id":"c1","type":"view"}]`
+	resp, err := http.Post(ms[0].base+"/v1/events", "application/json", strings.NewReader(badBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("an event without product_id: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if r := ms[1].post(events(2000, 1)); r.Seq != last+1 {
+		t.Fatalf("after a refused write the next seq is %d, want %d", r.Seq, last+1)
+	} else {
+		last = r.Seq
+	}
 
 	// A message no node can decode (a newer format, or corrupt) stops every
 	// node's apply at its sequence: not ready, the metric names it.

@@ -87,8 +87,8 @@ func Start(ctx context.Context, store *features.Store, cfg Config) (*Node, error
 
 func (n *Node) run(ctx context.Context) {
 	err := n.fol.Run(ctx)
-	if err == nil {
-		return
+	if err == nil || ctx.Err() != nil {
+		return // closed (a consumer being created when Close came fails with ctx's error)
 	}
 	st := n.fol.Status()
 	// Loud: the node stops applying, /readyz turns 503, the stalled
