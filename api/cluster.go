@@ -13,12 +13,12 @@ import (
 )
 
 // Cluster is what the API needs of a cluster node (cluster/node.Node): its
-// follower's status, a bounded wait for a sequence, and the lag limit.
+// follower's status, a bounded wait for a sequence, and its readiness.
 // Options.Cluster nil is single-node mode, where none of this file acts.
 type Cluster interface {
 	Status() cluster.Status
 	WaitFor(ctx context.Context, seq uint64) error
-	MaxLag() uint64
+	Ready() error
 }
 
 // Headers of read-your-writes: a write's reply carries the stream sequence
@@ -57,21 +57,14 @@ func (s *Server) minSeq(c *fiber.Ctx) error {
 }
 
 // clusterReady is /readyz's cluster check: not ready while the apply has
-// stalled or is more than max_lag messages behind, so load balancers drain
-// the node until it catches up.
+// stalled, is more than max_lag messages behind, or cannot reach the
+// stream, so load balancers drain the node until it catches up.
 func (s *Server) clusterReady() error {
-	cl := s.opts.Cluster
-	if cl == nil {
+	if s.opts.Cluster == nil {
 		return nil
 	}
-	st := cl.Status()
-	if st.StalledAt != 0 {
-		return &HTTPError{Status: fiber.StatusServiceUnavailable,
-			Detail: fmt.Sprintf("cluster apply stopped at stream sequence %d: %v", st.StalledAt, st.Err)}
-	}
-	if st.LagMsgs > cl.MaxLag() {
-		return &HTTPError{Status: fiber.StatusServiceUnavailable,
-			Detail: fmt.Sprintf("%d messages (%.1f s) behind the cluster stream, more than max_lag %d", st.LagMsgs, st.LagSecs, cl.MaxLag())}
+	if err := s.opts.Cluster.Ready(); err != nil {
+		return &HTTPError{Status: fiber.StatusServiceUnavailable, Detail: err.Error()}
 	}
 	return nil
 }
@@ -96,6 +89,8 @@ func (s *Server) registerClusterMetrics() {
 		func(st cluster.Status) float64 { return st.LagSecs })
 	gauge("affinity_cluster_apply_rate", "Messages applied per second over the last poll interval.",
 		func(st cluster.Status) float64 { return st.Rate })
+	gauge("affinity_cluster_silent_seconds", "How long the stream has not answered this node's polls; 0 while it does.",
+		func(st cluster.Status) float64 { return st.Silent.Seconds() })
 	gauge("affinity_cluster_stalled_seq", "Stream sequence the apply stopped at (it could not be applied); 0 while healthy.",
 		func(st cluster.Status) float64 { return float64(st.StalledAt) })
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -146,4 +147,60 @@ func converge(t *testing.T, ms []*member, seq uint64) {
 			}
 		}
 	}
+}
+
+// TestCutOffNodeIsNotReady: a node whose NATS server goes away turns
+// not-ready once the stream has been silent past MaxSilence (its lag is
+// unknown), and ready again by itself when the server is back, applying
+// what is written after.
+func TestCutOffNodeIsNotReady(t *testing.T) {
+	nc := natstest.StartT(t, 1)
+	m := startMember(t, t.TempDir(), nc.URLs())
+	defer m.stop()
+	first := m.post(events(0, 5)).Seq
+	waitReady(t, m, 200, "ready")
+	nc.Stop(0)
+	waitReady(t, m, 503, "has not answered")
+	if err := nc.Restart(0); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, m, 200, "ready")
+	var r postReply
+	for deadline := time.Now().Add(time.Minute); ; {
+		// The first publish after the restart may meet a stream that has
+		// no leader yet: it is refused (503), and retried with its ids.
+		code, raw := m.postRaw(events(5, 5))
+		if code == 200 {
+			r = decodePost(t, raw)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writes after the restart: %d %s", code, raw)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r.Seq <= first {
+		t.Fatalf("seq %d after the restart, %d before", r.Seq, first)
+	}
+	if code, body := m.get("/v1/popular", r.Seq); code != 200 {
+		t.Fatalf("read at seq %d: %d %s", r.Seq, code, body)
+	}
+	if n := m.store.Stats().Events; n != 10 {
+		t.Fatalf("%d events, want 10", n)
+	}
+}
+
+// waitReady polls /readyz until it answers code with a body containing
+// want, for at most a minute.
+func waitReady(t *testing.T, m *member, code int, want string) {
+	t.Helper()
+	var got int
+	var body []byte
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		got, body = m.get("/readyz", 0)
+		if got == code && strings.Contains(string(body), want) {
+			return
+		}
+	}
+	t.Fatalf("/readyz: %d %s; want %d with %q", got, body, code, want)
 }

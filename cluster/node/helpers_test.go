@@ -50,7 +50,7 @@ func startMember(t testing.TB, dir, urls string) *member {
 		t.Fatal(err)
 	}
 	m.store = st
-	m.node, err = node.Start(context.Background(), st, node.Config{URLs: urls, Name: "test-" + dir, Poll: 100 * time.Millisecond, MinSeq: 20 * time.Second})
+	m.node, err = node.Start(context.Background(), st, node.Config{URLs: urls, Name: "test-" + dir, Poll: 100 * time.Millisecond, MinSeq: 20 * time.Second, MaxSilence: time.Second})
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
@@ -97,6 +97,17 @@ type postReply struct {
 
 func (m *member) post(events []features.Event) postReply {
 	m.t.Helper()
+	code, raw := m.postRaw(events)
+	if code != 200 {
+		m.t.Fatalf("POST /v1/events: %d %s", code, raw)
+	}
+	return decodePost(m.t, raw)
+}
+
+// postRaw posts events and returns the status and the body; a 200's
+// X-Affinity-Seq header is checked against its JSON seq.
+func (m *member) postRaw(events []features.Event) (int, []byte) {
+	m.t.Helper()
 	body, _ := json.Marshal(events)
 	resp, err := http.Post(m.base+"/v1/events", "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -104,15 +115,20 @@ func (m *member) post(events []features.Event) postReply {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		m.t.Fatalf("POST /v1/events: %d %s", resp.StatusCode, raw)
+	if resp.StatusCode == 200 {
+		r := decodePost(m.t, raw)
+		if h := resp.Header.Get(api.HeaderSeq); h != strconv.FormatUint(r.Seq, 10) {
+			m.t.Fatalf("%s header %q, JSON seq %d", api.HeaderSeq, h, r.Seq)
+		}
 	}
+	return resp.StatusCode, raw
+}
+
+func decodePost(t testing.TB, raw []byte) postReply {
+	t.Helper()
 	var r postReply
 	if err := json.Unmarshal(raw, &r); err != nil {
-		m.t.Fatal(err)
-	}
-	if h := resp.Header.Get(api.HeaderSeq); h != strconv.FormatUint(r.Seq, 10) {
-		m.t.Fatalf("%s header %q, JSON seq %d", api.HeaderSeq, h, r.Seq)
+		t.Fatal(err)
 	}
 	return r
 }

@@ -24,16 +24,19 @@ type Config struct {
 	Name   string               // this node's name in the servers' connection lists
 	Stream cluster.StreamConfig // stream name, subject prefix, replicas
 	MaxLag uint64               // /readyz is 503 while more messages than this are unapplied
-	MinSeq time.Duration        // bound of a read's X-Affinity-Min-Seq wait
-	Poll   time.Duration        // how often the stream head is asked for (lag); 1 s when 0
-	Log    *slog.Logger         // apply failures are logged here
-	OnStop func(cluster.Status) // called when the apply stalls (tests)
+	// MaxSilence: /readyz is 503 while the stream has not answered for
+	// longer (a node cut off from NATS cannot know its lag).
+	MaxSilence time.Duration
+	MinSeq     time.Duration // bound of a read's X-Affinity-Min-Seq wait
+	Poll       time.Duration // how often the stream head is asked for (lag); 1 s when 0
+	Log        *slog.Logger  // apply failures are logged here
 }
 
 // Defaults of Config.
 const (
-	DefaultMaxLag = 10000
-	DefaultMinSeq = time.Second
+	DefaultMaxLag     = 10000
+	DefaultMinSeq     = time.Second
+	DefaultMaxSilence = 5 * time.Second
 )
 
 // Node is a running cluster member.
@@ -56,6 +59,9 @@ func Start(ctx context.Context, store *features.Store, cfg Config) (*Node, error
 	}
 	if cfg.MinSeq <= 0 {
 		cfg.MinSeq = DefaultMinSeq
+	}
+	if cfg.MaxSilence <= 0 {
+		cfg.MaxSilence = DefaultMaxSilence
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -145,8 +151,22 @@ func (n *Node) WaitFor(ctx context.Context, seq uint64) error {
 	return n.fol.WaitFor(ctx, seq)
 }
 
-// MaxLag is the lag in messages past which the node is not ready.
-func (n *Node) MaxLag() uint64 { return n.cfg.MaxLag }
+// Ready says why the node should not take traffic, or nil: its apply has
+// stopped, it is more than MaxLag messages behind, or the stream has not
+// answered for longer than MaxSilence. Each clears by itself (but a stall)
+// once the cause does.
+func (n *Node) Ready() error {
+	st := n.fol.Status()
+	switch {
+	case st.StalledAt != 0:
+		return fmt.Errorf("cluster apply stopped at stream sequence %d: %w", st.StalledAt, st.Err)
+	case st.Silent > n.cfg.MaxSilence:
+		return fmt.Errorf("the cluster stream has not answered for %.1f s (more than %s): lag unknown", st.Silent.Seconds(), n.cfg.MaxSilence)
+	case st.LagMsgs > n.cfg.MaxLag:
+		return fmt.Errorf("%d messages (%.1f s) behind the cluster stream, more than max_lag %d", st.LagMsgs, st.LagSecs, n.cfg.MaxLag)
+	}
+	return nil
+}
 
 // Stream is the set-up stream (its name and replicas, for reports).
 func (n *Node) Stream() *cluster.Stream { return n.st }

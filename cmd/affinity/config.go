@@ -57,6 +57,7 @@ type clusterConfig struct {
 	SubjectPrefix string `json:"subject_prefix"` // subject prefix (affinity)
 	MaxLag        uint64 `json:"max_lag"`        // /readyz 503 past this many unapplied messages (10000)
 	MinSeqWait    string `json:"min_seq_wait"`   // bound of an X-Affinity-Min-Seq wait ("1s")
+	MaxSilence    string `json:"max_silence"`    // /readyz 503 when the stream has not answered for this long ("5s")
 }
 
 // nodeConfig turns the config into the cluster node's (addr names the node).
@@ -72,6 +73,13 @@ func (cc clusterConfig) nodeConfig(addr string, log *slog.Logger) (node.Config, 
 			return c, fmt.Errorf("config cluster.min_seq_wait %q must be a positive duration such as \"1s\"", cc.MinSeqWait)
 		}
 		c.MinSeq = d
+	}
+	if cc.MaxSilence != "" {
+		d, err := time.ParseDuration(cc.MaxSilence)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("config cluster.max_silence %q must be a positive duration such as \"5s\"", cc.MaxSilence)
+		}
+		c.MaxSilence = d
 	}
 	return c, nil
 }
