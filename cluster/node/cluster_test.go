@@ -57,7 +57,7 @@ func TestThreeNodes(t *testing.T) {
 		last = ms[b%2].post(events(1000+b*40, 40)).Seq
 	}
 	ms[2] = startMember(t, dir, nc.URLs())
-	if from, _ := ms[2].store.StreamSeq(); from < again.Seq || from >= last {
+	if from := ms[2].node.From(); from < again.Seq || from >= last {
 		t.Fatalf("restarted node resumed from %d, want its own %d..%d", from, again.Seq, last-1)
 	}
 	converge(t, ms, last)

@@ -47,6 +47,7 @@ type Node struct {
 	st     *cluster.Stream
 	pub    *cluster.Publisher
 	fol    *cluster.Follower
+	from   uint64
 	cancel context.CancelFunc
 }
 
@@ -81,7 +82,7 @@ func Start(ctx context.Context, store *features.Store, cfg Config) (*Node, error
 		nc.Close()
 		return nil, err
 	}
-	n := &Node{cfg: cfg, store: store, nc: nc, st: st, pub: cluster.NewPublisher(st)}
+	n := &Node{cfg: cfg, store: store, nc: nc, st: st, pub: cluster.NewPublisher(st), from: from}
 	n.fol = cluster.NewFollower(st, cluster.FollowerConfig{From: from, ApplyBatch: n.apply, MaxBatch: 512, Poll: cfg.Poll})
 	store.SetEventLog(n)
 	rctx, rcancel := context.WithCancel(context.Background())
@@ -167,6 +168,10 @@ func (n *Node) Ready() error {
 	}
 	return nil
 }
+
+// From is the stream sequence the store had applied when the node started:
+// it follows from the next one.
+func (n *Node) From() uint64 { return n.from }
 
 // Stream is the set-up stream (its name and replicas, for reports).
 func (n *Node) Stream() *cluster.Stream { return n.st }
