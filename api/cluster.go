@@ -29,6 +29,16 @@ const (
 	HeaderMinSeq = "X-Affinity-Min-Seq"
 )
 
+// useCluster adds the read-your-writes wait and the cluster metrics when
+// the server is a cluster node; a single node's chain is unchanged.
+func (s *Server) useCluster() {
+	if s.opts.Cluster == nil {
+		return
+	}
+	s.app.Use(s.minSeq)
+	s.registerClusterMetrics()
+}
+
 // minSeq holds a read that sends X-Affinity-Min-Seq until this node has
 // applied that sequence, at most the node's bound; past it the read gets
 // 503 naming the lag, so the client can retry or go to another node.
@@ -36,7 +46,7 @@ const (
 func (s *Server) minSeq(c *fiber.Ctx) error {
 	cl := s.opts.Cluster
 	raw := c.Get(HeaderMinSeq)
-	if cl == nil || raw == "" || c.Method() != fiber.MethodGet {
+	if raw == "" || c.Method() != fiber.MethodGet {
 		return c.Next()
 	}
 	seq, err := strconv.ParseUint(raw, 10, 64)
@@ -72,9 +82,6 @@ func (s *Server) clusterReady() error {
 // registerClusterMetrics exports the follower's status to /metrics.
 func (s *Server) registerClusterMetrics() {
 	cl := s.opts.Cluster
-	if cl == nil {
-		return
-	}
 	gauge := func(name, help string, f func(cluster.Status) float64) {
 		s.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
 			func() float64 { return f(cl.Status()) }))

@@ -226,8 +226,8 @@ func New(d Deps, o Options) (*Server, error) {
 	if replyCheck != nil {
 		s.app.Use(replyCheck)
 	}
-	s.app.Use(s.observe, s.limitBody, s.minSeq)
-	s.registerClusterMetrics()
+	s.app.Use(s.observe, s.limitBody)
+	s.useCluster()
 	s.routes()
 	s.ready.Store(true)
 	return s, nil
