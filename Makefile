@@ -8,7 +8,7 @@ SHARED  ?= ../shared/data
 # Packages with goroutines and shared state run under the race detector.
 # That pass is -short: the tests that only fill a disk or evaluate a whole data
 # set (single goroutine, minutes under -race) already ran in the plain pass.
-RACE_PKGS := ./features/... ./recommend/... ./api/... ./bench/...
+RACE_PKGS := ./features/... ./recommend/... ./api/... ./bench/... ./cluster/...
 
 .PHONY: all build run cluster test test-race bench eval shapes fmt vet lint check-deps check-client fuzz test-browser test-ts clean
 
