@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -155,7 +156,7 @@ func converge(t *testing.T, ms []*member, seq uint64) {
 // what is written after.
 func TestCutOffNodeIsNotReady(t *testing.T) {
 	nc := natstest.StartT(t, 1)
-	m := startMember(t, t.TempDir(), nc.URLs())
+	m := startMemberWait(t, t.TempDir(), nc.URLs(), 300*time.Millisecond)
 	defer m.stop()
 	first := m.post(events(0, 5)).Seq
 	waitReady(t, m, 200, "ready")
@@ -187,6 +188,23 @@ func TestCutOffNodeIsNotReady(t *testing.T) {
 	}
 	if n := m.store.Stats().Events; n != 10 {
 		t.Fatalf("%d events, want 10", n)
+	}
+	// A sequence this node has not got: 503 naming the lag, after the
+	// bound; a header that is not a sequence: 400 naming it.
+	code, body := m.get("/v1/popular", r.Seq+100)
+	if code != 503 || !strings.Contains(string(body), "100 behind") {
+		t.Fatalf("read at a future seq: %d %s", code, body)
+	}
+	req, _ := http.NewRequest("GET", m.base+"/v1/popular", nil)
+	req.Header.Set("X-Affinity-Min-Seq", "soon")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(raw), `"field":"X-Affinity-Min-Seq"`) {
+		t.Fatalf("a bad X-Affinity-Min-Seq: %d %s", resp.StatusCode, raw)
 	}
 }
 

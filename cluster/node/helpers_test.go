@@ -37,6 +37,13 @@ type member struct {
 
 func startMember(t testing.TB, dir, urls string) *member {
 	t.Helper()
+	return startMemberWait(t, dir, urls, 20*time.Second)
+}
+
+// startMemberWait starts a member whose X-Affinity-Min-Seq wait is bounded
+// by wait.
+func startMemberWait(t testing.TB, dir, urls string, wait time.Duration) *member {
+	t.Helper()
 	m := &member{t: t, dir: dir, urls: urls}
 	o := features.DefaultOptions(dir)
 	o.Clock = func() time.Time { return testNow }
@@ -50,7 +57,7 @@ func startMember(t testing.TB, dir, urls string) *member {
 		t.Fatal(err)
 	}
 	m.store = st
-	m.node, err = node.Start(context.Background(), st, node.Config{URLs: urls, Name: "test-" + dir, Poll: 100 * time.Millisecond, MinSeq: 20 * time.Second, MaxSilence: time.Second})
+	m.node, err = node.Start(context.Background(), st, node.Config{URLs: urls, Name: "test-" + dir, Poll: 100 * time.Millisecond, MinSeq: wait, MaxSilence: time.Second})
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
