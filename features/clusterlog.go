@@ -21,8 +21,10 @@ import (
 
 // EventLog is where validated events go in cluster mode instead of the
 // local writer. Append returns once the log has stored every message (a
-// quorum of its replicas), with the log position of the last one and how
-// many messages the log already had (a retry with the same id).
+// quorum of its replicas), with the log position of the last one and, per
+// message, whether the log already had it (a retry with the same id). A
+// retry grouped differently gets other ids: the apply-time dedup by
+// event_id still stores each event once.
 type EventLog interface {
 	Append(ctx context.Context, msgs []LogMessage) (seq uint64, dupMsgs []bool, err error)
 }
