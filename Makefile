@@ -8,9 +8,9 @@ SHARED  ?= ../shared/data
 # Packages with goroutines and shared state run under the race detector.
 # That pass is -short: the tests that only fill a disk or evaluate a whole data
 # set (single goroutine, minutes under -race) already ran in the plain pass.
-RACE_PKGS := ./features/... ./recommend/... ./api/... ./bench/...
+RACE_PKGS := ./features/... ./recommend/... ./api/... ./bench/... ./cluster/...
 
-.PHONY: all build run test test-race bench eval shapes fmt vet lint check-deps check-client fuzz test-browser test-ts clean
+.PHONY: all build run cluster test test-race bench eval shapes fmt vet lint check-deps check-client fuzz test-browser test-ts clean
 
 all: build
 
@@ -57,6 +57,12 @@ fmt:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+
+## cluster: a local cluster demo: an embedded 3-server NATS JetStream cluster and 3 nodes on
+## 127.0.0.1:8081-8083 (data under ./data-cluster), the demo data loaded once through the stream;
+## prints curl lines for each node. Ctrl-C stops it all. See docs/cluster.md.
+cluster: build
+	./$(BIN) cluster-demo --data ./data-cluster --demo $(DEMO) --config $(CONFIG)
 
 ## check-deps: imports run one way, features <- recommend <- api <- cmd; the bench tools
 ## (bench/load, bench/eval, bench/synth) sit beside api, import none of each other, and only cmd imports them.

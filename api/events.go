@@ -177,6 +177,7 @@ const maxEchoedErrors = 100
 // chunk's worth of events and rejections each time.
 type ingestTally struct {
 	n, accepted, dups, rejected int
+	seq                         uint64 // cluster mode: the last stream sequence
 	errors                      []eventError
 	m                           *metrics
 
@@ -240,6 +241,7 @@ func (s *Server) ingestChunk(c *fiber.Ctx, t *ingestTally, raws [][]byte, base i
 			t.rejs = append(t.rejs, chunkRejection{r: r})
 		}
 		t.accepted += res.Accepted
+		t.seq = max(t.seq, res.Seq)
 		t.dups += res.Duplicates
 	}
 	sort.SliceStable(t.rejs, func(i, j int) bool { return t.rejs[i].r.Index < t.rejs[j].r.Index })
@@ -264,7 +266,8 @@ func (s *Server) replyEvents(c *fiber.Ctx, t *ingestTally) error {
 		p.Errors, p.ErrorsTruncated = t.errors, truncated
 		return writeProblem(c, p)
 	}
-	reply := eventsReply{Accepted: t.accepted, Rejected: t.rejected, Duplicates: t.dups, Errors: t.errors, ErrorsTruncated: truncated}
+	reply := eventsReply{Accepted: t.accepted, Rejected: t.rejected, Duplicates: t.dups, Errors: t.errors, ErrorsTruncated: truncated, Seq: t.seq}
+	setSeqHeader(c, t.seq)
 	if reply.Errors == nil {
 		reply.Errors = []eventError{}
 	}

@@ -123,6 +123,8 @@ type Options struct {
 	Logger *slog.Logger
 	// EnablePprof exposes /debug/pprof to admin keys.
 	EnablePprof bool
+	// Cluster is the node's cluster membership (cluster.go); nil: single node.
+	Cluster Cluster
 }
 
 // DefaultOptions returns production defaults.
@@ -240,6 +242,7 @@ func New(d Deps, o Options) (*Server, error) {
 		s.app.Use(replyCheck)
 	}
 	s.app.Use(s.observe, s.limitBody)
+	s.useCluster()
 	s.routes()
 	s.ready.Store(true)
 	return s, nil
@@ -436,6 +439,9 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	if err := s.deps.Store.Ready(); err != nil {
 		s.log.Warn("not ready", "err", err)
 		return &HTTPError{Status: fiber.StatusServiceUnavailable, Detail: "store not ready: " + err.Error()}
+	}
+	if err := s.clusterReady(); err != nil {
+		return err
 	}
 	st := s.deps.Store.Stats()
 	return c.JSON(readyReply{Status: "ready", Events: st.Events, Customers: st.Customers, Products: st.Products,

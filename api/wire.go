@@ -49,6 +49,10 @@ type eventsReply struct {
 	// ErrorsTruncated says when Rejected counts more.
 	Errors          []eventError `json:"errors"`
 	ErrorsTruncated bool         `json:"errors_truncated,omitempty"`
+	// Seq is, in cluster mode, the stream sequence of the last write (also
+	// in the X-Affinity-Seq header): send it as X-Affinity-Min-Seq to read
+	// your writes on any node.
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // eventError is a rejected event (features.Rejection) as replies and

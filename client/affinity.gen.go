@@ -483,6 +483,9 @@ type EventsReply struct {
 
 	// Rejected Invalid events, each in errors (unless errors_truncated).
 	Rejected int `json:"rejected"`
+
+	// Seq Cluster mode only: the stream sequence of the last event written (also the X-Affinity-Seq header); absent on a single node.
+	Seq *int64 `json:"seq,omitempty"`
 }
 
 // Experiment defines model for Experiment.
@@ -8402,7 +8405,8 @@ func (r GetRecommendationsResponse) ContentType() string {
 
 // PostEventsResponse200Headers the declared response headers of an HTTP 200 response for PostEvents
 type PostEventsResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PostEventsResponse400Headers the declared response headers of an HTTP 400 response for PostEvents
@@ -15474,6 +15478,13 @@ func ParsePostEventsResponse(rsp *http.Response) (*PostEventsResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PostEventsResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -54,6 +54,7 @@ type Follower struct {
 	done      chan struct{} // closed when Run returns
 	head      uint64        // stream's last sequence at the last poll
 	headAt    time.Time     // its write time
+	polledAt  time.Time     // when the stream last answered a poll (start time before)
 	rate      float64       // messages applied per second over the last poll
 }
 
@@ -65,7 +66,7 @@ func NewFollower(s *Stream, cfg FollowerConfig) *Follower {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 512
 	}
-	f := &Follower{st: s, cfg: cfg, wake: make(chan struct{}), done: make(chan struct{})}
+	f := &Follower{st: s, cfg: cfg, wake: make(chan struct{}), done: make(chan struct{}), polledAt: time.Now()}
 	f.applied.Store(cfg.From)
 	return f
 }
@@ -85,20 +86,38 @@ func (f *Follower) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go f.poll(ctx)
-	cons, err := f.st.JS.OrderedConsumer(ctx, f.st.Name, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   f.cfg.From + 1,
-	})
-	if err != nil {
-		return f.stall(f.cfg.From+1, fmt.Errorf("creating the consumer: %w", err))
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1000))
-	if err != nil {
-		return f.stall(f.cfg.From+1, fmt.Errorf("starting to consume: %w", err))
+	it := f.consume(ctx)
+	if it == nil {
+		return nil // ctx ended first
 	}
 	defer it.Stop()
 	go func() { <-ctx.Done(); it.Stop() }()
 	return f.loop(ctx, it)
+}
+
+// consume creates the ordered consumer and starts it, retrying until ctx
+// ends (nil then): a server that is away or a stream without a leader yet
+// is a pause, not a reason to stop applying for good (stalls are for
+// messages that cannot be applied). The ordered consumer then recreates
+// itself through later outages.
+func (f *Follower) consume(ctx context.Context) jetstream.MessagesContext {
+	for {
+		cons, err := f.st.JS.OrderedConsumer(ctx, f.st.Name, jetstream.OrderedConsumerConfig{
+			DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+			OptStartSeq:   f.cfg.From + 1,
+		})
+		if err == nil {
+			it, err := cons.Messages(jetstream.PullMaxMessages(1000))
+			if err == nil {
+				return it
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // flushWait is how long a batch waits for a message that JetStream said is
@@ -257,6 +276,6 @@ func (f *Follower) refreshHead(ctx context.Context) {
 		return // unreachable: keep the last known head; lag then understates
 	}
 	f.mu.Lock()
-	f.head, f.headAt = last, at
+	f.head, f.headAt, f.polledAt = last, at, time.Now()
 	f.mu.Unlock()
 }

@@ -45,6 +45,8 @@ type Ack struct {
 	// Duplicates counts messages JetStream had already stored (same id
 	// within the dedup window): stored once, acknowledged again.
 	Duplicates int
+	// Duplicate says, message by message of the batch, which were duplicates.
+	Duplicate []bool
 }
 
 // Publish sends the batch asynchronously (one round trip's wait for the
@@ -73,13 +75,14 @@ func (p *Publisher) Publish(ctx context.Context, batch []Msg) (Ack, error) {
 		}
 		futures = append(futures, f)
 	}
-	var ack Ack
+	ack := Ack{Duplicate: make([]bool, len(batch))}
 	for i, f := range futures {
 		select {
 		case pa := <-f.Ok():
 			ack.LastSeq = max(ack.LastSeq, pa.Sequence)
 			if pa.Duplicate {
 				ack.Duplicates++
+				ack.Duplicate[i] = true
 			}
 		case err := <-f.Err():
 			return Ack{}, p.explain(fmt.Sprintf("message %d of %d", i, len(batch)), err)

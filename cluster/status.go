@@ -15,6 +15,10 @@ type Status struct {
 	Rate      float64 // messages applied per second over the last poll interval
 	StalledAt uint64  // sequence that could not be applied; 0 while healthy
 	Err       error   // why it stalled
+	// Silent is how long the stream has not answered a poll (0 when the
+	// last poll did): a node cut off from NATS sees no new head, so its
+	// lag understates; Silent is what tells.
+	Silent time.Duration
 }
 
 // Status is a consistent-enough snapshot for monitoring (fields are read
@@ -24,6 +28,9 @@ func (f *Follower) Status() Status {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := Status{Applied: applied, Head: f.head, Rate: f.rate, StalledAt: f.stalledAt, Err: f.stallErr}
+	if since := time.Since(f.polledAt); since > f.cfg.Poll+f.cfg.Poll/2 {
+		s.Silent = since
+	}
 	if f.head > applied {
 		s.LagMsgs = f.head - applied
 		if at := f.appliedAt.Load(); at > 0 {

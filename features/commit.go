@@ -12,10 +12,12 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 	dups := make([]int, len(group))
 	custMark, prodMark := s.cust.len(), s.prod.len()
 	n := 0
+	var streamSeq uint64
 	for _, r := range group {
 		n += len(r.events)
+		streamSeq = max(streamSeq, r.streamSeq)
 	}
-	b := newEventBatch(s, n)
+	b := newEventBatch(s, n, streamSeq > 0)
 	defer b.wb.Cancel()
 	bulk, syncNeeded := false, false
 	for gi, r := range group {
@@ -34,6 +36,9 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 		}
 	}
 	b.writeBlock()
+	if streamSeq > 0 {
+		b.set(keyStr(keyStreamSeq, ""), b.ar.u64(streamSeq))
+	}
 	werr := b.err
 	if werr == nil {
 		werr = b.wb.Flush()
@@ -64,7 +69,7 @@ func (s *Store) commitEvents(group []*writeReq) ([]int, error) {
 // is applied once the batch is committed. Writer goroutine only.
 type eventBatch struct {
 	s   *Store
-	wb  *badger.WriteBatch
+	wb  batchWriter
 	ar  arena
 	blk blockEncoder
 	seq uint64 // last sequence assigned
@@ -78,10 +83,18 @@ type eventBatch struct {
 	unlisted []func() // erased customers back by this write (erased.go)
 }
 
-func newEventBatch(s *Store, n int) *eventBatch {
+// newEventBatch starts a batch of about n events. An atomic one (a stream
+// apply) is one Badger transaction, which Badger writes all or nothing or
+// refuses as too big; a local one is a WriteBatch, which Badger may commit
+// in parts.
+func newEventBatch(s *Store, n int, atomic bool) *eventBatch {
+	var wb batchWriter = s.db.NewWriteBatch()
+	if atomic {
+		wb = txnWriter{s.db.NewTransaction(true)}
+	}
 	return &eventBatch{
 		s:   s,
-		wb:  s.db.NewWriteBatch(),
+		wb:  wb,
 		seq: s.seq.Load(),
 		// Badger keeps the key and value slices until the batch is
 		// flushed, so each needs its own bytes: they are cut from a few
@@ -205,3 +218,22 @@ func (s *Store) applyBatch(b *eventBatch, bulk bool) {
 		})
 	}
 }
+
+// batchWriter is what an eventBatch writes through: a *badger.WriteBatch
+// or a txnWriter.
+type batchWriter interface {
+	Set(k, v []byte) error
+	Delete(k []byte) error
+	Flush() error
+	Cancel()
+}
+
+// txnWriter is a Badger transaction as a batchWriter: its commit is atomic
+// (a crash leaves all of it or none), and a batch too big for one
+// transaction fails with badger.ErrTxnTooBig instead of being split.
+type txnWriter struct{ txn *badger.Txn }
+
+func (t txnWriter) Set(k, v []byte) error { return t.txn.Set(k, v) }
+func (t txnWriter) Delete(k []byte) error { return t.txn.Delete(k) }
+func (t txnWriter) Flush() error          { return t.txn.Commit() }
+func (t txnWriter) Cancel()               { t.txn.Discard() }

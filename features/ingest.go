@@ -13,6 +13,11 @@ type IngestResult struct {
 	Accepted   int
 	Duplicates int // accepted, already stored (same event id): not applied twice
 	Rejected   []Rejection
+	// Seq is, in cluster mode, the stream sequence of the last message
+	// published (read-your-writes); 0 in single-node mode. Duplicates then
+	// counts the events the stream already had (a retried request); an id
+	// seen again at apply time is not applied twice, but is not counted.
+	Seq uint64
 }
 
 // Rejection is one rejected event of a batch.
@@ -77,6 +82,14 @@ func (s *Store) Ingest(ctx context.Context, events []Event, opts IngestOptions) 
 		pend = append(pend, pe)
 	}
 	if len(pend) == 0 {
+		return res, nil
+	}
+	if s.evLog != nil {
+		seq, dups, err := s.appendToLog(ctx, pend)
+		if err != nil {
+			return IngestResult{}, err
+		}
+		res.Accepted, res.Duplicates, res.Seq = len(pend), dups, seq
 		return res, nil
 	}
 	r := &writeReq{events: pend, sync: s.opts.SyncWrites && !opts.NoSync, bulk: opts.Bulk, done: make(chan writeResult, 1)}

@@ -4,7 +4,7 @@ import "encoding/binary"
 
 // The whole Badger key layout. Nothing outside this file builds a key.
 //
-//	m/<name>                      meta values (schema version)
+//	m/<name>                      meta values (schema version, applied stream sequence)
 //	dc/<external id>              -> customer uint32 (big endian)
 //	dp/<external id>              -> product uint32
 //	rc/<uint32>                   -> customer external id
@@ -35,6 +35,8 @@ const (
 	prefixAppendLog   = "l/"
 	prefixErased      = "z/"
 	schemaVersionName = "m/schema"
+	// keyStreamSeq holds the last cluster stream sequence applied (clusterlog.go).
+	keyStreamSeq = "m/stream-seq"
 )
 
 func keyU32(prefix string, id uint32) []byte {

@@ -27,6 +27,7 @@ type Store struct {
 	cust    *dict
 	prod    *dict
 	types   atomic.Pointer[TypeTable]
+	evLog   EventLog // cluster mode: Ingest publishes here (clusterlog.go)
 	idx     *index
 	dedup   *dedupFilter
 	custs   customers

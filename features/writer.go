@@ -21,7 +21,10 @@ type writeReq struct {
 	fn     func() error
 	sync   bool
 	bulk   bool
-	done   chan writeResult
+	// streamSeq is the cluster stream sequence these events reach (0: a
+	// local write); it is committed with them (clusterlog.go).
+	streamSeq uint64
+	done      chan writeResult
 }
 
 type writeResult struct {

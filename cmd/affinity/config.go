@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/api"
+	"github.com/affinity-rec/affinity/cluster"
+	"github.com/affinity-rec/affinity/cluster/node"
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
 )
@@ -40,6 +42,46 @@ type fileConfig struct {
 	// PersonalCache bounds the personal-list cache; 0 turns it off (the
 	// load run measures uncached scoring that way).
 	PersonalCache *int `json:"personal_cache_entries"`
+	// Cluster is cluster mode's settings (--nats sets or overrides nats).
+	Cluster clusterConfig `json:"cluster"`
+}
+
+// clusterConfig is the "cluster" object of the config file: the NATS
+// servers and the stream every node follows. Absent (and no --nats): a
+// single node, exactly as before.
+type clusterConfig struct {
+	NATS          string `json:"nats"`           // URL[,URL...]
+	Name          string `json:"name"`           // this node's name in NATS (default: affinity-<addr>)
+	Stream        string `json:"stream"`         // stream name (AFFINITY)
+	Replicas      int    `json:"replicas"`       // 0: 3, or the JetStream cluster's size when smaller
+	SubjectPrefix string `json:"subject_prefix"` // subject prefix (affinity)
+	MaxLag        uint64 `json:"max_lag"`        // /readyz 503 past this many unapplied messages (10000)
+	MinSeqWait    string `json:"min_seq_wait"`   // bound of an X-Affinity-Min-Seq wait ("1s")
+	MaxSilence    string `json:"max_silence"`    // /readyz 503 when the stream has not answered for this long ("5s")
+}
+
+// nodeConfig turns the config into the cluster node's (addr names the node).
+func (cc clusterConfig) nodeConfig(addr string, log *slog.Logger) (node.Config, error) {
+	c := node.Config{URLs: cc.NATS, Name: cc.Name, MaxLag: cc.MaxLag, Log: log,
+		Stream: cluster.StreamConfig{Name: cc.Stream, Prefix: cc.SubjectPrefix, Replicas: cc.Replicas}}
+	if c.Name == "" {
+		c.Name = "affinity-" + addr
+	}
+	if cc.MinSeqWait != "" {
+		d, err := time.ParseDuration(cc.MinSeqWait)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("config cluster.min_seq_wait %q must be a positive duration such as \"1s\"", cc.MinSeqWait)
+		}
+		c.MinSeq = d
+	}
+	if cc.MaxSilence != "" {
+		d, err := time.ParseDuration(cc.MaxSilence)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("config cluster.max_silence %q must be a positive duration such as \"5s\"", cc.MaxSilence)
+		}
+		c.MaxSilence = d
+	}
+	return c, nil
 }
 
 func readConfig(path string) (fileConfig, error) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/api"
+	"github.com/affinity-rec/affinity/cluster/node"
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
 )
@@ -29,12 +30,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demo := fs.String("demo", "", "online-retail CSV(.gz) to load when the store is empty")
 	insecure := fs.Bool("insecure", false, "allow listening beyond loopback without API keys")
 	pprof := fs.Bool("pprof", false, "expose /debug/pprof to admin keys")
+	natsURLs := fs.String("nats", envOr("AFFINITY_NATS", ""), "cluster mode: NATS server URL[,URL...] (config \"cluster\" for the rest)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	fc, err := readConfig(*config)
 	if err != nil {
 		return err
+	}
+	if *natsURLs != "" {
+		fc.Cluster.NATS = *natsURLs
+	}
+	if fc.Cluster.NATS != "" && *demo != "" {
+		return fmt.Errorf("--demo loads into one node's store only; in cluster mode load data through POST /v1/events (make cluster does)")
 	}
 	if fc.Addr != "" && !flagSet(fs, "addr") && os.Getenv("AFFINITY_ADDR") == "" {
 		*addr = fc.Addr
@@ -80,6 +88,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return openErr(err, *data)
 	}
 	holder.Store(store)
+	var member *node.Node
+	if fc.Cluster.NATS != "" {
+		nc, err := fc.Cluster.nodeConfig(*addr, log)
+		if err == nil {
+			member, err = node.Start(ctx, store, nc)
+		}
+		if err != nil {
+			store.Close()
+			return err
+		}
+	}
 	// Before listening, so that a ready server's resident set is its
 	// steady one: at 10M events loading peaks 400 MB above it, and the
 	// collection and release take about half a second.
@@ -90,13 +109,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if tracked {
 		go trackMemoryLimit(ctx)
 	}
-	return serveStore(ctx, store, fc, keys, *addr, *demo, *pprof, stdout, log)
+	return serveStore(ctx, store, member, fc, keys, *addr, *demo, *pprof, stdout, log)
 }
 
-func serveStore(ctx context.Context, store *features.Store, fc fileConfig, keys []api.Key, addr, demo string, pprof bool, stdout io.Writer, log *slog.Logger) error {
+// serveStore serves store; member is its cluster membership (nil: a single
+// node), closed before the store.
+func serveStore(ctx context.Context, store *features.Store, member *node.Node, fc fileConfig, keys []api.Key, addr, demo string, pprof bool, stdout io.Writer, log *slog.Logger) error {
 	closed := false
 	defer func() {
 		if !closed {
+			if member != nil {
+				member.Close()
+			}
 			store.Close()
 		}
 	}()
@@ -117,6 +141,9 @@ func serveStore(ctx context.Context, store *features.Store, fc fileConfig, keys 
 	ao.Logger = log
 	ao.RateLimit = fc.RateLimit
 	ao.EnablePprof = pprof
+	if member != nil {
+		ao.Cluster = member // only when set: a nil *node.Node would be a non-nil interface
+	}
 	if fc.BodyLimitMB > 0 {
 		ao.BodyLimit = fc.BodyLimitMB << 20
 	}
@@ -154,6 +181,9 @@ func serveStore(ctx context.Context, store *features.Store, fc fileConfig, keys 
 		log.Warn("closing services", "err", err)
 	}
 	closed = true
+	if member != nil {
+		member.Close()
+	}
 	if err := store.Close(); err != nil {
 		return err
 	}

@@ -799,6 +799,11 @@ export interface components {
             errors: components["schemas"]["Rejection"][];
             /** @description errors lists only the first rejections; rejected counts them all. */
             errors_truncated?: boolean;
+            /**
+             * Format: int64
+             * @description Cluster mode only: the stream sequence of the last event written (also the X-Affinity-Seq header); absent on a single node.
+             */
+            seq?: number;
         };
         ProductBody: {
             category?: string;
@@ -1676,6 +1681,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    /** @description Cluster mode only: the stream sequence of the last event written (as `seq`). Send it as `X-Affinity-Min-Seq` on a read, to any node, to read this write: the node waits (bounded, default 1 s) until it has applied it, else answers 503. */
+                    "X-Affinity-Seq"?: number;
                     [name: string]: unknown;
                 };
                 content: {
