@@ -46,6 +46,9 @@ var scopeDecisions = map[string]Scope{
 	"GET /v1/segments/:name/products": ScopeRead,
 	// Members list people, like GET /v1/customers: admin.
 	"GET /v1/segments/:name/members": ScopeAdmin,
+	// Audiences list people too: admin.
+	"GET /v1/products/:id/customers": ScopeAdmin,
+	"GET /v1/offers/:id/audience":    ScopeAdmin,
 
 	"GET /v1/products":             ScopeRead,
 	"GET /v1/customers/:id/events": ScopeRead,
