@@ -24,10 +24,12 @@ import (
 // are compared with each other here, and one who stopped buying a year ago
 // must weigh less than one who bought last week. (Any common time gives
 // the same order; the latest event keeps the scores readable on
-// historical data, whose events are years before the wall clock.) S(h, p) is p's weight in h's neighbour list, as a personal
-// list adds it; where h's list was cut before p, p's own list weight for h
-// stands in (the same value for the counting similarities, the same sign
-// for EASE).
+// historical data, whose events are years before the wall clock.)
+//
+// S(h, p) is p's weight in h's neighbour list, exactly what a personal
+// list adds for h. Where h's list was cut before p, h adds nothing, as in
+// the personal list; letting p's own list weight for h stand in instead
+// measured lower recall on Online Retail (docs/evaluation.md).
 //
 // Candidates are the customers of p's neighbours (the positive head of its
 // related list, up to maxAudienceNeighbours), found through the feature
@@ -35,11 +37,11 @@ import (
 // a segment when asked. A customer outside them scores 0 by construction.
 //
 // Bounded work: at most maxAudienceNeighbours neighbours per target and
-// maxAudienceTargets targets; when more than maxAudienceCandidates
-// customers remain, a pre-score without time decay (Σ S(h, p) over the
-// neighbours h a customer has, added up from the bitmaps) keeps the
-// maxAudienceCandidates best for the exact score, so one request reads at
-// most that many histories (each cut to HistoryCap events).
+// maxAudienceTargets targets; when more than max(minAudienceCandidates,
+// 20 x limit) customers remain, a pre-score without time decay (Σ S(h, p)
+// over the neighbours h a customer has, added up from the bitmaps) keeps
+// that many best for the exact score, so one request reads at most that
+// many histories (each cut to HistoryCap events).
 //
 // Order: score descending, then customer id ascending, so equal scores
 // come back in the same order every time.
@@ -67,10 +69,15 @@ const (
 	// everyone asks for the segment export, not a ranking.
 	MaxAudienceLimit = 1000
 	// DefaultAudienceLimit is the length when a request does not say.
-	DefaultAudienceLimit  = 50
+	DefaultAudienceLimit = 50
+	// maxAudienceNeighbours: 50 and 100 measured alike, 25 and 200 lower
+	// (docs/evaluation.md).
 	maxAudienceNeighbours = 100
 	maxAudienceTargets    = 32
-	maxAudienceCandidates = 20000
+	// minAudienceCandidates is the exact-score cap for lists up to 100;
+	// longer ones get 20 per place. At 2,000 the recall measured the same
+	// as at 20,000 on Online Retail.
+	minAudienceCandidates = 2000
 	// audienceReasonProducts is how many history products a reply names.
 	audienceReasonProducts = 3
 )
@@ -115,7 +122,7 @@ type AudienceMember struct {
 type Audience struct {
 	Items []AudienceMember
 	// Candidates is how many customers were scored exactly; Capped says
-	// the pre-score cut them to maxAudienceCandidates.
+	// the pre-score cut them (see above).
 	Candidates int
 	Capped     bool
 }
@@ -159,7 +166,7 @@ func (e *Engine) Audience(q AudienceQuery) (Audience, error) {
 		return out, nil
 	}
 	cands, parts := e.audienceCandidates(hs, q.Bought, members)
-	list, capped := capCandidates(sc, cands, parts, hs, maxAudienceCandidates)
+	list, capped := capCandidates(sc, cands, parts, hs, max(minAudienceCandidates, 20*k))
 	out.Candidates, out.Capped = len(list), capped
 	as := e.newAudienceScorer(sc, m)
 	top := e.selectAudience(as, list, k, q.Allow)
@@ -182,11 +189,8 @@ func (e *Engine) audienceWeights(sc *scratch, m *features.Model, targets []uint3
 			if int(h) >= len(sc.score) {
 				continue
 			}
-			w := nb.Score
-			if x, ok := weightIn(m.NeighboursOf(basis, h), t); ok {
-				w = x
-			}
-			if w <= 0 {
+			w, ok := weightIn(m.NeighboursOf(basis, h), t)
+			if !ok || w <= 0 {
 				continue
 			}
 			if sc.mark[h] == markNone {
