@@ -47,6 +47,9 @@ var scopeDecisions = map[string]Scope{
 	// Members list people, like GET /v1/customers: admin.
 	"GET /v1/segments/:name/members": ScopeAdmin,
 	"POST /v1/exports":               ScopeAdmin,
+	// Audiences list people too: admin.
+	"GET /v1/products/:id/customers": ScopeAdmin,
+	"GET /v1/offers/:id/audience":    ScopeAdmin,
 
 	"GET /v1/products":             ScopeRead,
 	"GET /v1/customers/:id/events": ScopeRead,

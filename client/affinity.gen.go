@@ -131,6 +131,30 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for OfferAudienceStatus.
+const (
+	OfferAudienceStatusActive      OfferAudienceStatus = "active"
+	OfferAudienceStatusBudgetSpent OfferAudienceStatus = "budget_spent"
+	OfferAudienceStatusEnded       OfferAudienceStatus = "ended"
+	OfferAudienceStatusScheduled   OfferAudienceStatus = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the OfferAudienceStatus enum.
+func (e OfferAudienceStatus) Valid() bool {
+	switch e {
+	case OfferAudienceStatusActive:
+		return true
+	case OfferAudienceStatusBudgetSpent:
+		return true
+	case OfferAudienceStatusEnded:
+		return true
+	case OfferAudienceStatusScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OfferResponseResponse.
 const (
 	OfferResponseResponseAccepted OfferResponseResponse = "accepted"
@@ -375,6 +399,27 @@ func (e GetRelatedParamsBasis) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// Audience defines model for Audience.
+type Audience struct {
+	Items []AudienceMember `json:"items"`
+
+	// RecommendationId Quote it in the campaign's events so that its clicks and purchases attribute back.
+	RecommendationId string `json:"recommendation_id"`
+}
+
+// AudienceMember defines model for AudienceMember.
+type AudienceMember struct {
+	// Because The history products that contribute most (up to 3), each with its part of the score.
+	Because []Item `json:"because"`
+
+	// CustomerId 1 to 256 bytes of printable UTF-8.
+	CustomerId ID `json:"customer_id"`
+
+	// Reason Why, in words: how many of the customer's history products go with the target, and the strongest.
+	Reason string  `json:"reason"`
+	Score  float64 `json:"score"`
 }
 
 // Channel Letters, digits, '_' or '-', starting with a letter or digit; compared in lower case.
@@ -624,6 +669,19 @@ type Offer struct {
 	StartsAt    *time.Time       `json:"starts_at"`
 	Value       float64          `json:"value"`
 }
+
+// OfferAudience defines model for OfferAudience.
+type OfferAudience struct {
+	Items []AudienceMember `json:"items"`
+
+	// OfferId 1 to 256 bytes of printable UTF-8.
+	OfferId          ID                  `json:"offer_id"`
+	RecommendationId string              `json:"recommendation_id"`
+	Status           OfferAudienceStatus `json:"status"`
+}
+
+// OfferAudienceStatus defines model for OfferAudience.Status.
+type OfferAudienceStatus string
 
 // OfferBody The read-only fields of an Offer (offer_id, active, performance) are accepted and ignored, so a read-modify-write works.
 type OfferBody struct {
@@ -1005,6 +1063,12 @@ type WhoAmI struct {
 // WhoAmIScope defines model for WhoAmI.Scope.
 type WhoAmIScope string
 
+// AudienceLimit defines model for AudienceLimit.
+type AudienceLimit = int
+
+// AudienceSegment defines model for AudienceSegment.
+type AudienceSegment = SegmentName
+
 // Basis defines model for Basis.
 type Basis string
 
@@ -1019,6 +1083,9 @@ type CustomerIDPath = ID
 
 // CustomerIDQuery 1 to 256 bytes of printable UTF-8.
 type CustomerIDQuery = ID
+
+// ExcludeBuyers defines model for ExcludeBuyers.
+type ExcludeBuyers = bool
 
 // ExperimentFlag 1 to 256 bytes of printable UTF-8.
 type ExperimentFlag = ID
@@ -1354,6 +1421,18 @@ type PostExportParams struct {
 	XAffinityVariant *VariantHeader `json:"X-Affinity-Variant,omitempty"`
 }
 
+// GetOfferAudienceParams defines parameters for GetOfferAudience.
+type GetOfferAudienceParams struct {
+	// Limit How many customers (default 50).
+	Limit *AudienceLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Segment Only this segment's members.
+	Segment *AudienceSegment `form:"segment,omitempty" json:"segment,omitempty"`
+
+	// ExcludeBuyers Leave out customers who bought one of the offer's products (default true).
+	ExcludeBuyers *bool `form:"exclude_buyers,omitempty" json:"exclude_buyers,omitempty"`
+}
+
 // GetPopularParams defines parameters for GetPopular.
 type GetPopularParams struct {
 	// Segment Popular within this segment.
@@ -1430,6 +1509,18 @@ type SearchProductsParams struct {
 
 	// Offset How many results to skip (paging).
 	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// GetProductAudienceParams defines parameters for GetProductAudience.
+type GetProductAudienceParams struct {
+	// Limit How many customers (default 50).
+	Limit *AudienceLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Segment Only this segment's members.
+	Segment *AudienceSegment `form:"segment,omitempty" json:"segment,omitempty"`
+
+	// ExcludeBuyers Leave out customers who bought the product already (default true).
+	ExcludeBuyers *ExcludeBuyers `form:"exclude_buyers,omitempty" json:"exclude_buyers,omitempty"`
 }
 
 // GetRelatedParams defines parameters for GetRelated.
@@ -2192,6 +2283,19 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/offers/{id} (the `PutOffer` operationId).
 	PutOffer(ctx context.Context, id OfferIDPath, body PutOfferJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetOfferAudience Customers to target with this offer (admin, it lists people)
+	//
+	// Ranked like a product's audience over the offer's products and its
+	// category's best sellers, keeping only customers the offer may be shown
+	// to now: eligible by its rule and below its `max_per_customer`.
+	// Nothing is reserved or logged. `status` says where the offer stands:
+	// `active`, `scheduled` (not started: the audience is there, for
+	// planning), `ended` or `budget_spent` (both with no items). An offer
+	// with neither products nor a category has no audience.
+	//
+	// Corresponds with GET /v1/offers/{id}/audience (the `GetOfferAudience` operationId).
+	GetOfferAudience(ctx context.Context, id OfferIDPath, params *GetOfferAudienceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PostOfferResponseWithBody Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}
 	//
 	// Takes any type of body and a specified content type.
@@ -2244,6 +2348,19 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/products/{id} (the `PutProduct` operationId).
 	PutProduct(ctx context.Context, id ProductIDPath, body PutProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetProductAudience Customers most likely to buy this product (PTC audience; admin, it lists people)
+	//
+	// Ranks the customers of the product's neighbours (its related list) by
+	// score = Σ over their history items h of affinity(h) x similarity(h, product):
+	// the personal lists' SAR form, transposed, with ages measured from one
+	// time for everyone, so recent customers outrank lapsed ones. Order: score
+	// descending, then customer id ascending. Customers with no history item
+	// associated with the product are not listed. `docs/evaluation.md` has its
+	// offline recall against a popularity baseline.
+	//
+	// Corresponds with GET /v1/products/{id}/customers (the `GetProductAudience` operationId).
+	GetProductAudience(ctx context.Context, id ProductIDPath, params *GetProductAudienceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRelated Products associated with this one (PTP)
 	//
@@ -2948,6 +3065,29 @@ func (c *RawClient) PutOffer(ctx context.Context, id OfferIDPath, body PutOfferJ
 	return c.Client.Do(req)
 }
 
+// GetOfferAudience Customers to target with this offer (admin, it lists people)
+//
+// Ranked like a product's audience over the offer's products and its
+// category's best sellers, keeping only customers the offer may be shown
+// to now: eligible by its rule and below its `max_per_customer`.
+// Nothing is reserved or logged. `status` says where the offer stands:
+// `active`, `scheduled` (not started: the audience is there, for
+// planning), `ended` or `budget_spent` (both with no items). An offer
+// with neither products nor a category has no audience.
+//
+// Corresponds with GET /v1/offers/{id}/audience (the `GetOfferAudience` operationId).
+func (c *RawClient) GetOfferAudience(ctx context.Context, id OfferIDPath, params *GetOfferAudienceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOfferAudienceRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PostOfferResponseWithBody Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}
 //
 // Takes any type of body and a specified content type.
@@ -3071,6 +3211,29 @@ func (c *RawClient) PutProductWithBody(ctx context.Context, id ProductIDPath, co
 // Corresponds with PUT /v1/products/{id} (the `PutProduct` operationId).
 func (c *RawClient) PutProduct(ctx context.Context, id ProductIDPath, body PutProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutProductRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetProductAudience Customers most likely to buy this product (PTC audience; admin, it lists people)
+//
+// Ranks the customers of the product's neighbours (its related list) by
+// score = Σ over their history items h of affinity(h) x similarity(h, product):
+// the personal lists' SAR form, transposed, with ages measured from one
+// time for everyone, so recent customers outrank lapsed ones. Order: score
+// descending, then customer id ascending. Customers with no history item
+// associated with the product are not listed. `docs/evaluation.md` has its
+// offline recall against a popularity baseline.
+//
+// Corresponds with GET /v1/products/{id}/customers (the `GetProductAudience` operationId).
+func (c *RawClient) GetProductAudience(ctx context.Context, id ProductIDPath, params *GetProductAudienceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetProductAudienceRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4692,6 +4855,91 @@ func NewPutOfferRequestWithBody(server string, id OfferIDPath, contentType strin
 	return req, nil
 }
 
+// NewGetOfferAudienceRequest constructs an http.Request for the GetOfferAudience method
+func NewGetOfferAudienceRequest(server string, id OfferIDPath, params *GetOfferAudienceParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/offers/%s/audience", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Segment != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "segment", *params.Segment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExcludeBuyers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude_buyers", *params.ExcludeBuyers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPostOfferResponseRequest calls the generic PostOfferResponse builder with application/json body
 func NewPostOfferResponseRequest(server string, id OfferIDPath, body PostOfferResponseJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5224,6 +5472,91 @@ func NewPutProductRequestWithBody(server string, id ProductIDPath, contentType s
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetProductAudienceRequest constructs an http.Request for the GetProductAudience method
+func NewGetProductAudienceRequest(server string, id ProductIDPath, params *GetProductAudienceParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/customers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Segment != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "segment", *params.Segment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExcludeBuyers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude_buyers", *params.ExcludeBuyers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -6302,6 +6635,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/offers/{id} (the `PutOffer` operationId).
 	PutOfferWithResponse(ctx context.Context, id OfferIDPath, body PutOfferJSONRequestBody, reqEditors ...RequestEditorFn) (*PutOfferResponse, error)
 
+	// GetOfferAudienceWithResponse Customers to target with this offer (admin, it lists people)
+	//
+	// Ranked like a product's audience over the offer's products and its
+	// category's best sellers, keeping only customers the offer may be shown
+	// to now: eligible by its rule and below its `max_per_customer`.
+	// Nothing is reserved or logged. `status` says where the offer stands:
+	// `active`, `scheduled` (not started: the audience is there, for
+	// planning), `ended` or `budget_spent` (both with no items). An offer
+	// with neither products nor a category has no audience.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/offers/{id}/audience (the `GetOfferAudience` operationId).
+	GetOfferAudienceWithResponse(ctx context.Context, id OfferIDPath, params *GetOfferAudienceParams, reqEditors ...RequestEditorFn) (*GetOfferAudienceResponse, error)
+
 	// PostOfferResponseWithBodyWithResponse Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -6362,6 +6710,21 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/products/{id} (the `PutProduct` operationId).
 	PutProductWithResponse(ctx context.Context, id ProductIDPath, body PutProductJSONRequestBody, reqEditors ...RequestEditorFn) (*PutProductResponse, error)
+
+	// GetProductAudienceWithResponse Customers most likely to buy this product (PTC audience; admin, it lists people)
+	//
+	// Ranks the customers of the product's neighbours (its related list) by
+	// score = Σ over their history items h of affinity(h) x similarity(h, product):
+	// the personal lists' SAR form, transposed, with ages measured from one
+	// time for everyone, so recent customers outrank lapsed ones. Order: score
+	// descending, then customer id ascending. Customers with no history item
+	// associated with the product are not listed. `docs/evaluation.md` has its
+	// offline recall against a popularity baseline.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/products/{id}/customers (the `GetProductAudience` operationId).
+	GetProductAudienceWithResponse(ctx context.Context, id ProductIDPath, params *GetProductAudienceParams, reqEditors ...RequestEditorFn) (*GetProductAudienceResponse, error)
 
 	// GetRelatedWithResponse Products associated with this one (PTP)
 	//
@@ -10265,6 +10628,140 @@ func (r PutOfferResponse) ContentType() string {
 	return ""
 }
 
+// GetOfferAudienceResponse200Headers the declared response headers of an HTTP 200 response for GetOfferAudience
+type GetOfferAudienceResponse200Headers struct {
+	XRequestID string
+}
+
+// GetOfferAudienceResponse400Headers the declared response headers of an HTTP 400 response for GetOfferAudience
+type GetOfferAudienceResponse400Headers struct {
+	XRequestID string
+}
+
+// GetOfferAudienceResponse401Headers the declared response headers of an HTTP 401 response for GetOfferAudience
+type GetOfferAudienceResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetOfferAudienceResponse403Headers the declared response headers of an HTTP 403 response for GetOfferAudience
+type GetOfferAudienceResponse403Headers struct {
+	XRequestID string
+}
+
+// GetOfferAudienceResponse404Headers the declared response headers of an HTTP 404 response for GetOfferAudience
+type GetOfferAudienceResponse404Headers struct {
+	XRequestID string
+}
+
+// GetOfferAudienceResponse429Headers the declared response headers of an HTTP 429 response for GetOfferAudience
+type GetOfferAudienceResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetOfferAudienceResponse500Headers the declared response headers of an HTTP 500 response for GetOfferAudience
+type GetOfferAudienceResponse500Headers struct {
+	XRequestID string
+}
+
+type GetOfferAudienceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OfferAudience
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOfferAudienceResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetOfferAudienceResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOfferAudienceResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetOfferAudienceResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetOfferAudienceResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetOfferAudienceResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetOfferAudienceResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOfferAudienceResponse) GetJSON200() *OfferAudience {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOfferAudienceResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOfferAudienceResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetOfferAudienceResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetOfferAudienceResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetOfferAudienceResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetOfferAudienceResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOfferAudienceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOfferAudienceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOfferAudienceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOfferAudienceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PostOfferResponseResponse200Headers the declared response headers of an HTTP 200 response for PostOfferResponse
 type PostOfferResponseResponse200Headers struct {
 	XRequestID string
@@ -11142,6 +11639,140 @@ func (r PutProductResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutProductResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetProductAudienceResponse200Headers the declared response headers of an HTTP 200 response for GetProductAudience
+type GetProductAudienceResponse200Headers struct {
+	XRequestID string
+}
+
+// GetProductAudienceResponse400Headers the declared response headers of an HTTP 400 response for GetProductAudience
+type GetProductAudienceResponse400Headers struct {
+	XRequestID string
+}
+
+// GetProductAudienceResponse401Headers the declared response headers of an HTTP 401 response for GetProductAudience
+type GetProductAudienceResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetProductAudienceResponse403Headers the declared response headers of an HTTP 403 response for GetProductAudience
+type GetProductAudienceResponse403Headers struct {
+	XRequestID string
+}
+
+// GetProductAudienceResponse404Headers the declared response headers of an HTTP 404 response for GetProductAudience
+type GetProductAudienceResponse404Headers struct {
+	XRequestID string
+}
+
+// GetProductAudienceResponse429Headers the declared response headers of an HTTP 429 response for GetProductAudience
+type GetProductAudienceResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetProductAudienceResponse500Headers the declared response headers of an HTTP 500 response for GetProductAudience
+type GetProductAudienceResponse500Headers struct {
+	XRequestID string
+}
+
+type GetProductAudienceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Audience
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetProductAudienceResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetProductAudienceResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetProductAudienceResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetProductAudienceResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetProductAudienceResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetProductAudienceResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetProductAudienceResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetProductAudienceResponse) GetJSON200() *Audience {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetProductAudienceResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetProductAudienceResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetProductAudienceResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetProductAudienceResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetProductAudienceResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetProductAudienceResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetProductAudienceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetProductAudienceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetProductAudienceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetProductAudienceResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12861,6 +13492,27 @@ func (c *ClientWithResponses) PutOfferWithResponse(ctx context.Context, id Offer
 	return ParsePutOfferResponse(rsp)
 }
 
+// GetOfferAudienceWithResponse Customers to target with this offer (admin, it lists people)
+//
+// Ranked like a product's audience over the offer's products and its
+// category's best sellers, keeping only customers the offer may be shown
+// to now: eligible by its rule and below its `max_per_customer`.
+// Nothing is reserved or logged. `status` says where the offer stands:
+// `active`, `scheduled` (not started: the audience is there, for
+// planning), `ended` or `budget_spent` (both with no items). An offer
+// with neither products nor a category has no audience.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/offers/{id}/audience (the `GetOfferAudience` operationId).
+func (c *ClientWithResponses) GetOfferAudienceWithResponse(ctx context.Context, id OfferIDPath, params *GetOfferAudienceParams, reqEditors ...RequestEditorFn) (*GetOfferAudienceResponse, error) {
+	rsp, err := c.GetOfferAudience(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOfferAudienceResponse(rsp)
+}
+
 // PostOfferResponseWithBodyWithResponse Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -12968,6 +13620,27 @@ func (c *ClientWithResponses) PutProductWithResponse(ctx context.Context, id Pro
 		return nil, err
 	}
 	return ParsePutProductResponse(rsp)
+}
+
+// GetProductAudienceWithResponse Customers most likely to buy this product (PTC audience; admin, it lists people)
+//
+// Ranks the customers of the product's neighbours (its related list) by
+// score = Σ over their history items h of affinity(h) x similarity(h, product):
+// the personal lists' SAR form, transposed, with ages measured from one
+// time for everyone, so recent customers outrank lapsed ones. Order: score
+// descending, then customer id ascending. Customers with no history item
+// associated with the product are not listed. `docs/evaluation.md` has its
+// offline recall against a popularity baseline.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/products/{id}/customers (the `GetProductAudience` operationId).
+func (c *ClientWithResponses) GetProductAudienceWithResponse(ctx context.Context, id ProductIDPath, params *GetProductAudienceParams, reqEditors ...RequestEditorFn) (*GetProductAudienceResponse, error) {
+	rsp, err := c.GetProductAudience(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetProductAudienceResponse(rsp)
 }
 
 // GetRelatedWithResponse Products associated with this one (PTP)
@@ -17615,6 +18288,161 @@ func ParsePutOfferResponse(rsp *http.Response) (*PutOfferResponse, error) {
 	return response, nil
 }
 
+// ParseGetOfferAudienceResponse parses an HTTP response from a GetOfferAudienceWithResponse call
+func ParseGetOfferAudienceResponse(rsp *http.Response) (*GetOfferAudienceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOfferAudienceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OfferAudience
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOfferAudienceResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetOfferAudienceResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOfferAudienceResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetOfferAudienceResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetOfferAudienceResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetOfferAudienceResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetOfferAudienceResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParsePostOfferResponseResponse parses an HTTP response from a PostOfferResponseWithResponse call
 func ParsePostOfferResponseResponse(rsp *http.Response) (*PostOfferResponseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -18652,6 +19480,161 @@ func ParsePutProductResponse(rsp *http.Response) (*PutProductResponse, error) {
 			headers.XRequestID = value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetProductAudienceResponse parses an HTTP response from a GetProductAudienceWithResponse call
+func ParseGetProductAudienceResponse(rsp *http.Response) (*GetProductAudienceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetProductAudienceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Audience
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetProductAudienceResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetProductAudienceResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetProductAudienceResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetProductAudienceResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetProductAudienceResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetProductAudienceResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetProductAudienceResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
 	}
 
 	return response, nil

@@ -67,11 +67,13 @@ type Deps struct {
 	Source   Source
 	Segments SegmentSource
 	Values   ValueSource
+	// Audience (nil: audiences are a 400) is what audience.go reads.
+	Audience AudienceSource
 }
 
 // StoreDeps are the Deps of a feature store, which provides all of them.
 func StoreDeps(st *features.Store) Deps {
-	return Deps{Source: st, Segments: st, Values: st}
+	return Deps{Source: st, Segments: st, Values: st, Audience: st}
 }
 
 // defaultDenseScatter: scatter adds blindly when the catalogue has at most
@@ -81,8 +83,9 @@ const defaultDenseScatter = 2
 // Engine serves recommendations from a Source. Safe for concurrent use.
 type Engine struct {
 	src     Source
-	segs    SegmentSource // nil: no segments
-	values  ValueSource   // nil: no purchase values
+	segs    SegmentSource  // nil: no segments
+	values  ValueSource    // nil: no purchase values
+	aud     AudienceSource // nil: no audiences
 	opts    Options
 	scratch sync.Pool
 	idPre   string
@@ -103,7 +106,7 @@ func New(d Deps, o Options) (*Engine, error) {
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	e := &Engine{src: d.Source, segs: d.Segments, values: d.Values, opts: o, idPre: hex.EncodeToString(b[:]), denseScatter: defaultDenseScatter}
+	e := &Engine{src: d.Source, segs: d.Segments, values: d.Values, aud: d.Audience, opts: o, idPre: hex.EncodeToString(b[:]), denseScatter: defaultDenseScatter}
 	if o.CacheEntries > 0 {
 		e.cache = newPersonalCache(o.CacheEntries)
 	}

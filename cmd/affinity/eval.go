@@ -43,7 +43,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(fs.Output(), `usage: affinity eval --format csv|movielens|online-retail (--train F --test F | FILE)
                      [--split item-stratified|user-stratified|temporal] [--test-ratio 0.25]
                      [--seed 42] [--k 10] [--algo NAME] [--json] [--baselines=true]
-                     [--config FILE] [--out report.html]
+                     [--config FILE] [--out report.html] [--audience]
 
 Measures recommendation quality offline: every test customer known in train
 gets a top-K list (products they have in train are never recommended) that
@@ -59,6 +59,7 @@ weights) apply to every algorithm, its model options (similarity,
 neighbours, half_life_days) to affinity, so a data set is evaluated as it
 would be served. --out writes an HTML report: the table, nDCG@k and
 recall@k for k = 1..50 per algorithm, and the settings the model chose.
+--audience measures product audiences instead (docs/evaluation.md).
 
 algorithms:
 `)
@@ -82,6 +83,7 @@ algorithms:
 	baselines := fs.Bool("baselines", true, "also evaluate popularity and sar on the same split")
 	config := fs.String("config", "", "serve config (JSON): event types for every algorithm, model options for affinity")
 	outFile := fs.String("out", "", "also write an HTML report (table, nDCG@k and recall@k chart) to this file")
+	audience := fs.Bool("audience", false, "measure product audiences (GET /v1/products/{id}/customers) instead: recall@10/50/100 of each test customer's next purchase, against the most active customers")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -158,6 +160,9 @@ algorithms:
 		eo.GroundTruth.Types = []string{"purchase"}
 	}
 
+	if *audience {
+		return runAudienceEval(ctx, stdout, train, test, algo, eo.GroundTruth.Types, *jsonOut, source)
+	}
 	rep := evalReport{Format: *format, Split: so.Method, Seed: so.Seed, Relevant: eo.GroundTruth.Types, Skipped: skipped}
 	if so.Method != "given" {
 		rep.TestRatio = so.TestRatio

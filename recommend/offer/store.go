@@ -49,11 +49,12 @@ type Store interface {
 var _ Store = (*features.Store)(nil)
 
 // Ranker is what the service needs from ranking: recommendation ids (one
-// sequence with the lists') and the association prior.
-// recommend.Engine provides it.
+// sequence with the lists'), the association prior and audiences
+// (audience.go). recommend.Engine provides it.
 type Ranker interface {
 	NewRecommendationID() string
 	Associations(m *features.Model, c uint32, isTarget []bool, groups [][]uint32, maxHistory, maxNeighbours int, out []float64) []float64
+	Audience(q recommend.AudienceQuery) (recommend.Audience, error)
 }
 
 var _ Ranker = (*recommend.Engine)(nil)

@@ -160,6 +160,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/products/{id}/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Customers most likely to buy this product (PTC audience; admin, it lists people)
+         * @description Ranks the customers of the product's neighbours (its related list) by
+         *     score = Σ over their history items h of affinity(h) x similarity(h, product):
+         *     the personal lists' SAR form, transposed, with ages measured from one
+         *     time for everyone, so recent customers outrank lapsed ones. Order: score
+         *     descending, then customer id ascending. Customers with no history item
+         *     associated with the product are not listed. `docs/evaluation.md` has its
+         *     offline recall against a popularity baseline.
+         */
+        get: operations["getProductAudience"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers": {
         parameters: {
             query?: never;
@@ -486,6 +512,32 @@ export interface paths {
         put?: never;
         /** Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id} */
         post: operations["postOfferResponse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/offers/{id}/audience": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Customers to target with this offer (admin, it lists people)
+         * @description Ranked like a product's audience over the offer's products and its
+         *     category's best sellers, keeping only customers the offer may be shown
+         *     to now: eligible by its rule and below its `max_per_customer`.
+         *     Nothing is reserved or logged. `status` says where the offer stands:
+         *     `active`, `scheduled` (not started: the audience is there, for
+         *     planning), `ended` or `budget_spent` (both with no items). An offer
+         *     with neither products nor a category has no audience.
+         */
+        get: operations["getOfferAudience"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -941,6 +993,27 @@ export interface components {
             product_id: components["schemas"]["ID"];
             /** Format: double */
             score: number;
+        };
+        AudienceMember: {
+            customer_id: components["schemas"]["ID"];
+            /** Format: double */
+            score: number;
+            /** @description Why, in words: how many of the customer's history products go with the target, and the strongest. */
+            reason: string;
+            /** @description The history products that contribute most (up to 3), each with its part of the score. */
+            because: components["schemas"]["Item"][];
+        };
+        Audience: {
+            items: components["schemas"]["AudienceMember"][];
+            /** @description Quote it in the campaign's events so that its clicks and purchases attribute back. */
+            recommendation_id: string;
+        };
+        OfferAudience: {
+            offer_id: components["schemas"]["ID"];
+            /** @enum {string} */
+            status: "active" | "scheduled" | "ended" | "budget_spent";
+            items: components["schemas"]["AudienceMember"][];
+            recommendation_id: string;
         };
         ListReply: {
             items: components["schemas"]["Item"][];
@@ -1498,6 +1571,12 @@ export interface components {
         Basis: "bought" | "viewed" | "any";
         /** @description How many items (default 10; the server's maximum is 100 unless configured otherwise). */
         Limit: number;
+        /** @description How many customers (default 50). */
+        AudienceLimit: number;
+        /** @description Only this segment's members. */
+        AudienceSegment: components["schemas"]["SegmentName"];
+        /** @description Leave out customers who bought the product already (default true). */
+        ExcludeBuyers: boolean;
         /** @description How many results to skip (paging). */
         Offset: number;
         /** @description Only products of this category. */
@@ -1957,6 +2036,72 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["List"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getProductAudience: {
+        parameters: {
+            query?: {
+                /** @description How many customers (default 50). */
+                limit?: components["parameters"]["AudienceLimit"];
+                /** @description Only this segment's members. */
+                segment?: components["parameters"]["AudienceSegment"];
+                /** @description Leave out customers who bought the product already (default true). */
+                exclude_buyers?: components["parameters"]["ExcludeBuyers"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The product id.
+                 * @example 85123A
+                 */
+                id: components["parameters"]["ProductIDPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The audience, best first. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "customer_id": "14911",
+                     *           "score": 0.912345,
+                     *           "reason": "12 products in their history go with it, recent ones weighing more (half-life 30 days); most: 22697, 22698, 22699",
+                     *           "because": [
+                     *             {
+                     *               "product_id": "22697",
+                     *               "score": 0.31
+                     *             },
+                     *             {
+                     *               "product_id": "22698",
+                     *               "score": 0.22
+                     *             },
+                     *             {
+                     *               "product_id": "22699",
+                     *               "score": 0.1
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "recommendation_id": "r46a110d66deb6"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Audience"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -3096,6 +3241,74 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    getOfferAudience: {
+        parameters: {
+            query?: {
+                /** @description How many customers (default 50). */
+                limit?: components["parameters"]["AudienceLimit"];
+                /** @description Only this segment's members. */
+                segment?: components["parameters"]["AudienceSegment"];
+                /** @description Leave out customers who bought one of the offer's products (default true). */
+                exclude_buyers?: boolean;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The offer id.
+                 * @example heart-bundle
+                 */
+                id: components["parameters"]["OfferIDPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The audience, best first, and the offer's status. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "offer_id": "heart-bundle",
+                     *       "status": "active",
+                     *       "items": [
+                     *         {
+                     *           "customer_id": "14911",
+                     *           "score": 0.912345,
+                     *           "reason": "4 products in their history go with it, recent ones weighing more (half-life 30 days); most: 21733, 22804, 21034",
+                     *           "because": [
+                     *             {
+                     *               "product_id": "21733",
+                     *               "score": 0.5
+                     *             },
+                     *             {
+                     *               "product_id": "22804",
+                     *               "score": 0.2
+                     *             },
+                     *             {
+                     *               "product_id": "21034",
+                     *               "score": 0.1
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "recommendation_id": "r46a110d66deb6"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OfferAudience"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
         };
     };
     getNextBestOffer: {
