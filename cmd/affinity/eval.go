@@ -37,6 +37,56 @@ type evalReport struct {
 // in-memory store, and prints top-K metrics for every test customer, with
 // the popularity and SAR baselines on the same split.
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseEvalFlags(args, stderr)
+	if err != nil || f == nil {
+		return err
+	}
+	fc, err := readConfig(f.config)
+	if err != nil {
+		return err
+	}
+	algo, err := lookupWithConfig(fc, f.algo)
+	if err != nil {
+		return err
+	}
+	if err := f.eo.Validate(); err != nil {
+		return err
+	}
+	d, err := loadEvalData(ctx, f)
+	if err != nil {
+		return err
+	}
+	if fc.TuneHoldout == "" && algo.Neighbours.Tune {
+		algo.Neighbours.TuneHoldout = holdoutFor(d.split.Method)
+	}
+	if err := checkTypes(d.train, d.test, algo.EventTypes, f.config); err != nil {
+		return err
+	}
+	eo := f.eo
+	eo.GroundTruth = eval.GroundTruthOptions{WarmOnly: true}
+	if f.out != "" {
+		eo.CurveK = curveK
+	}
+	if hasType(d.test, "purchase") {
+		eo.GroundTruth.Types = []string{"purchase"}
+	}
+	if f.audience {
+		return runAudienceEval(ctx, stdout, d.train, d.test, algo, eo.GroundTruth.Types, f.json, d.source)
+	}
+	return evaluateAndReport(ctx, stdout, f, d, algo, eo)
+}
+
+// evalFlags are eval's command line.
+type evalFlags struct {
+	format, train, test, algo, config, out string
+	json, baselines, audience              bool
+	split                                  eval.SplitOptions
+	eo                                     eval.Options
+	args                                   []string
+}
+
+// parseEvalFlags reads eval's flags; nil and no error after -h.
+func parseEvalFlags(args []string, stderr io.Writer) (*evalFlags, error) {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -69,133 +119,124 @@ algorithms:
 		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 	}
-	format := fs.String("format", "", "input format: csv, movielens or online-retail (required)")
-	trainFile := fs.String("train", "", "train events (with --test: use this split as is)")
-	testFile := fs.String("test", "", "test events (with --train)")
-	so := eval.DefaultSplitOptions()
-	fs.StringVar(&so.Method, "split", so.Method, "how to split FILE: item-stratified, user-stratified or temporal")
-	fs.Float64Var(&so.TestRatio, "test-ratio", so.TestRatio, "share of each group (stratified) or of time (temporal) that goes to test")
-	fs.Int64Var(&so.Seed, "seed", so.Seed, "seed of the stratified split")
-	eo := eval.DefaultOptions()
-	fs.IntVar(&eo.K, "k", eo.K, "list length and metric cut-off")
-	algoName := fs.String("algo", eval.AlgorithmNames()[0], "algorithm: "+strings.Join(eval.AlgorithmNames(), ", "))
-	jsonOut := fs.Bool("json", false, "print one JSON object instead of the table")
-	baselines := fs.Bool("baselines", true, "also evaluate popularity and sar on the same split")
-	config := fs.String("config", "", "serve config (JSON): event types for every algorithm, model options for affinity")
-	outFile := fs.String("out", "", "also write an HTML report (table, nDCG@k and recall@k chart) to this file")
-	audience := fs.Bool("audience", false, "measure product audiences (GET /v1/products/{id}/customers) instead: recall@10/50/100 of each test customer's next purchase, against the most active customers")
+	f := &evalFlags{split: eval.DefaultSplitOptions(), eo: eval.DefaultOptions()}
+	fs.StringVar(&f.format, "format", "", "input format: csv, movielens or online-retail (required)")
+	fs.StringVar(&f.train, "train", "", "train events (with --test: use this split as is)")
+	fs.StringVar(&f.test, "test", "", "test events (with --train)")
+	fs.StringVar(&f.split.Method, "split", f.split.Method, "how to split FILE: item-stratified, user-stratified or temporal")
+	fs.Float64Var(&f.split.TestRatio, "test-ratio", f.split.TestRatio, "share of each group (stratified) or of time (temporal) that goes to test")
+	fs.Int64Var(&f.split.Seed, "seed", f.split.Seed, "seed of the stratified split")
+	fs.IntVar(&f.eo.K, "k", f.eo.K, "list length and metric cut-off")
+	fs.StringVar(&f.algo, "algo", eval.AlgorithmNames()[0], "algorithm: "+strings.Join(eval.AlgorithmNames(), ", "))
+	fs.BoolVar(&f.json, "json", false, "print one JSON object instead of the table")
+	fs.BoolVar(&f.baselines, "baselines", true, "also evaluate popularity and sar on the same split")
+	fs.StringVar(&f.config, "config", "", "serve config (JSON): event types for every algorithm, model options for affinity")
+	fs.StringVar(&f.out, "out", "", "also write an HTML report (table, nDCG@k and recall@k chart) to this file")
+	fs.BoolVar(&f.audience, "audience", false, "measure product audiences (GET /v1/products/{id}/customers) instead: recall@10/50/100 of each test customer's next purchase, against the most active customers")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return nil, nil
 		}
-		return err
+		return nil, err
 	}
-	if *format == "" {
-		return errors.New("eval needs --format (csv, movielens or online-retail)")
+	if f.format == "" {
+		return nil, errors.New("eval needs --format (csv, movielens or online-retail)")
 	}
-	fc, err := readConfig(*config)
-	if err != nil {
-		return err
-	}
-	algo, err := lookupWithConfig(fc, *algoName)
-	if err != nil {
-		return err
-	}
-	if err := eo.Validate(); err != nil {
-		return err
-	}
+	f.args = fs.Args()
+	return f, nil
+}
 
-	var train, test []features.Event
-	var source string
-	skipped := 0
+// evalData is what eval scores: the train and test events and where they
+// came from.
+type evalData struct {
+	train, test []features.Event
+	source      string
+	skipped     int
+	split       eval.SplitOptions // Method "given" for --train/--test
+}
+
+// loadEvalData reads --train and --test as they are, or splits FILE.
+func loadEvalData(ctx context.Context, f *evalFlags) (evalData, error) {
+	d := evalData{split: f.split}
 	switch {
-	case *trainFile != "" || *testFile != "":
-		if *trainFile == "" || *testFile == "" {
-			return errors.New("eval needs both --train and --test")
+	case f.train != "" || f.test != "":
+		if f.train == "" || f.test == "" {
+			return d, errors.New("eval needs both --train and --test")
 		}
-		if fs.NArg() > 0 {
-			return fmt.Errorf("eval takes --train/--test or one FILE, not both (got %q)", fs.Args())
+		if len(f.args) > 0 {
+			return d, fmt.Errorf("eval takes --train/--test or one FILE, not both (got %q)", f.args)
 		}
 		var n int
-		if train, n, err = readEvents(ctx, *trainFile, *format); err != nil {
-			return err
+		var err error
+		if d.train, n, err = readEvents(ctx, f.train, f.format); err != nil {
+			return d, err
 		}
-		skipped += n
-		if test, n, err = readEvents(ctx, *testFile, *format); err != nil {
-			return err
+		d.skipped += n
+		if d.test, n, err = readEvents(ctx, f.test, f.format); err != nil {
+			return d, err
 		}
-		skipped += n
-		so = eval.SplitOptions{Method: "given"}
-		source = filepath.Base(*trainFile) + " / " + filepath.Base(*testFile)
-	case fs.NArg() == 1:
-		if err := so.Validate(); err != nil {
-			return err
+		d.skipped += n
+		d.split = eval.SplitOptions{Method: "given"}
+		d.source = filepath.Base(f.train) + " / " + filepath.Base(f.test)
+	case len(f.args) == 1:
+		if err := d.split.Validate(); err != nil {
+			return d, err
 		}
-		all, n, err := readEvents(ctx, fs.Arg(0), *format)
+		all, n, err := readEvents(ctx, f.args[0], f.format)
 		if err != nil {
-			return err
+			return d, err
 		}
-		skipped = n
-		if train, test, err = eval.Split(all, so); err != nil {
-			return err
+		d.skipped = n
+		if d.train, d.test, err = eval.Split(all, d.split); err != nil {
+			return d, err
 		}
-		source = filepath.Base(fs.Arg(0))
+		d.source = filepath.Base(f.args[0])
 	default:
-		return fmt.Errorf("eval needs one FILE or --train and --test (got %d files)", fs.NArg())
+		return d, fmt.Errorf("eval needs one FILE or --train and --test (got %d files)", len(f.args))
 	}
-	if len(train) == 0 || len(test) == 0 {
-		return fmt.Errorf("cannot evaluate: %d train and %d test events", len(train), len(test))
+	if len(d.train) == 0 || len(d.test) == 0 {
+		return d, fmt.Errorf("cannot evaluate: %d train and %d test events", len(d.train), len(d.test))
 	}
-	if fc.TuneHoldout == "" && algo.Neighbours.Tune {
-		algo.Neighbours.TuneHoldout = holdoutFor(so.Method)
-	}
-	if err := checkTypes(train, test, algo.EventTypes, *config); err != nil {
-		return err
-	}
-	eo.GroundTruth = eval.GroundTruthOptions{WarmOnly: true}
-	if *outFile != "" {
-		eo.CurveK = curveK
-	}
-	if hasType(test, "purchase") {
-		eo.GroundTruth.Types = []string{"purchase"}
-	}
+	return d, nil
+}
 
-	if *audience {
-		return runAudienceEval(ctx, stdout, train, test, algo, eo.GroundTruth.Types, *jsonOut, source)
-	}
-	rep := evalReport{Format: *format, Split: so.Method, Seed: so.Seed, Relevant: eo.GroundTruth.Types, Skipped: skipped}
+// evaluateAndReport scores algo (and the baselines) and prints the table,
+// the JSON or the HTML report.
+func evaluateAndReport(ctx context.Context, stdout io.Writer, f *evalFlags, d evalData, algo eval.Algorithm, eo eval.Options) error {
+	so := d.split
+	rep := evalReport{Format: f.format, Split: so.Method, Seed: so.Seed, Relevant: eo.GroundTruth.Types, Skipped: d.skipped}
 	if so.Method != "given" {
 		rep.TestRatio = so.TestRatio
 	} else {
 		rep.Seed = 0
 	}
-	if rep.Result, err = eval.Evaluate(ctx, train, test, algo, eo); err != nil {
+	var err error
+	if rep.Result, err = eval.Evaluate(ctx, d.train, d.test, algo, eo); err != nil {
 		return err
 	}
-	if *baselines {
+	if f.baselines {
 		for _, name := range []string{"sar", "popularity"} {
 			if name == algo.Name {
 				continue
 			}
 			b, _ := eval.LookupAlgorithm(name)
 			b.EventTypes = algo.EventTypes
-			r, err := eval.Evaluate(ctx, train, test, b, eo)
+			r, err := eval.Evaluate(ctx, d.train, d.test, b, eo)
 			if err != nil {
 				return err
 			}
 			rep.Baselines = append(rep.Baselines, r)
 		}
 	}
-	if *outFile != "" {
-		if err := writeEvalHTML(*outFile, rep, source); err != nil {
+	if f.out != "" {
+		if err := writeEvalHTML(f.out, rep, d.source); err != nil {
 			return err
 		}
 	}
-	if *jsonOut {
-		enc := json.NewEncoder(stdout)
-		return enc.Encode(rep)
+	if f.json {
+		return json.NewEncoder(stdout).Encode(rep)
 	}
-	printEval(stdout, rep, source)
+	printEval(stdout, rep, d.source)
 	return nil
 }
 
