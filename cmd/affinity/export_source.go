@@ -46,20 +46,9 @@ func openDataExporter(dir, config string) (*dataExporter, error) {
 		return nil, err
 	}
 	var holder atomic.Pointer[features.Store]
-	switch fc.Clock {
-	case "", "now":
-	case "latest-event":
-		// As serve does: on historical data "now" is the newest event.
-		so.Clock = func() time.Time {
-			if st := holder.Load(); st != nil {
-				if t := st.LatestEventTime(); !t.IsZero() {
-					return t
-				}
-			}
-			return time.Now()
-		}
-	default:
-		return nil, fmt.Errorf("config clock must be \"now\" or \"latest-event\", not %q", fc.Clock)
+	// As serve does: on historical data "now" is the newest event.
+	if err := setClock(&so, fc.Clock, &holder); err != nil {
+		return nil, err
 	}
 	store, err := features.Open(so)
 	if err != nil {

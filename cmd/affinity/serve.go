@@ -44,12 +44,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fc.Cluster.NATS != "" && *demo != "" {
 		return fmt.Errorf("--demo loads into one node's store only; in cluster mode load data through POST /v1/events (make cluster does)")
 	}
-	if fc.Addr != "" && !flagSet(fs, "addr") && os.Getenv("AFFINITY_ADDR") == "" {
-		*addr = fc.Addr
-	}
-	if fc.Data != "" && !flagSet(fs, "data") && os.Getenv("AFFINITY_DATA") == "" {
-		*data = fc.Data
-	}
+	configDefault(fs, addr, "addr", "AFFINITY_ADDR", fc.Addr)
+	configDefault(fs, data, "data", "AFFINITY_DATA", fc.Data)
 	level := slog.LevelInfo
 	if fc.LogLevel == "debug" {
 		level = slog.LevelDebug
@@ -67,21 +63,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	var holder atomic.Pointer[features.Store]
-	switch fc.Clock {
-	case "", "now":
-	case "latest-event":
-		// Historical data: "now" is the newest event, so recency and
-		// windows mean what they meant then.
-		so.Clock = func() time.Time {
-			if st := holder.Load(); st != nil {
-				if t := st.LatestEventTime(); !t.IsZero() {
-					return t
-				}
-			}
-			return time.Now()
-		}
-	default:
-		return fmt.Errorf("config clock must be \"now\" or \"latest-event\", not %q", fc.Clock)
+	if err := setClock(&so, fc.Clock, &holder); err != nil {
+		return err
 	}
 	store, err := features.Open(so)
 	if err != nil {
@@ -110,6 +93,36 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		go trackMemoryLimit(ctx)
 	}
 	return serveStore(ctx, store, member, fc, keys, *addr, *demo, *pprof, stdout, log)
+}
+
+// configDefault sets *v from the config file when neither the flag nor its
+// environment variable gave it: flag, then environment, then config.
+func configDefault(fs *flag.FlagSet, v *string, name, env, fromConfig string) {
+	if fromConfig != "" && !flagSet(fs, name) && os.Getenv(env) == "" {
+		*v = fromConfig
+	}
+}
+
+// setClock sets the store's clock for the config's "clock": the wall clock
+// (the default) for "now", or the newest event for "latest-event"
+// (historical data: recency and windows mean what they meant then). holder
+// is the store, set once it is open.
+func setClock(so *features.Options, clock string, holder *atomic.Pointer[features.Store]) error {
+	switch clock {
+	case "", "now":
+		return nil
+	case "latest-event":
+		so.Clock = func() time.Time {
+			if st := holder.Load(); st != nil {
+				if t := st.LatestEventTime(); !t.IsZero() {
+					return t
+				}
+			}
+			return time.Now()
+		}
+		return nil
+	}
+	return fmt.Errorf("config clock must be \"now\" or \"latest-event\", not %q", clock)
 }
 
 // serveStore serves store; member is its cluster membership (nil: a single
