@@ -16,17 +16,22 @@ func decodeBody(c *fiber.Ctx, v any) error {
 }
 
 type productBody struct {
-	Category   string         `json:"category"`
-	Brand      string         `json:"brand"`
-	Price      *float64       `json:"price"`
-	Tags       []string       `json:"tags"`
-	Available  *bool          `json:"available"`
-	Attributes map[string]any `json:"attributes"`
+	Category  string   `json:"category"`
+	Brand     string   `json:"brand"`
+	Price     *float64 `json:"price"`
+	Tags      []string `json:"tags"`
+	Available *bool    `json:"available"`
+	// Recommendable false keeps the product out of every list.
+	Recommendable *bool          `json:"recommendable"`
+	Attributes    map[string]any `json:"attributes"`
 }
 
 type productReply struct {
 	ProductID string `json:"product_id"`
 	features.Product
+	// Recommendable shadows the record's (absent there means true), so a
+	// reply always says.
+	Recommendable bool `json:"recommendable"`
 }
 
 func (s *Server) putProduct(c *fiber.Ctx) error {
@@ -38,7 +43,7 @@ func (s *Server) putProduct(c *fiber.Ctx) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
-	p := features.Product{Category: b.Category, Brand: b.Brand, Tags: b.Tags, Available: true, Attributes: b.Attributes}
+	p := features.Product{Category: b.Category, Brand: b.Brand, Tags: b.Tags, Available: true, Attributes: b.Attributes, Recommendable: b.Recommendable}
 	if b.Price != nil {
 		p.Price = *b.Price
 	}
@@ -54,7 +59,7 @@ func (s *Server) putProduct(c *fiber.Ctx) error {
 	if err := s.deps.Store.PutProduct(id, p); err != nil {
 		return err
 	}
-	return c.JSON(productReply{ProductID: id, Product: p})
+	return c.JSON(productReply{ProductID: id, Product: p, Recommendable: p.IsRecommendable()})
 }
 
 func (s *Server) getProduct(c *fiber.Ctx) error {
@@ -72,7 +77,7 @@ func (s *Server) getProduct(c *fiber.Ctx) error {
 	if p.Attributes == nil {
 		p.Attributes = map[string]any{}
 	}
-	return c.JSON(productReply{ProductID: id, Product: p})
+	return c.JSON(productReply{ProductID: id, Product: p, Recommendable: p.IsRecommendable()})
 }
 
 func (s *Server) deleteProduct(c *fiber.Ctx) error {
@@ -179,6 +184,9 @@ func (s *Server) listRequest(c *fiber.Ctx, kind recommend.ListKind) (recommend.L
 		return r, err
 	}
 	if r.Filter, err = queryFilter(c); err != nil {
+		return r, err
+	}
+	if err = queryMerch(c, &r.Request, s.deps.Engine.Options().MaxLimit); err != nil {
 		return r, err
 	}
 	return r, nil

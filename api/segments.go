@@ -16,6 +16,7 @@ import (
 // segmentRoutes lists this file's routes; server.go registers them.
 func (s *Server) segmentRoutes() []route {
 	listParams := []string{"customer_id", "limit", "category", "brand", "tag", "price_min", "price_max", "in_stock", "experiment", "variant", "unit_id"}
+	listParams = append(listParams, merchParams...)
 	return []route{
 		{"GET", "/v1/segments", ScopeRead, "List segments with their member counts", s.listSegments, nil},
 		{"PUT", "/v1/segments/:name", ScopeAdmin, "Define or replace a segment: {\"rule\": \"<expression over profile fields>\"}", s.putSegment, nil},

@@ -247,6 +247,7 @@ type route struct {
 
 func (s *Server) routes() {
 	listParams := []string{"limit", "category", "brand", "tag", "price_min", "price_max", "in_stock", "experiment", "variant", "unit_id"}
+	listParams = append(listParams, merchParams...)
 	rs := []route{
 		{"GET", "/healthz", ScopeNone, "Liveness", s.healthz, nil},
 		{"GET", "/readyz", ScopeNone, "Readiness: the store can write and the model is built", s.readyz, nil},
@@ -295,6 +296,7 @@ func (s *Server) extraRoutes() []route {
 		s.offerRoutes(),
 		s.ruleCheckRoutes(),
 		s.segmentRoutes(),
+		s.merchRoutes(),
 	} {
 		rs = append(rs, part...)
 	}

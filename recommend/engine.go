@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend/merch"
 )
 
 // Options configure an Engine.
@@ -67,11 +68,14 @@ type Deps struct {
 	Source   Source
 	Segments SegmentSource
 	Values   ValueSource
+	// Rules are the merchandising rules a request may name (merch.go);
+	// nil: none.
+	Rules *merch.Rules
 }
 
 // StoreDeps are the Deps of a feature store, which provides all of them.
 func StoreDeps(st *features.Store) Deps {
-	return Deps{Source: st, Segments: st, Values: st}
+	return Deps{Source: st, Segments: st, Values: st, Rules: merch.New(st.Records(), st)}
 }
 
 // defaultDenseScatter: scatter adds blindly when the catalogue has at most
@@ -83,6 +87,7 @@ type Engine struct {
 	src     Source
 	segs    SegmentSource // nil: no segments
 	values  ValueSource   // nil: no purchase values
+	rules   *merch.Rules  // nil: no merchandising rules
 	opts    Options
 	scratch sync.Pool
 	idPre   string
@@ -103,7 +108,7 @@ func New(d Deps, o Options) (*Engine, error) {
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	e := &Engine{src: d.Source, segs: d.Segments, values: d.Values, opts: o, idPre: hex.EncodeToString(b[:]), denseScatter: defaultDenseScatter}
+	e := &Engine{src: d.Source, segs: d.Segments, values: d.Values, rules: d.Rules, opts: o, idPre: hex.EncodeToString(b[:]), denseScatter: defaultDenseScatter}
 	if o.CacheEntries > 0 {
 		e.cache = newPersonalCache(o.CacheEntries)
 	}
@@ -112,6 +117,9 @@ func New(d Deps, o Options) (*Engine, error) {
 
 // Source returns the engine's source.
 func (e *Engine) Source() Source { return e.src }
+
+// Rules returns the engine's merchandising rules (nil: none).
+func (e *Engine) Rules() *merch.Rules { return e.rules }
 
 // Options returns the engine's options.
 func (e *Engine) Options() Options { return e.opts }
@@ -133,12 +141,19 @@ type Request struct {
 	// "algorithm" (personal, popular), "half_life_days", "limit", "rebuy"
 	// (personal keeps what the customer has, weighted by this).
 	Params map[string]any
+	// Merch are the merchandising controls of the request (merch.go).
+	Merch Merch
+	// depth, when set, is how many candidates to rank instead of the
+	// limit: merchandising re-ranks and trims them (merch.go).
+	depth int
 }
 
 // Item is one recommended product.
 type Item struct {
 	ProductID string  `json:"product_id"`
 	Score     float64 `json:"score"`
+	// Explain is why the item is here, when the request asked (explain.go).
+	Explain *Explain `json:"explain,omitempty"`
 }
 
 // List is a ranked answer.
@@ -158,6 +173,9 @@ func (e *Engine) NewRecommendationID() string {
 // limit is the list length r asks for (a variant's "limit" first), within
 // the engine's bounds.
 func (e *Engine) limit(r *Request) int {
+	if r.depth > 0 {
+		return r.depth
+	}
 	l := r.Limit
 	if v, ok := r.Params["limit"]; ok {
 		if f, ok := toFloat(v); ok && f >= 1 {
