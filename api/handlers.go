@@ -279,6 +279,9 @@ func (s *Server) serveList(c *fiber.Ctx, r recommend.ListRequest, unit string) e
 	if res.Enrolled {
 		reply.Experiment, reply.Variant = &res.Experiment, &res.Variant
 	}
+	if res.Explains != nil {
+		return sendExplained(c, &reply, res.Explains)
+	}
 	return sendList(c, &reply)
 }
 

@@ -65,8 +65,8 @@ var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &
 // personal request's CPU at 10M events.
 func sendList(c *fiber.Ctx, r *listReply) error {
 	for _, it := range r.Items {
-		if math.IsNaN(it.Score) || math.IsInf(it.Score, 0) || it.Explain != nil {
-			return c.JSON(r) // through jsonMarshal's guard; explanations are rare
+		if math.IsNaN(it.Score) || math.IsInf(it.Score, 0) {
+			return c.JSON(r) // through jsonMarshal's guard
 		}
 	}
 	bp := replyBufs.Get().(*[]byte)

@@ -82,3 +82,26 @@ func queryCap(c *fiber.Ctx, name string, max int) (int, error) {
 	}
 	return n, nil
 }
+
+// explainedItem is a list item with its explanation (explain=true).
+type explainedItem struct {
+	recommend.Item
+	Explain *recommend.Explain `json:"explain"`
+}
+
+// sendExplained writes r with each item's explanation, through
+// encoding/json: explanations are asked for while debugging, not on every
+// page, so the reflection-free encoder of sendList is not worth a twin.
+func sendExplained(c *fiber.Ctx, r *listReply, ex []*recommend.Explain) error {
+	items := make([]explainedItem, len(r.Items))
+	for i, it := range r.Items {
+		items[i] = explainedItem{Item: it}
+		if i < len(ex) {
+			items[i].Explain = ex[i]
+		}
+	}
+	return c.JSON(struct {
+		Items []explainedItem `json:"items"`
+		listReply
+	}{items, *r})
+}

@@ -152,14 +152,16 @@ type Request struct {
 type Item struct {
 	ProductID string  `json:"product_id"`
 	Score     float64 `json:"score"`
-	// Explain is why the item is here, when the request asked (explain.go).
-	Explain *Explain `json:"explain,omitempty"`
 }
 
 // List is a ranked answer.
 type List struct {
 	Items     []Item
 	Algorithm string
+	// Explains are the items' explanations, in order, when the request
+	// asked (explain.go); nil otherwise. A slice beside Items, not a field
+	// of Item, so that the lists nobody asks to explain do not carry it.
+	Explains []*Explain
 }
 
 // NewRecommendationID returns a unique id for one served list, for

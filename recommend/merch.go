@@ -199,10 +199,10 @@ func (e *Engine) applyMerch(p *merchPlan, r Request, l List) List {
 	}
 	l.Items = make([]Item, len(out))
 	for i, it := range out {
-		if ex != nil {
-			it.Explain = ex.item(it)
-		}
 		l.Items[i] = it.Item
+		if ex != nil {
+			l.Explains = append(l.Explains, ex.item(it))
+		}
 	}
 	return l
 }
