@@ -277,3 +277,26 @@ func TestExplainNamesTheScoreParts(t *testing.T) {
 		t.Fatal("explain without asking")
 	}
 }
+
+// A variant's "rules" param applies merchandising rules to its arm only,
+// so their effect is measured like any other ranking change.
+func TestVariantRulesParam(t *testing.T) {
+	s := newExpServer(t)
+	s.do(t, "PUT", "/v1/rules/p9-first", `{"when":"product_id == 'p9'","action":"pin","position":1}`).want(t, 200)
+	s.do(t, "PUT", "/v1/experiments/pin", `{"status":"running","variants":[
+		{"name":"control","weight":1},
+		{"name":"pinned","weight":1,"params":{"rules":["p9-first"]}}]}`).want(t, 200)
+	for _, v := range []string{"control", "pinned"} {
+		var l listJSON
+		s.do(t, "GET", "/v1/popular?limit=5&experiment=pin&variant="+v+"&unit_id=u1", "").want(t, 200).decode(t, &l)
+		if first := l.Items[0].ProductID; (first == "p9") != (v == "pinned") {
+			t.Errorf("variant %s serves %s first", v, first)
+		}
+	}
+	for _, bad := range []string{`["a b"]`, `[]`, `"p9-first"`, `[1]`} {
+		r := s.do(t, "PUT", "/v1/experiments/bad", `{"variants":[{"name":"a","params":{"rules":`+bad+`}}]}`)
+		if r.status != 400 || !strings.Contains(string(r.body), "variants[0].params.rules") {
+			t.Errorf("rules %s: %d %s", bad, r.status, r.body)
+		}
+	}
+}

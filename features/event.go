@@ -43,7 +43,7 @@ type Product struct {
 }
 
 // IsRecommendable reports whether lists may show p.
-func (p *Product) IsRecommendable() bool { return p.Recommendable == nil || *p.Recommendable }
+func (p Product) IsRecommendable() bool { return p.Recommendable == nil || *p.Recommendable }
 
 // Customer is a customer record: free attributes set by the storefront.
 type Customer struct {
