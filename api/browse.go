@@ -61,6 +61,7 @@ func (s *Server) searchProducts(c *fiber.Ctx) error {
 	}
 	st := s.deps.Store
 	cat := st.Catalog()
+	f.IncludeHidden = true // browsing shows the whole catalogue, not a list
 	m := cat.Compile(f)
 	page := productPage{Products: []productReply{}}
 	n := st.NumProducts()
@@ -87,6 +88,7 @@ func (s *Server) searchProducts(c *fiber.Ctx) error {
 		if r.Attributes == nil {
 			r.Attributes = map[string]any{}
 		}
+		r.Recommendable = r.Product.IsRecommendable()
 		page.Products = append(page.Products, r)
 	}
 	return c.JSON(page)

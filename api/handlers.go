@@ -32,7 +32,7 @@ func (s *Server) putProduct(c *fiber.Ctx) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
-	p := features.Product{Category: b.Category, Brand: b.Brand, Tags: b.Tags, Available: true, Attributes: b.Attributes}
+	p := features.Product{Category: b.Category, Brand: b.Brand, Tags: b.Tags, Available: true, Attributes: b.Attributes, Recommendable: b.Recommendable}
 	if b.Price != nil {
 		p.Price = *b.Price
 	}
@@ -48,7 +48,7 @@ func (s *Server) putProduct(c *fiber.Ctx) error {
 	if err := s.deps.Store.PutProduct(id, p); err != nil {
 		return err
 	}
-	return c.JSON(productReply{ProductID: id, Product: p})
+	return c.JSON(productReply{ProductID: id, Product: p, Recommendable: p.IsRecommendable()})
 }
 
 func (s *Server) getProduct(c *fiber.Ctx) error {
@@ -66,7 +66,7 @@ func (s *Server) getProduct(c *fiber.Ctx) error {
 	if p.Attributes == nil {
 		p.Attributes = map[string]any{}
 	}
-	return c.JSON(productReply{ProductID: id, Product: p})
+	return c.JSON(productReply{ProductID: id, Product: p, Recommendable: p.IsRecommendable()})
 }
 
 func (s *Server) deleteProduct(c *fiber.Ctx) error {
@@ -161,6 +161,9 @@ func (s *Server) listRequest(c *fiber.Ctx, kind recommend.ListKind) (recommend.L
 	if r.Filter, err = queryFilter(c); err != nil {
 		return r, err
 	}
+	if err = queryMerch(c, &r.Request, s.deps.Engine.Options().MaxLimit); err != nil {
+		return r, err
+	}
 	return r, nil
 }
 
@@ -250,6 +253,9 @@ func (s *Server) serveList(c *fiber.Ctx, r recommend.ListRequest, unit string) e
 	reply := listReply{Items: res.Items, RecommendationID: res.RecommendationID, Algorithm: res.Algorithm}
 	if res.Enrolled {
 		reply.Experiment, reply.Variant = &res.Experiment, &res.Variant
+	}
+	if res.Explains != nil {
+		return sendExplained(c, &reply, res.Explains)
 	}
 	return sendList(c, &reply)
 }

@@ -55,6 +55,10 @@ var scopeDecisions = map[string]Scope{
 	"GET /v1/customers/:id/events": ScopeRead,
 	"GET /v1/whoami":               ScopeRead,
 	"POST /v1/rules/check":         ScopeRead,
+	"GET /v1/rules":                ScopeRead,
+	"PUT /v1/rules/:name":          ScopeAdmin,
+	"GET /v1/rules/:name":          ScopeRead,
+	"DELETE /v1/rules/:name":       ScopeAdmin,
 	"GET /":                        ScopeNone,
 	"GET /console/*":               ScopeNone,
 

@@ -289,6 +289,7 @@ func (s *Server) routes() {
 // read whole is the point.
 func (s *Server) routeTable() []route {
 	listParams := []string{"limit", "category", "brand", "tag", "price_min", "price_max", "in_stock", "experiment", "variant", "unit_id"}
+	listParams = append(listParams, merchParams...)
 	rs := []route{
 		{"GET", "/healthz", ScopeNone, "Liveness", s.healthz, nil},
 		{"GET", "/readyz", ScopeNone, "Readiness: the store can write and the model is built", s.readyz, nil},
@@ -336,6 +337,12 @@ func (s *Server) routeTable() []route {
 		{"GET", "/v1/insights/value", ScopeRead, "Customers and revenue per value tier, and the revenue share of the top 20% of customers", s.valueInsights, nil},
 		{"POST", "/v1/rules/check", ScopeRead, "Check a segment or eligibility rule without storing it", s.checkRule, nil},
 		{"GET", "/v1/whoami", ScopeRead, "The scope of the key this request carries", s.whoami, nil},
+
+		// Merchandising rules (rules.go), applied by name with rules= on any list.
+		{"GET", "/v1/rules", ScopeRead, "List merchandising rules", s.listMerchRules, nil},
+		{"PUT", "/v1/rules/:name", ScopeAdmin, "Create or replace a merchandising rule", s.putMerchRule, nil},
+		{"GET", "/v1/rules/:name", ScopeRead, "Read a merchandising rule", s.getMerchRule, nil},
+		{"DELETE", "/v1/rules/:name", ScopeAdmin, "Delete a merchandising rule", s.deleteMerchRule, nil},
 
 		// Operations (admin.go).
 		{"POST", "/v1/admin/snapshot", ScopeAdmin, "Snapshot the derived state now", s.snapshot, nil},

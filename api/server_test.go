@@ -365,11 +365,15 @@ func TestFiltersAreApplied(t *testing.T) {
 		query string
 		want  []string
 	}{
-		{"category=x", []string{pop[0], pop[1]}},
+		// Unavailable products are left out unless asked for;
+		// in_stock=true drops them even then.
+		{"category=x", []string{pop[1]}},
+		{"category=x&include_unavailable=true", []string{pop[0], pop[1]}},
 		{"category=x&in_stock=true", []string{pop[1]}},
+		{"category=x&in_stock=true&include_unavailable=true", []string{pop[1]}},
 		{"brand=acme", []string{pop[1]}},
 		{"tag=red", []string{pop[1]}},
-		{"category=x&price_max=15", []string{pop[0]}},
+		{"category=x&price_max=15&include_unavailable=true", []string{pop[0]}},
 		{"category=x&price_min=15&price_max=25", []string{pop[1]}},
 		{"category=nope", nil},
 	} {
@@ -378,9 +382,11 @@ func TestFiltersAreApplied(t *testing.T) {
 			t.Errorf("popular?%s = %v, want %v", q.query, got, q.want)
 		}
 	}
-	for _, id := range itemIDs(ts.get("/v1/popular?limit=50&in_stock=true")) {
-		if id == pop[0] {
-			t.Errorf("out-of-stock %s listed with in_stock=true", id)
+	for _, q := range []string{"in_stock=true", "", "include_unavailable=false"} {
+		for _, id := range itemIDs(ts.get("/v1/popular?limit=50&" + q)) {
+			if id == pop[0] {
+				t.Errorf("out-of-stock %s listed with %s", id, q)
+			}
 		}
 	}
 }

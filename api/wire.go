@@ -67,18 +67,23 @@ type eventError struct {
 
 // productBody is PUT /v1/products/{id}.
 type productBody struct {
-	Category   string         `json:"category"`
-	Brand      string         `json:"brand"`
-	Price      *float64       `json:"price"`
-	Tags       []string       `json:"tags"`
-	Available  *bool          `json:"available"`
-	Attributes map[string]any `json:"attributes"`
+	Category  string   `json:"category"`
+	Brand     string   `json:"brand"`
+	Price     *float64 `json:"price"`
+	Tags      []string `json:"tags"`
+	Available *bool    `json:"available"`
+	// Recommendable false keeps the product out of every list.
+	Recommendable *bool          `json:"recommendable"`
+	Attributes    map[string]any `json:"attributes"`
 }
 
 // productReply is a product as replies show it, with its id.
 type productReply struct {
 	ProductID string `json:"product_id"`
 	features.Product
+	// Recommendable shadows the record's (absent there means true), so a
+	// reply always says.
+	Recommendable bool `json:"recommendable"`
 }
 
 // productPage is GET /v1/products (search), one page.

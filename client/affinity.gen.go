@@ -95,6 +95,27 @@ func (e ExperimentBodyStatus) Valid() bool {
 	}
 }
 
+// Defines values for ExplainRulesAction.
+const (
+	ExplainRulesActionBoost ExplainRulesAction = "boost"
+	ExplainRulesActionBury  ExplainRulesAction = "bury"
+	ExplainRulesActionPin   ExplainRulesAction = "pin"
+)
+
+// Valid indicates whether the value is a known member of the ExplainRulesAction enum.
+func (e ExplainRulesAction) Valid() bool {
+	switch e {
+	case ExplainRulesActionBoost:
+		return true
+	case ExplainRulesActionBury:
+		return true
+	case ExplainRulesActionPin:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExportRequestWhat.
 const (
 	ExportRequestWhatMembers         ExportRequestWhat = "members"
@@ -125,6 +146,54 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case HealthStatusOk:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MerchRuleAction.
+const (
+	MerchRuleActionBoost  MerchRuleAction = "boost"
+	MerchRuleActionBury   MerchRuleAction = "bury"
+	MerchRuleActionFilter MerchRuleAction = "filter"
+	MerchRuleActionPin    MerchRuleAction = "pin"
+)
+
+// Valid indicates whether the value is a known member of the MerchRuleAction enum.
+func (e MerchRuleAction) Valid() bool {
+	switch e {
+	case MerchRuleActionBoost:
+		return true
+	case MerchRuleActionBury:
+		return true
+	case MerchRuleActionFilter:
+		return true
+	case MerchRuleActionPin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MerchRuleBodyAction.
+const (
+	MerchRuleBodyActionBoost  MerchRuleBodyAction = "boost"
+	MerchRuleBodyActionBury   MerchRuleBodyAction = "bury"
+	MerchRuleBodyActionFilter MerchRuleBodyAction = "filter"
+	MerchRuleBodyActionPin    MerchRuleBodyAction = "pin"
+)
+
+// Valid indicates whether the value is a known member of the MerchRuleBodyAction enum.
+func (e MerchRuleBodyAction) Valid() bool {
+	switch e {
+	case MerchRuleBodyActionBoost:
+		return true
+	case MerchRuleBodyActionBury:
+		return true
+	case MerchRuleBodyActionFilter:
+		return true
+	case MerchRuleBodyActionPin:
 		return true
 	default:
 		return false
@@ -578,6 +647,36 @@ type ExperimentResults struct {
 	Variants  []VariantResult `json:"variants"`
 }
 
+// Explain Why an item is listed (explain=true). The parts are evidence, not a sum: a personal score also carries the popularity prior.
+type Explain struct {
+	// Base The score before merchandising rules.
+	Base float64 `json:"base"`
+
+	// Because The products that scored it, strongest first: the customer's history items, the context products (context true), or the product a related list is about; each with what it added (affinity x association).
+	Because *[]struct {
+		Context *bool `json:"context,omitempty"`
+
+		// ProductId 1 to 256 bytes of printable UTF-8.
+		ProductId ID      `json:"product_id"`
+		Score     float64 `json:"score"`
+	} `json:"because,omitempty"`
+
+	// Popularity How many customers interacted with the product.
+	Popularity int `json:"popularity"`
+
+	// Rules The merchandising rules that moved it, in the order applied.
+	Rules *[]struct {
+		Action ExplainRulesAction `json:"action"`
+		Rule   SegmentName        `json:"rule"`
+	} `json:"rules,omitempty"`
+
+	// Segments The customer's segments that buy this product more than everyone else.
+	Segments *[]SegmentName `json:"segments,omitempty"`
+}
+
+// ExplainRulesAction defines model for Explain.Rules.Action.
+type ExplainRulesAction string
+
 // ExportRequest One export: `segment` or `customers` (one of the two).
 type ExportRequest struct {
 	// Channel next-best-offer: only offers shown on this channel.
@@ -620,6 +719,9 @@ type ID = string
 
 // Item defines model for Item.
 type Item struct {
+	// Explain Why an item is listed (explain=true). The parts are evidence, not a sum: a personal score also carries the popularity prior.
+	Explain *Explain `json:"explain,omitempty"`
+
 	// ProductId 1 to 256 bytes of printable UTF-8.
 	ProductId ID      `json:"product_id"`
 	Score     float64 `json:"score"`
@@ -639,6 +741,44 @@ type ListReply struct {
 
 	// Variant The variant it was assigned.
 	Variant *string `json:"variant"`
+}
+
+// MerchRule defines model for MerchRule.
+type MerchRule struct {
+	Action MerchRuleAction `json:"action"`
+	Name   SegmentName     `json:"name"`
+
+	// Position 0 for all but pin.
+	Position int `json:"position"`
+
+	// Weight 0 for pin and filter.
+	Weight float64 `json:"weight"`
+	When   string  `json:"when"`
+}
+
+// MerchRuleAction defines model for MerchRule.Action.
+type MerchRuleAction string
+
+// MerchRuleBody defines model for MerchRuleBody.
+type MerchRuleBody struct {
+	Action MerchRuleBodyAction `json:"action"`
+
+	// Position Where pin puts the best-ranked matching product, from 1 (required for pin, only for pin).
+	Position *int `json:"position,omitempty"`
+
+	// Weight boost multiplies the score by 1 + weight, bury divides it by 1 + weight (default 1). Only for boost and bury.
+	Weight *float64 `json:"weight,omitempty"`
+
+	// When A boolean expression over product fields (product_id, category, brand, price, tags, available, attributes), such as `brand == "acme" && price < 20`.
+	When string `json:"when"`
+}
+
+// MerchRuleBodyAction defines model for MerchRuleBody.Action.
+type MerchRuleBodyAction string
+
+// MerchRuleList defines model for MerchRuleList.
+type MerchRuleList struct {
+	Rules []MerchRule `json:"rules"`
 }
 
 // NextBestOffer defines model for NextBestOffer.
@@ -841,8 +981,9 @@ type Product struct {
 	Price      float64                `json:"price"`
 
 	// ProductId 1 to 256 bytes of printable UTF-8.
-	ProductId ID       `json:"product_id"`
-	Tags      []string `json:"tags"`
+	ProductId     ID       `json:"product_id"`
+	Recommendable bool     `json:"recommendable"`
+	Tags          []string `json:"tags"`
 }
 
 // ProductBody defines model for ProductBody.
@@ -852,7 +993,10 @@ type ProductBody struct {
 	Brand      *string                 `json:"brand,omitempty"`
 	Category   *string                 `json:"category,omitempty"`
 	Price      *float64                `json:"price,omitempty"`
-	Tags       *[]string               `json:"tags,omitempty"`
+
+	// Recommendable false keeps the product out of every list (postage, fees, vouchers).
+	Recommendable *bool     `json:"recommendable,omitempty"`
+	Tags          *[]string `json:"tags,omitempty"`
 }
 
 // ProductPage defines model for ProductPage.
@@ -1020,9 +1164,12 @@ type VariantParams struct {
 	Algorithm *VariantParamsAlgorithm `json:"algorithm,omitempty"`
 
 	// HalfLifeDays Days, above 0 (0 itself is refused).
-	HalfLifeDays         *float64               `json:"half_life_days,omitempty"`
-	Limit                *int                   `json:"limit,omitempty"`
-	Products             *[]ID                  `json:"products,omitempty"`
+	HalfLifeDays *float64 `json:"half_life_days,omitempty"`
+	Limit        *int     `json:"limit,omitempty"`
+	Products     *[]ID    `json:"products,omitempty"`
+
+	// Rules Merchandising rules the variant's lists apply (so a rule's effect is measured against an arm without it).
+	Rules                *[]SegmentName         `json:"rules,omitempty"`
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
@@ -1078,11 +1225,17 @@ type Brand = string
 // Category defines model for Category.
 type Category = string
 
+// ContextProducts defines model for ContextProducts.
+type ContextProducts = string
+
 // CustomerIDPath 1 to 256 bytes of printable UTF-8.
 type CustomerIDPath = ID
 
 // CustomerIDQuery 1 to 256 bytes of printable UTF-8.
 type CustomerIDQuery = ID
+
+// Exclude defines model for Exclude.
+type Exclude = string
 
 // ExcludeBuyers defines model for ExcludeBuyers.
 type ExcludeBuyers = bool
@@ -1096,11 +1249,23 @@ type ExperimentHeader = ID
 // ExperimentIDPath 1 to 256 bytes of printable UTF-8.
 type ExperimentIDPath = ID
 
+// ExplainFlag defines model for ExplainFlag.
+type ExplainFlag = bool
+
 // InStock defines model for InStock.
 type InStock = bool
 
+// IncludeUnavailable defines model for IncludeUnavailable.
+type IncludeUnavailable = bool
+
 // Limit defines model for Limit.
 type Limit = int
+
+// MaxPerBrand defines model for MaxPerBrand.
+type MaxPerBrand = int
+
+// MaxPerCategory defines model for MaxPerCategory.
+type MaxPerCategory = int
 
 // OfferIDPath 1 to 256 bytes of printable UTF-8.
 type OfferIDPath = ID
@@ -1116,6 +1281,9 @@ type PriceMin = float64
 
 // ProductIDPath 1 to 256 bytes of printable UTF-8.
 type ProductIDPath = ID
+
+// Rules defines model for Rules.
+type Rules = string
 
 // SegmentNamePath defines model for SegmentNamePath.
 type SegmentNamePath = SegmentName
@@ -1385,8 +1553,29 @@ type GetRecommendationsParams struct {
 	// PriceMax Only products at this price or below.
 	PriceMax *PriceMax `form:"price_max,omitempty" json:"price_max,omitempty"`
 
-	// InStock Only available products.
+	// InStock Only available products (also when include_unavailable is true).
 	InStock *InStock `form:"in_stock,omitempty" json:"in_stock,omitempty"`
+
+	// Exclude Products never to list, comma-separated (`exclude=A,B`; at most 100). Unknown ids are ignored.
+	Exclude *Exclude `form:"exclude,omitempty" json:"exclude,omitempty"`
+
+	// ContextProducts What the customer is looking at, comma-separated (a cart, for complete-the-basket lists; at most 100). A personal list is ranked from them as from fresh history; every list leaves them out. Unknown ids are ignored.
+	ContextProducts *ContextProducts `form:"context_products,omitempty" json:"context_products,omitempty"`
+
+	// Rules Merchandising rules to apply, comma-separated names (`PUT /v1/rules/{name}`; at most 100); an unknown name is a 400. An experiment variant's `rules` param adds its own.
+	Rules *Rules `form:"rules,omitempty" json:"rules,omitempty"`
+
+	// MaxPerCategory At most this many items of one category; the list is filled from deeper candidates so it keeps its length when the catalogue allows.
+	MaxPerCategory *MaxPerCategory `form:"max_per_category,omitempty" json:"max_per_category,omitempty"`
+
+	// MaxPerBrand At most this many items of one brand (as max_per_category).
+	MaxPerBrand *MaxPerBrand `form:"max_per_brand,omitempty" json:"max_per_brand,omitempty"`
+
+	// IncludeUnavailable Keep unavailable products (left out by default; in_stock=true still drops them). Not-recommendable products are never listed.
+	IncludeUnavailable *IncludeUnavailable `form:"include_unavailable,omitempty" json:"include_unavailable,omitempty"`
+
+	// Explain Give each item an `explain` object with its score parts.
+	Explain *ExplainFlag `form:"explain,omitempty" json:"explain,omitempty"`
 
 	// Experiment Serve this request under an experiment (or send `X-Affinity-Experiment`).
 	Experiment *ExperimentFlag `form:"experiment,omitempty" json:"experiment,omitempty"`
@@ -1462,8 +1651,29 @@ type GetPopularParams struct {
 	// PriceMax Only products at this price or below.
 	PriceMax *PriceMax `form:"price_max,omitempty" json:"price_max,omitempty"`
 
-	// InStock Only available products.
+	// InStock Only available products (also when include_unavailable is true).
 	InStock *InStock `form:"in_stock,omitempty" json:"in_stock,omitempty"`
+
+	// Exclude Products never to list, comma-separated (`exclude=A,B`; at most 100). Unknown ids are ignored.
+	Exclude *Exclude `form:"exclude,omitempty" json:"exclude,omitempty"`
+
+	// ContextProducts What the customer is looking at, comma-separated (a cart, for complete-the-basket lists; at most 100). A personal list is ranked from them as from fresh history; every list leaves them out. Unknown ids are ignored.
+	ContextProducts *ContextProducts `form:"context_products,omitempty" json:"context_products,omitempty"`
+
+	// Rules Merchandising rules to apply, comma-separated names (`PUT /v1/rules/{name}`; at most 100); an unknown name is a 400. An experiment variant's `rules` param adds its own.
+	Rules *Rules `form:"rules,omitempty" json:"rules,omitempty"`
+
+	// MaxPerCategory At most this many items of one category; the list is filled from deeper candidates so it keeps its length when the catalogue allows.
+	MaxPerCategory *MaxPerCategory `form:"max_per_category,omitempty" json:"max_per_category,omitempty"`
+
+	// MaxPerBrand At most this many items of one brand (as max_per_category).
+	MaxPerBrand *MaxPerBrand `form:"max_per_brand,omitempty" json:"max_per_brand,omitempty"`
+
+	// IncludeUnavailable Keep unavailable products (left out by default; in_stock=true still drops them). Not-recommendable products are never listed.
+	IncludeUnavailable *IncludeUnavailable `form:"include_unavailable,omitempty" json:"include_unavailable,omitempty"`
+
+	// Explain Give each item an `explain` object with its score parts.
+	Explain *ExplainFlag `form:"explain,omitempty" json:"explain,omitempty"`
 
 	// Experiment Serve this request under an experiment (or send `X-Affinity-Experiment`).
 	Experiment *ExperimentFlag `form:"experiment,omitempty" json:"experiment,omitempty"`
@@ -1501,7 +1711,7 @@ type SearchProductsParams struct {
 	// PriceMax Only products at this price or below.
 	PriceMax *PriceMax `form:"price_max,omitempty" json:"price_max,omitempty"`
 
-	// InStock Only available products.
+	// InStock Only available products (also when include_unavailable is true).
 	InStock *InStock `form:"in_stock,omitempty" json:"in_stock,omitempty"`
 
 	// Limit How many products (default 50).
@@ -1549,8 +1759,29 @@ type GetRelatedParams struct {
 	// PriceMax Only products at this price or below.
 	PriceMax *PriceMax `form:"price_max,omitempty" json:"price_max,omitempty"`
 
-	// InStock Only available products.
+	// InStock Only available products (also when include_unavailable is true).
 	InStock *InStock `form:"in_stock,omitempty" json:"in_stock,omitempty"`
+
+	// Exclude Products never to list, comma-separated (`exclude=A,B`; at most 100). Unknown ids are ignored.
+	Exclude *Exclude `form:"exclude,omitempty" json:"exclude,omitempty"`
+
+	// ContextProducts What the customer is looking at, comma-separated (a cart, for complete-the-basket lists; at most 100). A personal list is ranked from them as from fresh history; every list leaves them out. Unknown ids are ignored.
+	ContextProducts *ContextProducts `form:"context_products,omitempty" json:"context_products,omitempty"`
+
+	// Rules Merchandising rules to apply, comma-separated names (`PUT /v1/rules/{name}`; at most 100); an unknown name is a 400. An experiment variant's `rules` param adds its own.
+	Rules *Rules `form:"rules,omitempty" json:"rules,omitempty"`
+
+	// MaxPerCategory At most this many items of one category; the list is filled from deeper candidates so it keeps its length when the catalogue allows.
+	MaxPerCategory *MaxPerCategory `form:"max_per_category,omitempty" json:"max_per_category,omitempty"`
+
+	// MaxPerBrand At most this many items of one brand (as max_per_category).
+	MaxPerBrand *MaxPerBrand `form:"max_per_brand,omitempty" json:"max_per_brand,omitempty"`
+
+	// IncludeUnavailable Keep unavailable products (left out by default; in_stock=true still drops them). Not-recommendable products are never listed.
+	IncludeUnavailable *IncludeUnavailable `form:"include_unavailable,omitempty" json:"include_unavailable,omitempty"`
+
+	// Explain Give each item an `explain` object with its score parts.
+	Explain *ExplainFlag `form:"explain,omitempty" json:"explain,omitempty"`
 
 	// Experiment Serve this request under an experiment (or send `X-Affinity-Experiment`).
 	Experiment *ExperimentFlag `form:"experiment,omitempty" json:"experiment,omitempty"`
@@ -1606,8 +1837,29 @@ type GetSegmentProductsParams struct {
 	// PriceMax Only products at this price or below.
 	PriceMax *PriceMax `form:"price_max,omitempty" json:"price_max,omitempty"`
 
-	// InStock Only available products.
+	// InStock Only available products (also when include_unavailable is true).
 	InStock *InStock `form:"in_stock,omitempty" json:"in_stock,omitempty"`
+
+	// Exclude Products never to list, comma-separated (`exclude=A,B`; at most 100). Unknown ids are ignored.
+	Exclude *Exclude `form:"exclude,omitempty" json:"exclude,omitempty"`
+
+	// ContextProducts What the customer is looking at, comma-separated (a cart, for complete-the-basket lists; at most 100). A personal list is ranked from them as from fresh history; every list leaves them out. Unknown ids are ignored.
+	ContextProducts *ContextProducts `form:"context_products,omitempty" json:"context_products,omitempty"`
+
+	// Rules Merchandising rules to apply, comma-separated names (`PUT /v1/rules/{name}`; at most 100); an unknown name is a 400. An experiment variant's `rules` param adds its own.
+	Rules *Rules `form:"rules,omitempty" json:"rules,omitempty"`
+
+	// MaxPerCategory At most this many items of one category; the list is filled from deeper candidates so it keeps its length when the catalogue allows.
+	MaxPerCategory *MaxPerCategory `form:"max_per_category,omitempty" json:"max_per_category,omitempty"`
+
+	// MaxPerBrand At most this many items of one brand (as max_per_category).
+	MaxPerBrand *MaxPerBrand `form:"max_per_brand,omitempty" json:"max_per_brand,omitempty"`
+
+	// IncludeUnavailable Keep unavailable products (left out by default; in_stock=true still drops them). Not-recommendable products are never listed.
+	IncludeUnavailable *IncludeUnavailable `form:"include_unavailable,omitempty" json:"include_unavailable,omitempty"`
+
+	// Explain Give each item an `explain` object with its score parts.
+	Explain *ExplainFlag `form:"explain,omitempty" json:"explain,omitempty"`
 
 	// Experiment Serve this request under an experiment (or send `X-Affinity-Experiment`).
 	Experiment *ExperimentFlag `form:"experiment,omitempty" json:"experiment,omitempty"`
@@ -1648,6 +1900,9 @@ type PutProductJSONRequestBody = ProductBody
 
 // CheckRuleJSONRequestBody defines body for CheckRule for application/json ContentType.
 type CheckRuleJSONRequestBody = RuleCheckBody
+
+// PutMerchRuleJSONRequestBody defines body for PutMerchRule for application/json ContentType.
+type PutMerchRuleJSONRequestBody = MerchRuleBody
 
 // PutSegmentJSONRequestBody defines body for PutSegment for application/json ContentType.
 type PutSegmentJSONRequestBody = SegmentBody
@@ -1709,6 +1964,14 @@ func (a *VariantParams) UnmarshalJSON(b []byte) error {
 		delete(object, "products")
 	}
 
+	if raw, found := object["rules"]; found {
+		err = json.Unmarshal(raw, &a.Rules)
+		if err != nil {
+			return fmt.Errorf("error reading 'rules': %w", err)
+		}
+		delete(object, "rules")
+	}
+
 	if len(object) != 0 {
 		a.AdditionalProperties = make(map[string]interface{})
 		for fieldName, fieldBuf := range object {
@@ -1753,6 +2016,13 @@ func (a VariantParams) MarshalJSON() ([]byte, error) {
 		object["products"], err = json.Marshal(a.Products)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'products': %w", err)
+		}
+	}
+
+	if a.Rules != nil {
+		object["rules"], err = json.Marshal(a.Rules)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'rules': %w", err)
 		}
 	}
 
@@ -2367,6 +2637,11 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/products/{id}/related (the `GetRelated` operationId).
 	GetRelated(ctx context.Context, id ProductIDPath, params *GetRelatedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListMerchRules List merchandising rules
+	//
+	// Corresponds with GET /v1/rules (the `ListMerchRules` operationId).
+	ListMerchRules(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CheckRuleWithBody Check a segment or eligibility rule without storing it
 	//
 	// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
@@ -2390,6 +2665,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/rules/check (the `CheckRule` operationId).
 	CheckRule(ctx context.Context, body CheckRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMerchRule Delete a merchandising rule
+	//
+	// Corresponds with DELETE /v1/rules/{name} (the `DeleteMerchRule` operationId).
+	DeleteMerchRule(ctx context.Context, name SegmentNamePath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMerchRule Read a merchandising rule
+	//
+	// Corresponds with GET /v1/rules/{name} (the `GetMerchRule` operationId).
+	GetMerchRule(ctx context.Context, name SegmentNamePath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutMerchRuleWithBody Create or replace a merchandising rule
+	//
+	// A rule selects products with `when` (the expression language and
+	// bounds of segment rules, over product fields) and boosts, buries,
+	// pins or filters them in the lists whose request (`rules=NAME`) or
+	// experiment variant (param `rules`) names it. A wrong `when` gets the
+	// same 400 as a segment rule, naming the line and column.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/rules/{name} (the `PutMerchRule` operationId).
+	PutMerchRuleWithBody(ctx context.Context, name SegmentNamePath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutMerchRule Create or replace a merchandising rule
+	//
+	// A rule selects products with `when` (the expression language and
+	// bounds of segment rules, over product fields) and boosts, buries,
+	// pins or filters them in the lists whose request (`rules=NAME`) or
+	// experiment variant (param `rules`) names it. A wrong `when` gets the
+	// same 400 as a segment rule, naming the line and column.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/rules/{name} (the `PutMerchRule` operationId).
+	PutMerchRule(ctx context.Context, name SegmentNamePath, body PutMerchRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSegments List segments with their member counts
 	//
@@ -3259,6 +3570,21 @@ func (c *RawClient) GetRelated(ctx context.Context, id ProductIDPath, params *Ge
 	return c.Client.Do(req)
 }
 
+// ListMerchRules List merchandising rules
+//
+// Corresponds with GET /v1/rules (the `ListMerchRules` operationId).
+func (c *RawClient) ListMerchRules(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMerchRulesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CheckRuleWithBody Check a segment or eligibility rule without storing it
 //
 // Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
@@ -3293,6 +3619,82 @@ func (c *RawClient) CheckRuleWithBody(ctx context.Context, contentType string, b
 // Corresponds with POST /v1/rules/check (the `CheckRule` operationId).
 func (c *RawClient) CheckRule(ctx context.Context, body CheckRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckRuleRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMerchRule Delete a merchandising rule
+//
+// Corresponds with DELETE /v1/rules/{name} (the `DeleteMerchRule` operationId).
+func (c *RawClient) DeleteMerchRule(ctx context.Context, name SegmentNamePath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMerchRuleRequest(c.Server, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMerchRule Read a merchandising rule
+//
+// Corresponds with GET /v1/rules/{name} (the `GetMerchRule` operationId).
+func (c *RawClient) GetMerchRule(ctx context.Context, name SegmentNamePath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMerchRuleRequest(c.Server, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutMerchRuleWithBody Create or replace a merchandising rule
+//
+// A rule selects products with `when` (the expression language and
+// bounds of segment rules, over product fields) and boosts, buries,
+// pins or filters them in the lists whose request (`rules=NAME`) or
+// experiment variant (param `rules`) names it. A wrong `when` gets the
+// same 400 as a segment rule, naming the line and column.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/rules/{name} (the `PutMerchRule` operationId).
+func (c *RawClient) PutMerchRuleWithBody(ctx context.Context, name SegmentNamePath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutMerchRuleRequestWithBody(c.Server, name, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutMerchRule Create or replace a merchandising rule
+//
+// A rule selects products with `when` (the expression language and
+// bounds of segment rules, over product fields) and boosts, buries,
+// pins or filters them in the lists whose request (`rules=NAME`) or
+// experiment variant (param `rules`) names it. A wrong `when` gets the
+// same 400 as a segment rule, naming the line and column.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/rules/{name} (the `PutMerchRule` operationId).
+func (c *RawClient) PutMerchRule(ctx context.Context, name SegmentNamePath, body PutMerchRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutMerchRuleRequest(c.Server, name, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4294,6 +4696,90 @@ func NewGetRecommendationsRequest(server string, id CustomerIDPath, params *GetR
 
 		}
 
+		if params.Exclude != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude", *params.Exclude, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContextProducts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "context_products", *params.ContextProducts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Rules != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "rules", *params.Rules, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxPerCategory != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_per_category", *params.MaxPerCategory, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxPerBrand != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_per_brand", *params.MaxPerBrand, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeUnavailable != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_unavailable", *params.IncludeUnavailable, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Explain != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "explain", *params.Explain, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Experiment != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "experiment", *params.Experiment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -5135,6 +5621,90 @@ func NewGetPopularRequest(server string, params *GetPopularParams) (*http.Reques
 
 		}
 
+		if params.Exclude != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude", *params.Exclude, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContextProducts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "context_products", *params.ContextProducts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Rules != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "rules", *params.Rules, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxPerCategory != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_per_category", *params.MaxPerCategory, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxPerBrand != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_per_brand", *params.MaxPerBrand, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeUnavailable != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_unavailable", *params.IncludeUnavailable, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Explain != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "explain", *params.Explain, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Experiment != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "experiment", *params.Experiment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -5704,6 +6274,90 @@ func NewGetRelatedRequest(server string, id ProductIDPath, params *GetRelatedPar
 
 		}
 
+		if params.Exclude != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude", *params.Exclude, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContextProducts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "context_products", *params.ContextProducts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Rules != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "rules", *params.Rules, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxPerCategory != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_per_category", *params.MaxPerCategory, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxPerBrand != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_per_brand", *params.MaxPerBrand, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeUnavailable != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_unavailable", *params.IncludeUnavailable, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Explain != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "explain", *params.Explain, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Experiment != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "experiment", *params.Experiment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -5780,6 +6434,33 @@ func NewGetRelatedRequest(server string, id ProductIDPath, params *GetRelatedPar
 	return req, nil
 }
 
+// NewListMerchRulesRequest constructs an http.Request for the ListMerchRules method
+func NewListMerchRulesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/rules")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCheckRuleRequest calls the generic CheckRule builder with application/json body
 func NewCheckRuleRequest(server string, body CheckRuleJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5811,6 +6492,121 @@ func NewCheckRuleRequestWithBody(server string, contentType string, body io.Read
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteMerchRuleRequest constructs an http.Request for the DeleteMerchRule method
+func NewDeleteMerchRuleRequest(server string, name SegmentNamePath) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/rules/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetMerchRuleRequest constructs an http.Request for the GetMerchRule method
+func NewGetMerchRuleRequest(server string, name SegmentNamePath) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/rules/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutMerchRuleRequest calls the generic PutMerchRule builder with application/json body
+func NewPutMerchRuleRequest(server string, name SegmentNamePath, body PutMerchRuleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutMerchRuleRequestWithBody(server, name, "application/json", bodyReader)
+}
+
+// NewPutMerchRuleRequestWithBody constructs an http.Request for the PutMerchRule method, with any body, and a specified content type
+func NewPutMerchRuleRequestWithBody(server string, name SegmentNamePath, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/rules/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -6169,6 +6965,90 @@ func NewGetSegmentProductsRequest(server string, name SegmentNamePath, params *G
 		if params.InStock != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "in_stock", *params.InStock, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Exclude != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude", *params.Exclude, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContextProducts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "context_products", *params.ContextProducts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Rules != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "rules", *params.Rules, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxPerCategory != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_per_category", *params.MaxPerCategory, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxPerBrand != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_per_brand", *params.MaxPerBrand, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeUnavailable != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_unavailable", *params.IncludeUnavailable, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Explain != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "explain", *params.Explain, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6733,6 +7613,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/products/{id}/related (the `GetRelated` operationId).
 	GetRelatedWithResponse(ctx context.Context, id ProductIDPath, params *GetRelatedParams, reqEditors ...RequestEditorFn) (*GetRelatedResponse, error)
 
+	// ListMerchRulesWithResponse List merchandising rules
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/rules (the `ListMerchRules` operationId).
+	ListMerchRulesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListMerchRulesResponse, error)
+
 	// CheckRuleWithBodyWithResponse Check a segment or eligibility rule without storing it
 	//
 	// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
@@ -6756,6 +7643,46 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/rules/check (the `CheckRule` operationId).
 	CheckRuleWithResponse(ctx context.Context, body CheckRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckRuleResponse, error)
+
+	// DeleteMerchRuleWithResponse Delete a merchandising rule
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/rules/{name} (the `DeleteMerchRule` operationId).
+	DeleteMerchRuleWithResponse(ctx context.Context, name SegmentNamePath, reqEditors ...RequestEditorFn) (*DeleteMerchRuleResponse, error)
+
+	// GetMerchRuleWithResponse Read a merchandising rule
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/rules/{name} (the `GetMerchRule` operationId).
+	GetMerchRuleWithResponse(ctx context.Context, name SegmentNamePath, reqEditors ...RequestEditorFn) (*GetMerchRuleResponse, error)
+
+	// PutMerchRuleWithBodyWithResponse Create or replace a merchandising rule
+	//
+	// A rule selects products with `when` (the expression language and
+	// bounds of segment rules, over product fields) and boosts, buries,
+	// pins or filters them in the lists whose request (`rules=NAME`) or
+	// experiment variant (param `rules`) names it. A wrong `when` gets the
+	// same 400 as a segment rule, naming the line and column.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/rules/{name} (the `PutMerchRule` operationId).
+	PutMerchRuleWithBodyWithResponse(ctx context.Context, name SegmentNamePath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutMerchRuleResponse, error)
+
+	// PutMerchRuleWithResponse Create or replace a merchandising rule
+	//
+	// A rule selects products with `when` (the expression language and
+	// bounds of segment rules, over product fields) and boosts, buries,
+	// pins or filters them in the lists whose request (`rules=NAME`) or
+	// experiment variant (param `rules`) names it. A wrong `when` gets the
+	// same 400 as a segment rule, naming the line and column.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/rules/{name} (the `PutMerchRule` operationId).
+	PutMerchRuleWithResponse(ctx context.Context, name SegmentNamePath, body PutMerchRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*PutMerchRuleResponse, error)
 
 	// ListSegmentsWithResponse List segments with their member counts
 	//
@@ -11913,6 +12840,126 @@ func (r GetRelatedResponse) ContentType() string {
 	return ""
 }
 
+// ListMerchRulesResponse200Headers the declared response headers of an HTTP 200 response for ListMerchRules
+type ListMerchRulesResponse200Headers struct {
+	XRequestID string
+}
+
+// ListMerchRulesResponse401Headers the declared response headers of an HTTP 401 response for ListMerchRules
+type ListMerchRulesResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// ListMerchRulesResponse403Headers the declared response headers of an HTTP 403 response for ListMerchRules
+type ListMerchRulesResponse403Headers struct {
+	XRequestID string
+}
+
+// ListMerchRulesResponse404Headers the declared response headers of an HTTP 404 response for ListMerchRules
+type ListMerchRulesResponse404Headers struct {
+	XRequestID string
+}
+
+// ListMerchRulesResponse429Headers the declared response headers of an HTTP 429 response for ListMerchRules
+type ListMerchRulesResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// ListMerchRulesResponse500Headers the declared response headers of an HTTP 500 response for ListMerchRules
+type ListMerchRulesResponse500Headers struct {
+	XRequestID string
+}
+
+type ListMerchRulesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MerchRuleList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListMerchRulesResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListMerchRulesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListMerchRulesResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListMerchRulesResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListMerchRulesResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListMerchRulesResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMerchRulesResponse) GetJSON200() *MerchRuleList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMerchRulesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListMerchRulesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListMerchRulesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListMerchRulesResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListMerchRulesResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMerchRulesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMerchRulesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMerchRulesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMerchRulesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CheckRuleResponse200Headers the declared response headers of an HTTP 200 response for CheckRule
 type CheckRuleResponse200Headers struct {
 	XRequestID string
@@ -12041,6 +13088,458 @@ func (r CheckRuleResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CheckRuleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteMerchRuleResponse204Headers the declared response headers of an HTTP 204 response for DeleteMerchRule
+type DeleteMerchRuleResponse204Headers struct {
+	XRequestID string
+}
+
+// DeleteMerchRuleResponse400Headers the declared response headers of an HTTP 400 response for DeleteMerchRule
+type DeleteMerchRuleResponse400Headers struct {
+	XRequestID string
+}
+
+// DeleteMerchRuleResponse401Headers the declared response headers of an HTTP 401 response for DeleteMerchRule
+type DeleteMerchRuleResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// DeleteMerchRuleResponse403Headers the declared response headers of an HTTP 403 response for DeleteMerchRule
+type DeleteMerchRuleResponse403Headers struct {
+	XRequestID string
+}
+
+// DeleteMerchRuleResponse404Headers the declared response headers of an HTTP 404 response for DeleteMerchRule
+type DeleteMerchRuleResponse404Headers struct {
+	XRequestID string
+}
+
+// DeleteMerchRuleResponse429Headers the declared response headers of an HTTP 429 response for DeleteMerchRule
+type DeleteMerchRuleResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// DeleteMerchRuleResponse500Headers the declared response headers of an HTTP 500 response for DeleteMerchRule
+type DeleteMerchRuleResponse500Headers struct {
+	XRequestID string
+}
+
+// DeleteMerchRuleResponse503Headers the declared response headers of an HTTP 503 response for DeleteMerchRule
+type DeleteMerchRuleResponse503Headers struct {
+	XRequestID string
+}
+
+type DeleteMerchRuleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeleteMerchRuleResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteMerchRuleResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteMerchRuleResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteMerchRuleResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteMerchRuleResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteMerchRuleResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteMerchRuleResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteMerchRuleResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteMerchRuleResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteMerchRuleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteMerchRuleResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteMerchRuleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteMerchRuleResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteMerchRuleResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteMerchRuleResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMerchRuleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMerchRuleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMerchRuleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMerchRuleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMerchRuleResponse200Headers the declared response headers of an HTTP 200 response for GetMerchRule
+type GetMerchRuleResponse200Headers struct {
+	XRequestID string
+}
+
+// GetMerchRuleResponse400Headers the declared response headers of an HTTP 400 response for GetMerchRule
+type GetMerchRuleResponse400Headers struct {
+	XRequestID string
+}
+
+// GetMerchRuleResponse401Headers the declared response headers of an HTTP 401 response for GetMerchRule
+type GetMerchRuleResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetMerchRuleResponse403Headers the declared response headers of an HTTP 403 response for GetMerchRule
+type GetMerchRuleResponse403Headers struct {
+	XRequestID string
+}
+
+// GetMerchRuleResponse404Headers the declared response headers of an HTTP 404 response for GetMerchRule
+type GetMerchRuleResponse404Headers struct {
+	XRequestID string
+}
+
+// GetMerchRuleResponse429Headers the declared response headers of an HTTP 429 response for GetMerchRule
+type GetMerchRuleResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetMerchRuleResponse500Headers the declared response headers of an HTTP 500 response for GetMerchRule
+type GetMerchRuleResponse500Headers struct {
+	XRequestID string
+}
+
+type GetMerchRuleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MerchRule
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMerchRuleResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetMerchRuleResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMerchRuleResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetMerchRuleResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetMerchRuleResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetMerchRuleResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetMerchRuleResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMerchRuleResponse) GetJSON200() *MerchRule {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetMerchRuleResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMerchRuleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetMerchRuleResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMerchRuleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetMerchRuleResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetMerchRuleResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMerchRuleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMerchRuleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMerchRuleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMerchRuleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutMerchRuleResponse200Headers the declared response headers of an HTTP 200 response for PutMerchRule
+type PutMerchRuleResponse200Headers struct {
+	XRequestID string
+}
+
+// PutMerchRuleResponse400Headers the declared response headers of an HTTP 400 response for PutMerchRule
+type PutMerchRuleResponse400Headers struct {
+	XRequestID string
+}
+
+// PutMerchRuleResponse401Headers the declared response headers of an HTTP 401 response for PutMerchRule
+type PutMerchRuleResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// PutMerchRuleResponse403Headers the declared response headers of an HTTP 403 response for PutMerchRule
+type PutMerchRuleResponse403Headers struct {
+	XRequestID string
+}
+
+// PutMerchRuleResponse404Headers the declared response headers of an HTTP 404 response for PutMerchRule
+type PutMerchRuleResponse404Headers struct {
+	XRequestID string
+}
+
+// PutMerchRuleResponse413Headers the declared response headers of an HTTP 413 response for PutMerchRule
+type PutMerchRuleResponse413Headers struct {
+	XRequestID string
+}
+
+// PutMerchRuleResponse415Headers the declared response headers of an HTTP 415 response for PutMerchRule
+type PutMerchRuleResponse415Headers struct {
+	AcceptEncoding string
+	XRequestID     string
+}
+
+// PutMerchRuleResponse429Headers the declared response headers of an HTTP 429 response for PutMerchRule
+type PutMerchRuleResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// PutMerchRuleResponse500Headers the declared response headers of an HTTP 500 response for PutMerchRule
+type PutMerchRuleResponse500Headers struct {
+	XRequestID string
+}
+
+// PutMerchRuleResponse503Headers the declared response headers of an HTTP 503 response for PutMerchRule
+type PutMerchRuleResponse503Headers struct {
+	XRequestID string
+}
+
+type PutMerchRuleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MerchRule
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PutMerchRuleResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PutMerchRuleResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutMerchRuleResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PutMerchRuleResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *PutMerchRuleResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PutMerchRuleResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PutMerchRuleResponse415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PutMerchRuleResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PutMerchRuleResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutMerchRuleResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutMerchRuleResponse) GetJSON200() *MerchRule {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutMerchRuleResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutMerchRuleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutMerchRuleResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PutMerchRuleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutMerchRuleResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutMerchRuleResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PutMerchRuleResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PutMerchRuleResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutMerchRuleResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PutMerchRuleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutMerchRuleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutMerchRuleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutMerchRuleResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13656,6 +15155,19 @@ func (c *ClientWithResponses) GetRelatedWithResponse(ctx context.Context, id Pro
 	return ParseGetRelatedResponse(rsp)
 }
 
+// ListMerchRulesWithResponse List merchandising rules
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/rules (the `ListMerchRules` operationId).
+func (c *ClientWithResponses) ListMerchRulesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListMerchRulesResponse, error) {
+	rsp, err := c.ListMerchRules(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMerchRulesResponse(rsp)
+}
+
 // CheckRuleWithBodyWithResponse Check a segment or eligibility rule without storing it
 //
 // Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
@@ -13690,6 +15202,70 @@ func (c *ClientWithResponses) CheckRuleWithResponse(ctx context.Context, body Ch
 		return nil, err
 	}
 	return ParseCheckRuleResponse(rsp)
+}
+
+// DeleteMerchRuleWithResponse Delete a merchandising rule
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/rules/{name} (the `DeleteMerchRule` operationId).
+func (c *ClientWithResponses) DeleteMerchRuleWithResponse(ctx context.Context, name SegmentNamePath, reqEditors ...RequestEditorFn) (*DeleteMerchRuleResponse, error) {
+	rsp, err := c.DeleteMerchRule(ctx, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMerchRuleResponse(rsp)
+}
+
+// GetMerchRuleWithResponse Read a merchandising rule
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/rules/{name} (the `GetMerchRule` operationId).
+func (c *ClientWithResponses) GetMerchRuleWithResponse(ctx context.Context, name SegmentNamePath, reqEditors ...RequestEditorFn) (*GetMerchRuleResponse, error) {
+	rsp, err := c.GetMerchRule(ctx, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMerchRuleResponse(rsp)
+}
+
+// PutMerchRuleWithBodyWithResponse Create or replace a merchandising rule
+//
+// A rule selects products with `when` (the expression language and
+// bounds of segment rules, over product fields) and boosts, buries,
+// pins or filters them in the lists whose request (`rules=NAME`) or
+// experiment variant (param `rules`) names it. A wrong `when` gets the
+// same 400 as a segment rule, naming the line and column.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/rules/{name} (the `PutMerchRule` operationId).
+func (c *ClientWithResponses) PutMerchRuleWithBodyWithResponse(ctx context.Context, name SegmentNamePath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutMerchRuleResponse, error) {
+	rsp, err := c.PutMerchRuleWithBody(ctx, name, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutMerchRuleResponse(rsp)
+}
+
+// PutMerchRuleWithResponse Create or replace a merchandising rule
+//
+// A rule selects products with `when` (the expression language and
+// bounds of segment rules, over product fields) and boosts, buries,
+// pins or filters them in the lists whose request (`rules=NAME`) or
+// experiment variant (param `rules`) names it. A wrong `when` gets the
+// same 400 as a segment rule, naming the line and column.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/rules/{name} (the `PutMerchRule` operationId).
+func (c *ClientWithResponses) PutMerchRuleWithResponse(ctx context.Context, name SegmentNamePath, body PutMerchRuleJSONRequestBody, reqEditors ...RequestEditorFn) (*PutMerchRuleResponse, error) {
+	rsp, err := c.PutMerchRule(ctx, name, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutMerchRuleResponse(rsp)
 }
 
 // ListSegmentsWithResponse List segments with their member counts
@@ -19795,6 +21371,144 @@ func ParseGetRelatedResponse(rsp *http.Response) (*GetRelatedResponse, error) {
 	return response, nil
 }
 
+// ParseListMerchRulesResponse parses an HTTP response from a ListMerchRulesWithResponse call
+func ParseListMerchRulesResponse(rsp *http.Response) (*ListMerchRulesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMerchRulesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MerchRuleList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListMerchRulesResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListMerchRulesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListMerchRulesResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListMerchRulesResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListMerchRulesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListMerchRulesResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCheckRuleResponse parses an HTTP response from a CheckRuleWithResponse call
 func ParseCheckRuleResponse(rsp *http.Response) (*CheckRuleResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19945,6 +21659,542 @@ func ParseCheckRuleResponse(rsp *http.Response) (*CheckRuleResponse, error) {
 			headers.XRequestID = value
 		}
 		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteMerchRuleResponse parses an HTTP response from a DeleteMerchRuleWithResponse call
+func ParseDeleteMerchRuleResponse(rsp *http.Response) (*DeleteMerchRuleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMerchRuleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers DeleteMerchRuleResponse204Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeleteMerchRuleResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteMerchRuleResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteMerchRuleResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteMerchRuleResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteMerchRuleResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteMerchRuleResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteMerchRuleResponse503Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMerchRuleResponse parses an HTTP response from a GetMerchRuleWithResponse call
+func ParseGetMerchRuleResponse(rsp *http.Response) (*GetMerchRuleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMerchRuleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MerchRule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMerchRuleResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetMerchRuleResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetMerchRuleResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetMerchRuleResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetMerchRuleResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetMerchRuleResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetMerchRuleResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutMerchRuleResponse parses an HTTP response from a PutMerchRuleWithResponse call
+func ParsePutMerchRuleResponse(rsp *http.Response) (*PutMerchRuleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutMerchRuleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MerchRule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PutMerchRuleResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers PutMerchRuleResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PutMerchRuleResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PutMerchRuleResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers PutMerchRuleResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers PutMerchRuleResponse413Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PutMerchRuleResponse415Headers
+		if values := rsp.Header.Values("Accept-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptEncoding = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers PutMerchRuleResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers PutMerchRuleResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutMerchRuleResponse503Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

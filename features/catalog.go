@@ -18,6 +18,10 @@ type Catalog struct {
 	byBrand     map[string]*roaring.Bitmap
 	byTag       map[string]*roaring.Bitmap
 	unavailable *roaring.Bitmap
+	// hidden are the products not recommendable (Product.Recommendable);
+	// blocked is hidden ∪ unavailable, what a list leaves out by default,
+	// kept whole so that a request costs one Contains, not a union.
+	hidden, blocked *roaring.Bitmap
 }
 
 func newCatalog() *Catalog {
@@ -26,6 +30,8 @@ func newCatalog() *Catalog {
 		byBrand:     map[string]*roaring.Bitmap{},
 		byTag:       map[string]*roaring.Bitmap{},
 		unavailable: roaring.New(),
+		hidden:      roaring.New(),
+		blocked:     roaring.New(),
 	}
 }
 
@@ -53,6 +59,7 @@ func (c *Catalog) with(updates map[uint32]*Product) *Catalog {
 		byBrand:     make(map[string]*roaring.Bitmap, len(c.byBrand)),
 		byTag:       make(map[string]*roaring.Bitmap, len(c.byTag)),
 		unavailable: c.unavailable.Clone(),
+		hidden:      c.hidden.Clone(),
 	}
 	size := len(c.products)
 	for id := range updates {
@@ -110,6 +117,7 @@ func (c *Catalog) with(updates map[uint32]*Product) *Catalog {
 		}
 		n.products[id] = p
 		n.unavailable.Remove(id)
+		n.hidden.Remove(id)
 		if p == nil {
 			continue
 		}
@@ -121,7 +129,11 @@ func (c *Catalog) with(updates map[uint32]*Product) *Catalog {
 		if !p.Available {
 			n.unavailable.Add(id)
 		}
+		if !p.IsRecommendable() {
+			n.hidden.Add(id)
+		}
 	}
+	n.blocked = roaring.Or(n.unavailable, n.hidden)
 	return n
 }
 
@@ -136,6 +148,14 @@ type Filter struct {
 	PriceMin, PriceMax       float64
 	HasPriceMin, HasPriceMax bool
 	InStock                  bool
+	// Lists leave out unavailable and not-recommendable products unless
+	// IncludeUnavailable (which keeps unavailable ones; InStock still
+	// drops them) or IncludeHidden (catalogue browsing: both kept).
+	IncludeUnavailable, IncludeHidden bool
+	// Exclude are products never to list (a request's exclude= and
+	// context products, a filter rule's matches); nil: none. It must not
+	// be changed once compiled.
+	Exclude *roaring.Bitmap
 }
 
 // IsZero reports whether f matches everything.
@@ -147,13 +167,14 @@ func (f Filter) IsZero() bool { return f == Filter{} }
 type Matcher struct {
 	cat     *Catalog
 	allowed *roaring.Bitmap // nil: no attribute restriction
+	block   *roaring.Bitmap // left out by default (see Filter); nil: none
 	f       Filter
 	none    bool
 }
 
 // Compile builds the Matcher for f.
 func (c *Catalog) Compile(f Filter) *Matcher {
-	m := &Matcher{cat: c, f: f}
+	m := &Matcher{cat: c, f: f, block: c.defaultBlock(f)}
 	var parts []*roaring.Bitmap
 	for _, kv := range []struct {
 		idx map[string]*roaring.Bitmap
@@ -182,6 +203,26 @@ func (c *Catalog) Compile(f Filter) *Matcher {
 	return m
 }
 
+// defaultBlock is what f leaves out besides its attribute filters: nil
+// when nothing (so a catalogue without such products costs no lookup).
+func (c *Catalog) defaultBlock(f Filter) *roaring.Bitmap {
+	var bm *roaring.Bitmap
+	switch {
+	case f.IncludeHidden && !f.InStock:
+		return nil
+	case f.IncludeHidden:
+		bm = c.unavailable
+	case f.IncludeUnavailable && !f.InStock:
+		bm = c.hidden
+	default:
+		bm = c.blocked
+	}
+	if bm == nil || bm.IsEmpty() {
+		return nil
+	}
+	return bm
+}
+
 // Allows reports whether product p passes the filter.
 func (m *Matcher) Allows(p uint32) bool {
 	if m.none {
@@ -190,7 +231,10 @@ func (m *Matcher) Allows(p uint32) bool {
 	if m.allowed != nil && !m.allowed.Contains(p) {
 		return false
 	}
-	if m.f.InStock && m.cat.unavailable.Contains(p) {
+	if m.block != nil && m.block.Contains(p) {
+		return false
+	}
+	if m.f.Exclude != nil && m.f.Exclude.Contains(p) {
 		return false
 	}
 	if m.f.HasPriceMin || m.f.HasPriceMax {

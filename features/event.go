@@ -36,7 +36,14 @@ type Product struct {
 	Tags       []string       `json:"tags"`
 	Available  bool           `json:"available"`
 	Attributes map[string]any `json:"attributes"`
+	// Recommendable false keeps the product out of every list (postage,
+	// fees, vouchers: lines that are sold but are not merchandise). Absent
+	// (nil) means true, so records stored before the field stay listed.
+	Recommendable *bool `json:"recommendable,omitempty"`
 }
+
+// IsRecommendable reports whether lists may show p.
+func (p Product) IsRecommendable() bool { return p.Recommendable == nil || *p.Recommendable }
 
 // Customer is a customer record: free attributes set by the storefront.
 type Customer struct {

@@ -57,8 +57,8 @@ var ruleBuiltins = []string{
 // ruleOptions are the expr options every rule is compiled with: the
 // profile's variables and types, a boolean result, the node bound and the
 // builtin allow-list.
-func ruleOptions() []expr.Option {
-	opts := []expr.Option{expr.Env(ruleEnvTemplate), expr.AsBool(), expr.MaxNodes(maxRuleNodes), expr.DisableAllBuiltins()}
+func ruleOptions(env map[string]any) []expr.Option {
+	opts := []expr.Option{expr.Env(env), expr.AsBool(), expr.MaxNodes(maxRuleNodes), expr.DisableAllBuiltins()}
 	for _, name := range ruleBuiltins {
 		opts = append(opts, expr.EnableBuiltin(name))
 	}
@@ -114,6 +114,18 @@ func CompileRule(src string) (*Rule, error) {
 	return compileRule(src, true)
 }
 
+// ruleSpec is what a kind of rule is evaluated over: profile rules (the
+// default) or product rules (productrules.go).
+type ruleSpec struct {
+	env     map[string]any
+	vars    []string
+	attrs   string // how the spec's attributes are written, for messages
+	example string
+}
+
+var profileSpec = ruleSpec{env: ruleEnvTemplate, vars: RuleVariables, attrs: "customer attributes are attributes.NAME",
+	example: "monetary > 1000 && frequency >= 5"}
+
 // CompileStoredRule compiles a rule read back from the store. One stored
 // before the cost bounds existed still compiles, with expr's own builtins
 // and no shape checks (its evaluations keep RuleMemoryBudget, so a huge
@@ -133,8 +145,12 @@ func CompileStoredRule(src string) (r *Rule, overBounds, err error) {
 }
 
 func compileRule(src string, bounded bool) (*Rule, error) {
+	return compileRuleSpec(src, bounded, profileSpec)
+}
+
+func compileRuleSpec(src string, bounded bool, spec ruleSpec) (*Rule, error) {
 	if strings.TrimSpace(src) == "" {
-		return nil, &FieldError{Field: "rule", Msg: "is required: a boolean expression such as monetary > 1000 && frequency >= 5"}
+		return nil, &FieldError{Field: "rule", Msg: "is required: a boolean expression such as " + spec.example}
 	}
 	if len(src) > MaxRuleLen {
 		return nil, &FieldError{Field: "rule", Msg: fmt.Sprintf("is %d bytes; at most %d allowed", len(src), MaxRuleLen)}
@@ -142,13 +158,13 @@ func compileRule(src string, bounded bool) (*Rule, error) {
 	if !utf8.ValidString(src) {
 		return nil, &FieldError{Field: "rule", Msg: "is not valid UTF-8"}
 	}
-	opts := []expr.Option{expr.Env(ruleEnvTemplate), expr.AsBool(), expr.MaxNodes(maxRuleNodes)}
+	opts := []expr.Option{expr.Env(spec.env), expr.AsBool(), expr.MaxNodes(maxRuleNodes)}
 	if bounded {
-		opts = ruleOptions()
+		opts = ruleOptions(spec.env)
 	}
 	prog, err := expr.Compile(src, opts...)
 	if err != nil {
-		return nil, ruleError(err)
+		return nil, ruleError(err, spec)
 	}
 	r := &Rule{src: src, prog: prog}
 	node := prog.Node()
@@ -162,7 +178,7 @@ func compileRule(src string, bounded bool) (*Rule, error) {
 }
 
 // ruleError turns expr's error into a FieldError naming the position.
-func ruleError(err error) error {
+func ruleError(err error, spec ruleSpec) error {
 	var fe *file.Error
 	if errors.As(err, &fe) {
 		msg := fe.Message
@@ -170,7 +186,7 @@ func ruleError(err error) error {
 			msg = name + " is not allowed in a rule: it can make one evaluation cost seconds or gigabytes" +
 				" (docs/customer-value.md lists the functions a rule may call)"
 		} else if strings.HasPrefix(msg, "unknown name ") {
-			msg += " (known: " + strings.Join(RuleVariables, ", ") + "; customer attributes are attributes.NAME)"
+			msg += " (known: " + strings.Join(spec.vars, ", ") + "; " + spec.attrs + ")"
 		}
 		return &FieldError{Field: "rule", Msg: fmt.Sprintf("is invalid at line %d, column %d: %s", fe.Line, fe.Column+1, plainTypes(msg))}
 	}

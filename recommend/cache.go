@@ -52,7 +52,7 @@ const cacheMinHistory = 8
 // cacheMinHistory), and its key.
 func (e *Engine) cacheable(q personalQuery) (personalKey, bool) {
 	r := q.r
-	if e.cache == nil || len(r.Params) != 0 || r.Window != 0 || len(q.hist) < cacheMinHistory || q.distinct <= thinHistory {
+	if e.cache == nil || len(r.Params) != 0 || r.Window != 0 || r.depth != 0 || !r.Merch.isZero() || r.Filter.Exclude != nil || len(q.hist) < cacheMinHistory || q.distinct <= thinHistory {
 		return personalKey{}, false
 	}
 	return personalKey{cust: q.cust, limit: q.k, filter: r.Filter, ctx: r.ContextProduct, includeSeen: r.IncludeSeen}, true

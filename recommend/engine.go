@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend/merch"
 )
 
 // Options configure an Engine.
@@ -69,11 +70,14 @@ type Deps struct {
 	Values   ValueSource
 	// Audience (nil: audiences are a 400) is what audience.go reads.
 	Audience AudienceSource
+	// Rules are the merchandising rules a request may name (merch.go);
+	// nil: none.
+	Rules *merch.Rules
 }
 
 // StoreDeps are the Deps of a feature store, which provides all of them.
 func StoreDeps(st *features.Store) Deps {
-	return Deps{Source: st, Segments: st, Values: st, Audience: st}
+	return Deps{Source: st, Segments: st, Values: st, Audience: st, Rules: merch.New(st.Records(), st)}
 }
 
 // defaultDenseScatter: scatter adds blindly when the catalogue has at most
@@ -86,6 +90,7 @@ type Engine struct {
 	segs    SegmentSource  // nil: no segments
 	values  ValueSource    // nil: no purchase values
 	aud     AudienceSource // nil: no audiences
+	rules   *merch.Rules   // nil: no merchandising rules
 	opts    Options
 	scratch sync.Pool
 	idPre   string
@@ -106,7 +111,7 @@ func New(d Deps, o Options) (*Engine, error) {
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	e := &Engine{src: d.Source, segs: d.Segments, values: d.Values, aud: d.Audience, opts: o, idPre: hex.EncodeToString(b[:]), denseScatter: defaultDenseScatter}
+	e := &Engine{src: d.Source, segs: d.Segments, values: d.Values, aud: d.Audience, rules: d.Rules, opts: o, idPre: hex.EncodeToString(b[:]), denseScatter: defaultDenseScatter}
 	if o.CacheEntries > 0 {
 		e.cache = newPersonalCache(o.CacheEntries)
 	}
@@ -115,6 +120,9 @@ func New(d Deps, o Options) (*Engine, error) {
 
 // Source returns the engine's source.
 func (e *Engine) Source() Source { return e.src }
+
+// Rules returns the engine's merchandising rules (nil: none).
+func (e *Engine) Rules() *merch.Rules { return e.rules }
 
 // Options returns the engine's options.
 func (e *Engine) Options() Options { return e.opts }
@@ -136,6 +144,11 @@ type Request struct {
 	// "algorithm" (personal, popular), "half_life_days", "limit", "rebuy"
 	// (personal keeps what the customer has, weighted by this).
 	Params map[string]any
+	// Merch are the merchandising controls of the request (merch.go).
+	Merch Merch
+	// depth, when set, is how many candidates to rank instead of the
+	// limit: merchandising re-ranks and trims them (merch.go).
+	depth int
 }
 
 // Item is one recommended product.
@@ -148,6 +161,10 @@ type Item struct {
 type List struct {
 	Items     []Item
 	Algorithm string
+	// Explains are the items' explanations, in order, when the request
+	// asked (explain.go); nil otherwise. A slice beside Items, not a field
+	// of Item, so that the lists nobody asks to explain do not carry it.
+	Explains []*Explain
 }
 
 // NewRecommendationID returns a unique id for one served list, for
@@ -161,6 +178,9 @@ func (e *Engine) NewRecommendationID() string {
 // limit is the list length r asks for (a variant's "limit" first), within
 // the engine's bounds.
 func (e *Engine) limit(r *Request) int {
+	if r.depth > 0 {
+		return r.depth
+	}
 	l := r.Limit
 	if v, ok := r.Params["limit"]; ok {
 		if f, ok := toFloat(v); ok && f >= 1 {

@@ -42,6 +42,7 @@ func ParamChecks(maxLimit int) map[string]func(v any) string {
 			}
 			return ""
 		},
+		"rules": checkRulesParam,
 		"products": func(v any) string {
 			ids, ok := paramStrings(v)
 			if !ok || len(ids) == 0 || len(ids) > maxLimit {
@@ -102,4 +103,22 @@ func CheckVariantParams(params map[string]any) (field, msg string) {
 		}
 	}
 	return "", ""
+}
+
+// checkRulesParam checks a variant's "rules": merchandising rule names
+// (recommend/merch) the variant's lists apply, so a rule's effect can be
+// measured against an arm without it. Names are checked for shape only: a
+// rule may be defined after the experiment, and one deleted meanwhile is
+// skipped when serving.
+func checkRulesParam(v any) string {
+	names, ok := paramStrings(v)
+	if !ok || len(names) == 0 || len(names) > MaxMerchIDs {
+		return fmt.Sprintf("must be a list of 1 to %d rule names", MaxMerchIDs)
+	}
+	for _, n := range names {
+		if err := features.ValidateSegmentName(n); err != nil {
+			return fmt.Sprintf("holds %q, whose %s", n, err.Error())
+		}
+	}
+	return ""
 }

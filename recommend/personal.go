@@ -54,8 +54,9 @@ type personalQuery struct {
 	known    bool
 	hist     []features.Interaction
 	distinct int // thinCount(hist)
-	ctxProd  uint32
-	hasCtx   bool
+	// ctx are the context products: context_product and the known ones of
+	// context_products (a cart: products it has not seen are left out).
+	ctx []uint32
 }
 
 func (e *Engine) personalQuery(r Request, k int) (personalQuery, error) {
@@ -70,7 +71,12 @@ func (e *Engine) personalQuery(r Request, k int) (personalQuery, error) {
 		if !ok {
 			return q, fmt.Errorf("%w: context_product %q", ErrUnknownProduct, r.ContextProduct)
 		}
-		q.ctxProd, q.hasCtx = p, true
+		q.ctx = append(q.ctx, p)
+	}
+	for _, id := range r.Merch.ContextProducts {
+		if p, ok := e.src.ProductID(id); ok {
+			q.ctx = append(q.ctx, p)
+		}
 	}
 	q.distinct = thinCount(q.hist)
 	return q, nil
@@ -79,7 +85,7 @@ func (e *Engine) personalQuery(r Request, k int) (personalQuery, error) {
 // coldStart reports whether there is nothing personal to rank from: no
 // history, no context product, no segment. The answer is the popular list.
 func (e *Engine) coldStart(q personalQuery) bool {
-	return len(q.hist) == 0 && !q.hasCtx && !e.inSegments(q.cust, q.known)
+	return len(q.hist) == 0 && len(q.ctx) == 0 && !e.inSegments(q.cust, q.known)
 }
 
 // personalKnobs are the scoring knobs of one request: the model's tuning
@@ -116,14 +122,14 @@ func (e *Engine) personalKnobs(m *features.Model, params map[string]any) persona
 func (e *Engine) rankPersonal(sc *scratch, q personalQuery) List {
 	kn := e.personalKnobs(q.m, q.r.Params)
 	aff := e.affinity(q.hist, kn.halfLife, kn.repeat)
-	if q.hasCtx {
-		aff = withContext(aff, q.ctxProd)
+	if len(q.ctx) > 0 {
+		aff = withContext(aff, q.ctx)
 	}
 	if kn.rebuy == 0 {
 		e.markExcluded(sc, q.hist, q.r.IncludeSeen)
 	}
-	if q.hasCtx {
-		e.markOne(sc, q.ctxProd)
+	for _, p := range q.ctx {
+		e.markOne(sc, p)
 	}
 	e.scatter(sc, q.m, aff)
 	if kn.rebuy > 0 {
@@ -138,14 +144,18 @@ func (e *Engine) rankPersonal(sc *scratch, q personalQuery) List {
 	return e.toList(sc, items, algo)
 }
 
-// withContext adds the product being looked at now, as heavy as the
-// strongest history item: it is the freshest signal there is.
-func withContext(aff []similarity.Neighbour, p uint32) []similarity.Neighbour {
+// withContext adds the products being looked at now (a product page, a
+// cart), each as heavy as the strongest history item: they are the
+// freshest signal there is.
+func withContext(aff []similarity.Neighbour, ctx []uint32) []similarity.Neighbour {
 	mx := float32(1)
 	for _, a := range aff {
 		mx = max(mx, a.Score)
 	}
-	return append(aff, similarity.Neighbour{Product: p, Score: mx})
+	for _, p := range ctx {
+		aff = append(aff, similarity.Neighbour{Product: p, Score: mx})
+	}
+	return aff
 }
 
 // addRebuy makes what the customer has a candidate, scored rebuy x their

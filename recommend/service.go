@@ -115,7 +115,21 @@ func (s *Service) enrol(ctx context.Context, r ListRequest) (*enrolment, error) 
 	return &enrolment{variant: v, params: params}, nil
 }
 
+// rank ranks r's list with its merchandising (merch.go): resolved before,
+// applied after.
 func (s *Service) rank(ctx context.Context, r ListRequest) (List, error) {
+	plan, err := s.eng.prepareMerch(&r.Request)
+	if err != nil {
+		return List{}, err
+	}
+	l, err := s.rankKind(ctx, r)
+	if err != nil {
+		return List{}, err
+	}
+	return s.eng.applyMerch(plan, r.Request, l), nil
+}
+
+func (s *Service) rankKind(ctx context.Context, r ListRequest) (List, error) {
 	switch r.Kind {
 	case ListRelated:
 		return s.eng.Related(ctx, r.Request)

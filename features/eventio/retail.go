@@ -234,6 +234,9 @@ func (d *retailDecoder) products() map[string]features.Product {
 		if p.desc != "" {
 			prod.Attributes["description"] = p.desc
 		}
+		if RetailNonMerchandise(id) {
+			prod.Recommendable = new(false)
+		}
 		out[id] = prod
 	}
 	return out

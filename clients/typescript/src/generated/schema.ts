@@ -422,6 +422,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List merchandising rules */
+        get: operations["listMerchRules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rules/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a merchandising rule */
+        get: operations["getMerchRule"];
+        /**
+         * Create or replace a merchandising rule
+         * @description A rule selects products with `when` (the expression language and
+         *     bounds of segment rules, over product fields) and boosts, buries,
+         *     pins or filters them in the lists whose request (`rules=NAME`) or
+         *     experiment variant (param `rules`) names it. A wrong `when` gets the
+         *     same 400 as a segment rule, naming the line and column.
+         */
+        put: operations["putMerchRule"];
+        post?: never;
+        /** Delete a merchandising rule */
+        delete: operations["deleteMerchRule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/rules/check": {
         parameters: {
             query?: never;
@@ -865,6 +908,11 @@ export interface components {
             tags?: string[];
             /** @default true */
             available: boolean;
+            /**
+             * @description false keeps the product out of every list (postage, fees, vouchers).
+             * @default true
+             */
+            recommendable: boolean;
             attributes?: {
                 [key: string]: unknown;
             };
@@ -877,6 +925,7 @@ export interface components {
             price: number;
             tags: string[];
             available: boolean;
+            recommendable: boolean;
             attributes: {
                 [key: string]: unknown;
             };
@@ -993,6 +1042,7 @@ export interface components {
             product_id: components["schemas"]["ID"];
             /** Format: double */
             score: number;
+            explain?: components["schemas"]["Explain"];
         };
         AudienceMember: {
             customer_id: components["schemas"]["ID"];
@@ -1014,6 +1064,31 @@ export interface components {
             status: "active" | "scheduled" | "ended" | "budget_spent";
             items: components["schemas"]["AudienceMember"][];
             recommendation_id: string;
+        };
+        /** @description Why an item is listed (explain=true). The parts are evidence, not a sum: a personal score also carries the popularity prior. */
+        Explain: {
+            /**
+             * Format: double
+             * @description The score before merchandising rules.
+             */
+            base: number;
+            /** @description The products that scored it, strongest first: the customer's history items, the context products (context true), or the product a related list is about; each with what it added (affinity x association). */
+            because?: {
+                product_id: components["schemas"]["ID"];
+                /** Format: double */
+                score: number;
+                context?: boolean;
+            }[];
+            /** @description The customer's segments that buy this product more than everyone else. */
+            segments?: components["schemas"]["SegmentName"][];
+            /** @description How many customers interacted with the product. */
+            popularity: number;
+            /** @description The merchandising rules that moved it, in the order applied. */
+            rules?: {
+                rule: components["schemas"]["SegmentName"];
+                /** @enum {string} */
+                action: "boost" | "bury" | "pin";
+            }[];
         };
         ListReply: {
             items: components["schemas"]["Item"][];
@@ -1069,6 +1144,35 @@ export interface components {
             scope: "read" | "write" | "admin";
             /** @description The server has API keys configured. */
             keys_required: boolean;
+        };
+        MerchRuleBody: {
+            /** @description A boolean expression over product fields (product_id, category, brand, price, tags, available, attributes), such as `brand == "acme" && price < 20`. */
+            when: string;
+            /** @enum {string} */
+            action: "boost" | "bury" | "pin" | "filter";
+            /**
+             * Format: double
+             * @description boost multiplies the score by 1 + weight, bury divides it by 1 + weight (default 1). Only for boost and bury.
+             */
+            weight?: number;
+            /** @description Where pin puts the best-ranked matching product, from 1 (required for pin, only for pin). */
+            position?: number;
+        };
+        MerchRule: {
+            name: components["schemas"]["SegmentName"];
+            when: string;
+            /** @enum {string} */
+            action: "boost" | "bury" | "pin" | "filter";
+            /**
+             * Format: double
+             * @description 0 for pin and filter.
+             */
+            weight: number;
+            /** @description 0 for all but pin. */
+            position: number;
+        };
+        MerchRuleList: {
+            rules: components["schemas"]["MerchRule"][];
         };
         SegmentBody: {
             /** @description A boolean expression over profile fields, such as `monetary > 1000 && frequency >= 5`. */
@@ -1214,6 +1318,8 @@ export interface components {
             half_life_days?: number;
             limit?: number;
             products?: components["schemas"]["ID"][];
+            /** @description Merchandising rules the variant's lists apply (so a rule's effect is measured against an arm without it). */
+            rules?: components["schemas"]["SegmentName"][];
         } & {
             [key: string]: unknown;
         };
@@ -1589,8 +1695,22 @@ export interface components {
         PriceMin: number;
         /** @description Only products at this price or below. */
         PriceMax: number;
-        /** @description Only available products. */
+        /** @description Only available products (also when include_unavailable is true). */
         InStock: boolean;
+        /** @description Products never to list, comma-separated (`exclude=A,B`; at most 100). Unknown ids are ignored. */
+        Exclude: string;
+        /** @description What the customer is looking at, comma-separated (a cart, for complete-the-basket lists; at most 100). A personal list is ranked from them as from fresh history; every list leaves them out. Unknown ids are ignored. */
+        ContextProducts: string;
+        /** @description Merchandising rules to apply, comma-separated names (`PUT /v1/rules/{name}`; at most 100); an unknown name is a 400. An experiment variant's `rules` param adds its own. */
+        Rules: string;
+        /** @description At most this many items of one category; the list is filled from deeper candidates so it keeps its length when the catalogue allows. */
+        MaxPerCategory: number;
+        /** @description At most this many items of one brand (as max_per_category). */
+        MaxPerBrand: number;
+        /** @description Keep unavailable products (left out by default; in_stock=true still drops them). Not-recommendable products are never listed. */
+        IncludeUnavailable: boolean;
+        /** @description Give each item an `explain` object with its score parts. */
+        ExplainFlag: boolean;
         /** @description Serve this request under an experiment (or send `X-Affinity-Experiment`). */
         ExperimentFlag: components["schemas"]["ID"];
         /** @description Force this variant of the experiment (or send `X-Affinity-Variant`). */
@@ -1801,7 +1921,7 @@ export interface operations {
                 price_min?: components["parameters"]["PriceMin"];
                 /** @description Only products at this price or below. */
                 price_max?: components["parameters"]["PriceMax"];
-                /** @description Only available products. */
+                /** @description Only available products (also when include_unavailable is true). */
                 in_stock?: components["parameters"]["InStock"];
                 /** @description How many products (default 50). */
                 limit?: number;
@@ -1831,6 +1951,7 @@ export interface operations {
                      *           "price": 1.45,
                      *           "tags": [],
                      *           "available": true,
+                     *           "recommendable": true,
                      *           "attributes": {
                      *             "description": "JAM MAKING SET PRINTED"
                      *           }
@@ -1879,6 +2000,7 @@ export interface operations {
                      *       "price": 2.95,
                      *       "tags": [],
                      *       "available": true,
+                     *       "recommendable": true,
                      *       "attributes": {
                      *         "description": "WHITE HANGING HEART T-LIGHT HOLDER"
                      *       }
@@ -1940,6 +2062,7 @@ export interface operations {
                      *       "price": 2.95,
                      *       "tags": [],
                      *       "available": true,
+                     *       "recommendable": true,
                      *       "attributes": {
                      *         "description": "WHITE HANGING HEART T-LIGHT HOLDER"
                      *       }
@@ -2009,8 +2132,22 @@ export interface operations {
                 price_min?: components["parameters"]["PriceMin"];
                 /** @description Only products at this price or below. */
                 price_max?: components["parameters"]["PriceMax"];
-                /** @description Only available products. */
+                /** @description Only available products (also when include_unavailable is true). */
                 in_stock?: components["parameters"]["InStock"];
+                /** @description Products never to list, comma-separated (`exclude=A,B`; at most 100). Unknown ids are ignored. */
+                exclude?: components["parameters"]["Exclude"];
+                /** @description What the customer is looking at, comma-separated (a cart, for complete-the-basket lists; at most 100). A personal list is ranked from them as from fresh history; every list leaves them out. Unknown ids are ignored. */
+                context_products?: components["parameters"]["ContextProducts"];
+                /** @description Merchandising rules to apply, comma-separated names (`PUT /v1/rules/{name}`; at most 100); an unknown name is a 400. An experiment variant's `rules` param adds its own. */
+                rules?: components["parameters"]["Rules"];
+                /** @description At most this many items of one category; the list is filled from deeper candidates so it keeps its length when the catalogue allows. */
+                max_per_category?: components["parameters"]["MaxPerCategory"];
+                /** @description At most this many items of one brand (as max_per_category). */
+                max_per_brand?: components["parameters"]["MaxPerBrand"];
+                /** @description Keep unavailable products (left out by default; in_stock=true still drops them). Not-recommendable products are never listed. */
+                include_unavailable?: components["parameters"]["IncludeUnavailable"];
+                /** @description Give each item an `explain` object with its score parts. */
+                explain?: components["parameters"]["ExplainFlag"];
                 /** @description Serve this request under an experiment (or send `X-Affinity-Experiment`). */
                 experiment?: components["parameters"]["ExperimentFlag"];
                 /** @description Force this variant of the experiment (or send `X-Affinity-Variant`). */
@@ -2361,8 +2498,22 @@ export interface operations {
                 price_min?: components["parameters"]["PriceMin"];
                 /** @description Only products at this price or below. */
                 price_max?: components["parameters"]["PriceMax"];
-                /** @description Only available products. */
+                /** @description Only available products (also when include_unavailable is true). */
                 in_stock?: components["parameters"]["InStock"];
+                /** @description Products never to list, comma-separated (`exclude=A,B`; at most 100). Unknown ids are ignored. */
+                exclude?: components["parameters"]["Exclude"];
+                /** @description What the customer is looking at, comma-separated (a cart, for complete-the-basket lists; at most 100). A personal list is ranked from them as from fresh history; every list leaves them out. Unknown ids are ignored. */
+                context_products?: components["parameters"]["ContextProducts"];
+                /** @description Merchandising rules to apply, comma-separated names (`PUT /v1/rules/{name}`; at most 100); an unknown name is a 400. An experiment variant's `rules` param adds its own. */
+                rules?: components["parameters"]["Rules"];
+                /** @description At most this many items of one category; the list is filled from deeper candidates so it keeps its length when the catalogue allows. */
+                max_per_category?: components["parameters"]["MaxPerCategory"];
+                /** @description At most this many items of one brand (as max_per_category). */
+                max_per_brand?: components["parameters"]["MaxPerBrand"];
+                /** @description Keep unavailable products (left out by default; in_stock=true still drops them). Not-recommendable products are never listed. */
+                include_unavailable?: components["parameters"]["IncludeUnavailable"];
+                /** @description Give each item an `explain` object with its score parts. */
+                explain?: components["parameters"]["ExplainFlag"];
                 /** @description Serve this request under an experiment (or send `X-Affinity-Experiment`). */
                 experiment?: components["parameters"]["ExperimentFlag"];
                 /** @description Force this variant of the experiment (or send `X-Affinity-Variant`). */
@@ -2417,8 +2568,22 @@ export interface operations {
                 price_min?: components["parameters"]["PriceMin"];
                 /** @description Only products at this price or below. */
                 price_max?: components["parameters"]["PriceMax"];
-                /** @description Only available products. */
+                /** @description Only available products (also when include_unavailable is true). */
                 in_stock?: components["parameters"]["InStock"];
+                /** @description Products never to list, comma-separated (`exclude=A,B`; at most 100). Unknown ids are ignored. */
+                exclude?: components["parameters"]["Exclude"];
+                /** @description What the customer is looking at, comma-separated (a cart, for complete-the-basket lists; at most 100). A personal list is ranked from them as from fresh history; every list leaves them out. Unknown ids are ignored. */
+                context_products?: components["parameters"]["ContextProducts"];
+                /** @description Merchandising rules to apply, comma-separated names (`PUT /v1/rules/{name}`; at most 100); an unknown name is a 400. An experiment variant's `rules` param adds its own. */
+                rules?: components["parameters"]["Rules"];
+                /** @description At most this many items of one category; the list is filled from deeper candidates so it keeps its length when the catalogue allows. */
+                max_per_category?: components["parameters"]["MaxPerCategory"];
+                /** @description At most this many items of one brand (as max_per_category). */
+                max_per_brand?: components["parameters"]["MaxPerBrand"];
+                /** @description Keep unavailable products (left out by default; in_stock=true still drops them). Not-recommendable products are never listed. */
+                include_unavailable?: components["parameters"]["IncludeUnavailable"];
+                /** @description Give each item an `explain` object with its score parts. */
+                explain?: components["parameters"]["ExplainFlag"];
                 /** @description Serve this request under an experiment (or send `X-Affinity-Experiment`). */
                 experiment?: components["parameters"]["ExperimentFlag"];
                 /** @description Force this variant of the experiment (or send `X-Affinity-Variant`). */
@@ -2820,8 +2985,22 @@ export interface operations {
                 price_min?: components["parameters"]["PriceMin"];
                 /** @description Only products at this price or below. */
                 price_max?: components["parameters"]["PriceMax"];
-                /** @description Only available products. */
+                /** @description Only available products (also when include_unavailable is true). */
                 in_stock?: components["parameters"]["InStock"];
+                /** @description Products never to list, comma-separated (`exclude=A,B`; at most 100). Unknown ids are ignored. */
+                exclude?: components["parameters"]["Exclude"];
+                /** @description What the customer is looking at, comma-separated (a cart, for complete-the-basket lists; at most 100). A personal list is ranked from them as from fresh history; every list leaves them out. Unknown ids are ignored. */
+                context_products?: components["parameters"]["ContextProducts"];
+                /** @description Merchandising rules to apply, comma-separated names (`PUT /v1/rules/{name}`; at most 100); an unknown name is a 400. An experiment variant's `rules` param adds its own. */
+                rules?: components["parameters"]["Rules"];
+                /** @description At most this many items of one category; the list is filled from deeper candidates so it keeps its length when the catalogue allows. */
+                max_per_category?: components["parameters"]["MaxPerCategory"];
+                /** @description At most this many items of one brand (as max_per_category). */
+                max_per_brand?: components["parameters"]["MaxPerBrand"];
+                /** @description Keep unavailable products (left out by default; in_stock=true still drops them). Not-recommendable products are never listed. */
+                include_unavailable?: components["parameters"]["IncludeUnavailable"];
+                /** @description Give each item an `explain` object with its score parts. */
+                explain?: components["parameters"]["ExplainFlag"];
                 /** @description Serve this request under an experiment (or send `X-Affinity-Experiment`). */
                 experiment?: components["parameters"]["ExperimentFlag"];
                 /** @description Force this variant of the experiment (or send `X-Affinity-Variant`). */
@@ -2853,6 +3032,144 @@ export interface operations {
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
+        };
+    };
+    listMerchRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every rule, by name. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MerchRuleList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getMerchRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The segment name.
+                 * @example vip
+                 */
+                name: components["parameters"]["SegmentNamePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rule. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MerchRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    putMerchRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The segment name.
+                 * @example vip
+                 */
+                name: components["parameters"]["SegmentNamePath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "when": "\"summer\" in tags",
+                 *       "action": "boost",
+                 *       "weight": 1
+                 *     }
+                 */
+                "application/json": components["schemas"]["MerchRuleBody"];
+            };
+        };
+        responses: {
+            /** @description The rule as stored. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MerchRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteMerchRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The segment name.
+                 * @example vip
+                 */
+                name: components["parameters"]["SegmentNamePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
         };
     };
     checkRule: {

@@ -1,0 +1,114 @@
+package api
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/affinity-rec/affinity/recommend/merch"
+)
+
+type merchRuleBody struct {
+	When     *string  `json:"when"`
+	Action   *string  `json:"action"`
+	Weight   *float64 `json:"weight"`
+	Position *int     `json:"position"`
+}
+
+// merchRuleReply is a rule as the API shows it: every field, the weight
+// and position as 0 where the action has none.
+type merchRuleReply struct {
+	Name     string  `json:"name"`
+	When     string  `json:"when"`
+	Action   string  `json:"action"`
+	Weight   float64 `json:"weight"`
+	Position int     `json:"position"`
+}
+
+func ruleReply(name string, d merch.Rule) merchRuleReply {
+	return merchRuleReply{Name: name, When: d.When, Action: d.Action, Weight: d.Weight, Position: d.Position}
+}
+
+func (s *Server) merchRules() (*merch.Rules, error) {
+	if r := s.deps.Engine.Rules(); r != nil {
+		return r, nil
+	}
+	return nil, notFound("this server has no merchandising rules")
+}
+
+func (s *Server) putMerchRule(c *fiber.Ctx) error {
+	rules, err := s.merchRules()
+	if err != nil {
+		return err
+	}
+	name, err := segmentName(c)
+	if err != nil {
+		return err
+	}
+	var b merchRuleBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if b.When == nil {
+		return badRequest("when", "when is required: an expression over product fields such as brand == \"acme\"")
+	}
+	if b.Action == nil {
+		return badRequest("action", "action is required: boost, bury, pin or filter")
+	}
+	d := merch.Rule{When: *b.When, Action: *b.Action}
+	if b.Weight != nil {
+		d.Weight = *b.Weight
+	}
+	if b.Position != nil {
+		d.Position = *b.Position
+	}
+	if d, err = rules.Put(name, d); err != nil {
+		return err
+	}
+	return c.JSON(ruleReply(name, d))
+}
+
+func (s *Server) getMerchRule(c *fiber.Ctx) error {
+	rules, err := s.merchRules()
+	if err != nil {
+		return err
+	}
+	name, err := segmentName(c)
+	if err != nil {
+		return err
+	}
+	d, err := rules.Get(name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(ruleReply(name, d))
+}
+
+func (s *Server) deleteMerchRule(c *fiber.Ctx) error {
+	rules, err := s.merchRules()
+	if err != nil {
+		return err
+	}
+	name, err := segmentName(c)
+	if err != nil {
+		return err
+	}
+	if err := rules.Delete(name); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) listMerchRules(c *fiber.Ctx) error {
+	rules, err := s.merchRules()
+	if err != nil {
+		return err
+	}
+	all, err := rules.List()
+	if err != nil {
+		return err
+	}
+	out := make([]merchRuleReply, len(all))
+	for i, r := range all {
+		out[i] = ruleReply(r.Name, r.Rule)
+	}
+	return c.JSON(fiber.Map{"rules": out})
+}
