@@ -1,6 +1,8 @@
-package features
+package crm
 
 import (
+	"github.com/affinity-rec/affinity/features"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,14 +109,14 @@ func (ss *segmentSet) without(name string) *segmentSet {
 // (`"at_risk" in segments`).
 func ValidateSegmentName(name string) error {
 	if name == "" {
-		return &FieldError{Field: "name", Msg: "is required"}
+		return &features.FieldError{Field: "name", Msg: "is required"}
 	}
 	if len(name) > 64 {
-		return &FieldError{Field: "name", Msg: "is longer than 64 bytes"}
+		return &features.FieldError{Field: "name", Msg: "is longer than 64 bytes"}
 	}
 	for _, r := range name {
 		if !(r == '_' || r == '-' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return &FieldError{Field: "name", Msg: fmt.Sprintf("may hold only letters, digits, '_', '-' and '.', not %q", r)}
+			return &features.FieldError{Field: "name", Msg: fmt.Sprintf("may hold only letters, digits, '_', '-' and '.', not %q", r)}
 		}
 	}
 	return nil
@@ -128,7 +130,7 @@ func CompileSegmentRule(src string) (*Rule, error) {
 		return nil, err
 	}
 	if r.usesSegments {
-		return nil, &FieldError{Field: "rule", Msg: "may not use segments: a segment cannot be defined by membership of segments"}
+		return nil, &features.FieldError{Field: "rule", Msg: "may not use segments: a segment cannot be defined by membership of segments"}
 	}
 	return r, nil
 }
@@ -137,7 +139,7 @@ func CompileSegmentRule(src string) (*Rule, error) {
 // every customer and stores it. A bad name or rule, or a rule over the
 // cost bounds (CheckRuleCost), is a *FieldError. When it returns, the
 // segment's membership reflects every write acknowledged before the call.
-func (s *Store) PutSegment(name, rule string) (Segment, error) {
+func (s *Service) PutSegment(name, rule string) (Segment, error) {
 	if err := ValidateSegmentName(name); err != nil {
 		return Segment{}, err
 	}
@@ -152,41 +154,14 @@ func (s *Store) PutSegment(name, rule string) (Segment, error) {
 	if err != nil {
 		return Segment{}, fmt.Errorf("cannot encode segment: %w", err)
 	}
-	tooMany := func() error {
-		set := s.crm.segs.Load()
-		if _, found := set.find(name); !found && set != nil && len(set.list) >= MaxSegments {
-			return &FieldError{Field: "name", Msg: fmt.Sprintf("would be segment %d; at most %d may be defined", MaxSegments+1, MaxSegments)}
-		}
-		return nil
-	}
-	if err := tooMany(); err != nil {
-		return Segment{}, err // before paying for an evaluation
-	}
-	err = s.fullEval([]*Rule{r}, func(bms []*roaring.Bitmap) error {
-		if err := tooMany(); err != nil {
-			return err
-		}
-		set := s.crm.segs.Load()
-		wb := s.db.NewWriteBatch()
-		defer wb.Cancel()
-		if err := wb.Set(keyRecord(segmentKind, name), body); err != nil {
-			return fmt.Errorf("cannot store segment: %w", classifyErr(err))
-		}
-		if err := s.flush(wb); err != nil {
-			return err
-		}
-		bms[0].RunOptimize()
-		s.crm.segs.Store(set.with(&segment{name: name, rule: r, members: bms[0], def: &segmentDef{}}))
-		return nil
-	})
-	if err != nil {
+	if err := s.defineSegment(name, r, body); err != nil {
 		return Segment{}, err
 	}
 	if err := s.FlushSegments(); err != nil {
 		return Segment{}, err
 	}
 	out, err := s.GetSegment(name)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, features.ErrNotFound) {
 		// Deleted by a concurrent request since: report what was stored.
 		return Segment{Name: name, Rule: rule}, nil
 	}
@@ -194,19 +169,19 @@ func (s *Store) PutSegment(name, rule string) (Segment, error) {
 }
 
 // GetSegment returns segment name; ErrNotFound when there is none.
-func (s *Store) GetSegment(name string) (Segment, error) {
-	set := s.crm.segs.Load()
+func (s *Service) GetSegment(name string) (Segment, error) {
+	set := s.segs.Load()
 	i, ok := set.find(name)
 	if !ok {
-		return Segment{}, errUnknown("segment", name)
+		return Segment{}, features.Unknown("segment", name)
 	}
 	g := set.list[i]
 	return Segment{Name: g.name, Rule: g.rule.String(), Members: int(g.members.GetCardinality())}, nil
 }
 
 // ListSegments returns every segment, by name.
-func (s *Store) ListSegments() []Segment {
-	set := s.crm.segs.Load()
+func (s *Service) ListSegments() []Segment {
+	set := s.segs.Load()
 	if set == nil {
 		return []Segment{}
 	}
@@ -217,41 +192,57 @@ func (s *Store) ListSegments() []Segment {
 	return out
 }
 
-// DeleteSegment removes segment name; ErrNotFound when there is none.
-func (s *Store) DeleteSegment(name string) error {
-	return s.do(func() error {
-		s.crm.segMu.Lock()
-		defer s.crm.segMu.Unlock()
-		set := s.crm.segs.Load()
-		if _, ok := set.find(name); !ok {
-			return errUnknown("segment", name)
-		}
-		wb := s.db.NewWriteBatch()
-		defer wb.Cancel()
-		_ = wb.Delete(keyRecord(segmentKind, name))
-		if err := s.flush(wb); err != nil {
-			return err
-		}
-		s.crm.segs.Store(set.without(name))
-		s.crm.ptc.drop(name)
-		return nil
+// defineSegment stores the definition, evaluates it for everyone and
+// publishes it, one definition change at a time. The record is stored
+// first, outside segMu: a store write waits for the writer, whose erasure
+// hook may be waiting for segMu.
+func (s *Service) defineSegment(name string, r *Rule, body []byte) error {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	set := s.segs.Load()
+	if _, found := set.find(name); !found && set != nil && len(set.list) >= MaxSegments {
+		return &features.FieldError{Field: "name", Msg: fmt.Sprintf("would be segment %d; at most %d may be defined", MaxSegments+1, MaxSegments)}
+	}
+	if err := s.stored.Put(segmentKind, name, body); err != nil {
+		return fmt.Errorf("cannot store segment: %w", err)
+	}
+	return s.fullEval([]*Rule{r}, func(bms []*roaring.Bitmap) {
+		bms[0].RunOptimize()
+		s.segs.Store(s.segs.Load().with(&segment{name: name, rule: r, members: bms[0], def: &segmentDef{}}))
 	})
+}
+
+// DeleteSegment removes segment name; ErrNotFound when there is none.
+func (s *Service) DeleteSegment(name string) error {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	if _, ok := s.segs.Load().find(name); !ok {
+		return features.Unknown("segment", name)
+	}
+	if err := s.stored.Delete(segmentKind, name); err != nil {
+		return err
+	}
+	s.segMu.Lock()
+	s.segs.Store(s.segs.Load().without(name))
+	s.segMu.Unlock()
+	s.ptc.drop(name)
+	return nil
 }
 
 // SegmentMembers returns segment name's members. The bitmap is shared and
 // must not be changed.
-func (s *Store) SegmentMembers(name string) (*roaring.Bitmap, error) {
-	set := s.crm.segs.Load()
+func (s *Service) SegmentMembers(name string) (*roaring.Bitmap, error) {
+	set := s.segs.Load()
 	i, ok := set.find(name)
 	if !ok {
-		return nil, errUnknown("segment", name)
+		return nil, features.Unknown("segment", name)
 	}
 	return set.list[i].members, nil
 }
 
 // SegmentsOf returns the names of the segments customer c is in, sorted.
-func (s *Store) SegmentsOf(c uint32) []string {
-	set := s.crm.segs.Load()
+func (s *Service) SegmentsOf(c uint32) []string {
+	set := s.segs.Load()
 	out := []string{}
 	if set == nil {
 		return out
@@ -269,13 +260,13 @@ func (s *Store) SegmentsOf(c uint32) []string {
 // stored rule that no longer compiles is logged and skipped, not fatal:
 // the store must open; one stored before the cost bounds is kept and
 // logged (CompileStoredRule).
-func (s *Store) loadSegments() error {
+func (s *Service) loadSegments() error {
 	type stored struct {
 		name string
 		rule *Rule
 	}
 	var list []stored
-	err := s.Records().List(segmentKind, func(id string, v []byte) error {
+	err := s.stored.List(segmentKind, func(id string, v []byte) error {
 		var rec segmentRecord
 		if err := json.Unmarshal(v, &rec); err != nil {
 			s.log.Error("cannot read stored segment; skipped", "segment", id, "err", err)
@@ -308,13 +299,13 @@ func (s *Store) loadSegments() error {
 		bms[i].RunOptimize()
 		set = set.with(&segment{name: st.name, rule: st.rule, members: bms[i], def: &segmentDef{}})
 	}
-	s.crm.segs.Store(set)
+	s.segs.Store(set)
 	return nil
 }
 
 // evalEveryone evaluates rules for every known customer, reading state
 // under short locks (it may run outside the writer).
-func (s *Store) evalEveryone(rules []*Rule) []*roaring.Bitmap {
+func (s *Service) evalEveryone(rules []*Rule) []*roaring.Bitmap {
 	bms := make([]*roaring.Bitmap, len(rules))
 	for i := range bms {
 		bms[i] = roaring.New()
@@ -324,8 +315,8 @@ func (s *Store) evalEveryone(rules []*Rule) []*roaring.Bitmap {
 	}
 	env := make(map[string]any, len(ruleEnvTemplate))
 	var v vm.VM
-	now := s.Now().Unix()
-	n := s.cust.len()
+	now := s.st.Now().Unix()
+	n := s.st.NumCustomers()
 	for c := 0; c < n; c++ {
 		id := uint32(c)
 		if !s.knownCustomer(id) {
@@ -341,41 +332,40 @@ func (s *Store) evalEveryone(rules []*Rule) []*roaring.Bitmap {
 	return bms
 }
 
-// fullEval evaluates rules for every customer outside the writer (so
-// ingestion goes on), then in the writer calls commit with the finished
-// bitmaps and hands the customers that changed meanwhile (the pass may
-// have read them before the change) to the applier, which re-evaluates
-// them against the committed segments. One full evaluation runs at a time.
-func (s *Store) fullEval(rules []*Rule, commit func([]*roaring.Bitmap) error) error {
-	c := &s.crm
-	c.passMu.Lock()
-	defer c.passMu.Unlock()
-	a := &c.apply
+// fullEval evaluates rules for every customer while ingestion goes on,
+// then, under segMu, calls publish with the finished bitmaps, and hands the
+// customers that changed during the pass (it may have read them before the
+// change) to the applier, which re-evaluates them against what publish
+// made visible. A customer changed after that is queued as usual, and the
+// applier's round for it reads the published set. One full evaluation runs
+// at a time.
+func (s *Service) fullEval(rules []*Rule, publish func([]*roaring.Bitmap)) error {
+	s.passMu.Lock()
+	defer s.passMu.Unlock()
+	a := &s.apply
 	a.mu.Lock()
 	a.passDirty = roaring.New()
 	a.mu.Unlock()
 	bms := s.evalEveryone(rules)
-	if f := c.afterEval.Load(); f != nil {
+	if f := s.afterEval.Load(); f != nil {
 		(*f)()
 	}
-	return s.do(func() error {
-		a.mu.Lock()
-		dirty := a.passDirty
-		a.passDirty = nil
-		a.mu.Unlock()
-		c.segMu.Lock()
-		err := commit(bms)
-		c.segMu.Unlock()
-		if !dirty.IsEmpty() {
-			s.enqueueMembership(dirty.ToArray()...)
-		}
-		return err
-	})
+	s.segMu.Lock()
+	publish(bms)
+	s.segMu.Unlock()
+	a.mu.Lock()
+	dirty := a.passDirty
+	a.passDirty = nil
+	a.mu.Unlock()
+	if !dirty.IsEmpty() {
+		s.enqueueMembership(dirty.ToArray()...)
+	}
+	return nil
 }
 
 // reevaluateAll recomputes every segment's membership from scratch.
-func (s *Store) reevaluateAll() error {
-	set := s.crm.segs.Load()
+func (s *Service) reevaluateAll() error {
+	set := s.segs.Load()
 	if set == nil || len(set.list) == 0 {
 		return nil
 	}
@@ -384,8 +374,8 @@ func (s *Store) reevaluateAll() error {
 	for i, g := range segs {
 		rules[i] = g.rule
 	}
-	return s.fullEval(rules, func(bms []*roaring.Bitmap) error {
-		cur := s.crm.segs.Load()
+	return s.fullEval(rules, func(bms []*roaring.Bitmap) {
+		cur := s.segs.Load()
 		next := cur
 		for i, g := range segs {
 			j, ok := cur.find(g.name)
@@ -398,8 +388,7 @@ func (s *Store) reevaluateAll() error {
 			bms[i].RunOptimize()
 			next = next.with(&segment{name: g.name, rule: g.rule, members: bms[i], def: g.def})
 		}
-		s.crm.segs.Store(next)
-		return nil
+		s.segs.Store(next)
 	})
 }
 
@@ -465,14 +454,14 @@ func (c *ptcCache) drop(name string) {
 // expected if the segment bought like everyone, lift = (c + 5)/(E + 5) (a
 // Poisson-style shrinkage towards 1, so tiny counts do not dominate). Only
 // lift > 1, bought more than everyone else, is kept.
-func (s *Store) SegmentProducts(name string) (*SegmentProducts, error) {
-	set := s.crm.segs.Load()
+func (s *Service) SegmentProducts(name string) (*SegmentProducts, error) {
+	set := s.segs.Load()
 	i, ok := set.find(name)
 	if !ok {
-		return nil, errUnknown("segment", name)
+		return nil, features.Unknown("segment", name)
 	}
 	g := set.list[i]
-	pc := &s.crm.ptc
+	pc := &s.ptc
 	pc.mu.Lock()
 	e, hit := pc.entries[name]
 	pc.mu.Unlock()
@@ -492,27 +481,22 @@ func (s *Store) SegmentProducts(name string) (*SegmentProducts, error) {
 // computeSegmentProducts counts, per product, the members who bought it by
 // walking the members' histories (a dense counter: far cheaper than one
 // bitmap intersection per product).
-func (s *Store) computeSegmentProducts(members *roaring.Bitmap) *SegmentProducts {
-	m := s.Model()
-	sup := m.Support[BasisBought]
-	nAll := float64(m.Customers[BasisBought])
+func (s *Service) computeSegmentProducts(members *roaring.Bitmap) *SegmentProducts {
+	m := s.st.Model()
+	sup := m.Support[features.BasisBought]
+	nAll := float64(m.Customers[features.BasisBought])
 	sp := &SegmentProducts{Members: int(members.GetCardinality()), Built: time.Now()}
-	np := s.prod.len()
+	np := s.st.NumProducts()
 	counts := make([]uint32, np)
 	mark := make([]uint32, np)
 	var touched []uint32
-	x := s.idx
-	x.mu.RLock()
 	it := members.Iterator()
 	for it.HasNext() {
 		c := it.Next()
-		if int(c) >= len(x.hist) {
-			continue
-		}
 		stamp := c + 1
 		bought := false
-		for _, in := range x.hist[c] {
-			if in.Class != ClassBought || int(in.Product) >= np {
+		for _, in := range s.st.HistoryView(c) {
+			if in.Class != features.ClassBought || int(in.Product) >= np {
 				continue
 			}
 			bought = true
@@ -528,7 +512,6 @@ func (s *Store) computeSegmentProducts(members *roaring.Bitmap) *SegmentProducts
 			sp.Buyers++
 		}
 	}
-	x.mu.RUnlock()
 	nAll = max(nAll, float64(sp.Buyers))
 	for _, p := range touched {
 		n := counts[p]

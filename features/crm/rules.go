@@ -1,6 +1,8 @@
-package features
+package crm
 
 import (
+	"github.com/affinity-rec/affinity/features"
+
 	"errors"
 	"fmt"
 	"regexp"
@@ -134,13 +136,13 @@ func CompileStoredRule(src string) (r *Rule, overBounds, err error) {
 
 func compileRule(src string, bounded bool) (*Rule, error) {
 	if strings.TrimSpace(src) == "" {
-		return nil, &FieldError{Field: "rule", Msg: "is required: a boolean expression such as monetary > 1000 && frequency >= 5"}
+		return nil, &features.FieldError{Field: "rule", Msg: "is required: a boolean expression such as monetary > 1000 && frequency >= 5"}
 	}
 	if len(src) > MaxRuleLen {
-		return nil, &FieldError{Field: "rule", Msg: fmt.Sprintf("is %d bytes; at most %d allowed", len(src), MaxRuleLen)}
+		return nil, &features.FieldError{Field: "rule", Msg: fmt.Sprintf("is %d bytes; at most %d allowed", len(src), MaxRuleLen)}
 	}
 	if !utf8.ValidString(src) {
-		return nil, &FieldError{Field: "rule", Msg: "is not valid UTF-8"}
+		return nil, &features.FieldError{Field: "rule", Msg: "is not valid UTF-8"}
 	}
 	opts := []expr.Option{expr.Env(ruleEnvTemplate), expr.AsBool(), expr.MaxNodes(maxRuleNodes)}
 	if bounded {
@@ -172,9 +174,9 @@ func ruleError(err error) error {
 		} else if strings.HasPrefix(msg, "unknown name ") {
 			msg += " (known: " + strings.Join(RuleVariables, ", ") + "; customer attributes are attributes.NAME)"
 		}
-		return &FieldError{Field: "rule", Msg: fmt.Sprintf("is invalid at line %d, column %d: %s", fe.Line, fe.Column+1, plainTypes(msg))}
+		return &features.FieldError{Field: "rule", Msg: fmt.Sprintf("is invalid at line %d, column %d: %s", fe.Line, fe.Column+1, plainTypes(msg))}
 	}
-	return &FieldError{Field: "rule", Msg: "is invalid: " + plainTypes(err.Error())}
+	return &features.FieldError{Field: "rule", Msg: "is invalid: " + plainTypes(err.Error())}
 }
 
 // goTypeName matches the Go type names expr puts in its messages
@@ -236,7 +238,7 @@ func matchResult(out any, err error) (bool, error) {
 	}
 	b, ok := out.(bool)
 	if !ok {
-		return false, fmt.Errorf("%w: rule result is not a boolean", ErrInvalid)
+		return false, fmt.Errorf("%w: rule result is not a boolean", features.ErrInvalid)
 	}
 	return b, nil
 }
@@ -255,7 +257,7 @@ func checkRuleShape(node ast.Node) error {
 	if v.bad == nil {
 		return nil
 	}
-	return &FieldError{Field: "rule", Msg: v.msg}
+	return &features.FieldError{Field: "rule", Msg: v.msg}
 }
 
 type shapeVisitor struct {

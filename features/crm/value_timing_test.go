@@ -1,4 +1,4 @@
-package features_test
+package crm_test
 
 import (
 	"fmt"
