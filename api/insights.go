@@ -12,5 +12,5 @@ func (s *Server) insightRoutes() []route {
 }
 
 func (s *Server) valueInsights(c *fiber.Ctx) error {
-	return c.JSON(s.deps.Store.ValueInsights())
+	return c.JSON(s.deps.CRM.ValueInsights())
 }

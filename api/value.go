@@ -10,8 +10,8 @@ import (
 // current and potential value) and segments.
 // profileValue adds the customer's value and segments to a profile reply.
 func (s *Server) profileValue(cust uint32, id string, m fiber.Map) error {
-	st := s.deps.Store
-	v, ok := st.CustomerValue(cust)
+	cs := s.deps.CRM
+	v, ok := cs.CustomerValue(cust)
 	if !ok {
 		return notFound("unknown customer " + quote(id))
 	}
@@ -23,6 +23,6 @@ func (s *Server) profileValue(cust uint32, id string, m fiber.Map) error {
 	}
 	v.PotentialValue = pv
 	m["value"] = v
-	m["segments"] = st.SegmentsOf(cust)
+	m["segments"] = cs.SegmentsOf(cust)
 	return nil
 }

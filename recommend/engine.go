@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 )
 
 // Options configure an Engine.
@@ -69,9 +70,14 @@ type Deps struct {
 	Values   ValueSource
 }
 
-// StoreDeps are the Deps of a feature store, which provides all of them.
-func StoreDeps(st *features.Store) Deps {
-	return Deps{Source: st, Segments: st, Values: st}
+// StoreDeps are the Deps of a feature store and the customer-value service
+// that follows it (segments, purchase values); c nil: neither capability.
+func StoreDeps(st *features.Store, c *crm.Service) Deps {
+	d := Deps{Source: st}
+	if c != nil {
+		d.Segments, d.Values = c, c
+	}
+	return d
 }
 
 // defaultDenseScatter: scatter adds blindly when the catalogue has at most

@@ -17,6 +17,7 @@ import (
 
 	"github.com/affinity-rec/affinity/api"
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend"
 )
 
@@ -108,7 +109,12 @@ func serveStore(ctx context.Context, store *features.Store, fc fileConfig, keys 
 		}
 		fmt.Fprintf(stdout, "loaded %d events (%d customers, %d products)\n", sum.Accepted, store.NumCustomers(), store.NumProducts())
 	}
-	eng, err := recommend.New(recommend.StoreDeps(store), fc.engineOptions())
+	cs, err := crm.New(store, store.Records(), log)
+	if err != nil {
+		return fmt.Errorf("cannot start customer value: %w", err)
+	}
+	defer cs.Close() // before the store's (deferred earlier, run later)
+	eng, err := recommend.New(recommend.StoreDeps(store, cs), fc.engineOptions())
 	if err != nil {
 		return err
 	}
@@ -124,7 +130,7 @@ func serveStore(ctx context.Context, store *features.Store, fc fileConfig, keys 
 		ao.StreamLimit = fc.StreamMB << 20
 	}
 	ao.StreamLimit = max(ao.StreamLimit, ao.BodyLimit)
-	deps, err := buildDeps(store, eng, log)
+	deps, err := buildDeps(store, cs, eng, log)
 	if err != nil {
 		return err
 	}
@@ -153,6 +159,7 @@ func serveStore(ctx context.Context, store *features.Store, fc fileConfig, keys 
 	if err := closeDeps(deps); err != nil {
 		log.Warn("closing services", "err", err)
 	}
+	cs.Close()
 	closed = true
 	if err := store.Close(); err != nil {
 		return err
