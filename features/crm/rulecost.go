@@ -1,14 +1,14 @@
 package crm
 
 import (
-	"github.com/affinity-rec/affinity/features"
-
 	"fmt"
 	"math"
 	"strings"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // RuleCostLimit is the mean time a rule may take to evaluate for one

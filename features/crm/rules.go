@@ -1,8 +1,6 @@
 package crm
 
 import (
-	"github.com/affinity-rec/affinity/features"
-
 	"errors"
 	"fmt"
 	"regexp"
@@ -15,6 +13,8 @@ import (
 	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // MaxRuleLen is the longest rule source accepted, in bytes: rules are

@@ -1,14 +1,14 @@
 package crm
 
 import (
-	"github.com/affinity-rec/affinity/features"
-
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // Segment membership is evaluated off the ingest path. The store's hooks

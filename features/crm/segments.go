@@ -1,8 +1,6 @@
 package crm
 
 import (
-	"github.com/affinity-rec/affinity/features"
-
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,8 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // Segments: named rules over customer profiles, with membership kept as one
