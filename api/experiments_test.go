@@ -33,7 +33,7 @@ func newExpServer(t testing.TB) *expServer {
 	st, eng := seededStore(t, func(o *features.Options) { o.Logger = expQuietLog },
 		purchases(60, 10, 5, func(c, p int) bool { return (c*7+p*3)%4 == 0 }))
 	x := newTestExperiments(t, st, expQuietLog, 10*time.Millisecond)
-	srv := serverOver(t, Deps{Store: st, Engine: eng, Experiments: x}, expQuietLog)
+	srv := serverOver(t, Deps{Store: st, Engine: eng, CRM: crmOf(t, st), Experiments: x}, expQuietLog)
 	return &expServer{srv: srv, store: st, x: x}
 }
 
