@@ -18,4 +18,3 @@ func (s *Store) CoBought(a, b uint32) (both, ofA int) {
 	}
 	return int(bm[a].AndCardinality(bm[b])), ofA
 }
-
