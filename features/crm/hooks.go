@@ -36,6 +36,7 @@ func (s *Service) onEvents(evs []features.AppliedEvent) {
 			c.buyers++
 		}
 		r.addPurchase(e.Event.Timestamp.Unix(), e.Event.Value, features.OrderHash(e.Event.OrderID))
+		c.purchases++
 		c.addProductPurchase(e.Product, e.Event.Value)
 	}
 	buyers := c.buyers

@@ -23,6 +23,9 @@ type ValueSummary struct {
 	// console draws; Concentration[4] is TopShare.
 	Concentration []float64 `json:"concentration"`
 	AsOf          time.Time `json:"as_of"`
+	// Model is the fitted churn and expected-value model (btyd.go); nil
+	// (JSON null) until a fit succeeds.
+	Model *ModelSummary `json:"model"`
 }
 
 // TierSummary is one tier's customers and revenue (plain data, read-only
@@ -33,6 +36,18 @@ type TierSummary struct {
 	Revenue      float64 `json:"revenue"`
 	RevenueShare float64 `json:"revenue_share"`
 	CurrentValue float64 `json:"current_value"`
+	// MeanChurnRisk is the tier's mean churn_risk and ExpectedValue the
+	// sum of its expected_value; nil while no model is fitted, and for a
+	// tier without buyers.
+	MeanChurnRisk *float64 `json:"mean_churn_risk"`
+	ExpectedValue *float64 `json:"expected_value"`
+}
+
+// tierAcc adds up one tier while the summary walks the customers.
+type tierAcc struct {
+	TierSummary
+	churn, ev float64
+	scored    int
 }
 
 // insightsCache memoises the summary: it walks every customer, so one
@@ -61,38 +76,8 @@ func (s *Service) ValueInsights() *ValueSummary {
 		return ic.sum
 	}
 	now := s.st.Now()
-	nowU := now.Unix()
-	byTier := map[string]*TierSummary{}
-	for _, t := range Tiers {
-		byTier[t] = &TierSummary{Tier: t}
-	}
-	sum := &ValueSummary{AsOf: now.UTC()}
-	var spend []float64
-	ncust := s.st.NumCustomers()
-	c := s
-	c.mu.RLock()
-	for id := 0; id < ncust; id++ {
-		if !s.knownCustomer(uint32(id)) {
-			continue
-		}
-		var r valueRec
-		if id < len(c.recs) {
-			r = c.recs[id]
-		}
-		v := s.valueOf(&r, nowU)
-		sum.Customers++
-		t := byTier[v.Tier]
-		t.Customers++
-		if !r.bought() {
-			continue
-		}
-		sum.Buyers++
-		t.Revenue += r.monetary
-		t.CurrentValue += v.CurrentValue
-		sum.Revenue += r.monetary
-		spend = append(spend, r.monetary)
-	}
-	c.mu.RUnlock()
+	sum := &ValueSummary{AsOf: now.UTC(), Model: s.model.Load().summary()}
+	byTier, spend := s.walkTiers(sum, now.Unix())
 	sort.Sort(sort.Reverse(sort.Float64Slice(spend)))
 	sum.TopCustomers = (len(spend) + 4) / 5
 	top := 0.0
@@ -110,11 +95,55 @@ func (s *Service) ValueInsights() *ValueSummary {
 		}
 		t.Revenue = roundMicro(t.Revenue)
 		t.CurrentValue = roundMicro(t.CurrentValue)
-		sum.Tiers = append(sum.Tiers, *t)
+		if t.scored > 0 {
+			churn, ev := roundMicro(t.churn/float64(t.scored)), roundMicro(t.ev)
+			t.MeanChurnRisk, t.ExpectedValue = &churn, &ev
+		}
+		sum.Tiers = append(sum.Tiers, t.TierSummary)
 	}
 	sum.Revenue = roundMicro(sum.Revenue)
 	ic.sum, ic.at = sum, time.Now()
 	return sum
+}
+
+// walkTiers counts every known customer into sum and their tier, and
+// returns the tiers and the buyers' spend.
+func (s *Service) walkTiers(sum *ValueSummary, now int64) (map[string]*tierAcc, []float64) {
+	byTier := map[string]*tierAcc{}
+	for _, t := range Tiers {
+		byTier[t] = &tierAcc{TierSummary: TierSummary{Tier: t}}
+	}
+	var spend []float64
+	ncust := s.st.NumCustomers()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for id := 0; id < ncust; id++ {
+		if !s.knownCustomer(uint32(id)) {
+			continue
+		}
+		var r valueRec
+		if id < len(s.recs) {
+			r = s.recs[id]
+		}
+		v := s.valueOf(&r, now)
+		sum.Customers++
+		t := byTier[v.Tier]
+		t.Customers++
+		if !r.bought() {
+			continue
+		}
+		sum.Buyers++
+		t.Revenue += r.monetary
+		t.CurrentValue += v.CurrentValue
+		if v.ChurnRisk != nil && v.ExpectedValue != nil {
+			t.churn += *v.ChurnRisk
+			t.ev += *v.ExpectedValue
+			t.scored++
+		}
+		sum.Revenue += r.monetary
+		spend = append(spend, r.monetary)
+	}
+	return byTier, spend
 }
 
 // concentration returns the revenue share of the top k×5% of buyers for

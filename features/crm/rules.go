@@ -80,6 +80,9 @@ var ruleEnvTemplate = map[string]any{
 	"tier":             "",
 	"historical_value": float64(0),
 	"current_value":    float64(0),
+	"churn_risk":       float64(0),
+	"p_alive":          float64(0),
+	"expected_value":   float64(0),
 	"events":           int(0),
 	"attributes":       map[string]any{},
 	"segments":         []string{},
@@ -87,8 +90,8 @@ var ruleEnvTemplate = map[string]any{
 
 // RuleVariables lists the names a rule may use, sorted (for error messages
 // and documentation).
-var RuleVariables = []string{"attributes", "current_value", "events", "f_score", "frequency",
-	"historical_value", "m_score", "monetary", "r_score", "recency_days", "segments", "tier"}
+var RuleVariables = []string{"attributes", "churn_risk", "current_value", "events", "expected_value", "f_score", "frequency",
+	"historical_value", "m_score", "monetary", "p_alive", "r_score", "recency_days", "segments", "tier"}
 
 // Rule is a compiled boolean expression over a customer's profile (the
 // variables of RuleEnv), written in the expr language

@@ -53,14 +53,17 @@ type Service struct {
 
 	mu   sync.RWMutex
 	recs []valueRec
-	// buyers counts customers with a purchase (under mu).
-	buyers int
+	// buyers counts customers with a purchase, purchases the purchases
+	// folded in since the start (under mu).
+	buyers    int
+	purchases uint64
 	// prodRev and prodBuys are each product's purchase revenue and count
 	// (under mu): the value of a typical purchase of it.
 	prodRev  []float64
 	prodBuys []uint32
 
 	bounds atomic.Pointer[rfmBounds]
+	model  atomic.Pointer[valueModel] // nil until a fit succeeds (btyd.go)
 	segs   atomic.Pointer[segmentSet]
 
 	// defMu serialises definition changes (put, delete): each stores its
@@ -124,6 +127,7 @@ func (s *Service) build() error {
 			if tt.IsPurchase(in.Type) {
 				r.addPurchase(int64(in.TS), in.Value, in.Order)
 				s.addProductPurchase(in.Product, in.Value)
+				s.purchases++
 			}
 		}
 		if r.bought() {
@@ -170,13 +174,15 @@ func (s *Service) refreshLoop() {
 	}
 }
 
-// RefreshCustomerValue recomputes the RFM quintile boundaries and
-// re-evaluates every segment for every customer (scores and recency change
-// without events). The store does it in the background every minute; tests
+// RefreshCustomerValue recomputes the RFM quintile boundaries, refits the
+// churn and expected-value model when purchases came since its last fit
+// (btyd.go), and re-evaluates every segment for every customer (scores and
+// recency change without events). The store does it in the background every minute; tests
 // and imports call it to see the result at once (it returns once the
 // segment applier has caught up).
 func (s *Service) RefreshCustomerValue() error {
 	s.recomputeBounds()
+	s.fitModel()
 	if err := s.reevaluateAll(); err != nil {
 		return err
 	}

@@ -28,6 +28,14 @@ type Value struct {
 	HistoricalValue float64 `json:"historical_value"`
 	CurrentValue    float64 `json:"current_value"`
 	PotentialValue  float64 `json:"potential_value"`
+	// ChurnRisk is the probability of no purchase in the next 90 days,
+	// PAlive the probability that the customer still buys at all, and
+	// ExpectedValue the expected revenue over the next 90 days, from the
+	// BG/NBD and Gamma-Gamma models (btyd.go); nil (JSON null) while no
+	// model is fitted and for a customer who never bought.
+	ChurnRisk     *float64 `json:"churn_risk"`
+	PAlive        *float64 `json:"p_alive"`
+	ExpectedValue *float64 `json:"expected_value"`
 }
 
 // The value tiers, from the RFM scores (FM is the mean of F and M):
@@ -108,6 +116,11 @@ type valueRec struct {
 	// rate estimator behind current_value, updatable one event at a time.
 	decayed  float64
 	decayRef int64
+	// days holds the distinct days (unix days) with a purchase, sorted,
+	// and firstDayValue the revenue of the first of them: the BTYD
+	// summary (btyd.go) merges a customer's orders per day.
+	days          []int32
+	firstDayValue float64
 }
 
 func (v *valueRec) frequency() int { return len(v.orders) + int(v.noOrder) }
@@ -125,6 +138,7 @@ func (v *valueRec) addPurchase(ts int64, value float64, order uint32) {
 		v.orders = slices.Insert(v.orders, i, order)
 	}
 	v.monetary += value
+	v.addDay(ts, value, first)
 	if first || ts > v.lastTS {
 		v.lastTS = ts
 	}
@@ -227,6 +241,8 @@ func (s *Service) valueOf(r *valueRec, now int64) Value {
 		v.RScore, v.FScore, v.MScore = 3, 3, 3
 	}
 	v.Tier = tierOf(v.RScore, v.FScore, v.MScore)
+	sc := s.model.Load().scores(r, now)
+	v.ChurnRisk, v.PAlive, v.ExpectedValue = sc.churnRisk, sc.pAlive, sc.expectedValue
 	return v
 }
 

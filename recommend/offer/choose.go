@@ -227,6 +227,7 @@ func offerColdEnv() map[string]any {
 		"recency_days": math.Inf(1), "frequency": 0, "monetary": 0.0,
 		"r_score": 0, "f_score": 0, "m_score": 0, "tier": crm.TierProspect,
 		"historical_value": 0.0, "current_value": 0.0, "events": 0,
+		"churn_risk": math.NaN(), "p_alive": math.NaN(), "expected_value": math.NaN(),
 		"attributes": map[string]any{}, "segments": []string{},
 	}
 }
