@@ -218,7 +218,7 @@ func (f identFinder) Visit(n *ast.Node) {
 // String returns the rule's source.
 func (r *Rule) String() string { return r.src }
 
-// Match evaluates the rule against env (normally from Store.RuleEnv). A
+// Match evaluates the rule against env (normally from Service.RuleEnv). A
 // run-time failure, such as comparing a text attribute with a number or
 // going over RuleMemoryBudget, is an error and no match.
 func (r *Rule) Match(env map[string]any) (bool, error) {

@@ -177,9 +177,9 @@ func (s *Service) refreshLoop() {
 // RefreshCustomerValue recomputes the RFM quintile boundaries, refits the
 // churn and expected-value model when purchases came since its last fit
 // (btyd.go), and re-evaluates every segment for every customer (scores and
-// recency change without events). The store does it in the background every minute; tests
-// and imports call it to see the result at once (it returns once the
-// segment applier has caught up).
+// recency change without events). The service does it in the background
+// every minute; tests and imports call it to see the result at once (it
+// returns once the segment applier has caught up).
 func (s *Service) RefreshCustomerValue() error {
 	s.recomputeBounds()
 	s.fitModel()

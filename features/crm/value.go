@@ -14,7 +14,7 @@ import (
 // Value is one customer's value profile. RecencyDays is -1 for a customer
 // who never bought (in rules it is +Inf instead, so `recency_days < 30`
 // means "bought in the last 30 days"). Scores are 1..5 (0 for a customer
-// who never bought). PotentialValue is left 0 by the store: it depends on
+// who never bought). PotentialValue is left 0 here: it depends on
 // recommendations, and recommend fills it. A Value is a plain copy: safe to
 // share once filled.
 type Value struct {
