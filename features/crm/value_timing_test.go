@@ -23,7 +23,7 @@ func cpuNow() time.Duration {
 
 // The full UCI Online Retail set is not shipped: these benchmarks skip
 // without it.
-const fullRetail = "../../shared/data/uci-online-retail/online_retail.csv.gz"
+const fullRetail = "../../../shared/data/uci-online-retail/online_retail.csv.gz"
 
 var (
 	fullOnce  sync.Once
