@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"github.com/affinity-rec/affinity/features/crm"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -35,7 +36,7 @@ func audienceParams(c *fiber.Ctx) (limit int, segment string, excludeBuyers bool
 		return 0, "", false, err
 	}
 	if segment = queryString(c, "segment"); segment != "" {
-		if err := features.ValidateSegmentName(segment); err != nil {
+		if err := crm.ValidateSegmentName(segment); err != nil {
 			var fe *features.FieldError
 			if errors.As(err, &fe) {
 				return 0, "", false, badRequest("segment", "segment "+fe.Msg)

@@ -54,7 +54,7 @@ func TestProductAudienceHTTP(t *testing.T) {
 	}
 	var empty audienceJSON
 	s.do(t, "GET", "/v1/products/p0/customers?segment=nobody", "").want(t, 404)
-	if _, err := s.store.PutSegment("nobody", `frequency > 1000`); err != nil {
+	if _, err := crmOf(t, s.store).PutSegment("nobody", `frequency > 1000`); err != nil {
 		t.Fatal(err)
 	}
 	s.do(t, "GET", "/v1/products/p0/customers?segment=nobody", "").want(t, 200).decode(t, &empty)

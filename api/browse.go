@@ -175,8 +175,7 @@ func (s *Server) segmentMembers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	st := s.deps.Store
-	bm, err := st.SegmentMembers(name)
+	bm, err := s.deps.CRM.SegmentMembers(name)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func FuzzRuleCheck(f *testing.F) {
 // a 5xx or a panic.
 func FuzzBrowseQueries(f *testing.F) {
 	ts := fuzzServer(f)
-	ts.srv.deps.Store.PutSegment("s", "frequency >= 0")
+	ts.srv.deps.CRM.PutSegment("s", "frequency >= 0")
 	f.Add("q=mug&category=mugs&limit=3&offset=2")
 	f.Add("offset=-1&limit=0")
 	f.Add("q=%ff&price_min=x")

@@ -55,13 +55,13 @@ func demoConsoleServer(t *testing.T) string {
 	st.Refresh()
 	oo := offer.DefaultOptions()
 	oo.Logger = quiet
-	offers, err := offer.New(st.Records(), st, eng, oo)
+	offers, err := offer.New(st.Records(), st, crmOf(t, st), eng, oo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { offers.Close() })
 	x := newTestExperiments(t, st, quiet, 0)
-	srv := serverOver(t, Deps{Store: st, Engine: eng, Experiments: x, Offers: offers}, quiet)
+	srv := serverOver(t, Deps{Store: st, Engine: eng, CRM: crmOf(t, st), Experiments: x, Offers: offers}, quiet)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ func TestConsoleReadKeyInBrowser(t *testing.T) {
 	ao := DefaultOptions()
 	ao.Logger = quiet
 	ao.Keys = []Key{{Scope: ScopeRead, Key: "reader-key-1"}, {Scope: ScopeAdmin, Key: "admin-key-1"}}
-	srv, err := New(Deps{Store: st, Engine: eng}, ao)
+	srv, err := New(Deps{Store: st, Engine: eng, CRM: crmOf(t, st)}, ao)
 	if err != nil {
 		t.Fatal(err)
 	}

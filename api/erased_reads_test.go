@@ -24,13 +24,13 @@ func TestReadsDoNotRecreateAnErasedCustomer(t *testing.T) {
 	}, purchases(20, 5, 10, func(c, p int) bool { return (c+p)%3 != 0 }))
 	oo := offer.DefaultOptions()
 	oo.Logger = quiet
-	offers, err := offer.New(st.Records(), st, eng, oo)
+	offers, err := offer.New(st.Records(), st, crmOf(t, st), eng, oo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { offers.Close() })
 	x := newTestExperiments(t, st, quiet, 10*time.Millisecond)
-	srv := serverOver(t, Deps{Store: st, Engine: eng, Experiments: x, Offers: offers}, quiet)
+	srv := serverOver(t, Deps{Store: st, Engine: eng, CRM: crmOf(t, st), Experiments: x, Offers: offers}, quiet)
 	send(t, srv, "PUT", "/v1/offers/o1", `{"value":5}`).want(t, 200)
 	send(t, srv, "PUT", "/v1/experiments/home", homeExperiment).want(t, 200)
 	send(t, srv, "DELETE", "/v1/customers/c1", "").want(t, 204)

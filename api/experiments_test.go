@@ -35,7 +35,7 @@ func newExpServer(t testing.TB) *expServer {
 	st, eng := seededStore(t, func(o *features.Options) { o.Logger = expQuietLog },
 		purchases(60, 10, 5, func(c, p int) bool { return (c*7+p*3)%4 == 0 }))
 	x := newTestExperiments(t, st, expQuietLog, 10*time.Millisecond)
-	srv := serverOver(t, Deps{Store: st, Engine: eng, Experiments: x}, expQuietLog)
+	srv := serverOver(t, Deps{Store: st, Engine: eng, CRM: crmOf(t, st), Experiments: x}, expQuietLog)
 	return &expServer{srv: srv, store: st, x: x}
 }
 
@@ -449,12 +449,13 @@ func TestNoExperimentServiceNamedExperiment(t *testing.T) {
 	st, eng := seededStore(t, nil, purchases(4, 4, 10, func(c, p int) bool { return (c+p)%2 == 0 }))
 	oo := offer.DefaultOptions()
 	oo.Logger = expQuietLog
-	offers, err := offer.New(st.Records(), st, eng, oo)
+	cs := crmOf(t, st)
+	offers, err := offer.New(st.Records(), st, cs, eng, oo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { offers.Close() })
-	srv := serverOver(t, Deps{Store: st, Engine: eng, Offers: offers}, expQuietLog)
+	srv := serverOver(t, Deps{Store: st, Engine: eng, CRM: cs, Offers: offers}, expQuietLog)
 	for _, path := range []string{"/v1/popular?experiment=x&unit_id=u1", "/v1/customers/c1/recommendations?experiment=x", "/v1/customers/c1/next-best-offer?experiment=x"} {
 		var p Problem
 		send(t, srv, "GET", path, "").want(t, 404).decode(t, &p)

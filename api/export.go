@@ -26,7 +26,7 @@ type exportBody struct {
 
 // campaignDeps are the services an export calls.
 func (s *Server) campaignDeps() campaign.Deps {
-	d := campaign.Deps{Store: s.deps.Store, Engine: s.deps.Engine, Lists: s.lists, Offers: s.deps.Offers}
+	d := campaign.Deps{Store: s.deps.Store, Profiles: s.deps.CRM, Engine: s.deps.Engine, Lists: s.lists, Offers: s.deps.Offers}
 	if s.deps.Experiments != nil {
 		// Only a non-nil service: a nil pointer in the interface would
 		// look like one.

@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/experiment"
 	"github.com/affinity-rec/affinity/recommend/offer"
@@ -85,7 +87,7 @@ func seededStore(t testing.TB, mod func(*features.Options), evs []features.Event
 		t.Fatal(err)
 	}
 	st.Refresh()
-	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
+	eng, err := recommend.New(storeDeps(t, st), recommend.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,4 +144,31 @@ func testExperimentParams() experiment.Params {
 	checks := recommend.ParamChecks(recommend.DefaultOptions().MaxLimit)
 	checks["nbo_policy"] = offer.CheckPolicy
 	return experiment.Params{Checks: checks, Variant: []func(map[string]any) (string, string){recommend.CheckVariantParams}}
+}
+
+// testCRM holds the customer-value service of each test store, started by
+// crmOf on first use and closed (before the store) when its test ends.
+var testCRM sync.Map // *features.Store -> *crm.Service
+
+// crmOf is the customer-value service following st, as serve wires one.
+func crmOf(t testing.TB, st *features.Store) *crm.Service {
+	t.Helper()
+	if cs, ok := testCRM.Load(st); ok {
+		return cs.(*crm.Service)
+	}
+	cs, err := crm.New(st, st.Records(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testCRM.Store(st, cs)
+	t.Cleanup(func() {
+		testCRM.Delete(st)
+		cs.Close()
+	})
+	return cs
+}
+
+// storeDeps are the engine's Deps over st and its crmOf service.
+func storeDeps(t testing.TB, st *features.Store) recommend.Deps {
+	return recommend.StoreDeps(st, crmOf(t, st))
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/affinity-rec/affinity/features/crm"
 	"strconv"
 	"strings"
 
@@ -25,7 +26,7 @@ func queryMerch(c *fiber.Ctx, r *recommend.Request, maxLimit int) error {
 		return err
 	}
 	if m.Rules, err = queryIDList(c, "rules", func(_, s string) error {
-		if err := features.ValidateSegmentName(s); err != nil {
+		if err := crm.ValidateSegmentName(s); err != nil {
 			return badRequest("rules", "rules holds "+strconv.Quote(s)+", which "+err.(*features.FieldError).Msg)
 		}
 		return nil

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 )
 
 // metrics are the Prometheus series (client_golang: the reference client).
@@ -27,7 +28,7 @@ type metrics struct {
 	rejected *prometheus.CounterVec
 }
 
-func newMetrics(st *features.Store) *metrics {
+func newMetrics(st *features.Store, cs *crm.Service) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "affinity_http_requests_total", Help: "HTTP requests by route, method and status.",
@@ -49,14 +50,16 @@ func newMetrics(st *features.Store) *metrics {
 			Name: "affinity_json_nonfinite_replies_total",
 			Help: "Replies that held a NaN or infinity, sent with null in its place (should stay 0).",
 		}, func() float64 { return float64(nonFiniteReplies.Load()) }))
+	if cs != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "affinity_segment_backlog_customers",
+			Help: "Customers whose segment membership waits for the background applier."},
+			func() float64 { return float64(cs.SegmentBacklog()) }))
+	}
 	if st != nil {
 		gauge := func(name, help string, f func(features.Stats) float64) {
 			m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
 				func() float64 { return f(st.Stats()) }))
 		}
-		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "affinity_segment_backlog_customers",
-			Help: "Customers whose segment membership waits for the background applier."},
-			func() float64 { return float64(st.SegmentBacklog()) }))
 		gauge("affinity_store_events", "Events in the in-memory index.", func(s features.Stats) float64 { return float64(s.Events) })
 		gauge("affinity_store_customers", "Customer ids assigned.", func(s features.Stats) float64 { return float64(s.Customers) })
 		gauge("affinity_store_products", "Product ids assigned.", func(s features.Stats) float64 { return float64(s.Products) })

@@ -23,11 +23,11 @@ func TestMetricsShowTuning(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
+	eng, err := recommend.New(storeDeps(t, st), recommend.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Deps{Store: st, Engine: eng}, DefaultOptions())
+	srv, err := New(Deps{Store: st, Engine: eng, CRM: crmOf(t, st)}, DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,13 +30,13 @@ func newOfferServer(t testing.TB) *offerServer {
 	oo := offer.DefaultOptions()
 	oo.Logger = quiet
 	oo.Seed = 1
-	offers, err := offer.New(st.Records(), st, eng, oo)
+	offers, err := offer.New(st.Records(), st, crmOf(t, st), eng, oo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { offers.Close() })
 	x := newTestExperiments(t, st, quiet, 0)
-	srv := serverOver(t, Deps{Store: st, Engine: eng, Experiments: x, Offers: offers}, quiet)
+	srv := serverOver(t, Deps{Store: st, Engine: eng, CRM: crmOf(t, st), Experiments: x, Offers: offers}, quiet)
 	return &offerServer{srv: srv, store: st, offers: offers}
 }
 

@@ -3,7 +3,7 @@ package api
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 )
 
 // POST /v1/rules/check compiles a segment or eligibility rule without
@@ -19,9 +19,9 @@ func (s *Server) checkRule(c *fiber.Ctx) error {
 	if b.Rule == nil {
 		return badRequest("rule", "rule is required")
 	}
-	compile := features.CompileRule
+	compile := crm.CompileRule
 	if b.Segment {
-		compile = features.CompileSegmentRule
+		compile = crm.CompileSegmentRule
 	}
 	if *b.Rule != "" {
 		if _, err := compile(*b.Rule); err != nil {

@@ -97,7 +97,7 @@ func fullServer(t *testing.T) *Server {
 	st, eng := seededStore(t, nil, purchases(6, 4, 10, func(c, p int) bool { return (c+p)%2 == 0 }))
 	oo := offer.DefaultOptions()
 	oo.Logger = quiet
-	offers, err := offer.New(st.Records(), st, eng, oo)
+	offers, err := offer.New(st.Records(), st, crmOf(t, st), eng, oo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func fullServer(t *testing.T) *Server {
 	// Every route is called with a wrong key: the failed-key throttle
 	// (auththrottle_test.go) would answer 429 after the tenth.
 	o.AuthFailures = 0
-	srv, err := New(Deps{Store: st, Engine: eng, Offers: offers, Experiments: newTestExperiments(t, st, quiet, 0)}, o)
+	srv, err := New(Deps{Store: st, Engine: eng, CRM: crmOf(t, st), Offers: offers, Experiments: newTestExperiments(t, st, quiet, 0)}, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/features/jsonbody"
 	"github.com/affinity-rec/affinity/recommend"
 )
@@ -20,7 +20,7 @@ func popularSegment(c *fiber.Ctx) (string, error) {
 	if segment == "" {
 		return "", nil
 	}
-	if err := features.ValidateSegmentName(segment); err != nil {
+	if err := crm.ValidateSegmentName(segment); err != nil {
 		return "", badRequest("segment", "segment "+strings.TrimPrefix(err.Error(), "name "))
 	}
 	return segment, nil
@@ -51,14 +51,14 @@ func segmentName(c *fiber.Ctx) (string, error) {
 		return "", badRequest("name", "name is not a valid URL path segment")
 	}
 	name = strings.Clone(name)
-	if err := features.ValidateSegmentName(name); err != nil {
+	if err := crm.ValidateSegmentName(name); err != nil {
 		return "", err
 	}
 	return name, nil
 }
 
 func (s *Server) listSegments(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"segments": s.deps.Store.ListSegments()})
+	return c.JSON(fiber.Map{"segments": s.deps.CRM.ListSegments()})
 }
 
 func (s *Server) putSegment(c *fiber.Ctx) error {
@@ -70,7 +70,7 @@ func (s *Server) putSegment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	seg, err := s.deps.Store.PutSegment(name, strings.Clone(rule))
+	seg, err := s.deps.CRM.PutSegment(name, strings.Clone(rule))
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (s *Server) getSegment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	seg, err := s.deps.Store.GetSegment(name)
+	seg, err := s.deps.CRM.GetSegment(name)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (s *Server) deleteSegment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Store.DeleteSegment(name); err != nil {
+	if err := s.deps.CRM.DeleteSegment(name); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

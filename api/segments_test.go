@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/features/eventio"
 	"github.com/affinity-rec/affinity/recommend"
 )
@@ -40,11 +41,11 @@ func newSegServer(t testing.TB, dir string) *segServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
+	eng, err := recommend.New(storeDeps(t, st), recommend.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := serverOver(t, Deps{Store: st, Engine: eng}, o.Logger)
+	srv := serverOver(t, Deps{Store: st, Engine: eng, CRM: crmOf(t, st)}, o.Logger)
 	return &segServer{st: st, srv: srv}
 }
 
@@ -82,15 +83,15 @@ func (s *segServer) loadDemo(t testing.TB) {
 		t.Fatal(err)
 	}
 	s.st.Refresh()
-	if err := s.st.RefreshCustomerValue(); err != nil {
+	if err := s.srv.deps.CRM.RefreshCustomerValue(); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // bruteCount counts customers whose value passes keep.
-func bruteCount(st *features.Store, keep func(features.Value, map[string]any) bool) (n int, some string) {
+func bruteCount(st *features.Store, cs *crm.Service, keep func(crm.Value, map[string]any) bool) (n int, some string) {
 	for c := 0; c < st.NumCustomers(); c++ {
-		v, ok := st.CustomerValue(uint32(c))
+		v, ok := cs.CustomerValue(uint32(c))
 		if !ok {
 			continue
 		}
@@ -108,18 +109,18 @@ func TestSegmentsHTTPEndToEnd(t *testing.T) {
 	s.loadDemo(t)
 
 	// Define, read, list.
-	var seg features.Segment
+	var seg crm.Segment
 	s.do(t, "PUT", "/v1/segments/big", `{"rule":"monetary > 500 && frequency >= 2"}`).want(t, 200).decode(t, &seg)
-	wantN, member := bruteCount(s.st, func(v features.Value, _ map[string]any) bool { return v.Monetary > 500 && v.Frequency >= 2 })
+	wantN, member := bruteCount(s.st, s.srv.deps.CRM, func(v crm.Value, _ map[string]any) bool { return v.Monetary > 500 && v.Frequency >= 2 })
 	if seg.Name != "big" || seg.Members != wantN || wantN == 0 {
 		t.Fatalf("PUT reply %+v, brute force %d", seg, wantN)
 	}
 	s.do(t, "PUT", "/v1/segments/france", `{"rule":"attributes.country == \"France\""}`).want(t, 200).decode(t, &seg)
-	wantF, _ := bruteCount(s.st, func(_ features.Value, a map[string]any) bool { return a["country"] == "France" })
+	wantF, _ := bruteCount(s.st, s.srv.deps.CRM, func(_ crm.Value, a map[string]any) bool { return a["country"] == "France" })
 	if seg.Members != wantF || wantF == 0 {
 		t.Fatalf("france %+v, brute force %d", seg, wantF)
 	}
-	var list struct{ Segments []features.Segment }
+	var list struct{ Segments []crm.Segment }
 	s.do(t, "GET", "/v1/segments", "").want(t, 200).decode(t, &list)
 	if len(list.Segments) != 2 || list.Segments[0].Name != "big" || list.Segments[1].Members != wantF {
 		t.Fatalf("list %+v", list)
@@ -147,7 +148,7 @@ func TestSegmentsHTTPEndToEnd(t *testing.T) {
 		}
 	}
 	c, _ := s.st.CustomerID(member)
-	v, _ := s.st.CustomerValue(c)
+	v, _ := s.srv.deps.CRM.CustomerValue(c)
 	if prof.Value["monetary"] != v.Monetary || prof.Value["frequency"] != float64(v.Frequency) || prof.Value["tier"] != v.Tier {
 		t.Fatalf("profile value %v, store %+v", prof.Value, v)
 	}
@@ -192,7 +193,7 @@ func TestSegmentsHTTPEndToEnd(t *testing.T) {
 	}
 
 	// Insights: tiers add up.
-	var ins features.ValueSummary
+	var ins crm.ValueSummary
 	s.do(t, "GET", "/v1/insights/value", "").want(t, 200).decode(t, &ins)
 	n := 0
 	for _, tr := range ins.Tiers {
@@ -217,7 +218,7 @@ func TestSegmentsSurviveRestartHTTP(t *testing.T) {
 	dir := t.TempDir()
 	s := newSegServer(t, dir)
 	s.loadDemo(t)
-	var seg features.Segment
+	var seg crm.Segment
 	s.do(t, "PUT", "/v1/segments/loyal", `{"rule":"tier in [\"loyal\", \"champions\"]"}`).want(t, 200).decode(t, &seg)
 	if seg.Members == 0 {
 		t.Fatal("no loyal customers")
@@ -226,7 +227,7 @@ func TestSegmentsSurviveRestartHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2 := newSegServer(t, dir)
-	var got features.Segment
+	var got crm.Segment
 	s2.do(t, "GET", "/v1/segments/loyal", "").want(t, 200).decode(t, &got)
 	if got != seg {
 		t.Fatalf("after restart %+v, before %+v", got, seg)
@@ -276,7 +277,7 @@ func TestSegmentsHTTPErrors(t *testing.T) {
 		}
 	}
 	// Nothing was created by the bad requests.
-	var list struct{ Segments []features.Segment }
+	var list struct{ Segments []crm.Segment }
 	s.do(t, "GET", "/v1/segments", "").want(t, 200).decode(t, &list)
 	if len(list.Segments) != 1 {
 		t.Fatalf("segments after bad requests: %+v", list.Segments)
@@ -298,7 +299,7 @@ func FuzzSegmentBody(f *testing.F) {
 			}
 			return
 		}
-		if _, err := features.CompileSegmentRule(rule); err != nil {
+		if _, err := crm.CompileSegmentRule(rule); err != nil {
 			var fe *features.FieldError
 			if !errors.As(err, &fe) || fe.Field != "rule" {
 				t.Fatalf("%q: %v", rule, err)
@@ -313,7 +314,7 @@ func BenchmarkProfileHTTP(b *testing.B) {
 	s := newSegServer(b, "")
 	s.loadDemo(b)
 	for _, rule := range []string{"monetary > 500", "tier == \"at_risk\"", "attributes.country == \"France\""} {
-		if _, err := s.st.PutSegment(fmt.Sprintf("s%d", len(rule)), rule); err != nil {
+		if _, err := s.srv.deps.CRM.PutSegment(fmt.Sprintf("s%d", len(rule)), rule); err != nil {
 			b.Fatal(err)
 		}
 	}

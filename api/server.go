@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/pprof"
@@ -15,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/experiment"
 	"github.com/affinity-rec/affinity/recommend/offer"
@@ -163,6 +165,9 @@ func (o Options) Validate() error {
 type Deps struct {
 	Store  *features.Store
 	Engine *recommend.Engine
+	// CRM serves customer value, segments and rules (the profile's value,
+	// the segment and insight routes, rule checks); required.
+	CRM *crm.Service
 	// Experiments serves the experiment flags; nil: no experiments.
 	Experiments *experiment.Service
 	// Offers serves next-best-offer and the offer routes; nil: no offers.
@@ -210,10 +215,13 @@ func New(d Deps, o Options) (*Server, error) {
 	if _, err := openapiJSON(); err != nil {
 		return nil, err // a broken embedded description is a build mistake: fail loudly
 	}
+	if d.CRM == nil {
+		return nil, errors.New("api: Deps.CRM is required (crm.New over the store)")
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{opts: o, deps: d, lists: recommend.NewService(d.Engine, d.experimenter()), log: o.Logger, metrics: newMetrics(d.Store)}
+	s := &Server{opts: o, deps: d, lists: recommend.NewService(d.Engine, d.experimenter()), log: o.Logger, metrics: newMetrics(d.Store, d.CRM)}
 	if d.Offers != nil {
 		s.nextBest = offer.NewNextBest(d.Offers, d.experimenter())
 	}

@@ -55,14 +55,14 @@ func openServer(t testing.TB, dir string, ao Options) (*features.Store, *Server)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
+	eng, err := recommend.New(storeDeps(t, st), recommend.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ao.BodyLimit == 0 {
 		ao = DefaultOptions()
 	}
-	srv, err := New(Deps{Store: st, Engine: eng}, ao)
+	srv, err := New(Deps{Store: st, Engine: eng, CRM: crmOf(t, st)}, ao)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import "context"
 
 // profileValue adds the customer's value and segments to a profile reply.
 func (s *Server) profileValue(cust uint32, id string, p *profileReply) error {
-	st := s.deps.Store
-	v, ok := st.CustomerValue(cust)
+	cs := s.deps.CRM
+	v, ok := cs.CustomerValue(cust)
 	if !ok {
 		return notFound("unknown customer " + quote(id))
 	}
@@ -20,6 +20,6 @@ func (s *Server) profileValue(cust uint32, id string, p *profileReply) error {
 	}
 	v.PotentialValue = pv
 	p.Value = v
-	p.Segments = st.SegmentsOf(cust)
+	p.Segments = cs.SegmentsOf(cust)
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 )
 
 // TestEventRangesHTTP: out-of-range values and times are 400s naming the
@@ -90,7 +90,7 @@ func TestExtremeValuesEveryEndpoint(t *testing.T) {
 		t.Fatalf("events: %+v", er)
 	}
 	s.store.Refresh()
-	if err := s.store.RefreshCustomerValue(); err != nil {
+	if err := s.srv.deps.CRM.RefreshCustomerValue(); err != nil {
 		t.Fatal(err)
 	}
 	if _, units := s.flushedResults(t, "home"); units == 0 {
@@ -116,7 +116,7 @@ func TestExtremeValuesEveryEndpoint(t *testing.T) {
 		} `json:"value"`
 	}
 	s.do(t, "GET", "/v1/customers/c1/profile", "").want(t, 200).decode(t, &prof)
-	if prof.Value.Monetary < 40e9 || prof.Value.Recency < 0 || prof.Value.Tier == features.TierProspect {
+	if prof.Value.Monetary < 40e9 || prof.Value.Recency < 0 || prof.Value.Tier == crm.TierProspect {
 		t.Fatalf("profile value %+v, want at least 4e10, of a buyer", prof.Value)
 	}
 	var seg struct{ Members int }

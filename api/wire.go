@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"github.com/affinity-rec/affinity/features/crm"
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
@@ -116,7 +117,7 @@ type profileReply struct {
 	CustomerID string         `json:"customer_id"`
 	Events     int            `json:"events"`
 	Segments   []string       `json:"segments"`
-	Value      features.Value `json:"value"`
+	Value      crm.Value      `json:"value"`
 }
 
 // historyEvent is one event of GET /v1/customers/{id}/events.

@@ -523,16 +523,24 @@ type CustomerList struct {
 
 // CustomerValue defines model for CustomerValue.
 type CustomerValue struct {
-	CurrentValue float64 `json:"current_value"`
-	FScore       int     `json:"f_score"`
+	// ChurnRisk Probability of no purchase in the next 90 days, from the BG/NBD model fitted on the store's purchase history (P(no purchase), which ranks customers who do not come back far better than 1 − p_alive on real data: docs/customer-value.md). null while no model is fitted (fewer than 20 buyers, or before the first value refresh) and for a customer who never bought.
+	ChurnRisk    *float64 `json:"churn_risk,omitempty"`
+	CurrentValue float64  `json:"current_value"`
+
+	// ExpectedValue Expected revenue over the next 90 days (BG/NBD expected purchases × Gamma-Gamma expected order value); null as churn_risk.
+	ExpectedValue *float64 `json:"expected_value,omitempty"`
+	FScore        int      `json:"f_score"`
 
 	// Frequency Orders.
 	Frequency       int     `json:"frequency"`
 	HistoricalValue float64 `json:"historical_value"`
 	MScore          int     `json:"m_score"`
 	Monetary        float64 `json:"monetary"`
-	PotentialValue  float64 `json:"potential_value"`
-	RScore          int     `json:"r_score"`
+
+	// PAlive BG/NBD's probability that the customer still buys at all; null as churn_risk.
+	PAlive         *float64 `json:"p_alive,omitempty"`
+	PotentialValue float64  `json:"potential_value"`
+	RScore         int      `json:"r_score"`
 
 	// RecencyDays Days since the last purchase.
 	RecencyDays float64           `json:"recency_days"`
@@ -1108,11 +1116,17 @@ type Snapshot struct {
 
 // TierSummary defines model for TierSummary.
 type TierSummary struct {
-	CurrentValue float64         `json:"current_value"`
-	Customers    int             `json:"customers"`
-	Revenue      float64         `json:"revenue"`
-	RevenueShare float64         `json:"revenue_share"`
-	Tier         TierSummaryTier `json:"tier"`
+	CurrentValue float64 `json:"current_value"`
+	Customers    int     `json:"customers"`
+
+	// ExpectedValue Sum of the tier's expected_value over the next 90 days; null as mean_churn_risk.
+	ExpectedValue *float64 `json:"expected_value,omitempty"`
+
+	// MeanChurnRisk Mean churn_risk of the tier's buyers; null while no model is fitted and for a tier without buyers.
+	MeanChurnRisk *float64        `json:"mean_churn_risk,omitempty"`
+	Revenue       float64         `json:"revenue"`
+	RevenueShare  float64         `json:"revenue_share"`
+	Tier          TierSummaryTier `json:"tier"`
 }
 
 // TierSummaryTier defines model for TierSummary.Tier.
@@ -1129,14 +1143,52 @@ type Time0 = time.Time
 // Time1 defines model for Time.1.
 type Time1 = float64
 
+// ValueModel defines model for ValueModel.
+type ValueModel struct {
+	// AsOf The store's clock the fit was made at.
+	AsOf time.Time `json:"as_of"`
+
+	// Bgnbd BG/NBD: purchase rates Gamma(r, alpha), dropout probabilities Beta(a, b); times in days.
+	Bgnbd struct {
+		A             float64 `json:"a"`
+		AlphaDays     float64 `json:"alpha_days"`
+		B             float64 `json:"b"`
+		LogLikelihood float64 `json:"log_likelihood"`
+
+		// NoDropout The fit found no dropout (a at 0 or b unbounded): p_alive is near 1 for everyone, and churn_risk rests on each customer's buying rate.
+		NoDropout bool    `json:"no_dropout"`
+		R         float64 `json:"r"`
+	} `json:"bgnbd"`
+
+	// Customers Buyers the fit used.
+	Customers int `json:"customers"`
+
+	// FittedAt When the fit ran (wall clock).
+	FittedAt time.Time `json:"fitted_at"`
+
+	// GammaGamma Gamma-Gamma spend model: order values Gamma(p, v), v ~ Gamma(q, gamma).
+	GammaGamma struct {
+		Gamma         float64 `json:"gamma"`
+		LogLikelihood float64 `json:"log_likelihood"`
+		P             float64 `json:"p"`
+		Q             float64 `json:"q"`
+	} `json:"gamma_gamma"`
+
+	// HorizonDays The period churn_risk and expected_value look ahead.
+	HorizonDays float64 `json:"horizon_days"`
+}
+
 // ValueSummary defines model for ValueSummary.
 type ValueSummary struct {
 	AsOf   time.Time `json:"as_of"`
 	Buyers int       `json:"buyers"`
 
 	// Concentration Revenue share of the top k×5% of buyers, k = 0..20 (the concentration curve; item 4 is top20_revenue_share).
-	Concentration     []float64     `json:"concentration"`
-	Customers         int           `json:"customers"`
+	Concentration []float64 `json:"concentration"`
+	Customers     int       `json:"customers"`
+
+	// Model The churn and expected-value model of the last good fit; null until a fit succeeds.
+	Model             *ValueModel   `json:"model,omitempty"`
 	Revenue           float64       `json:"revenue"`
 	Tiers             []TierSummary `json:"tiers"`
 	Top20Customers    int           `json:"top20_customers"`

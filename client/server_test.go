@@ -13,6 +13,7 @@ import (
 	"github.com/affinity-rec/affinity/api"
 	"github.com/affinity-rec/affinity/api/contract"
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/experiment"
 	"github.com/affinity-rec/affinity/recommend/offer"
@@ -45,7 +46,12 @@ func startServer(t *testing.T, o api.Options) string {
 		t.Fatal(err)
 	}
 	st.Refresh()
-	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
+	cs, err := crm.New(st, st.Records(), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	eng, err := recommend.New(recommend.StoreDeps(st, cs), recommend.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,13 +68,13 @@ func startServer(t *testing.T, o api.Options) string {
 	t.Cleanup(func() { x.Close() })
 	oo := offer.DefaultOptions()
 	oo.Logger = quiet
-	offers, err := offer.New(st.Records(), st, eng, oo)
+	offers, err := offer.New(st.Records(), st, cs, eng, oo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { offers.Close() })
 	o.Logger = quiet
-	srv, err := api.New(api.Deps{Store: st, Engine: eng, Experiments: x, Offers: offers}, o)
+	srv, err := api.New(api.Deps{Store: st, Engine: eng, CRM: cs, Experiments: x, Offers: offers}, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,11 @@
 // Package features is Affinity's feature store: the dictionary of external ids,
 // the durable event log, the association bitmaps derived from it (product ->
 // customers per event class, customer -> products, attribute value ->
-// products), product neighbour lists, product and customer records, each
-// customer's value (RFM, tier, historical and current value, value.go) and
-// segment membership (one roaring bitmap per rule, segments.go; rules and
-// their cost bounds, rules.go and rulecost.go; kept current off the ingest
-// path by a background applier, segapply.go),
-// and generic records and append-only logs that other packages (offers,
-// experiments) keep here so that nothing else touches Badger.
+// products), product neighbour lists, product and customer records, and
+// generic records and append-only logs that other packages (offers,
+// experiments, segment definitions) keep here so that nothing else touches
+// Badger. Customer value, segments and rules are package features/crm,
+// which follows the store through hooks.go (Follow).
 //
 // It is the only package that imports Badger. Nothing outside it sees a key or
 // a transaction; the key layout lives in keys.go.

@@ -20,6 +20,11 @@ func (e *unknown) Is(target error) bool { return target == ErrNotFound }
 
 func errUnknown(what, id string) error { return &unknown{what: what, id: id} }
 
+// Unknown is the ErrNotFound of what (a kind, such as "segment") id, for
+// packages that keep their own records beside the store: it reads the
+// same as the store's own ("unknown segment \"x\"").
+func Unknown(what, id string) error { return errUnknown(what, id) }
+
 var (
 	// ErrNotFound is returned when an id, product, customer or record is unknown.
 	ErrNotFound = errors.New("not found")

@@ -36,3 +36,23 @@ func (s *Store) runHooks(fn func(Hooks)) {
 		fn(h)
 	}
 }
+
+// Follow runs start and then registers h, both in the writer goroutine:
+// no write commits between them, so a service that builds its state from
+// the store in start (reading histories, attributes, records) and keeps it
+// current through h neither misses nor double-counts an event. start must
+// not call the store's write methods (they would wait for the writer it
+// holds); it delays writes for as long as it runs.
+func (s *Store) Follow(h Hooks, start func() error) error {
+	return s.do(func() error {
+		if err := start(); err != nil {
+			return err
+		}
+		s.AddHooks(h)
+		return nil
+	})
+}
+
+// OrderHash is the hash of an order id that Interaction.Order holds (0 for
+// none), for hooks that count distinct orders of an AppliedEvent.
+func OrderHash(orderID string) uint32 { return orderHash(orderID) }

@@ -72,9 +72,6 @@ func (s *Store) load() error {
 		s.idx.all = true
 		s.Refresh()
 	}
-	if err := s.loadCRM(); err != nil {
-		return err
-	}
 	if err := s.loadErased(); err != nil {
 		return err
 	}

@@ -78,8 +78,6 @@ type Store struct {
 	snapStale atomic.Bool
 	disk      *diskGuard
 
-	crm crm // customer value and segments (value.go, segments.go)
-
 	erased erasedSet // erased customers, so reads do not re-create them (erased.go)
 }
 

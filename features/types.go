@@ -37,6 +37,13 @@ func (t *TypeTable) Weight(c uint8, v float64) float64 {
 	return e.Weight
 }
 
+// IsPurchase reports whether code c is a purchase: a configured type of
+// class bought whose value is revenue, not a weight (a rating is not
+// revenue). Customer value counts these.
+func (t *TypeTable) IsPurchase(c uint8) bool {
+	return t.known[c] && t.conf[c].Class == ClassBought && !t.conf[c].UseValue
+}
+
 // Configured returns the configured type names, sorted.
 func (t *TypeTable) Configured() []string {
 	m := map[string]EventType{}

@@ -54,9 +54,6 @@ type AudienceSource interface {
 	ProductCustomers(b features.Basis, p uint32) *roaring.Bitmap
 	// CustomerName is customer c's external id.
 	CustomerName(c uint32) string
-	// SegmentMembers returns a segment's members (shared: not to be
-	// changed); an error wrapping features.ErrNotFound for an unknown one.
-	SegmentMembers(name string) (*roaring.Bitmap, error)
 	// LatestEventTime is the newest event time (zero: no events).
 	LatestEventTime() time.Time
 }
@@ -153,7 +150,10 @@ func (e *Engine) Audience(q AudienceQuery) (Audience, error) {
 	var members *roaring.Bitmap
 	if q.Segment != "" {
 		var err error
-		if members, err = e.aud.SegmentMembers(q.Segment); err != nil {
+		if e.segs == nil {
+			return Audience{}, fmt.Errorf("%w: this store has no segments", ErrBadRequest)
+		}
+		if members, err = e.segs.SegmentMembers(q.Segment); err != nil {
 			return Audience{}, err
 		}
 	}

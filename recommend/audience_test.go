@@ -13,15 +13,20 @@ import (
 
 // openCountingEngine is openEngine with co-occurrence counts as the
 // similarity and no self-tuning, so that scores can be worked out by hand.
-func openCountingEngine(t *testing.T, evs []features.Event) (*Engine, *features.Store) {
+func openCountingEngine(t *testing.T, evs []features.Event) (*Engine, *crmStore) {
 	t.Helper()
 	o := features.DefaultOptions(t.TempDir())
 	o.SyncWrites = false
 	o.RefreshInterval = time.Hour
 	o.Neighbours.Similarity = features.SimCooccurrence
 	o.Neighbours.Tune = false
-	st, err := features.Open(o)
+	fs, err := features.Open(o)
 	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := withCRM(fs)
+	if err != nil {
+		fs.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
@@ -29,7 +34,7 @@ func openCountingEngine(t *testing.T, evs []features.Event) (*Engine, *features.
 		t.Fatal(err)
 	}
 	st.Refresh()
-	e, err := New(StoreDeps(st), DefaultOptions())
+	e, err := New(st.deps(), DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend/merch"
 )
 
@@ -75,9 +76,14 @@ type Deps struct {
 	Rules *merch.Rules
 }
 
-// StoreDeps are the Deps of a feature store, which provides all of them.
-func StoreDeps(st *features.Store) Deps {
-	return Deps{Source: st, Segments: st, Values: st, Audience: st, Rules: merch.New(st.Records(), st)}
+// StoreDeps are the Deps of a feature store and the customer-value service
+// that follows it (segments, purchase values); c nil: neither capability.
+func StoreDeps(st *features.Store, c *crm.Service) Deps {
+	d := Deps{Source: st, Audience: st, Rules: merch.New(st.Records(), st)}
+	if c != nil {
+		d.Segments, d.Values = c, c
+	}
+	return d
 }
 
 // defaultDenseScatter: scatter adds blindly when the catalogue has at most

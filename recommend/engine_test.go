@@ -30,7 +30,7 @@ func openEngine(t *testing.T, evs []features.Event) (*Engine, *features.Store) {
 		}
 	}
 	st.Refresh()
-	e, err := New(StoreDeps(st), DefaultOptions())
+	e, err := New(StoreDeps(st, nil), DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestPersonalScoringBothWays(t *testing.T) {
 	o := DefaultOptions()
 	o.CacheEntries = 0
 	_, st := openEngine(t, evs)
-	e, err := New(StoreDeps(st), o)
+	e, err := New(StoreDeps(st, nil), o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func retailEngine(b *testing.B) (*Engine, *features.Store) {
 	if retailErr != nil {
 		b.Fatal(retailErr)
 	}
-	e, err := New(StoreDeps(retailStore), DefaultOptions())
+	e, err := New(StoreDeps(retailStore, nil), DefaultOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func BenchmarkPersonal(b *testing.B) {
 	cached, st := retailEngine(b)
 	o := DefaultOptions()
 	o.CacheEntries = 0
-	uncached, err := New(StoreDeps(st), o)
+	uncached, err := New(StoreDeps(st, nil), o)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -62,8 +62,8 @@ func TestPersonalUsesTuning(t *testing.T) {
 	}
 	untunedOpts := DefaultOptions()
 	untunedOpts.HalfLife, untunedOpts.UseTuning = 365*24*time.Hour, false
-	untuned, _ := New(StoreDeps(st), untunedOpts)
-	tuned, _ := New(StoreDeps(st), DefaultOptions())
+	untuned, _ := New(StoreDeps(st, nil), untunedOpts)
+	tuned, _ := New(StoreDeps(st, nil), DefaultOptions())
 	top := func(e *Engine) string {
 		l, err := e.Personal(ctx, Request{CustomerID: "probe", Limit: 3})
 		if err != nil || len(l.Items) == 0 {
@@ -121,7 +121,7 @@ func TestPersonalBlendsPopularity(t *testing.T) {
 	// (EASE sums) are far below it.
 	plainOpts := DefaultOptions()
 	plainOpts.UseTuning = false
-	plain, _ := New(StoreDeps(st), plainOpts)
+	plain, _ := New(StoreDeps(st, nil), plainOpts)
 	pl, _ := plain.Personal(context.Background(), Request{CustomerID: "c0", Limit: 3})
 	top, _ := st.ProductID(l.Items[0].ProductID)
 	m := st.Model()

@@ -7,6 +7,7 @@ package recommend
 
 import (
 	"fmt"
+	"github.com/affinity-rec/affinity/features/crm"
 	"math"
 
 	"github.com/affinity-rec/affinity/features"
@@ -116,7 +117,7 @@ func checkRulesParam(v any) string {
 		return fmt.Sprintf("must be a list of 1 to %d rule names", MaxMerchIDs)
 	}
 	for _, n := range names {
-		if err := features.ValidateSegmentName(n); err != nil {
+		if err := crm.ValidateSegmentName(n); err != nil {
 			return fmt.Sprintf("holds %q, whose %s", n, err.Error())
 		}
 	}

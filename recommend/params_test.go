@@ -42,7 +42,7 @@ func TestVariantParamsReachTheEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Refresh()
-	eng, err := New(StoreDeps(st), DefaultOptions())
+	eng, err := New(StoreDeps(st, nil), DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

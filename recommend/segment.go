@@ -3,24 +3,29 @@ package recommend
 import (
 	"context"
 	"fmt"
-	"github.com/affinity-rec/affinity/features/similarity"
+	"github.com/RoaringBitmap/roaring/v2"
 	"slices"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
+	"github.com/affinity-rec/affinity/features/similarity"
 )
 
 // SegmentSource is what segment-aware ranking needs beyond Source.
-// Implementations must be safe for concurrent use; *features.Store is one.
+// Implementations must be safe for concurrent use; *crm.Service is one.
 // An Engine without one (Deps.Segments nil) simply has no segments.
 type SegmentSource interface {
 	// SegmentsOf returns the names of customer c's segments, sorted.
 	SegmentsOf(c uint32) []string
 	// SegmentProducts returns what a segment buys; an error wrapping
 	// features.ErrNotFound for an unknown segment.
-	SegmentProducts(name string) (*features.SegmentProducts, error)
+	SegmentProducts(name string) (*crm.SegmentProducts, error)
+	// SegmentMembers returns a segment's members (shared: not to be
+	// changed); an error wrapping features.ErrNotFound for an unknown one.
+	SegmentMembers(name string) (*roaring.Bitmap, error)
 }
 
-var _ SegmentSource = (*features.Store)(nil)
+var _ SegmentSource = (*crm.Service)(nil)
 
 const (
 	// thinHistory is the number of distinct products below which a
@@ -41,7 +46,7 @@ func (e *Engine) segmentSource() (SegmentSource, error) {
 // products segment buys more than everyone else, by smoothed lift,
 // filtered; with r.CustomerID, minus what that customer bought.
 func (e *Engine) SegmentProducts(ctx context.Context, r Request, segment string) (List, error) {
-	return e.segmentList(r, segment, "segment-lift", func(sp *features.SegmentProducts) []similarity.Neighbour { return sp.Lift })
+	return e.segmentList(r, segment, "segment-lift", func(sp *crm.SegmentProducts) []similarity.Neighbour { return sp.Lift })
 }
 
 // SegmentPopular answers popular?segment=: the products most of the
@@ -51,10 +56,10 @@ func (e *Engine) SegmentPopular(ctx context.Context, r Request, segment string) 
 	if r.Window > 0 {
 		return List{}, &features.FieldError{Field: "window", Msg: "cannot be combined with segment (segment popularity is over all time)"}
 	}
-	return e.segmentList(r, segment, "segment-popular", func(sp *features.SegmentProducts) []similarity.Neighbour { return sp.Popular })
+	return e.segmentList(r, segment, "segment-popular", func(sp *crm.SegmentProducts) []similarity.Neighbour { return sp.Popular })
 }
 
-func (e *Engine) segmentList(r Request, segment, algo string, pick func(*features.SegmentProducts) []similarity.Neighbour) (List, error) {
+func (e *Engine) segmentList(r Request, segment, algo string, pick func(*crm.SegmentProducts) []similarity.Neighbour) (List, error) {
 	ss, err := e.segmentSource()
 	if err != nil {
 		return List{}, err

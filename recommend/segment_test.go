@@ -10,18 +10,52 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 )
 
 var segClock = time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 
-func segTestStore(t testing.TB) *features.Store {
+// crmStore is a feature store with the customer-value service following
+// it, as the server wires them: the store's methods and the service's
+// (PutSegment, CustomerValue, ...) on one value.
+type crmStore struct {
+	*features.Store
+	*crm.Service
+}
+
+// Close stops the service, then closes the store.
+func (s *crmStore) Close() error {
+	s.Service.Close()
+	return s.Store.Close()
+}
+
+// CoBought is the store's (the service passes it on).
+func (s *crmStore) CoBought(a, b uint32) (int, int) { return s.Store.CoBought(a, b) }
+
+// deps are the engine's Deps over s.
+func (s *crmStore) deps() Deps { return StoreDeps(s.Store, s.Service) }
+
+func withCRM(st *features.Store) (*crmStore, error) {
+	cs, err := crm.New(st, st.Records(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return &crmStore{Store: st, Service: cs}, nil
+}
+
+func segTestStore(t testing.TB) *crmStore {
 	t.Helper()
 	o := features.DefaultOptions(t.TempDir())
 	o.SyncWrites = false
 	o.RefreshInterval = time.Hour
 	o.Clock = func() time.Time { return segClock }
-	st, err := features.Open(o)
+	fs, err := features.Open(o)
 	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := withCRM(fs)
+	if err != nil {
+		fs.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
@@ -32,7 +66,7 @@ func segTestStore(t testing.TB) *features.Store {
 // hobby=garden) also buy "seeds" and "gloves" (category garden), which
 // only 2 others buy; everyone else buys "milk". Customers p1..p3 are
 // regulars with long histories in the bread/milk cluster.
-func segWorld(t testing.TB) (*Engine, *features.Store) {
+func segWorld(t testing.TB) (*Engine, *crmStore) {
 	t.Helper()
 	st := segTestStore(t)
 	ts := segClock.Add(-48 * time.Hour)
@@ -80,7 +114,7 @@ func segWorld(t testing.TB) (*Engine, *features.Store) {
 		t.Fatal(err)
 	}
 	st.Refresh()
-	e, err := New(StoreDeps(st), DefaultOptions())
+	e, err := New(st.deps(), DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,13 +33,13 @@ const segRetailFile = "../../shared/data/uci-online-retail/online_retail.csv.gz"
 
 var (
 	segRetailOnce sync.Once
-	segRetail     *features.Store
+	segRetail     *crmStore
 	segRetailErr  error
 )
 
 // segRetailStore loads the full set once per test binary, with customer
 // countries, product prices and three segments.
-func segRetailStore(b *testing.B) *features.Store {
+func segRetailStore(b *testing.B) *crmStore {
 	b.Helper()
 	if _, err := os.Stat(segRetailFile); err != nil {
 		b.Skip("full Online Retail set not found at " + segRetailFile)
@@ -51,7 +51,7 @@ func segRetailStore(b *testing.B) *features.Store {
 	return segRetail
 }
 
-func loadSegRetail() (*features.Store, error) {
+func loadSegRetail() (*crmStore, error) {
 	dir, err := os.MkdirTemp("", "affinity-seg-bench-")
 	if err != nil {
 		return nil, err
@@ -60,7 +60,11 @@ func loadSegRetail() (*features.Store, error) {
 	o.SyncWrites = false
 	o.RefreshInterval = time.Hour
 	o.Clock = func() time.Time { return time.Date(2011, 12, 10, 0, 0, 0, 0, time.UTC) }
-	st, err := features.Open(o)
+	fs, err := features.Open(o)
+	if err != nil {
+		return nil, err
+	}
+	st, err := withCRM(fs)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +124,7 @@ func loadSegRetail() (*features.Store, error) {
 // left out.
 func BenchmarkSegmentProductsList(b *testing.B) {
 	st := segRetailStore(b)
-	e, err := New(StoreDeps(st), DefaultOptions())
+	e, err := New(st.deps(), DefaultOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -152,7 +156,7 @@ func BenchmarkSegmentProductsList(b *testing.B) {
 // personal recommendations and their co-purchase probabilities.
 func BenchmarkPotentialValue(b *testing.B) {
 	st := segRetailStore(b)
-	e, err := New(StoreDeps(st), DefaultOptions())
+	e, err := New(st.deps(), DefaultOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -172,7 +176,7 @@ func BenchmarkPotentialValue(b *testing.B) {
 // layer: value, segments and potential value.
 func BenchmarkProfile(b *testing.B) {
 	st := segRetailStore(b)
-	e, err := New(StoreDeps(st), DefaultOptions())
+	e, err := New(st.deps(), DefaultOptions())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 )
 
 // ValueSource is what potential value needs beyond Source: customers who
@@ -16,7 +17,7 @@ type ValueSource interface {
 	PurchaseValue(p uint32) (float64, bool)
 }
 
-var _ ValueSource = (*features.Store)(nil)
+var _ ValueSource = (*crm.Service)(nil)
 
 const (
 	// potentialTopN is how many personal recommendations potential value

@@ -258,7 +258,7 @@ func Train(ctx context.Context, train []features.Event, algo Algorithm, res *Res
 	}
 	ingested := sum.Seconds - sum.ModelSeconds
 	built := sum.ModelSeconds
-	eng, err := recommend.New(recommend.StoreDeps(store), algo.Engine)
+	eng, err := recommend.New(recommend.StoreDeps(store, nil), algo.Engine)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot build the engine for %s: %w", algo.Name, err)
 	}

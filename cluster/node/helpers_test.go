@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/affinity-rec/affinity/features/crm"
 	"io"
 	"net"
 	"net/http"
@@ -30,6 +31,7 @@ type member struct {
 	dir   string
 	urls  string
 	store *features.Store
+	crm   *crm.Service
 	node  *node.Node
 	srv   *api.Server
 	base  string
@@ -62,15 +64,19 @@ func startMemberWait(t testing.TB, dir, urls string, wait time.Duration) *member
 		st.Close()
 		t.Fatal(err)
 	}
+	m.crm, err = crm.New(st, st.Records(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ro := recommend.DefaultOptions()
 	ro.UseTuning = false
-	eng, err := recommend.New(recommend.StoreDeps(st), ro)
+	eng, err := recommend.New(recommend.StoreDeps(st, m.crm), ro)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ao := api.DefaultOptions()
 	ao.Cluster = m.node
-	m.srv, err = api.New(api.Deps{Store: st, Engine: eng}, ao)
+	m.srv, err = api.New(api.Deps{Store: st, Engine: eng, CRM: m.crm}, ao)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +97,7 @@ func (m *member) stop() {
 	}
 	m.srv.App().ShutdownWithTimeout(5 * time.Second)
 	m.node.Close()
+	m.crm.Close()
 	if err := m.store.Close(); err != nil {
 		m.t.Error(err)
 	}

@@ -7,15 +7,16 @@ import (
 
 	"github.com/affinity-rec/affinity/api"
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/experiment"
 	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
-// buildDeps wires the services the API calls. Feature services (segments,
-// offers, experiments) are added here.
-func buildDeps(store *features.Store, eng *recommend.Engine, log *slog.Logger) (api.Deps, error) {
-	d := api.Deps{Store: store, Engine: eng}
+// buildDeps wires the services the API calls. Feature services (customer
+// value and segments, offers, experiments) are added here.
+func buildDeps(store *features.Store, cs *crm.Service, eng *recommend.Engine, log *slog.Logger) (api.Deps, error) {
+	d := api.Deps{Store: store, Engine: eng, CRM: cs}
 	// The variant params experiments accept are those the services that
 	// read them understand: ranking's, and the offers' nbo_policy.
 	checks := recommend.ParamChecks(eng.Options().MaxLimit)
@@ -30,7 +31,7 @@ func buildDeps(store *features.Store, eng *recommend.Engine, log *slog.Logger) (
 	d.Experiments = exps
 	oo := offer.DefaultOptions()
 	oo.Logger = log
-	offers, err := offer.New(store.Records(), store, eng, oo)
+	offers, err := offer.New(store.Records(), store, cs, eng, oo)
 	if err != nil {
 		return d, fmt.Errorf("cannot start offers: %w", err)
 	}

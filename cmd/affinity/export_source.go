@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/affinity-rec/affinity/features/crm"
 	"io"
 	"log/slog"
 	"net/http"
@@ -33,6 +34,7 @@ type dataExporter struct {
 	store *features.Store
 	deps  api.Deps
 	cd    campaign.Deps
+	crm   *crm.Service // nil until wire
 }
 
 func openDataExporter(dir, config string) (*dataExporter, error) {
@@ -65,14 +67,19 @@ func openDataExporter(dir, config string) (*dataExporter, error) {
 
 // wire builds the engine and the services over the store, as serve does.
 func (x *dataExporter) wire(fc fileConfig, log *slog.Logger) error {
-	eng, err := recommend.New(recommend.StoreDeps(x.store), fc.engineOptions())
+	cs, err := crm.New(x.store, x.store.Records(), log)
 	if err != nil {
 		return err
 	}
-	if x.deps, err = buildDeps(x.store, eng, log); err != nil {
+	x.crm = cs
+	eng, err := recommend.New(recommend.StoreDeps(x.store, cs), fc.engineOptions())
+	if err != nil {
 		return err
 	}
-	x.cd = campaign.Deps{Store: x.store, Engine: eng, Lists: recommend.NewService(eng, x.deps.Experiments), Offers: x.deps.Offers}
+	if x.deps, err = buildDeps(x.store, cs, eng, log); err != nil {
+		return err
+	}
+	x.cd = campaign.Deps{Store: x.store, Profiles: cs, Engine: eng, Lists: recommend.NewService(eng, x.deps.Experiments), Offers: x.deps.Offers}
 	if x.deps.Experiments != nil {
 		x.cd.Experiments = x.deps.Experiments
 	}
@@ -94,7 +101,11 @@ func (x *dataExporter) run(ctx context.Context, r campaign.Request, w io.Writer,
 }
 
 func (x *dataExporter) close() error {
-	return errors.Join(closeDeps(x.deps), x.store.Close())
+	errs := []error{closeDeps(x.deps)}
+	if x.crm != nil {
+		errs = append(errs, x.crm.Close())
+	}
+	return errors.Join(append(errs, x.store.Close())...)
 }
 
 // urlExporter exports through a running server's POST /v1/exports.

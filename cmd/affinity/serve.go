@@ -18,6 +18,7 @@ import (
 	"github.com/affinity-rec/affinity/api"
 	"github.com/affinity-rec/affinity/cluster/node"
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend"
 )
 
@@ -145,7 +146,12 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 		}
 		fmt.Fprintf(stdout, "loaded %d events (%d customers, %d products)\n", sum.Accepted, store.NumCustomers(), store.NumProducts())
 	}
-	eng, err := recommend.New(recommend.StoreDeps(store), fc.engineOptions())
+	cs, err := crm.New(store, store.Records(), log)
+	if err != nil {
+		return fmt.Errorf("cannot start customer value: %w", err)
+	}
+	defer cs.Close() // before the store's (deferred earlier, run later)
+	eng, err := recommend.New(recommend.StoreDeps(store, cs), fc.engineOptions())
 	if err != nil {
 		return err
 	}
@@ -164,7 +170,7 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 		ao.StreamLimit = fc.StreamMB << 20
 	}
 	ao.StreamLimit = max(ao.StreamLimit, ao.BodyLimit)
-	deps, err := buildDeps(store, eng, log)
+	deps, err := buildDeps(store, cs, eng, log)
 	if err != nil {
 		return err
 	}
@@ -193,6 +199,7 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 	if err := closeDeps(deps); err != nil {
 		log.Warn("closing services", "err", err)
 	}
+	cs.Close()
 	closed = true
 	if member != nil {
 		member.Close()

@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/affinity-rec/affinity/features/crm"
 	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -63,21 +64,29 @@ func ParseWhat(s string) (What, error) {
 // longer list is sent in several (the command line does).
 const MaxCustomers = 100_000
 
-// Store is what an export reads from the feature store.
+// Store is what an export reads from the feature store: customer ids.
 type Store interface {
-	SegmentMembers(name string) (*roaring.Bitmap, error)
 	CustomerID(ext string) (uint32, bool)
 	CustomerName(c uint32) string
-	CustomerValue(c uint32) (features.Value, bool)
-	SegmentsOf(c uint32) []string
 }
 
 var _ Store = (*features.Store)(nil)
 
+// Profiles is what an export reads from the customer-value service:
+// segments and each member's value.
+type Profiles interface {
+	SegmentMembers(name string) (*roaring.Bitmap, error)
+	CustomerValue(c uint32) (crm.Value, bool)
+	SegmentsOf(c uint32) []string
+}
+
+var _ Profiles = (*crm.Service)(nil)
+
 // Deps are the services an export calls.
 type Deps struct {
-	Store  Store
-	Engine *recommend.Engine
+	Store    Store
+	Profiles Profiles
+	Engine   *recommend.Engine
 	// Lists serves the personal lists (experiments included).
 	Lists *recommend.Service
 	// Offers serves next-best-offer; nil: that export is refused.
@@ -132,7 +141,7 @@ func Prepare(ctx context.Context, d Deps, r Request) (*Job, error) {
 	}
 	j := &Job{d: d, r: r}
 	if r.Segment != "" {
-		if j.seg, err = d.Store.SegmentMembers(r.Segment); err != nil {
+		if j.seg, err = d.Profiles.SegmentMembers(r.Segment); err != nil {
 			return nil, err
 		}
 		j.total = int(j.seg.GetCardinality())
@@ -161,7 +170,7 @@ func checkRequest(ctx context.Context, d Deps, r *Request) error {
 		return &features.FieldError{Field: "limit", Msg: "must not be negative"}
 	}
 	if r.Segment != "" {
-		if err := features.ValidateSegmentName(r.Segment); err != nil {
+		if err := crm.ValidateSegmentName(r.Segment); err != nil {
 			return err
 		}
 	}

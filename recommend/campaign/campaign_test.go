@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/affinity-rec/affinity/features/crm"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,15 @@ func testDeps(t *testing.T, n int) (Deps, *features.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	cs, err := crm.New(st, st.Records(), nil)
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cs.Close()
+		st.Close()
+	})
 	var evs []features.Event
 	for c := range n {
 		for k := range 3 {
@@ -37,14 +46,14 @@ func testDeps(t *testing.T, n int) (Deps, *features.Store) {
 		t.Fatal(err)
 	}
 	st.Refresh()
-	if _, err := st.PutSegment("all", "frequency >= 1"); err != nil {
+	if _, err := cs.PutSegment("all", "frequency >= 1"); err != nil {
 		t.Fatal(err)
 	}
-	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
+	eng, err := recommend.New(recommend.StoreDeps(st, cs), recommend.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Deps{Store: st, Engine: eng, Lists: recommend.NewService(eng, nil)}, st
+	return Deps{Store: st, Profiles: cs, Engine: eng, Lists: recommend.NewService(eng, nil)}, st
 }
 
 func run(t *testing.T, d Deps, r Request) ([]map[string]any, int) {

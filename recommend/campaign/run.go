@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/affinity-rec/affinity/features/crm"
 	"io"
 	"sync"
 	"sync/atomic"
 
-	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/offer"
 )
@@ -44,9 +44,9 @@ type OfferLine struct {
 // members page): the value profile of GET /v1/customers/{id}/profile, or
 // null for an id the store does not know, and the segments.
 type MemberLine struct {
-	CustomerID string          `json:"customer_id"`
-	Value      *features.Value `json:"value"`
-	Segments   []string        `json:"segments"`
+	CustomerID string     `json:"customer_id"`
+	Value      *crm.Value `json:"value"`
+	Segments   []string   `json:"segments"`
 }
 
 // Run writes the job's lines to w, one JSON object and a newline per
@@ -242,7 +242,7 @@ func Member(ctx context.Context, d Deps, id string, c uint32, known bool) (*Memb
 	if !known {
 		return l, nil
 	}
-	v, ok := d.Store.CustomerValue(c)
+	v, ok := d.Profiles.CustomerValue(c)
 	if !ok {
 		return l, nil
 	}
@@ -251,6 +251,6 @@ func Member(ctx context.Context, d Deps, id string, c uint32, known bool) (*Memb
 		return nil, err
 	}
 	v.PotentialValue = pv
-	l.Value, l.Segments = &v, d.Store.SegmentsOf(c)
+	l.Value, l.Segments = &v, d.Profiles.SegmentsOf(c)
 	return l, nil
 }

@@ -8,6 +8,7 @@ package merch
 import (
 	"errors"
 	"fmt"
+	"github.com/affinity-rec/affinity/features/crm"
 	"math"
 
 	"github.com/affinity-rec/affinity/features"
@@ -33,7 +34,7 @@ const (
 // reads and writes it.
 type Rule struct {
 	// When is a boolean expr over the product's fields
-	// (features.ProductRuleVariables).
+	// (crm.ProductRuleVariables).
 	When   string `json:"when"`
 	Action string `json:"action"`
 	// Weight is how strongly boost and bury move a product (default 1:
@@ -46,7 +47,7 @@ type Rule struct {
 // Compile checks d and compiles its When. Errors are *features.FieldError
 // naming the field ("when" with a line and column, "action", "weight",
 // "position"). It fills the default weight.
-func (d *Rule) Compile() (*features.Rule, error) {
+func (d *Rule) Compile() (*crm.Rule, error) {
 	switch d.Action {
 	case Boost, Bury:
 		if d.Weight == 0 {
@@ -76,7 +77,7 @@ func (d *Rule) Compile() (*features.Rule, error) {
 	default:
 		return nil, &features.FieldError{Field: "action", Msg: fmt.Sprintf("must be one of boost, bury, pin, filter, not %q", d.Action)}
 	}
-	r, err := features.CompileProductRule(d.When)
+	r, err := crm.CompileProductRule(d.When)
 	var fe *features.FieldError
 	if errors.As(err, &fe) && fe.Field == "rule" {
 		return nil, &features.FieldError{Field: "when", Msg: fe.Msg}

@@ -2,6 +2,7 @@ package merch
 
 import (
 	"errors"
+	"github.com/affinity-rec/affinity/features/crm"
 	"strings"
 	"testing"
 
@@ -14,11 +15,11 @@ func TestRuleCompile(t *testing.T) {
 	if err != nil || d.Weight != 1 {
 		t.Fatalf("boost: %v, weight %v (want the default 1)", err, d.Weight)
 	}
-	ok, err := r.Match(features.ProductEnv("p1", &features.Product{Tags: []string{"summer"}, Price: 10}))
+	ok, err := r.Match(crm.ProductEnv("p1", &features.Product{Tags: []string{"summer"}, Price: 10}))
 	if err != nil || !ok {
 		t.Fatalf("match: %v %v", ok, err)
 	}
-	if ok, _ := r.Match(features.ProductEnv("p2", nil)); ok {
+	if ok, _ := r.Match(crm.ProductEnv("p2", nil)); ok {
 		t.Fatal("a product without a record matched a rule on its tags")
 	}
 	for _, c := range []struct {

@@ -3,6 +3,7 @@ package merch
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/affinity-rec/affinity/features/crm"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -50,14 +51,14 @@ type Named struct {
 // Put validates d (the bounds of profile rules, and its cost measured on
 // the catalogue) and stores it under name.
 func (s *Rules) Put(name string, d Rule) (Rule, error) {
-	if err := features.ValidateSegmentName(name); err != nil {
+	if err := crm.ValidateSegmentName(name); err != nil {
 		return d, err
 	}
 	r, err := d.Compile()
 	if err != nil {
 		return d, err
 	}
-	if err := s.cat.Catalog().CheckProductRuleCost("when", r); err != nil {
+	if err := crm.CheckProductRuleCost(s.cat.Catalog(), "when", r); err != nil {
 		return d, err
 	}
 	body, err := json.Marshal(d)
@@ -113,7 +114,7 @@ func (s *Rules) List() ([]Named, error) {
 type Compiled struct {
 	Name string
 	Rule
-	rule *features.Rule
+	rule *crm.Rule
 	mu   sync.Mutex
 	cat  *features.Catalog
 	n    int
@@ -152,7 +153,7 @@ func (c *Compiled) Matches(cat *features.Catalog, n int, names func() []string) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cat != cat || c.n != n || c.hits == nil {
-		c.hits, c.cat, c.n = cat.MatchProducts(c.rule, names()), cat, n
+		c.hits, c.cat, c.n = crm.MatchProducts(cat, c.rule, names()), cat, n
 	}
 	return c.hits
 }

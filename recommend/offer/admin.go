@@ -16,7 +16,7 @@ import (
 // its exposures and its budget use; a deleted and re-created offer starts
 // afresh. Errors: *features.FieldError for bad input (unknown product, a
 // rule that does not compile or is over the cost bounds of
-// features.Store.CheckRuleCost), ErrTooManyOffers.
+// crm.Service.CheckRuleCost), ErrTooManyOffers.
 func (s *Service) Put(id string, o Offer) (View, error) {
 	if err := features.ValidateID("offer_id", id); err != nil {
 		return View{}, err
@@ -53,7 +53,7 @@ func (s *Service) Put(id string, o Offer) (View, error) {
 		// Eligibility runs on every next-best-offer request: the same
 		// cost bound as segment rules (stored offers are not re-measured
 		// on load).
-		if err := s.src.CheckRuleCost("eligibility", lo.rule); err != nil {
+		if err := s.prof.CheckRuleCost("eligibility", lo.rule); err != nil {
 			return View{}, err
 		}
 	}

@@ -76,7 +76,7 @@ func TestOfferAudienceRespectsEligibilityAndCaps(t *testing.T) {
 		t.Fatalf("after a1's cap: %v", got)
 	}
 	// A segment restricts it.
-	if _, err := e.store.PutSegment("golds", `attributes.level == "gold"`); err != nil {
+	if _, err := e.crm.PutSegment("golds", `attributes.level == "gold"`); err != nil {
 		t.Fatal(err)
 	}
 	if got := audienceCustomers(e.audience(AudienceRequest{OfferID: "p2-once", ExcludeBuyers: true, Segment: "golds"})); !slices.Equal(got, []string{"a3"}) {

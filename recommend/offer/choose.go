@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend"
 )
 
@@ -101,7 +102,7 @@ func (s *Service) Choose(ctx context.Context, r Request) (Result, error) {
 	var segs []string
 	if known {
 		// A copy: exposures keep it after the store has moved on.
-		segs = append([]string(nil), s.src.SegmentsOf(cust)...)
+		segs = append([]string(nil), s.prof.SegmentsOf(cust)...)
 	}
 	cands := s.candidates(set, cust, known, channel, now.UnixNano())
 	if len(cands) == 0 {
@@ -211,7 +212,7 @@ func explored(cands, chosen []nboCand, k int) bool {
 // rule asking for history is simply not met).
 func (s *Service) ruleEnv(c uint32, known bool) map[string]any {
 	if known {
-		if env := s.src.RuleEnv(c); env != nil {
+		if env := s.prof.RuleEnv(c); env != nil {
 			return env
 		}
 	}
@@ -224,8 +225,9 @@ func (s *Service) ruleEnv(c uint32, known bool) map[string]any {
 func offerColdEnv() map[string]any {
 	return map[string]any{
 		"recency_days": math.Inf(1), "frequency": 0, "monetary": 0.0,
-		"r_score": 0, "f_score": 0, "m_score": 0, "tier": features.TierProspect,
+		"r_score": 0, "f_score": 0, "m_score": 0, "tier": crm.TierProspect,
 		"historical_value": 0.0, "current_value": 0.0, "events": 0,
+		"churn_risk": math.NaN(), "p_alive": math.NaN(), "expected_value": math.NaN(),
 		"attributes": map[string]any{}, "segments": []string{},
 	}
 }

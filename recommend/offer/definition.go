@@ -72,7 +72,7 @@ type Offer struct {
 	// answered through the responses endpoint only).
 	Products []string `json:"products"`
 	Category string   `json:"category"`
-	// Eligibility is a rule over the customer's profile (features.CompileRule).
+	// Eligibility is a rule over the customer's profile (crm.CompileRule).
 	Eligibility string `json:"eligibility"`
 	// Value is what one acceptance is worth; Priority is the marketer's
 	// weight. Both multiply the propensity in the score.

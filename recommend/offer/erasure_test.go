@@ -28,7 +28,7 @@ func TestOfferErasureFinishesAfterACrash(t *testing.T) {
 	}
 	oo := DefaultOptions()
 	oo.Logger = e.svc.log
-	svc, err := New(e.store.Records(), e.store, e.eng, oo)
+	svc, err := New(e.store.Records(), e.store, e.crm, e.eng, oo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func TestNBONeverChoosesIneligibleOffers(t *testing.T) {
 	e := openOfferTestEnv(t, nil)
 	e.ingest(features.Event{CustomerID: "c", ProductID: "p1", Type: "purchase", Value: 20},
 		features.Event{CustomerID: "vip", ProductID: "p1", Type: "purchase", Value: 20})
-	if _, err := e.store.PutSegment("vips", `attributes.level == "gold"`); err != nil {
+	if _, err := e.crm.PutSegment("vips", `attributes.level == "gold"`); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.store.PutCustomer("vip", features.Customer{Attributes: map[string]any{"level": "gold"}}); err != nil {
@@ -590,7 +590,7 @@ func TestNBOPriorFollowsHistory(t *testing.T) {
 func TestNBOLearnsPerSegment(t *testing.T) {
 	e := openOfferTestEnv(t, func(o *Options) { o.MinSegmentResponses = 40 })
 	for name, country := range map[string]string{"fr": "FR", "uk": "GB"} {
-		if _, err := e.store.PutSegment(name, fmt.Sprintf("attributes.country == %q", country)); err != nil {
+		if _, err := e.crm.PutSegment(name, fmt.Sprintf("attributes.country == %q", country)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -604,7 +604,7 @@ func TestNBOLearnsPerSegment(t *testing.T) {
 	}
 	// Membership follows writes in the background: wait for it, so every
 	// response counts for its customer's segment from the first round.
-	if err := e.store.FlushSegments(); err != nil {
+	if err := e.crm.FlushSegments(); err != nil {
 		t.Fatal(err)
 	}
 	e.put("wine", Offer{Value: 1, Priority: 1})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend"
 )
 
@@ -21,6 +22,7 @@ type offerTestEnv struct {
 	dir   string
 	now   *atomic.Int64 // unix seconds of the store clock
 	store *features.Store
+	crm   *crm.Service
 	eng   *recommend.Engine
 	svc   *Service
 	mod   func(*Options)
@@ -48,7 +50,11 @@ func (e *offerTestEnv) open() {
 	if err != nil {
 		e.t.Fatalf("open store: %v", err)
 	}
-	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
+	cs, err := crm.New(st, st.Records(), o.Logger)
+	if err != nil {
+		e.t.Fatalf("crm: %v", err)
+	}
+	eng, err := recommend.New(recommend.StoreDeps(st, cs), recommend.DefaultOptions())
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -58,16 +64,17 @@ func (e *offerTestEnv) open() {
 	if e.mod != nil {
 		e.mod(&oo)
 	}
-	svc, err := New(st.Records(), st, eng, oo)
+	svc, err := New(st.Records(), st, cs, eng, oo)
 	if err != nil {
 		e.t.Fatalf("offer service: %v", err)
 	}
-	e.store, e.eng, e.svc = st, eng, svc
+	e.store, e.crm, e.eng, e.svc = st, cs, eng, svc
 }
 
 func (e *offerTestEnv) close() {
 	if e.svc != nil {
 		e.svc.Close()
+		e.crm.Close()
 		e.store.Close()
 		e.svc = nil
 	}

@@ -16,6 +16,7 @@ import (
 type Service struct {
 	recs Records
 	src  Store
+	prof Profiles
 	eng  Ranker
 	opts Options
 	log  *slog.Logger
@@ -43,15 +44,16 @@ type Service struct {
 
 // New loads the stored offers from recs, rebuilds what they learned from
 // the logs, follows src's purchases and erasures, and starts the
-// background writer and sweeper. eng is the ranking engine (ids, priors).
-func New(recs Records, src Store, eng Ranker, o Options) (*Service, error) {
+// background writer and sweeper. prof gives customer profiles and segments
+// (eligibility, answers by segment); eng is the ranking engine (ids, priors).
+func New(recs Records, src Store, prof Profiles, eng Ranker, o Options) (*Service, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Service{recs: recs, src: src, eng: eng, opts: o, log: o.Logger, seed: o.Seed,
+	s := &Service{recs: recs, src: src, prof: prof, eng: eng, opts: o, log: o.Logger, seed: o.Seed,
 		logq: make(chan *offerLogJob, 1024), stopWork: make(chan struct{}), stopLog: make(chan struct{})}
 	if s.seed == 0 {
 		var b [8]byte

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend/experiment/abtest"
 )
 
@@ -65,10 +66,10 @@ type Performance struct {
 type liveOffer struct {
 	id       string
 	rec      offerRecord
-	rule     *features.Rule // nil: everyone is eligible
-	products []uint32       // resolved Products, sorted
-	start    int64          // unix nanoseconds; math.MinInt64 when unbounded
-	end      int64          // math.MaxInt64 when unbounded
+	rule     *crm.Rule // nil: everyone is eligible
+	products []uint32  // resolved Products, sorted
+	start    int64     // unix nanoseconds; math.MinInt64 when unbounded
+	end      int64     // math.MaxInt64 when unbounded
 	st       *offerState
 }
 
@@ -125,10 +126,10 @@ func (s *Service) compileOffer(id string, rec offerRecord, st *offerState, store
 	}
 	sort.Slice(o.products, func(i, j int) bool { return o.products[i] < o.products[j] })
 	if strings.TrimSpace(rec.Eligibility) != "" {
-		compile := features.CompileRule
+		compile := crm.CompileRule
 		if stored {
-			compile = func(src string) (*features.Rule, error) {
-				r, over, err := features.CompileStoredRule(src)
+			compile = func(src string) (*crm.Rule, error) {
+				r, over, err := crm.CompileStoredRule(src)
 				if over != nil {
 					s.log.Warn("stored offer eligibility is over the rule cost bounds; kept, but redefine it", "offer", id, "err", over)
 				}

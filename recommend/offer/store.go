@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend"
 )
 
@@ -29,10 +30,9 @@ type Records interface {
 var _ Records = (*features.Records)(nil)
 
 // Store is what the service reads and follows in the feature store: the
-// model and catalog offers are targeted with, ids and the clock, the
-// customer profile and segments eligibility rules and answers are counted
-// on, the rule-cost check, and hooks to follow purchases and erasures.
-// features.Store provides it; every method must be safe for concurrent use.
+// model and catalog offers are targeted with, ids and the clock, and hooks
+// to follow purchases and erasures. features.Store provides it; every
+// method must be safe for concurrent use.
 type Store interface {
 	Model() *features.Model
 	Catalog() *features.Catalog
@@ -40,13 +40,22 @@ type Store interface {
 	ProductID(ext string) (uint32, bool)
 	ProductNames(ids []uint32, out []string) []string
 	Now() time.Time
-	RuleEnv(c uint32) map[string]any
-	CheckRuleCost(field string, r *features.Rule) error
-	SegmentsOf(c uint32) []string
 	AddHooks(h features.Hooks)
 }
 
 var _ Store = (*features.Store)(nil)
+
+// Profiles is what the service reads of customer value and segments: the
+// profile eligibility rules are evaluated on, the segments answers are
+// counted on, and the rule-cost check. crm.Service provides it; every
+// method must be safe for concurrent use.
+type Profiles interface {
+	RuleEnv(c uint32) map[string]any
+	CheckRuleCost(field string, r *crm.Rule) error
+	SegmentsOf(c uint32) []string
+}
+
+var _ Profiles = (*crm.Service)(nil)
 
 // Ranker is what the service needs from ranking: recommendation ids (one
 // sequence with the lists'), the association prior and audiences

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/features/eventio"
 	"github.com/affinity-rec/affinity/recommend"
 )
@@ -22,6 +23,7 @@ const retailFile = "../../../shared/data/uci-online-retail/online_retail.csv.gz"
 var (
 	retailOnce  sync.Once
 	retailStore *features.Store
+	retailCRM   *crm.Service
 	retailErr   error
 )
 
@@ -70,11 +72,12 @@ func retailEngine(b *testing.B) (*recommend.Engine, *features.Store) {
 		st.PutProducts(r.Products())
 		st.Refresh()
 		retailStore = st
+		retailCRM, retailErr = crm.New(st, st.Records(), nil)
 	})
 	if retailErr != nil {
 		b.Fatal(retailErr)
 	}
-	e, err := recommend.New(recommend.StoreDeps(retailStore), recommend.DefaultOptions())
+	e, err := recommend.New(recommend.StoreDeps(retailStore, retailCRM), recommend.DefaultOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -90,7 +93,7 @@ func nboBenchService(b *testing.B) (*Service, []string) {
 	oo := DefaultOptions()
 	oo.Seed = 1
 	oo.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := New(st.Records(), st, eng, oo)
+	svc, err := New(st.Records(), st, retailCRM, eng, oo)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -212,7 +215,7 @@ func BenchmarkOfferRebuild(b *testing.B) {
 	e.svc.Close()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		svc, err := New(e.store.Records(), e.store, e.eng, e.svc.opts)
+		svc, err := New(e.store.Records(), e.store, e.crm, e.eng, e.svc.opts)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1028,6 +1028,21 @@ export interface components {
             current_value: number;
             /** Format: double */
             potential_value: number;
+            /**
+             * Format: double
+             * @description Probability of no purchase in the next 90 days, from the BG/NBD model fitted on the store's purchase history (P(no purchase), which ranks customers who do not come back far better than 1 − p_alive on real data: docs/customer-value.md). null while no model is fitted (fewer than 20 buyers, or before the first value refresh) and for a customer who never bought.
+             */
+            churn_risk?: number | null;
+            /**
+             * Format: double
+             * @description BG/NBD's probability that the customer still buys at all; null as churn_risk.
+             */
+            p_alive?: number | null;
+            /**
+             * Format: double
+             * @description Expected revenue over the next 90 days (BG/NBD expected purchases × Gamma-Gamma expected order value); null as churn_risk.
+             */
+            expected_value?: number | null;
         };
         Profile: {
             customer_id: components["schemas"]["ID"];
@@ -1114,6 +1129,53 @@ export interface components {
             concentration: number[];
             /** Format: date-time */
             as_of: string;
+            /** @description The churn and expected-value model of the last good fit; null until a fit succeeds. */
+            model?: components["schemas"]["ValueModel"] | null;
+        };
+        ValueModel: {
+            /** @description BG/NBD: purchase rates Gamma(r, alpha), dropout probabilities Beta(a, b); times in days. */
+            bgnbd: {
+                /** Format: double */
+                r: number;
+                /** Format: double */
+                alpha_days: number;
+                /** Format: double */
+                a: number;
+                /** Format: double */
+                b: number;
+                /** @description The fit found no dropout (a at 0 or b unbounded): p_alive is near 1 for everyone, and churn_risk rests on each customer's buying rate. */
+                no_dropout: boolean;
+                /** Format: double */
+                log_likelihood: number;
+            };
+            /** @description Gamma-Gamma spend model: order values Gamma(p, v), v ~ Gamma(q, gamma). */
+            gamma_gamma: {
+                /** Format: double */
+                p: number;
+                /** Format: double */
+                q: number;
+                /** Format: double */
+                gamma: number;
+                /** Format: double */
+                log_likelihood: number;
+            };
+            /** @description Buyers the fit used. */
+            customers: number;
+            /**
+             * Format: double
+             * @description The period churn_risk and expected_value look ahead.
+             */
+            horizon_days: number;
+            /**
+             * Format: date-time
+             * @description When the fit ran (wall clock).
+             */
+            fitted_at: string;
+            /**
+             * Format: date-time
+             * @description The store's clock the fit was made at.
+             */
+            as_of: string;
         };
         TierSummary: {
             /** @enum {string} */
@@ -1125,6 +1187,16 @@ export interface components {
             revenue_share: number;
             /** Format: double */
             current_value: number;
+            /**
+             * Format: double
+             * @description Mean churn_risk of the tier's buyers; null while no model is fitted and for a tier without buyers.
+             */
+            mean_churn_risk?: number | null;
+            /**
+             * Format: double
+             * @description Sum of the tier's expected_value over the next 90 days; null as mean_churn_risk.
+             */
+            expected_value?: number | null;
         };
         RuleCheckBody: {
             rule: string;
@@ -2411,7 +2483,10 @@ export interface operations {
                      *         "tier": "champions",
                      *         "historical_value": 5411.91,
                      *         "current_value": 1451.171963,
-                     *         "potential_value": 67.951868
+                     *         "potential_value": 67.951868,
+                     *         "churn_risk": 0.177077,
+                     *         "p_alive": 1,
+                     *         "expected_value": 1096.828543
                      *       }
                      *     }
                      */
@@ -2640,21 +2715,27 @@ export interface operations {
                      *           "customers": 71,
                      *           "revenue": 411973.05,
                      *           "revenue_share": 0.666073,
-                     *           "current_value": 129401.940159
+                     *           "current_value": 129401.940159,
+                     *           "mean_churn_risk": 0.245512,
+                     *           "expected_value": 85909.845413
                      *         },
                      *         {
                      *           "tier": "loyal",
                      *           "customers": 58,
                      *           "revenue": 81453.95,
                      *           "revenue_share": 0.131694,
-                     *           "current_value": 35224.174746
+                     *           "current_value": 35224.174746,
+                     *           "mean_churn_risk": 0.399642,
+                     *           "expected_value": 20658.891401
                      *         },
                      *         {
                      *           "tier": "prospect",
                      *           "customers": 0,
                      *           "revenue": 0,
                      *           "revenue_share": 0,
-                     *           "current_value": 0
+                     *           "current_value": 0,
+                     *           "mean_churn_risk": null,
+                     *           "expected_value": null
                      *         }
                      *       ],
                      *       "concentration": [
@@ -2680,7 +2761,27 @@ export interface operations {
                      *         0.999,
                      *         1
                      *       ],
-                     *       "as_of": "2011-12-09T12:50:00Z"
+                     *       "as_of": "2011-12-09T12:50:00Z",
+                     *       "model": {
+                     *         "bgnbd": {
+                     *           "r": 1.141823,
+                     *           "alpha_days": 109.997382,
+                     *           "a": 0.0000014,
+                     *           "b": 30619.857438,
+                     *           "no_dropout": true,
+                     *           "log_likelihood": -4569.096555
+                     *         },
+                     *         "gamma_gamma": {
+                     *           "p": 3.835046,
+                     *           "q": 3.637925,
+                     *           "gamma": 251.910201,
+                     *           "log_likelihood": -1570.378409
+                     *         },
+                     *         "customers": 355,
+                     *         "horizon_days": 90,
+                     *         "fitted_at": "2026-12-06T23:35:01Z",
+                     *         "as_of": "2011-12-09T12:50:00Z"
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["ValueSummary"];

@@ -1,4 +1,4 @@
-package features
+package crm
 
 import (
 	"encoding/json"
@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/expr-lang/expr/builtin"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // Rules the cost bounds refuse when they are defined, and what they cost
@@ -50,7 +52,7 @@ func TestRuleBoundsAtCompileTime(t *testing.T) {
 		{`all(segments, len(filter(segments, # == "x")) > 0)`, "may not nest a loop"},
 	} {
 		_, err := CompileRule(tc.rule)
-		var fe *FieldError
+		var fe *features.FieldError
 		if !errors.As(err, &fe) || fe.Field != "rule" || !strings.Contains(fe.Msg, tc.want) {
 			t.Errorf("%s: %v, want a rule error containing %q", tc.rule, err, tc.want)
 		}
@@ -87,7 +89,7 @@ func TestRuleMemoryBudgetAtRunTime(t *testing.T) {
 func TestCheckRuleCost(t *testing.T) {
 	s := openTestStore(t, "", nil)
 	for _, c := range []string{"a", "b", "c"} {
-		if err := s.PutCustomer(c, Customer{Attributes: map[string]any{"country": "France"}}); err != nil {
+		if err := s.PutCustomer(c, features.Customer{Attributes: map[string]any{"country": "France"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -99,7 +101,7 @@ func TestCheckRuleCost(t *testing.T) {
 		{memoryBombRule, "memory budget of 10000 elements"},
 	} {
 		_, err := s.PutSegment("costly", tc.rule)
-		var fe *FieldError
+		var fe *features.FieldError
 		if !errors.As(err, &fe) || fe.Field != "rule" || !strings.Contains(fe.Msg, tc.want) {
 			t.Errorf("%.40s: %v, want a rule error containing %q", tc.rule, err, tc.want)
 		}
@@ -108,11 +110,11 @@ func TestCheckRuleCost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CheckRuleCost("eligibility", r); err == nil || err.(*FieldError).Field != "eligibility" {
+		if err := s.CheckRuleCost("eligibility", r); err == nil || err.(*features.FieldError).Field != "eligibility" {
 			t.Errorf("CheckRuleCost names %v", err)
 		}
 	}
-	if _, err := s.GetSegment("costly"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.GetSegment("costly"); !errors.Is(err, features.ErrNotFound) {
 		t.Fatalf("a refused rule was stored: %v", err)
 	}
 }
@@ -125,7 +127,7 @@ func TestCheckRuleCost(t *testing.T) {
 func TestStoredRulesOverTheBoundsStillLoad(t *testing.T) {
 	dir := t.TempDir()
 	s := openTestStore(t, dir, nil)
-	if err := s.PutCustomer("a", Customer{Attributes: map[string]any{"country": "France"}}); err != nil {
+	if err := s.PutCustomer("a", features.Customer{Attributes: map[string]any{"country": "France"}}); err != nil {
 		t.Fatal(err)
 	}
 	for id, rule := range map[string]string{

@@ -1,9 +1,11 @@
-package features
+package crm
 
 import (
 	"context"
 	"fmt"
 	"testing"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // BenchmarkIngestWithSegmentRules is one acknowledged ingest of a single
@@ -28,7 +30,7 @@ func BenchmarkIngestWithSegmentRules(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			s := openTestStore(b, "", nil)
 			ctx := context.Background()
-			if _, err := s.Ingest(ctx, syntheticEvents(5000, 1000, 200, 1, false), IngestOptions{NoSync: true}); err != nil {
+			if _, err := s.Ingest(ctx, syntheticEvents(5000, 1000, 200, 1, false), features.IngestOptions{NoSync: true}); err != nil {
 				b.Fatal(err)
 			}
 			for i := 0; i < segs; i++ {
@@ -40,14 +42,14 @@ func BenchmarkIngestWithSegmentRules(b *testing.B) {
 			if tc.held {
 				release := make(chan struct{})
 				hold := func() { <-release }
-				testHookApply.Store(&hold)
-				defer func() { close(release); testHookApply.Store(nil) }()
+				s.beforeApply.Store(&hold)
+				defer func() { close(release); s.beforeApply.Store(nil) }()
 			}
 			evs := syntheticEvents(b.N, 1000, 200, 2, false)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range evs {
-				if _, err := s.Ingest(ctx, evs[i:i+1], IngestOptions{NoSync: true}); err != nil {
+				if _, err := s.Ingest(ctx, evs[i:i+1], features.IngestOptions{NoSync: true}); err != nil {
 					b.Fatal(err)
 				}
 			}

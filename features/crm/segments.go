@@ -1,4 +1,4 @@
-package features
+package crm
 
 import (
 	"encoding/json"
@@ -11,7 +11,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/expr-lang/expr/vm"
 
-	"github.com/affinity-rec/affinity/features/similarity"
+	"github.com/affinity-rec/affinity/features"
 )
 
 // Segments: named rules over customer profiles, with membership kept as one
@@ -107,14 +107,14 @@ func (ss *segmentSet) without(name string) *segmentSet {
 // (`"at_risk" in segments`).
 func ValidateSegmentName(name string) error {
 	if name == "" {
-		return &FieldError{Field: "name", Msg: "is required"}
+		return &features.FieldError{Field: "name", Msg: "is required"}
 	}
 	if len(name) > 64 {
-		return &FieldError{Field: "name", Msg: "is longer than 64 bytes"}
+		return &features.FieldError{Field: "name", Msg: "is longer than 64 bytes"}
 	}
 	for _, r := range name {
 		if !(r == '_' || r == '-' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return &FieldError{Field: "name", Msg: fmt.Sprintf("may hold only letters, digits, '_', '-' and '.', not %q", r)}
+			return &features.FieldError{Field: "name", Msg: fmt.Sprintf("may hold only letters, digits, '_', '-' and '.', not %q", r)}
 		}
 	}
 	return nil
@@ -128,7 +128,7 @@ func CompileSegmentRule(src string) (*Rule, error) {
 		return nil, err
 	}
 	if r.usesSegments {
-		return nil, &FieldError{Field: "rule", Msg: "may not use segments: a segment cannot be defined by membership of segments"}
+		return nil, &features.FieldError{Field: "rule", Msg: "may not use segments: a segment cannot be defined by membership of segments"}
 	}
 	return r, nil
 }
@@ -137,7 +137,7 @@ func CompileSegmentRule(src string) (*Rule, error) {
 // every customer and stores it. A bad name or rule, or a rule over the
 // cost bounds (CheckRuleCost), is a *FieldError. When it returns, the
 // segment's membership reflects every write acknowledged before the call.
-func (s *Store) PutSegment(name, rule string) (Segment, error) {
+func (s *Service) PutSegment(name, rule string) (Segment, error) {
 	if err := ValidateSegmentName(name); err != nil {
 		return Segment{}, err
 	}
@@ -152,41 +152,14 @@ func (s *Store) PutSegment(name, rule string) (Segment, error) {
 	if err != nil {
 		return Segment{}, fmt.Errorf("cannot encode segment: %w", err)
 	}
-	tooMany := func() error {
-		set := s.crm.segs.Load()
-		if _, found := set.find(name); !found && set != nil && len(set.list) >= MaxSegments {
-			return &FieldError{Field: "name", Msg: fmt.Sprintf("would be segment %d; at most %d may be defined", MaxSegments+1, MaxSegments)}
-		}
-		return nil
-	}
-	if err := tooMany(); err != nil {
-		return Segment{}, err // before paying for an evaluation
-	}
-	err = s.fullEval([]*Rule{r}, func(bms []*roaring.Bitmap) error {
-		if err := tooMany(); err != nil {
-			return err
-		}
-		set := s.crm.segs.Load()
-		wb := s.db.NewWriteBatch()
-		defer wb.Cancel()
-		if err := wb.Set(keyRecord(segmentKind, name), body); err != nil {
-			return fmt.Errorf("cannot store segment: %w", classifyErr(err))
-		}
-		if err := s.flush(wb); err != nil {
-			return err
-		}
-		bms[0].RunOptimize()
-		s.crm.segs.Store(set.with(&segment{name: name, rule: r, members: bms[0], def: &segmentDef{}}))
-		return nil
-	})
-	if err != nil {
+	if err := s.defineSegment(name, r, body); err != nil {
 		return Segment{}, err
 	}
 	if err := s.FlushSegments(); err != nil {
 		return Segment{}, err
 	}
 	out, err := s.GetSegment(name)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, features.ErrNotFound) {
 		// Deleted by a concurrent request since: report what was stored.
 		return Segment{Name: name, Rule: rule}, nil
 	}
@@ -194,19 +167,19 @@ func (s *Store) PutSegment(name, rule string) (Segment, error) {
 }
 
 // GetSegment returns segment name; ErrNotFound when there is none.
-func (s *Store) GetSegment(name string) (Segment, error) {
-	set := s.crm.segs.Load()
+func (s *Service) GetSegment(name string) (Segment, error) {
+	set := s.segs.Load()
 	i, ok := set.find(name)
 	if !ok {
-		return Segment{}, errUnknown("segment", name)
+		return Segment{}, features.Unknown("segment", name)
 	}
 	g := set.list[i]
 	return Segment{Name: g.name, Rule: g.rule.String(), Members: int(g.members.GetCardinality())}, nil
 }
 
 // ListSegments returns every segment, by name.
-func (s *Store) ListSegments() []Segment {
-	set := s.crm.segs.Load()
+func (s *Service) ListSegments() []Segment {
+	set := s.segs.Load()
 	if set == nil {
 		return []Segment{}
 	}
@@ -217,41 +190,57 @@ func (s *Store) ListSegments() []Segment {
 	return out
 }
 
-// DeleteSegment removes segment name; ErrNotFound when there is none.
-func (s *Store) DeleteSegment(name string) error {
-	return s.do(func() error {
-		s.crm.segMu.Lock()
-		defer s.crm.segMu.Unlock()
-		set := s.crm.segs.Load()
-		if _, ok := set.find(name); !ok {
-			return errUnknown("segment", name)
-		}
-		wb := s.db.NewWriteBatch()
-		defer wb.Cancel()
-		_ = wb.Delete(keyRecord(segmentKind, name))
-		if err := s.flush(wb); err != nil {
-			return err
-		}
-		s.crm.segs.Store(set.without(name))
-		s.crm.ptc.drop(name)
-		return nil
+// defineSegment stores the definition, evaluates it for everyone and
+// publishes it, one definition change at a time. The record is stored
+// first, outside segMu: a store write waits for the writer, whose erasure
+// hook may be waiting for segMu.
+func (s *Service) defineSegment(name string, r *Rule, body []byte) error {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	set := s.segs.Load()
+	if _, found := set.find(name); !found && set != nil && len(set.list) >= MaxSegments {
+		return &features.FieldError{Field: "name", Msg: fmt.Sprintf("would be segment %d; at most %d may be defined", MaxSegments+1, MaxSegments)}
+	}
+	if err := s.stored.Put(segmentKind, name, body); err != nil {
+		return fmt.Errorf("cannot store segment: %w", err)
+	}
+	return s.fullEval([]*Rule{r}, func(bms []*roaring.Bitmap) {
+		bms[0].RunOptimize()
+		s.segs.Store(s.segs.Load().with(&segment{name: name, rule: r, members: bms[0], def: &segmentDef{}}))
 	})
+}
+
+// DeleteSegment removes segment name; ErrNotFound when there is none.
+func (s *Service) DeleteSegment(name string) error {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	if _, ok := s.segs.Load().find(name); !ok {
+		return features.Unknown("segment", name)
+	}
+	if err := s.stored.Delete(segmentKind, name); err != nil {
+		return err
+	}
+	s.segMu.Lock()
+	s.segs.Store(s.segs.Load().without(name))
+	s.segMu.Unlock()
+	s.ptc.drop(name)
+	return nil
 }
 
 // SegmentMembers returns segment name's members. The bitmap is shared and
 // must not be changed.
-func (s *Store) SegmentMembers(name string) (*roaring.Bitmap, error) {
-	set := s.crm.segs.Load()
+func (s *Service) SegmentMembers(name string) (*roaring.Bitmap, error) {
+	set := s.segs.Load()
 	i, ok := set.find(name)
 	if !ok {
-		return nil, errUnknown("segment", name)
+		return nil, features.Unknown("segment", name)
 	}
 	return set.list[i].members, nil
 }
 
 // SegmentsOf returns the names of the segments customer c is in, sorted.
-func (s *Store) SegmentsOf(c uint32) []string {
-	set := s.crm.segs.Load()
+func (s *Service) SegmentsOf(c uint32) []string {
+	set := s.segs.Load()
 	out := []string{}
 	if set == nil {
 		return out
@@ -269,13 +258,13 @@ func (s *Store) SegmentsOf(c uint32) []string {
 // stored rule that no longer compiles is logged and skipped, not fatal:
 // the store must open; one stored before the cost bounds is kept and
 // logged (CompileStoredRule).
-func (s *Store) loadSegments() error {
+func (s *Service) loadSegments() error {
 	type stored struct {
 		name string
 		rule *Rule
 	}
 	var list []stored
-	err := s.Records().List(segmentKind, func(id string, v []byte) error {
+	err := s.stored.List(segmentKind, func(id string, v []byte) error {
 		var rec segmentRecord
 		if err := json.Unmarshal(v, &rec); err != nil {
 			s.log.Error("cannot read stored segment; skipped", "segment", id, "err", err)
@@ -308,13 +297,13 @@ func (s *Store) loadSegments() error {
 		bms[i].RunOptimize()
 		set = set.with(&segment{name: st.name, rule: st.rule, members: bms[i], def: &segmentDef{}})
 	}
-	s.crm.segs.Store(set)
+	s.segs.Store(set)
 	return nil
 }
 
 // evalEveryone evaluates rules for every known customer, reading state
 // under short locks (it may run outside the writer).
-func (s *Store) evalEveryone(rules []*Rule) []*roaring.Bitmap {
+func (s *Service) evalEveryone(rules []*Rule) []*roaring.Bitmap {
 	bms := make([]*roaring.Bitmap, len(rules))
 	for i := range bms {
 		bms[i] = roaring.New()
@@ -324,8 +313,8 @@ func (s *Store) evalEveryone(rules []*Rule) []*roaring.Bitmap {
 	}
 	env := make(map[string]any, len(ruleEnvTemplate))
 	var v vm.VM
-	now := s.Now().Unix()
-	n := s.cust.len()
+	now := s.st.Now().Unix()
+	n := s.st.NumCustomers()
 	for c := 0; c < n; c++ {
 		id := uint32(c)
 		if !s.knownCustomer(id) {
@@ -341,41 +330,40 @@ func (s *Store) evalEveryone(rules []*Rule) []*roaring.Bitmap {
 	return bms
 }
 
-// fullEval evaluates rules for every customer outside the writer (so
-// ingestion goes on), then in the writer calls commit with the finished
-// bitmaps and hands the customers that changed meanwhile (the pass may
-// have read them before the change) to the applier, which re-evaluates
-// them against the committed segments. One full evaluation runs at a time.
-func (s *Store) fullEval(rules []*Rule, commit func([]*roaring.Bitmap) error) error {
-	c := &s.crm
-	c.passMu.Lock()
-	defer c.passMu.Unlock()
-	a := &c.apply
+// fullEval evaluates rules for every customer while ingestion goes on,
+// then, under segMu, calls publish with the finished bitmaps, and hands the
+// customers that changed during the pass (it may have read them before the
+// change) to the applier, which re-evaluates them against what publish
+// made visible. A customer changed after that is queued as usual, and the
+// applier's round for it reads the published set. One full evaluation runs
+// at a time.
+func (s *Service) fullEval(rules []*Rule, publish func([]*roaring.Bitmap)) error {
+	s.passMu.Lock()
+	defer s.passMu.Unlock()
+	a := &s.apply
 	a.mu.Lock()
 	a.passDirty = roaring.New()
 	a.mu.Unlock()
 	bms := s.evalEveryone(rules)
-	if f := c.afterEval.Load(); f != nil {
+	if f := s.afterEval.Load(); f != nil {
 		(*f)()
 	}
-	return s.do(func() error {
-		a.mu.Lock()
-		dirty := a.passDirty
-		a.passDirty = nil
-		a.mu.Unlock()
-		c.segMu.Lock()
-		err := commit(bms)
-		c.segMu.Unlock()
-		if !dirty.IsEmpty() {
-			s.enqueueMembership(dirty.ToArray()...)
-		}
-		return err
-	})
+	s.segMu.Lock()
+	publish(bms)
+	s.segMu.Unlock()
+	a.mu.Lock()
+	dirty := a.passDirty
+	a.passDirty = nil
+	a.mu.Unlock()
+	if !dirty.IsEmpty() {
+		s.enqueueMembership(dirty.ToArray()...)
+	}
+	return nil
 }
 
 // reevaluateAll recomputes every segment's membership from scratch.
-func (s *Store) reevaluateAll() error {
-	set := s.crm.segs.Load()
+func (s *Service) reevaluateAll() error {
+	set := s.segs.Load()
 	if set == nil || len(set.list) == 0 {
 		return nil
 	}
@@ -384,8 +372,8 @@ func (s *Store) reevaluateAll() error {
 	for i, g := range segs {
 		rules[i] = g.rule
 	}
-	return s.fullEval(rules, func(bms []*roaring.Bitmap) error {
-		cur := s.crm.segs.Load()
+	return s.fullEval(rules, func(bms []*roaring.Bitmap) {
+		cur := s.segs.Load()
 		next := cur
 		for i, g := range segs {
 			j, ok := cur.find(g.name)
@@ -398,154 +386,6 @@ func (s *Store) reevaluateAll() error {
 			bms[i].RunOptimize()
 			next = next.with(&segment{name: g.name, rule: g.rule, members: bms[i], def: g.def})
 		}
-		s.crm.segs.Store(next)
-		return nil
+		s.segs.Store(next)
 	})
-}
-
-// Product-to-customer associations (PTC): what a segment buys more than
-// everyone else.
-
-// SegmentProducts is what a segment's members buy. Immutable; safe for
-// concurrent use.
-type SegmentProducts struct {
-	// Members is the segment's size; Buyers how many of them bought.
-	Members, Buyers int
-	// Lift is every product the segment buys more than all buyers do,
-	// scored by smoothed lift, best first.
-	Lift []similarity.Neighbour
-	// Popular is every product the segment's members bought, by how many
-	// members bought it, most first.
-	Popular []similarity.Neighbour
-	Built   time.Time
-}
-
-// ptcPrior is the pseudo-count that shrinks a segment's lift towards 1:
-// lift = (c + k)/(E + k), with E the count expected if the segment bought
-// like everyone. A product bought by one member where 0.1 were expected
-// scores 1.18, not 10; one bought by 10 where 1.2 were expected scores 2.4.
-const ptcPrior = 5.0
-
-// ptcTTL is how long a computed SegmentProducts serves while the segment's
-// membership keeps changing.
-const ptcTTL = 10 * time.Second
-
-// ptcCache memoises SegmentProducts per segment. Safe for concurrent use.
-type ptcCache struct {
-	mu      sync.Mutex
-	entries map[string]ptcEntry
-}
-
-type ptcEntry struct {
-	def     *segmentDef
-	members *roaring.Bitmap
-	at      time.Time
-	sp      *SegmentProducts
-}
-
-func (c *ptcCache) clear() {
-	c.mu.Lock()
-	c.entries = nil
-	c.mu.Unlock()
-}
-
-func (c *ptcCache) drop(name string) {
-	c.mu.Lock()
-	delete(c.entries, name)
-	c.mu.Unlock()
-}
-
-// SegmentProducts returns what segment name buys (cached: recomputed when
-// the segment is redefined, or when its membership changed and the last
-// computation is older than 10 seconds). ErrNotFound for an unknown
-// segment.
-//
-// Smoothed lift of product p for segment S, over customers who bought
-// anything: with c the members who bought p, E = |S|·buyers(p)/N the count
-// expected if the segment bought like everyone, lift = (c + 5)/(E + 5) (a
-// Poisson-style shrinkage towards 1, so tiny counts do not dominate). Only
-// lift > 1, bought more than everyone else, is kept.
-func (s *Store) SegmentProducts(name string) (*SegmentProducts, error) {
-	set := s.crm.segs.Load()
-	i, ok := set.find(name)
-	if !ok {
-		return nil, errUnknown("segment", name)
-	}
-	g := set.list[i]
-	pc := &s.crm.ptc
-	pc.mu.Lock()
-	e, hit := pc.entries[name]
-	pc.mu.Unlock()
-	if hit && e.def == g.def && (e.members == g.members || time.Since(e.at) < ptcTTL) {
-		return e.sp, nil
-	}
-	sp := s.computeSegmentProducts(g.members)
-	pc.mu.Lock()
-	if pc.entries == nil {
-		pc.entries = map[string]ptcEntry{}
-	}
-	pc.entries[name] = ptcEntry{def: g.def, members: g.members, at: time.Now(), sp: sp}
-	pc.mu.Unlock()
-	return sp, nil
-}
-
-// computeSegmentProducts counts, per product, the members who bought it by
-// walking the members' histories (a dense counter: far cheaper than one
-// bitmap intersection per product).
-func (s *Store) computeSegmentProducts(members *roaring.Bitmap) *SegmentProducts {
-	m := s.Model()
-	sup := m.Support[BasisBought]
-	nAll := float64(m.Customers[BasisBought])
-	sp := &SegmentProducts{Members: int(members.GetCardinality()), Built: time.Now()}
-	np := s.prod.len()
-	counts := make([]uint32, np)
-	mark := make([]uint32, np)
-	var touched []uint32
-	x := s.idx
-	x.mu.RLock()
-	it := members.Iterator()
-	for it.HasNext() {
-		c := it.Next()
-		if int(c) >= len(x.hist) {
-			continue
-		}
-		stamp := c + 1
-		bought := false
-		for _, in := range x.hist[c] {
-			if in.Class != ClassBought || int(in.Product) >= np {
-				continue
-			}
-			bought = true
-			if mark[in.Product] != stamp {
-				if counts[in.Product] == 0 {
-					touched = append(touched, in.Product)
-				}
-				mark[in.Product] = stamp
-				counts[in.Product]++
-			}
-		}
-		if bought {
-			sp.Buyers++
-		}
-	}
-	x.mu.RUnlock()
-	nAll = max(nAll, float64(sp.Buyers))
-	for _, p := range touched {
-		n := counts[p]
-		sp.Popular = append(sp.Popular, similarity.Neighbour{Product: p, Score: float32(n)})
-		all := float64(n)
-		if int(p) < len(sup) {
-			all = max(all, float64(sup[p]))
-		}
-		if nAll == 0 {
-			continue
-		}
-		expected := float64(sp.Buyers) * all / nAll
-		if lift := (float64(n) + ptcPrior) / (expected + ptcPrior); lift > 1 {
-			sp.Lift = append(sp.Lift, similarity.Neighbour{Product: p, Score: float32(lift)})
-		}
-	}
-	similarity.TopK(sp.Popular).Sorted()
-	similarity.TopK(sp.Lift).Sorted()
-	return sp
 }

@@ -1,4 +1,4 @@
-package features_test
+package crm_test
 
 import (
 	"context"
@@ -13,19 +13,20 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/features/eventio"
 )
 
 // demoClock pins "now" a few days after the demo data's last invoice.
 var demoClock = time.Date(2011, 12, 20, 0, 0, 0, 0, time.UTC)
 
-// openStore opens a test store (features.OpenTestStore) with the
+// openStore opens a test store (crm.OpenTestStore) with the
 // demo's clock and the default neighbour options: these tests read the
 // demo data, whose catalogue is too large for the tiny-catalogue options
 // of the package's other tests.
-func openStore(t testing.TB, dir string) *features.Store {
+func openStore(t testing.TB, dir string) *crm.TestStore {
 	t.Helper()
-	return features.OpenTestStore(t, dir, func(o *features.Options) {
+	return crm.OpenTestStore(t, dir, func(o *features.Options) {
 		o.Clock = func() time.Time { return demoClock }
 		o.Neighbours = features.DefaultOptions("").Neighbours
 	})
@@ -82,9 +83,9 @@ type demoSet struct {
 	attrs map[string]map[string]any
 }
 
-var demoPath = filepath.Join("..", "testdata", "demo", "online_retail_sample.csv.gz")
+var demoPath = filepath.Join("..", "..", "testdata", "demo", "online_retail_sample.csv.gz")
 
-func ingest(t testing.TB, s *features.Store, evs []features.Event, batch int) {
+func ingest(t testing.TB, s *crm.TestStore, evs []features.Event, batch int) {
 	t.Helper()
 	for i := 0; i < len(evs); i += batch {
 		res, err := s.Ingest(context.Background(), evs[i:min(i+batch, len(evs))], features.IngestOptions{NoSync: true})
@@ -127,7 +128,7 @@ func referenceRFM(evs []features.Event) map[string]*rfm {
 
 func micro(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
-func checkRFM(t *testing.T, s *features.Store, ref map[string]*rfm) {
+func checkRFM(t *testing.T, s *crm.TestStore, ref map[string]*rfm) {
 	t.Helper()
 	for id, want := range ref {
 		c, ok := s.CustomerID(id)
@@ -180,7 +181,7 @@ func TestValueMatchesIndependentRFM(t *testing.T) {
 
 // checkPurchaseValues compares each product's mean purchase value with a
 // direct computation.
-func checkPurchaseValues(t *testing.T, s *features.Store, evs []features.Event) {
+func checkPurchaseValues(t *testing.T, s *crm.TestStore, evs []features.Event) {
 	t.Helper()
 	sum, n := map[string]float64{}, map[string]float64{}
 	for _, e := range evs {
@@ -225,19 +226,19 @@ func TestRFMScoresAreQuintiles(t *testing.T) {
 		want := ""
 		switch {
 		case v.RScore >= 4 && fm >= 4:
-			want = features.TierChampions
+			want = crm.TierChampions
 		case v.RScore >= 3 && fm >= 3:
-			want = features.TierLoyal
+			want = crm.TierLoyal
 		case v.RScore >= 4:
-			want = features.TierPromising
+			want = crm.TierPromising
 		case v.RScore == 3:
-			want = features.TierNeedsAttention
+			want = crm.TierNeedsAttention
 		case fm >= 3:
-			want = features.TierAtRisk
+			want = crm.TierAtRisk
 		case v.RScore == 2:
-			want = features.TierHibernating
+			want = crm.TierHibernating
 		default:
-			want = features.TierLost
+			want = crm.TierLost
 		}
 		if v.Tier != want {
 			t.Fatalf("customer %s: %+v, want tier %s", id, v, want)
@@ -259,7 +260,7 @@ func TestValueOfProspectAndUnknown(t *testing.T) {
 	ingest(t, s, []features.Event{{CustomerID: "v", ProductID: "p", Type: "view", Timestamp: demoClock.Add(-time.Hour)}}, 10)
 	c, _ := s.CustomerID("v")
 	v, ok := s.CustomerValue(c)
-	if !ok || v.Tier != features.TierProspect || v.RecencyDays != -1 || v.Frequency != 0 || v.CurrentValue != 0 {
+	if !ok || v.Tier != crm.TierProspect || v.RecencyDays != -1 || v.Frequency != 0 || v.CurrentValue != 0 {
 		t.Fatalf("prospect: %+v %v", v, ok)
 	}
 	if env := s.RuleEnv(c); !math.IsInf(env["recency_days"].(float64), 1) || env["events"] != 1 {

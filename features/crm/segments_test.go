@@ -1,4 +1,4 @@
-package features_test
+package crm_test
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 )
 
 // segmentCase is a rule and its brute-force membership over the reference
@@ -53,7 +54,7 @@ func bruteForce(ref map[string]*rfm, attrs map[string]map[string]any, sc segment
 	return out
 }
 
-func members(t *testing.T, s *features.Store, name string) []string {
+func members(t *testing.T, s *crm.TestStore, name string) []string {
 	t.Helper()
 	bm, err := s.SegmentMembers(name)
 	if err != nil {
@@ -67,7 +68,7 @@ func members(t *testing.T, s *features.Store, name string) []string {
 	return out
 }
 
-func checkSegments(t *testing.T, s *features.Store, ref map[string]*rfm, attrs map[string]map[string]any) {
+func checkSegments(t *testing.T, s *crm.TestStore, ref map[string]*rfm, attrs map[string]map[string]any) {
 	t.Helper()
 	for _, sc := range segmentCases {
 		want := bruteForce(ref, attrs, sc)
@@ -224,7 +225,7 @@ func TestCompileRuleForOffers(t *testing.T) {
 	if _, err := s.PutSegment("old", "recency_days > 365"); err != nil {
 		t.Fatal(err)
 	}
-	r, err := features.CompileRule(`"old" in segments && monetary > 200`)
+	r, err := crm.CompileRule(`"old" in segments && monetary > 200`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +240,7 @@ func TestCompileRuleForOffers(t *testing.T) {
 		}
 	}
 	// A run-time type error is an error, not a match.
-	r2, err := features.CompileRule(`attributes.age > 30`)
+	r2, err := crm.CompileRule(`attributes.age > 30`)
 	if err != nil {
 		t.Fatal(err)
 	}

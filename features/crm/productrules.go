@@ -1,4 +1,4 @@
-package features
+package crm
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // Product rules: the same expr language, bounds and error messages as
@@ -42,7 +44,7 @@ func CompileProductRule(src string) (*Rule, error) {
 
 // ProductEnv is product id's variables for a product rule; p may be nil (a
 // product with events but no catalogue record: only its id is known).
-func ProductEnv(id string, p *Product) map[string]any {
+func ProductEnv(id string, p *features.Product) map[string]any {
 	env := map[string]any{"product_id": id, "category": "", "brand": "", "price": float64(0),
 		"tags": []string{}, "available": true, "attributes": map[string]any{}}
 	if p == nil {
@@ -58,10 +60,10 @@ func ProductEnv(id string, p *Product) map[string]any {
 	return env
 }
 
-// MatchProducts evaluates r for every product id below len(names) (names
+// MatchProducts evaluates r for every product of c below len(names) (names
 // are the external ids, by internal id) and returns those it matches. An
 // evaluation error is no match, as for profile rules.
-func (c *Catalog) MatchProducts(r *Rule, names []string) *roaring.Bitmap {
+func MatchProducts(c *features.Catalog, r *Rule, names []string) *roaring.Bitmap {
 	out := roaring.New()
 	var v vm.VM
 	for p, id := range names {
@@ -81,7 +83,7 @@ const ProductRuleCostLimit = 20 * time.Microsecond
 // (spread over the ids) and refuses it, as a *FieldError on field, when an
 // evaluation goes over RuleMemoryBudget or the mean goes over
 // ProductRuleCostLimit; the same measurement as CheckRuleCost.
-func (c *Catalog) CheckProductRuleCost(field string, r *Rule) error {
+func CheckProductRuleCost(c *features.Catalog, field string, r *Rule) error {
 	envs := []map[string]any{ProductEnv("", nil)}
 	step := max(1, c.Len()/ruleCostSample)
 	for p := 0; p < c.Len() && len(envs) < ruleCostSample; p += step {
@@ -96,7 +98,7 @@ func (c *Catalog) CheckProductRuleCost(field string, r *Rule) error {
 			_, err := r.matchVM(&v, envs[i%len(envs)])
 			best = min(best, time.Since(start))
 			if err != nil && strings.Contains(err.Error(), "memory budget exceeded") {
-				return &FieldError{Field: field, Msg: fmt.Sprintf("needs more than the memory budget of %d elements (arrays, ranges and maps built in one evaluation)", RuleMemoryBudget)}
+				return &features.FieldError{Field: field, Msg: fmt.Sprintf("needs more than the memory budget of %d elements (arrays, ranges and maps built in one evaluation)", RuleMemoryBudget)}
 			}
 		}
 		total += best
@@ -105,7 +107,7 @@ func (c *Catalog) CheckProductRuleCost(field string, r *Rule) error {
 		}
 	}
 	if per := total / ruleCostSample; total > ProductRuleCostLimit*ruleCostSample {
-		return &FieldError{Field: field, Msg: fmt.Sprintf("takes %s per product, limit %s: use fewer or shorter loops and ranges",
+		return &features.FieldError{Field: field, Msg: fmt.Sprintf("takes %s per product, limit %s: use fewer or shorter loops and ranges",
 			fmtMicros(max(per, ProductRuleCostLimit)), fmtMicros(ProductRuleCostLimit))}
 	}
 	return nil

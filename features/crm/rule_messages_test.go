@@ -1,4 +1,4 @@
-package features
+package crm
 
 import (
 	"strings"

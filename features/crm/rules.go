@@ -1,4 +1,4 @@
-package features
+package crm
 
 import (
 	"errors"
@@ -13,6 +13,8 @@ import (
 	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // MaxRuleLen is the longest rule source accepted, in bytes: rules are
@@ -78,6 +80,9 @@ var ruleEnvTemplate = map[string]any{
 	"tier":             "",
 	"historical_value": float64(0),
 	"current_value":    float64(0),
+	"churn_risk":       float64(0),
+	"p_alive":          float64(0),
+	"expected_value":   float64(0),
 	"events":           int(0),
 	"attributes":       map[string]any{},
 	"segments":         []string{},
@@ -85,8 +90,8 @@ var ruleEnvTemplate = map[string]any{
 
 // RuleVariables lists the names a rule may use, sorted (for error messages
 // and documentation).
-var RuleVariables = []string{"attributes", "current_value", "events", "f_score", "frequency",
-	"historical_value", "m_score", "monetary", "r_score", "recency_days", "segments", "tier"}
+var RuleVariables = []string{"attributes", "churn_risk", "current_value", "events", "expected_value", "f_score", "frequency",
+	"historical_value", "m_score", "monetary", "p_alive", "r_score", "recency_days", "segments", "tier"}
 
 // Rule is a compiled boolean expression over a customer's profile (the
 // variables of RuleEnv), written in the expr language
@@ -150,13 +155,13 @@ func compileRule(src string, bounded bool) (*Rule, error) {
 
 func compileRuleSpec(src string, bounded bool, spec ruleSpec) (*Rule, error) {
 	if strings.TrimSpace(src) == "" {
-		return nil, &FieldError{Field: "rule", Msg: "is required: a boolean expression such as " + spec.example}
+		return nil, &features.FieldError{Field: "rule", Msg: "is required: a boolean expression such as " + spec.example}
 	}
 	if len(src) > MaxRuleLen {
-		return nil, &FieldError{Field: "rule", Msg: fmt.Sprintf("is %d bytes; at most %d allowed", len(src), MaxRuleLen)}
+		return nil, &features.FieldError{Field: "rule", Msg: fmt.Sprintf("is %d bytes; at most %d allowed", len(src), MaxRuleLen)}
 	}
 	if !utf8.ValidString(src) {
-		return nil, &FieldError{Field: "rule", Msg: "is not valid UTF-8"}
+		return nil, &features.FieldError{Field: "rule", Msg: "is not valid UTF-8"}
 	}
 	opts := []expr.Option{expr.Env(spec.env), expr.AsBool(), expr.MaxNodes(maxRuleNodes)}
 	if bounded {
@@ -188,9 +193,9 @@ func ruleError(err error, spec ruleSpec) error {
 		} else if strings.HasPrefix(msg, "unknown name ") {
 			msg += " (known: " + strings.Join(spec.vars, ", ") + "; " + spec.attrs + ")"
 		}
-		return &FieldError{Field: "rule", Msg: fmt.Sprintf("is invalid at line %d, column %d: %s", fe.Line, fe.Column+1, plainTypes(msg))}
+		return &features.FieldError{Field: "rule", Msg: fmt.Sprintf("is invalid at line %d, column %d: %s", fe.Line, fe.Column+1, plainTypes(msg))}
 	}
-	return &FieldError{Field: "rule", Msg: "is invalid: " + plainTypes(err.Error())}
+	return &features.FieldError{Field: "rule", Msg: "is invalid: " + plainTypes(err.Error())}
 }
 
 // goTypeName matches the Go type names expr puts in its messages
@@ -229,7 +234,7 @@ func (f identFinder) Visit(n *ast.Node) {
 // String returns the rule's source.
 func (r *Rule) String() string { return r.src }
 
-// Match evaluates the rule against env (normally from Store.RuleEnv). A
+// Match evaluates the rule against env (normally from Service.RuleEnv). A
 // run-time failure, such as comparing a text attribute with a number or
 // going over RuleMemoryBudget, is an error and no match.
 func (r *Rule) Match(env map[string]any) (bool, error) {
@@ -252,7 +257,7 @@ func matchResult(out any, err error) (bool, error) {
 	}
 	b, ok := out.(bool)
 	if !ok {
-		return false, fmt.Errorf("%w: rule result is not a boolean", ErrInvalid)
+		return false, fmt.Errorf("%w: rule result is not a boolean", features.ErrInvalid)
 	}
 	return b, nil
 }
@@ -271,7 +276,7 @@ func checkRuleShape(node ast.Node) error {
 	if v.bad == nil {
 		return nil
 	}
-	return &FieldError{Field: "rule", Msg: v.msg}
+	return &features.FieldError{Field: "rule", Msg: v.msg}
 }
 
 type shapeVisitor struct {

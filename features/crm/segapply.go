@@ -1,13 +1,14 @@
-package features
+package crm
 
 import (
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // Segment membership is evaluated off the ingest path. The store's hooks
@@ -54,8 +55,8 @@ func (a *segApplier) init() {
 
 // enqueueMembership asks the applier to re-evaluate custs. It does not
 // evaluate anything, so the writer's hooks can call it.
-func (s *Store) enqueueMembership(custs ...uint32) {
-	a := &s.crm.apply
+func (s *Service) enqueueMembership(custs ...uint32) {
+	a := &s.apply
 	a.mu.Lock()
 	a.pending.AddMany(custs)
 	if a.passDirty != nil {
@@ -71,9 +72,9 @@ func (s *Store) enqueueMembership(custs ...uint32) {
 
 // FlushSegments waits until segment membership reflects every write
 // acknowledged before the call. Tests call it before reading membership
-// right after a write; ErrClosed once the store is closing.
-func (s *Store) FlushSegments() error {
-	a := &s.crm.apply
+// right after a write; features.ErrClosed once the store is closing.
+func (s *Service) FlushSegments() error {
+	a := &s.apply
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	target := a.queued
@@ -81,24 +82,24 @@ func (s *Store) FlushSegments() error {
 		a.cond.Wait()
 	}
 	if a.done < target {
-		return ErrClosed
+		return features.ErrClosed
 	}
 	return nil
 }
 
 // SegmentBacklog returns how many customers wait for their segment
 // membership to be re-evaluated.
-func (s *Store) SegmentBacklog() int {
-	a := &s.crm.apply
+func (s *Service) SegmentBacklog() int {
+	a := &s.apply
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return int(a.pending.GetCardinality())
 }
 
 // segApplyLoop is the applier goroutine; it stops on Close.
-func (s *Store) segApplyLoop() {
+func (s *Service) segApplyLoop() {
 	defer s.wg.Done()
-	a := &s.crm.apply
+	a := &s.apply
 	defer func() {
 		a.mu.Lock()
 		a.stopped = true
@@ -115,7 +116,7 @@ func (s *Store) segApplyLoop() {
 		batch, gen := a.pending, a.queued
 		a.pending = roaring.New()
 		a.mu.Unlock()
-		if h := testHookApply.Load(); h != nil {
+		if h := s.beforeApply.Load(); h != nil {
 			(*h)()
 		}
 		start := time.Now()
@@ -146,17 +147,13 @@ func (s *Store) segApplyLoop() {
 	}
 }
 
-// testHookApply lets a test hold the applier before a round; nil outside
-// tests. Atomic: tests set it while appliers run.
-var testHookApply atomic.Pointer[func()]
-
 // applyMembership re-evaluates every segment for custs (sorted, distinct)
 // and publishes the changed bitmaps. Applier goroutine only: it evaluates
 // without locks held, then applies its answers under segMu to whatever
 // is published by then, skipping segments deleted or redefined meanwhile
 // (their full pass stands, and re-queues the customers it may have missed).
-func (s *Store) applyMembership(custs []uint32) {
-	set := s.crm.segs.Load()
+func (s *Service) applyMembership(custs []uint32) {
+	set := s.segs.Load()
 	if set == nil || len(set.list) == 0 || len(custs) == 0 {
 		return
 	}
@@ -166,7 +163,7 @@ func (s *Store) applyMembership(custs []uint32) {
 	}
 	env := make(map[string]any, len(ruleEnvTemplate))
 	var v vm.VM
-	now := s.Now().Unix()
+	now := s.st.Now().Unix()
 	for _, id := range custs {
 		if !s.knownCustomer(id) {
 			continue
@@ -184,7 +181,7 @@ func (s *Store) applyMembership(custs []uint32) {
 			}
 		}
 	}
-	c := &s.crm
+	c := s
 	c.segMu.Lock()
 	defer c.segMu.Unlock()
 	cur := c.segs.Load()
@@ -223,7 +220,7 @@ func (s *Store) applyMembership(custs []uint32) {
 
 // publishChanged publishes set with the changed bitmaps (nil: unchanged).
 // The caller holds segMu.
-func (s *Store) publishChanged(set *segmentSet, changed []*roaring.Bitmap) {
+func (s *Service) publishChanged(set *segmentSet, changed []*roaring.Bitmap) {
 	var next *segmentSet
 	for i, bm := range changed {
 		if bm == nil {
@@ -236,15 +233,15 @@ func (s *Store) publishChanged(set *segmentSet, changed []*roaring.Bitmap) {
 		next.list[i] = &segment{name: g.name, rule: g.rule, members: bm, def: g.def}
 	}
 	if next != nil {
-		s.crm.segs.Store(next)
+		s.segs.Store(next)
 	}
 }
 
 // removeMember takes an erased customer out of every segment at once (no
 // rule to evaluate, so the writer does it: an erased customer must not be
 // served as a member). Writer only.
-func (s *Store) removeMember(cust uint32) {
-	c := &s.crm
+func (s *Service) removeMember(cust uint32) {
+	c := s
 	c.segMu.Lock()
 	set := c.segs.Load()
 	if set != nil {

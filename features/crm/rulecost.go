@@ -1,4 +1,4 @@
-package features
+package crm
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // RuleCostLimit is the mean time a rule may take to evaluate for one
@@ -32,7 +34,7 @@ const ruleCostSample = 200
 // of CompileRule keep those finite). Segments and
 // offers' eligibility call it before accepting a rule; rules already
 // stored are not re-measured when the store opens.
-func (s *Store) CheckRuleCost(field string, r *Rule) error {
+func (s *Service) CheckRuleCost(field string, r *Rule) error {
 	envs := s.costSample()
 	budget := RuleCostLimit * ruleCostSample
 	var v vm.VM
@@ -47,7 +49,7 @@ func (s *Store) CheckRuleCost(field string, r *Rule) error {
 			_, err := r.matchVM(&v, env)
 			best = min(best, time.Since(start))
 			if err != nil && strings.Contains(err.Error(), "memory budget exceeded") {
-				return &FieldError{Field: field, Msg: fmt.Sprintf("needs more than the memory budget of %d elements (arrays, ranges and maps built in one evaluation)", RuleMemoryBudget)}
+				return &features.FieldError{Field: field, Msg: fmt.Sprintf("needs more than the memory budget of %d elements (arrays, ranges and maps built in one evaluation)", RuleMemoryBudget)}
 			}
 		}
 		total += best
@@ -62,7 +64,7 @@ func (s *Store) CheckRuleCost(field string, r *Rule) error {
 }
 
 func costError(field string, per time.Duration) error {
-	return &FieldError{Field: field, Msg: fmt.Sprintf("takes %s per customer, limit %s: use fewer or shorter loops and ranges",
+	return &features.FieldError{Field: field, Msg: fmt.Sprintf("takes %s per customer, limit %s: use fewer or shorter loops and ranges",
 		fmtMicros(per), fmtMicros(RuleCostLimit))}
 }
 
@@ -77,9 +79,9 @@ func fmtMicros(d time.Duration) string {
 // costSample returns up to ruleCostSample profiles spread evenly over the
 // customer ids, with the profile of a customer without history first (an
 // empty store still has that one).
-func (s *Store) costSample() []map[string]any {
+func (s *Service) costSample() []map[string]any {
 	envs := []map[string]any{s.RuleEnv(math.MaxUint32)}
-	n := s.cust.len()
+	n := s.st.NumCustomers()
 	step := max(1, n/ruleCostSample)
 	for c := 0; c < n && len(envs) < ruleCostSample; c += step {
 		if s.knownCustomer(uint32(c)) {

@@ -1,9 +1,11 @@
-package features
+package crm
 
 import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // TestFullPassKeepsChangesMadeDuringIt writes between a full evaluation and
@@ -15,13 +17,13 @@ func TestFullPassKeepsChangesMadeDuringIt(t *testing.T) {
 	ts := time.Date(2023, 12, 1, 0, 0, 0, 0, time.UTC)
 	buy := func(c string, v float64) {
 		t.Helper()
-		if _, err := s.Ingest(ctx, []Event{{CustomerID: c, ProductID: "p", Type: "purchase", Value: v, Timestamp: ts}}, IngestOptions{}); err != nil {
+		if _, err := s.Ingest(ctx, []features.Event{{CustomerID: c, ProductID: "p", Type: "purchase", Value: v, Timestamp: ts}}, features.IngestOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	buy("joiner", 10)
 	buy("leaver", 500)
-	if err := s.PutCustomer("newcomer", Customer{Attributes: map[string]any{"vip": true}}); err != nil {
+	if err := s.PutCustomer("newcomer", features.Customer{Attributes: map[string]any{"vip": true}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.PutSegment("big", "monetary > 100 || attributes.vip == true"); err != nil {
@@ -29,16 +31,16 @@ func TestFullPassKeepsChangesMadeDuringIt(t *testing.T) {
 	}
 	for _, pass := range []string{"refresh", "put"} {
 		hook := func() {
-			s.crm.afterEval.Store(nil)
+			s.afterEval.Store(nil)
 			buy("joiner", 200)
 			if err := s.EraseCustomer("leaver"); err != nil {
 				t.Error(err)
 			}
-			if err := s.PutCustomer("late", Customer{Attributes: map[string]any{"vip": true}}); err != nil {
+			if err := s.PutCustomer("late", features.Customer{Attributes: map[string]any{"vip": true}}); err != nil {
 				t.Error(err)
 			}
 		}
-		s.crm.afterEval.Store(&hook)
+		s.afterEval.Store(&hook)
 		var err error
 		if pass == "refresh" {
 			err = s.RefreshCustomerValue()

@@ -1,10 +1,12 @@
-package features
+package crm
 
 import (
 	"context"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // TestIngestDoesNotWaitForSegmentRules holds the segment applier and
@@ -26,16 +28,16 @@ func TestIngestDoesNotWaitForSegmentRules(t *testing.T) {
 		}
 		<-release
 	}
-	testHookApply.Store(&hold)
-	t.Cleanup(func() { testHookApply.Store(nil) })
+	s.beforeApply.Store(&hold)
+	t.Cleanup(func() { s.beforeApply.Store(nil) })
 	ts := time.Date(2023, 12, 1, 0, 0, 0, 0, time.UTC)
 	name := func(i int) string { return "c" + string(rune('a'+i%26)) + string(rune('a'+i/26)) }
 	ingestFrom := func(from, to int) <-chan error {
 		acked := make(chan error, 1)
 		go func() {
 			for i := from; i < to; i++ {
-				ev := Event{CustomerID: name(i), ProductID: "p", Type: "purchase", Value: 500, Timestamp: ts}
-				if _, err := s.Ingest(ctx, []Event{ev}, IngestOptions{NoSync: true}); err != nil {
+				ev := features.Event{CustomerID: name(i), ProductID: "p", Type: "purchase", Value: 500, Timestamp: ts}
+				if _, err := s.Ingest(ctx, []features.Event{ev}, features.IngestOptions{NoSync: true}); err != nil {
 					acked <- err
 					return
 				}
@@ -97,7 +99,7 @@ func TestFlushSegmentsAfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.enqueueMembership(1)
-	if err := s.FlushSegments(); err != ErrClosed {
+	if err := s.FlushSegments(); err != features.ErrClosed {
 		t.Fatalf("FlushSegments after Close = %v", err)
 	}
 }

@@ -1,9 +1,11 @@
-package features
+package crm
 
 import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // sampleEnvs are rule environments that exercise the edge values: a
@@ -65,7 +67,7 @@ func FuzzCompileRule(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src string) {
 		r, err := CompileRule(src)
 		if err != nil {
-			fe, ok := err.(*FieldError)
+			fe, ok := err.(*features.FieldError)
 			if !ok || fe.Field != "rule" {
 				t.Fatalf("%q: error %T %v", src, err, err)
 			}

@@ -1,4 +1,4 @@
-package features_test
+package crm_test
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/crm"
 )
 
 // cpuNow returns the process's CPU time: on the shared 2-core machine
@@ -22,7 +23,7 @@ func cpuNow() time.Duration {
 
 // The full UCI Online Retail set is not shipped: these benchmarks skip
 // without it.
-const fullRetail = "../../shared/data/uci-online-retail/online_retail.csv.gz"
+const fullRetail = "../../../shared/data/uci-online-retail/online_retail.csv.gz"
 
 var (
 	fullOnce  sync.Once
@@ -49,7 +50,7 @@ var benchSegments = map[string]string{
 	"one_timers": "frequency == 1 && monetary < 100",
 }
 
-func fullStore(b *testing.B, segments bool) *features.Store {
+func fullStore(b *testing.B, segments bool) *crm.TestStore {
 	b.Helper()
 	evs, attrs := fullRetailEvents(b)
 	s := openStore(b, "")
@@ -125,7 +126,7 @@ func BenchmarkCustomerValue(b *testing.B) {
 // BenchmarkRuleEnvMatch is one eligibility check as next-best-offer does it.
 func BenchmarkRuleEnvMatch(b *testing.B) {
 	s := fullStore(b, true)
-	r, err := features.CompileRule(`"at_risk" in segments && monetary > 200`)
+	r, err := crm.CompileRule(`"at_risk" in segments && monetary > 200`)
 	if err != nil {
 		b.Fatal(err)
 	}
