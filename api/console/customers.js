@@ -86,7 +86,7 @@ export async function customer(id) {
   const exps = await get("/v1/experiments").catch(() => ({ experiments: [] }));
   const variantOpts = [{ value: "", label: "none (as served)" }];
   for (const x of exps.experiments) for (const v of x.variants) variantOpts.push({ value: `${x.id}\u0000${v.name}`, label: `${x.id}: ${v.name}` });
-  const rules = (await get("/v1/rules")).rules;
+  const rules = (await get("/v1/rules").catch(() => ({ rules: [] }))).rules; // a server without merchandising rules: no picker
   const picked = new Set((params.get("rules") || "").split(",").filter(Boolean));
   const rulePicker = rules.length ? h("fieldset", { id: "whatif-rules" }, h("legend", null, "Merchandising rules"),
     rules.map((r) => h("div", { class: "field check" },
