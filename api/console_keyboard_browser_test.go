@@ -143,7 +143,18 @@ func TestConsoleKeyboardInBrowser(t *testing.T) {
 	b.press("17809", kb.Enter)
 	b.wait("#recs[data-ready=ok]")
 	b.title("Customer 17809")
-	b.tabTo("the context field", false, 40, func(f focus) bool { return f.ID == "context" })
+	// An item's explanation opens with Enter; its products are the next stops.
+	b.tabTo("the first explanation", false, 40, func(f focus) bool { return f.Tag == "summary" })
+	b.press(kb.Enter)
+	var open bool
+	b.run("open", chromedp.Evaluate(`document.activeElement.parentElement.open`, &open))
+	if !open {
+		t.Fatal("Enter on an explanation's summary did not open it")
+	}
+	if f := b.tabTo("a product in the explanation", false, 1, func(f focus) bool { return true }); f.Tag != "a" || !strings.HasPrefix(f.Href, "#/products/") {
+		t.Fatalf("after an open explanation the focus is on %s %q", f.Tag, f.Href)
+	}
+	b.tabTo("the context field", false, 60, func(f focus) bool { return f.ID == "context" })
 	b.press("22086")
 	b.tabTo("the variant list", false, 1, func(f focus) bool { return f.ID == "variant" })
 	var variant string

@@ -54,6 +54,21 @@ func TestConsoleReadKeyInBrowser(t *testing.T) {
 	if got := b.texts("#customer-sample")[0]; !strings.Contains(got, "needs an admin key") {
 		t.Fatalf("customers page for a read key: %q", got)
 	}
+	// Audiences list people: admin only, so the panel says why it is empty
+	// and asks nothing the key would be refused.
+	// The products have no catalogue records here: their 404s are expected.
+	b.w.setExpect(func(u string, status int64) bool { return status == 404 && strings.Contains(u, "/v1/products/p") })
+	b.open("/products/p1", "#audience[data-ready=ok]")
+	b.run("lists", chromedp.WaitVisible("#related-any[data-ready]", chromedp.ByQuery), chromedp.WaitVisible("#related-bought[data-ready]", chromedp.ByQuery),
+		chromedp.WaitVisible("#related-viewed[data-ready]", chromedp.ByQuery))
+	b.w.setExpect(nil)
+	if got := b.texts("#audience")[0]; !strings.Contains(got, "admin scope") || !strings.Contains(got, "read scope") {
+		t.Fatalf("product audience for a read key: %q", got)
+	}
+	b.open("/rules", "#rule-list[data-ready=ok]")
+	if note := b.texts("#rule-form .notice"); len(note) != 1 || !strings.Contains(note[0], "admin scope") {
+		t.Fatalf("rules form for a read key: %q", note)
+	}
 	if who := b.texts("#who")[0]; !strings.HasPrefix(who, "read key") {
 		t.Fatalf("header says %q", who)
 	}

@@ -19,11 +19,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	b := newBrowser(t, base)
 	b.checkOverview(base)
 	prod := b.checkProducts(base)
-	b.checkCustomer(base, prod)
+	cust := b.checkCustomer(base, prod)
 	b.checkValue(base)
 	b.checkSegments(base)
 	b.checkOffers(base)
 	b.checkExperiments(base)
+	b.checkRules(base, cust)
 	seedExperimentTraffic(t, base, 300)
 	b.checkExperimentResults(base)
 	b.screenshots()
@@ -67,6 +68,9 @@ func (b *browser) checkOverview(base string) {
 			st[f[0]], _ = strconv.ParseFloat(f[1], 64)
 		}
 	}
+	if n := len(b.texts("#cluster")); n != 0 {
+		t.Fatal("a single node's overview shows a cluster panel")
+	}
 	for i, name := range []string{"affinity_store_customers", "affinity_store_products", "affinity_store_events"} {
 		if got := number(t, vals[i]); got != st[name] || got == 0 {
 			t.Fatalf("overview card %d shows %v, /metrics %s = %v", i, got, name, st[name])
@@ -108,17 +112,21 @@ func (b *browser) checkProducts(base string) string {
 	b.run("lists", chromedp.WaitVisible("#related-bought[data-ready=ok]", chromedp.ByQuery), chromedp.WaitVisible("#related-viewed[data-ready]", chromedp.ByQuery))
 	var rel recommend.List
 	apiGet(t, base, "/v1/products/"+url.PathEscape(id)+"/related?basis=bought&limit=10", &rel)
-	sameList(t, "related bought", b.texts("#related-bought li > a"), ids(rel.Items))
+	sameList(t, "related bought", b.texts("#related-bought ol > li > a"), ids(rel.Items))
 	if len(rel.Items) == 0 {
 		t.Fatalf("product %s has no related products to check", id)
 	}
+	b.run("audience", chromedp.WaitVisible("#audience[data-ready=ok]", chromedp.ByQuery))
+	var aud audienceSeen
+	apiGet(t, base, "/v1/products/"+url.PathEscape(id)+"/customers?limit=20", &aud)
+	b.checkAudience("#audience-table", "product "+id, aud.Items)
 	return rel.Items[0].ProductID
 }
 
 // checkCustomer opens the profile of the customer with most events (typed
 // into the look-up form), checks the list against the API, then previews
 // it with a context product.
-func (b *browser) checkCustomer(base, ctxProduct string) {
+func (b *browser) checkCustomer(base, ctxProduct string) string {
 	t := b.t
 	var sample struct{ Customers []string }
 	apiGet(t, base, "/v1/customers?limit=50", &sample)
@@ -136,7 +144,7 @@ func (b *browser) checkCustomer(base, ctxProduct string) {
 		chromedp.WaitVisible("#nbo[data-ready=ok]", chromedp.ByQuery))
 	var l recommend.List
 	apiGet(t, base, "/v1/customers/"+best+"/recommendations?limit=10", &l)
-	sameList(t, "personal list", b.texts("#recs li > a"), ids(l.Items))
+	sameList(t, "personal list", b.texts("#recs ol > li > a"), ids(l.Items))
 	var ev historyPage
 	apiGet(t, base, "/v1/customers/"+best+"/events?limit=20", &ev)
 	if got := len(b.texts("#event-table tbody tr")); got != len(ev.Events) {
@@ -146,10 +154,13 @@ func (b *browser) checkCustomer(base, ctxProduct string) {
 		chromedp.WaitVisible("#recs-whatif[data-ready=ok]", chromedp.ByQuery))
 	var lc recommend.List
 	apiGet(t, base, "/v1/customers/"+best+"/recommendations?limit=10&context_product="+url.QueryEscape(ctxProduct), &lc)
-	sameList(t, "what-if list", b.texts("#recs-whatif li > a"), ids(lc.Items))
+	sameList(t, "what-if list", b.texts("#recs-whatif ol > li > a"), ids(lc.Items))
 	if strings.Join(ids(lc.Items), ",") == strings.Join(ids(l.Items), ",") {
 		t.Fatalf("context product %s does not change the list: the preview checks nothing", ctxProduct)
 	}
+	b.checkExplain(base, "#recs", "/v1/customers/"+best+"/recommendations?limit=10&explain=true")
+	b.checkExplain(base, "#recs-whatif", "/v1/customers/"+best+"/recommendations?limit=10&explain=true&context_product="+url.QueryEscape(ctxProduct))
+	return best
 }
 
 func (b *browser) checkValue(base string) {
@@ -229,6 +240,15 @@ func (b *browser) checkOffers(base string) {
 	if got := b.texts("#offer-perf .card .value")[3]; o.Performance.BudgetLeft == nil || number(t, got) != float64(*o.Performance.BudgetLeft) {
 		t.Fatalf("budget left shown %q, API %v", got, o.Performance.BudgetLeft)
 	}
+	b.run("offer audience", chromedp.WaitVisible("#offer-audience[data-ready=ok]", chromedp.ByQuery))
+	var aud offerAudienceSeen
+	apiGet(t, base, "/v1/offers/winter-mugs/audience?limit=20", &aud)
+	var status string
+	b.run("status", chromedp.AttributeValue("#audience-status", "data-status", &status, nil, chromedp.ByQuery))
+	if status != aud.Status || aud.Status != "active" {
+		t.Fatalf("offer audience status shown %q, API %q", status, aud.Status)
+	}
+	b.checkAudience("#offer-audience-table", "offer winter-mugs", aud.Items)
 }
 
 func (b *browser) checkExperiments(base string) {

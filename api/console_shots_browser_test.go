@@ -31,17 +31,19 @@ func (b *browser) noJunk(name string) {
 var consolePages = []struct{ name, hash, ready, scroll string }{
 	{"overview", "/", "#counts[data-ready]", ""},
 	{"products", "/products?q=heart", "#product-results[data-ready=ok]", ""},
-	{"product", "/products/85123A", "#related-any[data-ready=ok]", ""},
+	{"product", "/products/85123A", "#audience[data-ready=ok]", ""},
 	{"customers", "/customers", "#customer-sample[data-ready=ok]", ""},
 	{"customer", "/customers/17809", "#history[data-ready=ok]", ""},
-	{"customer-whatif", "/customers/17809?context=22086&variant=home-list/popular", "#recs-whatif[data-ready=ok]", "#whatif"},
+	{"customer-whatif", "/customers/17809?context=22086&variant=home-list/popular&rules=cheap", "#recs-whatif[data-ready=ok]", "#whatif"},
 	{"value", "/value", "#tier-table", ""},
 	{"segments", "/segments", "#segment-list[data-ready=ok]", ""},
 	{"segment", "/segments/big-spenders", "#lift[data-ready=ok]", ""},
 	{"offers", "/offers", "#offer-list[data-ready=ok]", ""},
-	{"offer", "/offers/winter-mugs", "#offer-perf", ""},
+	{"offer", "/offers/winter-mugs", "#offer-audience[data-ready=ok]", ""},
 	{"experiments", "/experiments", "#experiment-list[data-ready=ok]", ""},
 	{"experiment", "/experiments/checkout-demo", "#results[data-ready=ok] svg.chart", ""},
+	{"rules", "/rules", "#rule-list[data-ready=ok]", ""},
+	{"rule", "/rules/cheap", "#rule-after[data-ready=ok]", ""},
 	{"evaluation", "/evaluation", "#eval", ""},
 }
 

@@ -31,7 +31,7 @@ export async function api(method, path, body) {
     init.body = JSON.stringify(body);
   }
   const res = await fetch(path, init);
-  if (res.status === 204) return null;
+  if (res.status === 204) { await res.arrayBuffer(); return null; } // read to the end, or Chromium logs the request as aborted
   const type = res.headers.get("Content-Type") || "";
   const data = type.includes("json") ? await res.json() : await res.text();
   if (!res.ok) {

@@ -10,6 +10,7 @@ import { segments, segment } from "./segments.js";
 import { offers, offer } from "./offers.js";
 import { experiments, experiment } from "./experiments.js";
 import { evaluation } from "./evaluation.js";
+import { rules, rule } from "./merch.js";
 
 const routes = [
   [/^\/?$/, overview],
@@ -24,6 +25,8 @@ const routes = [
   [/^\/offers\/(.+)$/, offer],
   [/^\/experiments$/, experiments],
   [/^\/experiments\/(.+)$/, experiment],
+  [/^\/rules$/, rules],
+  [/^\/rules\/(.+)$/, rule],
   [/^\/evaluation$/, evaluation],
 ];
 

@@ -5,6 +5,7 @@ import { get, qs, enc, can } from "./api.js";
 import { h, page, table, field, fill, card, num, money, productLink, customerLink, errorBox } from "./ui.js";
 import { timeline } from "./charts.js";
 import { labelled, pager } from "./products.js";
+import { explainView } from "./explain.js";
 
 export async function customers() {
   const sample = h("div", { id: "customer-sample" });
@@ -61,7 +62,7 @@ async function listView(l, base) {
         why = was === undefined ? "new" : was > i ? `up ${was - i}` : was < i ? `down ${i - was}` : "";
       }
       return h("li", null, productLink(it.product_id), " ", h("span", { class: "muted" }, labels[i]),
-        h("span", { class: "score" }, `score ${num(it.score, 3)}`), why ? h("span", { class: "delta" }, why) : null);
+        h("span", { class: "score" }, `score ${num(it.score, 3)}`), why ? h("span", { class: "delta" }, why) : null, explainView(it.explain));
     })) : h("p", { class: "muted" }, "Empty list."),
   ];
 }
@@ -85,21 +86,29 @@ export async function customer(id) {
   const exps = await get("/v1/experiments").catch(() => ({ experiments: [] }));
   const variantOpts = [{ value: "", label: "none (as served)" }];
   for (const x of exps.experiments) for (const v of x.variants) variantOpts.push({ value: `${x.id}\u0000${v.name}`, label: `${x.id}: ${v.name}` });
+  const rules = (await get("/v1/rules").catch(() => ({ rules: [] }))).rules; // a server without merchandising rules: no picker
+  const picked = new Set((params.get("rules") || "").split(",").filter(Boolean));
+  const rulePicker = rules.length ? h("fieldset", { id: "whatif-rules" }, h("legend", null, "Merchandising rules"),
+    rules.map((r) => h("div", { class: "field check" },
+      h("input", { type: "checkbox", id: `rule-${r.name}`, name: "rules", value: r.name, checked: picked.has(r.name) }),
+      h("label", { for: `rule-${r.name}` }, r.name, h("span", { class: "muted" }, ` (${r.action})`))))) : null;
   const form = h("form", { class: "panel", id: "whatif", onsubmit: (e) => { e.preventDefault(); runWhatIf(); } },
     h("h3", null, "What if"),
     h("div", { class: "row" },
       field("Context product (being viewed)", "context", { placeholder: "product id", list: "ctx-products", autocomplete: "off" }),
       field("Experiment variant", "variant", { tag: "select", options: variantOpts }),
       h("button", { type: "submit" }, "Preview")),
+    rulePicker,
     h("datalist", { id: "ctx-products" }));
   let base = null;
   async function runWhatIf() {
     const f = new FormData(form);
     const [x, v] = (f.get("variant") || "").split("\u0000");
     const ctx = (f.get("context") || "").trim();
-    if (!ctx && !x) { whatIf.replaceChildren(); return; }
-    await fill(whatIf, get(`/v1/customers/${enc(id)}/recommendations` + qs({ limit: 10, context_product: ctx, experiment: x, variant: v, preview: true }))
-      .then((l) => listView(l, base)), (nodes) => [h("h3", null, "With the what-if", ctx ? ` (viewing ${ctx})` : "", x ? ` (${x}/${v})` : ""), ...nodes]);
+    const rs = f.getAll("rules").join(",");
+    if (!ctx && !x && !rs) { whatIf.replaceChildren(); return; }
+    await fill(whatIf, get(`/v1/customers/${enc(id)}/recommendations` + qs({ limit: 10, context_product: ctx, experiment: x, variant: v, rules: rs, preview: true, explain: true }))
+      .then((l) => listView(l, base)), (nodes) => [h("h3", null, "With the what-if", ctx ? ` (viewing ${ctx})` : "", x ? ` (${x}/${v})` : "", rs ? ` (rules ${rs})` : ""), ...nodes]);
   }
   page(`Customer ${id}`,
     h("p", { class: "lead" }, `${num(prof.events)} events · segments: `,
@@ -112,10 +121,10 @@ export async function customer(id) {
         h("p", { class: "help" }, "Each preview draws from the offers' propensity (Thompson sampling), so the order may change between previews."))),
     h("h2", null, "Event history"), hist);
   const hp = history(id, hist);
-  await fill(recs, get(`/v1/customers/${enc(id)}/recommendations?limit=10&preview=true`).then((l) => { base = l; return listView(l); }), (n) => n);
+  await fill(recs, get(`/v1/customers/${enc(id)}/recommendations?limit=10&preview=true&explain=true`).then((l) => { base = l; return listView(l); }), (n) => n);
   fill(nbo, get(`/v1/customers/${enc(id)}/next-best-offer?limit=3&preview=true`), nboView);
   await hp;
-  if (params.get("context") || params.get("variant")) {
+  if (params.get("context") || params.get("variant") || picked.size) {
     form.querySelector("#context").value = params.get("context") || "";
     const [x, v] = (params.get("variant") || "").split("/");
     if (x) form.querySelector("#variant").value = `${x}\u0000${v}`;

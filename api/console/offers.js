@@ -5,6 +5,7 @@ import { get, api, enc } from "./api.js";
 import { h, page, table, field, fill, num, pct, money, guard, errorBox, productLink } from "./ui.js";
 import { ruleEditor } from "./rule.js";
 import { intervals } from "./charts.js";
+import { audienceTable, audienceAllowed, statusLine } from "./audience.js";
 
 const rate = (r) => `${pct(r.value)} (${pct(r.low)}–${pct(r.high)})`;
 const local = (t) => (t ? t.slice(0, 16) : ""); // RFC 3339 to datetime-local (UTC shown)
@@ -65,6 +66,7 @@ export async function offers() {
 export async function offer(id) {
   const o = await get(`/v1/offers/${enc(id)}`);
   const p = o.performance;
+  const aud = h("div", { id: "offer-audience" });
   page(`Offer ${o.name || id}`,
     h("div", { class: "cards", id: "offer-perf" },
       h("div", { class: "card" }, h("div", { class: "label" }, "Shown"), h("div", { class: "value" }, num(p.shown)), h("div", { class: "note" }, `${num(p.open)} awaiting an answer`)),
@@ -74,5 +76,11 @@ export async function offer(id) {
     intervals("Acceptance rate with its 95% interval", [{ name: "acceptance", ...p.acceptance_rate }], { fmt: (x) => pct(x) }),
     h("p", null, "Promotes ", o.products && o.products.length ? o.products.map((x) => [productLink(x), " "]) : "no product", o.category ? ` · category ${o.category}` : "",
       ` · value ${money(o.value)} · priority ${num(o.priority, 1)}`),
+    h("section", { "aria-labelledby": "h-audience" }, h("h2", { id: "h-audience" }, "Audience"),
+      h("p", { class: "help" }, "Customers to target: eligible now, below the cap, not buyers of its products yet, ranked by how well their history goes with what it promotes. Nothing is reserved or logged."), aud),
     offerForm(o));
+  if (audienceAllowed(aud)) {
+    await fill(aud, get(`/v1/offers/${enc(id)}/audience?limit=20`), (r) => [statusLine(r.status),
+      r.items.length || r.status === "active" || r.status === "scheduled" ? audienceTable(`The ${r.items.length} customers most likely to accept it`, r.items, "offer-audience-table") : null]);
+  }
 }

@@ -94,8 +94,24 @@ function draw(box) {
         lineChart("Events ingested per minute while this page is open", [{ name: "events/min", points: r.ingest }], { xFmt: hhmm, yFmt: (x) => num(x) })),
       h("section", null, h("h2", null, "Requests per minute"),
         lineChart("API requests per minute while this page is open", [{ name: "requests/min", points: r.req }], { xFmt: hhmm, yFmt: (x) => num(x) }))),
-    h("h2", null, "Nodes"),
-    h("p", { class: "muted" }, "Single node: this server holds all the data (cluster mode and replica lag are not built yet)."));
+    ...clusterView(v));
+}
+
+// clusterView shows this node's place in the cluster stream when the
+// server runs in cluster mode (its /metrics has affinity_cluster_*);
+// a single node shows nothing. /metrics is this node's only: the other
+// nodes' lag is on their own consoles.
+function clusterView(v) {
+  if (v.affinity_cluster_applied_seq === undefined) return [];
+  const stalled = v.affinity_cluster_stalled_seq > 0, silent = v.affinity_cluster_silent_seconds > 0;
+  return [h("h2", null, "This node in the cluster"),
+    stalled ? h("p", { class: "error", role: "alert" }, `The apply stopped at stream sequence ${num(v.affinity_cluster_stalled_seq)}: it could not be applied.`) : null,
+    silent ? h("p", { class: "notice", role: "note" }, `The stream has not answered this node's polls for ${ago(v.affinity_cluster_silent_seconds)}.`) : null,
+    h("div", { class: "cards", id: "cluster" },
+      card("Applied sequence", num(v.affinity_cluster_applied_seq), "last stream message applied here"),
+      card("Stream head", num(v.affinity_cluster_head_seq), "at the last poll"),
+      card("Lag", `${num(v.affinity_cluster_lag_messages)} messages`, `${num(v.affinity_cluster_lag_seconds, 1)} s of writes behind`),
+      card("Apply rate", `${num(v.affinity_cluster_apply_rate, 1)}/s`, "messages over the last poll"))].filter(Boolean);
 }
 
 export async function overview() {

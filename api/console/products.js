@@ -2,6 +2,7 @@
 // lists side by side.
 import { get, qs, enc } from "./api.js";
 import { h, page, table, field, fill, productLink, money, num } from "./ui.js";
+import { audienceTable, audienceAllowed } from "./audience.js";
 
 const names = new Map(); // product id -> description, for list labels
 
@@ -71,6 +72,7 @@ export async function product(id) {
     return { product_id: id, category: "", brand: "", price: 0, tags: [], available: true, attributes: {} };
   });
   const attrs = Object.entries(p.attributes || {});
+  const aud = h("div", { id: "audience" });
   page(`Product ${id}`,
     h("p", { class: "lead" }, describe(p)),
     h("dl", { class: "attrs", id: "product-attrs" },
@@ -81,5 +83,7 @@ export async function product(id) {
       listBox(id, "bought", "Bought together"),
       listBox(id, "viewed", "Viewed together"),
       listBox(id, "any", "Any interaction")),
-    h("p", { class: "muted" }, "The audience of a product (who is likely to buy it) needs an API endpoint that does not exist yet."));
+    h("section", { "aria-labelledby": "h-audience" }, h("h2", { id: "h-audience" }, "Likely buyers"),
+      h("p", { class: "help" }, "Customers who have not bought it, ranked by how well their history goes with it (recent products weigh more)."), aud));
+  if (audienceAllowed(aud)) await fill(aud, get(`/v1/products/${enc(id)}/customers?limit=20`), (r) => audienceTable(`The ${r.items.length} customers most likely to buy ${id}`, r.items, "audience-table"));
 }

@@ -4,7 +4,9 @@
 import { api } from "./api.js";
 import { h } from "./ui.js";
 
-export function ruleEditor(id, label, value, { segment = false, help = "" } = {}) {
+// live false: the server has no check for this kind of rule (a
+// merchandising rule's product fields), so the error shows on saving only.
+export function ruleEditor(id, label, value, { segment = false, help = "", live = true } = {}) {
   const ta = h("textarea", { id, name: id, rows: 3, spellcheck: "false", "aria-describedby": `${id}-status`, class: "code" });
   ta.value = value || "";
   const status = h("div", { id: `${id}-status`, class: "rule-status", "aria-live": "polite" });
@@ -22,7 +24,8 @@ export function ruleEditor(id, label, value, { segment = false, help = "" } = {}
       return false;
     }
   };
-  ta.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 250); });
+  if (live) ta.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 250); });
+  else ta.addEventListener("input", () => { ta.removeAttribute("aria-invalid"); status.className = "rule-status"; status.replaceChildren(); });
   const wrap = h("div", { class: "field" }, h("label", { for: id }, label), ta, status, help ? h("div", { class: "help" }, help) : null);
   wrap.check = check;
   wrap.showError = (msg) => show(status, ta, msg, ta.value);

@@ -80,6 +80,12 @@ export function guard(form, need) {
   return form;
 }
 
+// scopeNote says why a panel that needs a scope the key lacks is empty.
+export function scopeNote(need, what) {
+  return h("p", { class: "notice", role: "note" },
+    `${what} needs the ${need} scope; your API key has the ${scopeName()} scope.`);
+}
+
 // fill renders a placeholder into el while p runs, then fn(result) or the error;
 // data-ready is set when done (tests and scripts wait on it).
 export async function fill(el, p, fn) {
