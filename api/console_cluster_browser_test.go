@@ -44,14 +44,15 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 		st.Close()
 		t.Fatal(err)
 	}
-	eng, err := recommend.New(recommend.StoreDeps(st), recommend.DefaultOptions())
+	cs := crmOf(t, st)
+	eng, err := recommend.New(recommend.StoreDeps(st, cs), recommend.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ao := DefaultOptions()
 	ao.Logger = quiet
 	ao.Cluster = nd
-	srv, err := New(Deps{Store: st, Engine: eng}, ao)
+	srv, err := New(Deps{Store: st, Engine: eng, CRM: cs}, ao)
 	if err != nil {
 		t.Fatal(err)
 	}

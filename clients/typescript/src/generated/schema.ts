@@ -907,12 +907,12 @@ export interface components {
             price?: number;
             tags?: string[];
             /** @default true */
-            available: boolean;
+            available?: boolean;
             /**
              * @description false keeps the product out of every list (postage, fees, vouchers).
              * @default true
              */
-            recommendable: boolean;
+            recommendable?: boolean;
             attributes?: {
                 [key: string]: unknown;
             };
@@ -964,7 +964,7 @@ export interface components {
              * @default recommendations
              * @enum {string}
              */
-            what: "recommendations" | "next-best-offer" | "members";
+            what?: "recommendations" | "next-best-offer" | "members";
             segment?: components["schemas"]["SegmentName"];
             customers?: components["schemas"]["ID"][];
             /** @description Each customer's list length (0 or absent: the default, 10; next-best-offer: 1). */
@@ -1204,7 +1204,7 @@ export interface components {
              * @description Check it as a segment's rule (which may not refer to segments).
              * @default false
              */
-            segment: boolean;
+            segment?: boolean;
         };
         RuleCheck: {
             rule: string;
@@ -1401,7 +1401,7 @@ export interface components {
              * Format: double
              * @default 1
              */
-            weight: number;
+            weight?: number;
             params?: components["schemas"]["VariantParams"];
         };
         ExperimentBody: {
@@ -1409,7 +1409,7 @@ export interface components {
              * @default draft
              * @enum {string}
              */
-            status: "draft" | "running" | "stopped";
+            status?: "draft" | "running" | "stopped";
             /** @description Defaults to the id; changing it reshuffles the assignment. */
             salt?: string;
             /** @description The first variant is the control. */
