@@ -44,6 +44,9 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 		st.Close()
 		t.Fatal(err)
 	}
+	// Cleanups run last first: the store closes after the crm service
+	// (registered by crmOf) and the node (below).
+	t.Cleanup(func() { st.Close() })
 	cs := crmOf(t, st)
 	eng, err := recommend.New(recommend.StoreDeps(st, cs), recommend.DefaultOptions())
 	if err != nil {
@@ -64,7 +67,6 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 	t.Cleanup(func() {
 		srv.App().Shutdown()
 		nd.Close()
-		st.Close()
 	})
 	base := "http://" + ln.Addr().String()
 
