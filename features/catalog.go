@@ -2,6 +2,7 @@ package features
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"strings"
 
@@ -54,66 +55,11 @@ func normAttr(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // with returns a copy of c with the given records set (nil deletes).
 func (c *Catalog) with(updates map[uint32]*Product) *Catalog {
-	n := &Catalog{
-		byCategory:  make(map[string]*roaring.Bitmap, len(c.byCategory)),
-		byBrand:     make(map[string]*roaring.Bitmap, len(c.byBrand)),
-		byTag:       make(map[string]*roaring.Bitmap, len(c.byTag)),
-		unavailable: c.unavailable.Clone(),
-		hidden:      c.hidden.Clone(),
-	}
-	size := len(c.products)
-	for id := range updates {
-		if int(id) >= size {
-			size = int(id) + 1
-		}
-	}
-	n.products = make([]*Product, size)
-	copy(n.products, c.products)
-	for k, v := range c.byCategory {
-		n.byCategory[k] = v
-	}
-	for k, v := range c.byBrand {
-		n.byBrand[k] = v
-	}
-	for k, v := range c.byTag {
-		n.byTag[k] = v
-	}
-	cloned := map[*roaring.Bitmap]*roaring.Bitmap{}
-	edit := func(m map[string]*roaring.Bitmap, key string, id uint32, add bool) {
-		key = normAttr(key)
-		if key == "" {
-			return
-		}
-		bm := m[key]
-		if bm == nil {
-			if !add {
-				return
-			}
-			bm = roaring.New()
-			cloned[bm] = bm
-		} else if _, own := cloned[bm]; !own {
-			// Clone before change: the old Catalog may be serving readers.
-			bm = bm.Clone()
-			cloned[bm] = bm
-		}
-		if add {
-			bm.Add(id)
-		} else {
-			bm.Remove(id)
-		}
-		if bm.IsEmpty() {
-			delete(m, key)
-		} else {
-			m[key] = bm
-		}
-	}
+	n := c.shallowCopy(updates)
+	ed := indexEditor{cloned: map[*roaring.Bitmap]*roaring.Bitmap{}}
 	for id, p := range updates {
 		if old := n.products[id]; old != nil {
-			edit(n.byCategory, old.Category, id, false)
-			edit(n.byBrand, old.Brand, id, false)
-			for _, t := range old.Tags {
-				edit(n.byTag, t, id, false)
-			}
+			ed.product(n, old, id, false)
 		}
 		n.products[id] = p
 		n.unavailable.Remove(id)
@@ -121,11 +67,7 @@ func (c *Catalog) with(updates map[uint32]*Product) *Catalog {
 		if p == nil {
 			continue
 		}
-		edit(n.byCategory, p.Category, id, true)
-		edit(n.byBrand, p.Brand, id, true)
-		for _, t := range p.Tags {
-			edit(n.byTag, t, id, true)
-		}
+		ed.product(n, p, id, true)
 		if !p.Available {
 			n.unavailable.Add(id)
 		}
@@ -135,6 +77,80 @@ func (c *Catalog) with(updates map[uint32]*Product) *Catalog {
 	}
 	n.blocked = roaring.Or(n.unavailable, n.hidden)
 	return n
+}
+
+// shallowCopy is c with room for updates' ids: new maps and product slice
+// sharing c's bitmaps, which indexEditor clones before changing.
+func (c *Catalog) shallowCopy(updates map[uint32]*Product) *Catalog {
+	n := &Catalog{
+		byCategory:  maps.Clone(c.byCategory),
+		byBrand:     maps.Clone(c.byBrand),
+		byTag:       maps.Clone(c.byTag),
+		unavailable: c.unavailable.Clone(),
+		hidden:      c.hidden.Clone(),
+	}
+	if n.byCategory == nil {
+		n.byCategory = map[string]*roaring.Bitmap{}
+	}
+	if n.byBrand == nil {
+		n.byBrand = map[string]*roaring.Bitmap{}
+	}
+	if n.byTag == nil {
+		n.byTag = map[string]*roaring.Bitmap{}
+	}
+	size := len(c.products)
+	for id := range updates {
+		if int(id) >= size {
+			size = int(id) + 1
+		}
+	}
+	n.products = make([]*Product, size)
+	copy(n.products, c.products)
+	return n
+}
+
+// indexEditor adds and removes ids in a new Catalog's attribute indexes,
+// cloning each shared bitmap once before its first change: the old Catalog
+// may be serving readers.
+type indexEditor struct {
+	cloned map[*roaring.Bitmap]*roaring.Bitmap
+}
+
+// product adds (or removes) id under p's category, brand and tags.
+func (ed indexEditor) product(n *Catalog, p *Product, id uint32, add bool) {
+	ed.edit(n.byCategory, p.Category, id, add)
+	ed.edit(n.byBrand, p.Brand, id, add)
+	for _, t := range p.Tags {
+		ed.edit(n.byTag, t, id, add)
+	}
+}
+
+func (ed indexEditor) edit(m map[string]*roaring.Bitmap, key string, id uint32, add bool) {
+	key = normAttr(key)
+	if key == "" {
+		return
+	}
+	bm := m[key]
+	if bm == nil {
+		if !add {
+			return
+		}
+		bm = roaring.New()
+		ed.cloned[bm] = bm
+	} else if _, own := ed.cloned[bm]; !own {
+		bm = bm.Clone()
+		ed.cloned[bm] = bm
+	}
+	if add {
+		bm.Add(id)
+	} else {
+		bm.Remove(id)
+	}
+	if bm.IsEmpty() {
+		delete(m, key)
+	} else {
+		m[key] = bm
+	}
 }
 
 // Filter restricts a recommendation list to products matching every set

@@ -155,21 +155,7 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 	if err != nil {
 		return err
 	}
-	ao := api.DefaultOptions()
-	ao.Keys = keys
-	ao.Logger = log
-	ao.RateLimit = fc.RateLimit
-	ao.EnablePprof = pprof
-	if member != nil {
-		ao.Cluster = member // only when set: a nil *node.Node would be a non-nil interface
-	}
-	if fc.BodyLimitMB > 0 {
-		ao.BodyLimit = fc.BodyLimitMB << 20
-	}
-	if fc.StreamMB > 0 {
-		ao.StreamLimit = fc.StreamMB << 20
-	}
-	ao.StreamLimit = max(ao.StreamLimit, ao.BodyLimit)
+	ao := apiOptions(fc, keys, member, pprof, log)
 	deps, err := buildDeps(store, cs, eng, log)
 	if err != nil {
 		return err
@@ -209,6 +195,26 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// apiOptions are the HTTP server's options from the config and flags.
+func apiOptions(fc fileConfig, keys []api.Key, member *node.Node, pprof bool, log *slog.Logger) api.Options {
+	ao := api.DefaultOptions()
+	ao.Keys = keys
+	ao.Logger = log
+	ao.RateLimit = fc.RateLimit
+	ao.EnablePprof = pprof
+	if member != nil {
+		ao.Cluster = member // only when set: a nil *node.Node would be a non-nil interface
+	}
+	if fc.BodyLimitMB > 0 {
+		ao.BodyLimit = fc.BodyLimitMB << 20
+	}
+	if fc.StreamMB > 0 {
+		ao.StreamLimit = fc.StreamMB << 20
+	}
+	ao.StreamLimit = max(ao.StreamLimit, ao.BodyLimit)
+	return ao
 }
 
 func printTryLines(w io.Writer, store *features.Store, addr string, auth bool) {
