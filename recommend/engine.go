@@ -189,7 +189,7 @@ func (e *Engine) limit(r *Request) int {
 	}
 	l := r.Limit
 	if v, ok := r.Params["limit"]; ok {
-		if f, ok := toFloat(v); ok && f >= 1 {
+		if f, ok := ParamFloat(v); ok && f >= 1 {
 			l = int(f)
 		}
 	}

@@ -107,10 +107,10 @@ func (e *Engine) personalKnobs(m *features.Model, params map[string]any) persona
 	if t := m.Tuned; t != nil && e.opts.UseTuning {
 		kn.halfLife, kn.repeat, kn.popWeight = t.HalfLife(), t.Repeat, float32(t.PopWeight)
 	}
-	if v, ok := toFloat(params["half_life_days"]); ok && v > 0 {
+	if v, ok := ParamFloat(params["half_life_days"]); ok && v > 0 {
 		kn.halfLife = time.Duration(v * 24 * float64(time.Hour))
 	}
-	if v, ok := toFloat(params["rebuy"]); ok && v > 0 && !math.IsInf(v, 0) {
+	if v, ok := ParamFloat(params["rebuy"]); ok && v > 0 && !math.IsInf(v, 0) {
 		kn.rebuy = float32(v)
 	}
 	return kn

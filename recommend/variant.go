@@ -85,9 +85,9 @@ func variantProducts(p map[string]any) []string {
 	return ids
 }
 
-// toFloat reads a numeric param as JSON decodes it, as Go code writes it,
+// ParamFloat reads a numeric param as JSON decodes it, as Go code writes it,
 // or as a string.
-func toFloat(v any) (float64, bool) {
+func ParamFloat(v any) (float64, bool) {
 	switch x := v.(type) {
 	case float64:
 		return x, true

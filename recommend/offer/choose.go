@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
-	"strconv"
 
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/features/crm"
@@ -149,7 +148,7 @@ func (s *Service) parseRequest(r Request) (channel string, limit int, policy str
 		return "", 0, "", err
 	}
 	limit = r.Limit
-	if v, ok := paramLimit(r.Params["limit"]); ok && v >= 1 {
+	if v, ok := recommend.ParamFloat(r.Params["limit"]); ok && v >= 1 {
 		limit = int(v)
 	}
 	if limit <= 0 {
@@ -230,21 +229,6 @@ func offerColdEnv() map[string]any {
 		"churn_risk": math.NaN(), "p_alive": math.NaN(), "expected_value": math.NaN(),
 		"attributes": map[string]any{}, "segments": []string{},
 	}
-}
-
-// paramLimit reads a "limit" param as JSON decodes it (a number) or as Go
-// code or a header writes it (an int, a string).
-func paramLimit(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int:
-		return float64(x), true
-	case string:
-		f, err := strconv.ParseFloat(x, 64)
-		return f, err == nil
-	}
-	return 0, false
 }
 
 // round6 rounds what a choice reports to 6 decimals; NaN and infinities
