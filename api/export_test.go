@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -96,7 +97,7 @@ func TestSegmentMembersNDJSONStreamsEveryMember(t *testing.T) {
 			t.Fatalf("line %d: %+v", i, l)
 		}
 		seen[l.CustomerID] = true
-		if i < len(page.Members) && (page.Members[i].CustomerID != l.CustomerID || *page.Members[i].Value != *l.Value) {
+		if i < len(page.Members) && (page.Members[i].CustomerID != l.CustomerID || !reflect.DeepEqual(page.Members[i].Value, l.Value)) {
 			t.Fatalf("line %d is %+v, page has %+v", i, l, page.Members[i])
 		}
 	}

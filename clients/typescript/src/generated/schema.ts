@@ -3151,6 +3151,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "rules": [
+                     *         {
+                     *           "name": "summer-boost",
+                     *           "when": "\"summer\" in tags",
+                     *           "action": "boost",
+                     *           "weight": 1,
+                     *           "position": 0
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["MerchRuleList"];
                 };
             };
@@ -3183,6 +3196,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "name": "summer-boost",
+                     *       "when": "\"summer\" in tags",
+                     *       "action": "boost",
+                     *       "weight": 1,
+                     *       "position": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["MerchRule"];
                 };
             };
@@ -3227,6 +3249,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "name": "summer-boost",
+                     *       "when": "\"summer\" in tags",
+                     *       "action": "boost",
+                     *       "weight": 1,
+                     *       "position": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["MerchRule"];
                 };
             };
