@@ -113,6 +113,7 @@ func Restore(dir string, r io.Reader, log *slog.Logger) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	o = o.withDefaults()
 	db, err := openBadger(o)
 	if err != nil {
 		return fmt.Errorf("cannot open %s for restore: %w", dir, err)

@@ -10,6 +10,7 @@ func Open(o Options) (*Store, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	o = o.withDefaults()
 	db, err := openBadger(o)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open store in %q: %w", o.Dir, classifyErr(err))

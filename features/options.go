@@ -189,7 +189,8 @@ func DefaultNeighbourOptions() NeighbourOptions {
 		Tune: true, TuneHoldout: HoldoutTemporal}
 }
 
-// Validate reports whether o is usable.
+// Validate reports whether o is usable; it changes nothing (Open fills the
+// zero settings from a copy, withDefaults).
 func (o NeighbourOptions) Validate() error {
 	ok := false
 	for _, s := range ValidSimilarities {
@@ -307,8 +308,9 @@ func DefaultOptions(dir string) Options {
 	}
 }
 
-// Validate reports whether o is usable.
-func (o *Options) Validate() error {
+// Validate reports whether o is usable; it changes nothing (Open fills the
+// zero settings from a copy, withDefaults).
+func (o Options) Validate() error {
 	if o.Dir == "" && !o.InMemory {
 		return fmt.Errorf("%w: data directory is required", ErrInvalid)
 	}
@@ -329,14 +331,21 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("%w: event type %q: unknown class %v", ErrInvalid, name, t.Class)
 		}
 	}
+	if o.MaxFutureSkew < 0 {
+		return fmt.Errorf("%w: max future skew %v is negative", ErrInvalid, o.MaxFutureSkew)
+	}
+	return o.Neighbours.Validate()
+}
+
+// withDefaults is o with its zero settings given their defaults (a refresh
+// every second, the wall clock, the default future skew, the default
+// logger): Open serves from this copy, so Validate can stay a pure check.
+func (o Options) withDefaults() Options {
 	if o.RefreshInterval <= 0 {
 		o.RefreshInterval = time.Second
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
-	}
-	if o.MaxFutureSkew < 0 {
-		return fmt.Errorf("%w: max future skew %v is negative", ErrInvalid, o.MaxFutureSkew)
 	}
 	if o.MaxFutureSkew == 0 {
 		o.MaxFutureSkew = DefaultMaxFutureSkew
@@ -344,7 +353,7 @@ func (o *Options) Validate() error {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return o.Neighbours.Validate()
+	return o
 }
 
 func sortedTypeNames(m map[string]EventType) []string {
