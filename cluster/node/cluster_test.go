@@ -119,7 +119,7 @@ func converge(t *testing.T, ms []*member, seq uint64) {
 	t.Helper()
 	for _, m := range ms {
 		if code, body := m.get("/v1/popular?limit=5", seq); code != 200 {
-			t.Fatalf("%s read at min seq %d: %d %s", m.base, seq, code, body)
+			t.Fatalf("%s read at min seq %d: %d %s (follower %+v)", m.base, seq, code, body, m.node.Status())
 		}
 		m.store.Refresh()
 	}
