@@ -26,6 +26,12 @@ func TestFollowerReplacesSilentConsumer(t *testing.T) {
 	if _, err := s.JS.PauseConsumer(ctx, s.Name, silent, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	// The pause is answered before the consumer's own server applies it;
+	// the consumer's info comes from that server.
+	eventually(t, "the consumer paused", func() bool {
+		c, err := s.JS.Consumer(ctx, s.Name, silent)
+		return err == nil && c.CachedInfo().Paused
+	})
 	last := publish(t, p, batch(s.Subjects, "b", 0, 5)).LastSeq
 	waitFor(t, f, last)
 	checkOnceInOrder(t, got.all(), last)
