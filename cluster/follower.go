@@ -116,8 +116,9 @@ type reader struct {
 	cons jetstream.Consumer
 	it   jetstream.MessagesContext
 	name string
-	// active is when it last delivered a message or the loop last finished
-	// applying (its creation before): a slow apply is not a silent consumer.
+	// active is when it last delivered a message, the loop last finished
+	// applying, or NATS was last out of reach (its creation before): a slow
+	// apply or an outage is not a silent consumer.
 	active time.Time
 	stop   func()
 }
@@ -273,9 +274,17 @@ func (f *Follower) stuck(ctx context.Context, r *reader, quiet time.Duration) bo
 		return false
 	}
 	f.mu.Lock()
-	head := f.head
+	head, polledAt := f.head, f.polledAt
 	f.mu.Unlock()
 	applied := f.applied.Load()
+	// Cut off from NATS (disconnected, or the stream not answering polls)
+	// is no sign of a stuck consumer: the ordered consumer recreates itself
+	// on reconnect, and a new one could not be created meanwhile anyway.
+	// Quiet is counted from when the connection is back.
+	if f.st.JS.Conn().Status() != nats.CONNECTED || time.Since(polledAt) >= quiet {
+		r.active = time.Now()
+		return false
+	}
 	if head <= applied {
 		return false
 	}

@@ -183,6 +183,14 @@ func TestCutOffNodeIsNotReady(t *testing.T) {
 	if r.Seq <= first {
 		t.Fatalf("seq %d after the restart, %d before", r.Seq, first)
 	}
+	// The follower's consumer is recreated after the restart, in its own
+	// time (the client library backs off while the server recovers): wait
+	// for it, rather than for the read's short bound.
+	for deadline := time.Now().Add(time.Minute); m.node.Status().Applied < r.Seq; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("seq %d not applied after the restart: %+v", r.Seq, m.node.Status())
+		}
+	}
 	if code, body := m.get("/v1/popular", r.Seq); code != 200 {
 		t.Fatalf("read at seq %d: %d %s", r.Seq, code, body)
 	}
