@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -38,13 +39,17 @@ type FollowerConfig struct {
 
 // Follower applies the stream in order on one node. It reads through an
 // ordered consumer: ephemeral, in order, without gaps, and recreated by the
-// client from the last delivered sequence when a server goes away.
+// client from the last delivered sequence when a server goes away. A
+// watchdog replaces the consumer when it goes silent with messages pending
+// (see stuck): the client library does not notice every such case.
 type Follower struct {
 	st  *Stream
 	cfg FollowerConfig
 
-	applied   atomic.Uint64
-	appliedAt atomic.Int64 // write time (unix ns) of the last applied message
+	applied    atomic.Uint64
+	appliedAt  atomic.Int64  // write time (unix ns) of the last applied message
+	resumes    atomic.Uint64 // consumers replaced by the watchdog or after a closed iterator
+	readErrSet atomic.Bool   // readErr is set: the apply loop clears it (the lock only then)
 
 	mu        sync.Mutex
 	wake      chan struct{} // closed and replaced when applied advances and someone waits
@@ -56,6 +61,7 @@ type Follower struct {
 	headAt    time.Time     // its write time
 	polledAt  time.Time     // when the stream last answered a poll (start time before)
 	rate      float64       // messages applied per second over the last poll
+	readErr   error         // the last error reading the stream; nil once a message follows
 }
 
 // NewFollower prepares a follower of s; Run starts it.
@@ -86,32 +92,71 @@ func (f *Follower) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go f.poll(ctx)
-	it := f.consume(ctx)
-	if it == nil {
-		return nil // ctx ended first
+	quiet := f.quietBase()
+	for {
+		r := f.consume(ctx)
+		if r == nil {
+			return nil // ctx ended first
+		}
+		err := f.loop(ctx, r, &quiet)
+		r.stop()
+		if !errors.Is(err, errResume) {
+			return err
+		}
+		// A new consumer from the last applied message on; the old one is
+		// deleted rather than left to expire (5 minutes of server memory).
+		f.resumes.Add(1)
+		go f.deleteConsumer(r.name)
+		quiet = min(2*quiet, maxQuiet)
 	}
-	defer it.Stop()
-	go func() { <-ctx.Done(); it.Stop() }()
-	return f.loop(ctx, it)
 }
 
-// consume creates the ordered consumer and starts it, retrying until ctx
-// ends (nil then): a server that is away or a stream without a leader yet
-// is a pause, not a reason to stop applying for good (stalls are for
-// messages that cannot be applied). The ordered consumer then recreates
-// itself through later outages.
-func (f *Follower) consume(ctx context.Context) jetstream.MessagesContext {
+// reader is one ordered consumer and its message iterator.
+type reader struct {
+	cons jetstream.Consumer
+	it   jetstream.MessagesContext
+	name string
+	// active is when it last delivered a message, the loop last finished
+	// applying, or NATS was last out of reach (its creation before): a slow
+	// apply or an outage is not a silent consumer.
+	active time.Time
+	stop   func()
+}
+
+// consume creates an ordered consumer from the message after the last
+// applied one and starts it, retrying until ctx ends (nil then): a server
+// that is away or a stream without a leader yet is a pause, not a reason to
+// stop applying for good (stalls are for messages that cannot be applied).
+// The ordered consumer recreates itself through server failures it sees;
+// loop's watchdog covers those it does not see.
+func (f *Follower) consume(ctx context.Context) *reader {
 	for {
+		from := f.applied.Load() + 1
 		cons, err := f.st.JS.OrderedConsumer(ctx, f.st.Name, jetstream.OrderedConsumerConfig{
 			DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-			OptStartSeq:   f.cfg.From + 1,
+			OptStartSeq:   from,
 		})
+		var it jetstream.MessagesContext
 		if err == nil {
-			it, err := cons.Messages(jetstream.PullMaxMessages(1000))
-			if err == nil {
-				return it
-			}
+			it, err = cons.Messages(jetstream.PullMaxMessages(1000))
 		}
+		if err == nil {
+			r := &reader{cons: cons, it: it, active: time.Now()}
+			if info := cons.CachedInfo(); info != nil {
+				r.name = info.Name
+			}
+			stopped := make(chan struct{})
+			go func() {
+				select {
+				case <-ctx.Done():
+				case <-stopped:
+				}
+				it.Stop()
+			}()
+			r.stop = sync.OnceFunc(func() { close(stopped) })
+			return r
+		}
+		f.readFailed(fmt.Errorf("creating a consumer from stream sequence %d: %w", from, err))
 		select {
 		case <-ctx.Done():
 			return nil
@@ -124,35 +169,38 @@ func (f *Follower) consume(ctx context.Context) jetstream.MessagesContext {
 // pending before it is applied without it.
 const flushWait = 5 * time.Millisecond
 
-func (f *Follower) loop(ctx context.Context, it jetstream.MessagesContext) error {
+// errResume is loop's answer when its consumer is closed or stuck: Run
+// then follows on with a new one.
+var errResume = errors.New("cluster: resume with a new consumer")
+
+// loop applies what r delivers. Next waits at most a poll interval, so that
+// an idle iterator is looked at (idle) and a silent one does not go unseen.
+func (f *Follower) loop(ctx context.Context, r *reader, quiet *time.Duration) error {
 	var batch []Message
 	for {
-		var opts []jetstream.NextOpt
+		wait := f.cfg.Poll
 		if len(batch) > 0 {
-			opts = append(opts, jetstream.NextMaxWait(flushWait))
+			wait = flushWait
 		}
-		msg, err := it.Next(opts...)
+		msg, err := r.it.Next(jetstream.NextMaxWait(wait))
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			if ctx.Err() != nil {
 				return nil // an unapplied batch is simply not applied
 			}
 			if len(batch) > 0 {
 				if err := f.applyBatch(batch); err != nil {
 					return err
 				}
-				batch = batch[:0]
+				batch, r.active = batch[:0], time.Now()
 				continue
 			}
-			// The ordered consumer recreates itself after server failures;
-			// other errors (heartbeats missed while reconnecting) are retried
-			// after a pause, so a long outage does not spin.
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(50 * time.Millisecond):
+			if err := f.idle(ctx, r, err, *quiet); err != nil {
+				return err
 			}
 			continue
 		}
+		r.active, *quiet = time.Now(), f.quietBase()
+		f.readOK()
 		m, pending, err := f.message(msg)
 		if err != nil {
 			return err
@@ -164,6 +212,7 @@ func (f *Follower) loop(ctx context.Context, it jetstream.MessagesContext) error
 			if err := f.applyOne(m); err != nil {
 				return err
 			}
+			r.active = time.Now()
 			continue
 		}
 		batch = append(batch, m)
@@ -171,8 +220,117 @@ func (f *Follower) loop(ctx context.Context, it jetstream.MessagesContext) error
 			if err := f.applyBatch(batch); err != nil {
 				return err
 			}
-			batch = batch[:0]
+			batch, r.active = batch[:0], time.Now()
 		}
+	}
+}
+
+// idle handles a Next that brought no message while nothing waits to be
+// applied: a timeout (nothing came), a closed iterator (its consumer could
+// not be recreated: Run resumes with a new one rather than return as if
+// ctx had ended), or another error (retried after a pause, so that a long
+// outage does not spin). Either way the watchdog looks at the consumer.
+func (f *Follower) idle(ctx context.Context, r *reader, err error, quiet time.Duration) error {
+	if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+		f.readFailed(fmt.Errorf("message iterator closed: %w", err))
+		return errResume
+	}
+	if !errors.Is(err, nats.ErrTimeout) {
+		f.readFailed(err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if f.stuck(ctx, r, quiet) {
+		return errResume
+	}
+	return nil
+}
+
+// Watchdog bounds: a consumer is looked at after quietBase without a
+// message while the stream's head is past what is applied; each resume
+// that brings nothing doubles the wait, up to maxQuiet.
+const (
+	minQuiet = 2 * time.Second
+	maxQuiet = 30 * time.Second
+)
+
+func (f *Follower) quietBase() time.Duration { return max(minQuiet, 2*f.cfg.Poll) }
+
+// stuck says whether r must be replaced: it has delivered nothing for
+// quiet while the stream holds messages past the applied one, and its
+// consumer on the server either cannot be asked (gone, or unreachable) or
+// has messages pending for it. That happens when its pull request never
+// reached the consumer: a pull answered 503 (no responders, when the
+// consumer's interest had not reached this client's server yet) is ignored
+// by the client library's iterator, which then waits for heartbeats that
+// cannot come. A head past the applied sequence with nothing pending
+// (purged messages) is not stuck.
+func (f *Follower) stuck(ctx context.Context, r *reader, quiet time.Duration) bool {
+	idle := time.Since(r.active)
+	if idle < quiet {
+		return false
+	}
+	f.mu.Lock()
+	head, polledAt := f.head, f.polledAt
+	f.mu.Unlock()
+	applied := f.applied.Load()
+	// Cut off from NATS (disconnected, or the stream not answering polls)
+	// is no sign of a stuck consumer: the ordered consumer recreates itself
+	// on reconnect, and a new one could not be created meanwhile anyway.
+	// Quiet is counted from when the connection is back.
+	if f.st.JS.Conn().Status() != nats.CONNECTED || time.Since(polledAt) >= quiet {
+		r.active = time.Now()
+		return false
+	}
+	if head <= applied {
+		return false
+	}
+	qctx, cancel := context.WithTimeout(ctx, quiet)
+	defer cancel()
+	info, err := r.cons.Info(qctx)
+	if ctx.Err() != nil {
+		return false
+	}
+	if err == nil && info.NumPending == 0 {
+		r.active = time.Now() // nothing for us: look again after another quiet spell
+		return false
+	}
+	if err == nil {
+		err = fmt.Errorf("%d messages pending, %d pull requests waiting on the server", info.NumPending, info.NumWaiting)
+	}
+	f.readFailed(fmt.Errorf("consumer %s delivered nothing for %s with the stream at %d and %d applied: %w",
+		r.name, idle.Round(time.Millisecond), head, applied, err))
+	return true
+}
+
+// deleteConsumer removes a replaced consumer from the server, best effort.
+func (f *Follower) deleteConsumer(name string) {
+	if name == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = f.st.JS.DeleteConsumer(ctx, f.st.Name, name)
+}
+
+// readFailed records why reading the stream is not going well, for Status.
+func (f *Follower) readFailed(err error) {
+	f.mu.Lock()
+	f.readErr = err
+	f.mu.Unlock()
+	f.readErrSet.Store(true)
+}
+
+// readOK clears the read error once a message arrives.
+func (f *Follower) readOK() {
+	if f.readErrSet.Load() {
+		f.mu.Lock()
+		f.readErr = nil
+		f.mu.Unlock()
+		f.readErrSet.Store(false)
 	}
 }
 

@@ -19,6 +19,13 @@ type Status struct {
 	// last poll did): a node cut off from NATS sees no new head, so its
 	// lag understates; Silent is what tells.
 	Silent time.Duration
+	// ReadErr is why reading the stream is not going well (a consumer that
+	// cannot be created, or one that went silent with messages pending);
+	// nil again once a message arrives. Resumes counts the consumers the
+	// follower replaced (silent, or closed under it): each resumes from the
+	// last applied message.
+	ReadErr error
+	Resumes uint64
 }
 
 // Status is a consistent-enough snapshot for monitoring (fields are read
@@ -27,7 +34,8 @@ func (f *Follower) Status() Status {
 	applied := f.applied.Load()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := Status{Applied: applied, Head: f.head, Rate: f.rate, StalledAt: f.stalledAt, Err: f.stallErr}
+	s := Status{Applied: applied, Head: f.head, Rate: f.rate, StalledAt: f.stalledAt, Err: f.stallErr,
+		ReadErr: f.readErr, Resumes: f.resumes.Load()}
 	if since := time.Since(f.polledAt); since > f.cfg.Poll+f.cfg.Poll/2 {
 		s.Silent = since
 	}

@@ -119,7 +119,7 @@ func converge(t *testing.T, ms []*member, seq uint64) {
 	t.Helper()
 	for _, m := range ms {
 		if code, body := m.get("/v1/popular?limit=5", seq); code != 200 {
-			t.Fatalf("%s read at min seq %d: %d %s", m.base, seq, code, body)
+			t.Fatalf("%s read at min seq %d: %d %s (follower %+v)", m.base, seq, code, body, m.node.Status())
 		}
 		m.store.Refresh()
 	}
@@ -182,6 +182,14 @@ func TestCutOffNodeIsNotReady(t *testing.T) {
 	}
 	if r.Seq <= first {
 		t.Fatalf("seq %d after the restart, %d before", r.Seq, first)
+	}
+	// The follower's consumer is recreated after the restart, in its own
+	// time (the client library backs off while the server recovers): wait
+	// for it, rather than for the read's short bound.
+	for deadline := time.Now().Add(time.Minute); m.node.Status().Applied < r.Seq; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("seq %d not applied after the restart: %+v", r.Seq, m.node.Status())
+		}
 	}
 	if code, body := m.get("/v1/popular", r.Seq); code != 200 {
 		t.Fatalf("read at seq %d: %d %s", r.Seq, code, body)
