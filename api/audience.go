@@ -16,20 +16,6 @@ import (
 // or accept an offer (recommend/audience.go, recommend/offer/audience.go).
 // They list people, so they need the admin scope (docs/api-scopes.md).
 
-// audienceReply is a product's audience.
-type audienceReply struct {
-	Items            []recommend.AudienceMember `json:"items"`
-	RecommendationID string                     `json:"recommendation_id"`
-}
-
-// offerAudienceReply is an offer's audience and where the offer stands.
-type offerAudienceReply struct {
-	OfferID          string                     `json:"offer_id"`
-	Status           string                     `json:"status"`
-	Items            []recommend.AudienceMember `json:"items"`
-	RecommendationID string                     `json:"recommendation_id"`
-}
-
 // audienceParams reads limit, segment and exclude_buyers (default true).
 func audienceParams(c *fiber.Ctx) (limit int, segment string, excludeBuyers bool, err error) {
 	if limit, err = queryLimit(c, recommend.MaxAudienceLimit); err != nil {

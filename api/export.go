@@ -13,17 +13,6 @@ import (
 	"github.com/affinity-rec/affinity/recommend/campaign"
 )
 
-// exportBody is the POST /v1/exports body.
-type exportBody struct {
-	What       string   `json:"what"`
-	Segment    string   `json:"segment"`
-	Customers  []string `json:"customers"`
-	Limit      int      `json:"limit"`
-	Channel    string   `json:"channel"`
-	Experiment string   `json:"experiment"`
-	Variant    string   `json:"variant"`
-}
-
 // campaignDeps are the services an export calls.
 func (s *Server) campaignDeps() campaign.Deps {
 	d := campaign.Deps{Store: s.deps.Store, Profiles: s.deps.CRM, Engine: s.deps.Engine, Lists: s.lists, Offers: s.deps.Offers}

@@ -6,23 +6,6 @@ import (
 	"github.com/affinity-rec/affinity/recommend/merch"
 )
 
-type merchRuleBody struct {
-	When     *string  `json:"when"`
-	Action   *string  `json:"action"`
-	Weight   *float64 `json:"weight"`
-	Position *int     `json:"position"`
-}
-
-// merchRuleReply is a rule as the API shows it: every field, the weight
-// and position as 0 where the action has none.
-type merchRuleReply struct {
-	Name     string  `json:"name"`
-	When     string  `json:"when"`
-	Action   string  `json:"action"`
-	Weight   float64 `json:"weight"`
-	Position int     `json:"position"`
-}
-
 func ruleReply(name string, d merch.Rule) merchRuleReply {
 	return merchRuleReply{Name: name, When: d.When, Action: d.Action, Weight: d.Weight, Position: d.Position}
 }

@@ -26,10 +26,6 @@ func popularSegment(c *fiber.Ctx) (string, error) {
 	return segment, nil
 }
 
-type segmentBody struct {
-	Rule *string `json:"rule"`
-}
-
 // decodeSegmentBody reads a PUT body: a JSON object with a string "rule"
 // and nothing else (a misspelt field is named rather than ignored).
 func decodeSegmentBody(body []byte) (string, error) {

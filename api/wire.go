@@ -221,3 +221,51 @@ type snapshotReply struct {
 	Seconds float64 `json:"seconds"`
 	Seq     uint64  `json:"seq"`
 }
+
+// Segments, audiences, campaign exports and merchandising rules.
+
+// audienceReply is a product's audience.
+type audienceReply struct {
+	Items            []recommend.AudienceMember `json:"items"`
+	RecommendationID string                     `json:"recommendation_id"`
+}
+
+// offerAudienceReply is an offer's audience and where the offer stands.
+type offerAudienceReply struct {
+	OfferID          string                     `json:"offer_id"`
+	Status           string                     `json:"status"`
+	Items            []recommend.AudienceMember `json:"items"`
+	RecommendationID string                     `json:"recommendation_id"`
+}
+
+// exportBody is the POST /v1/exports body.
+type exportBody struct {
+	What       string   `json:"what"`
+	Segment    string   `json:"segment"`
+	Customers  []string `json:"customers"`
+	Limit      int      `json:"limit"`
+	Channel    string   `json:"channel"`
+	Experiment string   `json:"experiment"`
+	Variant    string   `json:"variant"`
+}
+
+type merchRuleBody struct {
+	When     *string  `json:"when"`
+	Action   *string  `json:"action"`
+	Weight   *float64 `json:"weight"`
+	Position *int     `json:"position"`
+}
+
+// merchRuleReply is a rule as the API shows it: every field, the weight
+// and position as 0 where the action has none.
+type merchRuleReply struct {
+	Name     string  `json:"name"`
+	When     string  `json:"when"`
+	Action   string  `json:"action"`
+	Weight   float64 `json:"weight"`
+	Position int     `json:"position"`
+}
+
+type segmentBody struct {
+	Rule *string `json:"rule"`
+}
