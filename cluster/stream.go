@@ -130,12 +130,39 @@ func create(ctx context.Context, js jetstream.JetStream, want jetstream.StreamCo
 		want.Replicas = DefaultReplicas
 	}
 	for {
-		st, err := js.CreateStream(ctx, want)
+		st, err := createPatiently(ctx, js, want)
 		if err == nil || !mayLower || want.Replicas == 1 || !cannotPlace(err) {
 			return st, err
 		}
 		want.Replicas--
 	}
+}
+
+// placeRetry is how long a replica count JetStream cannot place is retried
+// before create steps down: a cluster that is still forming (a server not
+// yet reporting to the meta leader) refuses 3 replicas for a moment, and
+// stepping down then would leave a stream that survives no server loss.
+const placeRetry = 3 * time.Second
+
+func createPatiently(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) (jetstream.Stream, error) {
+	deadline := time.Now().Add(placeRetry)
+	for {
+		st, err := js.CreateStream(ctx, want)
+		if err == nil || !cannotPlace(err) || nonClustered(err) || time.Now().After(deadline) {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// nonClustered is JetStream saying it runs on one server: no retry helps.
+func nonClustered(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == 10074
 }
 
 // cannotPlace is JetStream refusing a replica count it has no servers for.

@@ -165,6 +165,12 @@ func (c *Cluster) ready() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	leader := len(c.servers) == 1
+	running := 0
+	for _, s := range c.servers {
+		if s != nil {
+			running++
+		}
+	}
 	for _, s := range c.servers {
 		if s == nil {
 			continue
@@ -178,7 +184,15 @@ func (c *Cluster) ready() bool {
 		if !s.JetStreamIsCurrent() {
 			return false
 		}
-		leader = leader || s.JetStreamIsLeader()
+		// The meta leader must also see every running server as an
+		// online JetStream peer with stats: before that, placing a stream
+		// of 3 replicas fails as if the cluster were smaller.
+		if s.JetStreamIsLeader() {
+			if len(s.JetStreamClusterPeers()) < running {
+				return false
+			}
+			leader = true
+		}
 	}
 	return leader
 }
