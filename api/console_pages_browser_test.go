@@ -21,6 +21,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	prod := b.checkProducts(base)
 	cust := b.checkCustomer(base, prod)
 	b.checkValue(base)
+	b.checkChurn(base, cust)
 	b.checkSegments(base)
 	b.checkOffers(base)
 	b.checkExperiments(base)

@@ -2,7 +2,7 @@
 // history as a timeline, and live previews of the personal list and the
 // next-best-offer, with a "what if" box (context product, experiment variant).
 import { get, qs, enc, can } from "./api.js";
-import { h, page, table, field, fill, card, num, money, productLink, customerLink, errorBox } from "./ui.js";
+import { h, page, table, field, fill, card, num, money, pct, productLink, customerLink, errorBox } from "./ui.js";
 import { timeline } from "./charts.js";
 import { labelled, pager } from "./products.js";
 import { explainView } from "./explain.js";
@@ -39,7 +39,11 @@ function valueCards(v) {
     card("Monetary", money(v.monetary), `M score ${v.m_score}/5`),
     card("Historical value", money(v.historical_value)),
     card("Current value", money(v.current_value)),
-    card("Potential value", money(v.potential_value)));
+    card("Potential value", money(v.potential_value)),
+    // null until the BG/NBD and Gamma-Gamma models are fitted (docs/customer-value.md).
+    v.churn_risk == null ? card("Churn risk", "not fitted yet", "chance of no purchase in the next 90 days")
+      : card("Churn risk", pct(v.churn_risk), `chance of no purchase in the next 90 days (still buying at all: ${pct(v.p_alive)})`),
+    card("Expected value", v.expected_value == null ? "not fitted yet" : money(v.expected_value), "expected revenue over the next 90 days"));
 }
 
 async function history(id, box, offset = 0) {
