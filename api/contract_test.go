@@ -378,9 +378,11 @@ func TestEveryOperationAnswers(t *testing.T) {
 	}
 	s.do(t, "POST", "/v1/events", `{"event_id":"e1","customer_id":"c1","product_id":"p2","type":"view","timestamp":"2024-05-31T12:00:00Z"}`).want(t, 200)
 	s.do(t, "PUT", "/v1/products/p1", `{"category":"mugs","brand":"acme","price":3.5,"tags":["new"],"attributes":{"colour":"red"}}`).want(t, 200)
+	s.do(t, "PATCH", "/v1/products/p1", `{"price":3,"attributes":{"colour":null}}`).want(t, 200)
 	s.do(t, "GET", "/v1/products/p1", "").want(t, 200)
 	s.do(t, "GET", "/v1/products/p1/related?limit=3&basis=any&in_stock=true", "").want(t, 200)
 	s.do(t, "PUT", "/v1/customers/c1", `{"attributes":{"country":"FR"}}`).want(t, 200)
+	s.do(t, "PATCH", "/v1/customers/c1", `{"attributes":{"tier":"gold"}}`).want(t, 200)
 	s.do(t, "GET", "/v1/customers?limit=5", "").want(t, 200)
 	s.do(t, "GET", "/v1/customers/c1/profile", "").want(t, 200)
 	s.do(t, "GET", "/v1/customers/c1/events?limit=5", "").want(t, 200)

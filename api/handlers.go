@@ -51,6 +51,26 @@ func (s *Server) putProduct(c *fiber.Ctx) error {
 	return c.JSON(productReply{ProductID: id, Product: p, Recommendable: p.IsRecommendable()})
 }
 
+// patchProduct changes only the fields the body gives (features.PatchProduct).
+func (s *Server) patchProduct(c *fiber.Ctx) error {
+	id, err := pathID(c, "id", "product_id")
+	if err != nil {
+		return err
+	}
+	var b productPatchBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	p, err := s.deps.Store.PatchProduct(id, features.ProductPatch{
+		Category: b.Category, Brand: b.Brand, Price: b.Price, Tags: b.Tags,
+		Available: b.Available, Recommendable: b.Recommendable, Attributes: b.Attributes,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(productReply{ProductID: id, Product: p, Recommendable: p.IsRecommendable()})
+}
+
 func (s *Server) getProduct(c *fiber.Ctx) error {
 	id, err := pathID(c, "id", "product_id")
 	if err != nil {
@@ -96,6 +116,24 @@ func (s *Server) putCustomer(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(customerReply{CustomerID: id, Attributes: b.Attributes})
+}
+
+// patchCustomer merges the body's attributes into the customer's
+// (features.PatchCustomer).
+func (s *Server) patchCustomer(c *fiber.Ctx) error {
+	id, err := pathID(c, "id", "customer_id")
+	if err != nil {
+		return err
+	}
+	var b customerBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	attrs, err := s.deps.Store.PatchCustomer(id, b.Attributes)
+	if err != nil {
+		return err
+	}
+	return c.JSON(customerReply{CustomerID: id, Attributes: attrs})
 }
 
 func (s *Server) deleteCustomer(c *fiber.Ctx) error {

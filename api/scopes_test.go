@@ -28,10 +28,12 @@ var scopeDecisions = map[string]Scope{
 
 	"POST /v1/events":                       ScopeWrite,
 	"PUT /v1/products/:id":                  ScopeWrite,
+	"PATCH /v1/products/:id":                ScopeWrite,
 	"GET /v1/products/:id":                  ScopeRead,
 	"DELETE /v1/products/:id":               ScopeWrite,
 	"GET /v1/products/:id/related":          ScopeRead,
 	"PUT /v1/customers/:id":                 ScopeWrite,
+	"PATCH /v1/customers/:id":               ScopeWrite,
 	"DELETE /v1/customers/:id":              ScopeWrite,
 	"GET /v1/customers":                     ScopeAdmin,
 	"GET /v1/customers/:id/profile":         ScopeRead,
@@ -225,7 +227,7 @@ func TestScopesInOpenAPIAndDocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	row := regexp.MustCompile("^\\| (GET|PUT|POST|DELETE) \\| `[^`]+` \\| [a-z]+ \\|$")
+	row := regexp.MustCompile("^\\| (GET|PUT|PATCH|POST|DELETE) \\| `[^`]+` \\| [a-z]+ \\|$")
 	for _, line := range strings.Split(string(md), "\n") {
 		if row.MatchString(line) {
 			got = append(got, line)

@@ -78,6 +78,18 @@ type productBody struct {
 	Attributes    map[string]any `json:"attributes"`
 }
 
+// productPatchBody is PATCH /v1/products/{id}: productBody's fields, each
+// optional (pointers tell absent from zero); attributes merge key by key.
+type productPatchBody struct {
+	Category      *string        `json:"category"`
+	Brand         *string        `json:"brand"`
+	Price         *float64       `json:"price"`
+	Tags          *[]string      `json:"tags"`
+	Available     *bool          `json:"available"`
+	Recommendable *bool          `json:"recommendable"`
+	Attributes    map[string]any `json:"attributes"`
+}
+
 // productReply is a product as replies show it, with its id.
 type productReply struct {
 	ProductID string `json:"product_id"`

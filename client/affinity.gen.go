@@ -521,6 +521,12 @@ type CustomerList struct {
 	Customers []ID `json:"customers"`
 }
 
+// CustomerPatch defines model for CustomerPatch.
+type CustomerPatch struct {
+	// Attributes Merged key by key into the customer's; a key whose value is null removes that attribute.
+	Attributes *map[string]interface{} `json:"attributes,omitempty"`
+}
+
 // CustomerValue defines model for CustomerValue.
 type CustomerValue struct {
 	// ChurnRisk Probability of no purchase in the next 90 days, from the BG/NBD model fitted on the store's purchase history (P(no purchase), which ranks customers who do not come back far better than 1 − p_alive on real data: docs/customer-value.md). null while no model is fitted (fewer than 20 buyers, or before the first value refresh) and for a customer who never bought.
@@ -1011,6 +1017,20 @@ type ProductBody struct {
 type ProductPage struct {
 	Products []Product `json:"products"`
 	Total    int       `json:"total"`
+}
+
+// ProductPatch ProductBody's fields, each optional; only those given change.
+type ProductPatch struct {
+	// Attributes Merged key by key; a key whose value is null removes that attribute.
+	Attributes    *map[string]interface{} `json:"attributes,omitempty"`
+	Available     *bool                   `json:"available,omitempty"`
+	Brand         *string                 `json:"brand,omitempty"`
+	Category      *string                 `json:"category,omitempty"`
+	Price         *float64                `json:"price,omitempty"`
+	Recommendable *bool                   `json:"recommendable,omitempty"`
+
+	// Tags Replaces the tags when given.
+	Tags *[]string `json:"tags,omitempty"`
 }
 
 // Profile defines model for Profile.
@@ -1929,6 +1949,9 @@ type GetSegmentProductsParams struct {
 	XAffinityVariant *VariantHeader `json:"X-Affinity-Variant,omitempty"`
 }
 
+// PatchCustomerJSONRequestBody defines body for PatchCustomer for application/json ContentType.
+type PatchCustomerJSONRequestBody = CustomerPatch
+
 // PutCustomerJSONRequestBody defines body for PutCustomer for application/json ContentType.
 type PutCustomerJSONRequestBody = CustomerBody
 
@@ -1946,6 +1969,9 @@ type PutOfferJSONRequestBody = OfferBody
 
 // PostOfferResponseJSONRequestBody defines body for PostOfferResponse for application/json ContentType.
 type PostOfferResponseJSONRequestBody = OfferResponseBody
+
+// PatchProductJSONRequestBody defines body for PatchProduct for application/json ContentType.
+type PatchProductJSONRequestBody = ProductPatch
 
 // PutProductJSONRequestBody defines body for PutProduct for application/json ContentType.
 type PutProductJSONRequestBody = ProductBody
@@ -2412,6 +2438,24 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/customers/{id} (the `DeleteCustomer` operationId).
 	DeleteCustomer(ctx context.Context, id CustomerIDPath, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PatchCustomerWithBody Merge attributes into a customer's
+	//
+	// `attributes` merge key by key into the customer's: a key with a value sets it, a key with JSON null removes it, keys not named stay. Unknown fields are a 400 naming the field. PATCH never creates: an unknown or erased customer is 404; use PUT to create.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/customers/{id} (the `PatchCustomer` operationId).
+	PatchCustomerWithBody(ctx context.Context, id CustomerIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PatchCustomer Merge attributes into a customer's
+	//
+	// `attributes` merge key by key into the customer's: a key with a value sets it, a key with JSON null removes it, keys not named stay. Unknown fields are a 400 naming the field. PATCH never creates: an unknown or erased customer is 404; use PUT to create.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/customers/{id} (the `PatchCustomer` operationId).
+	PatchCustomer(ctx context.Context, id CustomerIDPath, body PatchCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PutCustomerWithBody Create or replace a customer's attributes
 	//
 	// Takes any type of body and a specified content type.
@@ -2656,6 +2700,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/products/{id} (the `GetProduct` operationId).
 	GetProduct(ctx context.Context, id ProductIDPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PatchProductWithBody Change some fields of a product
+	//
+	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/products/{id} (the `PatchProduct` operationId).
+	PatchProductWithBody(ctx context.Context, id ProductIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PatchProduct Change some fields of a product
+	//
+	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/products/{id} (the `PatchProduct` operationId).
+	PatchProduct(ctx context.Context, id ProductIDPath, body PatchProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutProductWithBody Create or replace a product
 	//
@@ -2995,6 +3057,44 @@ func (c *RawClient) ListCustomers(ctx context.Context, params *ListCustomersPara
 // Corresponds with DELETE /v1/customers/{id} (the `DeleteCustomer` operationId).
 func (c *RawClient) DeleteCustomer(ctx context.Context, id CustomerIDPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteCustomerRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PatchCustomerWithBody Merge attributes into a customer's
+//
+// `attributes` merge key by key into the customer's: a key with a value sets it, a key with JSON null removes it, keys not named stay. Unknown fields are a 400 naming the field. PATCH never creates: an unknown or erased customer is 404; use PUT to create.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/customers/{id} (the `PatchCustomer` operationId).
+func (c *RawClient) PatchCustomerWithBody(ctx context.Context, id CustomerIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchCustomerRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PatchCustomer Merge attributes into a customer's
+//
+// `attributes` merge key by key into the customer's: a key with a value sets it, a key with JSON null removes it, keys not named stay. Unknown fields are a 400 naming the field. PATCH never creates: an unknown or erased customer is 404; use PUT to create.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/customers/{id} (the `PatchCustomer` operationId).
+func (c *RawClient) PatchCustomer(ctx context.Context, id CustomerIDPath, body PatchCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchCustomerRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3540,6 +3640,44 @@ func (c *RawClient) DeleteProduct(ctx context.Context, id ProductIDPath, reqEdit
 // Corresponds with GET /v1/products/{id} (the `GetProduct` operationId).
 func (c *RawClient) GetProduct(ctx context.Context, id ProductIDPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetProductRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PatchProductWithBody Change some fields of a product
+//
+// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/products/{id} (the `PatchProduct` operationId).
+func (c *RawClient) PatchProductWithBody(ctx context.Context, id ProductIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchProductRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PatchProduct Change some fields of a product
+//
+// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/products/{id} (the `PatchProduct` operationId).
+func (c *RawClient) PatchProduct(ctx context.Context, id ProductIDPath, body PatchProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchProductRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4300,6 +4438,53 @@ func NewDeleteCustomerRequest(server string, id CustomerIDPath) (*http.Request, 
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewPatchCustomerRequest calls the generic PatchCustomer builder with application/json body
+func NewPatchCustomerRequest(server string, id CustomerIDPath, body PatchCustomerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPatchCustomerRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPatchCustomerRequestWithBody constructs an http.Request for the PatchCustomer method, with any body, and a specified content type
+func NewPatchCustomerRequestWithBody(server string, id CustomerIDPath, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/customers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -6051,6 +6236,53 @@ func NewGetProductRequest(server string, id ProductIDPath) (*http.Request, error
 	return req, nil
 }
 
+// NewPatchProductRequest calls the generic PatchProduct builder with application/json body
+func NewPatchProductRequest(server string, id ProductIDPath, body PatchProductJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPatchProductRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPatchProductRequestWithBody constructs an http.Request for the PatchProduct method, with any body, and a specified content type
+func NewPatchProductRequestWithBody(server string, id ProductIDPath, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewPutProductRequest calls the generic PutProduct builder with application/json body
 func NewPutProductRequest(server string, id ProductIDPath, body PutProductJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -7348,6 +7580,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/customers/{id} (the `DeleteCustomer` operationId).
 	DeleteCustomerWithResponse(ctx context.Context, id CustomerIDPath, reqEditors ...RequestEditorFn) (*DeleteCustomerResponse, error)
 
+	// PatchCustomerWithBodyWithResponse Merge attributes into a customer's
+	//
+	// `attributes` merge key by key into the customer's: a key with a value sets it, a key with JSON null removes it, keys not named stay. Unknown fields are a 400 naming the field. PATCH never creates: an unknown or erased customer is 404; use PUT to create.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/customers/{id} (the `PatchCustomer` operationId).
+	PatchCustomerWithBodyWithResponse(ctx context.Context, id CustomerIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchCustomerResponse, error)
+
+	// PatchCustomerWithResponse Merge attributes into a customer's
+	//
+	// `attributes` merge key by key into the customer's: a key with a value sets it, a key with JSON null removes it, keys not named stay. Unknown fields are a 400 naming the field. PATCH never creates: an unknown or erased customer is 404; use PUT to create.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/customers/{id} (the `PatchCustomer` operationId).
+	PatchCustomerWithResponse(ctx context.Context, id CustomerIDPath, body PatchCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchCustomerResponse, error)
+
 	// PutCustomerWithBodyWithResponse Create or replace a customer's attributes
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -7628,6 +7878,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/products/{id} (the `GetProduct` operationId).
 	GetProductWithResponse(ctx context.Context, id ProductIDPath, reqEditors ...RequestEditorFn) (*GetProductResponse, error)
+
+	// PatchProductWithBodyWithResponse Change some fields of a product
+	//
+	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/products/{id} (the `PatchProduct` operationId).
+	PatchProductWithBodyWithResponse(ctx context.Context, id ProductIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchProductResponse, error)
+
+	// PatchProductWithResponse Change some fields of a product
+	//
+	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/products/{id} (the `PatchProduct` operationId).
+	PatchProductWithResponse(ctx context.Context, id ProductIDPath, body PatchProductJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchProductResponse, error)
 
 	// PutProductWithBodyWithResponse Create or replace a product
 	//
@@ -9040,6 +9308,183 @@ func (r DeleteCustomerResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteCustomerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PatchCustomerResponse200Headers the declared response headers of an HTTP 200 response for PatchCustomer
+type PatchCustomerResponse200Headers struct {
+	XRequestID string
+}
+
+// PatchCustomerResponse400Headers the declared response headers of an HTTP 400 response for PatchCustomer
+type PatchCustomerResponse400Headers struct {
+	XRequestID string
+}
+
+// PatchCustomerResponse401Headers the declared response headers of an HTTP 401 response for PatchCustomer
+type PatchCustomerResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// PatchCustomerResponse403Headers the declared response headers of an HTTP 403 response for PatchCustomer
+type PatchCustomerResponse403Headers struct {
+	XRequestID string
+}
+
+// PatchCustomerResponse404Headers the declared response headers of an HTTP 404 response for PatchCustomer
+type PatchCustomerResponse404Headers struct {
+	XRequestID string
+}
+
+// PatchCustomerResponse413Headers the declared response headers of an HTTP 413 response for PatchCustomer
+type PatchCustomerResponse413Headers struct {
+	XRequestID string
+}
+
+// PatchCustomerResponse415Headers the declared response headers of an HTTP 415 response for PatchCustomer
+type PatchCustomerResponse415Headers struct {
+	AcceptEncoding string
+	XRequestID     string
+}
+
+// PatchCustomerResponse429Headers the declared response headers of an HTTP 429 response for PatchCustomer
+type PatchCustomerResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// PatchCustomerResponse500Headers the declared response headers of an HTTP 500 response for PatchCustomer
+type PatchCustomerResponse500Headers struct {
+	XRequestID string
+}
+
+// PatchCustomerResponse503Headers the declared response headers of an HTTP 503 response for PatchCustomer
+type PatchCustomerResponse503Headers struct {
+	XRequestID string
+}
+
+type PatchCustomerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Customer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PatchCustomerResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PatchCustomerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PatchCustomerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PatchCustomerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *PatchCustomerResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PatchCustomerResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PatchCustomerResponse415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PatchCustomerResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PatchCustomerResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PatchCustomerResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PatchCustomerResponse) GetJSON200() *Customer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PatchCustomerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PatchCustomerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PatchCustomerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PatchCustomerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PatchCustomerResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PatchCustomerResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PatchCustomerResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PatchCustomerResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PatchCustomerResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PatchCustomerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PatchCustomerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PatchCustomerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PatchCustomerResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12461,6 +12906,183 @@ func (r GetProductResponse) ContentType() string {
 	return ""
 }
 
+// PatchProductResponse200Headers the declared response headers of an HTTP 200 response for PatchProduct
+type PatchProductResponse200Headers struct {
+	XRequestID string
+}
+
+// PatchProductResponse400Headers the declared response headers of an HTTP 400 response for PatchProduct
+type PatchProductResponse400Headers struct {
+	XRequestID string
+}
+
+// PatchProductResponse401Headers the declared response headers of an HTTP 401 response for PatchProduct
+type PatchProductResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// PatchProductResponse403Headers the declared response headers of an HTTP 403 response for PatchProduct
+type PatchProductResponse403Headers struct {
+	XRequestID string
+}
+
+// PatchProductResponse404Headers the declared response headers of an HTTP 404 response for PatchProduct
+type PatchProductResponse404Headers struct {
+	XRequestID string
+}
+
+// PatchProductResponse413Headers the declared response headers of an HTTP 413 response for PatchProduct
+type PatchProductResponse413Headers struct {
+	XRequestID string
+}
+
+// PatchProductResponse415Headers the declared response headers of an HTTP 415 response for PatchProduct
+type PatchProductResponse415Headers struct {
+	AcceptEncoding string
+	XRequestID     string
+}
+
+// PatchProductResponse429Headers the declared response headers of an HTTP 429 response for PatchProduct
+type PatchProductResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// PatchProductResponse500Headers the declared response headers of an HTTP 500 response for PatchProduct
+type PatchProductResponse500Headers struct {
+	XRequestID string
+}
+
+// PatchProductResponse503Headers the declared response headers of an HTTP 503 response for PatchProduct
+type PatchProductResponse503Headers struct {
+	XRequestID string
+}
+
+type PatchProductResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Product
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PatchProductResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PatchProductResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PatchProductResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PatchProductResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *PatchProductResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PatchProductResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PatchProductResponse415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PatchProductResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PatchProductResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PatchProductResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PatchProductResponse) GetJSON200() *Product {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PatchProductResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PatchProductResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PatchProductResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PatchProductResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PatchProductResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PatchProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PatchProductResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PatchProductResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PatchProductResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PatchProductResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PatchProductResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PatchProductResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PatchProductResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PutProductResponse200Headers the declared response headers of an HTTP 200 response for PutProduct
 type PutProductResponse200Headers struct {
 	XRequestID string
@@ -14686,6 +15308,36 @@ func (c *ClientWithResponses) DeleteCustomerWithResponse(ctx context.Context, id
 	return ParseDeleteCustomerResponse(rsp)
 }
 
+// PatchCustomerWithBodyWithResponse Merge attributes into a customer's
+//
+// `attributes` merge key by key into the customer's: a key with a value sets it, a key with JSON null removes it, keys not named stay. Unknown fields are a 400 naming the field. PATCH never creates: an unknown or erased customer is 404; use PUT to create.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/customers/{id} (the `PatchCustomer` operationId).
+func (c *ClientWithResponses) PatchCustomerWithBodyWithResponse(ctx context.Context, id CustomerIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchCustomerResponse, error) {
+	rsp, err := c.PatchCustomerWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePatchCustomerResponse(rsp)
+}
+
+// PatchCustomerWithResponse Merge attributes into a customer's
+//
+// `attributes` merge key by key into the customer's: a key with a value sets it, a key with JSON null removes it, keys not named stay. Unknown fields are a 400 naming the field. PATCH never creates: an unknown or erased customer is 404; use PUT to create.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/customers/{id} (the `PatchCustomer` operationId).
+func (c *ClientWithResponses) PatchCustomerWithResponse(ctx context.Context, id CustomerIDPath, body PatchCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchCustomerResponse, error) {
+	rsp, err := c.PatchCustomer(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePatchCustomerResponse(rsp)
+}
+
 // PutCustomerWithBodyWithResponse Create or replace a customer's attributes
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -15145,6 +15797,36 @@ func (c *ClientWithResponses) GetProductWithResponse(ctx context.Context, id Pro
 		return nil, err
 	}
 	return ParseGetProductResponse(rsp)
+}
+
+// PatchProductWithBodyWithResponse Change some fields of a product
+//
+// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/products/{id} (the `PatchProduct` operationId).
+func (c *ClientWithResponses) PatchProductWithBodyWithResponse(ctx context.Context, id ProductIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchProductResponse, error) {
+	rsp, err := c.PatchProductWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePatchProductResponse(rsp)
+}
+
+// PatchProductWithResponse Change some fields of a product
+//
+// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/products/{id} (the `PatchProduct` operationId).
+func (c *ClientWithResponses) PatchProductWithResponse(ctx context.Context, id ProductIDPath, body PatchProductJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchProductResponse, error) {
+	rsp, err := c.PatchProduct(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePatchProductResponse(rsp)
 }
 
 // PutProductWithBodyWithResponse Create or replace a product
@@ -16868,6 +17550,219 @@ func ParseDeleteCustomerResponse(rsp *http.Response) (*DeleteCustomerResponse, e
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers DeleteCustomerResponse503Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePatchCustomerResponse parses an HTTP response from a PatchCustomerWithResponse call
+func ParsePatchCustomerResponse(rsp *http.Response) (*PatchCustomerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PatchCustomerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Customer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PatchCustomerResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers PatchCustomerResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PatchCustomerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PatchCustomerResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers PatchCustomerResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers PatchCustomerResponse413Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PatchCustomerResponse415Headers
+		if values := rsp.Header.Values("Accept-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptEncoding = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers PatchCustomerResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers PatchCustomerResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers PatchCustomerResponse503Headers
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -20912,6 +21807,219 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 			headers.XRequestID = value
 		}
 		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePatchProductResponse parses an HTTP response from a PatchProductWithResponse call
+func ParsePatchProductResponse(rsp *http.Response) (*PatchProductResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PatchProductResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Product
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PatchProductResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers PatchProductResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PatchProductResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PatchProductResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers PatchProductResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers PatchProductResponse413Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PatchProductResponse415Headers
+		if values := rsp.Header.Values("Accept-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptEncoding = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers PatchProductResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers PatchProductResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers PatchProductResponse503Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

@@ -59,46 +59,50 @@ func (s *Store) PutCustomers(cs map[string]Customer) error {
 		}
 		bodies[ext] = body
 	}
-	return s.do(func() error {
-		mark := s.cust.len()
-		wb := s.db.NewWriteBatch()
-		defer wb.Cancel()
-		ids := make(map[string]uint32, len(cs))
-		var unlisted []func() // erased customers back by this write (erased.go)
-		for ext, body := range bodies {
-			id, created := s.cust.assign(ext)
-			if created {
-				_ = wb.Set(keyStr(prefixCustDict, ext), binary.BigEndian.AppendUint32(nil, id))
-				_ = wb.Set(keyU32(prefixCustRev, id), []byte(ext))
-				if f := s.unmarkErased(ext, func(k []byte) { _ = wb.Delete(k) }); f != nil {
-					unlisted = append(unlisted, f)
-				}
+	return s.do(func() error { return s.writeCustomers(cs, bodies) })
+}
+
+// writeCustomers stores cs (encoded in bodies); it runs on the writer
+// goroutine (s.do), which makes PatchCustomer's read-modify-write atomic.
+func (s *Store) writeCustomers(cs map[string]Customer, bodies map[string][]byte) error {
+	mark := s.cust.len()
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	ids := make(map[string]uint32, len(cs))
+	var unlisted []func() // erased customers back by this write (erased.go)
+	for ext, body := range bodies {
+		id, created := s.cust.assign(ext)
+		if created {
+			_ = wb.Set(keyStr(prefixCustDict, ext), binary.BigEndian.AppendUint32(nil, id))
+			_ = wb.Set(keyU32(prefixCustRev, id), []byte(ext))
+			if f := s.unmarkErased(ext, func(k []byte) { _ = wb.Delete(k) }); f != nil {
+				unlisted = append(unlisted, f)
 			}
-			_ = wb.Set(keyU32(prefixCustomer, id), body)
-			ids[ext] = id
 		}
-		if err := s.flush(wb); err != nil {
-			s.cust.truncate(mark)
-			return err
-		}
-		for _, f := range unlisted {
-			f()
-		}
-		attrs := s.customerAttrs()
-		attrs.mu.Lock()
-		for ext, id := range ids {
-			attrs.attrs[id] = cs[ext].Attributes
-		}
-		attrs.mu.Unlock()
-		s.runHooks(func(h Hooks) {
-			if h.OnCustomer != nil {
-				for _, id := range ids {
-					h.OnCustomer(id)
-				}
+		_ = wb.Set(keyU32(prefixCustomer, id), body)
+		ids[ext] = id
+	}
+	if err := s.flush(wb); err != nil {
+		s.cust.truncate(mark)
+		return err
+	}
+	for _, f := range unlisted {
+		f()
+	}
+	attrs := s.customerAttrs()
+	attrs.mu.Lock()
+	for ext, id := range ids {
+		attrs.attrs[id] = cs[ext].Attributes
+	}
+	attrs.mu.Unlock()
+	s.runHooks(func(h Hooks) {
+		if h.OnCustomer != nil {
+			for _, id := range ids {
+				h.OnCustomer(id)
 			}
-		})
-		return nil
+		}
 	})
+	return nil
 }
 
 // CustomerAttributes returns customer c's attributes (nil when none). The

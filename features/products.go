@@ -25,35 +25,39 @@ func (s *Store) PutProducts(ps map[string]Product) error {
 			return err
 		}
 	}
-	return s.do(func() error {
-		mark := s.prod.len()
-		wb := s.db.NewWriteBatch()
-		defer wb.Cancel()
-		updates := make(map[uint32]*Product, len(ps))
-		for ext, p := range ps {
-			id, created := s.prod.assign(ext)
-			if created {
-				_ = wb.Set(keyStr(prefixProdDict, ext), binary.BigEndian.AppendUint32(nil, id))
-				_ = wb.Set(keyU32(prefixProdRev, id), []byte(ext))
-			}
-			body, err := json.Marshal(p)
-			if err != nil {
-				return fmt.Errorf("cannot encode product %q: %w", ext, err)
-			}
-			if err := wb.Set(keyU32(prefixProduct, id), body); err != nil {
-				s.prod.truncate(mark)
-				return fmt.Errorf("cannot store product: %w", classifyErr(err))
-			}
-			cp := p
-			updates[id] = &cp
+	return s.do(func() error { return s.writeProducts(ps) })
+}
+
+// writeProducts stores ps; it runs on the writer goroutine (s.do), which is
+// what makes PatchProduct's read-modify-write atomic against other writes.
+func (s *Store) writeProducts(ps map[string]Product) error {
+	mark := s.prod.len()
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	updates := make(map[uint32]*Product, len(ps))
+	for ext, p := range ps {
+		id, created := s.prod.assign(ext)
+		if created {
+			_ = wb.Set(keyStr(prefixProdDict, ext), binary.BigEndian.AppendUint32(nil, id))
+			_ = wb.Set(keyU32(prefixProdRev, id), []byte(ext))
 		}
-		if err := s.flush(wb); err != nil {
+		body, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("cannot encode product %q: %w", ext, err)
+		}
+		if err := wb.Set(keyU32(prefixProduct, id), body); err != nil {
 			s.prod.truncate(mark)
-			return err
+			return fmt.Errorf("cannot store product: %w", classifyErr(err))
 		}
-		s.catalog.Store(s.catalog.Load().with(updates))
-		return nil
-	})
+		cp := p
+		updates[id] = &cp
+	}
+	if err := s.flush(wb); err != nil {
+		s.prod.truncate(mark)
+		return err
+	}
+	s.catalog.Store(s.catalog.Load().with(updates))
+	return nil
 }
 
 // GetProduct returns product ext's record; ErrNotFound when the product has

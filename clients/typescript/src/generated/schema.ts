@@ -140,7 +140,11 @@ export interface paths {
         delete: operations["deleteProduct"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some fields of a product
+         * @description Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+         */
+        patch: operations["patchProduct"];
         trace?: never;
     };
     "/v1/products/{id}/related": {
@@ -218,7 +222,11 @@ export interface paths {
         delete: operations["deleteCustomer"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Merge attributes into a customer's
+         * @description `attributes` merge key by key into the customer's: a key with a value sets it, a key with JSON null removes it, keys not named stay. Unknown fields are a 400 naming the field. PATCH never creates: an unknown or erased customer is 404; use PUT to create.
+         */
+        patch: operations["patchCustomer"];
         trace?: never;
     };
     "/v1/customers/{id}/profile": {
@@ -917,6 +925,21 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** @description ProductBody's fields, each optional; only those given change. */
+        ProductPatch: {
+            category?: string;
+            brand?: string;
+            /** Format: double */
+            price?: number;
+            /** @description Replaces the tags when given. */
+            tags?: string[];
+            available?: boolean;
+            recommendable?: boolean;
+            /** @description Merged key by key; a key whose value is null removes that attribute. */
+            attributes?: {
+                [key: string]: unknown;
+            };
+        };
         Product: {
             product_id: components["schemas"]["ID"];
             category: string;
@@ -997,6 +1020,12 @@ export interface components {
             attributes?: {
                 [key: string]: unknown;
             } | null;
+        };
+        CustomerPatch: {
+            /** @description Merged key by key into the customer's; a key whose value is null removes that attribute. */
+            attributes?: {
+                [key: string]: unknown;
+            };
         };
         Customer: {
             customer_id: components["schemas"]["ID"];
@@ -2185,6 +2214,69 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    patchProduct: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The product id.
+                 * @example 85123A
+                 */
+                id: components["parameters"]["ProductIDPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "price": 2.55,
+                 *       "attributes": {
+                 *         "colour": "white",
+                 *         "description": null
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ProductPatch"];
+            };
+        };
+        responses: {
+            /** @description The product as stored after the change. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "product_id": "85123A",
+                     *       "category": "holder",
+                     *       "brand": "",
+                     *       "price": 2.55,
+                     *       "tags": [],
+                     *       "available": true,
+                     *       "recommendable": true,
+                     *       "attributes": {
+                     *         "colour": "white"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Product"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     getRelated: {
         parameters: {
             query?: {
@@ -2438,6 +2530,63 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    patchCustomer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The customer id.
+                 * @example 17809
+                 */
+                id: components["parameters"]["CustomerIDPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "attributes": {
+                 *         "tier": "gold",
+                 *         "newsletter": null
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CustomerPatch"];
+            };
+        };
+        responses: {
+            /** @description The customer as stored after the merge. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "attributes": {
+                     *         "country": "United Kingdom",
+                     *         "tier": "gold"
+                     *       },
+                     *       "customer_id": "17809"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Customer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
