@@ -16,7 +16,9 @@ import (
 func TestSnapshotsNewestStreams(t *testing.T) {
 	c := cluster3(t)
 	s := setup(t, connect(t, c.URL(0)), StreamConfig{Name: "SNAP"})
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	// A bound, not a timing check: three snapshots into a 3-replica bucket
+	// took most of 20 s on a busy 2-core machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout)
 	defer cancel()
 	snaps, err := OpenSnapshots(ctx, s, 2)
 	if err != nil {
@@ -25,10 +27,10 @@ func TestSnapshotsNewestStreams(t *testing.T) {
 	if _, _, err := snaps.Newest(ctx); !errors.Is(err, ErrNoSnapshot) {
 		t.Fatalf("empty bucket: %v", err)
 	}
-	// 3 MB of a pattern, larger than the object store's chunks, read from a
-	// reader (not a byte slice) so Put cannot size it up front.
+	// 1 MB of a pattern, several of the object store's 128 KB chunks, read
+	// from a reader (not a byte slice) so Put cannot size it up front.
 	body := func(seq uint64) io.Reader {
-		return io.LimitReader(strings.NewReader(strings.Repeat(fmt.Sprintf("snapshot %d;", seq), 1<<20)), 3<<20)
+		return io.LimitReader(strings.NewReader(strings.Repeat(fmt.Sprintf("snapshot %d;", seq), 1<<17)), 1<<20)
 	}
 	for _, seq := range []uint64{9, 1000, 120} {
 		if err := snaps.Put(ctx, seq, body(seq)); err != nil {
