@@ -78,18 +78,17 @@ func (s *Server) searchProducts(c *fiber.Ctx) error {
 		if page.Total <= off || len(page.Products) >= limit {
 			continue
 		}
-		r := productReply{ProductID: id}
+		var rp features.Product
 		if rec != nil {
-			r.Product = *rec
+			rp = *rec
 		}
-		if r.Tags == nil {
-			r.Tags = []string{}
+		if rp.Tags == nil {
+			rp.Tags = []string{}
 		}
-		if r.Attributes == nil {
-			r.Attributes = map[string]any{}
+		if rp.Attributes == nil {
+			rp.Attributes = map[string]any{}
 		}
-		r.Recommendable = r.Product.IsRecommendable()
-		page.Products = append(page.Products, r)
+		page.Products = append(page.Products, newProductReply(id, rp))
 	}
 	return c.JSON(page)
 }

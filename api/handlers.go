@@ -48,7 +48,7 @@ func (s *Server) putProduct(c *fiber.Ctx) error {
 	if err := s.deps.Store.PutProduct(id, p); err != nil {
 		return err
 	}
-	return c.JSON(productReply{ProductID: id, Product: p, Recommendable: p.IsRecommendable()})
+	return c.JSON(newProductReply(id, p))
 }
 
 // patchProduct changes only the fields the body gives (features.PatchProduct).
@@ -68,7 +68,7 @@ func (s *Server) patchProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(productReply{ProductID: id, Product: p, Recommendable: p.IsRecommendable()})
+	return c.JSON(newProductReply(id, p))
 }
 
 func (s *Server) getProduct(c *fiber.Ctx) error {
@@ -86,7 +86,7 @@ func (s *Server) getProduct(c *fiber.Ctx) error {
 	if p.Attributes == nil {
 		p.Attributes = map[string]any{}
 	}
-	return c.JSON(productReply{ProductID: id, Product: p, Recommendable: p.IsRecommendable()})
+	return c.JSON(newProductReply(id, p))
 }
 
 func (s *Server) deleteProduct(c *fiber.Ctx) error {

@@ -17,12 +17,19 @@ func (s *Server) merchRules() (*merch.Rules, error) {
 	return nil, notFound("this server has no merchandising rules")
 }
 
-func (s *Server) putMerchRule(c *fiber.Ctx) error {
+// namedMerchRule is the rules and the path's rule name every /v1/rules/{name}
+// handler starts from.
+func (s *Server) namedMerchRule(c *fiber.Ctx) (*merch.Rules, string, error) {
 	rules, err := s.merchRules()
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	name, err := segmentName(c)
+	return rules, name, err
+}
+
+func (s *Server) putMerchRule(c *fiber.Ctx) error {
+	rules, name, err := s.namedMerchRule(c)
 	if err != nil {
 		return err
 	}
@@ -50,11 +57,7 @@ func (s *Server) putMerchRule(c *fiber.Ctx) error {
 }
 
 func (s *Server) getMerchRule(c *fiber.Ctx) error {
-	rules, err := s.merchRules()
-	if err != nil {
-		return err
-	}
-	name, err := segmentName(c)
+	rules, name, err := s.namedMerchRule(c)
 	if err != nil {
 		return err
 	}
@@ -66,11 +69,7 @@ func (s *Server) getMerchRule(c *fiber.Ctx) error {
 }
 
 func (s *Server) deleteMerchRule(c *fiber.Ctx) error {
-	rules, err := s.merchRules()
-	if err != nil {
-		return err
-	}
-	name, err := segmentName(c)
+	rules, name, err := s.namedMerchRule(c)
 	if err != nil {
 		return err
 	}

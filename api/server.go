@@ -293,8 +293,8 @@ func (s *Server) routes() {
 // console's files (console.go) are the only other routes. To add an
 // endpoint, add its line here, its handler beside its resource, and its
 // operation in api/openapi.yaml and docs/api-scopes.md (tests hold the four
-// in agreement). It is longer than a function should be because a table
-// read whole is the point.
+// in agreement). The routes that exist only on some servers (offers,
+// profiling) are the two tables below it.
 func (s *Server) routeTable() []route {
 	listParams := []string{"limit", "category", "brand", "tag", "price_min", "price_max", "in_stock", "experiment", "variant", "unit_id"}
 	listParams = append(listParams, merchParams...)
@@ -361,29 +361,39 @@ func (s *Server) routeTable() []route {
 		// Campaign exports (export.go).
 		{"POST", "/v1/exports", ScopeAdmin, "Stream one NDJSON line per customer of a segment or list: their recommendations, next best offers or value (campaigns)", s.postExport, nil},
 	}
-	// Offers and next-best-offer (offers.go): only on a server with an
-	// offer service (without one they are 404s, like any unknown path).
-	if s.deps.Offers != nil {
-		rs = append(rs, []route{
-			{"GET", "/v1/offers", ScopeRead, "List offers with their performance", s.listOffers, nil},
-			{"PUT", "/v1/offers/:id", ScopeAdmin, "Define or replace an offer (an update keeps what it learned and its budget use)", s.putOffer, nil},
-			{"GET", "/v1/offers/:id", ScopeRead, "An offer with its performance: shown, accepted, declined, acceptance rate (95% interval), budget left", s.getOffer, nil},
-			{"DELETE", "/v1/offers/:id", ScopeAdmin, "Delete an offer", s.deleteOffer, nil},
-			{"POST", "/v1/offers/:id/responses", ScopeWrite, "Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}", s.postOfferResponse, nil},
-			{"GET", "/v1/customers/:id/next-best-offer", ScopeRead, "The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)", s.nextBestOffer, []string{"limit", "channel", "preview", "experiment", "variant"}},
-		}...)
+	rs = append(rs, s.offerRoutes()...)
+	return append(rs, s.pprofRoutes()...)
+}
+
+// offerRoutes are the offers and next-best-offer (offers.go): only on a
+// server with an offer service (without one they are 404s, like any
+// unknown path).
+func (s *Server) offerRoutes() []route {
+	if s.deps.Offers == nil {
+		return nil
 	}
-	// Profiling, when the command enables it (-pprof).
-	if s.opts.EnablePprof {
-		rs = append(rs, []route{
-			{"GET", "/debug/pprof/", ScopeAdmin, "pprof index", adaptor.HTTPHandlerFunc(pprof.Index), nil},
-			{"GET", "/debug/pprof/profile", ScopeAdmin, "CPU profile", adaptor.HTTPHandlerFunc(pprof.Profile), []string{"seconds"}},
-			{"GET", "/debug/pprof/heap", ScopeAdmin, "heap profile", adaptor.HTTPHandler(pprof.Handler("heap")), nil},
-			{"GET", "/debug/pprof/allocs", ScopeAdmin, "allocation profile", adaptor.HTTPHandler(pprof.Handler("allocs")), nil},
-			{"GET", "/debug/pprof/goroutine", ScopeAdmin, "goroutines", adaptor.HTTPHandler(pprof.Handler("goroutine")), nil},
-		}...)
+	return []route{
+		{"GET", "/v1/offers", ScopeRead, "List offers with their performance", s.listOffers, nil},
+		{"PUT", "/v1/offers/:id", ScopeAdmin, "Define or replace an offer (an update keeps what it learned and its budget use)", s.putOffer, nil},
+		{"GET", "/v1/offers/:id", ScopeRead, "An offer with its performance: shown, accepted, declined, acceptance rate (95% interval), budget left", s.getOffer, nil},
+		{"DELETE", "/v1/offers/:id", ScopeAdmin, "Delete an offer", s.deleteOffer, nil},
+		{"POST", "/v1/offers/:id/responses", ScopeWrite, "Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}", s.postOfferResponse, nil},
+		{"GET", "/v1/customers/:id/next-best-offer", ScopeRead, "The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)", s.nextBestOffer, []string{"limit", "channel", "preview", "experiment", "variant"}},
 	}
-	return rs
+}
+
+// pprofRoutes are the profiles, when the command enables them (-pprof).
+func (s *Server) pprofRoutes() []route {
+	if !s.opts.EnablePprof {
+		return nil
+	}
+	return []route{
+		{"GET", "/debug/pprof/", ScopeAdmin, "pprof index", adaptor.HTTPHandlerFunc(pprof.Index), nil},
+		{"GET", "/debug/pprof/profile", ScopeAdmin, "CPU profile", adaptor.HTTPHandlerFunc(pprof.Profile), []string{"seconds"}},
+		{"GET", "/debug/pprof/heap", ScopeAdmin, "heap profile", adaptor.HTTPHandler(pprof.Handler("heap")), nil},
+		{"GET", "/debug/pprof/allocs", ScopeAdmin, "allocation profile", adaptor.HTTPHandler(pprof.Handler("allocs")), nil},
+		{"GET", "/debug/pprof/goroutine", ScopeAdmin, "goroutines", adaptor.HTTPHandler(pprof.Handler("goroutine")), nil},
+	}
 }
 
 // auth checks the API key when keys are configured: 401 without a valid key,

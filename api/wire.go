@@ -99,6 +99,11 @@ type productReply struct {
 	Recommendable bool `json:"recommendable"`
 }
 
+// newProductReply is a product record as the product endpoints answer it.
+func newProductReply(id string, p features.Product) productReply {
+	return productReply{ProductID: id, Product: p, Recommendable: p.IsRecommendable()}
+}
+
 // productPage is GET /v1/products (search), one page.
 type productPage struct {
 	Products []productReply `json:"products"`
