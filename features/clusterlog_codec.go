@@ -47,8 +47,6 @@ func EncodeLogEvents(evs []Event) []byte {
 	return b
 }
 
-var errLogTruncated = errors.New("truncated event message")
-
 // DecodeLogEvents decodes a message of EncodeLogEvents; any other version,
 // a truncated or over-long message is an error naming what is wrong.
 func DecodeLogEvents(b []byte) ([]Event, error) {
@@ -58,7 +56,8 @@ func DecodeLogEvents(b []byte) ([]Event, error) {
 	if b[0] != logFormatV1 {
 		return nil, fmt.Errorf("event message format %d is not known to this version (it reads %d)", b[0], logFormatV1)
 	}
-	d := logDecoder{b: b[1:]}
+	// The store log's decoder (codec.go): a short message is errCorrupt.
+	d := decoder{b: b[1:]}
 	n := d.uvarint()
 	if d.err == nil && n > uint64(len(d.b)) {
 		d.err = fmt.Errorf("event count %d exceeds the message", n)
@@ -70,8 +69,8 @@ func DecodeLogEvents(b []byte) ([]Event, error) {
 			*p = d.str()
 		}
 		e.Timestamp = time.Unix(0, d.varint()).UTC()
-		e.Value = math.Float64frombits(d.u64())
-		e.Quantity = math.Float64frombits(d.u64())
+		e.Value = d.f64()
+		e.Quantity = d.f64()
 		evs = append(evs, e)
 	}
 	if d.err == nil && len(d.b) != 0 {
@@ -81,62 +80,4 @@ func DecodeLogEvents(b []byte) ([]Event, error) {
 		d.err = errors.New("no events in the message")
 	}
 	return evs, d.err
-}
-
-type logDecoder struct {
-	b   []byte
-	err error
-}
-
-func (d *logDecoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, k := binary.Uvarint(d.b)
-	if k <= 0 {
-		d.err = errLogTruncated
-		return 0
-	}
-	d.b = d.b[k:]
-	return v
-}
-
-func (d *logDecoder) varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, k := binary.Varint(d.b)
-	if k <= 0 {
-		d.err = errLogTruncated
-		return 0
-	}
-	d.b = d.b[k:]
-	return v
-}
-
-func (d *logDecoder) str() string {
-	n := d.uvarint()
-	if d.err != nil {
-		return ""
-	}
-	if n > uint64(len(d.b)) {
-		d.err = errLogTruncated
-		return ""
-	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
-}
-
-func (d *logDecoder) u64() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.b) < 8 {
-		d.err = errLogTruncated
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(d.b)
-	d.b = d.b[8:]
-	return v
 }
