@@ -52,10 +52,12 @@ var scopeDecisions = map[string]Scope{
 	// Audiences list people too: admin.
 	"GET /v1/products/:id/customers": ScopeAdmin,
 	"GET /v1/offers/:id/audience":    ScopeAdmin,
+	"GET /v1/offers/:id/performance": ScopeRead,
 
 	"GET /v1/products":             ScopeRead,
 	"GET /v1/customers/:id/events": ScopeRead,
 	"GET /v1/whoami":               ScopeRead,
+	"GET /v1/stats/history":        ScopeRead,
 	"POST /v1/rules/check":         ScopeRead,
 	"GET /v1/rules":                ScopeRead,
 	"PUT /v1/rules/:name":          ScopeAdmin,

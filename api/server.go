@@ -196,6 +196,7 @@ type Server struct {
 	limiter  *rateLimiter
 	authFail *authThrottle // nil: failed keys are not throttled
 	table    []route
+	history  *statsHistory // the overview's last hour (stats_history.go)
 }
 
 const localRequestID = "request_id"
@@ -251,6 +252,7 @@ func New(d Deps, o Options) (*Server, error) {
 	}
 	s.app.Use(s.observe, s.limitBody)
 	s.useCluster()
+	s.history = s.newStatsHistory()
 	s.routes()
 	s.ready.Store(true)
 	return s, nil
@@ -346,6 +348,7 @@ func (s *Server) routeTable() []route {
 		// (insights.go, rulecheck.go).
 		{"GET", "/v1/insights/value", ScopeRead, "Customers and revenue per value tier, and the revenue share of the top 20% of customers", s.valueInsights, nil},
 		{"POST", "/v1/rules/check", ScopeRead, "Check a segment or eligibility rule without storing it", s.checkRule, nil},
+		{"GET", "/v1/stats/history", ScopeRead, "The overview's figures over the last hour, sampled every 10 s (events, rates, p99 latency, counts, model age)", s.statsHistory, nil},
 		{"GET", "/v1/whoami", ScopeRead, "The scope of the key this request carries", s.whoami, nil},
 
 		// Merchandising rules (rules.go), applied by name with rules= on any list.
@@ -377,6 +380,7 @@ func (s *Server) offerRoutes() []route {
 		{"PUT", "/v1/offers/:id", ScopeAdmin, "Define or replace an offer (an update keeps what it learned and its budget use)", s.putOffer, nil},
 		{"GET", "/v1/offers/:id", ScopeRead, "An offer with its performance: shown, accepted, declined, acceptance rate (95% interval), budget left", s.getOffer, nil},
 		{"DELETE", "/v1/offers/:id", ScopeAdmin, "Delete an offer", s.deleteOffer, nil},
+		{"GET", "/v1/offers/:id/performance", ScopeRead, "An offer's performance per hour or day: shown, accepted, declined, ignored, acceptance rate (95% interval), budget used", s.offerPerformance, []string{"bucket", "since", "until"}},
 		{"POST", "/v1/offers/:id/responses", ScopeWrite, "Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}", s.postOfferResponse, nil},
 		{"GET", "/v1/customers/:id/next-best-offer", ScopeRead, "The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)", s.nextBestOffer, []string{"limit", "channel", "preview", "experiment", "variant"}},
 	}

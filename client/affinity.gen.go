@@ -266,6 +266,24 @@ func (e OfferResponseBodyResponse) Valid() bool {
 	}
 }
 
+// Defines values for OfferSeriesBucket.
+const (
+	OfferSeriesBucketDay  OfferSeriesBucket = "day"
+	OfferSeriesBucketHour OfferSeriesBucket = "hour"
+)
+
+// Valid indicates whether the value is a known member of the OfferSeriesBucket enum.
+func (e OfferSeriesBucket) Valid() bool {
+	switch e {
+	case OfferSeriesBucketDay:
+		return true
+	case OfferSeriesBucketHour:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProblemType.
 const (
 	ProblemTypeHttpsaffinityDevproblemsconflict             ProblemType = "https://affinity.dev/problems/conflict"
@@ -443,6 +461,24 @@ func (e Basis) Valid() bool {
 	case BasisBought:
 		return true
 	case BasisViewed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetOfferPerformanceParamsBucket.
+const (
+	GetOfferPerformanceParamsBucketDay  GetOfferPerformanceParamsBucket = "day"
+	GetOfferPerformanceParamsBucketHour GetOfferPerformanceParamsBucket = "hour"
+)
+
+// Valid indicates whether the value is a known member of the GetOfferPerformanceParamsBucket enum.
+func (e GetOfferPerformanceParamsBucket) Valid() bool {
+	switch e {
+	case GetOfferPerformanceParamsBucketDay:
+		return true
+	case GetOfferPerformanceParamsBucketHour:
 		return true
 	default:
 		return false
@@ -948,6 +984,46 @@ type OfferResponseBody struct {
 // OfferResponseBodyResponse defines model for OfferResponseBody.Response.
 type OfferResponseBodyResponse string
 
+// OfferSeries defines model for OfferSeries.
+type OfferSeries struct {
+	Bucket OfferSeriesBucket `json:"bucket"`
+
+	// Budget The budget in acceptances; null when the offer has none.
+	Budget *int `json:"budget"`
+
+	// BudgetLeft What is left of it now, as GET /v1/offers/{id} reports; null without a budget.
+	BudgetLeft *int `json:"budget_left"`
+
+	// OfferId 1 to 256 bytes of printable UTF-8.
+	OfferId ID                 `json:"offer_id"`
+	Points  []OfferSeriesPoint `json:"points"`
+
+	// Since The first point's start.
+	Since time.Time `json:"since"`
+
+	// Until The last point's end.
+	Until time.Time `json:"until"`
+}
+
+// OfferSeriesBucket defines model for OfferSeries.Bucket.
+type OfferSeriesBucket string
+
+// OfferSeriesPoint defines model for OfferSeriesPoint.
+type OfferSeriesPoint struct {
+	// AcceptanceRate An estimate with its 95% interval.
+	AcceptanceRate Rate `json:"acceptance_rate"`
+	Accepted       int  `json:"accepted"`
+
+	// BudgetUsed Acceptances from the offer's start to the end of this bucket.
+	BudgetUsed int `json:"budget_used"`
+	Declined   int `json:"declined"`
+
+	// Ignored Exposures the response window closed (or that were pushed out) in this bucket.
+	Ignored int       `json:"ignored"`
+	Shown   int       `json:"shown"`
+	Start   time.Time `json:"start"`
+}
+
 // Problem An RFC 9457 problem. `type` is one of:
 //
 // - `https://affinity.dev/problems/invalid-field` (400): the input named by `field` is wrong;
@@ -1132,6 +1208,32 @@ type SegmentName = string
 type Snapshot struct {
 	Seconds float64 `json:"seconds"`
 	Seq     int     `json:"seq"`
+}
+
+// StatsHistory defines model for StatsHistory.
+type StatsHistory struct {
+	IntervalSeconds float64       `json:"interval_seconds"`
+	Samples         []StatsSample `json:"samples"`
+}
+
+// StatsSample defines model for StatsSample.
+type StatsSample struct {
+	Customers int `json:"customers"`
+
+	// Events Events in the store's index.
+	Events int `json:"events"`
+
+	// EventsPerMinute Events accepted over HTTP per minute over the interval before the sample.
+	EventsPerMinute *float64 `json:"events_per_minute"`
+	ModelAgeSeconds *float64 `json:"model_age_seconds"`
+
+	// P99Seconds 99th percentile of request latency over the interval.
+	P99Seconds *float64 `json:"p99_seconds"`
+	Products   int      `json:"products"`
+
+	// RequestsPerSecond API requests per second over the interval.
+	RequestsPerSecond *float64  `json:"requests_per_second"`
+	Time              time.Time `json:"time"`
 }
 
 // TierSummary defines model for TierSummary.
@@ -1693,6 +1795,21 @@ type GetOfferAudienceParams struct {
 	// ExcludeBuyers Leave out customers who bought one of the offer's products (default true).
 	ExcludeBuyers *bool `form:"exclude_buyers,omitempty" json:"exclude_buyers,omitempty"`
 }
+
+// GetOfferPerformanceParams defines parameters for GetOfferPerformance.
+type GetOfferPerformanceParams struct {
+	// Bucket Bucket width (default day).
+	Bucket *GetOfferPerformanceParamsBucket `form:"bucket,omitempty" json:"bucket,omitempty"`
+
+	// Since RFC 3339 start, rounded down to a bucket (default the offer's creation, or as far back as 1000 buckets reach).
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until RFC 3339 end, exclusive (default now, the store's clock).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+}
+
+// GetOfferPerformanceParamsBucket defines parameters for GetOfferPerformance.
+type GetOfferPerformanceParamsBucket string
 
 // GetPopularParams defines parameters for GetPopular.
 type GetPopularParams struct {
@@ -2662,6 +2779,21 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/offers/{id}/audience (the `GetOfferAudience` operationId).
 	GetOfferAudience(ctx context.Context, id OfferIDPath, params *GetOfferAudienceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetOfferPerformance An offer's performance per hour or day: shown, accepted, declined, ignored, acceptance rate (95% interval), budget used
+	//
+	// Read from the offer's exposure and response logs with the rules the
+	// totals of `GET /v1/offers/{id}` are counted by, so that the points
+	// of a span covering the offer's life add up to them. An exposure
+	// counts in the bucket it was shown in, an answer in the bucket it was
+	// given in; a bucket's acceptance rate is its acceptances out of its
+	// answers. `budget_used` is the acceptances from the offer's start to
+	// the end of the bucket. Buckets are UTC hours or days; at most 1000
+	// of them (400 naming `since` beyond). The logs are read on each call:
+	// its cost follows their length.
+	//
+	// Corresponds with GET /v1/offers/{id}/performance (the `GetOfferPerformance` operationId).
+	GetOfferPerformance(ctx context.Context, id OfferIDPath, params *GetOfferPerformanceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PostOfferResponseWithBody Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}
 	//
 	// Takes any type of body and a specified content type.
@@ -2863,6 +2995,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/segments/{name}/products (the `GetSegmentProducts` operationId).
 	GetSegmentProducts(ctx context.Context, name SegmentNamePath, params *GetSegmentProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetStatsHistory The overview's figures over the last hour, sampled every 10 s (events, rates, p99 latency, counts, model age)
+	//
+	// A ring of at most 360 samples, oldest first, taken every
+	// `interval_seconds` by the server while it listens from what it
+	// keeps for `/metrics` (requests pay nothing for it). Rates are over
+	// the interval before each sample: `events_per_minute` counts events
+	// accepted over HTTP, `requests_per_second` every API request,
+	// `p99_seconds` their latency (from the request histogram); they are
+	// null on the first sample, and p99 also when no request ended in the
+	// interval. `model_age_seconds` is null before a model is built.
+	//
+	// Corresponds with GET /v1/stats/history (the `GetStatsHistory` operationId).
+	GetStatsHistory(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Whoami The scope of the key this request carries
 	//
@@ -3551,6 +3697,31 @@ func (c *RawClient) GetOfferAudience(ctx context.Context, id OfferIDPath, params
 	return c.Client.Do(req)
 }
 
+// GetOfferPerformance An offer's performance per hour or day: shown, accepted, declined, ignored, acceptance rate (95% interval), budget used
+//
+// Read from the offer's exposure and response logs with the rules the
+// totals of `GET /v1/offers/{id}` are counted by, so that the points
+// of a span covering the offer's life add up to them. An exposure
+// counts in the bucket it was shown in, an answer in the bucket it was
+// given in; a bucket's acceptance rate is its acceptances out of its
+// answers. `budget_used` is the acceptances from the offer's start to
+// the end of the bucket. Buckets are UTC hours or days; at most 1000
+// of them (400 naming `since` beyond). The logs are read on each call:
+// its cost follows their length.
+//
+// Corresponds with GET /v1/offers/{id}/performance (the `GetOfferPerformance` operationId).
+func (c *RawClient) GetOfferPerformance(ctx context.Context, id OfferIDPath, params *GetOfferPerformanceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOfferPerformanceRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PostOfferResponseWithBody Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}
 //
 // Takes any type of body and a specified content type.
@@ -4003,6 +4174,30 @@ func (c *RawClient) GetSegmentMembers(ctx context.Context, name SegmentNamePath,
 // Corresponds with GET /v1/segments/{name}/products (the `GetSegmentProducts` operationId).
 func (c *RawClient) GetSegmentProducts(ctx context.Context, name SegmentNamePath, params *GetSegmentProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSegmentProductsRequest(c.Server, name, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetStatsHistory The overview's figures over the last hour, sampled every 10 s (events, rates, p99 latency, counts, model age)
+//
+// A ring of at most 360 samples, oldest first, taken every
+// `interval_seconds` by the server while it listens from what it
+// keeps for `/metrics` (requests pay nothing for it). Rates are over
+// the interval before each sample: `events_per_minute` counts events
+// accepted over HTTP, `requests_per_second` every API request,
+// `p99_seconds` their latency (from the request histogram); they are
+// null on the first sample, and p99 also when no request ended in the
+// interval. `model_age_seconds` is null before a model is built.
+//
+// Corresponds with GET /v1/stats/history (the `GetStatsHistory` operationId).
+func (c *RawClient) GetStatsHistory(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStatsHistoryRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -5640,6 +5835,91 @@ func NewGetOfferAudienceRequest(server string, id OfferIDPath, params *GetOfferA
 		if params.ExcludeBuyers != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude_buyers", *params.ExcludeBuyers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOfferPerformanceRequest constructs an http.Request for the GetOfferPerformance method
+func NewGetOfferPerformanceRequest(server string, id OfferIDPath, params *GetOfferPerformanceParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/offers/%s/performance", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Bucket != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "bucket", *params.Bucket, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -7418,6 +7698,33 @@ func NewGetSegmentProductsRequest(server string, name SegmentNamePath, params *G
 	return req, nil
 }
 
+// NewGetStatsHistoryRequest constructs an http.Request for the GetStatsHistory method
+func NewGetStatsHistoryRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/stats/history")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewWhoamiRequest constructs an http.Request for the Whoami method
 func NewWhoamiRequest(server string) (*http.Request, error) {
 	var err error
@@ -7832,6 +8139,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/offers/{id}/audience (the `GetOfferAudience` operationId).
 	GetOfferAudienceWithResponse(ctx context.Context, id OfferIDPath, params *GetOfferAudienceParams, reqEditors ...RequestEditorFn) (*GetOfferAudienceResponse, error)
 
+	// GetOfferPerformanceWithResponse An offer's performance per hour or day: shown, accepted, declined, ignored, acceptance rate (95% interval), budget used
+	//
+	// Read from the offer's exposure and response logs with the rules the
+	// totals of `GET /v1/offers/{id}` are counted by, so that the points
+	// of a span covering the offer's life add up to them. An exposure
+	// counts in the bucket it was shown in, an answer in the bucket it was
+	// given in; a bucket's acceptance rate is its acceptances out of its
+	// answers. `budget_used` is the acceptances from the offer's start to
+	// the end of the bucket. Buckets are UTC hours or days; at most 1000
+	// of them (400 naming `since` beyond). The logs are read on each call:
+	// its cost follows their length.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/offers/{id}/performance (the `GetOfferPerformance` operationId).
+	GetOfferPerformanceWithResponse(ctx context.Context, id OfferIDPath, params *GetOfferPerformanceParams, reqEditors ...RequestEditorFn) (*GetOfferPerformanceResponse, error)
+
 	// PostOfferResponseWithBodyWithResponse Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -8061,6 +8385,22 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/segments/{name}/products (the `GetSegmentProducts` operationId).
 	GetSegmentProductsWithResponse(ctx context.Context, name SegmentNamePath, params *GetSegmentProductsParams, reqEditors ...RequestEditorFn) (*GetSegmentProductsResponse, error)
+
+	// GetStatsHistoryWithResponse The overview's figures over the last hour, sampled every 10 s (events, rates, p99 latency, counts, model age)
+	//
+	// A ring of at most 360 samples, oldest first, taken every
+	// `interval_seconds` by the server while it listens from what it
+	// keeps for `/metrics` (requests pay nothing for it). Rates are over
+	// the interval before each sample: `events_per_minute` counts events
+	// accepted over HTTP, `requests_per_second` every API request,
+	// `p99_seconds` their latency (from the request histogram); they are
+	// null on the first sample, and p99 also when no request ended in the
+	// interval. `model_age_seconds` is null before a model is built.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/stats/history (the `GetStatsHistory` operationId).
+	GetStatsHistoryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetStatsHistoryResponse, error)
 
 	// WhoamiWithResponse The scope of the key this request carries
 	//
@@ -12186,6 +12526,140 @@ func (r GetOfferAudienceResponse) ContentType() string {
 	return ""
 }
 
+// GetOfferPerformanceResponse200Headers the declared response headers of an HTTP 200 response for GetOfferPerformance
+type GetOfferPerformanceResponse200Headers struct {
+	XRequestID string
+}
+
+// GetOfferPerformanceResponse400Headers the declared response headers of an HTTP 400 response for GetOfferPerformance
+type GetOfferPerformanceResponse400Headers struct {
+	XRequestID string
+}
+
+// GetOfferPerformanceResponse401Headers the declared response headers of an HTTP 401 response for GetOfferPerformance
+type GetOfferPerformanceResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetOfferPerformanceResponse403Headers the declared response headers of an HTTP 403 response for GetOfferPerformance
+type GetOfferPerformanceResponse403Headers struct {
+	XRequestID string
+}
+
+// GetOfferPerformanceResponse404Headers the declared response headers of an HTTP 404 response for GetOfferPerformance
+type GetOfferPerformanceResponse404Headers struct {
+	XRequestID string
+}
+
+// GetOfferPerformanceResponse429Headers the declared response headers of an HTTP 429 response for GetOfferPerformance
+type GetOfferPerformanceResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetOfferPerformanceResponse500Headers the declared response headers of an HTTP 500 response for GetOfferPerformance
+type GetOfferPerformanceResponse500Headers struct {
+	XRequestID string
+}
+
+type GetOfferPerformanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OfferSeries
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOfferPerformanceResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetOfferPerformanceResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOfferPerformanceResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetOfferPerformanceResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetOfferPerformanceResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetOfferPerformanceResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetOfferPerformanceResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOfferPerformanceResponse) GetJSON200() *OfferSeries {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOfferPerformanceResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOfferPerformanceResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetOfferPerformanceResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetOfferPerformanceResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetOfferPerformanceResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetOfferPerformanceResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOfferPerformanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOfferPerformanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOfferPerformanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOfferPerformanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PostOfferResponseResponse200Headers the declared response headers of an HTTP 200 response for PostOfferResponse
 type PostOfferResponseResponse200Headers struct {
 	XRequestID string
@@ -15033,6 +15507,112 @@ func (r GetSegmentProductsResponse) ContentType() string {
 	return ""
 }
 
+// GetStatsHistoryResponse200Headers the declared response headers of an HTTP 200 response for GetStatsHistory
+type GetStatsHistoryResponse200Headers struct {
+	XRequestID string
+}
+
+// GetStatsHistoryResponse401Headers the declared response headers of an HTTP 401 response for GetStatsHistory
+type GetStatsHistoryResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetStatsHistoryResponse403Headers the declared response headers of an HTTP 403 response for GetStatsHistory
+type GetStatsHistoryResponse403Headers struct {
+	XRequestID string
+}
+
+// GetStatsHistoryResponse429Headers the declared response headers of an HTTP 429 response for GetStatsHistory
+type GetStatsHistoryResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetStatsHistoryResponse500Headers the declared response headers of an HTTP 500 response for GetStatsHistory
+type GetStatsHistoryResponse500Headers struct {
+	XRequestID string
+}
+
+type GetStatsHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StatsHistory
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetStatsHistoryResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetStatsHistoryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetStatsHistoryResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetStatsHistoryResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetStatsHistoryResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStatsHistoryResponse) GetJSON200() *StatsHistory {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetStatsHistoryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetStatsHistoryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetStatsHistoryResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetStatsHistoryResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStatsHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStatsHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStatsHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStatsHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // WhoamiResponse200Headers the declared response headers of an HTTP 200 response for Whoami
 type WhoamiResponse200Headers struct {
 	XRequestID string
@@ -15716,6 +16296,29 @@ func (c *ClientWithResponses) GetOfferAudienceWithResponse(ctx context.Context, 
 	return ParseGetOfferAudienceResponse(rsp)
 }
 
+// GetOfferPerformanceWithResponse An offer's performance per hour or day: shown, accepted, declined, ignored, acceptance rate (95% interval), budget used
+//
+// Read from the offer's exposure and response logs with the rules the
+// totals of `GET /v1/offers/{id}` are counted by, so that the points
+// of a span covering the offer's life add up to them. An exposure
+// counts in the bucket it was shown in, an answer in the bucket it was
+// given in; a bucket's acceptance rate is its acceptances out of its
+// answers. `budget_used` is the acceptances from the offer's start to
+// the end of the bucket. Buckets are UTC hours or days; at most 1000
+// of them (400 naming `since` beyond). The logs are read on each call:
+// its cost follows their length.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/offers/{id}/performance (the `GetOfferPerformance` operationId).
+func (c *ClientWithResponses) GetOfferPerformanceWithResponse(ctx context.Context, id OfferIDPath, params *GetOfferPerformanceParams, reqEditors ...RequestEditorFn) (*GetOfferPerformanceResponse, error) {
+	rsp, err := c.GetOfferPerformance(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOfferPerformanceResponse(rsp)
+}
+
 // PostOfferResponseWithBodyWithResponse Record a customer's answer to a shown offer: {customer_id, response: accepted|declined|ignored, recommendation_id}
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -16100,6 +16703,28 @@ func (c *ClientWithResponses) GetSegmentProductsWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseGetSegmentProductsResponse(rsp)
+}
+
+// GetStatsHistoryWithResponse The overview's figures over the last hour, sampled every 10 s (events, rates, p99 latency, counts, model age)
+//
+// A ring of at most 360 samples, oldest first, taken every
+// `interval_seconds` by the server while it listens from what it
+// keeps for `/metrics` (requests pay nothing for it). Rates are over
+// the interval before each sample: `events_per_minute` counts events
+// accepted over HTTP, `requests_per_second` every API request,
+// `p99_seconds` their latency (from the request histogram); they are
+// null on the first sample, and p99 also when no request ended in the
+// interval. `model_age_seconds` is null before a model is built.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/stats/history (the `GetStatsHistory` operationId).
+func (c *ClientWithResponses) GetStatsHistoryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetStatsHistoryResponse, error) {
+	rsp, err := c.GetStatsHistory(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStatsHistoryResponse(rsp)
 }
 
 // WhoamiWithResponse The scope of the key this request carries
@@ -20966,6 +21591,161 @@ func ParseGetOfferAudienceResponse(rsp *http.Response) (*GetOfferAudienceRespons
 	return response, nil
 }
 
+// ParseGetOfferPerformanceResponse parses an HTTP response from a GetOfferPerformanceWithResponse call
+func ParseGetOfferPerformanceResponse(rsp *http.Response) (*GetOfferPerformanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOfferPerformanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OfferSeries
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOfferPerformanceResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetOfferPerformanceResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOfferPerformanceResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetOfferPerformanceResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetOfferPerformanceResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetOfferPerformanceResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetOfferPerformanceResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParsePostOfferResponseResponse parses an HTTP response from a PostOfferResponseWithResponse call
 func ParsePostOfferResponseResponse(rsp *http.Response) (*PostOfferResponseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -24307,6 +25087,127 @@ func ParseGetSegmentProductsResponse(rsp *http.Response) (*GetSegmentProductsRes
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetSegmentProductsResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetStatsHistoryResponse parses an HTTP response from a GetStatsHistoryWithResponse call
+func ParseGetStatsHistoryResponse(rsp *http.Response) (*GetStatsHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStatsHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StatsHistory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetStatsHistoryResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetStatsHistoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetStatsHistoryResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetStatsHistoryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetStatsHistoryResponse500Headers
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -516,6 +516,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/stats/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The overview's figures over the last hour, sampled every 10 s (events, rates, p99 latency, counts, model age)
+         * @description A ring of at most 360 samples, oldest first, taken every
+         *     `interval_seconds` by the server while it listens from what it
+         *     keeps for `/metrics` (requests pay nothing for it). Rates are over
+         *     the interval before each sample: `events_per_minute` counts events
+         *     accepted over HTTP, `requests_per_second` every API request,
+         *     `p99_seconds` their latency (from the request histogram); they are
+         *     null on the first sample, and p99 also when no request ended in the
+         *     interval. `model_age_seconds` is null before a model is built.
+         */
+        get: operations["getStatsHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/offers": {
         parameters: {
             query?: never;
@@ -587,6 +614,34 @@ export interface paths {
          *     with neither products nor a category has no audience.
          */
         get: operations["getOfferAudience"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/offers/{id}/performance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An offer's performance per hour or day: shown, accepted, declined, ignored, acceptance rate (95% interval), budget used
+         * @description Read from the offer's exposure and response logs with the rules the
+         *     totals of `GET /v1/offers/{id}` are counted by, so that the points
+         *     of a span covering the offer's life add up to them. An exposure
+         *     counts in the bucket it was shown in, an answer in the bucket it was
+         *     given in; a bucket's acceptance rate is its acceptances out of its
+         *     answers. `budget_used` is the acceptances from the offer's start to
+         *     the end of the bucket. Buckets are UTC hours or days; at most 1000
+         *     of them (400 naming `since` beyond). The logs are read on each call:
+         *     its cost follows their length.
+         */
+        get: operations["getOfferPerformance"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1101,6 +1156,68 @@ export interface components {
             items: components["schemas"]["AudienceMember"][];
             /** @description Quote it in the campaign's events so that its clicks and purchases attribute back. */
             recommendation_id: string;
+        };
+        OfferSeries: {
+            offer_id: components["schemas"]["ID"];
+            /** @enum {string} */
+            bucket: "hour" | "day";
+            /**
+             * Format: date-time
+             * @description The first point's start.
+             */
+            since: string;
+            /**
+             * Format: date-time
+             * @description The last point's end.
+             */
+            until: string;
+            points: components["schemas"]["OfferSeriesPoint"][];
+            /** @description The budget in acceptances; null when the offer has none. */
+            budget: number | null;
+            /** @description What is left of it now, as GET /v1/offers/{id} reports; null without a budget. */
+            budget_left: number | null;
+        };
+        OfferSeriesPoint: {
+            /** Format: date-time */
+            start: string;
+            shown: number;
+            accepted: number;
+            declined: number;
+            /** @description Exposures the response window closed (or that were pushed out) in this bucket. */
+            ignored: number;
+            acceptance_rate: components["schemas"]["Rate"];
+            /** @description Acceptances from the offer's start to the end of this bucket. */
+            budget_used: number;
+        };
+        StatsHistory: {
+            /** Format: double */
+            interval_seconds: number;
+            samples: components["schemas"]["StatsSample"][];
+        };
+        StatsSample: {
+            /** Format: date-time */
+            time: string;
+            /** @description Events in the store's index. */
+            events: number;
+            /**
+             * Format: double
+             * @description Events accepted over HTTP per minute over the interval before the sample.
+             */
+            events_per_minute: number | null;
+            /**
+             * Format: double
+             * @description API requests per second over the interval.
+             */
+            requests_per_second: number | null;
+            /**
+             * Format: double
+             * @description 99th percentile of request latency over the interval.
+             */
+            p99_seconds: number | null;
+            customers: number;
+            products: number;
+            /** Format: double */
+            model_age_seconds: number | null;
         };
         OfferAudience: {
             offer_id: components["schemas"]["ID"];
@@ -3527,6 +3644,58 @@ export interface operations {
             500: components["responses"]["Internal"];
         };
     };
+    getStatsHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The samples. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "interval_seconds": 10,
+                     *       "samples": [
+                     *         {
+                     *           "time": "2026-12-07T01:44:05.545Z",
+                     *           "events": 0,
+                     *           "events_per_minute": null,
+                     *           "requests_per_second": null,
+                     *           "p99_seconds": null,
+                     *           "customers": 0,
+                     *           "products": 0,
+                     *           "model_age_seconds": 0.125912324
+                     *         },
+                     *         {
+                     *           "time": "2026-12-07T01:44:15.545Z",
+                     *           "events": 12,
+                     *           "events_per_minute": 72,
+                     *           "requests_per_second": 1.2,
+                     *           "p99_seconds": 0.001879999999999999,
+                     *           "customers": 1,
+                     *           "products": 1,
+                     *           "model_age_seconds": 10.125912324
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["StatsHistory"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+        };
+    };
     listOffers: {
         parameters: {
             query?: never;
@@ -3899,6 +4068,84 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["OfferAudience"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getOfferPerformance: {
+        parameters: {
+            query?: {
+                /** @description Bucket width (default day). */
+                bucket?: "hour" | "day";
+                /** @description RFC 3339 start, rounded down to a bucket (default the offer's creation, or as far back as 1000 buckets reach). */
+                since?: string;
+                /** @description RFC 3339 end, exclusive (default now, the store's clock). */
+                until?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The offer id.
+                 * @example heart-bundle
+                 */
+                id: components["parameters"]["OfferIDPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The points, oldest first, every bucket of the span (empty ones with zeros). */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "offer_id": "heart-bundle",
+                     *       "bucket": "hour",
+                     *       "since": "2024-05-31T23:00:00Z",
+                     *       "until": "2024-06-01T01:00:00Z",
+                     *       "points": [
+                     *         {
+                     *           "start": "2024-05-31T23:00:00Z",
+                     *           "shown": 0,
+                     *           "accepted": 0,
+                     *           "declined": 0,
+                     *           "ignored": 0,
+                     *           "acceptance_rate": {
+                     *             "value": 0,
+                     *             "low": 0,
+                     *             "high": 1
+                     *           },
+                     *           "budget_used": 0
+                     *         },
+                     *         {
+                     *           "start": "2024-06-01T00:00:00Z",
+                     *           "shown": 3,
+                     *           "accepted": 1,
+                     *           "declined": 0,
+                     *           "ignored": 0,
+                     *           "acceptance_rate": {
+                     *             "value": 1,
+                     *             "low": 0.20654931437723745,
+                     *             "high": 1
+                     *           },
+                     *           "budget_used": 1
+                     *         }
+                     *       ],
+                     *       "budget": 500,
+                     *       "budget_left": 499
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OfferSeries"];
                 };
             };
             400: components["responses"]["BadRequest"];
