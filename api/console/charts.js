@@ -1,5 +1,5 @@
 // Hand-built SVG charts, as the experiment report page draws them: the
-// console needs five plain chart kinds, which fit in this file; a vendored
+// console needs seven plain chart kinds, which fit in this file; a vendored
 // library would add more bytes than the whole console and its licence.
 import { h } from "./ui.js";
 
@@ -130,5 +130,53 @@ export function intervals(title, rows, { fmt = String, zero = null } = {}) {
       h("text", { x: W - 74, y: yy + 4, class: "tick" }, fmt(r.value)));
   });
   svg.append(h("text", { x: lw, y: ht - 8, class: "tick" }, fmt(lo)), h("text", { x: W - 80, y: ht - 8, "text-anchor": "end", class: "tick" }, fmt(hi)));
+  return svg;
+}
+
+// columns: grouped vertical bars per bucket, series [{name, values}] over
+// labels (bucket starts); one bucket or a thousand, the bars share the width.
+export function columns(title, labels, series, { fmt = String, xFmt = String } = {}) {
+  const svg = frame(title);
+  const n = labels.length, max = Math.max(1, ...series.flatMap((s) => s.values));
+  const y = (v) => H - PAD.b - (H - PAD.t - PAD.b) * (v / (max * 1.1));
+  yAxis(svg, y, 0, max * 1.1, fmt);
+  const slot = (W - PAD.l - PAD.r) / Math.max(n, 1), bw = Math.max(slot * 0.8 / series.length, 0.5);
+  series.forEach((s, k) => {
+    const g = h("g", { class: `bars s${k}` });
+    s.values.forEach((v, i) => {
+      if (!v) return;
+      g.append(h("rect", { x: (PAD.l + i * slot + slot * 0.1 + k * bw).toFixed(1), y: y(v).toFixed(1), width: bw.toFixed(1),
+        height: Math.max(H - PAD.b - y(v), 0.5).toFixed(1) }, h("title", null, `${xFmt(labels[i])} ${s.name}: ${fmt(v)}`)));
+    });
+    svg.append(g, h("text", { x: PAD.l + 8 + k * 150, y: PAD.t + 4, class: `legend s${k}` }, s.name));
+  });
+  if (n) {
+    svg.append(h("text", { x: PAD.l, y: H - 10, class: "tick" }, xFmt(labels[0])));
+    if (n > 1) svg.append(h("text", { x: W - PAD.r, y: H - 10, "text-anchor": "end", class: "tick" }, xFmt(labels[n - 1])));
+  }
+  return svg;
+}
+
+// rateBand: a rate per bucket with its 95% interval as a vertical whisker;
+// rows[i] is {value, low, high} or null (no answers in that bucket).
+export function rateBand(title, labels, rows, { fmt = String, xFmt = String } = {}) {
+  const svg = frame(title);
+  const n = labels.length, slot = (W - PAD.l - PAD.r) / Math.max(n, 1);
+  const x = (i) => PAD.l + slot * (i + 0.5), y = (v) => H - PAD.b - (H - PAD.t - PAD.b) * v;
+  yAxis(svg, y, 0, 1, fmt);
+  const pts = [];
+  rows.forEach((r, i) => {
+    if (!r) return;
+    pts.push(`${x(i).toFixed(1)},${y(r.value).toFixed(1)}`);
+    svg.append(h("line", { x1: x(i), x2: x(i), y1: y(r.low), y2: y(r.high), class: "whisker" }),
+      h("circle", { cx: x(i).toFixed(1), cy: y(r.value).toFixed(1), r: n > 60 ? 2 : 4, class: "dot" },
+        h("title", null, `${xFmt(labels[i])}: ${fmt(r.value)} (${fmt(r.low)} to ${fmt(r.high)})`)));
+  });
+  if (pts.length > 1) svg.append(h("polyline", { points: pts.join(" "), class: "line s0" }));
+  if (!pts.length) svg.append(h("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "tick" }, "No answers yet."));
+  if (n) {
+    svg.append(h("text", { x: PAD.l, y: H - 10, class: "tick" }, xFmt(labels[0])));
+    if (n > 1) svg.append(h("text", { x: W - PAD.r, y: H - 10, "text-anchor": "end", class: "tick" }, xFmt(labels[n - 1])));
+  }
   return svg;
 }

@@ -1,8 +1,8 @@
 // Merchandising rules (/v1/rules): list, create, edit and delete; a rule
 // page shows what it does to the popular list. A wrong `when` gets the
-// server's 400 shown under the line and column it names, on saving: the
-// rule check endpoint (POST /v1/rules/check) compiles profile rules only,
-// not product rules, so these cannot be checked as they are typed.
+// server's 400 shown under the line and column it names as it is typed
+// (POST /v1/rules/check with kind "product", as the segment editor does),
+// and again on saving.
 import { get, api, enc, qs } from "./api.js";
 import { h, page, table, field, fill, num, guard, errorBox, productLink } from "./ui.js";
 import { ruleEditor } from "./rule.js";
@@ -14,7 +14,7 @@ const ACTIONS = [{ value: "boost", label: "boost (score × (1 + weight))" }, { v
   { value: "pin", label: "pin (best match at a position)" }, { value: "filter", label: "filter (leave matches out)" }];
 
 function ruleForm(r) {
-  const editor = ruleEditor("when", "When", r ? r.when : "", { live: false, help: `Product fields: ${FIELDS}. Example: price < 5 && category == "mug"` });
+  const editor = ruleEditor("when", "When", r ? r.when : "", { kind: "product", help: `Product fields: ${FIELDS}. Example: price < 5 && category == "mug"` });
   const result = h("div", { id: "rule-result", "aria-live": "polite" });
   const form = h("form", { class: "panel grid", id: "rule-form", onsubmit: async (e) => {
     e.preventDefault();

@@ -1,10 +1,10 @@
 // Offers: list, create and edit (eligibility, window, caps, budget,
 // channels) and performance (shown, accepted, rate with its interval,
-// budget left).
+// budget left), in total and over time (GET /v1/offers/{id}/performance).
 import { get, api, enc } from "./api.js";
 import { h, page, table, field, fill, num, pct, money, guard, errorBox, productLink } from "./ui.js";
 import { ruleEditor } from "./rule.js";
-import { intervals } from "./charts.js";
+import { intervals, columns, rateBand } from "./charts.js";
 import { audienceTable, audienceAllowed, statusLine } from "./audience.js";
 
 const rate = (r) => `${pct(r.value)} (${pct(r.low)}–${pct(r.high)})`;
@@ -54,6 +54,35 @@ function offerForm(o) {
   return guard(form, "admin");
 }
 
+const dayOf = (t) => t.slice(0, 10), hourOf = (t) => `${t.slice(0, 10)} ${t.slice(11, 16)}`;
+
+// series asks per day, then per hour when the offer is young enough for
+// days to say little (three days or fewer).
+async function series(id) {
+  const s = await get(`/v1/offers/${enc(id)}/performance?bucket=day`);
+  return s.points.length > 3 ? s : get(`/v1/offers/${enc(id)}/performance?bucket=hour`);
+}
+
+function seriesView(s) {
+  const per = s.bucket, xFmt = per === "hour" ? hourOf : dayOf;
+  const labels = s.points.map((p) => p.start);
+  const answered = (p) => p.accepted + p.declined + p.ignored;
+  const busy = s.points.filter((p) => p.shown || answered(p));
+  const left = (p) => (s.budget === null ? num(p.budget_used) : num(Math.max(s.budget - p.budget_used, 0)));
+  return [
+    h("p", { class: "help" }, `Per ${per} (UTC) from ${xFmt(s.since)} to ${xFmt(s.until)}: an exposure counts when it was shown, an answer when it was given. `,
+      s.budget === null ? "No budget." : `Budget ${num(s.budget)} acceptances, ${num(s.budget_left)} left.`),
+    h("div", { class: "lists two" },
+      h("section", null, h("h3", null, `Shown and accepted per ${per}`),
+        columns(`Offers shown and accepted per ${per}`, labels, [{ name: "shown", values: s.points.map((p) => p.shown) }, { name: "accepted", values: s.points.map((p) => p.accepted) }], { fmt: (x) => num(x), xFmt })),
+      h("section", null, h("h3", null, `Acceptance rate per ${per}`),
+        rateBand(`Acceptance rate per ${per} with its 95% interval`, labels, s.points.map((p) => (answered(p) ? p.acceptance_rate : null)), { fmt: (x) => pct(x), xFmt }))),
+    h("details", { id: "series-details" }, h("summary", null, `Figures per ${per}: ${busy.length} with activity`),
+      table(null, [per === "hour" ? "Hour" : "Day", "Shown", "Accepted", "Declined", "Ignored", "Acceptance (95% interval)", s.budget === null ? "Budget used" : "Budget left"],
+        busy.map((p) => [xFmt(p.start), num(p.shown), num(p.accepted), num(p.declined), num(p.ignored), answered(p) ? rate(p.acceptance_rate) : "no answers", left(p)]), { id: "series-table" })),
+  ];
+}
+
 export async function offers() {
   const list = h("div", { id: "offer-list" });
   page("Offers", list, offerForm(null));
@@ -66,7 +95,7 @@ export async function offers() {
 export async function offer(id) {
   const o = await get(`/v1/offers/${enc(id)}`);
   const p = o.performance;
-  const aud = h("div", { id: "offer-audience" });
+  const aud = h("div", { id: "offer-audience" }), over = h("div", { id: "offer-series" });
   page(`Offer ${o.name || id}`,
     h("div", { class: "cards", id: "offer-perf" },
       h("div", { class: "card" }, h("div", { class: "label" }, "Shown"), h("div", { class: "value" }, num(p.shown)), h("div", { class: "note" }, `${num(p.open)} awaiting an answer`)),
@@ -74,13 +103,16 @@ export async function offer(id) {
       h("div", { class: "card" }, h("div", { class: "label" }, "Acceptance rate"), h("div", { class: "value" }, pct(p.acceptance_rate.value)), h("div", { class: "note" }, `95% interval ${pct(p.acceptance_rate.low)}–${pct(p.acceptance_rate.high)}`)),
       h("div", { class: "card" }, h("div", { class: "label" }, "Budget left"), h("div", { class: "value" }, p.budget_left === null ? "no budget" : num(p.budget_left)), h("div", { class: "note" }, o.active ? "active now" : "not active now"))),
     intervals("Acceptance rate with its 95% interval", [{ name: "acceptance", ...p.acceptance_rate }], { fmt: (x) => pct(x) }),
+    h("section", { "aria-labelledby": "h-series" }, h("h2", { id: "h-series" }, "Over time"), over),
     h("p", null, "Promotes ", o.products && o.products.length ? o.products.map((x) => [productLink(x), " "]) : "no product", o.category ? ` · category ${o.category}` : "",
       ` · value ${money(o.value)} · priority ${num(o.priority, 1)}`),
     h("section", { "aria-labelledby": "h-audience" }, h("h2", { id: "h-audience" }, "Audience"),
       h("p", { class: "help" }, "Customers to target: eligible now, below the cap, not buyers of its products yet, ranked by how well their history goes with what it promotes. Nothing is reserved or logged."), aud),
     offerForm(o));
+  const overTime = fill(over, series(id), seriesView);
   if (audienceAllowed(aud)) {
     await fill(aud, get(`/v1/offers/${enc(id)}/audience?limit=20`), (r) => [statusLine(r.status),
       r.items.length || r.status === "active" || r.status === "scheduled" ? audienceTable(`The ${r.items.length} customers most likely to accept it`, r.items, "offer-audience-table") : null]);
   }
+  await overTime;
 }

@@ -4,9 +4,11 @@
 import { api } from "./api.js";
 import { h } from "./ui.js";
 
-// live false: the server has no check for this kind of rule (a
-// merchandising rule's product fields), so the error shows on saving only.
-export function ruleEditor(id, label, value, { segment = false, help = "", live = true } = {}) {
+// kind "product" checks a merchandising rule's product fields ({kind,
+// rule}); the others send {rule, segment}. A server that refuses the kind
+// field (one from before product checks) turns the live check off: the
+// error then shows on saving only, as with live false.
+export function ruleEditor(id, label, value, { segment = false, kind = "", help = "", live = true } = {}) {
   const ta = h("textarea", { id, name: id, rows: 3, spellcheck: "false", "aria-describedby": `${id}-status`, class: "code" });
   ta.value = value || "";
   const status = h("div", { id: `${id}-status`, class: "rule-status", "aria-live": "polite" });
@@ -14,18 +16,25 @@ export function ruleEditor(id, label, value, { segment = false, help = "", live 
   const check = async () => {
     const mine = ++seq;
     const rule = ta.value;
-    if (!rule.trim() && segment) { show(status, ta, "A rule is required.", null); return false; }
+    if (!rule.trim() && (segment || kind)) { show(status, ta, "A rule is required.", null); return false; }
     try {
-      await api("POST", "/v1/rules/check", { rule, segment });
+      await api("POST", "/v1/rules/check", kind ? { kind, rule } : { rule, segment });
       if (mine === seq) show(status, ta, null);
       return true;
     } catch (e) {
+      if (kind && e.status === 400 && e.field === "kind") {
+        live = false; // this server cannot check the kind: leave the status to saving
+        return true;
+      }
       if (mine === seq) show(status, ta, e.message, rule);
       return false;
     }
   };
-  if (live) ta.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 250); });
-  else ta.addEventListener("input", () => { ta.removeAttribute("aria-invalid"); status.className = "rule-status"; status.replaceChildren(); });
+  ta.addEventListener("input", () => {
+    clearTimeout(timer);
+    if (live) timer = setTimeout(check, 250);
+    else { ta.removeAttribute("aria-invalid"); status.className = "rule-status"; status.replaceChildren(); }
+  });
   const wrap = h("div", { class: "field" }, h("label", { for: id }, label), ta, status, help ? h("div", { class: "help" }, help) : null);
   wrap.check = check;
   wrap.showError = (msg) => show(status, ta, msg, ta.value);
