@@ -105,6 +105,7 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // the head is polled every 100 ms
 	}
 	b := newBrowser(t, base)
+	nodes := b.clusterNodesPresent(base)
 	b.open("/", "#cluster")
 	vals := b.texts("#cluster .card .value")
 	if got, want := number(t, vals[0]), metric("affinity_cluster_applied_seq"); got != want || got < float64(seq) {
@@ -117,4 +118,5 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 		t.Fatalf("lag shown %v messages, /metrics %v", got, want)
 	}
 	b.noJunk("overview (cluster)")
+	b.checkNodes(base, nodes)
 }

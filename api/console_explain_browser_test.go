@@ -111,8 +111,12 @@ func (b *browser) checkAudience(sel, what string, items []audienceMember) {
 func (b *browser) checkRules(base, customer string) {
 	t := b.t
 	b.open("/rules", "#rule-list[data-ready=ok]")
+	// The when is checked as typed (POST /v1/rules/check, kind product:
+	// a 400 for the bad rule, or for kind on a server without the product
+	// check) and on saving.
 	b.w.setExpect(func(u string, status int64) bool {
-		return status == 400 && strings.HasPrefix(u, "PUT ") && strings.HasSuffix(u, "/v1/rules/cheap")
+		return status == 400 && (strings.HasPrefix(u, "PUT ") && strings.HasSuffix(u, "/v1/rules/cheap") ||
+			strings.HasPrefix(u, "POST ") && strings.HasSuffix(u, "/v1/rules/check"))
 	})
 	b.run("bad rule", chromedp.SendKeys("#name", "cheap", chromedp.ByQuery),
 		chromedp.SendKeys("#when", "price < 1 &&\n  prise > 0", chromedp.ByQuery), chromedp.SetValue("#weight", "", chromedp.ByQuery),

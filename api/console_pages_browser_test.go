@@ -69,8 +69,8 @@ func (b *browser) checkOverview(base string) {
 			st[f[0]], _ = strconv.ParseFloat(f[1], 64)
 		}
 	}
-	if n := len(b.texts("#cluster")); n != 0 {
-		t.Fatal("a single node's overview shows a cluster panel")
+	if n := len(b.texts("#cluster")); n != 0 || len(b.texts("#cluster-note")) != 1 {
+		t.Fatal("a single node's overview shows a cluster panel, or no single-node note")
 	}
 	for i, name := range []string{"affinity_store_customers", "affinity_store_products", "affinity_store_events"} {
 		if got := number(t, vals[i]); got != st[name] || got == 0 {
@@ -250,6 +250,7 @@ func (b *browser) checkOffers(base string) {
 		t.Fatalf("offer audience status shown %q, API %q", status, aud.Status)
 	}
 	b.checkAudience("#offer-audience-table", "offer winter-mugs", aud.Items)
+	b.checkOfferSeries(base)
 }
 
 func (b *browser) checkExperiments(base string) {

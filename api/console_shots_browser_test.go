@@ -40,6 +40,7 @@ var consolePages = []struct{ name, hash, ready, scroll string }{
 	{"segment", "/segments/big-spenders", "#lift[data-ready=ok]", ""},
 	{"offers", "/offers", "#offer-list[data-ready=ok]", ""},
 	{"offer", "/offers/winter-mugs", "#offer-audience[data-ready=ok]", ""},
+	{"offer-series", "/offers/bundle-demo", "#offer-series[data-ready=ok]", "#offer-series"},
 	{"experiments", "/experiments", "#experiment-list[data-ready=ok]", ""},
 	{"experiment", "/experiments/checkout-demo", "#results[data-ready=ok] svg.chart", ""},
 	{"rules", "/rules", "#rule-list[data-ready=ok]", ""},
