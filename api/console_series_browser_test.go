@@ -166,6 +166,9 @@ func (b *browser) checkOfferSeries(base string) {
 			do("POST", "/v1/offers/bundle-demo/responses", fmt.Sprintf(`{"customer_id":%q,"response":%q,"recommendation_id":%q}`, c, resp[i], nbo.RecommendationID), nil)
 		}
 	}
+	// From a blank page: a hash change would keep the previous offer's
+	// ready panel in place for a moment, and the wait would take it.
+	b.run("blank", chromedp.Navigate("about:blank"))
 	b.open("/offers/bundle-demo", "#offer-series[data-ready=ok]")
 	var ser perfReply
 	apiGet(t, base, "/v1/offers/bundle-demo/performance?bucket=day", &ser)
@@ -216,11 +219,21 @@ func (b *browser) clusterNodesPresent(base string) bool {
 
 // checkNodes holds the overview's node table to GET /v1/cluster/nodes:
 // the stream line, a row per node by name, with its lag and readiness.
+// A subtest, so that its skip (the endpoint not there yet) leaves the
+// rest of the calling test passed.
 func (b *browser) checkNodes(base string, present bool) {
+	b.t.Run("node table", func(t *testing.T) {
+		if !present {
+			t.Skip("GET /v1/cluster/nodes is not on this branch (H3's node list is not merged): the overview's node table is untested here; this check runs once the endpoint answers")
+		}
+		sub := *b
+		sub.t = t
+		sub.checkNodeTable(base)
+	})
+}
+
+func (b *browser) checkNodeTable(base string) {
 	t := b.t
-	if !present {
-		t.Skip("GET /v1/cluster/nodes is not on this branch (H3's node list is not merged): the overview's node table is untested here; this check runs once the endpoint answers")
-	}
 	var r struct {
 		Mode   string
 		Stream *struct {

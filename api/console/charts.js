@@ -39,7 +39,7 @@ export function lineChart(title, series, { xFmt = String, yFmt = String, yMin = 
     return svg;
   }
   const x0 = Math.min(...pts.map((p) => p[0])), x1 = Math.max(...pts.map((p) => p[0]));
-  const y1 = Math.max(...pts.map((p) => p[1]), yMin + 1e-9) * 1.1;
+  const y1 = Math.max(...pts.map((p) => p[1]), yMin + 1) * 1.1; // at least 1: all zeros still get a readable axis
   const x = (v) => PAD.l + (W - PAD.l - PAD.r) * (x1 === x0 ? 0 : (v - x0) / (x1 - x0));
   const y = (v) => H - PAD.b - (H - PAD.t - PAD.b) * ((v - yMin) / (y1 - yMin));
   yAxis(svg, y, yMin, y1, yFmt);
@@ -140,12 +140,13 @@ export function columns(title, labels, series, { fmt = String, xFmt = String } =
   const n = labels.length, max = Math.max(1, ...series.flatMap((s) => s.values));
   const y = (v) => H - PAD.b - (H - PAD.t - PAD.b) * (v / (max * 1.1));
   yAxis(svg, y, 0, max * 1.1, fmt);
-  const slot = (W - PAD.l - PAD.r) / Math.max(n, 1), bw = Math.max(slot * 0.8 / series.length, 0.5);
+  const slot = (W - PAD.l - PAD.r) / Math.max(n, 1), bw = Math.min(Math.max(slot * 0.8 / series.length, 0.5), 40);
+  const gap = (slot - bw * series.length) / 2; // a few wide buckets: the bars stay narrow, centred in theirs
   series.forEach((s, k) => {
     const g = h("g", { class: `bars s${k}` });
     s.values.forEach((v, i) => {
       if (!v) return;
-      g.append(h("rect", { x: (PAD.l + i * slot + slot * 0.1 + k * bw).toFixed(1), y: y(v).toFixed(1), width: bw.toFixed(1),
+      g.append(h("rect", { x: (PAD.l + i * slot + gap + k * bw).toFixed(1), y: y(v).toFixed(1), width: bw.toFixed(1),
         height: Math.max(H - PAD.b - y(v), 0.5).toFixed(1) }, h("title", null, `${xFmt(labels[i])} ${s.name}: ${fmt(v)}`)));
     });
     svg.append(g, h("text", { x: PAD.l + 8 + k * 150, y: PAD.t + 4, class: `legend s${k}` }, s.name));

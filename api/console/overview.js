@@ -105,6 +105,7 @@ function draw(box) {
   const age = v.affinity_model_age_seconds;
   const built = age >= 0 ? new Date(Date.now() - age * 1000) : null;
   const hhmm = (t) => new Date(t).toTimeString().slice(0, 5);
+  const rateFmt = (x) => num(x, x % 1 ? 1 : 0); // axis ticks of small rates are halves
   box.replaceChildren(
     h("div", { class: "cards", id: "counts", "data-ready": "ok" },
       card("Customers", num(v.affinity_store_customers)),
@@ -115,11 +116,11 @@ function draw(box) {
       card("Request rate", lastRate(r.req) === null ? "–" : `${num(lastRate(r.req))}/min`, "all API requests"),
       card("p99 latency", p99 === null ? "–" : `${num(p99 * 1000, 1)} ms`, p99Note),
       card("Snapshot", ago(v.affinity_snapshot_age_seconds), `${num(v.affinity_snapshot_lag_events)} events not yet in it`)),
-    h("div", { class: "lists", id: "charts", "data-history": history.length },
+    h("div", { class: "lists two", id: "charts", "data-history": history.length },
       h("section", null, h("h2", null, "Events per minute"),
-        lineChart("Events ingested per minute over the last hour", [{ name: "events/min", points: r.ingest }], { xFmt: hhmm, yFmt: (x) => num(x) })),
+        lineChart("Events ingested per minute over the last hour", [{ name: "events/min", points: r.ingest }], { xFmt: hhmm, yFmt: rateFmt })),
       h("section", null, h("h2", null, "Requests per minute"),
-        lineChart("API requests per minute over the last hour", [{ name: "requests/min", points: r.req }], { xFmt: hhmm, yFmt: (x) => num(x) })),
+        lineChart("API requests per minute over the last hour", [{ name: "requests/min", points: r.req }], { xFmt: hhmm, yFmt: rateFmt })),
       h("section", null, h("h2", null, "p99 latency"),
         lineChart("99th percentile of request latency in milliseconds over the last hour", [{ name: "p99 ms", points: r.p99 }], { xFmt: hhmm, yFmt: (x) => num(x, 1) }))),
     ...clusterView(v));

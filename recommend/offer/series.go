@@ -106,7 +106,7 @@ func seriesSpanOf(q SeriesQuery, created, now time.Time) (seriesSpan, error) {
 	} else {
 		first = floor(q.Since.Unix())
 		if q.Since.Unix() >= until {
-			return sp, &features.FieldError{Field: "until", Msg: "must be after since"}
+			return sp, &features.FieldError{Field: "until", Msg: "must be after since (until is now when not given)"}
 		}
 	}
 	n := (last-first)/sp.width + 1
