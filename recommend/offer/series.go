@@ -1,6 +1,7 @@
 package offer
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -165,7 +166,7 @@ func (s *Service) fillSeries(o *liveOffer, sp seriesSpan, pts []SeriesPoint) (ui
 	open := map[string]string{} // recommendation id -> customer
 	var le offerLogEntry
 	err := s.recs.Scan(offerShownLog, 0, func(_ uint64, v []byte) error {
-		if decodeOfferLog(v, &le) != nil || le.kind != offerEntryShown || le.offer != o.id || le.inc != inc {
+		if !offerLogOf(v, o.id, inc) || decodeOfferLog(v, &le) != nil || le.kind != offerEntryShown {
 			return nil
 		}
 		if i := sp.index(le.ts); i >= 0 {
@@ -181,7 +182,7 @@ func (s *Service) fillSeries(o *liveOffer, sp seriesSpan, pts []SeriesPoint) (ui
 	}
 	var before uint64
 	err = s.recs.Scan(offerResponseLog, 0, func(_ uint64, v []byte) error {
-		if decodeOfferLog(v, &le) != nil || le.kind != offerEntryResponse || le.offer != o.id || le.inc != inc {
+		if !offerLogOf(v, o.id, inc) || decodeOfferLog(v, &le) != nil || le.kind != offerEntryResponse {
 			return nil
 		}
 		if le.rec != "" {
@@ -211,4 +212,23 @@ func (s *Service) fillSeries(o *liveOffer, sp seriesSpan, pts []SeriesPoint) (ui
 		return 0, fmt.Errorf("cannot read offer responses: %w", err)
 	}
 	return before, nil
+}
+
+// offerLogOf reports whether encoded entry b is of offer id, incarnation
+// inc, reading only its first two strings: the other offers' entries,
+// most of the log, are skipped without decoding (which allocates each
+// string).
+func offerLogOf(b []byte, id, inc string) bool {
+	if len(b) == 0 {
+		return false
+	}
+	b = b[1:]
+	for _, want := range []string{id, inc} {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n != uint64(len(want)) || uint64(len(b)-k) < n || string(b[k:k+int(n)]) != want {
+			return false
+		}
+		b = b[k+int(n):]
+	}
+	return true
 }
