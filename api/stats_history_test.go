@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -119,5 +120,31 @@ func BenchmarkStatsSample(b *testing.B) {
 		h.mu.Lock()
 		h.sampleLocked(at)
 		h.mu.Unlock()
+	}
+}
+
+// TestHistQuantile interpolates within the bucket holding the rank, as
+// Prometheus' histogram_quantile does.
+func TestHistQuantile(t *testing.T) {
+	bounds := []float64{1, 2, 4}
+	for _, c := range []struct {
+		cum  []float64
+		want float64 // -1: nil
+	}{
+		{[]float64{0, 50, 100, 100}, 2 + 2*49.0/50},
+		{[]float64{100, 100, 100, 100}, 0.99},
+		{[]float64{0, 0, 0, 10}, 4}, // beyond the last bound: its value
+		{[]float64{0, 0, 0, 0}, -1},
+	} {
+		got := histQuantile(bounds, c.cum, 0.99)
+		if c.want < 0 {
+			if got != nil {
+				t.Fatalf("%v: %v, want nil", c.cum, *got)
+			}
+			continue
+		}
+		if got == nil || math.Abs(*got-c.want) > 1e-9 {
+			t.Fatalf("%v: %v, want %v", c.cum, got, c.want)
+		}
 	}
 }
