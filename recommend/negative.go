@@ -1,0 +1,28 @@
+package recommend
+
+import "github.com/affinity-rec/affinity/features"
+
+// Negative signals in ranking (features/negative.go). The affinity already
+// counts a dislike, a low rating or a return against its product and, by
+// the association lists, against the product's neighbours. What is left
+// here is the hard rule: a product the customer disliked is never shown to
+// them again, in any list asked for them (personal, related, popular and
+// segment products with a customer_id, with include_seen or a rebuy knob).
+// A returned product was bought, and bought products are excluded anyway.
+
+// alwaysExcluded reports whether an interaction keeps its product out of
+// every list for its customer, include_seen or not: a purchase or a
+// dislike.
+func alwaysExcluded(in *features.Interaction) bool {
+	return in.Class == features.ClassBought || in.Class == features.ClassDisliked
+}
+
+// markDisliked excludes what hist disliked: the rule markExcluded applies,
+// for rankings that keep what the customer has (rebuy).
+func (e *Engine) markDisliked(sc *scratch, hist []features.Interaction) {
+	for i := range hist {
+		if hist[i].Class == features.ClassDisliked {
+			e.markOne(sc, hist[i].Product)
+		}
+	}
+}
