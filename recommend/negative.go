@@ -26,3 +26,15 @@ func (e *Engine) markDisliked(sc *scratch, hist []features.Interaction) {
 		}
 	}
 }
+
+// unscoreDisliked takes the score of every touched product hist disliked
+// back to 0 (an untouched one is 0 already), so that the offer prior
+// (offers_prior.go) draws nothing from an association with a product the
+// customer said no to.
+func unscoreDisliked(sc *scratch, hist []features.Interaction) {
+	for i := range hist {
+		if p := hist[i].Product; hist[i].Class == features.ClassDisliked && int(p) < len(sc.score) && sc.mark[p] != markNone {
+			sc.score[p] = 0
+		}
+	}
+}
