@@ -2,6 +2,7 @@ package features
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -161,4 +162,34 @@ func TestNegativeValuesThroughTheClusterLog(t *testing.T) {
 	s.Close()
 	s = openTestStore(t, dir, negTypes)
 	check(s, "after a snapshot and a reopen")
+}
+
+// TestNegativeTypeConfig: the serve config names the negative classes and
+// negative_below, and refuses a threshold where it means nothing.
+func TestNegativeTypeConfig(t *testing.T) {
+	var et EventType
+	in := `{"weight":1,"class":"bought","use_value":true,"negative_below":3}`
+	if err := json.Unmarshal([]byte(in), &et); err != nil || et.NegativeBelow != 3 {
+		t.Fatalf("%s: %+v, %v", in, et, err)
+	}
+	if b, _ := json.Marshal(et); string(b) != in {
+		t.Fatalf("round trip %s, want %s", b, in)
+	}
+	for _, c := range []string{"disliked", "returned"} {
+		if err := json.Unmarshal([]byte(`{"weight":2,"class":"`+c+`"}`), &et); err != nil || et.Class.String() != c || !et.Class.Negative() {
+			t.Fatalf("class %s: %+v, %v", c, et, err)
+		}
+	}
+	bad := map[string]EventType{
+		"threshold on a count":  {Weight: 1, Class: ClassBought, NegativeBelow: 3},
+		"threshold on dislikes": {Weight: 1, Class: ClassDisliked, UseValue: true, NegativeBelow: 3},
+		"negative threshold":    {Weight: 1, Class: ClassBought, UseValue: true, NegativeBelow: -1},
+	}
+	for name, et := range bad {
+		o := DefaultOptions(t.TempDir())
+		o.EventTypes = map[string]EventType{"x": et}
+		if err := o.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
 }
