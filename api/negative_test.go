@@ -144,6 +144,9 @@ func TestNegativeSignalsHTTP(t *testing.T) {
 	// A dislike and a low rating take their products out of the lists.
 	ids, _ := s.list(t, "/v1/customers/"+cust+"/recommendations")
 	disliked, rated := ids[0], ids[1]
+	if !s.inAudience(t, disliked, cust) {
+		t.Fatalf("%s is not in the audience of its top product %s", cust, disliked)
+	}
 	s.post(t, negEvent(cust, disliked, "dislike", ""))
 	s.post(t, negEvent(cust, rated, "rating", `,"value":1`))
 	popular := pop[2]
@@ -165,6 +168,9 @@ func TestNegativeSignalsHTTP(t *testing.T) {
 		}
 		if ids, _ := s.list(t, "/v1/products/"+anchor+"/related?limit=50&customer_id="+cust); slices.Contains(ids, disliked) {
 			t.Fatalf("related to %s for %s %v lists the disliked %s", anchor, cust, ids, disliked)
+		}
+		if s.inAudience(t, disliked, cust) {
+			t.Fatalf("%s is still in the audience of %s, which they disliked", cust, disliked)
 		}
 		if m := s.monetary(t, "ret1"); m != 0 {
 			t.Fatalf("ret1's monetary %v, want 0", m)
@@ -224,4 +230,21 @@ func relatedListing(t *testing.T, s *negServer, p string) string {
 	}
 	t.Fatalf("no popular product lists %s as related", p)
 	return ""
+}
+
+// inAudience reports whether cust is in product p's audience (the first
+// 1000).
+func (s *negServer) inAudience(t *testing.T, p, cust string) bool {
+	t.Helper()
+	var a struct {
+		Items []struct {
+			CustomerID string `json:"customer_id"`
+		} `json:"items"`
+	}
+	send(t, s.srv, "GET", "/v1/products/"+p+"/customers?limit=1000", "").want(t, 200).decode(t, &a)
+	return slices.ContainsFunc(a.Items, func(m struct {
+		CustomerID string `json:"customer_id"`
+	}) bool {
+		return m.CustomerID == cust
+	})
 }

@@ -1,14 +1,19 @@
 package recommend
 
-import "github.com/affinity-rec/affinity/features"
+import (
+	"slices"
+
+	"github.com/affinity-rec/affinity/features"
+)
 
 // Negative signals in ranking (features/negative.go). The affinity already
 // counts a dislike, a low rating or a return against its product and, by
 // the association lists, against the product's neighbours. What is left
 // here is the hard rule: a product the customer disliked is never shown to
 // them again, in any list asked for them (personal, related, popular and
-// segment products with a customer_id, with include_seen or a rebuy knob).
-// A returned product was bought, and bought products are excluded anyway.
+// segment products with a customer_id, with include_seen or a rebuy knob),
+// nor are they in its audience, nor does the offer prior draw on it. A
+// returned product was bought, and bought products are excluded anyway.
 
 // alwaysExcluded reports whether an interaction keeps its product out of
 // every list for its customer, include_seen or not: a purchase or a
@@ -37,4 +42,16 @@ func unscoreDisliked(sc *scratch, hist []features.Interaction) {
 			sc.score[p] = 0
 		}
 	}
+}
+
+// dislikesAny reports whether hist disliked one of targets: that customer
+// is left out of the targets' audience (audience_score.go), as the
+// product is left out of their lists.
+func dislikesAny(hist []features.Interaction, targets []uint32) bool {
+	for i := range hist {
+		if hist[i].Class == features.ClassDisliked && slices.Contains(targets, hist[i].Product) {
+			return true
+		}
+	}
+	return false
 }
