@@ -613,12 +613,20 @@ type Event struct {
 	// Timestamp RFC 3339, or unix seconds; the server's clock when left out.
 	Timestamp *Event_Timestamp `json:"timestamp,omitempty"`
 
-	// Type view, cart, purchase, rating, click, dislike, return, or a custom type with a configured weight.
+	// Type view, cart, purchase, rating, click, dislike, return, or a custom type with a configured weight and class
+	// (see the README's event types). A `dislike` (and a `rating` below its type's `negative_below`, when the
+	// server sets one) counts against the product in the customer's affinity and keeps it out of every list
+	// asked for that customer. A `return` takes a purchase back: the customer's monetary and current value
+	// drop by its amount, and the purchase no longer counts for the product in their affinity.
+	//
 	//
 	// Examples: view, cart, purchase, rating, click, dislike, return
 	Type string `json:"type"`
 
-	// Value Revenue of a purchase, or a rating's value.
+	// Value Revenue of a purchase line, or a rating's value (0 or absent: no rating). Negative only on a `return`,
+	// where it is the amount refunded (absent or 0: the value of the purchase returned, the latest of that
+	// product in the same `order_id` when given); a negative value on any other type, or a positive one on a
+	// return, is a 400 naming `value`. At most 1e9 either way.
 	Value *float64 `json:"value,omitempty"`
 }
 

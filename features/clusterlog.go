@@ -197,7 +197,7 @@ func appendPending(pend []pendingEvent, tt *TypeTable, evs []Event) ([]pendingEv
 		if !ok {
 			return pend, fmt.Errorf("event type %q is not configured on this node (%v)", e.Type, tt.Configured())
 		}
-		pe := pendingEvent{ev: e, typ: code, class: tt.conf[code].Class}
+		pe := pendingEvent{ev: e, typ: code, class: tt.ClassOf(code, e.Value)}
 		if e.EventID != "" {
 			pe.dedup, pe.hasDedup = eventKey(e.EventID), true
 		}

@@ -129,15 +129,15 @@ const (
 	MaxEventQuantity = 1e6
 )
 
-// validateAmounts checks value and quantity. A negative value is refused:
-// no event type subtracts revenue yet. A future "return" type would be the
-// place to admit one (by type here, and as a subtraction in customer value).
+// validateAmounts checks value and quantity. A value may be negative down
+// to -MaxEventValue here; which types may carry one (a return only) is the
+// store's check, which knows the configured types (negative.go).
 func validateAmounts(e *Event) error {
 	if math.IsNaN(e.Value) || math.IsInf(e.Value, 0) {
 		return &FieldError{Field: "value", Msg: "must be a finite number"}
 	}
-	if e.Value < 0 || e.Value > MaxEventValue {
-		return &FieldError{Field: "value", Msg: fmt.Sprintf("is %g; it must be between 0 and %g", e.Value, float64(MaxEventValue))}
+	if math.Abs(e.Value) > MaxEventValue {
+		return &FieldError{Field: "value", Msg: fmt.Sprintf("is %g; it must be between %g (a return's refund) and %g", e.Value, -float64(MaxEventValue), float64(MaxEventValue))}
 	}
 	if math.IsNaN(e.Quantity) || math.IsInf(e.Quantity, 0) || e.Quantity < 0 || e.Quantity > MaxEventQuantity {
 		return &FieldError{Field: "quantity", Msg: fmt.Sprintf("must be a finite number between 0 and %g", float64(MaxEventQuantity))}

@@ -100,7 +100,7 @@ func (x *index) applyLocked(cust uint32, in Interaction, track bool) {
 	x.ensureProduct(in.Product)
 	x.ensureCustomer(cust)
 	added := x.customers(in.Class, in.Product).CheckedAdd(cust)
-	if added && track && !x.all {
+	if added && track && !x.all && in.Class.positive() {
 		// A new (customer, product) pair changes the co-occurrence of this
 		// product with everything else the customer has.
 		x.dirty.Add(in.Product)

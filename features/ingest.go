@@ -69,13 +69,17 @@ func (s *Store) Ingest(ctx context.Context, events []Event, opts IngestOptions) 
 				Detail: fmt.Sprintf("type %q is not a configured event type (%v)", e.Type, tt.Configured())})
 			continue
 		}
+		if err := tt.checkValue(code, e.Value); err != nil {
+			res.Rejected = append(res.Rejected, rejection(i, err))
+			continue
+		}
 		if e.Timestamp.IsZero() {
 			e.Timestamp = now
 		} else if err := CheckFuture(e.Timestamp, wall, s.opts.MaxFutureSkew); err != nil {
 			res.Rejected = append(res.Rejected, rejection(i, err))
 			continue
 		}
-		pe := pendingEvent{ev: e, typ: code, class: tt.conf[code].Class}
+		pe := pendingEvent{ev: e, typ: code, class: tt.ClassOf(code, e.Value)}
 		if e.EventID != "" {
 			pe.dedup, pe.hasDedup = eventKey(e.EventID), true
 		}

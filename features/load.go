@@ -198,7 +198,7 @@ func (s *Store) applyOne(tt *TypeTable, le *logEvent, track bool) {
 		TS:      unixTS(le.TS),
 		Value:   ClampValue(le.Value),
 		Type:    le.Type,
-		Class:   tt.conf[le.Type].Class,
+		Class:   tt.ClassOf(le.Type, le.Value),
 	}, track)
 }
 

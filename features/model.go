@@ -44,7 +44,8 @@ func ParseBasis(s string) (Basis, error) {
 }
 
 func (b Basis) has(c Class) bool {
-	return b == BasisAny || (b == BasisBought && c == ClassBought) || (b == BasisViewed && c == ClassViewed)
+	// Negative classes are on no basis (negative.go).
+	return b == BasisAny && c.positive() || (b == BasisBought && c == ClassBought) || (b == BasisViewed && c == ClassViewed)
 }
 
 // Model is the derived, read-only association state: product neighbour

@@ -66,6 +66,9 @@ func customersOf(x *index, b Basis, p uint32) *roaring.Bitmap {
 	}
 	var parts []*roaring.Bitmap
 	for c := range x.prodCust {
+		if !Class(c).positive() {
+			continue // dislikes and returns are not associations
+		}
 		if int(p) < len(x.prodCust[c]) && x.prodCust[c][p] != nil {
 			parts = append(parts, x.prodCust[c][p])
 		}

@@ -10,14 +10,18 @@ import (
 	"time"
 )
 
-// Class groups event types into the three association bitmaps a product
-// keeps: who viewed it, who carted it, who bought it.
+// Class groups event types into the association bitmaps a product keeps:
+// who viewed it, who carted it, who bought it, and the two negative ones,
+// who disliked it and who returned it (negative.go). Only the first three
+// are positive: they feed co-occurrence and popularity.
 type Class uint8
 
 const (
 	ClassViewed Class = iota
 	ClassCarted
 	ClassBought
+	ClassDisliked
+	ClassReturned
 	numClasses
 )
 
@@ -29,11 +33,15 @@ func (c Class) String() string {
 		return "carted"
 	case ClassBought:
 		return "bought"
+	case ClassDisliked:
+		return "disliked"
+	case ClassReturned:
+		return "returned"
 	}
 	return fmt.Sprintf("class(%d)", c)
 }
 
-// ParseClass reads "viewed", "carted" or "bought".
+// ParseClass reads "viewed", "carted", "bought", "disliked" or "returned".
 func ParseClass(s string) (Class, error) {
 	switch s {
 	case "viewed", "view":
@@ -42,30 +50,39 @@ func ParseClass(s string) (Class, error) {
 		return ClassCarted, nil
 	case "bought", "purchase":
 		return ClassBought, nil
+	case "disliked", "dislike":
+		return ClassDisliked, nil
+	case "returned", "return":
+		return ClassReturned, nil
 	}
-	return 0, fmt.Errorf("unknown class %q (viewed, carted, bought)", s)
+	return 0, fmt.Errorf("unknown class %q (viewed, carted, bought, disliked, returned)", s)
 }
 
 // EventType configures one event type: how much it says about a customer's
 // interest (Weight), which association bitmap it feeds (Class), and whether
-// the event's value multiplies the weight (ratings). In JSON (the serve
-// config) the class is its name: {"weight": 1, "class": "bought"}.
+// the event's value multiplies the weight (ratings). A type of a negative
+// class (disliked, returned) counts its weight against the product.
+// NegativeBelow (ratings): an event whose value is above 0 and below it
+// counts as a dislike (negative.go). In JSON (the serve config) the class is
+// its name: {"weight": 1, "class": "bought"}.
 type EventType struct {
-	Weight   float64
-	Class    Class
-	UseValue bool
+	Weight        float64
+	Class         Class
+	UseValue      bool
+	NegativeBelow float64
 }
 
 // eventTypeJSON is EventType's JSON form.
 type eventTypeJSON struct {
-	Weight   float64 `json:"weight"`
-	Class    string  `json:"class"`
-	UseValue bool    `json:"use_value,omitempty"`
+	Weight        float64 `json:"weight"`
+	Class         string  `json:"class"`
+	UseValue      bool    `json:"use_value,omitempty"`
+	NegativeBelow float64 `json:"negative_below,omitempty"`
 }
 
 // MarshalJSON writes the class by name.
 func (t EventType) MarshalJSON() ([]byte, error) {
-	return json.Marshal(eventTypeJSON{Weight: t.Weight, Class: t.Class.String(), UseValue: t.UseValue})
+	return json.Marshal(eventTypeJSON{Weight: t.Weight, Class: t.Class.String(), UseValue: t.UseValue, NegativeBelow: t.NegativeBelow})
 }
 
 // UnmarshalJSON reads the class by name; an absent class is "viewed".
@@ -78,7 +95,7 @@ func (t *EventType) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&j); err != nil {
 		return err
 	}
-	*t = EventType{Weight: j.Weight, UseValue: j.UseValue}
+	*t = EventType{Weight: j.Weight, UseValue: j.UseValue, NegativeBelow: j.NegativeBelow}
 	if j.Class != "" {
 		c, err := ParseClass(j.Class)
 		if err != nil {
@@ -91,7 +108,11 @@ func (t *EventType) UnmarshalJSON(b []byte) error {
 
 // DefaultEventTypes are the built-in types. Weights follow the usual
 // implicit-feedback ladder (a purchase says more than a cart, a cart more
-// than a view); a rating counts its value.
+// than a view); a rating counts its value. A dislike or a return counts
+// as much against a product as a purchase counts for it, so a purchase
+// returned nets to nothing (negative.go). No rating counts as negative by
+// default: the evaluation protocols (DESIGN section 5) treat every rating as
+// an interaction; set the rating's negative_below to change that.
 func DefaultEventTypes() map[string]EventType {
 	return map[string]EventType{
 		"view":     {Weight: 1, Class: ClassViewed},
@@ -99,6 +120,8 @@ func DefaultEventTypes() map[string]EventType {
 		"cart":     {Weight: 3, Class: ClassCarted},
 		"purchase": {Weight: 5, Class: ClassBought},
 		"rating":   {Weight: 1, Class: ClassBought, UseValue: true},
+		"dislike":  {Weight: 5, Class: ClassDisliked},
+		"return":   {Weight: 5, Class: ClassReturned},
 	}
 }
 
@@ -329,6 +352,9 @@ func (o Options) Validate() error {
 		}
 		if t.Class >= numClasses {
 			return fmt.Errorf("%w: event type %q: unknown class %v", ErrInvalid, name, t.Class)
+		}
+		if err := t.validateNegative(name); err != nil {
+			return err
 		}
 	}
 	if o.MaxFutureSkew < 0 {

@@ -173,7 +173,7 @@ func decodeHistories(d *decoder, x *index, tt *TypeTable) (int, error) {
 			if !tt.known[in.Type] {
 				continue
 			}
-			in.Class = tt.conf[in.Type].Class
+			in.Class = tt.ClassOf(in.Type, in.Value)
 			nprod = max(nprod, int(in.Product)+1)
 			h = append(h, in)
 		}

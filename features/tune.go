@@ -69,6 +69,11 @@ const (
 // ApplyRepeat maps a summed affinity s as r says; the engine and the tuner
 // share it so that the tuner scores what is served.
 func ApplyRepeat(r Repeat, s float32) float32 {
+	if s < 0 {
+		// A net negative affinity (dislikes, returns: negative.go) is
+		// damped like a positive one, keeping its sign.
+		return -ApplyRepeat(r, -s)
+	}
 	switch r {
 	case RepeatSqrt:
 		return float32(math.Sqrt(float64(s)))

@@ -25,16 +25,13 @@ func (t *TypeTable) Code(name string) (uint8, bool) {
 func (t *TypeTable) Name(c uint8) string { return t.names[c] }
 
 // Weight returns the configured weight of code c for an event of value v
-// (0 for a type no longer configured).
+// (0 for a type no longer configured), negative for a negative signal
+// (negative.go).
 func (t *TypeTable) Weight(c uint8, v float64) float64 {
 	if !t.known[c] {
 		return 0
 	}
-	e := t.conf[c]
-	if e.UseValue && v > 0 {
-		return e.Weight * v
-	}
-	return e.Weight
+	return weightOf(&t.conf[c], v)
 }
 
 // IsPurchase reports whether code c is a purchase: a configured type of

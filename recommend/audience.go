@@ -169,6 +169,7 @@ func (e *Engine) Audience(q AudienceQuery) (Audience, error) {
 	list, capped := capCandidates(sc, cands, parts, hs, max(minAudienceCandidates, 20*k))
 	out.Candidates, out.Capped = len(list), capped
 	as := e.newAudienceScorer(sc, m)
+	as.targets = q.Targets
 	top := e.selectAudience(as, list, k, q.Allow)
 	out.Items = e.audienceItems(as, top)
 	return out, nil

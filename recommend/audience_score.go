@@ -21,6 +21,9 @@ type audienceScorer struct {
 	hl    float64 // half-life in seconds; 0: no decay
 	rep   features.Repeat
 	parts []contribution
+	// targets are the products asked about: whoever disliked one is no
+	// audience for it (negative.go).
+	targets []uint32
 }
 
 // contribution is one history product's part of a customer's score.
@@ -43,6 +46,10 @@ func (e *Engine) newAudienceScorer(sc *scratch, m *features.Model) *audienceScor
 // afterwards (one per weighted history product).
 func (as *audienceScorer) score(c uint32) float64 {
 	hist := as.e.src.HistoryView(c)
+	if dislikesAny(hist, as.targets) {
+		as.parts = as.parts[:0]
+		return 0
+	}
 	if len(hist) > as.e.opts.HistoryCap {
 		hist = hist[len(hist)-as.e.opts.HistoryCap:]
 	}

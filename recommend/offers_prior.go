@@ -24,7 +24,8 @@ func (e *Engine) Associations(m *features.Model, c uint32, isTarget []bool, grou
 	out = append(out[:0], make([]float64, len(groups))...)
 	sc := e.getScratch(len(m.Support[0]) + 1)
 	defer e.putScratch(sc)
-	aff := e.affinity(e.src.HistoryView(c), e.opts.HalfLife, features.RepeatLinear)
+	hist := e.src.HistoryView(c)
+	aff := e.affinity(hist, e.opts.HalfLife, features.RepeatLinear)
 	if len(aff) > maxHistory {
 		slices.SortFunc(aff, func(a, b similarity.Neighbour) int { return cmp.Compare(b.Score, a.Score) })
 		aff = aff[:maxHistory]
@@ -52,6 +53,7 @@ func (e *Engine) Associations(m *features.Model, c uint32, isTarget []bool, grou
 			sc.score[p] += a.Score * nb.Score
 		}
 	}
+	unscoreDisliked(sc, hist)
 	var top float32
 	for _, p := range sc.touched {
 		top = max(top, sc.score[p])

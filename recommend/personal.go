@@ -127,6 +127,8 @@ func (e *Engine) rankPersonal(sc *scratch, q personalQuery) List {
 	}
 	if kn.rebuy == 0 {
 		e.markExcluded(sc, q.hist, q.r.IncludeSeen)
+	} else {
+		e.markDisliked(sc, q.hist)
 	}
 	for _, p := range q.ctx {
 		e.markOne(sc, p)

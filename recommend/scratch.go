@@ -76,12 +76,13 @@ func (e *Engine) excludeCustomer(sc *scratch, ext string, includeSeen bool) {
 }
 
 // markExcluded marks what a customer must not be shown again: everything
-// bought, and with !includeSeen everything they interacted with.
+// bought or disliked (negative.go), and with !includeSeen everything they
+// interacted with.
 func (e *Engine) markExcluded(sc *scratch, hist []features.Interaction, includeSeen bool) {
-	for _, in := range hist {
-		if includeSeen && in.Class != features.ClassBought {
+	for i := range hist {
+		if includeSeen && !alwaysExcluded(&hist[i]) {
 			continue
 		}
-		e.markOne(sc, in.Product)
+		e.markOne(sc, hist[i].Product)
 	}
 }

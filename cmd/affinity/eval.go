@@ -79,7 +79,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // evalFlags are eval's command line.
 type evalFlags struct {
 	format, train, test, algo, config, out string
-	json, baselines, audience              bool
+	json, baselines, audience, returns     bool
 	split                                  eval.SplitOptions
 	eo                                     eval.Options
 	args                                   []string
@@ -93,7 +93,7 @@ func parseEvalFlags(args []string, stderr io.Writer) (*evalFlags, error) {
 		fmt.Fprintf(fs.Output(), `usage: affinity eval --format csv|movielens|online-retail (--train F --test F | FILE)
                      [--split item-stratified|user-stratified|temporal] [--test-ratio 0.25]
                      [--seed 42] [--k 10] [--algo NAME] [--json] [--baselines=true]
-                     [--config FILE] [--out report.html] [--audience]
+                     [--config FILE] [--out report.html] [--audience] [--returns]
 
 Measures recommendation quality offline: every test customer known in train
 gets a top-K list (products they have in train are never recommended) that
@@ -132,6 +132,7 @@ algorithms:
 	fs.BoolVar(&f.baselines, "baselines", true, "also evaluate popularity and sar on the same split")
 	fs.StringVar(&f.config, "config", "", "serve config (JSON): event types for every algorithm, model options for affinity")
 	fs.StringVar(&f.out, "out", "", "also write an HTML report (table, nDCG@k and recall@k chart) to this file")
+	fs.BoolVar(&f.returns, "returns", false, "online-retail: read cancellations (invoices starting with C) as return events instead of skipping them")
 	fs.BoolVar(&f.audience, "audience", false, "measure product audiences (GET /v1/products/{id}/customers) instead: recall@10/50/100 of each test customer's next purchase, against the most active customers")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -168,11 +169,11 @@ func loadEvalData(ctx context.Context, f *evalFlags) (evalData, error) {
 		}
 		var n int
 		var err error
-		if d.train, n, err = readEvents(ctx, f.train, f.format); err != nil {
+		if d.train, n, err = readEvents(ctx, f.train, f.format, f.returns); err != nil {
 			return d, err
 		}
 		d.skipped += n
-		if d.test, n, err = readEvents(ctx, f.test, f.format); err != nil {
+		if d.test, n, err = readEvents(ctx, f.test, f.format, f.returns); err != nil {
 			return d, err
 		}
 		d.skipped += n
@@ -182,7 +183,7 @@ func loadEvalData(ctx context.Context, f *evalFlags) (evalData, error) {
 		if err := d.split.Validate(); err != nil {
 			return d, err
 		}
-		all, n, err := readEvents(ctx, f.args[0], f.format)
+		all, n, err := readEvents(ctx, f.args[0], f.format, f.returns)
 		if err != nil {
 			return d, err
 		}
@@ -242,12 +243,13 @@ func evaluateAndReport(ctx context.Context, stdout io.Writer, f *evalFlags, d ev
 
 // readEvents reads every event of file; lines that are not events (a
 // cancelled order, an empty customer) are counted, not fatal, as in import.
-func readEvents(ctx context.Context, file, format string) ([]features.Event, int, error) {
+func readEvents(ctx context.Context, file, format string, returns bool) ([]features.Event, int, error) {
 	r, err := eventio.Open(file, format)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer r.Close()
+	r.SetCancellationsAsReturns(returns)
 	var out []features.Event
 	skipped := 0
 	// The same bound as the store's default: a line dated past it would

@@ -51,6 +51,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	data := fs.String("data", envOr("AFFINITY_DATA", "./data"), "data directory (Badger)")
 	format := fs.String("format", "", "input format: "+strings.Join(eventio.Formats(), "|"))
 	config := fs.String("config", "", "serve config (JSON): its event types (custom ones with their weights) and model options")
+	returns := fs.Bool("returns", false, "online-retail: import cancellations (invoices starting with C) as return events instead of skipping them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,7 +81,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if f, ok := stderr.(*os.File); ok {
 		progress = f
 	}
-	sum, err := importFiles(ctx, store, *format, fs.Args(), progress)
+	sum, err := features.Import(ctx, store, &fileSource{format: *format, files: fs.Args(), returns: *returns},
+		features.ImportOptions{Progress: progressLine(progress)})
 	if cerr := store.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -99,10 +101,12 @@ func importFiles(ctx context.Context, store *features.Store, format string, file
 		features.ImportOptions{Progress: progressLine(progress)})
 }
 
-// fileSource opens files in one format, one at a time.
+// fileSource opens files in one format, one at a time; returns turns
+// Online Retail cancellations into return events.
 type fileSource struct {
-	format string
-	files  []string
+	format  string
+	files   []string
+	returns bool
 }
 
 var _ features.ImportReader = (*eventio.Reader)(nil)
@@ -117,6 +121,7 @@ func (f *fileSource) Open() (string, features.ImportReader, error) {
 	if err != nil {
 		return name, nil, err
 	}
+	r.SetCancellationsAsReturns(f.returns)
 	return name, r, nil
 }
 

@@ -29,6 +29,11 @@ func (s *Service) onEvents(evs []features.AppliedEvent) {
 		}
 		r.events++
 		code, ok := tt.Code(e.Event.Type)
+		if ok && tt.IsReturn(code) {
+			c.foldReturn(tt, r, s.st.HistoryView(e.Customer), &features.Interaction{Product: e.Product,
+				Order: features.OrderHash(e.Event.OrderID), TS: uint32(e.Event.Timestamp.Unix()), Value: e.Event.Value})
+			continue
+		}
 		if !ok || !tt.IsPurchase(code) {
 			continue
 		}

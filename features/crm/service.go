@@ -128,6 +128,8 @@ func (s *Service) build() error {
 				r.addPurchase(int64(in.TS), in.Value, in.Order)
 				s.addProductPurchase(in.Product, in.Value)
 				s.purchases++
+			} else if tt.IsReturn(in.Type) {
+				s.foldReturn(tt, r, h[:i], in)
 			}
 		}
 		if r.bought() {

@@ -37,6 +37,9 @@ func DecodeEventJSON(b []byte) (features.Event, error) {
 	if err := features.ValidateEvent(&ev); err != nil {
 		return features.Event{}, err
 	}
+	if err := checkSign(&ev); err != nil {
+		return features.Event{}, err
+	}
 	return ev, nil
 }
 

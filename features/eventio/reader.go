@@ -150,6 +150,9 @@ func (r *Reader) Next() (features.Event, error) {
 	if err := features.ValidateEvent(&ev); err != nil {
 		return features.Event{}, lineError(line, ReasonBadField, err)
 	}
+	if err := checkSign(&ev); err != nil {
+		return features.Event{}, lineError(line, ReasonBadField, err)
+	}
 	if ev.EventID == "" {
 		ev.EventID = r.ids.assign(&ev)
 	}

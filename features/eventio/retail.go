@@ -68,6 +68,10 @@ type retailDecoder struct {
 
 	catalogue map[string]*retailProduct
 	countries map[string]*retailCountry
+
+	// returns turns cancellations into return events (retail_returns.go);
+	// cancelled says the event last returned is one.
+	returns, cancelled bool
 }
 
 type retailProduct struct {
@@ -112,7 +116,10 @@ func (d *retailDecoder) next() (features.Event, int, error) {
 	}
 	get := func(c retailColumn) string { return field(rec, d.col[:], c) }
 	invoice := get(rInvoice)
-	if strings.HasPrefix(invoice, "C") {
+	if isCancellation(invoice) {
+		if d.returns {
+			return d.cancellation(get, line)
+		}
 		return features.Event{}, line, skipped(line, ReasonCancelled)
 	}
 	customer := retailCustomerID(get(rCustomer))
@@ -134,7 +141,7 @@ func (d *retailDecoder) next() (features.Event, int, error) {
 	if err != nil {
 		return features.Event{}, line, lineError(line, ReasonBadField, err)
 	}
-	d.price, d.desc, d.country = price, get(rDescription), get(rCountry)
+	d.price, d.desc, d.country, d.cancelled = price, get(rDescription), get(rCountry), false
 	return features.Event{
 		CustomerID: customer,
 		ProductID:  get(rStock),
@@ -192,6 +199,9 @@ func (d *retailDecoder) parseDate(s string) (time.Time, error) {
 // Reader accepted. The latest line wins (ties: the later in the file), so
 // a price is the most recent one charged.
 func (d *retailDecoder) accepted(ev *features.Event) {
+	if d.cancelled {
+		return // the catalogue keeps what was sold (retail_returns.go)
+	}
 	p := d.catalogue[ev.ProductID]
 	if p == nil {
 		p = &retailProduct{}

@@ -924,7 +924,11 @@ export interface components {
             customer_id: components["schemas"]["ID"];
             product_id: components["schemas"]["ID"];
             /**
-             * @description view, cart, purchase, rating, click, dislike, return, or a custom type with a configured weight.
+             * @description view, cart, purchase, rating, click, dislike, return, or a custom type with a configured weight and class
+             *     (see the README's event types). A `dislike` (and a `rating` below its type's `negative_below`, when the
+             *     server sets one) counts against the product in the customer's affinity and keeps it out of every list
+             *     asked for that customer. A `return` takes a purchase back: the customer's monetary and current value
+             *     drop by its amount, and the purchase no longer counts for the product in their affinity.
              * @example view
              * @example cart
              * @example purchase
@@ -936,7 +940,10 @@ export interface components {
             type: string;
             /**
              * Format: double
-             * @description Revenue of a purchase, or a rating's value.
+             * @description Revenue of a purchase line, or a rating's value (0 or absent: no rating). Negative only on a `return`,
+             *     where it is the amount refunded (absent or 0: the value of the purchase returned, the latest of that
+             *     product in the same `order_id` when given); a negative value on any other type, or a positive one on a
+             *     return, is a 400 naming `value`. At most 1e9 either way.
              */
             value?: number;
             /** Format: double */
@@ -2079,15 +2086,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "event_id": "ex-1",
-                 *       "customer_id": "17809",
-                 *       "product_id": "85123A",
-                 *       "type": "view",
-                 *       "timestamp": "2011-12-09T12:00:00Z"
-                 *     }
-                 */
                 "application/json": components["schemas"]["Event"] | components["schemas"]["Event"][];
                 /** @example {"customer_id":"17809","product_id":"85123A","type":"view"} */
                 "application/x-ndjson": string;
