@@ -1,0 +1,132 @@
+package node
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/affinity-rec/affinity/cluster"
+	"github.com/affinity-rec/affinity/features"
+)
+
+// Ticks put time and model rebuilds into the stream (issue 16 point 4:
+// nodes that applied the same sequence serve the same lists; see
+// features/clustertick.go and docs/cluster.md, "Same answers on every
+// node"). Every node publishes a tick to <prefix>.tick once per tick
+// interval when it has applied messages since the last tick. Its
+// Nats-Msg-Id is "tick-" and the interval's number (wall time divided by
+// the interval), so JetStream's dedup window keeps one tick per interval
+// whichever nodes send it and however many; any node can send it, so
+// ticks go on while any node is up. Applying the tick at sequence S moves
+// every node's "now" to the tick's time and rebuilds its model from the
+// state at S.
+
+// DefaultTick is the tick interval when Config.Tick is 0: a write shows in
+// the lists (popularity, neighbours) within about this long plus a build.
+const DefaultTick = 2 * time.Second
+
+// tickVersion is the first byte of a tick message; a node stops on any
+// other (a newer format) rather than guess.
+const tickVersion = 1
+
+// tickSubject is the subject ticks are published on.
+func (n *Node) tickSubject() string { return n.st.Subjects.Prefix + ".tick" }
+
+// encodeTick is a tick message's body: the version and the time (unix ns).
+func encodeTick(at time.Time) []byte {
+	b := make([]byte, 9)
+	b[0] = tickVersion
+	binary.BigEndian.PutUint64(b[1:], uint64(at.UnixNano()))
+	return b
+}
+
+func decodeTick(b []byte) (time.Time, error) {
+	if len(b) != 9 || b[0] != tickVersion {
+		return time.Time{}, fmt.Errorf("a tick of %d bytes, version %d (this version reads 9 bytes, version %d)", len(b), firstByte(b), tickVersion)
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(b[1:]))).UTC(), nil
+}
+
+func firstByte(b []byte) int {
+	if len(b) == 0 {
+		return -1
+	}
+	return int(b[0])
+}
+
+// startTicks switches the store to the stream's clock and rebuilds (before
+// the follower applies anything) and starts publishing ticks until ctx ends.
+func (n *Node) startTicks(ctx context.Context) error {
+	if n.cfg.Tick <= 0 {
+		n.cfg.Tick = DefaultTick
+	}
+	if err := n.store.UseStreamTicks(); err != nil {
+		return err
+	}
+	go n.tickLoop(ctx)
+	return nil
+}
+
+// tickLoop publishes a tick every interval while there are messages since
+// the last one this node applied. A failed publish is retried at the next
+// interval (the log shows it at debug level: an outage shows elsewhere).
+func (n *Node) tickLoop(ctx context.Context) {
+	t := time.NewTicker(n.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		last, _ := n.store.LastTick()
+		if n.fol.Status().Applied <= last {
+			continue // nothing since the last tick (or nothing at all)
+		}
+		if err := n.publishTick(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			n.cfg.Log.Debug("cluster tick not published", "err", err)
+		}
+	}
+}
+
+// publishTick publishes the tick of the interval at falls in.
+func (n *Node) publishTick(ctx context.Context, at time.Time) error {
+	id := "tick-" + strconv.FormatInt(at.UnixNano()/int64(n.cfg.Tick), 10)
+	_, err := n.pub.Publish(ctx, []cluster.Msg{{Subject: n.tickSubject(), Data: encodeTick(at), ID: id}})
+	return err
+}
+
+// applyTick applies the events before the tick (entries), then the tick m.
+// rest are the messages after it in the batch: when another tick is among
+// them the model is built there instead (ApplyTick's build).
+func (n *Node) applyTick(entries []features.LogEntry, m cluster.Message, rest []cluster.Message) error {
+	if err := n.applyEntries(entries); err != nil {
+		return err
+	}
+	at, err := decodeTick(m.Data)
+	if err != nil {
+		return &cluster.BadMessage{Seq: m.Seq, Err: err}
+	}
+	build := true
+	for _, r := range rest {
+		if r.Subject == n.tickSubject() {
+			build = false
+			break
+		}
+	}
+	return n.store.ApplyTick(context.Background(), m.Seq, at, build)
+}
+
+// applyEntries applies event messages, naming a message the store cannot
+// decode.
+func (n *Node) applyEntries(entries []features.LogEntry) error {
+	err := n.store.ApplyLog(context.Background(), entries)
+	var bad *features.BadLogEntry
+	if errors.As(err, &bad) {
+		return &cluster.BadMessage{Seq: bad.Seq, Err: bad.Err}
+	}
+	return err
+}
