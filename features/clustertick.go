@@ -43,6 +43,10 @@ type tickState struct {
 	// its stream sequence.
 	at  atomic.Int64
 	seq atomic.Uint64
+	// solveOwed: a tick built without a solve, so the dense lists lack
+	// messages the counted ones have; a tick in a later dense slot pays
+	// it (SolveDue). It steers when ticks are sent, never what one does.
+	solveOwed atomic.Bool
 }
 
 // UseStreamTicks switches the store to stream-tick mode (cluster mode):
@@ -130,8 +134,21 @@ func (s *Store) ApplyTick(ctx context.Context, seq uint64, at time.Time, build b
 	if build || solve {
 		s.refreshTick(solve)
 	}
+	s.tick.solveOwed.Store(!solve)
 	return s.do(func() error { return s.storeTick(seq, ns) })
 }
+
+// SolveDue reports whether a tick sent at now would solve the dense lists
+// again and they lack messages: then a tick is worth sending although no
+// message came since the last one, or the last writes before a quiet
+// spell would wait for the next write to reach the dense lists.
+func (s *Store) SolveDue(now time.Time) bool {
+	return s.tick.solveOwed.Load() && s.denseSlotStarts(now.UnixNano())
+}
+
+// SolveOwed reports whether the dense lists lack messages the last tick
+// applied (a tick in a later dense slot will solve them).
+func (s *Store) SolveOwed() bool { return s.tick.solveOwed.Load() }
 
 // denseSlotStarts reports whether a tick at ns (unix ns) is the first of
 // its DenseInterval slot: the previous tick was in an earlier one, or

@@ -71,7 +71,8 @@ func (n *Node) startTicks(ctx context.Context) error {
 }
 
 // tickLoop publishes a tick every interval while there are messages since
-// the last one this node applied. A failed publish is retried at the next
+// the last one this node applied, and once more when the dense lists owe
+// a solve that the next dense slot would bring (features.SolveDue). A failed publish is retried at the next
 // interval (the log shows it at debug level: an outage shows elsewhere).
 func (n *Node) tickLoop(ctx context.Context) {
 	t := time.NewTicker(n.cfg.Tick)
@@ -83,10 +84,11 @@ func (n *Node) tickLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		last, _ := n.store.LastTick()
-		if n.fol.Status().Applied <= last {
+		now := time.Now()
+		if n.fol.Status().Applied <= last && !n.store.SolveDue(now) {
 			continue // nothing since the last tick (or nothing at all)
 		}
-		if err := n.publishTick(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		if err := n.publishTick(ctx, now); err != nil && ctx.Err() == nil {
 			n.cfg.Log.Debug("cluster tick not published", "err", err)
 		}
 	}
