@@ -1,0 +1,178 @@
+package features
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// tickEvents is n deterministic events of 30 customers over 20 products,
+// as log entries of 10 events each, from stream sequence seq on.
+func tickEvents(from, n int, seq uint64) []LogEntry {
+	base := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	types := []string{"view", "view", "cart", "purchase"}
+	var out []LogEntry
+	for i := 0; i < n; i += 10 {
+		var evs []Event
+		for k := from + i; k < from+min(i+10, n); k++ {
+			evs = append(evs, Event{CustomerID: fmt.Sprintf("c%d", k*7%30), ProductID: fmt.Sprintf("p%d", (k*11+k/30)%20),
+				Type: types[k%4], Timestamp: base.Add(time.Duration(k) * time.Minute)})
+		}
+		out = append(out, LogEntry{Seq: seq, Data: EncodeLogEvents(evs)})
+		seq++
+	}
+	return out
+}
+
+// TestTickBuildIsAFunctionOfState: the model a tick builds depends on the
+// state at the tick, not on how the node got there. One store applies the
+// events in six parts with a tick after each (builds between, all in one
+// dense slot but the last), another all at once with one tick; the same
+// events in the end give the same lists, supports and popularity, for a
+// counted similarity (lift: its scores depend on every support and on the
+// number of customers) and for EASE (solved at the last tick by both).
+// And a build counts the same with 1, 2 or 5 workers.
+func TestTickBuildIsAFunctionOfState(t *testing.T) {
+	for _, sim := range []Similarity{SimLift, SimCosine, SimEASE} {
+		t.Run(string(sim), func(t *testing.T) {
+			mod := func(o *Options) {
+				o.Neighbours.Similarity = sim
+				o.Clock = time.Now // the wall clock, which ticks replace
+				o.DenseInterval = time.Hour
+			}
+			slot := time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC)
+			steps := openTestStore(t, "", mod)
+			defer steps.Close()
+			once := openTestStore(t, "", mod)
+			defer once.Close()
+			for _, s := range []*Store{steps, once} {
+				if err := s.UseStreamTicks(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx := context.Background()
+			var all []LogEntry
+			seq := uint64(1)
+			for part := 0; part < 6; part++ {
+				entries := tickEvents(part*40, 40, seq)
+				if part == 5 {
+					// Two newcomers with two products: a refresh of what
+					// they touched would leave the other lists as they were.
+					entries = newcomers(seq)
+				}
+				all = append(all, entries...)
+				seq += uint64(len(entries))
+				if err := steps.ApplyLog(ctx, entries); err != nil {
+					t.Fatal(err)
+				}
+				at := slot.Add(time.Duration(part) * time.Minute)
+				if part == 5 {
+					at = slot.Add(time.Hour) // the next dense slot: a solve
+				}
+				if err := steps.ApplyTick(ctx, seq, at, true); err != nil {
+					t.Fatal(err)
+				}
+				seq++
+			}
+			if err := once.ApplyLog(ctx, all); err != nil {
+				t.Fatal(err)
+			}
+			if err := once.ApplyTick(ctx, seq-1, slot.Add(time.Hour), true); err != nil {
+				t.Fatal(err)
+			}
+			a, b := steps.Model(), once.Model()
+			if len(a.Popular[BasisAny]) == 0 || len(a.Neighbours[BasisAny]) == 0 {
+				t.Fatal("an empty model")
+			}
+			sameModel(t, "six ticks vs one", a, b)
+			if got, want := steps.Now(), slot.Add(time.Hour); !got.Equal(want) {
+				t.Fatalf("now %v after the last tick, want its time %v", got, want)
+			}
+			// The worker count: one build per count, of the same state.
+			ref := buildModel(once.idx, nil, nil, once.prod.len(), once.opts.Neighbours, false, 1)
+			for _, w := range []int{2, 5} {
+				m := buildModel(once.idx, nil, nil, once.prod.len(), once.opts.Neighbours, false, w)
+				sameModel(t, fmt.Sprintf("%d workers vs 1", w), m, ref)
+			}
+		})
+	}
+}
+
+// newcomers is one log entry: two new customers who bought p0 and p1.
+func newcomers(seq uint64) []LogEntry {
+	at := time.Date(2026, 6, 1, 23, 0, 0, 0, time.UTC)
+	var evs []Event
+	for _, c := range []string{"n1", "n2"} {
+		for _, p := range []string{"p0", "p1"} {
+			evs = append(evs, Event{CustomerID: c, ProductID: p, Type: "purchase", Timestamp: at})
+		}
+	}
+	return []LogEntry{{Seq: seq, Data: EncodeLogEvents(evs)}}
+}
+
+func sameModel(t *testing.T, what string, a, b *Model) {
+	t.Helper()
+	if !reflect.DeepEqual(a.Neighbours, b.Neighbours) {
+		for p := range a.Neighbours[BasisAny] {
+			if p < len(b.Neighbours[BasisAny]) && !reflect.DeepEqual(a.Neighbours[BasisAny][p], b.Neighbours[BasisAny][p]) {
+				t.Fatalf("%s: product %d's lists differ:\n%v\n%v", what, p, a.Neighbours[BasisAny][p], b.Neighbours[BasisAny][p])
+			}
+		}
+		t.Fatalf("%s: the neighbour lists differ", what)
+	}
+	if !reflect.DeepEqual(a.Popular, b.Popular) || !reflect.DeepEqual(a.Support, b.Support) || a.Customers != b.Customers {
+		t.Fatalf("%s: popularity or supports differ", what)
+	}
+}
+
+// TestTickClock: in stream-tick mode the wall clock reads the last tick's
+// time, which never goes back (a tick dated before the one before it by a
+// node whose clock is behind) and survives a restart; a pinned clock stays
+// pinned.
+func TestTickClock(t *testing.T) {
+	dir := t.TempDir()
+	wall := func(o *Options) { o.Clock = time.Now }
+	s := openTestStore(t, dir, wall)
+	if err := s.UseStreamTicks(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t1 := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	if err := s.ApplyTick(ctx, 5, t1, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyTick(ctx, 6, t1.Add(-time.Second), true); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Now(); !got.Equal(t1) {
+		t.Fatalf("now %v, want %v", got, t1)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, dir, wall)
+	defer s.Close()
+	if err := s.UseStreamTicks(); err != nil {
+		t.Fatal(err)
+	}
+	if seq, at := s.LastTick(); seq != 6 || !at.Equal(t1) || !s.Now().Equal(t1) {
+		t.Fatalf("after a restart: tick %d at %v, now %v", seq, at, s.Now())
+	}
+	if seq, _ := s.StreamSeq(); seq != 6 {
+		t.Fatalf("stream seq %d after the ticks, want 6", seq)
+	}
+	pinned := openTestStore(t, "", nil)
+	defer pinned.Close()
+	if err := pinned.UseStreamTicks(); err != nil {
+		t.Fatal(err)
+	}
+	want := pinned.opts.Clock()
+	if err := pinned.ApplyTick(ctx, 1, t1, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := pinned.Now(); !got.Equal(want) {
+		t.Fatalf("a pinned clock reads %v in tick mode, want %v", got, want)
+	}
+}
