@@ -80,6 +80,10 @@ func (s *Store) LastTick() (uint64, time.Time) {
 	return s.tick.seq.Load(), time.Unix(0, at).UTC()
 }
 
+// IndexSeq is the log sequence the in-memory state includes: a cache of
+// something computed from that state is exact while it is unchanged.
+func (s *Store) IndexSeq() uint64 { return s.idx.seqNow() }
+
 // isWallClock reports whether clock is time.Now. Options keep the clock as
 // a function, and only the wall clock is replaced by ticks.
 func isWallClock(clock func() time.Time) bool {
