@@ -111,15 +111,17 @@ func (s *Store) now() time.Time {
 
 // ApplyTick applies the tick at stream sequence seq (after every message
 // before it, which the caller applied first), written at time at: "now"
-// moves to at, and the model is rebuilt from the state at seq when build
-// is set or the tick starts a new dense slot (then with a solve). A
-// caller applying several ticks at once (catching up) may leave build off
-// for all but the last one: the counted lists are a function of the state
-// alone, so building only at the last gives the same model, while the
-// solving ticks are built whatever build says. The tick's sequence and
-// time are stored with the applied stream sequence, in one transaction.
-// A tick at or below the applied sequence is already here and ignored.
-func (s *Store) ApplyTick(ctx context.Context, seq uint64, at time.Time, build bool) error {
+// moves to at, and the model is rebuilt from the state at seq. later are
+// the times of the ticks that the caller applies right after this one,
+// before any read can see the store at a sequence in between (the rest
+// of a batch, when catching up): a build that a later one would replace
+// is skipped. The counted lists are a function of the state alone, so
+// only the last tick's build counts for them; the dense lists are solved
+// at a tick that starts a dense slot, and kept at the others, so only the
+// last such tick's solve counts. A tick's sequence and time are stored
+// with the applied stream sequence, in one transaction. A tick at or
+// below the applied sequence is already here and ignored.
+func (s *Store) ApplyTick(ctx context.Context, seq uint64, at time.Time, later []time.Time) error {
 	done, err := s.StreamSeq()
 	if err != nil {
 		return fmt.Errorf("cannot read the applied stream sequence: %w", err)
@@ -130,15 +132,21 @@ func (s *Store) ApplyTick(ctx context.Context, seq uint64, at time.Time, build b
 	// Nodes' clocks differ a little, so a tick may be dated before the
 	// one before it: "now" never goes back.
 	ns := max(at.UnixNano(), s.tick.at.Load())
-	solve := s.denseSlotStarts(ns)
+	solve := s.slotStarts(ns, s.tick.at.Load())
+	laterSolve, prev := false, ns
+	for _, t := range later {
+		cur := max(t.UnixNano(), prev)
+		laterSolve = laterSolve || s.slotStarts(cur, prev)
+		prev = cur
+	}
 	// The model first: a crash before the sequence is stored applies
 	// the tick again after the restart, which rebuilds the same model.
 	s.tick.at.Store(ns)
 	s.tick.seq.Store(seq)
-	if build || solve {
+	if solve && !laterSolve || !solve && len(later) == 0 {
 		s.refreshTick(solve)
+		s.tick.solveOwed.Store(!solve)
 	}
-	s.tick.solveOwed.Store(!solve)
 	return s.do(func() error { return s.storeTick(seq, ns) })
 }
 
@@ -147,18 +155,17 @@ func (s *Store) ApplyTick(ctx context.Context, seq uint64, at time.Time, build b
 // message came since the last one, or the last writes before a quiet
 // spell would wait for the next write to reach the dense lists.
 func (s *Store) SolveDue(now time.Time) bool {
-	return s.tick.solveOwed.Load() && s.denseSlotStarts(now.UnixNano())
+	return s.tick.solveOwed.Load() && s.slotStarts(now.UnixNano(), s.tick.at.Load())
 }
 
 // SolveOwed reports whether the dense lists lack messages the last tick
 // applied (a tick in a later dense slot will solve them).
 func (s *Store) SolveOwed() bool { return s.tick.solveOwed.Load() }
 
-// denseSlotStarts reports whether a tick at ns (unix ns) is the first of
-// its DenseInterval slot: the previous tick was in an earlier one, or
-// there was none.
-func (s *Store) denseSlotStarts(ns int64) bool {
-	prev := s.tick.at.Load()
+// slotStarts reports whether a tick at ns (unix ns) is the first of its
+// DenseInterval slot: the tick before it, at prev, was in an earlier one,
+// or there was none (prev 0).
+func (s *Store) slotStarts(ns, prev int64) bool {
 	if prev == 0 {
 		return true
 	}

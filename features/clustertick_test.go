@@ -28,68 +28,44 @@ func tickEvents(from, n int, seq uint64) []LogEntry {
 
 // TestTickBuildIsAFunctionOfState: the model a tick builds depends on the
 // state at the tick, not on how the node got there. One store applies the
-// events in six parts with a tick after each (builds between, all in one
-// dense slot but the last), another all at once with one tick; the same
-// events in the end give the same lists, supports and popularity, for a
-// counted similarity (lift: its scores depend on every support and on the
-// number of customers) and for EASE (solved at the last tick by both).
-// And a build counts the same with 1, 2 or 5 workers.
+// events in six parts with a tick after each (the last part two newcomers
+// who bought two products), building at every tick; another the same
+// ticks as one batch (building only where a later tick would not replace
+// it); a third all the events at once with one tick. The same events give
+// the same lists, supports and popularity, for counted similarities (lift:
+// its scores depend on every support and on the number of customers) and
+// for EASE (solved at the last tick by all). A second schedule solves at
+// the fifth tick and not at the sixth: built tick by tick or as a batch,
+// the same model. And a build counts the same with 1, 2 or 5 workers.
 func TestTickBuildIsAFunctionOfState(t *testing.T) {
+	slot := time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC)
+	solveLast := []time.Time{slot, slot.Add(time.Minute), slot.Add(2 * time.Minute), slot.Add(3 * time.Minute),
+		slot.Add(4 * time.Minute), slot.Add(time.Hour)}
+	solveFifth := append(append([]time.Time{}, solveLast[:4]...), slot.Add(time.Hour), slot.Add(time.Hour+time.Minute))
 	for _, sim := range []Similarity{SimLift, SimCosine, SimEASE} {
 		t.Run(string(sim), func(t *testing.T) {
-			mod := func(o *Options) {
-				o.Neighbours.Similarity = sim
-				o.Clock = time.Now // the wall clock, which ticks replace
-				o.DenseInterval = time.Hour
-			}
-			slot := time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC)
-			steps := openTestStore(t, "", mod)
-			defer steps.Close()
-			once := openTestStore(t, "", mod)
-			defer once.Close()
-			for _, s := range []*Store{steps, once} {
-				if err := s.UseStreamTicks(); err != nil {
-					t.Fatal(err)
-				}
-			}
+			steps, all := tickStore(t, sim, solveLast, false)
+			batched, _ := tickStore(t, sim, solveLast, true)
+			once := newTickStore(t, sim)
 			ctx := context.Background()
-			var all []LogEntry
-			seq := uint64(1)
-			for part := 0; part < 6; part++ {
-				entries := tickEvents(part*40, 40, seq)
-				if part == 5 {
-					// Two newcomers with two products: a refresh of what
-					// they touched would leave the other lists as they were.
-					entries = newcomers(seq)
-				}
-				all = append(all, entries...)
-				seq += uint64(len(entries))
-				if err := steps.ApplyLog(ctx, entries); err != nil {
-					t.Fatal(err)
-				}
-				at := slot.Add(time.Duration(part) * time.Minute)
-				if part == 5 {
-					at = slot.Add(time.Hour) // the next dense slot: a solve
-				}
-				if err := steps.ApplyTick(ctx, seq, at, true); err != nil {
-					t.Fatal(err)
-				}
-				seq++
-			}
 			if err := once.ApplyLog(ctx, all); err != nil {
 				t.Fatal(err)
 			}
-			if err := once.ApplyTick(ctx, seq-1, slot.Add(time.Hour), true); err != nil {
+			if err := once.ApplyTick(ctx, all[len(all)-1].Seq+1, solveLast[5], nil); err != nil {
 				t.Fatal(err)
 			}
-			a, b := steps.Model(), once.Model()
+			a := steps.Model()
 			if len(a.Popular[BasisAny]) == 0 || len(a.Neighbours[BasisAny]) == 0 {
 				t.Fatal("an empty model")
 			}
-			sameModel(t, "six ticks vs one", a, b)
-			if got, want := steps.Now(), slot.Add(time.Hour); !got.Equal(want) {
-				t.Fatalf("now %v after the last tick, want its time %v", got, want)
+			sameModel(t, "six ticks vs one", a, once.Model())
+			sameModel(t, "six ticks vs one batch of six", a, batched.Model())
+			if got := steps.Now(); !got.Equal(solveLast[5]) {
+				t.Fatalf("now %v after the last tick, want its time %v", got, solveLast[5])
 			}
+			s5, _ := tickStore(t, sim, solveFifth, false)
+			b5, _ := tickStore(t, sim, solveFifth, true)
+			sameModel(t, "solving at the fifth tick: six ticks vs one batch of six", s5.Model(), b5.Model())
 			// The worker count: one build per count, of the same state.
 			ref := buildModel(once.idx, nil, nil, once.prod.len(), once.opts.Neighbours, false, 1)
 			for _, w := range []int{2, 5} {
@@ -98,6 +74,53 @@ func TestTickBuildIsAFunctionOfState(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newTickStore is a store in stream-tick mode with the wall clock, sim and
+// an hour's dense interval, closed with the test.
+func newTickStore(t *testing.T, sim Similarity) *Store {
+	s := openTestStore(t, "", func(o *Options) {
+		o.Neighbours.Similarity = sim
+		o.Clock = time.Now // the wall clock, which ticks replace
+		o.DenseInterval = time.Hour
+	})
+	t.Cleanup(func() { s.Close() })
+	if err := s.UseStreamTicks(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// tickStore applies six parts of events with a tick after each, at times,
+// to a new store: each tick on its own, or as one batch (every tick told
+// of the ones after it). It returns the store and the event entries.
+func tickStore(t *testing.T, sim Similarity, times []time.Time, batch bool) (*Store, []LogEntry) {
+	s := newTickStore(t, sim)
+	ctx := context.Background()
+	var all []LogEntry
+	seq := uint64(1)
+	for part := 0; part < 6; part++ {
+		entries := tickEvents(part*40, 40, seq)
+		if part == 5 {
+			// Two newcomers with two products: a refresh of what they
+			// touched would leave the other lists as they were.
+			entries = newcomers(seq)
+		}
+		all = append(all, entries...)
+		seq += uint64(len(entries))
+		if err := s.ApplyLog(ctx, entries); err != nil {
+			t.Fatal(err)
+		}
+		var later []time.Time
+		if batch {
+			later = times[part+1:]
+		}
+		if err := s.ApplyTick(ctx, seq, times[part], later); err != nil {
+			t.Fatal(err)
+		}
+		seq++
+	}
+	return s, all
 }
 
 // newcomers is one log entry: two new customers who bought p0 and p1.
@@ -140,10 +163,10 @@ func TestTickClock(t *testing.T) {
 	}
 	ctx := context.Background()
 	t1 := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	if err := s.ApplyTick(ctx, 5, t1, true); err != nil {
+	if err := s.ApplyTick(ctx, 5, t1, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ApplyTick(ctx, 6, t1.Add(-time.Second), true); err != nil {
+	if err := s.ApplyTick(ctx, 6, t1.Add(-time.Second), nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Now(); !got.Equal(t1) {
@@ -169,7 +192,7 @@ func TestTickClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := pinned.opts.Clock()
-	if err := pinned.ApplyTick(ctx, 1, t1, true); err != nil {
+	if err := pinned.ApplyTick(ctx, 1, t1, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := pinned.Now(); !got.Equal(want) {

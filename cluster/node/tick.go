@@ -102,8 +102,9 @@ func (n *Node) publishTick(ctx context.Context, at time.Time) error {
 }
 
 // applyTick applies the events before the tick (entries), then the tick m.
-// rest are the messages after it in the batch: when another tick is among
-// them the model is built there instead (ApplyTick's build).
+// rest are the messages after it in the batch, applied before any read
+// sees this one's state: their ticks let the store skip builds that
+// theirs replace (features.Store.ApplyTick).
 func (n *Node) applyTick(entries []features.LogEntry, m cluster.Message, rest []cluster.Message) error {
 	if err := n.applyEntries(entries); err != nil {
 		return err
@@ -112,14 +113,17 @@ func (n *Node) applyTick(entries []features.LogEntry, m cluster.Message, rest []
 	if err != nil {
 		return &cluster.BadMessage{Seq: m.Seq, Err: err}
 	}
-	build := true
+	var later []time.Time
 	for _, r := range rest {
 		if r.Subject == n.tickSubject() {
-			build = false
-			break
+			t, err := decodeTick(r.Data)
+			if err != nil {
+				break // applying it stops the batch there
+			}
+			later = append(later, t)
 		}
 	}
-	return n.store.ApplyTick(context.Background(), m.Seq, at, build)
+	return n.store.ApplyTick(context.Background(), m.Seq, at, later)
 }
 
 // applyEntries applies event messages, naming a message the store cannot
