@@ -47,6 +47,12 @@ type tickState struct {
 	// messages the counted ones have; a tick in a later dense slot pays
 	// it (SolveDue). It steers when ticks are sent, never what one does.
 	solveOwed atomic.Bool
+	// buildOwed: the last tick did not build (BuildOwed). builtAt (wall
+	// unix ns) and buildDur are this node's last build, for BuildPaced.
+	// Like solveOwed they steer the ticks this node sends only.
+	buildOwed atomic.Bool
+	builtAt   atomic.Int64
+	buildDur  atomic.Int64
 }
 
 // UseStreamTicks switches the store to stream-tick mode (cluster mode):
@@ -109,19 +115,29 @@ func (s *Store) now() time.Time {
 	return s.opts.Clock()
 }
 
+// Tick is a stream tick as a node applies it: its time, and whether it
+// rebuilds the counted lists (its sender leaves that off while the last
+// build is recent for its duration: see BuildPaced).
+type Tick struct {
+	At    time.Time
+	Build bool
+}
+
 // ApplyTick applies the tick at stream sequence seq (after every message
-// before it, which the caller applied first), written at time at: "now"
-// moves to at, and the model is rebuilt from the state at seq. later are
-// the times of the ticks that the caller applies right after this one,
-// before any read can see the store at a sequence in between (the rest
-// of a batch, when catching up): a build that a later one would replace
-// is skipped. The counted lists are a function of the state alone, so
-// only the last tick's build counts for them; the dense lists are solved
-// at a tick that starts a dense slot, and kept at the others, so only the
-// last such tick's solve counts. A tick's sequence and time are stored
-// with the applied stream sequence, in one transaction. A tick at or
-// below the applied sequence is already here and ignored.
-func (s *Store) ApplyTick(ctx context.Context, seq uint64, at time.Time, later []time.Time) error {
+// before it, which the caller applied first): "now" moves to its time,
+// and the model is rebuilt from the state at seq: with a solve when the
+// tick starts a dense slot (whatever Build says), else the counted lists
+// when Build is set. later are the ticks that the caller applies right
+// after this one, before any read can see the store at a sequence in
+// between (the rest of a batch, when catching up): a build that a later
+// one would replace is skipped. The counted lists are a function of the
+// state alone, so only the last building tick's build counts for them;
+// the dense lists are solved at the ticks that start a dense slot and
+// kept at the others, so only the last such tick's solve counts. A
+// tick's sequence and time are stored with the applied stream sequence,
+// in one transaction. A tick at or below the applied sequence is already
+// here and ignored.
+func (s *Store) ApplyTick(ctx context.Context, seq uint64, tk Tick, later []Tick) error {
 	done, err := s.StreamSeq()
 	if err != nil {
 		return fmt.Errorf("cannot read the applied stream sequence: %w", err)
@@ -131,23 +147,47 @@ func (s *Store) ApplyTick(ctx context.Context, seq uint64, at time.Time, later [
 	}
 	// Nodes' clocks differ a little, so a tick may be dated before the
 	// one before it: "now" never goes back.
-	ns := max(at.UnixNano(), s.tick.at.Load())
+	ns := max(tk.At.UnixNano(), s.tick.at.Load())
 	solve := s.slotStarts(ns, s.tick.at.Load())
-	laterSolve, prev := false, ns
+	laterSolve, laterBuild, prev := false, false, ns
 	for _, t := range later {
-		cur := max(t.UnixNano(), prev)
-		laterSolve = laterSolve || s.slotStarts(cur, prev)
+		cur := max(t.At.UnixNano(), prev)
+		st := s.slotStarts(cur, prev)
+		laterSolve, laterBuild = laterSolve || st, laterBuild || st || t.Build
 		prev = cur
 	}
 	// The model first: a crash before the sequence is stored applies
 	// the tick again after the restart, which rebuilds the same model.
 	s.tick.at.Store(ns)
 	s.tick.seq.Store(seq)
-	if solve && !laterSolve || !solve && len(later) == 0 {
+	switch {
+	case solve && !laterSolve || !solve && tk.Build && !laterBuild:
+		start := time.Now()
 		s.refreshTick(solve)
+		s.tick.builtAt.Store(time.Now().UnixNano())
+		s.tick.buildDur.Store(int64(time.Since(start)))
 		s.tick.solveOwed.Store(!solve)
+		s.tick.buildOwed.Store(false)
+	case !solve && !tk.Build:
+		s.tick.buildOwed.Store(true)
 	}
 	return s.do(func() error { return s.storeTick(seq, ns) })
+}
+
+// BuildOwed reports whether the last tick applied did not rebuild (its
+// sender paced it): a tick is worth sending although no message came
+// since, so that the lists catch up with the messages.
+func (s *Store) BuildOwed() bool { return s.tick.buildOwed.Load() }
+
+// BuildPaced says whether a tick sent at now should rebuild the counted
+// lists: once twice the last build's duration has passed since it ended
+// (as the single-node refresh paces itself), so that under a write load
+// whose builds take longer than the tick interval the apply is not all
+// builds. It reads this node's own builds; the answer goes into the tick,
+// so every node builds at the same ticks.
+func (s *Store) BuildPaced(now time.Time) bool {
+	at := s.tick.builtAt.Load()
+	return at == 0 || now.Sub(time.Unix(0, at)) >= 2*time.Duration(s.tick.buildDur.Load())
 }
 
 // SolveDue reports whether a tick sent at now would solve the dense lists

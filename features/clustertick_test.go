@@ -51,7 +51,7 @@ func TestTickBuildIsAFunctionOfState(t *testing.T) {
 			if err := once.ApplyLog(ctx, all); err != nil {
 				t.Fatal(err)
 			}
-			if err := once.ApplyTick(ctx, all[len(all)-1].Seq+1, solveLast[5], nil); err != nil {
+			if err := once.ApplyTick(ctx, all[len(all)-1].Seq+1, Tick{At: solveLast[5], Build: true}, nil); err != nil {
 				t.Fatal(err)
 			}
 			a := steps.Model()
@@ -111,11 +111,13 @@ func tickStore(t *testing.T, sim Similarity, times []time.Time, batch bool) (*St
 		if err := s.ApplyLog(ctx, entries); err != nil {
 			t.Fatal(err)
 		}
-		var later []time.Time
+		var later []Tick
 		if batch {
-			later = times[part+1:]
+			for _, at := range times[part+1:] {
+				later = append(later, Tick{At: at, Build: true})
+			}
 		}
-		if err := s.ApplyTick(ctx, seq, times[part], later); err != nil {
+		if err := s.ApplyTick(ctx, seq, Tick{At: times[part], Build: true}, later); err != nil {
 			t.Fatal(err)
 		}
 		seq++
@@ -152,8 +154,8 @@ func sameModel(t *testing.T, what string, a, b *Model) {
 
 // TestTickClock: in stream-tick mode the wall clock reads the last tick's
 // time, which never goes back (a tick dated before the one before it by a
-// node whose clock is behind) and survives a restart; a pinned clock stays
-// pinned.
+// node whose clock is behind), moves at a tick without a build too, and
+// survives a restart; a pinned clock stays pinned.
 func TestTickClock(t *testing.T) {
 	dir := t.TempDir()
 	wall := func(o *Options) { o.Clock = time.Now }
@@ -163,15 +165,24 @@ func TestTickClock(t *testing.T) {
 	}
 	ctx := context.Background()
 	t1 := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	if err := s.ApplyTick(ctx, 5, t1, nil); err != nil {
+	if err := s.ApplyTick(ctx, 5, Tick{At: t1, Build: true}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ApplyTick(ctx, 6, t1.Add(-time.Second), nil); err != nil {
+	if err := s.ApplyTick(ctx, 6, Tick{At: t1.Add(-time.Second), Build: true}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Now(); !got.Equal(t1) {
 		t.Fatalf("now %v, want %v", got, t1)
 	}
+	// A tick its sender paced (Build off) moves "now" and keeps the model.
+	m := s.Model()
+	if err := s.ApplyTick(ctx, 7, Tick{At: t1.Add(time.Second)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.Model() != m || !s.BuildOwed() || !s.Now().Equal(t1.Add(time.Second)) {
+		t.Fatalf("a tick without a build: model kept %v, build owed %v, now %v", s.Model() == m, s.BuildOwed(), s.Now())
+	}
+	t1 = t1.Add(time.Second)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -180,11 +191,11 @@ func TestTickClock(t *testing.T) {
 	if err := s.UseStreamTicks(); err != nil {
 		t.Fatal(err)
 	}
-	if seq, at := s.LastTick(); seq != 6 || !at.Equal(t1) || !s.Now().Equal(t1) {
+	if seq, at := s.LastTick(); seq != 7 || !at.Equal(t1) || !s.Now().Equal(t1) {
 		t.Fatalf("after a restart: tick %d at %v, now %v", seq, at, s.Now())
 	}
-	if seq, _ := s.StreamSeq(); seq != 6 {
-		t.Fatalf("stream seq %d after the ticks, want 6", seq)
+	if seq, _ := s.StreamSeq(); seq != 7 {
+		t.Fatalf("stream seq %d after the ticks, want 7", seq)
 	}
 	pinned := openTestStore(t, "", nil)
 	defer pinned.Close()
@@ -192,7 +203,7 @@ func TestTickClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := pinned.opts.Clock()
-	if err := pinned.ApplyTick(ctx, 1, t1, nil); err != nil {
+	if err := pinned.ApplyTick(ctx, 1, Tick{At: t1, Build: true}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := pinned.Now(); !got.Equal(want) {

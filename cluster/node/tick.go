@@ -32,22 +32,29 @@ const DefaultTick = 2 * time.Second
 // other (a newer format) rather than guess.
 const tickVersion = 1
 
+// tickSize is a tick message's length: the version, the time (unix ns,
+// big endian) and the build flag (features.Tick.Build: 1 or 0).
+const tickSize = 10
+
 // tickSubject is the subject ticks are published on.
 func (n *Node) tickSubject() string { return n.st.Subjects.Prefix + ".tick" }
 
-// encodeTick is a tick message's body: the version and the time (unix ns).
-func encodeTick(at time.Time) []byte {
-	b := make([]byte, 9)
+// encodeTick is a tick message's body.
+func encodeTick(tk features.Tick) []byte {
+	b := make([]byte, tickSize)
 	b[0] = tickVersion
-	binary.BigEndian.PutUint64(b[1:], uint64(at.UnixNano()))
+	binary.BigEndian.PutUint64(b[1:], uint64(tk.At.UnixNano()))
+	if tk.Build {
+		b[9] = 1
+	}
 	return b
 }
 
-func decodeTick(b []byte) (time.Time, error) {
-	if len(b) != 9 || b[0] != tickVersion {
-		return time.Time{}, fmt.Errorf("a tick of %d bytes, version %d (this version reads 9 bytes, version %d)", len(b), firstByte(b), tickVersion)
+func decodeTick(b []byte) (features.Tick, error) {
+	if len(b) != tickSize || b[0] != tickVersion || b[9] > 1 {
+		return features.Tick{}, fmt.Errorf("a tick of %d bytes, version %d (this version reads %d bytes, version %d)", len(b), firstByte(b), tickSize, tickVersion)
 	}
-	return time.Unix(0, int64(binary.BigEndian.Uint64(b[1:]))).UTC(), nil
+	return features.Tick{At: time.Unix(0, int64(binary.BigEndian.Uint64(b[1:]))).UTC(), Build: b[9] == 1}, nil
 }
 
 func firstByte(b []byte) int {
@@ -71,8 +78,11 @@ func (n *Node) startTicks(ctx context.Context) error {
 }
 
 // tickLoop publishes a tick every interval while there are messages since
-// the last one this node applied, and once more when the dense lists owe
-// a solve that the next dense slot would bring (features.SolveDue). A failed publish is retried at the next
+// the last one this node applied, and once more when the last one did not
+// build (features.BuildOwed) or the dense lists owe a solve that the next
+// dense slot would bring (features.SolveDue). A tick rebuilds the counted
+// lists unless this node's last build is recent for its duration
+// (features.BuildPaced). A failed publish is retried at the next
 // interval (the log shows it at debug level: an outage shows elsewhere).
 func (n *Node) tickLoop(ctx context.Context) {
 	t := time.NewTicker(n.cfg.Tick)
@@ -85,19 +95,20 @@ func (n *Node) tickLoop(ctx context.Context) {
 		}
 		last, _ := n.store.LastTick()
 		now := time.Now()
-		if n.fol.Status().Applied <= last && !n.store.SolveDue(now) {
+		if n.fol.Status().Applied <= last && !n.store.BuildOwed() && !n.store.SolveDue(now) {
 			continue // nothing since the last tick (or nothing at all)
 		}
-		if err := n.publishTick(ctx, now); err != nil && ctx.Err() == nil {
+		tk := features.Tick{At: now, Build: n.store.BuildPaced(now)}
+		if err := n.publishTick(ctx, tk); err != nil && ctx.Err() == nil {
 			n.cfg.Log.Debug("cluster tick not published", "err", err)
 		}
 	}
 }
 
-// publishTick publishes the tick of the interval at falls in.
-func (n *Node) publishTick(ctx context.Context, at time.Time) error {
-	id := "tick-" + strconv.FormatInt(at.UnixNano()/int64(n.cfg.Tick), 10)
-	_, err := n.pub.Publish(ctx, []cluster.Msg{{Subject: n.tickSubject(), Data: encodeTick(at), ID: id}})
+// publishTick publishes the tick of the interval its time falls in.
+func (n *Node) publishTick(ctx context.Context, tk features.Tick) error {
+	id := "tick-" + strconv.FormatInt(tk.At.UnixNano()/int64(n.cfg.Tick), 10)
+	_, err := n.pub.Publish(ctx, []cluster.Msg{{Subject: n.tickSubject(), Data: encodeTick(tk), ID: id}})
 	return err
 }
 
@@ -109,11 +120,11 @@ func (n *Node) applyTick(entries []features.LogEntry, m cluster.Message, rest []
 	if err := n.applyEntries(entries); err != nil {
 		return err
 	}
-	at, err := decodeTick(m.Data)
+	tk, err := decodeTick(m.Data)
 	if err != nil {
 		return &cluster.BadMessage{Seq: m.Seq, Err: err}
 	}
-	var later []time.Time
+	var later []features.Tick
 	for _, r := range rest {
 		if r.Subject == n.tickSubject() {
 			t, err := decodeTick(r.Data)
@@ -123,7 +134,7 @@ func (n *Node) applyTick(entries []features.LogEntry, m cluster.Message, rest []
 			later = append(later, t)
 		}
 	}
-	return n.store.ApplyTick(context.Background(), m.Seq, at, later)
+	return n.store.ApplyTick(context.Background(), m.Seq, tk, later)
 }
 
 // applyEntries applies event messages, naming a message the store cannot

@@ -154,18 +154,27 @@ func sameTickedSeq(ms []*member, last uint64) (uint64, bool) {
 // 200 ms; sim is the similarity.
 func startTickMember(t testing.TB, dir, urls string, sim features.Similarity) *member {
 	t.Helper()
+	return startTickMemberWith(t, dir, urls, func(o *features.Options) {
+		o.DenseInterval = time.Second
+		o.Neighbours.Similarity = sim
+	}, 200*time.Millisecond)
+}
+
+// startTickMemberWith starts a member with serve's settings changed by
+// mod, ticking every tick (node.DefaultTick when 0).
+func startTickMemberWith(t testing.TB, dir, urls string, mod func(*features.Options), tick time.Duration) *member {
+	t.Helper()
 	m := &member{t: t, dir: dir, urls: urls}
 	o := features.DefaultOptions(dir)
 	o.SyncWrites = false
-	o.DenseInterval = time.Second
-	o.Neighbours.Similarity = sim
+	mod(&o)
 	st, err := features.Open(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.store = st
 	m.node, err = node.Start(context.Background(), st, node.Config{URLs: urls, Name: "test-" + dir,
-		Poll: 100 * time.Millisecond, MinSeq: 20 * time.Second, MaxSilence: time.Second, Tick: 200 * time.Millisecond})
+		Poll: 100 * time.Millisecond, MinSeq: 20 * time.Second, MaxSilence: time.Second, Tick: tick})
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
