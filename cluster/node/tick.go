@@ -26,7 +26,7 @@ import (
 
 // DefaultTick is the tick interval when Config.Tick is 0: a write shows in
 // the lists (popularity, neighbours) within about this long plus a build.
-const DefaultTick = 2 * time.Second
+const DefaultTick = time.Second
 
 // tickVersion is the first byte of a tick message; a node stops on any
 // other (a newer format) rather than guess.

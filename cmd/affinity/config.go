@@ -58,7 +58,7 @@ type clusterConfig struct {
 	MaxLag        uint64 `json:"max_lag"`        // /readyz 503 past this many unapplied messages (10000)
 	MinSeqWait    string `json:"min_seq_wait"`   // bound of an X-Affinity-Min-Seq wait ("1s")
 	MaxSilence    string `json:"max_silence"`    // /readyz 503 when the stream has not answered for this long ("5s")
-	TickInterval  string `json:"tick_interval"`  // how often a stream tick rebuilds every node's model ("2s"; docs/cluster.md)
+	TickInterval  string `json:"tick_interval"`  // how often a stream tick rebuilds every node's model ("1s"; docs/cluster.md)
 }
 
 // nodeConfig turns the config into the cluster node's (addr names the node).
