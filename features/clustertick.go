@@ -158,6 +158,7 @@ func (s *Store) ApplyTick(ctx context.Context, seq uint64, tk Tick, later []Tick
 	}
 	// The model first: a crash before the sequence is stored applies
 	// the tick again after the restart, which rebuilds the same model.
+	prevNS := s.tick.at.Load()
 	s.tick.at.Store(ns)
 	s.tick.seq.Store(seq)
 	switch {
@@ -171,7 +172,29 @@ func (s *Store) ApplyTick(ctx context.Context, seq uint64, tk Tick, later []Tick
 	case !solve && !tk.Build:
 		s.tick.buildOwed.Store(true)
 	}
+	s.tickHooks(ns, prevNS, later)
 	return s.do(func() error { return s.storeTick(seq, ns) })
+}
+
+// tickHooks runs the OnTick hooks of a tick at ns after one at prevNS (0:
+// none).
+func (s *Store) tickHooks(ns, prevNS int64, later []Tick) {
+	var prev time.Time
+	if prevNS != 0 {
+		prev = time.Unix(0, prevNS).UTC()
+	}
+	at := time.Unix(0, ns).UTC()
+	var times []time.Time
+	p := ns
+	for _, t := range later {
+		p = max(p, t.At.UnixNano()) // "now" never goes back (ApplyTick)
+		times = append(times, time.Unix(0, p).UTC())
+	}
+	s.runHooks(func(h Hooks) {
+		if h.OnTick != nil {
+			h.OnTick(at, prev, times)
+		}
+	})
 }
 
 // BuildOwed reports whether the last tick applied did not rebuild (its
