@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -10,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/affinity-rec/affinity/api"
+	"github.com/affinity-rec/affinity/cluster"
 	"github.com/affinity-rec/affinity/cluster/natstest"
 	"github.com/affinity-rec/affinity/cluster/node"
 	"github.com/affinity-rec/affinity/features"
@@ -200,6 +205,51 @@ func startTickMemberWith(t testing.TB, dir, urls string, mod func(*features.Opti
 	m.base = "http://" + ln.Addr().String()
 	go m.srv.App().Listener(ln)
 	return m
+}
+
+// onlyTicks reports whether every message of the default stream from
+// sequence from to to (none when to < from) is a stream tick.
+func onlyTicks(t *testing.T, urls string, from, to uint64) bool {
+	t.Helper()
+	conn, err := nats.Connect(urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	js, err := jetstream.New(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, cluster.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := from; seq <= to; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Subject != cluster.DefaultPrefix+".tick" {
+			t.Logf("message %d is on %s", seq, m.Subject)
+			return false
+		}
+	}
+	return true
+}
+
+// pubAckSeq is the stream sequence of JetStream's publish acknowledgement.
+func pubAckSeq(t *testing.T, ack []byte) uint64 {
+	t.Helper()
+	var a struct {
+		Seq   uint64 `json:"seq"`
+		Error any    `json:"error"`
+	}
+	if err := json.Unmarshal(ack, &a); err != nil || a.Seq == 0 || a.Error != nil {
+		t.Fatalf("publish ack %s: %v", ack, err)
+	}
+	return a.Seq
 }
 
 // put sends body to path with PUT and returns the status and the body.
