@@ -126,7 +126,8 @@ func (x *index) publishClockLocked() {
 }
 
 // LatestEventTime is the newest event time confirmed by enough events (see
-// confirmCount), no later than the wall clock plus MaxFutureSkew; zero when
+// confirmCount), no later than the wall clock (the stream's in cluster
+// mode: WallTime) plus MaxFutureSkew; zero when
 // there is no event. serve's "latest-event" clock reads it.
 func (s *Store) LatestEventTime() time.Time {
 	ts := s.idx.clockTS.Load()
@@ -136,7 +137,7 @@ func (s *Store) LatestEventTime() time.Time {
 	t := time.Unix(ts, 0).UTC()
 	// Events are refused beyond this bound, but a log written before they
 	// were may hold later ones.
-	if limit := time.Now().Add(s.opts.MaxFutureSkew).UTC(); t.After(limit) {
+	if limit := s.WallTime().Add(s.opts.MaxFutureSkew).UTC(); t.After(limit) {
 		return limit
 	}
 	return t

@@ -1,5 +1,7 @@
 package features
 
+import "time"
+
 // Hooks let other packages follow the store without importing Badger: they
 // run in the writer goroutine after a commit, so they must be quick and must
 // not call back into the store's write methods.
@@ -10,6 +12,14 @@ type Hooks struct {
 	OnCustomer func(c uint32)
 	// OnErase is told that a customer was erased.
 	OnErase func(cust uint32, customerID string)
+	// OnTick is told of a stream tick in cluster mode (clustertick.go),
+	// after the tick's build: at is its time, prev the previous tick's
+	// (zero for the first), later the times of the ticks applied right
+	// after it, before any read sees the state between (work a later tick
+	// redoes may be skipped). Unlike the others it runs in the follower's
+	// goroutine, not the writer's: it may read the store and take its time
+	// (the stream's apply waits for it), and must not write.
+	OnTick func(at, prev time.Time, later []time.Time)
 }
 
 // AppliedEvent is a committed event with its internal ids.

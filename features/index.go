@@ -148,6 +148,13 @@ func (x *index) historyView(cust uint32) []Interaction {
 	return nil
 }
 
+// seqNow is the log sequence the index includes.
+func (x *index) seqNow() uint64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.appliedSeq
+}
+
 // takeDirty returns the stale products (nil, true when all are), the log
 // sequence they are stale up to, and resets.
 func (x *index) takeDirty() (*roaring.Bitmap, bool, uint64) {

@@ -37,6 +37,9 @@ const (
 	schemaVersionName = "m/schema"
 	// keyStreamSeq holds the last cluster stream sequence applied (clusterlog.go).
 	keyStreamSeq = "m/stream-seq"
+	// keyStreamTick holds the last stream tick applied: its sequence and
+	// time (clustertick.go).
+	keyStreamTick = "m/stream-tick"
 )
 
 func keyU32(prefix string, id uint32) []byte {

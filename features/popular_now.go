@@ -12,10 +12,13 @@ package features
 // the model has no popularity yet although events are applied (the first
 // events into an empty store, before the background refresh ran), it
 // returns a copy with supports and popularity counted now, and publishes it
-// unless a refresh published another model meanwhile.
+// unless a refresh published another model meanwhile. Not in stream-tick
+// mode (cluster): there the model changes only at a tick, which comes an
+// interval after the first events, and a copy counted when a request came
+// would differ between nodes.
 func (s *Store) Model() *Model {
 	m := s.model.Load()
-	if m == nil || len(m.Popular[BasisAny]) > 0 {
+	if m == nil || len(m.Popular[BasisAny]) > 0 || s.tick.on.Load() {
 		return m
 	}
 	return s.modelWithPopularity(m)

@@ -10,8 +10,16 @@ import (
 // included, and publishes the new model. Tests, import and erasure call it
 // to see their writes in the model at once; the background loop calls
 // refresh(refreshPaced). Snapshots refresh nothing: they keep the model
-// being served (snapshot_model.go).
-func (s *Store) Refresh() { s.refresh(refreshSolve) }
+// being served (snapshot_model.go). In stream-tick mode (cluster) it is a
+// tick's build with a solve (clustertick.go): a node calls it where the
+// stream puts it (an erasure), so every node builds the same model there.
+func (s *Store) Refresh() {
+	if s.tick.on.Load() {
+		s.refreshTick(true)
+		return
+	}
+	s.refresh(refreshSolve)
+}
 
 // refreshMode says whether a refresh may run the dense (EASE) solve.
 type refreshMode int
@@ -99,6 +107,9 @@ func (s *Store) backgroundLoop() {
 		case <-s.stop:
 			return
 		case <-refresh.C:
+			if s.tick.on.Load() {
+				continue // the stream's ticks rebuild (clustertick.go)
+			}
 			// Pace refreshes so they use at most about a third of the CPU
 			// under a heavy write load: wait twice as long as the last
 			// build took.
@@ -107,7 +118,9 @@ func (s *Store) backgroundLoop() {
 			}
 			s.refresh(refreshPaced)
 		case <-s.kick:
-			s.Refresh()
+			if !s.tick.on.Load() {
+				s.Refresh()
+			}
 		case <-snapC:
 			if s.seq.Load() != s.snapSeq.Load() || s.snapStale.Load() {
 				if err := s.Snapshot(); err != nil {

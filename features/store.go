@@ -77,6 +77,7 @@ type Store struct {
 	// since: without a new one every restart would rebuild them.
 	snapStale atomic.Bool
 	disk      *diskGuard
+	tick      tickState // cluster mode's stream clock (clustertick.go)
 
 	erased erasedSet // erased customers, so reads do not re-create them (erased.go)
 }
@@ -123,7 +124,7 @@ func (s *Store) NumCustomers() int { return s.cust.len() }
 func (s *Store) HistoryView(c uint32) []Interaction { return s.idx.historyView(c) }
 
 // Now is the store's clock.
-func (s *Store) Now() time.Time { return s.opts.Clock() }
+func (s *Store) Now() time.Time { return s.now() }
 
 // Stats describes the store for /metrics and the import summary.
 type Stats struct {

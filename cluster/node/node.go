@@ -29,6 +29,7 @@ type Config struct {
 	MaxSilence time.Duration
 	MinSeq     time.Duration // bound of a read's X-Affinity-Min-Seq wait
 	Poll       time.Duration // how often the stream head is asked for (lag); 1 s when 0
+	Tick       time.Duration // stream tick interval (tick.go); DefaultTick when 0
 	Log        *slog.Logger  // apply failures are logged here
 }
 
@@ -87,6 +88,11 @@ func Start(ctx context.Context, store *features.Store, cfg Config) (*Node, error
 	store.SetEventLog(n)
 	rctx, rcancel := context.WithCancel(context.Background())
 	n.cancel = rcancel
+	if err := n.startTicks(rctx); err != nil {
+		rcancel()
+		nc.Close()
+		return nil, err
+	}
 	go n.run(rctx)
 	cfg.Log.Info("following the cluster stream", "stream", st.Name, "replicas", st.Replicas, "from_seq", from)
 	return n, nil
@@ -107,7 +113,14 @@ func (n *Node) run(ctx context.Context) {
 // write per run of whole messages (features.ApplyLog).
 func (n *Node) apply(msgs []cluster.Message) error {
 	entries := make([]features.LogEntry, 0, len(msgs))
-	for _, m := range msgs {
+	for i, m := range msgs {
+		if m.Subject == n.tickSubject() {
+			if err := n.applyTick(entries, m, msgs[i+1:]); err != nil {
+				return err
+			}
+			entries = entries[:0]
+			continue
+		}
 		p, err := n.st.Subjects.Parse(m.Subject)
 		if err == nil && p.Kind != "ev" {
 			err = fmt.Errorf("message kind %q is not applied by this version", p.Kind)

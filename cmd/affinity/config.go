@@ -58,6 +58,7 @@ type clusterConfig struct {
 	MaxLag        uint64 `json:"max_lag"`        // /readyz 503 past this many unapplied messages (10000)
 	MinSeqWait    string `json:"min_seq_wait"`   // bound of an X-Affinity-Min-Seq wait ("1s")
 	MaxSilence    string `json:"max_silence"`    // /readyz 503 when the stream has not answered for this long ("5s")
+	TickInterval  string `json:"tick_interval"`  // how often a stream tick rebuilds every node's model ("1s"; docs/cluster.md)
 }
 
 // nodeConfig turns the config into the cluster node's (addr names the node).
@@ -80,6 +81,13 @@ func (cc clusterConfig) nodeConfig(addr string, log *slog.Logger) (node.Config, 
 			return c, fmt.Errorf("config cluster.max_silence %q must be a positive duration such as \"5s\"", cc.MaxSilence)
 		}
 		c.MaxSilence = d
+	}
+	if cc.TickInterval != "" {
+		d, err := time.ParseDuration(cc.TickInterval)
+		if err != nil || d < 10*time.Millisecond {
+			return c, fmt.Errorf("config cluster.tick_interval %q must be a duration of at least 10ms such as \"2s\"", cc.TickInterval)
+		}
+		c.Tick = d
 	}
 	return c, nil
 }

@@ -118,6 +118,7 @@ func setClock(so *features.Options, clock string, holder *atomic.Pointer[feature
 				if t := st.LatestEventTime(); !t.IsZero() {
 					return t
 				}
+				return st.WallTime() // the stream's clock in cluster mode
 			}
 			return time.Now()
 		}

@@ -107,7 +107,7 @@ func (s *Service) fitModel() {
 	s.mu.RLock()
 	purchases := s.purchases
 	cur := s.model.Load()
-	if cur != nil && cur.purchases == purchases && time.Since(cur.fittedAt) < btydRefit {
+	if cur != nil && cur.purchases == purchases && s.fitAge(cur, now) < btydRefit {
 		s.mu.RUnlock()
 		return
 	}

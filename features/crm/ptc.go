@@ -48,6 +48,27 @@ type ptcEntry struct {
 	members *roaring.Bitmap
 	at      time.Time
 	sp      *SegmentProducts
+	// model and seq are the store's model and index sequence it was
+	// computed from (checked in cluster mode only: exactCache).
+	model *features.Model
+	seq   uint64
+}
+
+// tickStore is what a store in cluster mode adds (features.Store).
+type tickStore interface {
+	StreamTicks() bool
+	IndexSeq() uint64
+}
+
+// exactCache says whether a cached aggregate may serve only the state it
+// was computed from (cluster mode: nodes that applied the same sequence
+// must answer alike, so "10 seconds stale" is not allowed), and that
+// state's index sequence.
+func (s *Service) exactCache() (bool, uint64) {
+	if ts, ok := s.st.(tickStore); ok && ts.StreamTicks() {
+		return true, ts.IndexSeq()
+	}
+	return false, 0
 }
 
 func (c *ptcCache) clear() {
@@ -83,15 +104,23 @@ func (s *Service) SegmentProducts(name string) (*SegmentProducts, error) {
 	pc.mu.Lock()
 	e, hit := pc.entries[name]
 	pc.mu.Unlock()
-	if hit && e.def == g.def && (e.members == g.members || time.Since(e.at) < ptcTTL) {
+	exact, seq := s.exactCache()
+	m := s.st.Model()
+	if hit && e.def == g.def && (exact && e.members == g.members && e.model == m && e.seq == seq ||
+		!exact && (e.members == g.members || time.Since(e.at) < ptcTTL)) {
 		return e.sp, nil
 	}
 	sp := s.computeSegmentProducts(g.members)
+	if exact {
+		if _, now := s.exactCache(); now != seq || s.st.Model() != m {
+			return sp, nil // the state moved while counting: not cached
+		}
+	}
 	pc.mu.Lock()
 	if pc.entries == nil {
 		pc.entries = map[string]ptcEntry{}
 	}
-	pc.entries[name] = ptcEntry{def: g.def, members: g.members, at: time.Now(), sp: sp}
+	pc.entries[name] = ptcEntry{def: g.def, members: g.members, at: time.Now(), sp: sp, model: m, seq: seq}
 	pc.mu.Unlock()
 	return sp, nil
 }
