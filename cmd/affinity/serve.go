@@ -20,6 +20,7 @@ import (
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -156,7 +157,15 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 		return err
 	}
 	ao := apiOptions(fc, keys, member, pprof, log)
-	deps, err := buildDeps(store, cs, eng, log)
+	var limits offer.Limits // only when set: a nil *node.OfferLimits would be a non-nil interface
+	if member != nil {
+		l, err := member.OfferLimits(ctx)
+		if err != nil {
+			return err
+		}
+		limits = l
+	}
+	deps, err := buildDeps(store, cs, eng, limits, log)
 	if err != nil {
 		return err
 	}
