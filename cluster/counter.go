@@ -92,6 +92,37 @@ func (c *Counters) TryAdd(ctx context.Context, key string, delta, limit int64) (
 	return false, 0, fmt.Errorf("cluster: counter %q: gave up after %d compare-and-set conflicts", key, maxCASAttempts)
 }
 
+// TryTake adds to key as many units as size asks for, given the room left
+// under limit (limit - value, > 0), but never past limit, and returns how
+// many it added (0: no room). It hands out blocks of a shared budget
+// (leases) by compare-and-set, as TryAdd does single units.
+func (c *Counters) TryTake(ctx context.Context, key string, limit int64, size func(room int64) int64) (int64, error) {
+	for range maxCASAttempts {
+		cur, rev, err := c.get(ctx, key)
+		if err != nil {
+			return 0, err
+		}
+		room := limit - cur
+		if room <= 0 {
+			return 0, nil
+		}
+		take := min(max(size(room), 1), room)
+		val := []byte(strconv.FormatInt(cur+take, 10))
+		if rev == 0 {
+			_, err = c.kv.Create(ctx, key, val)
+		} else {
+			_, err = c.kv.Update(ctx, key, val, rev)
+		}
+		if err == nil {
+			return take, nil
+		}
+		if !lostRace(err) {
+			return 0, fmt.Errorf("cluster: counter %q: %w", key, err)
+		}
+	}
+	return 0, fmt.Errorf("cluster: counter %q: gave up after %d compare-and-set conflicts", key, maxCASAttempts)
+}
+
 // Sub takes delta (> 0) from key, stopping at 0, and returns the value
 // after: giving back units that were taken (a released reservation), where
 // a count below zero would only mean units given back twice.

@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"sync"
 
 	"github.com/affinity-rec/affinity/cluster"
 	"github.com/affinity-rec/affinity/recommend/offer"
@@ -17,20 +19,31 @@ import (
 //	cap.<offer>.<incarnation>.<customer>   showings of the offer to the customer
 //	budget.<offer>.<incarnation>           acceptances + open showings
 //
-// (each part base64url, cluster.CounterKey).
+// (each part base64url, cluster.CounterKey). Budget units are taken in
+// blocks (limits_lease.go); caps a unit per call.
 type OfferLimits struct {
-	c *cluster.Counters
+	c   *cluster.Counters
+	log *slog.Logger
+
+	mu        sync.Mutex
+	leases    map[string]*budgetLease // by budget key
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 var _ offer.Limits = (*OfferLimits)(nil)
 
 // OfferLimits opens (or creates) the counters bucket of the node's stream.
+// Close it after the offer service, before the node.
 func (n *Node) OfferLimits(ctx context.Context) (*OfferLimits, error) {
 	c, err := cluster.OpenCounters(ctx, n.st)
 	if err != nil {
 		return nil, err
 	}
-	return &OfferLimits{c: c}, nil
+	l := &OfferLimits{c: c, log: n.cfg.Log, leases: map[string]*budgetLease{}, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.sweepLoop()
+	return l, nil
 }
 
 func capKey(u offer.LimitUnit) string {
@@ -50,7 +63,7 @@ func (l *OfferLimits) Reserve(ctx context.Context, u offer.LimitUnit) (bool, err
 		}
 	}
 	if u.Budget > 0 {
-		ok, err := l.c.TryIncrement(ctx, budgetKey(u.Offer, u.Incarnation), u.Budget)
+		ok, err := l.takeBudget(ctx, budgetKey(u.Offer, u.Incarnation), u.Budget)
 		if err != nil || !ok {
 			if u.MaxPerCustomer > 0 {
 				// A failure here leaves the cap unit taken: the customer
@@ -64,24 +77,25 @@ func (l *OfferLimits) Reserve(ctx context.Context, u offer.LimitUnit) (bool, err
 	return true, nil
 }
 
-// Release gives back both units of a showing that was not made.
+// Release gives back both units of a showing that was not made: the
+// budget unit to the node's block, the cap unit to its key.
 func (l *OfferLimits) Release(ctx context.Context, u offer.LimitUnit) error {
-	var errs []error
 	if u.Budget > 0 {
-		_, err := l.c.Sub(ctx, budgetKey(u.Offer, u.Incarnation), 1)
-		errs = append(errs, err)
+		l.giveBudget(budgetKey(u.Offer, u.Incarnation), 1)
 	}
 	if u.MaxPerCustomer > 0 {
 		_, err := l.c.Sub(ctx, capKey(u), 1)
-		errs = append(errs, err)
+		return err
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
-// Free gives back n budget units of closed, unaccepted showings.
-func (l *OfferLimits) Free(ctx context.Context, id, inc string, n int64) error {
-	_, err := l.c.Sub(ctx, budgetKey(id, inc), n)
-	return err
+// Free gives back n budget units of closed, unaccepted showings, to the
+// node's block (the next showings here use them; the sweep returns them to
+// the key if they stay unused).
+func (l *OfferLimits) Free(_ context.Context, id, inc string, n int64) error {
+	l.giveBudget(budgetKey(id, inc), n)
+	return nil
 }
 
 // Forget purges every cap counter of the customer (any offer, any

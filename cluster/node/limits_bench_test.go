@@ -111,9 +111,12 @@ func benchOffers(b *testing.B, urls, name string, replicas int, shared bool) *of
 	}
 	oo := offer.DefaultOptions()
 	if shared {
-		if oo.Limits, err = n.OfferLimits(context.Background()); err != nil {
+		lim, err := n.OfferLimits(context.Background())
+		if err != nil {
 			b.Fatal(err)
 		}
+		b.Cleanup(lim.Close)
+		oo.Limits = lim
 	}
 	svc, err := offer.New(st.Records(), st, cs, eng, oo)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/affinity-rec/affinity/api"
 	"github.com/affinity-rec/affinity/cluster/natstest"
+	"github.com/affinity-rec/affinity/cluster/node"
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/offer"
@@ -24,6 +25,7 @@ import (
 type offerMember struct {
 	*member
 	offers *offer.Service
+	limits *node.OfferLimits
 }
 
 // startOfferMember starts a member whose offer service opens on the
@@ -70,7 +72,7 @@ func startOfferMember(t *testing.T, dir, urls string, defs map[string][]byte, se
 	}
 	m.base = "http://" + ln.Addr().String()
 	go m.srv.App().Listener(ln)
-	return &offerMember{member: m, offers: offers}
+	return &offerMember{member: m, offers: offers, limits: lim}
 }
 
 func (m *offerMember) stop() {
@@ -81,6 +83,7 @@ func (m *offerMember) stop() {
 	if err := m.offers.Close(); err != nil {
 		m.t.Error(err)
 	}
+	m.limits.Close()
 	m.member.stop()
 }
 
@@ -92,7 +95,7 @@ type nboReply struct {
 }
 
 func (m *offerMember) nbo(t *testing.T, cust string) nboReply {
-	resp, err := http.Get(m.base + "/v1/customers/" + cust + "/next-best-offer?limit=3")
+	resp, err := http.Get(m.base + "/v1/customers/" + cust + "/next-best-offer?limit=4")
 	if err != nil {
 		t.Error(err)
 		return nboReply{}
@@ -110,11 +113,12 @@ func (m *offerMember) nbo(t *testing.T, cust string) nboReply {
 // same customers, spread over three nodes, show a capped offer exactly
 // max_per_customer times to each customer and a budgeted one exactly
 // budget times in all (demand exceeds both); an offer without limits is
-// in every answer. A declined showing gives its budget unit back to every
+// in every answer. A budget taken in leased blocks is likewise exact. A
+// declined showing gives its budget unit back to every
 // node: exactly one more showing follows.
 func TestOfferLimitsAcrossNodes(t *testing.T) {
 	nc := natstest.StartT(t, 3)
-	const capN, budget, custs, callsPer = 2, 7, 5, 12
+	const capN, budget, bulkBudget, custs, callsPer = 2, 7, 40, 5, 12
 
 	// The catalogue reaches every node through the stream.
 	boot := startMember(t, t.TempDir(), nc.URLs())
@@ -134,6 +138,7 @@ func TestOfferLimitsAcrossNodes(t *testing.T) {
 		"capped":   {Products: []string{"q0"}, MaxPerCustomer: capN, Priority: 100, Value: 1},
 		"budgeted": {Products: []string{"q1"}, Budget: budget, Priority: 10, Value: 1},
 		"free":     {Products: []string{"q2"}, Priority: 1, Value: 1},
+		"bulk":     {Products: []string{"q2"}, Budget: bulkBudget, Priority: 0.5, Value: 1},
 	}
 	for id, o := range defs {
 		if _, err := first.offers.Put(id, o); err != nil {
@@ -194,6 +199,29 @@ func TestOfferLimitsAcrossNodes(t *testing.T) {
 	if n := len(served["free"]); n != custs*callsPer {
 		t.Errorf("the offer without limits was shown %d times, want every call's %d", n, custs*callsPer)
 	}
+	// A budget large enough to be leased in blocks is never passed, and is
+	// reached while demand lasts (units a node holds are shown there, or go
+	// back to the shared key when idle).
+	bulk := len(served["bulk"])
+	deadline := time.Now().Add(60 * time.Second)
+	for k := 0; bulk < bulkBudget && time.Now().Before(deadline); k++ {
+		for _, o := range ms[k%3].nbo(t, fmt.Sprintf("u%d", k%custs)).Offers {
+			if o.OfferID == "bulk" {
+				bulk++
+			}
+		}
+	}
+	if bulk != bulkBudget {
+		t.Errorf("the leased budget gave %d showings, want exactly %d", bulk, bulkBudget)
+	}
+	for k := 0; k < 6; k++ {
+		for _, o := range ms[k%3].nbo(t, "u0").Offers {
+			if o.OfferID == "bulk" {
+				t.Fatalf("the leased budget of %d was passed", bulkBudget)
+			}
+		}
+	}
+
 	// The nodes' own counts add up to what the clients saw.
 	var total uint64
 	for _, m := range ms {

@@ -158,12 +158,13 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 	}
 	ao := apiOptions(fc, keys, member, pprof, log)
 	var limits offer.Limits // only when set: a nil *node.OfferLimits would be a non-nil interface
+	var shared *node.OfferLimits
 	if member != nil {
-		l, err := member.OfferLimits(ctx)
-		if err != nil {
+		if shared, err = member.OfferLimits(ctx); err != nil {
 			return err
 		}
-		limits = l
+		defer shared.Close() // idempotent; the shutdown below closes it in order
+		limits = shared
 	}
 	deps, err := buildDeps(store, cs, eng, limits, log)
 	if err != nil {
@@ -193,6 +194,9 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 	}
 	if err := closeDeps(deps); err != nil {
 		log.Warn("closing services", "err", err)
+	}
+	if shared != nil {
+		shared.Close() // leased budget units go back before the node leaves
 	}
 	cs.Close()
 	closed = true
