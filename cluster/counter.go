@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -163,7 +164,22 @@ func (c *Counters) Purge(ctx context.Context, filter string) error {
 	if err := st.Purge(ctx, jetstream.WithPurgeSubject("$KV."+c.bucket+"."+filter)); err != nil {
 		return fmt.Errorf("cluster: purging counters %q: %w", filter, err)
 	}
-	return nil
+	// Reads may be served by any replica (direct get): wait until every one
+	// has applied the purge, as Stream.Erase does.
+	for {
+		info, err := st.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("cluster: waiting for the counters purge to reach every replica: %w", err)
+		}
+		if replicasCurrent(info) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: waiting for the counters purge to reach every replica: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Value is key's current value (0 when missing).

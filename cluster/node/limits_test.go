@@ -258,4 +258,17 @@ func TestOfferLimitsAcrossNodes(t *testing.T) {
 	if more != 1 {
 		t.Errorf("after one decline the budgeted offer was shown %d more times, want 1", more)
 	}
+
+	// Fail closed: with the counters out of reach (every NATS server
+	// stopped) a call that needs them shows nothing and says why.
+	nc.Shutdown()
+	resp, err = http.Get(ms[0].base + "/v1/customers/u-new/next-best-offer?limit=4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(raw), "no offer is shown") {
+		t.Errorf("next-best-offer with the counters unreachable: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+	}
 }

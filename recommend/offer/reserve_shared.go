@@ -40,8 +40,12 @@ func (s *Service) reserveShared(ctx context.Context, cands []nboCand, cust, rec 
 		}
 		ok, err := s.reserveUnit(ctx, limitUnit(c.o, cust))
 		if err != nil {
+			// Fail closed: nothing is shown. The units taken for this call
+			// go back; expiries closed on the way are still logged (their
+			// budget units are freed once they are).
 			s.unreserve(ctx, chosen, cust, rec)
-			return nil, logs, fmt.Errorf("%w: %v", ErrLimitsUnavailable, err)
+			s.appendLogsQuiet(offerLogs{resp: logs.resp})
+			return nil, offerLogs{}, fmt.Errorf("%w: %v", ErrLimitsUnavailable, err)
 		}
 		if !ok {
 			continue
