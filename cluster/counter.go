@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -18,7 +19,9 @@ import (
 // servers the nodes are connected to. The bucket's stream is replicated like
 // the main one, so a count survives the loss of a server.
 type Counters struct {
-	kv jetstream.KeyValue
+	kv     jetstream.KeyValue
+	js     jetstream.JetStream
+	bucket string
 }
 
 // OpenCounters creates (or opens) the bucket "<stream>_counters".
@@ -33,7 +36,7 @@ func OpenCounters(ctx context.Context, s *Stream) (*Counters, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: counters bucket: %w", err)
 	}
-	return &Counters{kv: kv}, nil
+	return &Counters{kv: kv, js: s.JS, bucket: s.Name + "_counters"}, nil
 }
 
 // CounterKey builds a valid KV key from arbitrary parts (ids may hold any
@@ -88,6 +91,95 @@ func (c *Counters) TryAdd(ctx context.Context, key string, delta, limit int64) (
 		}
 	}
 	return false, 0, fmt.Errorf("cluster: counter %q: gave up after %d compare-and-set conflicts", key, maxCASAttempts)
+}
+
+// TryTake adds to key as many units as size asks for, given the room left
+// under limit (limit - value, > 0), but never past limit, and returns how
+// many it added (0: no room). It hands out blocks of a shared budget
+// (leases) by compare-and-set, as TryAdd does single units.
+func (c *Counters) TryTake(ctx context.Context, key string, limit int64, size func(room int64) int64) (int64, error) {
+	for range maxCASAttempts {
+		cur, rev, err := c.get(ctx, key)
+		if err != nil {
+			return 0, err
+		}
+		room := limit - cur
+		if room <= 0 {
+			return 0, nil
+		}
+		take := min(max(size(room), 1), room)
+		val := []byte(strconv.FormatInt(cur+take, 10))
+		if rev == 0 {
+			_, err = c.kv.Create(ctx, key, val)
+		} else {
+			_, err = c.kv.Update(ctx, key, val, rev)
+		}
+		if err == nil {
+			return take, nil
+		}
+		if !lostRace(err) {
+			return 0, fmt.Errorf("cluster: counter %q: %w", key, err)
+		}
+	}
+	return 0, fmt.Errorf("cluster: counter %q: gave up after %d compare-and-set conflicts", key, maxCASAttempts)
+}
+
+// Sub takes delta (> 0) from key, stopping at 0, and returns the value
+// after: giving back units that were taken (a released reservation), where
+// a count below zero would only mean units given back twice.
+func (c *Counters) Sub(ctx context.Context, key string, delta int64) (int64, error) {
+	if delta <= 0 {
+		return 0, fmt.Errorf("cluster: counter %q: delta %d must be positive", key, delta)
+	}
+	for range maxCASAttempts {
+		cur, rev, err := c.get(ctx, key)
+		if err != nil {
+			return 0, err
+		}
+		if cur == 0 {
+			return 0, nil
+		}
+		next := max(cur-delta, 0)
+		_, err = c.kv.Update(ctx, key, []byte(strconv.FormatInt(next, 10)), rev)
+		if err == nil {
+			return next, nil
+		}
+		if !lostRace(err) {
+			return 0, fmt.Errorf("cluster: counter %q: %w", key, err)
+		}
+	}
+	return 0, fmt.Errorf("cluster: counter %q: gave up after %d compare-and-set conflicts", key, maxCASAttempts)
+}
+
+// Purge removes every key matching filter (a KV key with * and >
+// wildcards) with its history, delete markers included: purging the
+// bucket's stream by subject leaves nothing that names the key, which is
+// what erasing a customer's counters needs (a KV delete would leave a
+// marker carrying the key).
+func (c *Counters) Purge(ctx context.Context, filter string) error {
+	st, err := c.js.Stream(ctx, "KV_"+c.bucket)
+	if err != nil {
+		return fmt.Errorf("cluster: counters bucket %s: %w", c.bucket, err)
+	}
+	if err := st.Purge(ctx, jetstream.WithPurgeSubject("$KV."+c.bucket+"."+filter)); err != nil {
+		return fmt.Errorf("cluster: purging counters %q: %w", filter, err)
+	}
+	// Reads may be served by any replica (direct get): wait until every one
+	// has applied the purge, as Stream.Erase does.
+	for {
+		info, err := st.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("cluster: waiting for the counters purge to reach every replica: %w", err)
+		}
+		if replicasCurrent(info) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: waiting for the counters purge to reach every replica: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Value is key's current value (0 when missing).

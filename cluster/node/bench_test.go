@@ -21,10 +21,21 @@ import (
 // customer's events of one request); 200k events over 20k customers and
 // 5k products. Single server (R=1): the stream's replication does not
 // touch the apply side.
+//
+// sync=true keeps the store's default SyncWrites (an fsync per committed
+// write), as a production node runs; the others turn it off.
 func BenchmarkNodeApply(b *testing.B) {
 	const total = 200_000
-	for _, per := range []int{1, 20} {
-		b.Run(fmt.Sprintf("events_per_msg=%d", per), func(b *testing.B) {
+	for _, c := range []struct {
+		per  int
+		sync bool
+	}{{1, false}, {20, false}, {1, true}, {20, true}} {
+		per := c.per
+		label := fmt.Sprintf("events_per_msg=%d", per)
+		if c.sync {
+			label += "/sync=true"
+		}
+		b.Run(label, func(b *testing.B) {
 			nc := natstest.StartT(b, 1)
 			name := fmt.Sprintf("BAPPLY%d", per)
 			last := fillStream(b, nc.URL(0), name, total, per)
@@ -33,7 +44,7 @@ func BenchmarkNodeApply(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				o := features.DefaultOptions(b.TempDir())
-				o.SyncWrites = false
+				o.SyncWrites = c.sync
 				o.RefreshInterval = time.Hour
 				st, err := features.Open(o)
 				if err != nil {

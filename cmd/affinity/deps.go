@@ -15,7 +15,9 @@ import (
 
 // buildDeps wires the services the API calls. Feature services (customer
 // value and segments, offers, experiments) are added here.
-func buildDeps(store *features.Store, cs *crm.Service, eng *recommend.Engine, log *slog.Logger) (api.Deps, error) {
+// limits are the offer caps and budgets shared with other nodes (cluster
+// mode); nil on a single node.
+func buildDeps(store *features.Store, cs *crm.Service, eng *recommend.Engine, limits offer.Limits, log *slog.Logger) (api.Deps, error) {
 	d := api.Deps{Store: store, Engine: eng, CRM: cs}
 	// The variant params experiments accept are those the services that
 	// read them understand: ranking's, and the offers' nbo_policy.
@@ -31,6 +33,7 @@ func buildDeps(store *features.Store, cs *crm.Service, eng *recommend.Engine, lo
 	d.Experiments = exps
 	oo := offer.DefaultOptions()
 	oo.Logger = log
+	oo.Limits = limits
 	offers, err := offer.New(store.Records(), store, cs, eng, oo)
 	if err != nil {
 		return d, fmt.Errorf("cannot start offers: %w", err)

@@ -76,7 +76,7 @@ func (x *dataExporter) wire(fc fileConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if x.deps, err = buildDeps(x.store, cs, eng, log); err != nil {
+	if x.deps, err = buildDeps(x.store, cs, eng, nil, log); err != nil {
 		return err
 	}
 	x.cd = campaign.Deps{Store: x.store, Profiles: cs, Engine: eng, Lists: recommend.NewService(eng, x.deps.Experiments), Offers: x.deps.Offers}

@@ -20,6 +20,7 @@ import (
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -157,7 +158,16 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 		return err
 	}
 	ao := apiOptions(fc, keys, member, pprof, log)
-	deps, err := buildDeps(store, cs, eng, log)
+	var limits offer.Limits // only when set: a nil *node.OfferLimits would be a non-nil interface
+	var shared *node.OfferLimits
+	if member != nil {
+		if shared, err = member.OfferLimits(ctx); err != nil {
+			return err
+		}
+		defer shared.Close() // idempotent; the shutdown below closes it in order
+		limits = shared
+	}
+	deps, err := buildDeps(store, cs, eng, limits, log)
 	if err != nil {
 		return err
 	}
@@ -185,6 +195,9 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 	}
 	if err := closeDeps(deps); err != nil {
 		log.Warn("closing services", "err", err)
+	}
+	if shared != nil {
+		shared.Close() // leased budget units go back before the node leaves
 	}
 	cs.Close()
 	closed = true

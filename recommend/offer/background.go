@@ -119,6 +119,11 @@ func (s *Service) commitJobs(batch []*offerLogJob) {
 			err = fmt.Errorf("cannot log offer responses: %w", e)
 		}
 	}
+	if err == nil && len(resp) > 0 && s.opts.Limits != nil {
+		// Before the callers hear back: once an answer is acknowledged,
+		// its budget unit is free on every node.
+		s.freeShared(resp)
+	}
 	for _, j := range batch {
 		j.done <- err
 	}
@@ -279,6 +284,7 @@ func (s *Service) erase(ext string) error {
 	sh.mu.Lock()
 	delete(sh.m, ext)
 	sh.mu.Unlock()
+	freed := map[offerIncKey]int64{}
 	for _, o := range s.set.Load().offers {
 		st := o.st
 		st.mu.Lock()
@@ -286,9 +292,17 @@ func (s *Service) erase(ext string) error {
 			if e.cust == ext {
 				e.done = true
 				delete(st.open, rec)
+				if o.rec.Budget > 0 {
+					freed[offerIncKey{o.id, st.inc}]++
+				}
 			}
 		}
 		st.mu.Unlock()
+	}
+	if s.opts.Limits != nil {
+		if err := s.forgetShared(ext, freed); err != nil {
+			return err
+		}
 	}
 	for _, kind := range []string{offerShownLog, offerResponseLog} {
 		var seqs []uint64

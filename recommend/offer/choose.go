@@ -112,13 +112,13 @@ func (s *Service) Choose(ctx context.Context, r Request) (Result, error) {
 	for i := range cands {
 		s.posterior(&cands[i], segs, policy, rng)
 	}
-	chosen, logs, err := s.reserve(cands, r.CustomerID, res.RecommendationID, segs, channel, now, limit, r.DryRun)
+	chosen, logs, err := s.reserve(ctx, cands, r.CustomerID, res.RecommendationID, segs, channel, now, limit, r.DryRun)
 	if err != nil {
 		return Result{}, err
 	}
 	if !r.DryRun && len(logs.shown) > 0 {
 		if err := s.appendLogs(logs); err != nil {
-			s.unreserve(chosen, r.CustomerID, res.RecommendationID)
+			s.unreserve(ctx, chosen, r.CustomerID, res.RecommendationID)
 			return Result{}, err
 		}
 	} else if len(logs.resp) > 0 {

@@ -43,6 +43,9 @@ type Options struct {
 	Seed uint64
 	// Logger receives background errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Limits are the caps and budgets shared with other nodes (cluster
+	// mode); nil: a single node, whose own state is exact (limits.go).
+	Limits Limits
 }
 
 // DefaultOptions returns the defaults documented in docs/next-best-offer.md.

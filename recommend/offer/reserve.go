@@ -1,6 +1,7 @@
 package offer
 
 import (
+	"context"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -13,7 +14,10 @@ type offerLogs struct{ shown, resp [][]byte }
 // customer's caps and the offers' budgets allow, reserving them (unless
 // dryRun). Expired and pushed-out exposures it closes on the way are
 // returned as response entries to log.
-func (s *Service) reserve(cands []nboCand, cust, rec string, segs []string, channel string, now time.Time, limit int, dryRun bool) ([]nboCand, offerLogs, error) {
+func (s *Service) reserve(ctx context.Context, cands []nboCand, cust, rec string, segs []string, channel string, now time.Time, limit int, dryRun bool) ([]nboCand, offerLogs, error) {
+	if s.opts.Limits != nil && !dryRun {
+		return s.reserveShared(ctx, cands, cust, rec, segs, channel, now, limit)
+	}
 	var logs offerLogs
 	var chosen []nboCand
 	nowS := now.Unix()
@@ -78,7 +82,10 @@ func betterCand(a, b *nboCand) bool {
 }
 
 // unreserve undoes reserve after the exposures could not be logged.
-func (s *Service) unreserve(chosen []nboCand, cust, rec string) {
+func (s *Service) unreserve(ctx context.Context, chosen []nboCand, cust, rec string) {
+	if s.opts.Limits != nil {
+		s.releaseShared(ctx, chosen, cust)
+	}
 	sh := s.shard(cust)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

@@ -1,0 +1,274 @@
+package node_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/affinity-rec/affinity/api"
+	"github.com/affinity-rec/affinity/cluster/natstest"
+	"github.com/affinity-rec/affinity/cluster/node"
+	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend"
+	"github.com/affinity-rec/affinity/recommend/offer"
+)
+
+// offerMember is a member that serves next-best-offer with the cluster's
+// shared caps and budgets (node.OfferLimits), as serve wires it.
+type offerMember struct {
+	*member
+	offers *offer.Service
+	limits *node.OfferLimits
+}
+
+// startOfferMember starts a member whose offer service opens on the
+// definitions in defs (kind "offer" records, copied as they are: the same
+// incarnation on every node, as definitions applied from the stream will
+// have), once it has applied the stream up to seq (the offers' products).
+func startOfferMember(t *testing.T, dir, urls string, defs map[string][]byte, seq uint64) *offerMember {
+	t.Helper()
+	m := startMember(t, dir, urls)
+	if err := m.node.WaitFor(context.Background(), seq); err != nil {
+		t.Fatal(err)
+	}
+	// The plain member's server has no offers: replace it by one that has.
+	m.srv.App().ShutdownWithTimeout(5 * time.Second)
+	for id, v := range defs {
+		if err := m.store.Records().Put("offer", id, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lim, err := m.node.OfferLimits(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	oo := offer.DefaultOptions()
+	oo.Limits = lim
+	ro := recommend.DefaultOptions()
+	ro.UseTuning = false
+	eng, err := recommend.New(recommend.StoreDeps(m.store, m.crm), ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offers, err := offer.New(m.store.Records(), m.store, m.crm, eng, oo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ao := api.DefaultOptions()
+	ao.Cluster = m.node
+	if m.srv, err = api.New(api.Deps{Store: m.store, Engine: eng, CRM: m.crm, Offers: offers}, ao); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.base = "http://" + ln.Addr().String()
+	go m.srv.App().Listener(ln)
+	return &offerMember{member: m, offers: offers, limits: lim}
+}
+
+func (m *offerMember) stop() {
+	if m.store == nil {
+		return
+	}
+	m.srv.App().ShutdownWithTimeout(5 * time.Second)
+	if err := m.offers.Close(); err != nil {
+		m.t.Error(err)
+	}
+	m.limits.Close()
+	m.member.stop()
+}
+
+type nboReply struct {
+	Offers []struct {
+		OfferID string `json:"offer_id"`
+	} `json:"offers"`
+	RecommendationID string `json:"recommendation_id"`
+}
+
+func (m *offerMember) nbo(t *testing.T, cust string) nboReply {
+	resp, err := http.Get(m.base + "/v1/customers/" + cust + "/next-best-offer?limit=4")
+	if err != nil {
+		t.Error(err)
+		return nboReply{}
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var r nboReply
+	if resp.StatusCode != 200 || json.Unmarshal(raw, &r) != nil {
+		t.Errorf("next-best-offer for %s: %d %s", cust, resp.StatusCode, raw)
+	}
+	return r
+}
+
+// TestOfferLimitsAcrossNodes: many concurrent next-best-offer calls for the
+// same customers, spread over three nodes, show a capped offer exactly
+// max_per_customer times to each customer and a budgeted one exactly
+// budget times in all (demand exceeds both); an offer without limits is
+// in every answer. A budget taken in leased blocks is likewise exact. A
+// declined showing gives its budget unit back to every
+// node: exactly one more showing follows.
+func TestOfferLimitsAcrossNodes(t *testing.T) {
+	nc := natstest.StartT(t, 3)
+	const capN, budget, bulkBudget, custs, callsPer = 2, 7, 40, 5, 12
+
+	// The catalogue reaches every node through the stream.
+	boot := startMember(t, t.TempDir(), nc.URLs())
+	var evs []features.Event
+	for c := 0; c < custs; c++ {
+		for p := 0; p < 3; p++ {
+			evs = append(evs, features.Event{EventID: fmt.Sprintf("b-%d-%d", c, p), CustomerID: fmt.Sprintf("u%d", c),
+				ProductID: fmt.Sprintf("q%d", p), Type: "purchase", Timestamp: testNow.Add(-time.Hour)})
+		}
+	}
+	last := boot.post(evs).Seq
+	boot.stop()
+
+	// One node defines the offers; the others get the same records.
+	first := startOfferMember(t, t.TempDir(), nc.URLs(), nil, last)
+	defs := map[string]offer.Offer{
+		"capped":   {Products: []string{"q0"}, MaxPerCustomer: capN, Priority: 100, Value: 1},
+		"budgeted": {Products: []string{"q1"}, Budget: budget, Priority: 10, Value: 1},
+		"free":     {Products: []string{"q2"}, Priority: 1, Value: 1},
+		"bulk":     {Products: []string{"q2"}, Budget: bulkBudget, Priority: 0.5, Value: 1},
+	}
+	for id, o := range defs {
+		if _, err := first.offers.Put(id, o); err != nil {
+			t.Fatal(id, err)
+		}
+	}
+	records := map[string][]byte{}
+	if err := first.store.Records().List("offer", func(id string, v []byte) error {
+		records[id] = append([]byte(nil), v...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ms := []*offerMember{first, startOfferMember(t, t.TempDir(), nc.URLs(), records, last), startOfferMember(t, t.TempDir(), nc.URLs(), records, last)}
+	for _, m := range ms {
+		defer m.stop()
+	}
+
+	// Every customer asks callsPer times, each call on the next node, all
+	// at once.
+	type shown struct {
+		node      int
+		cust, rec string
+	}
+	var mu sync.Mutex
+	served := map[string][]shown{} // by offer
+	var wg sync.WaitGroup
+	for c := 0; c < custs; c++ {
+		for k := 0; k < callsPer; k++ {
+			wg.Add(1)
+			go func(cust string, node int) {
+				defer wg.Done()
+				r := ms[node].nbo(t, cust)
+				mu.Lock()
+				defer mu.Unlock()
+				for _, o := range r.Offers {
+					served[o.OfferID] = append(served[o.OfferID], shown{node, cust, r.RecommendationID})
+				}
+			}(fmt.Sprintf("u%d", c), (c+k)%3)
+		}
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	perCust := map[string]int{}
+	for _, s := range served["capped"] {
+		perCust[s.cust]++
+	}
+	for c := 0; c < custs; c++ {
+		if n := perCust[fmt.Sprintf("u%d", c)]; n != capN {
+			t.Errorf("customer u%d was shown the capped offer %d times, want exactly %d", c, n, capN)
+		}
+	}
+	if n := len(served["budgeted"]); n != budget {
+		t.Errorf("the budgeted offer was shown %d times, want exactly its budget %d", n, budget)
+	}
+	if n := len(served["free"]); n != custs*callsPer {
+		t.Errorf("the offer without limits was shown %d times, want every call's %d", n, custs*callsPer)
+	}
+	// A budget large enough to be leased in blocks is never passed, and is
+	// reached while demand lasts (units a node holds are shown there, or go
+	// back to the shared key when idle).
+	bulk := len(served["bulk"])
+	deadline := time.Now().Add(60 * time.Second)
+	for k := 0; bulk < bulkBudget && time.Now().Before(deadline); k++ {
+		for _, o := range ms[k%3].nbo(t, fmt.Sprintf("u%d", k%custs)).Offers {
+			if o.OfferID == "bulk" {
+				bulk++
+			}
+		}
+	}
+	if bulk != bulkBudget {
+		t.Errorf("the leased budget gave %d showings, want exactly %d", bulk, bulkBudget)
+	}
+	for k := 0; k < 6; k++ {
+		for _, o := range ms[k%3].nbo(t, "u0").Offers {
+			if o.OfferID == "bulk" {
+				t.Fatalf("the leased budget of %d was passed", bulkBudget)
+			}
+		}
+	}
+
+	// The nodes' own counts add up to what the clients saw.
+	var total uint64
+	for _, m := range ms {
+		v, err := m.offers.Get("budgeted")
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += v.Performance.Shown
+	}
+	if total != budget {
+		t.Errorf("the nodes logged %d showings of the budgeted offer, want %d", total, budget)
+	}
+
+	// A decline, on the node that showed it, frees one unit for everyone.
+	d := served["budgeted"][0]
+	body := fmt.Sprintf(`{"customer_id":%q,"response":"declined","recommendation_id":%q}`, d.cust, d.rec)
+	resp, err := http.Post(ms[d.node].base+"/v1/offers/budgeted/responses", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("declining: %d", resp.StatusCode)
+	}
+	more := 0
+	for k := 0; k < 6; k++ {
+		r := ms[(d.node+1+k)%3].nbo(t, fmt.Sprintf("u%d", k%custs))
+		for _, o := range r.Offers {
+			if o.OfferID == "budgeted" {
+				more++
+			}
+		}
+	}
+	if more != 1 {
+		t.Errorf("after one decline the budgeted offer was shown %d more times, want 1", more)
+	}
+
+	// Fail closed: with the counters out of reach (every NATS server
+	// stopped) a call that needs them shows nothing and says why.
+	nc.Shutdown()
+	resp, err = http.Get(ms[0].base + "/v1/customers/u-new/next-best-offer?limit=4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(raw), "no offer is shown") {
+		t.Errorf("next-best-offer with the counters unreachable: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+	}
+}
