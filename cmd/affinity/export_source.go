@@ -72,6 +72,13 @@ func (x *dataExporter) wire(fc fileConfig, log *slog.Logger) error {
 		return err
 	}
 	x.crm = cs
+	// A server fits the churn model and the RFM bounds a second after it
+	// starts (crm's first refresh); an export runs at once, so it does
+	// that pass itself, or its lines would have churn_risk null and
+	// change under it when the pass came mid-export.
+	if err := cs.RefreshCustomerValue(); err != nil {
+		return err
+	}
 	eng, err := recommend.New(recommend.StoreDeps(x.store, cs), fc.engineOptions())
 	if err != nil {
 		return err
