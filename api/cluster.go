@@ -36,6 +36,7 @@ func (s *Server) useCluster() {
 		return
 	}
 	s.app.Use(s.minSeq)
+	s.app.Use(s.writeSeq)
 	s.registerClusterMetrics()
 }
 

@@ -13,11 +13,34 @@ import (
 
 // Append durably appends entries to the named log and returns the sequence
 // of the first. Entries are kept in order, and sequences only grow while
-// the process runs, across deletions too.
+// the process runs, across deletions too. In cluster mode the entries are
+// one message of the log and their sequences are assigned when it is
+// applied, in log order, so they are the same on every node; Append
+// returns once this node has applied it.
 func (r *Records) Append(kind string, entries [][]byte) (uint64, error) {
 	s := r.s
+	if s.ops != nil {
+		fields := make([][]byte, 0, 1+len(entries))
+		fields = append(fields, []byte(kind))
+		fields = append(fields, entries...)
+		res, err := s.submitOp(OpRecordAppend, "", fields, nil)
+		return res.first, err
+	}
 	var first uint64
 	err := s.do(func() error {
+		var err error
+		first, err = r.appendLocked(kind, entries)
+		return err
+	})
+	return first, err
+}
+
+// appendLocked appends entries and returns the first's sequence; writer
+// goroutine only.
+func (r *Records) appendLocked(kind string, entries [][]byte) (uint64, error) {
+	s := r.s
+	var first uint64
+	err := func() error {
 		last, ok := s.appendSeq[kind]
 		if !ok {
 			// Once per log and process: a reverse iterator per append was
@@ -42,7 +65,7 @@ func (r *Records) Append(kind string, entries [][]byte) (uint64, error) {
 		}
 		s.appendSeq[kind] = last + uint64(len(entries))
 		return nil
-	})
+	}()
 	return first, err
 }
 
@@ -76,6 +99,24 @@ func (r *Records) Scan(kind string, after uint64, fn func(seq uint64, value []by
 			}
 		}
 		return nil
+	})
+}
+
+// ReplaceEntries rewrites entries of the named log in place (erasure
+// anonymises them): local, like DeleteEntries, since every node does the
+// same when it applies the erasure, and the sequences stay those the log
+// assigned.
+func (r *Records) ReplaceEntries(kind string, entries map[uint64][]byte) error {
+	s := r.s
+	return s.do(func() error {
+		wb := s.db.NewWriteBatch()
+		defer wb.Cancel()
+		for q, v := range entries {
+			if err := wb.Set(keyAppendLog(kind, q), v); err != nil {
+				return fmt.Errorf("cannot rewrite %s: %w", kind, classifyErr(err))
+			}
+		}
+		return s.flush(wb)
 	})
 }
 
