@@ -19,7 +19,7 @@ import (
 // returns once this node has applied it.
 func (r *Records) Append(kind string, entries [][]byte) (uint64, error) {
 	s := r.s
-	if s.ops != nil {
+	if s.ops != nil && !s.ops.watch.isLocal(kind) {
 		fields := make([][]byte, 0, 1+len(entries))
 		fields = append(fields, []byte(kind))
 		fields = append(fields, entries...)

@@ -203,6 +203,12 @@ func (s *Store) ApplyOp(ctx context.Context, seq uint64, data []byte) error {
 		if err == nil && !o.written {
 			err = s.stampOnly()
 		}
+		if op.Kind == OpRecordAppend && o.own(op.Origin) {
+			changes = nil // the writer counted its own entries
+		}
+		if err == nil && len(changes) > 0 {
+			o.watch.runSync(changes)
+		}
 		return err
 	})
 	if err != nil {
@@ -210,9 +216,11 @@ func (s *Store) ApplyOp(ctx context.Context, seq uint64, data []byte) error {
 	}
 	o.noteApplied(seq)
 	if op.Kind == OpCustomerErase && res.err == nil {
-		s.afterErase()
+		if err := s.afterErase(); err != nil {
+			s.log.Error("erasure applied; rewriting the snapshot failed", "seq", seq, "err", err)
+		}
 	}
-	if len(changes) > 0 && !(op.Kind == OpRecordAppend && o.own(op.Origin)) {
+	if len(changes) > 0 {
 		o.watch.enqueue(changes)
 	}
 	o.deliver(op.Origin, res)

@@ -120,10 +120,10 @@ func (s *Store) applyRecordOp(op Op) (opResult, []Change, error) {
 	kind := string(f[0])
 	switch op.Kind {
 	case OpRecordPut:
-		ch := Change{Kind: kind, ID: string(f[1])}
+		ch := Change{Kind: kind, ID: string(f[1]), Seq: s.ops.applying}
 		return opResult{}, []Change{ch}, r.putLocked(kind, ch.ID, f[2])
 	case OpRecordDelete:
-		ch := Change{Kind: kind, ID: string(f[1]), Deleted: true}
+		ch := Change{Kind: kind, ID: string(f[1]), Deleted: true, Seq: s.ops.applying}
 		err := r.deleteLocked(kind, ch.ID)
 		if errors.Is(err, ErrNotFound) {
 			return opResult{err: err}, nil, nil
@@ -138,6 +138,6 @@ func (s *Store) applyRecordOp(op Op) (opResult, []Change, error) {
 		if err != nil {
 			return opResult{}, nil, err
 		}
-		return opResult{first: first}, []Change{{Kind: kind, First: first, Entries: entries}}, nil
+		return opResult{first: first}, []Change{{Kind: kind, First: first, Entries: entries, Seq: s.ops.applying}}, nil
 	}
 }

@@ -1,6 +1,10 @@
 package features
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 // In cluster mode a service's record can change without the service
 // writing it: another node wrote it, and this node applied it. Watch lets
@@ -18,6 +22,7 @@ type Change struct {
 	// first at sequence First, the rest after it.
 	First   uint64
 	Entries [][]byte
+	Seq     uint64 // the stream sequence of the op that made it
 }
 
 // Watch calls fn for every change of records of kind that this node
@@ -40,17 +45,72 @@ func (r *Records) Watch(kind string, fn func(Change)) {
 	w.mu.Unlock()
 }
 
+// WatchApplied calls fn for every change of records of kind that this
+// node applies from the cluster log, on the store's writer goroutine right
+// after the change commits (in log order with events and their Hooks),
+// with the same rule for appends as Watch. Like a Hook, fn must be quick
+// and must not call the store's write methods: hand the work to the
+// service's own goroutine.
+func (r *Records) WatchApplied(kind string, fn func(Change)) {
+	if r.s.ops == nil {
+		return
+	}
+	w := &r.s.ops.watch
+	w.mu.Lock()
+	w.sync[kind] = append(w.sync[kind], fn)
+	w.mu.Unlock()
+}
+
+// LocalLog declares the append log kind derived: every node computes its
+// entries itself from what it applies (experiment outcomes, from events),
+// so in cluster mode its appends stay local instead of going through the
+// log (where every node would add its own copy). Its sequences are then
+// this node's own.
+func (r *Records) LocalLog(kind string) {
+	if r.s.ops == nil {
+		return
+	}
+	w := &r.s.ops.watch
+	w.mu.Lock()
+	w.local[kind] = true
+	w.mu.Unlock()
+}
+
+func (w *watchers) isLocal(kind string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.local[kind]
+}
+
+// runSync tells the writer-goroutine watchers of cs.
+func (w *watchers) runSync(cs []Change) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range cs {
+		for _, fn := range w.sync[c.Kind] {
+			fn(c)
+		}
+	}
+}
+
 // watchers queues changes from the apply to the watchers' goroutine,
 // unbounded, so that an apply never waits for a service.
 type watchers struct {
 	mu    sync.Mutex
-	fns   map[string][]func(Change)
+	fns   map[string][]func(Change) // Watch
+	sync  map[string][]func(Change) // WatchApplied
+	local map[string]bool           // LocalLog
 	queue []Change
-	wake  chan struct{}
+	// busy is the sequence of the oldest change not yet told (being told
+	// or queued); 0 when none.
+	busy uint64
+	wake chan struct{}
 }
 
 func (w *watchers) init() {
 	w.fns = map[string][]func(Change){}
+	w.sync = map[string][]func(Change){}
+	w.local = map[string]bool{}
 	w.wake = make(chan struct{}, 1)
 }
 
@@ -59,12 +119,39 @@ func (w *watchers) enqueue(cs []Change) {
 	for _, c := range cs {
 		if len(w.fns[c.Kind]) > 0 {
 			w.queue = append(w.queue, c)
+			if w.busy == 0 {
+				w.busy = c.Seq
+			}
 		}
 	}
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
 	default:
+	}
+}
+
+// WaitWatched waits (bounded by ctx) until the Watch functions have been
+// told of every change applied at or below seq: a read that asks for a
+// sequence (X-Affinity-Min-Seq) then sees the services' reloads too, not
+// only the stored records. Single-node mode never waits.
+func (s *Store) WaitWatched(ctx context.Context, seq uint64) error {
+	if s.ops == nil {
+		return nil
+	}
+	w := &s.ops.watch
+	for {
+		w.mu.Lock()
+		done := w.busy == 0 || w.busy > seq
+		w.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }
 
@@ -84,11 +171,18 @@ func (w *watchers) run(stop <-chan struct{}) {
 			}
 			c := w.queue[0]
 			w.queue = w.queue[1:]
+			w.busy = c.Seq
 			fns := w.fns[c.Kind]
 			w.mu.Unlock()
 			for _, fn := range fns {
 				fn(c)
 			}
+			w.mu.Lock()
+			w.busy = 0
+			if len(w.queue) > 0 {
+				w.busy = w.queue[0].Seq
+			}
+			w.mu.Unlock()
 		}
 	}
 }

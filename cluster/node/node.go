@@ -162,7 +162,15 @@ func (n *Node) Status() cluster.Status { return n.fol.Status() }
 func (n *Node) WaitFor(ctx context.Context, seq uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.MinSeq)
 	defer cancel()
-	return n.fol.WaitFor(ctx, seq)
+	if err := n.fol.WaitFor(ctx, seq); err != nil {
+		return err
+	}
+	// Applied, and the services' reloads of what it changed done too (a
+	// segment defined through another node is served, not only stored).
+	if n.store.WaitWatched(ctx, seq) != nil {
+		return &cluster.LagError{Want: seq, Applied: seq - 1}
+	}
+	return nil
 }
 
 // Ready says why the node should not take traffic, or nil: its apply has

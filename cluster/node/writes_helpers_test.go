@@ -9,12 +9,27 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // send makes one request with a JSON body ("" for none) and returns the
 // status, the X-Affinity-Seq header (0 when absent) and the body.
 func (m *member) send(method, path, body string) (int, uint64, string) {
+	m.t.Helper()
+	return m.sendAt(method, path, body, 0)
+}
+
+// writeAt sends a write that depends on sequence after (sent as
+// X-Affinity-Min-Seq) and must succeed with 200 and a sequence.
+func (m *member) writeAt(method, path, body string, after uint64) uint64 {
+	m.t.Helper()
+	code, seq, raw := m.sendAt(method, path, body, after)
+	if code != 200 || seq <= after {
+		m.t.Fatalf("%s %s after seq %d on %s: %d (seq %d) %s", method, path, after, m.base, code, seq, raw)
+	}
+	return seq
+}
+
+func (m *member) sendAt(method, path, body string, minSeq uint64) (int, uint64, string) {
 	m.t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -23,6 +38,9 @@ func (m *member) send(method, path, body string) (int, uint64, string) {
 	req, _ := http.NewRequest(method, m.base+path, rd)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if minSeq > 0 {
+		req.Header.Set("X-Affinity-Min-Seq", strconv.FormatUint(minSeq, 10))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -84,13 +102,13 @@ func sameEverywhere(t *testing.T, ms []*member, seq uint64, path string) string 
 	return ref
 }
 
-// waitApplied waits (bounded, a minute) until m's store has applied seq.
+// waitApplied waits (bounded by the node's read-your-writes bound, 20 s
+// in tests) until m has applied seq and its services have reloaded what
+// it changed.
 func waitApplied(t *testing.T, m *member, seq uint64) {
 	t.Helper()
-	for deadline := time.Now().Add(time.Minute); m.store.AppliedStreamSeq() < seq; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: seq %d not applied: %+v", m.base, seq, m.node.Status())
-		}
+	if err := m.node.WaitFor(context.Background(), seq); err != nil {
+		t.Fatalf("%s: seq %d not applied: %v (%+v)", m.base, seq, err, m.node.Status())
 	}
 }
 

@@ -20,17 +20,19 @@ func TestProductAndCustomerWrites(t *testing.T) {
 		ms[i] = startMember(t, t.TempDir(), nc.URLs())
 		defer ms[i].stop()
 	}
-	ms[0].write("PUT", "/v1/products/p1", `{"category":"shoes","brand":"a","price":10,"tags":["x"]}`, 200)
+	// A write that depends on another node's write sends its sequence
+	// (X-Affinity-Min-Seq): the receiving node validates once it has it.
+	p1 := ms[0].write("PUT", "/v1/products/p1", `{"category":"shoes","brand":"a","price":10,"tags":["x"]}`, 200)
 	ms[1].write("PUT", "/v1/products/p2", `{"category":"hats","price":5}`, 200)
 	ms[2].write("PUT", "/v1/products/p3", `{"category":"hats","price":7}`, 200)
 	// The writer's own reply and read reflect the write at once.
-	seq := ms[1].write("PATCH", "/v1/products/p1", `{"price":12}`, 200)
+	seq := ms[1].writeAt("PATCH", "/v1/products/p1", `{"price":12}`, p1)
 	if code, body := ms[1].readAt("/v1/products/p1", 0); code != 200 || !strings.Contains(body, `"price":12`) {
 		t.Fatalf("the writer's read of its patch: %d %s", code, body)
 	}
 	// Two patches of different fields through two nodes: both land.
-	ms[2].write("PATCH", "/v1/products/p1", `{"brand":"b"}`, 200)
-	seq = ms[0].write("PATCH", "/v1/products/p1", `{"attributes":{"colour":"red"}}`, 200)
+	ms[2].writeAt("PATCH", "/v1/products/p1", `{"brand":"b"}`, p1)
+	seq = ms[0].writeAt("PATCH", "/v1/products/p1", `{"attributes":{"colour":"red"}}`, p1)
 	got := sameEverywhere(t, ms, seq, "/v1/products/p1")
 	for _, want := range []string{`"price":12`, `"brand":"b"`, `"colour":"red"`, `"category":"shoes"`} {
 		if !strings.Contains(got, want) {
@@ -44,9 +46,9 @@ func TestProductAndCustomerWrites(t *testing.T) {
 		t.Fatalf("deleted p3: %s", got)
 	}
 
-	ms[0].write("PUT", "/v1/customers/c1", `{"attributes":{"tier":"gold","age":40}}`, 200)
-	ms[1].write("PATCH", "/v1/customers/c1", `{"attributes":{"age":41}}`, 200)
-	seq = ms[2].write("PATCH", "/v1/customers/c1", `{"attributes":{"city":"Oslo","tier":null}}`, 200)
+	put := ms[0].write("PUT", "/v1/customers/c1", `{"attributes":{"tier":"gold","age":40}}`, 200)
+	ms[1].writeAt("PATCH", "/v1/customers/c1", `{"attributes":{"age":41}}`, put)
+	seq = ms[2].writeAt("PATCH", "/v1/customers/c1", `{"attributes":{"city":"Oslo","tier":null}}`, put)
 	for _, m := range ms {
 		waitApplied(t, m, seq)
 		attrs := m.store.CustomerAttributes(mustCustomer(t, m, "c1"))
@@ -61,6 +63,7 @@ func TestProductAndCustomerWrites(t *testing.T) {
 	ms[1].refused("PATCH", "/v1/products/p1", `{"price":-3}`, 400, "price")
 	ms[2].refused("PATCH", "/v1/products/nobody", `{"price":3}`, 404, "")
 	ms[0].refused("PATCH", "/v1/customers/nobody", `{"attributes":{"a":1}}`, 404, "")
+	ms[1].waitFor(seq)
 	ms[1].refused("DELETE", "/v1/products/p3", "", 404, "")
 	ms[2].refused("DELETE", "/v1/customers/nobody", "", 404, "")
 	if next := ms[1].write("PUT", "/v1/products/p4", `{"category":"x"}`, 200); next != seq+1 {

@@ -104,6 +104,8 @@ func (x *Service) cycle() {
 			op.done <- x.erase(func(e *exposure) bool { return e.exp == op.id }, "", op.id)
 		case hookSync:
 			op.done <- errors.Join(expErr, x.writeOutcomes())
+		case hookApplied:
+			x.addApplied(op.applied)
 		}
 	}
 	x.writeOutcomes()

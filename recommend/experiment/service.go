@@ -91,6 +91,7 @@ func New(recs Records, st Store, params Params, o Options) (*Service, error) {
 	// are attributed once the index is complete.
 	recs.AddJournal(experimentJournal)
 	st.AddHooks(features.Hooks{OnEvents: x.onEvents, OnErase: x.onErase})
+	x.watchCluster() // cluster mode: what other nodes wrote
 	if err := x.rebuild(); err != nil {
 		return nil, err
 	}
