@@ -9175,7 +9175,8 @@ func (r ListCustomersResponse) ContentType() string {
 
 // DeleteCustomerResponse204Headers the declared response headers of an HTTP 204 response for DeleteCustomer
 type DeleteCustomerResponse204Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // DeleteCustomerResponse400Headers the declared response headers of an HTTP 400 response for DeleteCustomer
@@ -9316,7 +9317,8 @@ func (r DeleteCustomerResponse) ContentType() string {
 
 // PatchCustomerResponse200Headers the declared response headers of an HTTP 200 response for PatchCustomer
 type PatchCustomerResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PatchCustomerResponse400Headers the declared response headers of an HTTP 400 response for PatchCustomer
@@ -9493,7 +9495,8 @@ func (r PatchCustomerResponse) ContentType() string {
 
 // PutCustomerResponse200Headers the declared response headers of an HTTP 200 response for PutCustomer
 type PutCustomerResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PutCustomerResponse400Headers the declared response headers of an HTTP 400 response for PutCustomer
@@ -10476,7 +10479,8 @@ func (r ListExperimentsResponse) ContentType() string {
 
 // DeleteExperimentResponse204Headers the declared response headers of an HTTP 204 response for DeleteExperiment
 type DeleteExperimentResponse204Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // DeleteExperimentResponse400Headers the declared response headers of an HTTP 400 response for DeleteExperiment
@@ -10779,7 +10783,8 @@ func (r GetExperimentResponse) ContentType() string {
 
 // PutExperimentResponse200Headers the declared response headers of an HTTP 200 response for PutExperiment
 type PutExperimentResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PutExperimentResponse400Headers the declared response headers of an HTTP 400 response for PutExperiment
@@ -11616,7 +11621,8 @@ func (r ListOffersResponse) ContentType() string {
 
 // DeleteOfferResponse204Headers the declared response headers of an HTTP 204 response for DeleteOffer
 type DeleteOfferResponse204Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // DeleteOfferResponse400Headers the declared response headers of an HTTP 400 response for DeleteOffer
@@ -11891,7 +11897,8 @@ func (r GetOfferResponse) ContentType() string {
 
 // PutOfferResponse200Headers the declared response headers of an HTTP 200 response for PutOffer
 type PutOfferResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PutOfferResponse400Headers the declared response headers of an HTTP 400 response for PutOffer
@@ -12188,7 +12195,8 @@ func (r GetOfferAudienceResponse) ContentType() string {
 
 // PostOfferResponseResponse200Headers the declared response headers of an HTTP 200 response for PostOfferResponse
 type PostOfferResponseResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PostOfferResponseResponse400Headers the declared response headers of an HTTP 400 response for PostOfferResponse
@@ -12633,7 +12641,8 @@ func (r SearchProductsResponse) ContentType() string {
 
 // DeleteProductResponse204Headers the declared response headers of an HTTP 204 response for DeleteProduct
 type DeleteProductResponse204Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // DeleteProductResponse400Headers the declared response headers of an HTTP 400 response for DeleteProduct
@@ -12908,7 +12917,8 @@ func (r GetProductResponse) ContentType() string {
 
 // PatchProductResponse200Headers the declared response headers of an HTTP 200 response for PatchProduct
 type PatchProductResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PatchProductResponse400Headers the declared response headers of an HTTP 400 response for PatchProduct
@@ -13085,7 +13095,8 @@ func (r PatchProductResponse) ContentType() string {
 
 // PutProductResponse200Headers the declared response headers of an HTTP 200 response for PutProduct
 type PutProductResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PutProductResponse400Headers the declared response headers of an HTTP 400 response for PutProduct
@@ -13770,7 +13781,8 @@ func (r CheckRuleResponse) ContentType() string {
 
 // DeleteMerchRuleResponse204Headers the declared response headers of an HTTP 204 response for DeleteMerchRule
 type DeleteMerchRuleResponse204Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // DeleteMerchRuleResponse400Headers the declared response headers of an HTTP 400 response for DeleteMerchRule
@@ -14045,7 +14057,8 @@ func (r GetMerchRuleResponse) ContentType() string {
 
 // PutMerchRuleResponse200Headers the declared response headers of an HTTP 200 response for PutMerchRule
 type PutMerchRuleResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PutMerchRuleResponse400Headers the declared response headers of an HTTP 400 response for PutMerchRule
@@ -14328,7 +14341,8 @@ func (r ListSegmentsResponse) ContentType() string {
 
 // DeleteSegmentResponse204Headers the declared response headers of an HTTP 204 response for DeleteSegment
 type DeleteSegmentResponse204Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // DeleteSegmentResponse400Headers the declared response headers of an HTTP 400 response for DeleteSegment
@@ -14603,7 +14617,8 @@ func (r GetSegmentResponse) ContentType() string {
 
 // PutSegmentResponse200Headers the declared response headers of an HTTP 200 response for PutSegment
 type PutSegmentResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PutSegmentResponse400Headers the declared response headers of an HTTP 400 response for PutSegment
@@ -17466,6 +17481,13 @@ func ParseDeleteCustomerResponse(rsp *http.Response) (*DeleteCustomerResponse, e
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteCustomerResponse204Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17652,6 +17674,13 @@ func ParsePatchCustomerResponse(rsp *http.Response) (*PatchCustomerResponse, err
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PatchCustomerResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17858,6 +17887,13 @@ func ParsePutCustomerResponse(rsp *http.Response) (*PutCustomerResponse, error) 
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PutCustomerResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19011,6 +19047,13 @@ func ParseDeleteExperimentResponse(rsp *http.Response) (*DeleteExperimentRespons
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteExperimentResponse204Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19379,6 +19422,13 @@ func ParsePutExperimentResponse(rsp *http.Response) (*PutExperimentResponse, err
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PutExperimentResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -20363,6 +20413,13 @@ func ParseDeleteOfferResponse(rsp *http.Response) (*DeleteOfferResponse, error) 
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteOfferResponse204Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -20697,6 +20754,13 @@ func ParsePutOfferResponse(rsp *http.Response) (*PutOfferResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PutOfferResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -21062,6 +21126,13 @@ func ParsePostOfferResponseResponse(rsp *http.Response) (*PostOfferResponseRespo
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PostOfferResponseResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -21560,6 +21631,13 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteProductResponse204Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -21901,6 +21979,13 @@ func ParsePatchProductResponse(rsp *http.Response) (*PatchProductResponse, error
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PatchProductResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -22107,6 +22192,13 @@ func ParsePutProductResponse(rsp *http.Response) (*PutProductResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PutProductResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -22895,6 +22987,13 @@ func ParseDeleteMerchRuleResponse(rsp *http.Response) (*DeleteMerchRuleResponse,
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteMerchRuleResponse204Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -23236,6 +23335,13 @@ func ParsePutMerchRuleResponse(rsp *http.Response) (*PutMerchRuleResponse, error
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PutMerchRuleResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -23552,6 +23658,13 @@ func ParseDeleteSegmentResponse(rsp *http.Response) (*DeleteSegmentResponse, err
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteSegmentResponse204Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -23886,6 +23999,13 @@ func ParsePutSegmentResponse(rsp *http.Response) (*PutSegmentResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PutSegmentResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

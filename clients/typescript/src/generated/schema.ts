@@ -1825,6 +1825,8 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description Cluster mode only: a stream sequence at or past this write's (the write is applied on this node when it answers). Send it as `X-Affinity-Min-Seq` on a later request, to any node, to see this write there: the node waits (bounded, default 1 s) until it has applied it, else answers 503. */
+        AffinitySeq: number;
         /** @description How many lines an NDJSON export streams (the segment's size when it started, or the number of ids). */
         ExportTotal: number;
         /** @description `nosniff`. */
@@ -2152,6 +2154,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2201,6 +2204,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2246,6 +2250,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2479,6 +2484,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2522,6 +2528,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2566,6 +2573,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3046,6 +3054,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3088,6 +3097,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3395,6 +3405,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3440,6 +3451,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3701,6 +3713,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3772,6 +3785,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3815,6 +3829,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4134,6 +4149,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4191,6 +4207,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content?: never;
