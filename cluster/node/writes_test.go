@@ -3,8 +3,13 @@ package node_test
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/affinity-rec/affinity/cluster"
 	"github.com/affinity-rec/affinity/cluster/natstest"
+	"github.com/affinity-rec/affinity/features"
 )
 
 // TestProductAndCustomerWrites: product PUT/PATCH/DELETE and customer
@@ -133,4 +138,36 @@ func TestErasureWhileNodeDown(t *testing.T) {
 	}
 	// Erasing again (a retry) is harmless; an unknown customer is 404.
 	ms[1].refused("DELETE", "/v1/customers/never-seen", "", 404, "")
+}
+
+// TestUnknownOpStopsApply: an op message this version cannot read (a
+// newer kind) stops the node's apply at its sequence, loudly (not ready,
+// the stalled sequence), and nothing after it is applied.
+func TestUnknownOpStopsApply(t *testing.T) {
+	nc := natstest.StartT(t, 1)
+	m := startMember(t, t.TempDir(), nc.URLs())
+	defer m.stop()
+	seq := m.write("PUT", "/v1/products/p1", `{"category":"x"}`, 200)
+	conn, err := nats.Connect(nc.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sub := cluster.Subjects{Prefix: cluster.DefaultPrefix}.Definition("op")
+	if _, err := conn.Request(sub, features.EncodeOp(features.Op{Kind: 200}), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	bad := seq + 1
+	for deadline := time.Now().Add(time.Minute); m.node.Status().StalledAt != bad; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not stalled at %d: %+v", bad, m.node.Status())
+		}
+	}
+	if st := m.node.Status(); st.Err == nil || !strings.Contains(st.Err.Error(), "op kind 200") {
+		t.Fatalf("stall error %v", st.Err)
+	}
+	waitReady(t, m, 503, "stopped at stream sequence")
+	if got := m.store.AppliedStreamSeq(); got != seq {
+		t.Fatalf("applied %d past the bad op", got)
+	}
 }
