@@ -228,6 +228,24 @@ func (x *Service) writeExposures() error {
 	if len(live) == 0 {
 		return nil
 	}
+	// In chunks: in cluster mode each Append is one log message, whose
+	// size the log bounds (NATS: 1 MB), and a chunk's sequences are
+	// consecutive even when other nodes append between two chunks.
+	for len(live) > maxAppendChunk {
+		if err := x.appendExposures(live[:maxAppendChunk]); err != nil {
+			return err
+		}
+		live = live[maxAppendChunk:]
+		x.pendingExp = live
+	}
+	return x.appendExposures(live)
+}
+
+// maxAppendChunk bounds the exposures of one Append (an exposure entry is
+// some 50 to 300 bytes).
+const maxAppendChunk = 1024
+
+func (x *Service) appendExposures(live []*exposure) error {
 	entries := make([][]byte, len(live))
 	for i, e := range live {
 		entries[i] = e.raw
