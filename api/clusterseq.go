@@ -16,6 +16,9 @@ func (s *Server) writeSeq(c *fiber.Ctx) error {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return err
 	}
+	if c.Route().Path == "/v1/events" {
+		return err // its own exact sequence, or none when nothing was accepted
+	}
 	if err == nil && c.Response().StatusCode() < 300 && len(c.Response().Header.Peek(HeaderSeq)) == 0 {
 		setSeqHeader(c, s.deps.Store.AppliedStreamSeq())
 	}
