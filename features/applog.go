@@ -20,11 +20,7 @@ import (
 func (r *Records) Append(kind string, entries [][]byte) (uint64, error) {
 	s := r.s
 	if s.ops != nil && !s.ops.watch.isLocal(kind) {
-		fields := make([][]byte, 0, 1+len(entries))
-		fields = append(fields, []byte(kind))
-		fields = append(fields, entries...)
-		res, err := s.submitOp(OpRecordAppend, "", fields, nil)
-		return res.first, err
+		return r.appendViaLog(kind, entries)
 	}
 	var first uint64
 	err := s.do(func() error {
@@ -33,6 +29,39 @@ func (r *Records) Append(kind string, entries [][]byte) (uint64, error) {
 		return err
 	})
 	return first, err
+}
+
+// MaxAppendBytes bounds the entries of one cluster log message (NATS
+// refuses messages over 1 MB by default). Append splits larger batches
+// into several messages, and another node's entries may come between
+// them: the returned sequence is then the first of the first message
+// only. A caller that keeps each entry's sequence appends at most this
+// many bytes at once.
+const MaxAppendBytes = 512 << 10
+
+// appendViaLog publishes entries as few messages as MaxAppendBytes allows
+// and returns the first sequence of the first.
+func (r *Records) appendViaLog(kind string, entries [][]byte) (uint64, error) {
+	var first uint64
+	for len(entries) > 0 {
+		n, size := 0, 0
+		for n < len(entries) && (n == 0 || size+len(entries[n]) <= MaxAppendBytes) {
+			size += len(entries[n])
+			n++
+		}
+		fields := make([][]byte, 0, 1+n)
+		fields = append(fields, []byte(kind))
+		fields = append(fields, entries[:n]...)
+		res, err := r.s.submitOp(OpRecordAppend, "", fields, nil)
+		if err != nil {
+			return 0, err
+		}
+		if first == 0 {
+			first = res.first
+		}
+		entries = entries[n:]
+	}
+	return first, nil
 }
 
 // appendLocked appends entries and returns the first's sequence; writer

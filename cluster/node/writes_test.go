@@ -171,3 +171,37 @@ func TestUnknownOpStopsApply(t *testing.T) {
 		t.Fatalf("applied %d past the bad op", got)
 	}
 }
+
+// TestLargeAppendSplits: a record append larger than one log message
+// allows is split into several messages; every node holds the same
+// entries under the same sequences.
+func TestLargeAppendSplits(t *testing.T) {
+	nc := natstest.StartT(t, 1)
+	ms := []*member{startMember(t, t.TempDir(), nc.URLs()), startMember(t, t.TempDir(), nc.URLs())}
+	for _, m := range ms {
+		defer m.stop()
+	}
+	entries := make([][]byte, 5)
+	for i := range entries {
+		entries[i] = []byte(strings.Repeat(string(rune('a'+i)), features.MaxAppendBytes/2))
+	}
+	first, err := ms[0].store.Records().Append("big", entries)
+	if err != nil || first != 1 {
+		t.Fatalf("append: first %d, %v", first, err)
+	}
+	seq := ms[0].store.AppliedStreamSeq()
+	if seq < 3 {
+		t.Fatalf("5 entries of half the bound went as %d messages", seq)
+	}
+	waitApplied(t, ms[1], seq)
+	for _, m := range ms {
+		var got []byte
+		_ = m.store.Records().Scan("big", 0, func(q uint64, v []byte) error {
+			got = append(got, byte(q), v[0])
+			return nil
+		})
+		if string(got) != "\x01a\x02b\x03c\x04d\x05e" {
+			t.Fatalf("%s holds %q", m.base, got)
+		}
+	}
+}

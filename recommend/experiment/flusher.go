@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend/experiment/abtest"
 )
 
@@ -228,22 +229,25 @@ func (x *Service) writeExposures() error {
 	if len(live) == 0 {
 		return nil
 	}
-	// In chunks: in cluster mode each Append is one log message, whose
-	// size the log bounds (NATS: 1 MB), and a chunk's sequences are
-	// consecutive even when other nodes append between two chunks.
-	for len(live) > maxAppendChunk {
-		if err := x.appendExposures(live[:maxAppendChunk]); err != nil {
+	// In chunks of at most features.MaxAppendBytes: in cluster mode that
+	// is one log message, whose sequences are consecutive even when other
+	// nodes append between two chunks (the index keeps each one's).
+	for {
+		n, size := 0, 0
+		for n < len(live) && (n == 0 || size+len(live[n].raw) <= features.MaxAppendBytes) {
+			size += len(live[n].raw)
+			n++
+		}
+		if n == len(live) {
+			return x.appendExposures(live)
+		}
+		if err := x.appendExposures(live[:n]); err != nil {
 			return err
 		}
-		live = live[maxAppendChunk:]
+		live = live[n:]
 		x.pendingExp = live
 	}
-	return x.appendExposures(live)
 }
-
-// maxAppendChunk bounds the exposures of one Append (an exposure entry is
-// some 50 to 300 bytes).
-const maxAppendChunk = 1024
 
 func (x *Service) appendExposures(live []*exposure) error {
 	entries := make([][]byte, len(live))
