@@ -203,11 +203,11 @@ func (s *Store) ApplyOp(ctx context.Context, seq uint64, data []byte) error {
 		if err == nil && !o.written {
 			err = s.stampOnly()
 		}
-		if op.Kind == OpRecordAppend && o.own(op.Origin) {
-			changes = nil // the writer counted its own entries
-		}
 		if err == nil && len(changes) > 0 {
 			o.watch.runSync(changes)
+		}
+		if op.Kind == OpRecordAppend && o.own(op.Origin) {
+			changes = nil // Watch: the writer counted its own entries
 		}
 		return err
 	})

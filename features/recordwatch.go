@@ -48,7 +48,9 @@ func (r *Records) Watch(kind string, fn func(Change)) {
 // WatchApplied calls fn for every change of records of kind that this
 // node applies from the cluster log, on the store's writer goroutine right
 // after the change commits (in log order with events and their Hooks),
-// with the same rule for appends as Watch. Like a Hook, fn must be quick
+// appends included whoever wrote them (the writer's own too: a service
+// that must count in log order counts its own entries here, not when it
+// writes them). Like a Hook, fn must be quick
 // and must not call the store's write methods: hand the work to the
 // service's own goroutine.
 func (r *Records) WatchApplied(kind string, fn func(Change)) {
@@ -60,6 +62,9 @@ func (r *Records) WatchApplied(kind string, fn func(Change)) {
 	w.sync[kind] = append(w.sync[kind], fn)
 	w.mu.Unlock()
 }
+
+// Clustered reports whether writes go through the cluster log.
+func (r *Records) Clustered() bool { return r.s.ops != nil }
 
 // LocalLog declares the append log kind derived: every node computes its
 // entries itself from what it applies (experiment outcomes, from events),

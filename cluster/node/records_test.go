@@ -129,6 +129,21 @@ func TestRecordWritesConverge(t *testing.T) {
 	checkLacks(t, sameEverywhere(t, ms, last, "/v1/offers"), `"offer_id":"old"`)
 	checkLacks(t, sameEverywhere(t, ms, last, "/v1/experiments"), `"id":"tmp"`)
 	checkLacks(t, sameEverywhere(t, ms, last, "/v1/rules"), `p3-first`)
+	// Every exposure and every click that quoted it counted, on every node.
+	var res struct {
+		Variants []struct{ Exposures, Clicks int }
+	}
+	if err := json.Unmarshal([]byte(sameEverywhere(t, ms, last, "/v1/experiments/home/results")), &res); err != nil {
+		t.Fatal(err)
+	}
+	exposures, clicks := 0, 0
+	for _, v := range res.Variants {
+		exposures += v.Exposures
+		clicks += v.Clicks
+	}
+	if exposures != 9 || clicks != 9 {
+		t.Fatalf("results count %d exposures and %d clicks, want 9 and 9", exposures, clicks)
+	}
 }
 
 // waitFor waits (bounded) until m has applied seq.

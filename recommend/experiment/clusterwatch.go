@@ -13,7 +13,10 @@ import (
 // from its record (features.Records.Watch), and exposures another node
 // logged reach the flusher, in log order with the events, as a hook op
 // (features.Records.WatchApplied), which indexes them under the sequences
-// the log gave them (the same on every node). Outcomes are not sent
+// the log gave them (the same on every node). This node's own exposures
+// take the same way (the flusher only writes them): every node indexes an
+// exposure at the same point of the log, so a click is attributed alike
+// on every node. Outcomes are not sent
 // through the log: every node derives them itself from the events it
 // applies (features.Records.LocalLog), so they are counted once per node.
 
@@ -23,6 +26,7 @@ type clusterRecords interface {
 	Watch(kind string, fn func(features.Change))
 	WatchApplied(kind string, fn func(features.Change))
 	LocalLog(kind string)
+	Clustered() bool
 }
 
 // appliedExposures are exposure log entries another node wrote, the
@@ -37,9 +41,10 @@ type appliedExposures struct {
 // and the index drops the second copy.
 func (x *Service) watchCluster() {
 	w, ok := x.recs.(clusterRecords)
-	if !ok {
+	if !ok || !w.Clustered() {
 		return
 	}
+	x.clustered = true
 	w.LocalLog(outcomeLogKind)
 	w.Watch(experimentRecordKind, func(c features.Change) { x.reloadExperiment(w, c.ID) })
 	w.WatchApplied(exposureLogKind, func(c features.Change) {
@@ -60,8 +65,8 @@ func (x *Service) watchCluster() {
 	}
 }
 
-// addApplied indexes and counts exposures another node logged, as the
-// restart's replay does (rebuild). Flusher goroutine.
+// addApplied indexes and counts exposures applied from the log (any
+// node's), as the restart's replay does (rebuild). Flusher goroutine.
 func (x *Service) addApplied(a appliedExposures) {
 	exps := *x.exps.Load()
 	intern := map[string]string{}

@@ -79,11 +79,13 @@ func (x *Service) cycle() {
 			e.raw = encodeExposure(op, forced, c.fp)
 			batch = append(batch, e)
 		}
-		x.mu.Lock()
-		for _, e := range batch {
-			x.addExposureLocked(e)
+		if !x.clustered { // else indexed as applied (clusterwatch.go)
+			x.mu.Lock()
+			for _, e := range batch {
+				x.addExposureLocked(e)
+			}
+			x.mu.Unlock()
 		}
-		x.mu.Unlock()
 		x.pendingExp = append(x.pendingExp, batch...)
 	}
 	expErr := x.writeExposures()

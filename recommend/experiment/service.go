@@ -46,6 +46,10 @@ type Service struct {
 	pendingOut []*outcomeRef
 
 	stats struct{ exposures, outcomes, dropped, writeErrors atomic.Int64 }
+
+	// clustered: exposures are indexed when applied from the cluster log,
+	// not when written (clusterwatch.go). Set in New.
+	clustered bool
 }
 
 var _ interface {
