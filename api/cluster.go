@@ -36,17 +36,21 @@ func (s *Server) useCluster() {
 		return
 	}
 	s.app.Use(s.minSeq)
+	s.app.Use(s.writeSeq)
 	s.registerClusterMetrics()
 }
 
-// minSeq holds a read that sends X-Affinity-Min-Seq until this node has
-// applied that sequence, at most the node's bound; past it the read gets
-// 503 naming the lag, so the client can retry or go to another node.
-// Without the header, or in single-node mode, reads never wait.
+// minSeq holds a request that sends X-Affinity-Min-Seq until this node has
+// applied that sequence, at most the node's bound; past it the request
+// gets 503 naming the lag, so the client can retry or go to another node.
+// Writes honour it too: a write is validated against this node's state
+// (a PATCH of a customer created through another node needs that
+// customer here). Without the header, or in single-node mode, nothing
+// waits.
 func (s *Server) minSeq(c *fiber.Ctx) error {
 	cl := s.opts.Cluster
 	raw := c.Get(HeaderMinSeq)
-	if raw == "" || c.Method() != fiber.MethodGet {
+	if raw == "" {
 		return c.Next()
 	}
 	seq, err := strconv.ParseUint(raw, 10, 64)

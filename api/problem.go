@@ -65,6 +65,8 @@ func problemFor(err error) Problem {
 		p = Problem{Status: http.StatusBadRequest, Detail: err.Error()}
 	case errors.Is(err, offer.ErrLimitsUnavailable):
 		p = Problem{Status: http.StatusServiceUnavailable, Detail: err.Error()}
+	case errors.Is(err, features.ErrNotApplied):
+		p = Problem{Status: http.StatusServiceUnavailable, Detail: err.Error() + "; it will be applied: read it back with X-Affinity-Min-Seq set to that sequence"}
 	case errors.Is(err, features.ErrNotLogged):
 		p = Problem{Status: http.StatusServiceUnavailable, Detail: err.Error() + "; retry (with event ids, a retry is stored once)"}
 	case errors.Is(err, features.ErrReadOnly), errors.Is(err, features.ErrClosed):

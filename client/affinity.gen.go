@@ -9523,7 +9523,8 @@ func (r ListCustomersResponse) ContentType() string {
 
 // DeleteCustomerResponse204Headers the declared response headers of an HTTP 204 response for DeleteCustomer
 type DeleteCustomerResponse204Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // DeleteCustomerResponse400Headers the declared response headers of an HTTP 400 response for DeleteCustomer
@@ -9664,7 +9665,8 @@ func (r DeleteCustomerResponse) ContentType() string {
 
 // PatchCustomerResponse200Headers the declared response headers of an HTTP 200 response for PatchCustomer
 type PatchCustomerResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PatchCustomerResponse400Headers the declared response headers of an HTTP 400 response for PatchCustomer
@@ -9841,7 +9843,8 @@ func (r PatchCustomerResponse) ContentType() string {
 
 // PutCustomerResponse200Headers the declared response headers of an HTTP 200 response for PutCustomer
 type PutCustomerResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PutCustomerResponse400Headers the declared response headers of an HTTP 400 response for PutCustomer
@@ -10824,7 +10827,8 @@ func (r ListExperimentsResponse) ContentType() string {
 
 // DeleteExperimentResponse204Headers the declared response headers of an HTTP 204 response for DeleteExperiment
 type DeleteExperimentResponse204Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // DeleteExperimentResponse400Headers the declared response headers of an HTTP 400 response for DeleteExperiment
@@ -11127,7 +11131,8 @@ func (r GetExperimentResponse) ContentType() string {
 
 // PutExperimentResponse200Headers the declared response headers of an HTTP 200 response for PutExperiment
 type PutExperimentResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PutExperimentResponse400Headers the declared response headers of an HTTP 400 response for PutExperiment
@@ -11964,7 +11969,8 @@ func (r ListOffersResponse) ContentType() string {
 
 // DeleteOfferResponse204Headers the declared response headers of an HTTP 204 response for DeleteOffer
 type DeleteOfferResponse204Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // DeleteOfferResponse400Headers the declared response headers of an HTTP 400 response for DeleteOffer
@@ -12239,7 +12245,8 @@ func (r GetOfferResponse) ContentType() string {
 
 // PutOfferResponse200Headers the declared response headers of an HTTP 200 response for PutOffer
 type PutOfferResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PutOfferResponse400Headers the declared response headers of an HTTP 400 response for PutOffer
@@ -12670,7 +12677,8 @@ func (r GetOfferPerformanceResponse) ContentType() string {
 
 // PostOfferResponseResponse200Headers the declared response headers of an HTTP 200 response for PostOfferResponse
 type PostOfferResponseResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PostOfferResponseResponse400Headers the declared response headers of an HTTP 400 response for PostOfferResponse
@@ -13115,7 +13123,8 @@ func (r SearchProductsResponse) ContentType() string {
 
 // DeleteProductResponse204Headers the declared response headers of an HTTP 204 response for DeleteProduct
 type DeleteProductResponse204Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // DeleteProductResponse400Headers the declared response headers of an HTTP 400 response for DeleteProduct
@@ -13390,7 +13399,8 @@ func (r GetProductResponse) ContentType() string {
 
 // PatchProductResponse200Headers the declared response headers of an HTTP 200 response for PatchProduct
 type PatchProductResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PatchProductResponse400Headers the declared response headers of an HTTP 400 response for PatchProduct
@@ -13567,7 +13577,8 @@ func (r PatchProductResponse) ContentType() string {
 
 // PutProductResponse200Headers the declared response headers of an HTTP 200 response for PutProduct
 type PutProductResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PutProductResponse400Headers the declared response headers of an HTTP 400 response for PutProduct
@@ -14252,7 +14263,8 @@ func (r CheckRuleResponse) ContentType() string {
 
 // DeleteMerchRuleResponse204Headers the declared response headers of an HTTP 204 response for DeleteMerchRule
 type DeleteMerchRuleResponse204Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // DeleteMerchRuleResponse400Headers the declared response headers of an HTTP 400 response for DeleteMerchRule
@@ -14527,7 +14539,8 @@ func (r GetMerchRuleResponse) ContentType() string {
 
 // PutMerchRuleResponse200Headers the declared response headers of an HTTP 200 response for PutMerchRule
 type PutMerchRuleResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PutMerchRuleResponse400Headers the declared response headers of an HTTP 400 response for PutMerchRule
@@ -14810,7 +14823,8 @@ func (r ListSegmentsResponse) ContentType() string {
 
 // DeleteSegmentResponse204Headers the declared response headers of an HTTP 204 response for DeleteSegment
 type DeleteSegmentResponse204Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // DeleteSegmentResponse400Headers the declared response headers of an HTTP 400 response for DeleteSegment
@@ -15085,7 +15099,8 @@ func (r GetSegmentResponse) ContentType() string {
 
 // PutSegmentResponse200Headers the declared response headers of an HTTP 200 response for PutSegment
 type PutSegmentResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // PutSegmentResponse400Headers the declared response headers of an HTTP 400 response for PutSegment
@@ -18099,6 +18114,13 @@ func ParseDeleteCustomerResponse(rsp *http.Response) (*DeleteCustomerResponse, e
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteCustomerResponse204Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18285,6 +18307,13 @@ func ParsePatchCustomerResponse(rsp *http.Response) (*PatchCustomerResponse, err
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PatchCustomerResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18491,6 +18520,13 @@ func ParsePutCustomerResponse(rsp *http.Response) (*PutCustomerResponse, error) 
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PutCustomerResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19644,6 +19680,13 @@ func ParseDeleteExperimentResponse(rsp *http.Response) (*DeleteExperimentRespons
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteExperimentResponse204Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -20012,6 +20055,13 @@ func ParsePutExperimentResponse(rsp *http.Response) (*PutExperimentResponse, err
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PutExperimentResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -20996,6 +21046,13 @@ func ParseDeleteOfferResponse(rsp *http.Response) (*DeleteOfferResponse, error) 
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteOfferResponse204Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -21330,6 +21387,13 @@ func ParsePutOfferResponse(rsp *http.Response) (*PutOfferResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PutOfferResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -21850,6 +21914,13 @@ func ParsePostOfferResponseResponse(rsp *http.Response) (*PostOfferResponseRespo
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PostOfferResponseResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -22348,6 +22419,13 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteProductResponse204Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -22689,6 +22767,13 @@ func ParsePatchProductResponse(rsp *http.Response) (*PatchProductResponse, error
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PatchProductResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -22895,6 +22980,13 @@ func ParsePutProductResponse(rsp *http.Response) (*PutProductResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PutProductResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -23683,6 +23775,13 @@ func ParseDeleteMerchRuleResponse(rsp *http.Response) (*DeleteMerchRuleResponse,
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteMerchRuleResponse204Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -24024,6 +24123,13 @@ func ParsePutMerchRuleResponse(rsp *http.Response) (*PutMerchRuleResponse, error
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PutMerchRuleResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -24340,6 +24446,13 @@ func ParseDeleteSegmentResponse(rsp *http.Response) (*DeleteSegmentResponse, err
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteSegmentResponse204Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -24674,6 +24787,13 @@ func ParsePutSegmentResponse(rsp *http.Response) (*PutSegmentResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers PutSegmentResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -15,9 +15,9 @@ import (
 // single-node mode) and hands the valid events to an EventLog, which
 // publishes them to the replicated stream; every node then applies the
 // stream, in order, with ApplyLog, through the same writer and commit as a
-// single node's own writes. Only events go through the log so far: other
-// writes (products, customers, segments, offers, experiments, erasure)
-// stay local to the node that receives them.
+// single node's own writes. Every other write (products, customers,
+// erasure, the services' records) goes through the same log as an op
+// (clusterops.go).
 
 // EventLog is where validated events go in cluster mode instead of the
 // local writer. Append returns once the log has stored every message (a
@@ -166,6 +166,9 @@ func (s *Store) ApplyLog(ctx context.Context, entries []LogEntry) error {
 		// while following live traffic (BenchmarkApplyLogTail).
 		r := &writeReq{events: pend, streamSeq: last, sync: false, done: make(chan writeResult, 1)}
 		_, err := s.submit(ctx, r)
+		if err == nil && s.ops != nil {
+			s.ops.noteApplied(last)
+		}
 		pend, last = nil, 0
 		return err
 	}

@@ -59,6 +59,9 @@ func (s *Store) PutCustomers(cs map[string]Customer) error {
 		}
 		bodies[ext] = body
 	}
+	if s.ops != nil {
+		return s.putCustomersViaLog(bodies)
+	}
 	return s.do(func() error { return s.writeCustomers(cs, bodies) })
 }
 

@@ -13,6 +13,9 @@ import (
 // erase segment, offer and experiment state). Neighbour lists are recomputed
 // without them on the next refresh.
 func (s *Store) EraseCustomer(ext string) error {
+	if s.ops != nil {
+		return s.eraseViaLog(ext)
+	}
 	id, ok := s.cust.lookup(ext)
 	if !ok {
 		return errUnknown("customer", ext)
@@ -20,6 +23,12 @@ func (s *Store) EraseCustomer(ext string) error {
 	if err := s.do(func() error { return s.eraseLocked(id, ext) }); err != nil {
 		return err
 	}
+	return s.afterErase()
+}
+
+// afterErase rebuilds the model without the erased customer and rewrites
+// the snapshot, so no copy of their history remains.
+func (s *Store) afterErase() error {
 	s.Refresh()
 	if !s.opts.InMemory {
 		return s.Snapshot()

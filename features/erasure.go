@@ -80,7 +80,8 @@ func (r *Records) Done(name, ext string) error {
 		return fmt.Errorf("cannot read the %s erasure journal: %w", name, err)
 	}
 	for _, k := range keys {
-		if err := r.Delete(kindErasure+name, k); err != nil && !errors.Is(err, ErrNotFound) {
+		// Local: each node's service finishes its own erasure (cluster mode).
+		if err := r.s.do(func() error { return r.deleteLocked(kindErasure+name, k) }); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}

@@ -70,6 +70,9 @@ func (s *Store) PatchProduct(ext string, pp ProductPatch) (Product, error) {
 	if err := ValidateID("product_id", ext); err != nil {
 		return Product{}, err
 	}
+	if s.ops != nil {
+		return s.patchProductViaLog(ext, pp)
+	}
 	var out Product
 	err := s.do(func() error {
 		cur, _, err := s.GetProduct(ext)
@@ -98,6 +101,9 @@ func (s *Store) PatchProduct(ext string, pp ProductPatch) (Product, error) {
 func (s *Store) PatchCustomer(ext string, attrs map[string]any) (map[string]any, error) {
 	if err := ValidateID("customer_id", ext); err != nil {
 		return nil, err
+	}
+	if s.ops != nil {
+		return s.patchCustomerViaLog(ext, attrs)
 	}
 	var out map[string]any
 	err := s.do(func() error {

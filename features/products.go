@@ -25,6 +25,9 @@ func (s *Store) PutProducts(ps map[string]Product) error {
 			return err
 		}
 	}
+	if s.ops != nil {
+		return s.putProductsViaLog(ps)
+	}
 	return s.do(func() error { return s.writeProducts(ps) })
 }
 
@@ -80,16 +83,23 @@ func (s *Store) DeleteProduct(ext string) error {
 	if !ok || s.Catalog().Product(id) == nil {
 		return errUnknown("product", ext)
 	}
-	return s.do(func() error {
-		wb := s.db.NewWriteBatch()
-		defer wb.Cancel()
-		_ = wb.Delete(keyU32(prefixProduct, id))
-		if err := s.flush(wb); err != nil {
-			return err
-		}
-		s.catalog.Store(s.catalog.Load().with(map[uint32]*Product{id: nil}))
-		return nil
-	})
+	if s.ops != nil {
+		_, err := s.submitOp(OpProductDelete, "", [][]byte{[]byte(ext)}, nil)
+		return err
+	}
+	return s.do(func() error { return s.deleteProductLocked(id) })
+}
+
+// deleteProductLocked removes product id's record; writer goroutine only.
+func (s *Store) deleteProductLocked(id uint32) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	_ = wb.Delete(keyU32(prefixProduct, id))
+	if err := s.flush(wb); err != nil {
+		return err
+	}
+	s.catalog.Store(s.catalog.Load().with(map[uint32]*Product{id: nil}))
+	return nil
 }
 
 func (s *Store) loadProducts() error {

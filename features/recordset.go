@@ -18,15 +18,23 @@ type Records struct{ s *Store }
 // Records returns the store's record view.
 func (s *Store) Records() *Records { return &Records{s: s} }
 
-// Put stores value under (kind, id).
+// Put stores value under (kind, id). In cluster mode it goes through the
+// log and returns once this node has applied it (recordops.go).
 func (r *Records) Put(kind, id string, value []byte) error {
 	s := r.s
-	return s.do(func() error {
-		wb := s.db.NewWriteBatch()
-		defer wb.Cancel()
-		_ = wb.Set(keyRecord(kind, id), value)
-		return s.flush(wb)
-	})
+	if s.ops != nil {
+		_, err := s.submitOp(OpRecordPut, "", [][]byte{[]byte(kind), []byte(id), value}, nil)
+		return err
+	}
+	return s.do(func() error { return r.putLocked(kind, id, value) })
+}
+
+// putLocked stores a record; writer goroutine only.
+func (r *Records) putLocked(kind, id string, value []byte) error {
+	wb := r.s.db.NewWriteBatch()
+	defer wb.Cancel()
+	_ = wb.Set(keyRecord(kind, id), value)
+	return r.s.flush(wb)
 }
 
 // Get returns the value under (kind, id), or ErrNotFound.
@@ -55,12 +63,23 @@ func (r *Records) Delete(kind, id string) error {
 		return err
 	}
 	s := r.s
-	return s.do(func() error {
-		wb := s.db.NewWriteBatch()
-		defer wb.Cancel()
-		_ = wb.Delete(keyRecord(kind, id))
-		return s.flush(wb)
-	})
+	if s.ops != nil {
+		_, err := s.submitOp(OpRecordDelete, "", [][]byte{[]byte(kind), []byte(id)}, nil)
+		return err
+	}
+	return s.do(func() error { return r.deleteLocked(kind, id) })
+}
+
+// deleteLocked removes a record, ErrNotFound when absent; writer goroutine
+// only (the check and the delete are one step against other writes).
+func (r *Records) deleteLocked(kind, id string) error {
+	if _, err := r.Get(kind, id); err != nil {
+		return err
+	}
+	wb := r.s.db.NewWriteBatch()
+	defer wb.Cancel()
+	_ = wb.Delete(keyRecord(kind, id))
+	return r.s.flush(wb)
 }
 
 // List calls fn for every record of kind, in id order; value is valid only

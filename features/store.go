@@ -27,7 +27,8 @@ type Store struct {
 	cust    *dict
 	prod    *dict
 	types   atomic.Pointer[TypeTable]
-	evLog   EventLog // cluster mode: Ingest publishes here (clusterlog.go)
+	evLog   EventLog    // cluster mode: Ingest publishes here (clusterlog.go)
+	ops     *clusterOps // cluster mode: other writes publish here (clusterops.go)
 	idx     *index
 	dedup   *dedupFilter
 	custs   customers

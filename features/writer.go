@@ -121,6 +121,7 @@ func (s *Store) hasKey(k []byte) (bool, error) {
 // flush commits wb (a write other than events, in the writer goroutine)
 // and records its outcome for Ready.
 func (s *Store) flush(wb *badger.WriteBatch) error {
+	s.stampStreamSeq(wb.Set) // an op's commit records its stream sequence (clusterops.go)
 	err := wb.Flush()
 	if err == nil && s.opts.SyncWrites && !s.opts.InMemory {
 		err = s.db.Sync()

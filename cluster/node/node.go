@@ -86,6 +86,7 @@ func Start(ctx context.Context, store *features.Store, cfg Config) (*Node, error
 	n := &Node{cfg: cfg, store: store, nc: nc, st: st, pub: cluster.NewPublisher(st), from: from}
 	n.fol = cluster.NewFollower(st, cluster.FollowerConfig{From: from, ApplyBatch: n.apply, MaxBatch: 512, Poll: cfg.Poll})
 	store.SetEventLog(n)
+	store.SetOpLog(n)
 	rctx, rcancel := context.WithCancel(context.Background())
 	n.cancel = rcancel
 	if err := n.startTicks(rctx); err != nil {
@@ -109,36 +110,51 @@ func (n *Node) run(ctx context.Context) {
 	n.cfg.Log.Error("cluster apply stopped", "stalled_at_seq", st.StalledAt, "applied_seq", st.Applied, "err", err)
 }
 
-// apply is the follower's ApplyBatch: the messages go to the store as one
-// write per run of whole messages (features.ApplyLog).
+// apply is the follower's ApplyBatch: each run of consecutive messages of
+// one kind goes to that kind's applier (dispatch.go), in order.
 func (n *Node) apply(msgs []cluster.Message) error {
-	entries := make([]features.LogEntry, 0, len(msgs))
-	for i, m := range msgs {
-		if m.Subject == n.tickSubject() {
-			if err := n.applyTick(entries, m, msgs[i+1:]); err != nil {
+	for len(msgs) > 0 {
+		if msgs[0].Subject == n.tickSubject() {
+			// Ticks (tick.go) do not parse as subjects of a kind: a run
+			// ends before one, and it is applied alone, told of the ticks
+			// after it in the batch.
+			if err := n.applyTick(nil, msgs[0], msgs[1:]); err != nil {
 				return err
 			}
-			entries = entries[:0]
+			msgs = msgs[1:]
 			continue
 		}
-		p, err := n.st.Subjects.Parse(m.Subject)
-		if err == nil && p.Kind != "ev" {
+		p, err := n.st.Subjects.Parse(msgs[0].Subject)
+		ap, known := appliers[p.Kind]
+		if err == nil && !known {
 			err = fmt.Errorf("message kind %q is not applied by this version", p.Kind)
 		}
 		if err != nil {
-			if aerr := n.store.ApplyLog(context.Background(), entries); aerr != nil {
-				return aerr
-			}
-			return &cluster.BadMessage{Seq: m.Seq, Err: err}
+			return &cluster.BadMessage{Seq: msgs[0].Seq, Err: err}
 		}
-		entries = append(entries, features.LogEntry{Seq: m.Seq, Data: m.Data})
+		run := 1
+		for run < len(msgs) {
+			q, err := n.st.Subjects.Parse(msgs[run].Subject)
+			if err != nil || q.Kind != p.Kind {
+				break
+			}
+			run++
+		}
+		entries := make([]features.LogEntry, run)
+		for i, m := range msgs[:run] {
+			entries[i] = features.LogEntry{Seq: m.Seq, Data: m.Data}
+		}
+		err = ap(n, entries)
+		var bad *features.BadLogEntry
+		if errors.As(err, &bad) {
+			return &cluster.BadMessage{Seq: bad.Seq, Err: bad.Err}
+		}
+		if err != nil {
+			return err
+		}
+		msgs = msgs[run:]
 	}
-	err := n.store.ApplyLog(context.Background(), entries)
-	var bad *features.BadLogEntry
-	if errors.As(err, &bad) {
-		return &cluster.BadMessage{Seq: bad.Seq, Err: bad.Err}
-	}
-	return err
+	return nil
 }
 
 // Append is the store's EventLog: one message per customer run, on the
@@ -146,7 +162,7 @@ func (n *Node) apply(msgs []cluster.Message) error {
 func (n *Node) Append(ctx context.Context, msgs []features.LogMessage) (uint64, []bool, error) {
 	batch := make([]cluster.Msg, len(msgs))
 	for i, m := range msgs {
-		batch[i] = cluster.Msg{Subject: n.st.Subjects.Customer(m.Customer, "ev"), Data: m.Data, ID: m.ID}
+		batch[i] = cluster.Msg{Subject: n.st.Subjects.Customer(m.Customer, kindEvents), Data: m.Data, ID: m.ID}
 	}
 	ack, err := n.pub.Publish(ctx, batch)
 	if err != nil {
@@ -162,7 +178,15 @@ func (n *Node) Status() cluster.Status { return n.fol.Status() }
 func (n *Node) WaitFor(ctx context.Context, seq uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.MinSeq)
 	defer cancel()
-	return n.fol.WaitFor(ctx, seq)
+	if err := n.fol.WaitFor(ctx, seq); err != nil {
+		return err
+	}
+	// Applied, and the services' reloads of what it changed done too (a
+	// segment defined through another node is served, not only stored).
+	if n.store.WaitWatched(ctx, seq) != nil {
+		return &cluster.LagError{Want: seq, Applied: seq - 1}
+	}
+	return nil
 }
 
 // Ready says why the node should not take traffic, or nil: its apply has

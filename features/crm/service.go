@@ -100,6 +100,7 @@ func New(st Store, recs Records, log *slog.Logger) (*Service, error) {
 	}
 	s := &Service{st: st, stored: recs, log: log, kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	s.apply.init()
+	s.watchSegments(recs) // cluster mode: definitions written through other nodes
 	h := features.Hooks{OnEvents: s.onEvents, OnCustomer: s.onCustomer, OnErase: s.onErase, OnTick: s.onTick}
 	// In the writer: no event commits between the build and the hooks.
 	if err := st.Follow(h, s.build); err != nil {

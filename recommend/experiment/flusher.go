@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/recommend/experiment/abtest"
 )
 
@@ -78,11 +79,13 @@ func (x *Service) cycle() {
 			e.raw = encodeExposure(op, forced, c.fp)
 			batch = append(batch, e)
 		}
-		x.mu.Lock()
-		for _, e := range batch {
-			x.addExposureLocked(e)
+		if !x.clustered { // else indexed as applied (clusterwatch.go)
+			x.mu.Lock()
+			for _, e := range batch {
+				x.addExposureLocked(e)
+			}
+			x.mu.Unlock()
 		}
-		x.mu.Unlock()
 		x.pendingExp = append(x.pendingExp, batch...)
 	}
 	expErr := x.writeExposures()
@@ -104,6 +107,8 @@ func (x *Service) cycle() {
 			op.done <- x.erase(func(e *exposure) bool { return e.exp == op.id }, "", op.id)
 		case hookSync:
 			op.done <- errors.Join(expErr, x.writeOutcomes())
+		case hookApplied:
+			x.addApplied(op.applied)
 		}
 	}
 	x.writeOutcomes()
@@ -226,6 +231,27 @@ func (x *Service) writeExposures() error {
 	if len(live) == 0 {
 		return nil
 	}
+	// In chunks of at most features.MaxAppendBytes: in cluster mode that
+	// is one log message, whose sequences are consecutive even when other
+	// nodes append between two chunks (the index keeps each one's).
+	for {
+		n, size := 0, 0
+		for n < len(live) && (n == 0 || size+len(live[n].raw) <= features.MaxAppendBytes) {
+			size += len(live[n].raw)
+			n++
+		}
+		if n == len(live) {
+			return x.appendExposures(live)
+		}
+		if err := x.appendExposures(live[:n]); err != nil {
+			return err
+		}
+		live = live[n:]
+		x.pendingExp = live
+	}
+}
+
+func (x *Service) appendExposures(live []*exposure) error {
 	entries := make([][]byte, len(live))
 	for i, e := range live {
 		entries[i] = e.raw

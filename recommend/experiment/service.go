@@ -46,6 +46,10 @@ type Service struct {
 	pendingOut []*outcomeRef
 
 	stats struct{ exposures, outcomes, dropped, writeErrors atomic.Int64 }
+
+	// clustered: exposures are indexed when applied from the cluster log,
+	// not when written (clusterwatch.go). Set in New.
+	clustered bool
 }
 
 var _ interface {
@@ -91,6 +95,7 @@ func New(recs Records, st Store, params Params, o Options) (*Service, error) {
 	// are attributed once the index is complete.
 	recs.AddJournal(experimentJournal)
 	st.AddHooks(features.Hooks{OnEvents: x.onEvents, OnErase: x.onErase})
+	x.watchCluster() // cluster mode: what other nodes wrote
 	if err := x.rebuild(); err != nil {
 		return nil, err
 	}

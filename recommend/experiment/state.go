@@ -18,6 +18,7 @@ const (
 	hookErase
 	hookDeleteExperiment
 	hookSync
+	hookApplied // exposures another node logged (clusterwatch.go)
 )
 
 type hookOp struct {
@@ -25,6 +26,7 @@ type hookOp struct {
 	outcome outcomeOp
 	id      string // erased customer or deleted experiment
 	done    chan error
+	applied appliedExposures // hookApplied
 }
 
 type outcomeOp struct {

@@ -305,29 +305,26 @@ func (s *Service) erase(ext string) error {
 		}
 	}
 	for _, kind := range []string{offerShownLog, offerResponseLog} {
-		var seqs []uint64
-		var anon [][]byte
+		anon := map[uint64][]byte{}
 		var le offerLogEntry
 		err := s.recs.Scan(kind, 0, func(seq uint64, v []byte) error {
 			if err := decodeOfferLog(v, &le); err != nil || le.cust != ext {
 				return nil
 			}
-			seqs = append(seqs, seq)
 			le.cust, le.rec = "", ""
-			anon = append(anon, encodeOfferLog(nil, &le))
+			anon[seq] = encodeOfferLog(nil, &le)
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("cannot scan %s for erasure: %w", kind, err)
 		}
-		if len(seqs) == 0 {
+		if len(anon) == 0 {
 			continue
 		}
-		if _, err := s.recs.Append(kind, anon); err != nil {
+		// In place: every node does the same when it applies the erasure,
+		// so the logs' sequences stay the same on every node (cluster mode).
+		if err := s.recs.ReplaceEntries(kind, anon); err != nil {
 			return fmt.Errorf("cannot anonymise %s: %w", kind, err)
-		}
-		if err := s.recs.DeleteEntries(kind, seqs); err != nil {
-			return fmt.Errorf("cannot erase %s entries: %w", kind, err)
 		}
 	}
 	return nil
@@ -343,7 +340,8 @@ func (s *Service) rebuild() error {
 	// (this incarnation) still exists, and its state.
 	replay := func(log string, kind byte, fn func(le *offerLogEntry, st *offerState)) error {
 		var le offerLogEntry
-		return s.recs.Scan(log, 0, func(_ uint64, v []byte) error {
+		return s.recs.Scan(log, 0, func(seq uint64, v []byte) error {
+			s.noteCounted(log, seq)
 			if err := decodeOfferLog(v, &le); err != nil || le.kind != kind {
 				bad++
 				return nil

@@ -30,6 +30,8 @@ type Service struct {
 	seed  uint64
 	draws atomic.Uint64
 
+	cw clusterWatch // cluster mode: changes other nodes wrote (clusterwatch.go)
+
 	logq    chan *offerLogJob
 	work    offerWorkQueue
 	runMu   sync.RWMutex // held for reading by every log append
@@ -64,12 +66,15 @@ func New(recs Records, src Store, prof Profiles, eng Ranker, o Options) (*Servic
 		s.custs[i].m = map[string]offerCounts{}
 	}
 	s.work.wake = make(chan struct{}, 1)
+	s.watchCluster()
 	offers, err := s.loadOffers()
 	if err != nil {
 		return nil, err
 	}
 	s.set.Store(s.buildSet(offers))
-	if err := s.rebuild(); err != nil {
+	err = s.rebuild()
+	s.cw.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
 	s.logWG.Add(1)

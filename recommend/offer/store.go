@@ -19,6 +19,7 @@ type Records interface {
 	Append(kind string, entries [][]byte) (uint64, error)
 	Scan(kind string, after uint64, fn func(seq uint64, value []byte) error) error
 	DeleteEntries(kind string, seqs []uint64) error
+	ReplaceEntries(kind string, entries map[uint64][]byte) error
 	AddJournal(name string)
 	Pending(name string) ([]string, error)
 	Done(name, ext string) error

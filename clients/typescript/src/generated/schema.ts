@@ -1949,6 +1949,8 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description Cluster mode only: a stream sequence at or past this write's (the write is applied on this node when it answers). Send it as `X-Affinity-Min-Seq` on a later request, to any node, to see this write there: the node waits (bounded, default 1 s) until it has applied it, else answers 503. */
+        AffinitySeq: number;
         /** @description How many lines an NDJSON export streams (the segment's size when it started, or the number of ids). */
         ExportTotal: number;
         /** @description `nosniff`. */
@@ -2267,6 +2269,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2316,6 +2319,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2361,6 +2365,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2594,6 +2599,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2637,6 +2643,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2681,6 +2688,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3161,6 +3169,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3203,6 +3212,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3510,6 +3520,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3555,6 +3566,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3868,6 +3880,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3939,6 +3952,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3982,6 +3996,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4379,6 +4394,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4436,6 +4452,7 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content?: never;
