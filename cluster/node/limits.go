@@ -22,8 +22,9 @@ import (
 // (each part base64url, cluster.CounterKey). Budget units are taken in
 // blocks (limits_lease.go); caps a unit per call.
 type OfferLimits struct {
-	c   *cluster.Counters
-	log *slog.Logger
+	c      *cluster.Counters
+	claims *cluster.Claims // a showing's budget unit is given back once
+	log    *slog.Logger
 
 	mu        sync.Mutex
 	leases    map[string]*budgetLease // by budget key
@@ -41,7 +42,11 @@ func (n *Node) OfferLimits(ctx context.Context) (*OfferLimits, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &OfferLimits{c: c, log: n.cfg.Log, leases: map[string]*budgetLease{}, stop: make(chan struct{}), done: make(chan struct{})}
+	claims, err := cluster.OpenClaims(ctx, n.st)
+	if err != nil {
+		return nil, err
+	}
+	l := &OfferLimits{c: c, claims: claims, log: n.cfg.Log, leases: map[string]*budgetLease{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go l.sweepLoop()
 	return l, nil
 }
@@ -90,12 +95,36 @@ func (l *OfferLimits) Release(ctx context.Context, u offer.LimitUnit) error {
 	return nil
 }
 
-// Free gives back n budget units of closed, unaccepted showings, to the
+// Free gives back the budget units of closed, unaccepted showings, to the
 // node's block (the next showings here use them; the sweep returns them to
-// the key if they stay unused).
-func (l *OfferLimits) Free(_ context.Context, id, inc string, n int64) error {
-	l.giveBudget(budgetKey(id, inc), n)
-	return nil
+// the key if they stay unused). Each showing is claimed first
+// (freed.<offer>.<incarnation>.<recommendation id>): every node closes
+// every showing it learns of from the stream, by an answer, an expiry or an
+// erasure, and only the first close may give its unit back. A showing
+// without an id (an answer posted without recommendation_id) is logged by
+// the node that took it only, so it needs no claim. A claim that cannot be
+// asked leaves its unit taken: the budget under-used, never passed.
+func (l *OfferLimits) Free(ctx context.Context, id, inc string, showings []string) error {
+	var n int64
+	var errs []error
+	for _, rec := range showings {
+		won := true
+		if rec != "" {
+			var err error
+			won, err = l.claims.Claim(ctx, cluster.CounterKey("freed", id, inc, rec))
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		if won {
+			n++
+		}
+	}
+	if n > 0 {
+		l.giveBudget(budgetKey(id, inc), n)
+	}
+	return errors.Join(errs...)
 }
 
 // Forget purges every cap counter of the customer (any offer, any

@@ -222,17 +222,18 @@ func TestOfferLimitsAcrossNodes(t *testing.T) {
 		}
 	}
 
-	// The nodes' own counts add up to what the clients saw.
-	var total uint64
-	for _, m := range ms {
+	// Showings travel through the stream: once every node has applied
+	// them, each node counts every node's showings, exactly what the
+	// clients saw.
+	waitSameSeq(t, ms)
+	for i, m := range ms {
 		v, err := m.offers.Get("budgeted")
 		if err != nil {
 			t.Fatal(err)
 		}
-		total += v.Performance.Shown
-	}
-	if total != budget {
-		t.Errorf("the nodes logged %d showings of the budgeted offer, want %d", total, budget)
+		if v.Performance.Shown != budget {
+			t.Errorf("node %d counts %d showings of the budgeted offer, want %d", i, v.Performance.Shown, budget)
+		}
 	}
 
 	// A decline, on the node that showed it, frees one unit for everyone.
@@ -270,5 +271,18 @@ func TestOfferLimitsAcrossNodes(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 503 || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(raw), "no offer is shown") {
 		t.Errorf("next-best-offer with the counters unreachable: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+	}
+}
+
+// waitSameSeq waits until every member has applied the stream's last
+// message (and its services have reloaded what it changed).
+func waitSameSeq(t *testing.T, ms []*offerMember) {
+	t.Helper()
+	info, err := ms[0].node.Stream().Stream.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		waitApplied(t, m.member, info.State.LastSeq)
 	}
 }

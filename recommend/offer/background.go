@@ -284,7 +284,7 @@ func (s *Service) erase(ext string) error {
 	sh.mu.Lock()
 	delete(sh.m, ext)
 	sh.mu.Unlock()
-	freed := map[offerIncKey]int64{}
+	freed := map[offerIncKey][]string{}
 	for _, o := range s.set.Load().offers {
 		st := o.st
 		st.mu.Lock()
@@ -293,7 +293,7 @@ func (s *Service) erase(ext string) error {
 				e.done = true
 				delete(st.open, rec)
 				if o.rec.Budget > 0 {
-					freed[offerIncKey{o.id, st.inc}]++
+					freed[offerIncKey{o.id, st.inc}] = append(freed[offerIncKey{o.id, st.inc}], rec)
 				}
 			}
 		}

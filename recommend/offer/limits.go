@@ -25,9 +25,13 @@ type Limits interface {
 	// Release gives back what Reserve took for a showing that was not made
 	// after all (its exposure could not be logged).
 	Release(ctx context.Context, u LimitUnit) error
-	// Free gives back n budget units of an offer incarnation: open showings
-	// closed without an acceptance.
-	Free(ctx context.Context, offer, incarnation string, n int64) error
+	// Free gives back the budget units of an offer incarnation's showings
+	// (their recommendation ids) closed without an acceptance: one unit per
+	// showing, once across all nodes. Every node learns of every showing
+	// (they travel through the stream), so more than one may close the same
+	// one (an answer on one node, an expiry sweep or an erasure on another);
+	// only the first give-back counts, or the budget would be passed.
+	Free(ctx context.Context, offer, incarnation string, showings []string) error
 	// Forget drops an erased customer's cap counts, as the local state does.
 	Forget(ctx context.Context, customer string) error
 }

@@ -143,7 +143,7 @@ type offerIncKey struct{ offer, inc string }
 // the shared counters, once their answers are logged (commitJobs). resp are
 // the logged response entries.
 func (s *Service) freeShared(resp [][]byte) {
-	freed := map[offerIncKey]int64{}
+	freed := map[offerIncKey][]string{}
 	set := s.set.Load()
 	var le offerLogEntry
 	for _, b := range resp {
@@ -151,7 +151,8 @@ func (s *Service) freeShared(resp [][]byte) {
 			continue
 		}
 		if o := set.byID[le.offer]; o != nil && o.st.inc == le.inc && o.rec.Budget > 0 {
-			freed[offerIncKey{le.offer, le.inc}]++
+			k := offerIncKey{le.offer, le.inc}
+			freed[k] = append(freed[k], le.rec)
 		}
 	}
 	s.freeUnits(freed)
@@ -160,15 +161,15 @@ func (s *Service) freeShared(resp [][]byte) {
 // freeUnits calls Limits.Free for each offer incarnation in freed. A
 // failure leaves the units taken (the budget under-used, never passed) and
 // is logged.
-func (s *Service) freeUnits(freed map[offerIncKey]int64) {
+func (s *Service) freeUnits(freed map[offerIncKey][]string) {
 	if len(freed) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limitsTimeout)
 	defer cancel()
-	for k, n := range freed {
-		if err := s.opts.Limits.Free(ctx, k.offer, k.inc, n); err != nil {
-			s.log.Warn("cannot give an offer's budget units back to the shared counters; they stay taken", "offer", k.offer, "units", n, "err", err)
+	for k, recs := range freed {
+		if err := s.opts.Limits.Free(ctx, k.offer, k.inc, recs); err != nil {
+			s.log.Warn("cannot give an offer's budget units back to the shared counters; they stay taken", "offer", k.offer, "units", len(recs), "err", err)
 		}
 	}
 }
@@ -177,7 +178,7 @@ func (s *Service) freeUnits(freed map[offerIncKey]int64) {
 // the budget units of their open showings (which erasure closes without an
 // answer). The cap counts name the customer, so a failure is returned: the
 // erasure journal retries it on the next start.
-func (s *Service) forgetShared(ext string, freed map[offerIncKey]int64) error {
+func (s *Service) forgetShared(ext string, freed map[offerIncKey][]string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), limitsTimeout)
 	defer cancel()
 	if err := s.opts.Limits.Forget(ctx, ext); err != nil {
