@@ -10,6 +10,9 @@ type Hooks struct {
 	OnCustomer func(c uint32)
 	// OnErase is told that a customer was erased.
 	OnErase func(cust uint32, customerID string)
+	// OnMerge is told that customer from's history was merged into to's
+	// (merge.go); OnErase was told of from just before.
+	OnMerge func(from, to uint32)
 }
 
 // AppliedEvent is a committed event with its internal ids.

@@ -100,7 +100,7 @@ func New(st Store, recs Records, log *slog.Logger) (*Service, error) {
 	}
 	s := &Service{st: st, stored: recs, log: log, kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	s.apply.init()
-	h := features.Hooks{OnEvents: s.onEvents, OnCustomer: s.onCustomer, OnErase: s.onErase}
+	h := features.Hooks{OnEvents: s.onEvents, OnCustomer: s.onCustomer, OnErase: s.onErase, OnMerge: s.onMerge}
 	// In the writer: no event commits between the build and the hooks.
 	if err := st.Follow(h, s.build); err != nil {
 		return nil, err
