@@ -227,3 +227,48 @@ func TestMergeThenEraseLeavesNothing(t *testing.T) {
 	s.Close()
 	check(openTestStore(t, dir, nil))
 }
+
+// An event type no longer configured leaves events in the log that the
+// memory skipped: the merge reads the whole log and moves them too, so
+// none stays under the visitor's id (the log holds the wish as c1's).
+func TestMergeMovesEventsOfUnconfiguredTypes(t *testing.T) {
+	dir := t.TempDir()
+	wish := func(o *Options) { o.EventTypes["wish"] = EventType{Weight: 1, Class: ClassViewed} }
+	s := openTestStore(t, dir, wish)
+	ctx := context.Background()
+	if _, err := s.Ingest(ctx, []Event{ev("anon", "p1", "wish"), ev("c1", "p1", "purchase")}, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 { // a log long enough that the wish is not in the newest block
+		if _, err := s.Ingest(ctx, []Event{ev("c1", "p2", "view")}, IngestOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Ingest(ctx, []Event{ev("anon", "p2", "view")}, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	anon, _ := s.CustomerID("anon")
+	s.Close()
+	s = openTestStore(t, dir, nil)
+	if res, err := s.MergeCustomers("anon", "c1"); err != nil || res.Moved != 2 {
+		t.Fatalf("merge: %+v %v", res, err)
+	}
+	c1, _ := s.CustomerID("c1")
+	var rep CheckReport
+	theirs := 0
+	if err := s.db.View(func(txn *badger.Txn) error {
+		return checkDB(txn, func(c uint32, _ uint8) {
+			if c == anon {
+				t.Error("an event is still the visitor's")
+			}
+			if c == c1 {
+				theirs++
+			}
+		}, &rep)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if theirs != 103 {
+		t.Fatalf("the log holds %d events of c1, want 103 (the wish too)", theirs)
+	}
+}
