@@ -39,8 +39,8 @@ import (
 // The memory keeps no log position per event, so a merge reads the log, as
 // erasure does, but newest first, and stops once it found as many of
 // from's events as from's history holds: an anonymous visitor's events are
-// recent, so it reads a few blocks, not the whole log (1M events: 0.58 s
-// whole, docs/identity.md). A stored event type that is no longer
+// recent, so it reads a few blocks, not the whole log (1M events: 0.27 ms
+// a merge against 580 ms for the whole log, docs/identity.md). A stored event type that is no longer
 // configured has events in the log that the memory skipped; then the count
 // cannot tell when all are found, and the whole log is read.
 
