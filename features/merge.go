@@ -40,9 +40,10 @@ import (
 // erasure does, but newest first, and stops once it found as many of
 // from's events as from's history holds: an anonymous visitor's events are
 // recent, so it reads a few blocks, not the whole log (1M events: 0.27 ms
-// a merge against 580 ms for the whole log, docs/identity.md). A stored event type that is no longer
-// configured has events in the log that the memory skipped; then the count
-// cannot tell when all are found, and the whole log is read.
+// a merge, against 580 ms reading it whole; docs/identity.md). A stored
+// event type that is no longer configured has events in the log that the
+// memory skipped; then the count cannot tell when all are found, and the
+// whole log is read.
 
 // MaxMergeEvents bounds the history a merge moves: a merge is one Badger
 // transaction, whose size Badger caps (an anonymous visitor's history is
@@ -99,7 +100,7 @@ type mergePlan struct {
 	after          []func() // erased-list updates, once committed
 	moved          int
 	seq            uint64
-	custMarkBefore int
+	custMarkBefore int // the dictionary's length before, to undo a failed create
 }
 
 // mergeLocked runs a merge in the writer goroutine.
