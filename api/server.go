@@ -346,7 +346,7 @@ func (s *Server) routeTable() []route {
 		// Store-wide figures, rule checking and the key's own scope
 		// (insights.go, rulecheck.go).
 		{"GET", "/v1/insights/value", ScopeRead, "Customers and revenue per value tier, and the revenue share of the top 20% of customers", s.valueInsights, nil},
-		{"POST", "/v1/rules/check", ScopeRead, "Check a segment, eligibility or product (merchandising) rule without storing it", s.checkRule, nil},
+		{"POST", "/v1/rules/check", ScopeRead, "Check a segment or eligibility rule without storing it", s.checkRule, nil},
 		{"GET", "/v1/whoami", ScopeRead, "The scope of the key this request carries", s.whoami, nil},
 
 		// Merchandising rules (rules.go), applied by name with rules= on any list.
