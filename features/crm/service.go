@@ -100,8 +100,9 @@ func New(st Store, recs Records, log *slog.Logger) (*Service, error) {
 	}
 	s := &Service{st: st, stored: recs, log: log, kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	s.apply.init()
-	h := features.Hooks{OnEvents: s.onEvents, OnCustomer: s.onCustomer, OnErase: s.onErase, OnMerge: s.onMerge}
+	h := features.Hooks{OnEvents: s.onEvents, OnCustomer: s.onCustomer, OnErase: s.onErase}
 	// In the writer: no event commits between the build and the hooks.
+	h.OnMerge = s.onMerge // merge.go
 	if err := st.Follow(h, s.build); err != nil {
 		return nil, err
 	}
