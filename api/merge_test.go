@@ -182,3 +182,32 @@ func TestMergeInClusterMode(t *testing.T) {
 		t.Fatalf("problem %+v", p)
 	}
 }
+
+// The visitor's offer exposures leave with them, not onto the customer:
+// the customer is not capped by what the visitor was shown, and the
+// offers' erasure journal is empty once the service has done its part.
+func TestMergeDropsTheVisitorsOfferState(t *testing.T) {
+	s := newOfferServer(t)
+	s.do(t, "PUT", "/v1/offers/once", `{"products":["p1"],"max_per_customer":1}`).want(t, 200)
+	var nbo nboJSON
+	s.do(t, "GET", "/v1/customers/c1/next-best-offer", "").want(t, 200).decode(t, &nbo)
+	if len(nbo.Offers) != 1 {
+		t.Fatalf("setup: c1's offers %+v", nbo)
+	}
+	s.do(t, "GET", "/v1/customers/c1/next-best-offer", "").want(t, 200).decode(t, &nbo)
+	if len(nbo.Offers) != 0 {
+		t.Fatalf("setup: c1 is not capped: %+v", nbo)
+	}
+	s.do(t, "POST", "/v1/customers/newguy/merge", `{"from":"c1"}`).want(t, 200)
+	s.offers.Flush()
+	if p, err := s.store.Records().Pending("offers"); err != nil || len(p) != 0 {
+		t.Fatalf("offers erasure journal: %v %v", p, err)
+	}
+	s.do(t, "GET", "/v1/customers/newguy/next-best-offer", "").want(t, 200).decode(t, &nbo)
+	if len(nbo.Offers) != 1 {
+		t.Fatalf("newguy is capped by the visitor's exposure: %+v", nbo)
+	}
+	if _, ok := s.store.CustomerID("c1"); ok {
+		t.Fatal("c1 still resolves")
+	}
+}
