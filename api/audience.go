@@ -16,24 +16,36 @@ import (
 // or accept an offer (recommend/audience.go, recommend/offer/audience.go).
 // They list people, so they need the admin scope (docs/api-scopes.md).
 
-// audienceParams reads limit, segment and exclude_buyers (default true).
-func audienceParams(c *fiber.Ctx) (limit int, segment string, excludeBuyers bool, err error) {
-	if limit, err = queryLimit(c, recommend.MaxAudienceLimit); err != nil {
-		return 0, "", false, err
+// audienceQuery is what both audience endpoints read from the query.
+type audienceQuery struct {
+	limit         int
+	segment       string
+	excludeBuyers bool
+	rules         []string
+}
+
+// audienceParams reads limit, segment, exclude_buyers (default true) and
+// rules (recommend/audience_rules.go says what rules do to an audience).
+func audienceParams(c *fiber.Ctx) (audienceQuery, error) {
+	var q audienceQuery
+	var err error
+	if q.limit, err = queryLimit(c, recommend.MaxAudienceLimit); err != nil {
+		return q, err
 	}
-	if segment = queryString(c, "segment"); segment != "" {
-		if err := crm.ValidateSegmentName(segment); err != nil {
+	if q.segment = queryString(c, "segment"); q.segment != "" {
+		if err := crm.ValidateSegmentName(q.segment); err != nil {
 			var fe *features.FieldError
 			if errors.As(err, &fe) {
-				return 0, "", false, badRequest("segment", "segment "+fe.Msg)
+				return q, badRequest("segment", "segment "+fe.Msg)
 			}
-			return 0, "", false, err
+			return q, err
 		}
 	}
-	if excludeBuyers, err = queryBool(c, "exclude_buyers", true); err != nil {
-		return 0, "", false, err
+	if q.excludeBuyers, err = queryBool(c, "exclude_buyers", true); err != nil {
+		return q, err
 	}
-	return limit, segment, excludeBuyers, nil
+	q.rules, err = queryRuleNames(c)
+	return q, err
 }
 
 func (s *Server) productAudience(c *fiber.Ctx) error {
@@ -41,11 +53,11 @@ func (s *Server) productAudience(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	limit, segment, excl, err := audienceParams(c)
+	q, err := audienceParams(c)
 	if err != nil {
 		return err
 	}
-	a, err := s.deps.Engine.ProductAudience(c.UserContext(), recommend.AudienceRequest{ProductID: id, Limit: limit, Segment: segment, ExcludeBuyers: excl})
+	a, err := s.deps.Engine.ProductAudience(c.UserContext(), recommend.AudienceRequest{ProductID: id, Limit: q.limit, Segment: q.segment, ExcludeBuyers: q.excludeBuyers, Rules: q.rules})
 	if err != nil {
 		return err
 	}
@@ -60,11 +72,11 @@ func (s *Server) offerAudience(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	limit, segment, excl, err := audienceParams(c)
+	q, err := audienceParams(c)
 	if err != nil {
 		return err
 	}
-	r, err := s.deps.Offers.Audience(c.UserContext(), offer.AudienceRequest{OfferID: id, Limit: limit, Segment: segment, ExcludeBuyers: excl})
+	r, err := s.deps.Offers.Audience(c.UserContext(), offer.AudienceRequest{OfferID: id, Limit: q.limit, Segment: q.segment, ExcludeBuyers: q.excludeBuyers, Rules: q.rules})
 	if err != nil {
 		return err
 	}

@@ -25,12 +25,7 @@ func queryMerch(c *fiber.Ctx, r *recommend.Request, maxLimit int) error {
 	if m.ContextProducts, err = queryIDList(c, "context_products", features.ValidateID); err != nil {
 		return err
 	}
-	if m.Rules, err = queryIDList(c, "rules", func(_, s string) error {
-		if err := crm.ValidateSegmentName(s); err != nil {
-			return badRequest("rules", "rules holds "+strconv.Quote(s)+", which "+err.(*features.FieldError).Msg)
-		}
-		return nil
-	}); err != nil {
+	if m.Rules, err = queryRuleNames(c); err != nil {
 		return err
 	}
 	if m.MaxPerCategory, err = queryCap(c, "max_per_category", maxLimit); err != nil {
@@ -44,6 +39,16 @@ func queryMerch(c *fiber.Ctx, r *recommend.Request, maxLimit int) error {
 	}
 	r.Filter.IncludeUnavailable, err = queryBool(c, "include_unavailable", false)
 	return err
+}
+
+// queryRuleNames reads rules=NAME,NAME (lists and audiences).
+func queryRuleNames(c *fiber.Ctx) ([]string, error) {
+	return queryIDList(c, "rules", func(_, s string) error {
+		if err := crm.ValidateSegmentName(s); err != nil {
+			return badRequest("rules", "rules holds "+strconv.Quote(s)+", which "+err.(*features.FieldError).Msg)
+		}
+		return nil
+	})
 }
 
 // queryIDList reads a comma-separated list of at most

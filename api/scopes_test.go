@@ -35,6 +35,7 @@ var scopeDecisions = map[string]Scope{
 	"PUT /v1/customers/:id":                 ScopeWrite,
 	"PATCH /v1/customers/:id":               ScopeWrite,
 	"DELETE /v1/customers/:id":              ScopeWrite,
+	"POST /v1/customers/:id/merge":          ScopeWrite,
 	"GET /v1/customers":                     ScopeAdmin,
 	"GET /v1/customers/:id/profile":         ScopeRead,
 	"GET /v1/customers/:id/recommendations": ScopeRead,

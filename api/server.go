@@ -311,11 +311,12 @@ func (s *Server) routeTable() []route {
 		{"GET", "/v1/products/:id", ScopeRead, "Read a product", s.getProduct, nil},
 		{"DELETE", "/v1/products/:id", ScopeWrite, "Delete a product record", s.deleteProduct, nil},
 		{"GET", "/v1/products/:id/related", ScopeRead, "Products associated with this one (PTP)", s.related, append([]string{"basis", "customer_id"}, listParams...)},
-		{"GET", "/v1/products/:id/customers", ScopeAdmin, "Customers most likely to buy this product (PTC audience; admin: it lists people)", s.productAudience, []string{"limit", "segment", "exclude_buyers"}},
-		{"GET", "/v1/offers/:id/audience", ScopeAdmin, "Customers to target with this offer: eligible, not capped, ranked like a product's audience (admin: it lists people)", s.offerAudience, []string{"limit", "segment", "exclude_buyers"}},
+		{"GET", "/v1/products/:id/customers", ScopeAdmin, "Customers most likely to buy this product (PTC audience; admin: it lists people)", s.productAudience, []string{"limit", "segment", "exclude_buyers", "rules"}},
+		{"GET", "/v1/offers/:id/audience", ScopeAdmin, "Customers to target with this offer: eligible, not capped, ranked like a product's audience (admin: it lists people)", s.offerAudience, []string{"limit", "segment", "exclude_buyers", "rules"}},
 		{"PUT", "/v1/customers/:id", ScopeWrite, "Create or replace a customer's attributes", s.putCustomer, nil},
 		{"PATCH", "/v1/customers/:id", ScopeWrite, "Merge attributes into a customer's (a null attribute is removed; never creates)", s.patchCustomer, nil},
 		{"DELETE", "/v1/customers/:id", ScopeWrite, "Erase a customer and every event of theirs", s.deleteCustomer, nil},
+		{"POST", "/v1/customers/:id/merge", ScopeWrite, "Move an anonymous visitor's history onto this customer: {\"from\": \"<anonymous id>\"} (merge.go)", s.mergeCustomer, nil},
 		// Listing ids enumerates people: admin only (a read key is what a
 		// storefront page embeds).
 		{"GET", "/v1/customers", ScopeAdmin, "A sample of customer ids (for load tests; admin only)", s.listCustomers, []string{"limit"}},

@@ -215,8 +215,11 @@ type nboReply struct {
 type ruleCheckBody struct {
 	Rule *string `json:"rule"`
 	// Segment says the rule defines a segment, which may not refer to
-	// segments (an offer's eligibility may).
+	// segments (an offer's eligibility may). Kind segment says the same.
 	Segment bool `json:"segment"`
+	// Kind is eligibility (the default), segment or product
+	// (rulecheck.go).
+	Kind string `json:"kind"`
 }
 
 // ruleCheckReply is POST /v1/rules/check for a rule that compiles.

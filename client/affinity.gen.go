@@ -362,6 +362,27 @@ func (e RuleCheckValid) Valid() bool {
 	}
 }
 
+// Defines values for RuleCheckBodyKind.
+const (
+	RuleCheckBodyKindEligibility RuleCheckBodyKind = "eligibility"
+	RuleCheckBodyKindProduct     RuleCheckBodyKind = "product"
+	RuleCheckBodyKindSegment     RuleCheckBodyKind = "segment"
+)
+
+// Valid indicates whether the value is a known member of the RuleCheckBodyKind enum.
+func (e RuleCheckBodyKind) Valid() bool {
+	switch e {
+	case RuleCheckBodyKindEligibility:
+		return true
+	case RuleCheckBodyKindProduct:
+		return true
+	case RuleCheckBodyKindSegment:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TierSummaryTier.
 const (
 	TierSummaryTierAtRisk         TierSummaryTier = "at_risk"
@@ -839,6 +860,30 @@ type MerchRuleList struct {
 	Rules []MerchRule `json:"rules"`
 }
 
+// MergeBody defines model for MergeBody.
+type MergeBody struct {
+	// From The anonymous id whose history moves onto the customer; not the customer's own id.
+	From ID `json:"from"`
+}
+
+// MergeResult defines model for MergeResult.
+type MergeResult struct {
+	// AlreadyMerged `from` had been merged into this customer before; nothing was done.
+	AlreadyMerged bool `json:"already_merged"`
+
+	// Created The customer did not exist and was created.
+	Created bool `json:"created"`
+
+	// CustomerId 1 to 256 bytes of printable UTF-8.
+	CustomerId ID `json:"customer_id"`
+
+	// EventsMoved Events that moved onto the customer (0 on a repeat).
+	EventsMoved int `json:"events_moved"`
+
+	// From 1 to 256 bytes of printable UTF-8.
+	From ID `json:"from"`
+}
+
 // NextBestOffer defines model for NextBestOffer.
 type NextBestOffer struct {
 	Experiment       *string       `json:"experiment"`
@@ -1167,11 +1212,30 @@ type RuleCheckValid bool
 
 // RuleCheckBody defines model for RuleCheckBody.
 type RuleCheckBody struct {
-	Rule string `json:"rule"`
+	// Kind What the rule is: `eligibility` (the default; an offer's
+	// eligibility, over profile fields, may name segments), `segment`
+	// (a segment's rule, over profile fields, may not name segments)
+	// or `product` (a merchandising rule's `when`, over product fields,
+	// compiled and cost-checked as `PUT /v1/rules/{name}` does; the
+	// problem names `rule`, this body's field, where the PUT names
+	// `when`). An empty rule is valid for the profile kinds and a 400
+	// for product.
+	Kind *RuleCheckBodyKind `json:"kind,omitempty"`
+	Rule string             `json:"rule"`
 
-	// Segment Check it as a segment's rule (which may not refer to segments).
+	// Segment Check it as a segment's rule (which may not refer to segments); the older spelling of kind segment. With kind eligibility or product it is a 400 naming kind.
 	Segment *bool `json:"segment,omitempty"`
 }
+
+// RuleCheckBodyKind What the rule is: `eligibility` (the default; an offer's
+// eligibility, over profile fields, may name segments), `segment`
+// (a segment's rule, over profile fields, may not name segments)
+// or `product` (a merchandising rule's `when`, over product fields,
+// compiled and cost-checked as `PUT /v1/rules/{name}` does; the
+// problem names `rule`, this body's field, where the PUT names
+// `when`). An empty rule is valid for the profile kinds and a 400
+// for product.
+type RuleCheckBodyKind string
 
 // Segment defines model for Segment.
 type Segment struct {
@@ -1394,6 +1458,9 @@ type WhoAmIScope string
 
 // AudienceLimit defines model for AudienceLimit.
 type AudienceLimit = int
+
+// AudienceRules defines model for AudienceRules.
+type AudienceRules = string
 
 // AudienceSegment defines model for AudienceSegment.
 type AudienceSegment = SegmentName
@@ -1802,6 +1869,9 @@ type GetOfferAudienceParams struct {
 
 	// ExcludeBuyers Leave out customers who bought one of the offer's products (default true).
 	ExcludeBuyers *bool `form:"exclude_buyers,omitempty" json:"exclude_buyers,omitempty"`
+
+	// Rules Merchandising rules, comma-separated names (at most 100), applied to the products the audience is made from: filter leaves its products out as targets and as evidence (the audience of a filtered product is empty), boost and bury make them count 1 + weight times more or less; a pin rule or an unknown name is a 400 naming rules. docs/merchandising.md.
+	Rules *AudienceRules `form:"rules,omitempty" json:"rules,omitempty"`
 }
 
 // GetOfferPerformanceParams defines parameters for GetOfferPerformance.
@@ -1928,6 +1998,9 @@ type GetProductAudienceParams struct {
 
 	// ExcludeBuyers Leave out customers who bought the product already (default true).
 	ExcludeBuyers *ExcludeBuyers `form:"exclude_buyers,omitempty" json:"exclude_buyers,omitempty"`
+
+	// Rules Merchandising rules, comma-separated names (at most 100), applied to the products the audience is made from: filter leaves its products out as targets and as evidence (the audience of a filtered product is empty), boost and bury make them count 1 + weight times more or less; a pin rule or an unknown name is a 400 naming rules. docs/merchandising.md.
+	Rules *AudienceRules `form:"rules,omitempty" json:"rules,omitempty"`
 }
 
 // GetRelatedParams defines parameters for GetRelated.
@@ -2079,6 +2152,9 @@ type PatchCustomerJSONRequestBody = CustomerPatch
 
 // PutCustomerJSONRequestBody defines body for PutCustomer for application/json ContentType.
 type PutCustomerJSONRequestBody = CustomerBody
+
+// MergeCustomerJSONRequestBody defines body for MergeCustomer for application/json ContentType.
+type MergeCustomerJSONRequestBody = MergeBody
 
 // PostEventsJSONRequestBody defines body for PostEvents for application/json ContentType.
 type PostEventsJSONRequestBody PostEventsJSONBody
@@ -2600,6 +2676,46 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/customers/{id}/events (the `GetCustomerEvents` operationId).
 	GetCustomerEvents(ctx context.Context, id CustomerIDPath, params *GetCustomerEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// MergeCustomerWithBody Move an anonymous visitor's history onto this customer
+	//
+	// Call it when a visitor logs in: every event of `from` becomes this
+	// customer's, at once (their lists leave out what the visitor saw and
+	// bought, their profile and value count it; neighbour lists follow at
+	// the next model build). The customer's attributes win; `from`'s fill
+	// in the keys the customer lacks. Then `from` is gone as after an
+	// erasure: its id, record, segment membership, offer history and
+	// experiment exposures are removed, and reads of it do not re-create
+	// it (an event naming it again starts a new visitor). The customer is
+	// created when unknown and keeps their own experiment assignments.
+	// One transaction: a crash leaves all of it or none. Repeating the
+	// merge is a 200 that does nothing (`already_merged`). See
+	// docs/identity.md. A cluster node answers 501 (not replicated yet).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/customers/{id}/merge (the `MergeCustomer` operationId).
+	MergeCustomerWithBody(ctx context.Context, id CustomerIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MergeCustomer Move an anonymous visitor's history onto this customer
+	//
+	// Call it when a visitor logs in: every event of `from` becomes this
+	// customer's, at once (their lists leave out what the visitor saw and
+	// bought, their profile and value count it; neighbour lists follow at
+	// the next model build). The customer's attributes win; `from`'s fill
+	// in the keys the customer lacks. Then `from` is gone as after an
+	// erasure: its id, record, segment membership, offer history and
+	// experiment exposures are removed, and reads of it do not re-create
+	// it (an event naming it again starts a new visitor). The customer is
+	// created when unknown and keeps their own experiment assignments.
+	// One transaction: a crash leaves all of it or none. Repeating the
+	// merge is a 200 that does nothing (`already_merged`). See
+	// docs/identity.md. A cluster node answers 501 (not replicated yet).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/customers/{id}/merge (the `MergeCustomer` operationId).
+	MergeCustomer(ctx context.Context, id CustomerIDPath, body MergeCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetNextBestOffer The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)
 	//
 	// Corresponds with GET /v1/customers/{id}/next-best-offer (the `GetNextBestOffer` operationId).
@@ -2896,24 +3012,30 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/rules (the `ListMerchRules` operationId).
 	ListMerchRules(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CheckRuleWithBody Check a segment or eligibility rule without storing it
+	// CheckRuleWithBody Check a segment, eligibility or product (merchandising) rule without storing it
 	//
-	// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
-	// or an offer's `eligibility` would, and stores nothing: a wrong rule
-	// gets the same 400 those would, naming the line and column. An empty
-	// rule is valid (an offer's eligibility may be empty).
+	// Compiles the rule as `PUT /v1/segments/{name}` (`kind: segment`, or
+	// the older `segment: true`), an offer's `eligibility` (`kind:
+	// eligibility`, the default) or a merchandising rule's `when` (`kind:
+	// product`, `PUT /v1/rules/{name}`) would, and stores nothing: a wrong
+	// rule gets the same 400 those would, naming the line and column. An
+	// empty rule is valid for the profile kinds (an offer's eligibility
+	// may be empty) and a 400 for product (`when` is required).
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/rules/check (the `CheckRule` operationId).
 	CheckRuleWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CheckRule Check a segment or eligibility rule without storing it
+	// CheckRule Check a segment, eligibility or product (merchandising) rule without storing it
 	//
-	// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
-	// or an offer's `eligibility` would, and stores nothing: a wrong rule
-	// gets the same 400 those would, naming the line and column. An empty
-	// rule is valid (an offer's eligibility may be empty).
+	// Compiles the rule as `PUT /v1/segments/{name}` (`kind: segment`, or
+	// the older `segment: true`), an offer's `eligibility` (`kind:
+	// eligibility`, the default) or a merchandising rule's `when` (`kind:
+	// product`, `PUT /v1/rules/{name}`) would, and stores nothing: a wrong
+	// rule gets the same 400 those would, naming the line and column. An
+	// empty rule is valid for the profile kinds (an offer's eligibility
+	// may be empty) and a 400 for product (`when` is required).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3298,6 +3420,66 @@ func (c *RawClient) PutCustomer(ctx context.Context, id CustomerIDPath, body Put
 // Corresponds with GET /v1/customers/{id}/events (the `GetCustomerEvents` operationId).
 func (c *RawClient) GetCustomerEvents(ctx context.Context, id CustomerIDPath, params *GetCustomerEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCustomerEventsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MergeCustomerWithBody Move an anonymous visitor's history onto this customer
+//
+// Call it when a visitor logs in: every event of `from` becomes this
+// customer's, at once (their lists leave out what the visitor saw and
+// bought, their profile and value count it; neighbour lists follow at
+// the next model build). The customer's attributes win; `from`'s fill
+// in the keys the customer lacks. Then `from` is gone as after an
+// erasure: its id, record, segment membership, offer history and
+// experiment exposures are removed, and reads of it do not re-create
+// it (an event naming it again starts a new visitor). The customer is
+// created when unknown and keeps their own experiment assignments.
+// One transaction: a crash leaves all of it or none. Repeating the
+// merge is a 200 that does nothing (`already_merged`). See
+// docs/identity.md. A cluster node answers 501 (not replicated yet).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/customers/{id}/merge (the `MergeCustomer` operationId).
+func (c *RawClient) MergeCustomerWithBody(ctx context.Context, id CustomerIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMergeCustomerRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MergeCustomer Move an anonymous visitor's history onto this customer
+//
+// Call it when a visitor logs in: every event of `from` becomes this
+// customer's, at once (their lists leave out what the visitor saw and
+// bought, their profile and value count it; neighbour lists follow at
+// the next model build). The customer's attributes win; `from`'s fill
+// in the keys the customer lacks. Then `from` is gone as after an
+// erasure: its id, record, segment membership, offer history and
+// experiment exposures are removed, and reads of it do not re-create
+// it (an event naming it again starts a new visitor). The customer is
+// created when unknown and keeps their own experiment assignments.
+// One transaction: a crash leaves all of it or none. Repeating the
+// merge is a 200 that does nothing (`already_merged`). See
+// docs/identity.md. A cluster node answers 501 (not replicated yet).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/customers/{id}/merge (the `MergeCustomer` operationId).
+func (c *RawClient) MergeCustomer(ctx context.Context, id CustomerIDPath, body MergeCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMergeCustomerRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3954,12 +4136,15 @@ func (c *RawClient) ListMerchRules(ctx context.Context, reqEditors ...RequestEdi
 	return c.Client.Do(req)
 }
 
-// CheckRuleWithBody Check a segment or eligibility rule without storing it
+// CheckRuleWithBody Check a segment, eligibility or product (merchandising) rule without storing it
 //
-// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
-// or an offer's `eligibility` would, and stores nothing: a wrong rule
-// gets the same 400 those would, naming the line and column. An empty
-// rule is valid (an offer's eligibility may be empty).
+// Compiles the rule as `PUT /v1/segments/{name}` (`kind: segment`, or
+// the older `segment: true`), an offer's `eligibility` (`kind:
+// eligibility`, the default) or a merchandising rule's `when` (`kind:
+// product`, `PUT /v1/rules/{name}`) would, and stores nothing: a wrong
+// rule gets the same 400 those would, naming the line and column. An
+// empty rule is valid for the profile kinds (an offer's eligibility
+// may be empty) and a 400 for product (`when` is required).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3976,12 +4161,15 @@ func (c *RawClient) CheckRuleWithBody(ctx context.Context, contentType string, b
 	return c.Client.Do(req)
 }
 
-// CheckRule Check a segment or eligibility rule without storing it
+// CheckRule Check a segment, eligibility or product (merchandising) rule without storing it
 //
-// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
-// or an offer's `eligibility` would, and stores nothing: a wrong rule
-// gets the same 400 those would, naming the line and column. An empty
-// rule is valid (an offer's eligibility may be empty).
+// Compiles the rule as `PUT /v1/segments/{name}` (`kind: segment`, or
+// the older `segment: true`), an offer's `eligibility` (`kind:
+// eligibility`, the default) or a merchandising rule's `when` (`kind:
+// product`, `PUT /v1/rules/{name}`) would, and stores nothing: a wrong
+// rule gets the same 400 those would, naming the line and column. An
+// empty rule is valid for the profile kinds (an offer's eligibility
+// may be empty) and a 400 for product (`when` is required).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4808,6 +4996,53 @@ func NewGetCustomerEventsRequest(server string, id CustomerIDPath, params *GetCu
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewMergeCustomerRequest calls the generic MergeCustomer builder with application/json body
+func NewMergeCustomerRequest(server string, id CustomerIDPath, body MergeCustomerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMergeCustomerRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewMergeCustomerRequestWithBody constructs an http.Request for the MergeCustomer method, with any body, and a specified content type
+func NewMergeCustomerRequestWithBody(server string, id CustomerIDPath, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/customers/%s/merge", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5852,6 +6087,18 @@ func NewGetOfferAudienceRequest(server string, id OfferIDPath, params *GetOfferA
 
 		}
 
+		if params.Rules != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "rules", *params.Rules, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -6680,6 +6927,18 @@ func NewGetProductAudienceRequest(server string, id ProductIDPath, params *GetPr
 		if params.ExcludeBuyers != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude_buyers", *params.ExcludeBuyers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Rules != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "rules", *params.Rules, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -7934,6 +8193,46 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/customers/{id}/events (the `GetCustomerEvents` operationId).
 	GetCustomerEventsWithResponse(ctx context.Context, id CustomerIDPath, params *GetCustomerEventsParams, reqEditors ...RequestEditorFn) (*GetCustomerEventsResponse, error)
 
+	// MergeCustomerWithBodyWithResponse Move an anonymous visitor's history onto this customer
+	//
+	// Call it when a visitor logs in: every event of `from` becomes this
+	// customer's, at once (their lists leave out what the visitor saw and
+	// bought, their profile and value count it; neighbour lists follow at
+	// the next model build). The customer's attributes win; `from`'s fill
+	// in the keys the customer lacks. Then `from` is gone as after an
+	// erasure: its id, record, segment membership, offer history and
+	// experiment exposures are removed, and reads of it do not re-create
+	// it (an event naming it again starts a new visitor). The customer is
+	// created when unknown and keeps their own experiment assignments.
+	// One transaction: a crash leaves all of it or none. Repeating the
+	// merge is a 200 that does nothing (`already_merged`). See
+	// docs/identity.md. A cluster node answers 501 (not replicated yet).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/customers/{id}/merge (the `MergeCustomer` operationId).
+	MergeCustomerWithBodyWithResponse(ctx context.Context, id CustomerIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MergeCustomerResponse, error)
+
+	// MergeCustomerWithResponse Move an anonymous visitor's history onto this customer
+	//
+	// Call it when a visitor logs in: every event of `from` becomes this
+	// customer's, at once (their lists leave out what the visitor saw and
+	// bought, their profile and value count it; neighbour lists follow at
+	// the next model build). The customer's attributes win; `from`'s fill
+	// in the keys the customer lacks. Then `from` is gone as after an
+	// erasure: its id, record, segment membership, offer history and
+	// experiment exposures are removed, and reads of it do not re-create
+	// it (an event naming it again starts a new visitor). The customer is
+	// created when unknown and keeps their own experiment assignments.
+	// One transaction: a crash leaves all of it or none. Repeating the
+	// merge is a 200 that does nothing (`already_merged`). See
+	// docs/identity.md. A cluster node answers 501 (not replicated yet).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/customers/{id}/merge (the `MergeCustomer` operationId).
+	MergeCustomerWithResponse(ctx context.Context, id CustomerIDPath, body MergeCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*MergeCustomerResponse, error)
+
 	// GetNextBestOfferWithResponse The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -8272,24 +8571,30 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/rules (the `ListMerchRules` operationId).
 	ListMerchRulesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListMerchRulesResponse, error)
 
-	// CheckRuleWithBodyWithResponse Check a segment or eligibility rule without storing it
+	// CheckRuleWithBodyWithResponse Check a segment, eligibility or product (merchandising) rule without storing it
 	//
-	// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
-	// or an offer's `eligibility` would, and stores nothing: a wrong rule
-	// gets the same 400 those would, naming the line and column. An empty
-	// rule is valid (an offer's eligibility may be empty).
+	// Compiles the rule as `PUT /v1/segments/{name}` (`kind: segment`, or
+	// the older `segment: true`), an offer's `eligibility` (`kind:
+	// eligibility`, the default) or a merchandising rule's `when` (`kind:
+	// product`, `PUT /v1/rules/{name}`) would, and stores nothing: a wrong
+	// rule gets the same 400 those would, naming the line and column. An
+	// empty rule is valid for the profile kinds (an offer's eligibility
+	// may be empty) and a 400 for product (`when` is required).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/rules/check (the `CheckRule` operationId).
 	CheckRuleWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckRuleResponse, error)
 
-	// CheckRuleWithResponse Check a segment or eligibility rule without storing it
+	// CheckRuleWithResponse Check a segment, eligibility or product (merchandising) rule without storing it
 	//
-	// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
-	// or an offer's `eligibility` would, and stores nothing: a wrong rule
-	// gets the same 400 those would, naming the line and column. An empty
-	// rule is valid (an offer's eligibility may be empty).
+	// Compiles the rule as `PUT /v1/segments/{name}` (`kind: segment`, or
+	// the older `segment: true`), an offer's `eligibility` (`kind:
+	// eligibility`, the default) or a merchandising rule's `when` (`kind:
+	// product`, `PUT /v1/rules/{name}`) would, and stores nothing: a wrong
+	// rule gets the same 400 those would, naming the line and column. An
+	// empty rule is valid for the profile kinds (an offer's eligibility
+	// may be empty) and a 400 for product (`when` is required).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10133,6 +10438,196 @@ func (r GetCustomerEventsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetCustomerEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MergeCustomerResponse200Headers the declared response headers of an HTTP 200 response for MergeCustomer
+type MergeCustomerResponse200Headers struct {
+	XRequestID string
+}
+
+// MergeCustomerResponse400Headers the declared response headers of an HTTP 400 response for MergeCustomer
+type MergeCustomerResponse400Headers struct {
+	XRequestID string
+}
+
+// MergeCustomerResponse401Headers the declared response headers of an HTTP 401 response for MergeCustomer
+type MergeCustomerResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// MergeCustomerResponse403Headers the declared response headers of an HTTP 403 response for MergeCustomer
+type MergeCustomerResponse403Headers struct {
+	XRequestID string
+}
+
+// MergeCustomerResponse404Headers the declared response headers of an HTTP 404 response for MergeCustomer
+type MergeCustomerResponse404Headers struct {
+	XRequestID string
+}
+
+// MergeCustomerResponse409Headers the declared response headers of an HTTP 409 response for MergeCustomer
+type MergeCustomerResponse409Headers struct {
+	XRequestID string
+}
+
+// MergeCustomerResponse413Headers the declared response headers of an HTTP 413 response for MergeCustomer
+type MergeCustomerResponse413Headers struct {
+	XRequestID string
+}
+
+// MergeCustomerResponse429Headers the declared response headers of an HTTP 429 response for MergeCustomer
+type MergeCustomerResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// MergeCustomerResponse500Headers the declared response headers of an HTTP 500 response for MergeCustomer
+type MergeCustomerResponse500Headers struct {
+	XRequestID string
+}
+
+// MergeCustomerResponse501Headers the declared response headers of an HTTP 501 response for MergeCustomer
+type MergeCustomerResponse501Headers struct {
+	XRequestID string
+}
+
+// MergeCustomerResponse503Headers the declared response headers of an HTTP 503 response for MergeCustomer
+type MergeCustomerResponse503Headers struct {
+	XRequestID string
+}
+
+type MergeCustomerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MergeResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
+	ApplicationproblemJSON501 *NotImplemented
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *MergeCustomerResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *MergeCustomerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *MergeCustomerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *MergeCustomerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *MergeCustomerResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *MergeCustomerResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *MergeCustomerResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MergeCustomerResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *MergeCustomerResponse500Headers
+	// Headers501 the parsed response headers for an HTTP 501 response
+	Headers501 *MergeCustomerResponse501Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *MergeCustomerResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MergeCustomerResponse) GetJSON200() *MergeResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r MergeCustomerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MergeCustomerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r MergeCustomerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r MergeCustomerResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r MergeCustomerResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r MergeCustomerResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r MergeCustomerResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r MergeCustomerResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON501 returns the response for an HTTP 501 `application/problem+json` response
+func (r MergeCustomerResponse) GetApplicationproblemJSON501() *NotImplemented {
+	return r.ApplicationproblemJSON501
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r MergeCustomerResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MergeCustomerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MergeCustomerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MergeCustomerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MergeCustomerResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15980,6 +16475,58 @@ func (c *ClientWithResponses) GetCustomerEventsWithResponse(ctx context.Context,
 	return ParseGetCustomerEventsResponse(rsp)
 }
 
+// MergeCustomerWithBodyWithResponse Move an anonymous visitor's history onto this customer
+//
+// Call it when a visitor logs in: every event of `from` becomes this
+// customer's, at once (their lists leave out what the visitor saw and
+// bought, their profile and value count it; neighbour lists follow at
+// the next model build). The customer's attributes win; `from`'s fill
+// in the keys the customer lacks. Then `from` is gone as after an
+// erasure: its id, record, segment membership, offer history and
+// experiment exposures are removed, and reads of it do not re-create
+// it (an event naming it again starts a new visitor). The customer is
+// created when unknown and keeps their own experiment assignments.
+// One transaction: a crash leaves all of it or none. Repeating the
+// merge is a 200 that does nothing (`already_merged`). See
+// docs/identity.md. A cluster node answers 501 (not replicated yet).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/customers/{id}/merge (the `MergeCustomer` operationId).
+func (c *ClientWithResponses) MergeCustomerWithBodyWithResponse(ctx context.Context, id CustomerIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MergeCustomerResponse, error) {
+	rsp, err := c.MergeCustomerWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMergeCustomerResponse(rsp)
+}
+
+// MergeCustomerWithResponse Move an anonymous visitor's history onto this customer
+//
+// Call it when a visitor logs in: every event of `from` becomes this
+// customer's, at once (their lists leave out what the visitor saw and
+// bought, their profile and value count it; neighbour lists follow at
+// the next model build). The customer's attributes win; `from`'s fill
+// in the keys the customer lacks. Then `from` is gone as after an
+// erasure: its id, record, segment membership, offer history and
+// experiment exposures are removed, and reads of it do not re-create
+// it (an event naming it again starts a new visitor). The customer is
+// created when unknown and keeps their own experiment assignments.
+// One transaction: a crash leaves all of it or none. Repeating the
+// merge is a 200 that does nothing (`already_merged`). See
+// docs/identity.md. A cluster node answers 501 (not replicated yet).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/customers/{id}/merge (the `MergeCustomer` operationId).
+func (c *ClientWithResponses) MergeCustomerWithResponse(ctx context.Context, id CustomerIDPath, body MergeCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*MergeCustomerResponse, error) {
+	rsp, err := c.MergeCustomer(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMergeCustomerResponse(rsp)
+}
+
 // GetNextBestOfferWithResponse The next best offers for a customer: eligible, active, in budget, not capped, ranked by propensity x value x priority (Thompson sampling)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -16528,12 +17075,15 @@ func (c *ClientWithResponses) ListMerchRulesWithResponse(ctx context.Context, re
 	return ParseListMerchRulesResponse(rsp)
 }
 
-// CheckRuleWithBodyWithResponse Check a segment or eligibility rule without storing it
+// CheckRuleWithBodyWithResponse Check a segment, eligibility or product (merchandising) rule without storing it
 //
-// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
-// or an offer's `eligibility` would, and stores nothing: a wrong rule
-// gets the same 400 those would, naming the line and column. An empty
-// rule is valid (an offer's eligibility may be empty).
+// Compiles the rule as `PUT /v1/segments/{name}` (`kind: segment`, or
+// the older `segment: true`), an offer's `eligibility` (`kind:
+// eligibility`, the default) or a merchandising rule's `when` (`kind:
+// product`, `PUT /v1/rules/{name}`) would, and stores nothing: a wrong
+// rule gets the same 400 those would, naming the line and column. An
+// empty rule is valid for the profile kinds (an offer's eligibility
+// may be empty) and a 400 for product (`when` is required).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16546,12 +17096,15 @@ func (c *ClientWithResponses) CheckRuleWithBodyWithResponse(ctx context.Context,
 	return ParseCheckRuleResponse(rsp)
 }
 
-// CheckRuleWithResponse Check a segment or eligibility rule without storing it
+// CheckRuleWithResponse Check a segment, eligibility or product (merchandising) rule without storing it
 //
-// Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
-// or an offer's `eligibility` would, and stores nothing: a wrong rule
-// gets the same 400 those would, naming the line and column. An empty
-// rule is valid (an offer's eligibility may be empty).
+// Compiles the rule as `PUT /v1/segments/{name}` (`kind: segment`, or
+// the older `segment: true`), an offer's `eligibility` (`kind:
+// eligibility`, the default) or a merchandising rule's `when` (`kind:
+// product`, `PUT /v1/rules/{name}`) would, and stores nothing: a wrong
+// rule gets the same 400 those would, naming the line and column. An
+// empty rule is valid for the profile kinds (an offer's eligibility
+// may be empty) and a 400 for product (`when` is required).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18791,6 +19344,229 @@ func ParseGetCustomerEventsResponse(rsp *http.Response) (*GetCustomerEventsRespo
 			headers.XRequestID = value
 		}
 		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMergeCustomerResponse parses an HTTP response from a MergeCustomerWithResponse call
+func ParseMergeCustomerResponse(rsp *http.Response) (*MergeCustomerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MergeCustomerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MergeResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 501:
+		var dest NotImplemented
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON501 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers MergeCustomerResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers MergeCustomerResponse400Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers MergeCustomerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers MergeCustomerResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers MergeCustomerResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers MergeCustomerResponse409Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers MergeCustomerResponse413Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers MergeCustomerResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers MergeCustomerResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 501:
+		var headers MergeCustomerResponse501Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers501 = &headers
+	case rsp.StatusCode == 503:
+		var headers MergeCustomerResponse503Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

@@ -118,7 +118,7 @@ func checkDB(txn *badger.Txn, count func(cust uint32, typ uint8), rep *CheckRepo
 		item := it.Item()
 		key := binary.BigEndian.Uint64(item.Key()[len(prefixLog):])
 		err := item.Value(func(v []byte) error {
-			if len(v) > 0 && v[0] == recErase {
+			if len(v) > 0 && (v[0] == recErase || v[0] == recMerge) {
 				return nil
 			}
 			return eachLogEvent(v, key, &le, func(seq uint64, e *logEvent) error {

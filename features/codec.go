@@ -15,6 +15,8 @@ const (
 	// insert), and one key per event held a bulk import to two thirds of
 	// what it reached with no log keys at all.
 	recEventBlock byte = 3
+	// recMerge moves one customer's history onto another's (merge.go).
+	recMerge byte = 4
 )
 
 // Blocks stay under Badger's value threshold (1 KB, openBadger), so they

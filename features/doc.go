@@ -17,7 +17,8 @@
 // ingest.go, writer.go and commit.go (validation, the one writer goroutine
 // and its group commit); refresh.go (model rebuilds and the background
 // loop); hooks.go (how other packages follow commits); products.go,
-// customers.go and erase.go (records and erasure); Records (recordset.go,
+// customers.go and erase.go (records and erasure); merge.go (an anonymous
+// visitor's history moved onto a customer); Records (recordset.go,
 // applog.go, erasure.go: what services beside ranking keep here); and
 // import.go (the bulk load of `affinity import`).
 //

@@ -84,10 +84,24 @@ func (s *Store) loadErased() error {
 	return nil
 }
 
+// kvSetter is a Badger write batch or transaction.
+type kvSetter interface{ Set(k, v []byte) error }
+
 // markErased writes ext's entry into wb (and the key, at the first
 // erasure) and returns the function that adds it to the list once wb is
 // committed. Writer goroutine only.
-func (s *Store) markErased(wb *badger.WriteBatch, ext string) (func(), error) {
+func (s *Store) markErased(wb kvSetter, ext string) (func(), error) {
+	key, err := s.erasureKey(wb)
+	if err != nil {
+		return nil, err
+	}
+	return s.markErasedKey(wb, key, ext)
+}
+
+// erasureKey is the list's hash key, made and written into wb at the first
+// erasure (the list takes it once wb is committed, through
+// markErasedKey's function). Writer goroutine only.
+func (s *Store) erasureKey(wb kvSetter) ([]byte, error) {
 	e := &s.erased
 	e.mu.RLock()
 	key := e.key
@@ -101,7 +115,16 @@ func (s *Store) markErased(wb *badger.WriteBatch, ext string) (func(), error) {
 			return nil, err
 		}
 	}
-	h := (&erasedSet{key: key}).hashLocked(ext)
+	return key, nil
+}
+
+// erasedHash is ext's keyed hash under key.
+func erasedHash(key []byte, ext string) [16]byte { return (&erasedSet{key: key}).hashLocked(ext) }
+
+// markErasedKey is markErased with the key given (erasureKey).
+func (s *Store) markErasedKey(wb kvSetter, key []byte, ext string) (func(), error) {
+	e := &s.erased
+	h := erasedHash(key, ext)
 	if err := wb.Set(keyStr(prefixErased, string(h[:])), nil); err != nil {
 		return nil, err
 	}

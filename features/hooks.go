@@ -8,6 +8,9 @@ import "time"
 type Hooks struct {
 	// OnEvents receives each committed batch of new (non-duplicate) events.
 	OnEvents func([]AppliedEvent)
+	// OnMerge is told that customer from's history was merged into to's
+	// (merge.go); OnErase was told of from just before.
+	OnMerge func(from, to uint32)
 	// OnCustomer is told that customer c's attributes changed.
 	OnCustomer func(c uint32)
 	// OnErase is told that a customer was erased.

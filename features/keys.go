@@ -18,6 +18,7 @@ import "encoding/binary"
 //	k/<kind>\x00<id>              -> a record of another package (segments, offers, experiments)
 //	l/<kind>\x00<seq uint64>      -> an append-only log of another package (exposures, responses)
 //	z/<16-byte keyed id hash>     -> nothing: an erased customer (erased.go)
+//	y/<16-byte keyed id hash>     -> keyed hash of the customer it was merged into (merge.go)
 const (
 	prefixMeta        = "m/"
 	prefixCustDict    = "dc/"
@@ -34,6 +35,7 @@ const (
 	prefixRecord      = "k/"
 	prefixAppendLog   = "l/"
 	prefixErased      = "z/"
+	prefixMerged      = "y/"
 	schemaVersionName = "m/schema"
 	// keyStreamSeq holds the last cluster stream sequence applied (clusterlog.go).
 	keyStreamSeq = "m/stream-seq"

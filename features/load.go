@@ -135,7 +135,7 @@ func (s *Store) loadDicts() error {
 	return nil
 }
 
-// replay applies the log's events and erasures after sequence after to the
+// replay applies the log's events, erasures and merges after sequence after to the
 // index and returns how many.
 func (s *Store) replay(after uint64, track bool) (int, error) {
 	tt := s.types.Load()
@@ -158,6 +158,15 @@ func (s *Store) replay(after uint64, track bool) (int, error) {
 						return err
 					}
 					s.idx.eraseLocked(c)
+					n++
+					return nil
+				}
+				if len(v) > 0 && v[0] == recMerge {
+					from, to, err := decodeMerge(v)
+					if err != nil {
+						return err
+					}
+					s.idx.mergeLocked(from, to, track)
 					n++
 					return nil
 				}

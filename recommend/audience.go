@@ -88,6 +88,8 @@ type AudienceRequest struct {
 	Segment string
 	// ExcludeBuyers leaves out whoever bought the product already.
 	ExcludeBuyers bool
+	// Rules name merchandising rules to apply (audience_rules.go).
+	Rules []string
 }
 
 // AudienceQuery is an audience over internal ids: the offer service's.
@@ -103,6 +105,9 @@ type AudienceQuery struct {
 	// for them to be listed; it is asked only for customers that would
 	// enter the list, best first, so an expensive check stays cheap.
 	Allow func(c uint32, id string) bool
+	// Rules name merchandising rules to apply to the targets and the
+	// history products (audience_rules.go).
+	Rules []string
 }
 
 // AudienceMember is one customer of an audience and why.
@@ -130,7 +135,7 @@ func (e *Engine) ProductAudience(ctx context.Context, r AudienceRequest) (Audien
 	if !ok {
 		return Audience{}, fmt.Errorf("%w: %q", ErrUnknownProduct, r.ProductID)
 	}
-	q := AudienceQuery{Targets: []uint32{p}, Limit: r.Limit, Segment: r.Segment}
+	q := AudienceQuery{Targets: []uint32{p}, Limit: r.Limit, Segment: r.Segment, Rules: r.Rules}
 	if r.ExcludeBuyers {
 		q.Bought = q.Targets
 	}
@@ -157,10 +162,14 @@ func (e *Engine) Audience(q AudienceQuery) (Audience, error) {
 			return Audience{}, err
 		}
 	}
+	rules, err := e.resolveAudienceRules(q.Rules)
+	if err != nil {
+		return Audience{}, err
+	}
 	m := e.src.Model()
 	sc := e.getScratch(len(m.Support[0]) + 1)
 	defer e.putScratch(sc)
-	hs := e.audienceWeights(sc, m, q.Targets)
+	hs := e.audienceWeights(sc, m, rules.targets(q.Targets), rules)
 	out := Audience{Items: []AudienceMember{}}
 	if len(hs) == 0 {
 		return out, nil
@@ -177,23 +186,25 @@ func (e *Engine) Audience(q AudienceQuery) (Audience, error) {
 
 // audienceWeights puts in sc.score[h] the weight of every history item h
 // that counts towards targets (marked markCandidate, listed in
-// sc.touched, which it returns).
-func (e *Engine) audienceWeights(sc *scratch, m *features.Model, targets []uint32) []uint32 {
+// sc.touched, which it returns), as rules (nil: none) move it.
+func (e *Engine) audienceWeights(sc *scratch, m *features.Model, targets []uint32, rules *audienceRules) []uint32 {
 	basis := e.opts.Basis
 	for _, t := range targets[:min(len(targets), maxAudienceTargets)] {
 		ns := m.NeighboursOf(basis, t)
+		ft := rules.factor(t)
 		for _, nb := range ns[:min(len(ns), maxAudienceNeighbours)] {
 			if nb.Score <= 0 {
 				break // EASE's tail: products that go with t less than chance
 			}
 			h := nb.Product
-			if int(h) >= len(sc.score) {
+			if int(h) >= len(sc.score) || rules.skip(h) {
 				continue
 			}
 			w, ok := weightIn(m.NeighboursOf(basis, h), t)
 			if !ok || w <= 0 {
 				continue
 			}
+			w *= ft * rules.factor(h)
 			if sc.mark[h] == markNone {
 				sc.mark[h] = markCandidate
 				sc.touched = append(sc.touched, h)

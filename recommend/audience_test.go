@@ -172,7 +172,7 @@ func TestCapCandidates(t *testing.T) {
 	sc := e.getScratch(len(m.Support[0]) + 1)
 	defer e.putScratch(sc)
 	b, _ := st.ProductID("b")
-	hs := e.audienceWeights(sc, m, []uint32{b})
+	hs := e.audienceWeights(sc, m, []uint32{b}, nil)
 	cands, parts := e.audienceCandidates(hs, nil, nil)
 	all, capped := capCandidates(sc, cands, parts, hs, 100)
 	if capped || len(all) != 23 {

@@ -103,6 +103,7 @@ func New(st Store, recs Records, log *slog.Logger) (*Service, error) {
 	s.watchSegments(recs) // cluster mode: definitions written through other nodes
 	h := features.Hooks{OnEvents: s.onEvents, OnCustomer: s.onCustomer, OnErase: s.onErase, OnTick: s.onTick}
 	// In the writer: no event commits between the build and the hooks.
+	h.OnMerge = s.onMerge // merge.go
 	if err := st.Follow(h, s.build); err != nil {
 		return nil, err
 	}

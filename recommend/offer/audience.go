@@ -35,6 +35,9 @@ type AudienceRequest struct {
 	Segment string
 	// ExcludeBuyers leaves out whoever bought one of the offer's products.
 	ExcludeBuyers bool
+	// Rules name merchandising rules applied to the offer's products and
+	// the history products (recommend/audience_rules.go).
+	Rules []string
 }
 
 // AudienceResult is an offer's ranked audience.
@@ -70,7 +73,7 @@ func (s *Service) Audience(ctx context.Context, r AudienceRequest) (AudienceResu
 	case now < o.start:
 		res.Status = AudienceScheduled
 	}
-	q := recommend.AudienceQuery{Targets: set.targets[i], Limit: r.Limit, Segment: r.Segment, Allow: s.audienceAllow(o)}
+	q := recommend.AudienceQuery{Targets: set.targets[i], Limit: r.Limit, Segment: r.Segment, Allow: s.audienceAllow(o), Rules: r.Rules}
 	if r.ExcludeBuyers {
 		q.Bought = o.products
 	}

@@ -229,6 +229,37 @@ export interface paths {
         patch: operations["patchCustomer"];
         trace?: never;
     };
+    "/v1/customers/{id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move an anonymous visitor's history onto this customer
+         * @description Call it when a visitor logs in: every event of `from` becomes this
+         *     customer's, at once (their lists leave out what the visitor saw and
+         *     bought, their profile and value count it; neighbour lists follow at
+         *     the next model build). The customer's attributes win; `from`'s fill
+         *     in the keys the customer lacks. Then `from` is gone as after an
+         *     erasure: its id, record, segment membership, offer history and
+         *     experiment exposures are removed, and reads of it do not re-create
+         *     it (an event naming it again starts a new visitor). The customer is
+         *     created when unknown and keeps their own experiment assignments.
+         *     One transaction: a crash leaves all of it or none. Repeating the
+         *     merge is a 200 that does nothing (`already_merged`). See
+         *     docs/identity.md. A cluster node answers 501 (not replicated yet).
+         */
+        post: operations["mergeCustomer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers/{id}/profile": {
         parameters: {
             query?: never;
@@ -483,11 +514,14 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Check a segment or eligibility rule without storing it
-         * @description Compiles the rule as `PUT /v1/segments/{name}` (with `segment: true`)
-         *     or an offer's `eligibility` would, and stores nothing: a wrong rule
-         *     gets the same 400 those would, naming the line and column. An empty
-         *     rule is valid (an offer's eligibility may be empty).
+         * Check a segment, eligibility or product (merchandising) rule without storing it
+         * @description Compiles the rule as `PUT /v1/segments/{name}` (`kind: segment`, or
+         *     the older `segment: true`), an offer's `eligibility` (`kind:
+         *     eligibility`, the default) or a merchandising rule's `when` (`kind:
+         *     product`, `PUT /v1/rules/{name}`) would, and stores nothing: a wrong
+         *     rule gets the same 400 those would, naming the line and column. An
+         *     empty rule is valid for the profile kinds (an offer's eligibility
+         *     may be empty) and a 400 for product (`when` is required).
          */
         post: operations["checkRule"];
         delete?: never;
@@ -1095,6 +1129,20 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        MergeBody: {
+            /** @description The anonymous id whose history moves onto the customer; not the customer's own id. */
+            from: components["schemas"]["ID"];
+        };
+        MergeResult: {
+            customer_id: components["schemas"]["ID"];
+            from: components["schemas"]["ID"];
+            /** @description Events that moved onto the customer (0 on a repeat). */
+            events_moved: number;
+            /** @description The customer did not exist and was created. */
+            created: boolean;
+            /** @description `from` had been merged into this customer before; nothing was done. */
+            already_merged: boolean;
+        };
         CustomerList: {
             customers: components["schemas"]["ID"][];
         };
@@ -1354,10 +1402,22 @@ export interface components {
         RuleCheckBody: {
             rule: string;
             /**
-             * @description Check it as a segment's rule (which may not refer to segments).
+             * @description Check it as a segment's rule (which may not refer to segments); the older spelling of kind segment. With kind eligibility or product it is a 400 naming kind.
              * @default false
              */
             segment?: boolean;
+            /**
+             * @description What the rule is: `eligibility` (the default; an offer's
+             *     eligibility, over profile fields, may name segments), `segment`
+             *     (a segment's rule, over profile fields, may not name segments)
+             *     or `product` (a merchandising rule's `when`, over product fields,
+             *     compiled and cost-checked as `PUT /v1/rules/{name}` does; the
+             *     problem names `rule`, this body's field, where the PUT names
+             *     `when`). An empty rule is valid for the profile kinds and a 400
+             *     for product.
+             * @enum {string}
+             */
+            kind?: "eligibility" | "segment" | "product";
         };
         RuleCheck: {
             rule: string;
@@ -1908,6 +1968,8 @@ export interface components {
         AudienceSegment: components["schemas"]["SegmentName"];
         /** @description Leave out customers who bought the product already (default true). */
         ExcludeBuyers: boolean;
+        /** @description Merchandising rules, comma-separated names (at most 100), applied to the products the audience is made from: filter leaves its products out as targets and as evidence (the audience of a filtered product is empty), boost and bury make them count 1 + weight times more or less; a pin rule or an unknown name is a 400 naming rules. docs/merchandising.md. */
+        AudienceRules: string;
         /** @description How many results to skip (paging). */
         Offset: number;
         /** @description Only products of this category. */
@@ -2474,6 +2536,8 @@ export interface operations {
                 segment?: components["parameters"]["AudienceSegment"];
                 /** @description Leave out customers who bought the product already (default true). */
                 exclude_buyers?: components["parameters"]["ExcludeBuyers"];
+                /** @description Merchandising rules, comma-separated names (at most 100), applied to the products the audience is made from: filter leaves its products out as targets and as evidence (the audience of a filtered product is empty), boost and bury make them count 1 + weight times more or less; a pin rule or an unknown name is a 400 naming rules. docs/merchandising.md. */
+                rules?: components["parameters"]["AudienceRules"];
             };
             header?: never;
             path: {
@@ -2712,6 +2776,97 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    mergeCustomer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The customer id.
+                 * @example 17809
+                 */
+                id: components["parameters"]["CustomerIDPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "from": "anon-42"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MergeBody"];
+            };
+        };
+        responses: {
+            /** @description Merged (or merged before). */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "customer_id": "alice",
+                     *       "from": "anon-42",
+                     *       "events_moved": 2,
+                     *       "created": false,
+                     *       "already_merged": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MergeResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `from` is not a known customer (never seen, or erased). */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://affinity.dev/problems/not-found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "from names unknown customer \"nobody\"",
+                     *       "field": "from"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `from` was merged into another customer before. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://affinity.dev/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "from was already merged into another customer; its history is no longer under its id",
+                     *       "field": "from"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            501: components["responses"]["NotImplemented"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3589,12 +3744,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "rule": "monetary > 1000 && frequency >= 5",
-                 *       "segment": true
-                 *     }
-                 */
                 "application/json": components["schemas"]["RuleCheckBody"];
             };
         };
@@ -4032,6 +4181,8 @@ export interface operations {
                 segment?: components["parameters"]["AudienceSegment"];
                 /** @description Leave out customers who bought one of the offer's products (default true). */
                 exclude_buyers?: boolean;
+                /** @description Merchandising rules, comma-separated names (at most 100), applied to the products the audience is made from: filter leaves its products out as targets and as evidence (the audience of a filtered product is empty), boost and bury make them count 1 + weight times more or less; a pin rule or an unknown name is a 400 naming rules. docs/merchandising.md. */
+                rules?: components["parameters"]["AudienceRules"];
             };
             header?: never;
             path: {
