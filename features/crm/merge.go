@@ -16,6 +16,9 @@ func (s *Service) onMerge(_, to uint32) {
 		r.events++
 		if tt.IsPurchase(in.Type) {
 			r.addPurchase(int64(in.TS), in.Value, in.Order)
+		} else if tt.IsReturn(in.Type) {
+			amount, pts := returnAmount(tt, h[:i], in.Product, in.Order, int64(in.TS), in.Value)
+			r.addReturn(int64(in.TS), pts, amount)
 		}
 	}
 	s.mu.Lock()
