@@ -277,7 +277,7 @@ func (s *Server) routes() {
 	s.table = s.routeTable()
 	for _, r := range s.table {
 		if r.scope != ScopeNone {
-			s.app.Add(r.method, r.path, s.auth(r.scope), r.handler)
+			s.app.Add(r.method, r.path, s.auth(r.scope), s.minSeq, r.handler)
 		} else {
 			s.app.Add(r.method, r.path, r.handler)
 		}
@@ -347,6 +347,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/v1/insights/value", ScopeRead, "Customers and revenue per value tier, and the revenue share of the top 20% of customers", s.valueInsights, nil},
 		{"POST", "/v1/rules/check", ScopeRead, "Check a segment or eligibility rule without storing it", s.checkRule, nil},
 		{"GET", "/v1/whoami", ScopeRead, "The scope of the key this request carries", s.whoami, nil},
+		{"GET", "/v1/cluster/nodes", ScopeRead, "The cluster's nodes: applied sequence, lag, readiness (single-node mode: this node)", s.clusterNodes, nil},
 
 		// Merchandising rules (rules.go), applied by name with rules= on any list.
 		{"GET", "/v1/rules", ScopeRead, "List merchandising rules", s.listMerchRules, nil},

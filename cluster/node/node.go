@@ -30,6 +30,7 @@ type Config struct {
 	MinSeq     time.Duration // bound of a read's X-Affinity-Min-Seq wait
 	Poll       time.Duration // how often the stream head is asked for (lag); 1 s when 0
 	Log        *slog.Logger  // apply failures are logged here
+	Ops        OpsConfig     // registry entry and bootstrap snapshots (registry.go)
 }
 
 // Defaults of Config.
@@ -49,6 +50,7 @@ type Node struct {
 	fol    *cluster.Follower
 	from   uint64
 	cancel context.CancelFunc
+	ops    *ops // registry heartbeat, snapshot publisher (registry.go)
 }
 
 // Start connects, sets up (or checks) the stream, switches store to publish
@@ -84,6 +86,10 @@ func Start(ctx context.Context, store *features.Store, cfg Config) (*Node, error
 	}
 	n := &Node{cfg: cfg, store: store, nc: nc, st: st, pub: cluster.NewPublisher(st), from: from}
 	n.fol = cluster.NewFollower(st, cluster.FollowerConfig{From: from, ApplyBatch: n.apply, MaxBatch: 512, Poll: cfg.Poll})
+	if err := n.startOps(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
 	store.SetEventLog(n)
 	rctx, rcancel := context.WithCancel(context.Background())
 	n.cancel = rcancel
@@ -180,6 +186,5 @@ func (n *Node) Stream() *cluster.Stream { return n.st }
 // closes it after).
 func (n *Node) Close() {
 	n.cancel()
-	<-n.fol.Done()
-	n.nc.Close()
+	n.closeBounded()
 }
