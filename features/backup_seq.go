@@ -2,9 +2,12 @@ package features
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -17,6 +20,13 @@ import (
 type BackupView struct {
 	txn *badger.Txn
 	seq uint64
+	// derived is the derived-state snapshot file the view's snapshot header
+	// names, opened while the view was (nil when there is none, or when a
+	// newer snapshot had already replaced and deleted it): a store restored
+	// from the view with this file beside it loads its state instead of
+	// replaying its whole log.
+	derived     *os.File
+	derivedName string
 }
 
 // BackupView opens the view between two commits of the writer, as Backup
@@ -49,8 +59,30 @@ func (s *Store) BackupView() (*BackupView, error) {
 			return nil, fmt.Errorf("cannot back up: %w", err)
 		}
 	}
+	v.openDerived(s.opts.Dir)
 	return v, nil
 }
+
+// openDerived opens the snapshot file named by the view's header. Any
+// problem leaves it out: the restored store then replays its log, which
+// is slower but the same state.
+func (v *BackupView) openDerived(dir string) {
+	it, err := v.txn.Get([]byte(keySnapshotMeta))
+	if err != nil {
+		return
+	}
+	var m snapMeta
+	if it.Value(func(b []byte) error { return json.Unmarshal(b, &m) }) != nil || m.File == "" {
+		return
+	}
+	if f, err := os.Open(filepath.Join(dir, m.File)); err == nil {
+		v.derived, v.derivedName = f, m.File
+	}
+}
+
+// Derived is the derived-state snapshot file that goes with the view (its
+// name in the data directory, and the open file), or nil.
+func (v *BackupView) Derived() (string, *os.File) { return v.derivedName, v.derived }
 
 // Seq is the last cluster stream sequence the view includes (0: none).
 func (v *BackupView) Seq() uint64 { return v.seq }
@@ -65,4 +97,9 @@ func (v *BackupView) WriteTo(w io.Writer) (int64, error) {
 }
 
 // Close releases the view.
-func (v *BackupView) Close() { v.txn.Discard() }
+func (v *BackupView) Close() {
+	if v.derived != nil {
+		v.derived.Close()
+	}
+	v.txn.Discard()
+}

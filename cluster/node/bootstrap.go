@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/affinity-rec/affinity/cluster"
-	"github.com/affinity-rec/affinity/features"
 )
 
 // Bootstrapped says what Bootstrap did.
@@ -84,7 +83,7 @@ func Bootstrap(ctx context.Context, dir string, cfg Config) (Bootstrapped, error
 		return b, err
 	}
 	cr := &countReader{r: r}
-	err = features.Restore(dir, cr, log)
+	err = restoreBootstrap(dir, cr, log)
 	if cerr := r.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

@@ -83,10 +83,15 @@ func (n *Node) snapshotDue(applied, newest uint64, at time.Time, ok bool) bool {
 }
 
 // WriteSnapshot streams a point-in-time backup of the store (which holds
-// the applied stream sequence) into the snapshot bucket under that
-// sequence, renewing lease (when given) while it uploads. Nothing is held
+// the applied stream sequence) and the derived-state file that goes with
+// it (bootstrap_format.go) into the snapshot bucket under that sequence, renewing lease (when given) while it uploads. Nothing is held
 // whole in memory: the backup is piped into the object store's chunks.
 func (n *Node) WriteSnapshot(ctx context.Context, lease *cluster.Lease) (uint64, error) {
+	// A current derived-state file travels with the backup, so the new
+	// node loads its state instead of replaying its whole restored log.
+	if err := n.store.Snapshot(); err != nil {
+		n.cfg.Log.Warn("derived-state snapshot before the bootstrap snapshot failed; the new node will replay its log", "err", err)
+	}
 	view, err := n.store.BackupView()
 	if err != nil {
 		return 0, err
@@ -100,8 +105,7 @@ func (n *Node) WriteSnapshot(ctx context.Context, lease *cluster.Lease) (uint64,
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
-		_, err := view.WriteTo(pw)
-		pw.CloseWithError(err)
+		pw.CloseWithError(writeBootstrap(pw, view))
 	}()
 	uctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -56,6 +57,10 @@ func TestBootstrapFromSnapshot(t *testing.T) {
 	bs, err := node.Bootstrap(ctx, dir, cfg)
 	if err != nil || !bs.Restored || bs.Seq != snapAt {
 		t.Fatalf("bootstrap: %+v %v; want the snapshot at %d", bs, err, snapAt)
+	}
+	// The derived-state file came with it: the store loads, not replays.
+	if files, _ := filepath.Glob(filepath.Join(dir, "snapshot-*.bin")); len(files) != 1 {
+		t.Fatalf("derived-state files restored: %v", files)
 	}
 	b := startMemberCfg(t, dir, nc.URLs(), nil)
 	defer b.stop()
