@@ -15,9 +15,9 @@ import (
 
 // startMemberCfg is startMember with the node's config adjusted by mod
 // (registry and snapshot settings, which the shared helper leaves at their
-// defaults). The HTTP listener is opened first so that the node can
+// defaults), and the API's options by apiMods. The HTTP listener is opened first so that the node can
 // register its real address.
-func startMemberCfg(t testing.TB, dir, urls string, mod func(*node.Config)) *member {
+func startMemberCfg(t testing.TB, dir, urls string, mod func(*node.Config), apiMods ...func(*api.Options)) *member {
 	t.Helper()
 	m := &member{t: t, dir: dir, urls: urls}
 	o := features.DefaultOptions(dir)
@@ -55,6 +55,9 @@ func startMemberCfg(t testing.TB, dir, urls string, mod func(*node.Config)) *mem
 	}
 	ao := api.DefaultOptions()
 	ao.Cluster = m.node
+	for _, f := range apiMods {
+		f(&ao)
+	}
 	if m.srv, err = api.New(api.Deps{Store: st, Engine: eng, CRM: m.crm}, ao); err != nil {
 		t.Fatal(err)
 	}
