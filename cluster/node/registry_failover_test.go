@@ -28,12 +28,17 @@ func TestNATSServerLossDuringIngest(t *testing.T) {
 	const requests, per = 40, 5
 	var last uint64
 	stopped := -1
+	stopDone := make(chan struct{})
 	for i := range requests {
 		if i == requests/3 {
 			stopped = streamLeader(t, nc, ms[0].node.Stream().Name)
-			go nc.Stop(stopped) // while the next writes are in flight
+			go func() { // while the next writes are in flight
+				nc.Stop(stopped)
+				close(stopDone)
+			}()
 		}
 		if i == 2*requests/3 {
+			<-stopDone // its ports are free once it has shut down
 			if err := nc.Restart(stopped); err != nil {
 				t.Fatal(err)
 			}
