@@ -29,13 +29,11 @@ const (
 	HeaderMinSeq = "X-Affinity-Min-Seq"
 )
 
-// useCluster adds the read-your-writes wait and the cluster metrics when
-// the server is a cluster node; a single node's chain is unchanged.
+// useCluster adds the cluster metrics when the server is a cluster node.
 func (s *Server) useCluster() {
 	if s.opts.Cluster == nil {
 		return
 	}
-	s.app.Use(s.minSeq)
 	s.app.Use(s.writeSeq)
 	s.registerClusterMetrics()
 }
@@ -47,10 +45,16 @@ func (s *Server) useCluster() {
 // (a PATCH of a customer created through another node needs that
 // customer here). Without the header, or in single-node mode, nothing
 // waits.
+//
+// It runs after the key check (routes puts it between auth and the
+// handler): a request without a valid key gets its 401 (or 403, or 429)
+// at once, never after a wait, and an unauthenticated client cannot hold
+// connections open by sending a sequence far ahead. Routes without a
+// scope (/healthz, /readyz, /metrics) never wait.
 func (s *Server) minSeq(c *fiber.Ctx) error {
 	cl := s.opts.Cluster
 	raw := c.Get(HeaderMinSeq)
-	if raw == "" {
+	if cl == nil || raw == "" {
 		return c.Next()
 	}
 	seq, err := strconv.ParseUint(raw, 10, 64)

@@ -59,6 +59,7 @@ var scopeDecisions = map[string]Scope{
 	"GET /v1/customers/:id/events": ScopeRead,
 	"GET /v1/whoami":               ScopeRead,
 	"GET /v1/stats/history":        ScopeRead,
+	"GET /v1/cluster/nodes":        ScopeRead,
 	"POST /v1/rules/check":         ScopeRead,
 	"GET /v1/rules":                ScopeRead,
 	"PUT /v1/rules/:name":          ScopeAdmin,

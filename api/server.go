@@ -279,7 +279,7 @@ func (s *Server) routes() {
 	s.table = s.routeTable()
 	for _, r := range s.table {
 		if r.scope != ScopeNone {
-			s.app.Add(r.method, r.path, s.auth(r.scope), r.handler)
+			s.app.Add(r.method, r.path, s.auth(r.scope), s.minSeq, r.handler)
 		} else {
 			s.app.Add(r.method, r.path, r.handler)
 		}
@@ -351,6 +351,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/v1/rules/check", ScopeRead, "Check a segment or eligibility rule without storing it", s.checkRule, nil},
 		{"GET", "/v1/stats/history", ScopeRead, "The overview's figures over the last hour, sampled every 10 s (events, rates, p99 latency, counts, model age)", s.statsHistory, nil},
 		{"GET", "/v1/whoami", ScopeRead, "The scope of the key this request carries", s.whoami, nil},
+		{"GET", "/v1/cluster/nodes", ScopeRead, "The cluster's nodes: applied sequence, lag, readiness (single-node mode: this node)", s.clusterNodes, nil},
 
 		// Merchandising rules (rules.go), applied by name with rules= on any list.
 		{"GET", "/v1/rules", ScopeRead, "List merchandising rules", s.listMerchRules, nil},

@@ -17,6 +17,24 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for ClusterNodesMode.
+const (
+	ClusterNodesModeCluster ClusterNodesMode = "cluster"
+	ClusterNodesModeSingle  ClusterNodesMode = "single"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodesMode enum.
+func (e ClusterNodesMode) Valid() bool {
+	switch e {
+	case ClusterNodesModeCluster:
+		return true
+	case ClusterNodesModeSingle:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CustomerValueTier.
 const (
 	CustomerValueTierAtRisk         CustomerValueTier = "at_risk"
@@ -550,6 +568,40 @@ type AudienceMember struct {
 
 // Channel Letters, digits, '_' or '-', starting with a letter or digit; compared in lower case.
 type Channel = string
+
+// ClusterNodes defines model for ClusterNodes.
+type ClusterNodes struct {
+	Mode  ClusterNodesMode `json:"mode"`
+	Nodes []struct {
+		// Addr The node's HTTP address.
+		Addr string `json:"addr"`
+
+		// AppliedSeq Last stream sequence applied on the node (0 in single-node mode).
+		AppliedSeq  int     `json:"applied_seq"`
+		LagMessages int     `json:"lag_messages"`
+		LagSeconds  float32 `json:"lag_seconds"`
+
+		// Name The node's name (config cluster.name).
+		Name string `json:"name"`
+
+		// Ready What the node's /readyz says.
+		Ready bool `json:"ready"`
+
+		// UpdatedAt When the node last refreshed its entry.
+		UpdatedAt time.Time `json:"updated_at"`
+	} `json:"nodes"`
+
+	// Stream The cluster stream (absent in single-node mode).
+	Stream *struct {
+		// HeadSeq The stream's last sequence at the answering node's last poll.
+		HeadSeq  int    `json:"head_seq"`
+		Name     string `json:"name"`
+		Replicas int    `json:"replicas"`
+	} `json:"stream,omitempty"`
+}
+
+// ClusterNodesMode defines model for ClusterNodes.Mode.
+type ClusterNodesMode string
 
 // Customer defines model for Customer.
 type Customer struct {
@@ -2629,6 +2681,13 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/admin/snapshot (the `PostSnapshot` operationId).
 	PostSnapshot(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ClusterNodes The cluster's nodes: applied sequence, lag, readiness (single-node mode: this node)
+	//
+	// In cluster mode, the stream (name, replicas, last sequence) and every node whose registry entry is current: each node refreshes its entry every few seconds in the JetStream KV bucket `<stream>_nodes`, and an entry expires about 10 s after its node's last refresh (a node that died or is cut off from NATS drops out). The answering node always lists itself, from its own status. In single-node mode, `mode` is `single`, there is no `stream`, and `nodes` is this node at sequence 0.
+	//
+	// Corresponds with GET /v1/cluster/nodes (the `ClusterNodes` operationId).
+	ClusterNodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListCustomers A sample of customer ids (for load tests)
 	//
 	// Corresponds with GET /v1/customers (the `ListCustomers` operationId).
@@ -3303,6 +3362,23 @@ func (c *RawClient) GetBackup(ctx context.Context, reqEditors ...RequestEditorFn
 // Corresponds with POST /v1/admin/snapshot (the `PostSnapshot` operationId).
 func (c *RawClient) PostSnapshot(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostSnapshotRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ClusterNodes The cluster's nodes: applied sequence, lag, readiness (single-node mode: this node)
+//
+// In cluster mode, the stream (name, replicas, last sequence) and every node whose registry entry is current: each node refreshes its entry every few seconds in the JetStream KV bucket `<stream>_nodes`, and an entry expires about 10 s after its node's last refresh (a node that died or is cut off from NATS drops out). The answering node always lists itself, from its own status. In single-node mode, `mode` is `single`, there is no `stream`, and `nodes` is this node at sequence 0.
+//
+// Corresponds with GET /v1/cluster/nodes (the `ClusterNodes` operationId).
+func (c *RawClient) ClusterNodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClusterNodesRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -4738,6 +4814,33 @@ func NewPostSnapshotRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewClusterNodesRequest constructs an http.Request for the ClusterNodes method
+func NewClusterNodesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cluster/nodes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -8140,6 +8243,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/admin/snapshot (the `PostSnapshot` operationId).
 	PostSnapshotWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostSnapshotResponse, error)
 
+	// ClusterNodesWithResponse The cluster's nodes: applied sequence, lag, readiness (single-node mode: this node)
+	//
+	// In cluster mode, the stream (name, replicas, last sequence) and every node whose registry entry is current: each node refreshes its entry every few seconds in the JetStream KV bucket `<stream>_nodes`, and an entry expires about 10 s after its node's last refresh (a node that died or is cut off from NATS drops out). The answering node always lists itself, from its own status. In single-node mode, `mode` is `single`, there is no `stream`, and `nodes` is this node at sequence 0.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cluster/nodes (the `ClusterNodes` operationId).
+	ClusterNodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ClusterNodesResponse, error)
+
 	// ListCustomersWithResponse A sample of customer ids (for load tests)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -9700,6 +9812,112 @@ func (r PostSnapshotResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PostSnapshotResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ClusterNodesResponse200Headers the declared response headers of an HTTP 200 response for ClusterNodes
+type ClusterNodesResponse200Headers struct {
+	XRequestID string
+}
+
+// ClusterNodesResponse401Headers the declared response headers of an HTTP 401 response for ClusterNodes
+type ClusterNodesResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// ClusterNodesResponse403Headers the declared response headers of an HTTP 403 response for ClusterNodes
+type ClusterNodesResponse403Headers struct {
+	XRequestID string
+}
+
+// ClusterNodesResponse429Headers the declared response headers of an HTTP 429 response for ClusterNodes
+type ClusterNodesResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// ClusterNodesResponse500Headers the declared response headers of an HTTP 500 response for ClusterNodes
+type ClusterNodesResponse500Headers struct {
+	XRequestID string
+}
+
+type ClusterNodesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClusterNodes
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ClusterNodesResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ClusterNodesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ClusterNodesResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ClusterNodesResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ClusterNodesResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ClusterNodesResponse) GetJSON200() *ClusterNodes {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ClusterNodesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ClusterNodesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ClusterNodesResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ClusterNodesResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ClusterNodesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ClusterNodesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ClusterNodesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ClusterNodesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16380,6 +16598,21 @@ func (c *ClientWithResponses) PostSnapshotWithResponse(ctx context.Context, reqE
 	return ParsePostSnapshotResponse(rsp)
 }
 
+// ClusterNodesWithResponse The cluster's nodes: applied sequence, lag, readiness (single-node mode: this node)
+//
+// In cluster mode, the stream (name, replicas, last sequence) and every node whose registry entry is current: each node refreshes its entry every few seconds in the JetStream KV bucket `<stream>_nodes`, and an entry expires about 10 s after its node's last refresh (a node that died or is cut off from NATS drops out). The answering node always lists itself, from its own status. In single-node mode, `mode` is `single`, there is no `stream`, and `nodes` is this node at sequence 0.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cluster/nodes (the `ClusterNodes` operationId).
+func (c *ClientWithResponses) ClusterNodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ClusterNodesResponse, error) {
+	rsp, err := c.ClusterNodes(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClusterNodesResponse(rsp)
+}
+
 // ListCustomersWithResponse A sample of customer ids (for load tests)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -18453,6 +18686,127 @@ func ParsePostSnapshotResponse(rsp *http.Response) (*PostSnapshotResponse, error
 			headers.XRequestID = value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseClusterNodesResponse parses an HTTP response from a ClusterNodesWithResponse call
+func ParseClusterNodesResponse(rsp *http.Response) (*ClusterNodesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ClusterNodesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClusterNodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ClusterNodesResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ClusterNodesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ClusterNodesResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ClusterNodesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ClusterNodesResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
 	}
 
 	return response, nil

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -94,6 +95,27 @@ func (s *Snapshots) Newest(ctx context.Context) (seq uint64, r io.ReadCloser, er
 		return 0, nil, fmt.Errorf("cluster: opening snapshot %d: %w", seq, err)
 	}
 	return seq, res, nil
+}
+
+// NewestInfo is the sequence and the time of the newest stored snapshot
+// without opening it (ok false when there is none): what a node asks before
+// it decides that a new snapshot is due.
+func (s *Snapshots) NewestInfo(ctx context.Context) (seq uint64, at time.Time, ok bool, err error) {
+	infos, err := s.os.List(ctx)
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return 0, time.Time{}, false, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, false, fmt.Errorf("cluster: listing snapshots: %w", err)
+	}
+	for _, in := range infos {
+		if n, found := strings.CutPrefix(in.Name, snapPrefix); found && !in.Deleted {
+			if q, perr := strconv.ParseUint(n, 10, 64); perr == nil && (!ok || q > seq) {
+				seq, at, ok = q, in.ModTime, true
+			}
+		}
+	}
+	return seq, at, ok, nil
 }
 
 // list is the sequences of the stored snapshots, oldest first.

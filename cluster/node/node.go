@@ -31,6 +31,7 @@ type Config struct {
 	Poll       time.Duration // how often the stream head is asked for (lag); 1 s when 0
 	Tick       time.Duration // stream tick interval (tick.go); DefaultTick when 0
 	Log        *slog.Logger  // apply failures are logged here
+	Ops        OpsConfig     // registry entry and bootstrap snapshots (registry.go)
 }
 
 // Defaults of Config.
@@ -50,6 +51,7 @@ type Node struct {
 	fol    *cluster.Follower
 	from   uint64
 	cancel context.CancelFunc
+	ops    *ops // registry heartbeat, snapshot publisher (registry.go)
 }
 
 // Start connects, sets up (or checks) the stream, switches store to publish
@@ -85,6 +87,10 @@ func Start(ctx context.Context, store *features.Store, cfg Config) (*Node, error
 	}
 	n := &Node{cfg: cfg, store: store, nc: nc, st: st, pub: cluster.NewPublisher(st), from: from}
 	n.fol = cluster.NewFollower(st, cluster.FollowerConfig{From: from, ApplyBatch: n.apply, MaxBatch: 512, Poll: cfg.Poll})
+	if err := n.startOps(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
 	store.SetEventLog(n)
 	store.SetOpLog(n)
 	rctx, rcancel := context.WithCancel(context.Background())
@@ -217,6 +223,5 @@ func (n *Node) Stream() *cluster.Stream { return n.st }
 // closes it after).
 func (n *Node) Close() {
 	n.cancel()
-	<-n.fol.Done()
-	n.nc.Close()
+	n.closeBounded()
 }

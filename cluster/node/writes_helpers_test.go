@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // send makes one request with a JSON body ("" for none) and returns the
@@ -102,13 +103,19 @@ func sameEverywhere(t *testing.T, ms []*member, seq uint64, path string) string 
 	return ref
 }
 
-// waitApplied waits (bounded by the node's read-your-writes bound, 20 s
-// in tests) until m has applied seq and its services have reloaded what
-// it changed.
-func waitApplied(t *testing.T, m *member, seq uint64) {
+// waitApplied waits, up to a minute (the machine may be loaded), until m
+// has applied seq and its services have reloaded what it changed.
+func waitApplied(t testing.TB, m *member, seq uint64) {
 	t.Helper()
-	if err := m.node.WaitFor(context.Background(), seq); err != nil {
-		t.Fatalf("%s: seq %d not applied: %v (%+v)", m.base, seq, err, m.node.Status())
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := m.node.WaitFor(context.Background(), seq)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: seq %d not applied: %v (%+v)", m.base, seq, err, m.node.Status())
+		}
 	}
 }
 

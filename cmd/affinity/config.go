@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +61,11 @@ type clusterConfig struct {
 	MinSeqWait    string `json:"min_seq_wait"`   // bound of an X-Affinity-Min-Seq wait ("1s")
 	MaxSilence    string `json:"max_silence"`    // /readyz 503 when the stream has not answered for this long ("5s")
 	TickInterval  string `json:"tick_interval"`  // how often a stream tick rebuilds every node's model ("1s"; docs/cluster.md)
+	// SnapshotEvery spaces the bootstrap snapshots: a number of messages
+	// (100000, or "100000"), a duration ("30m"), or "off" (this node never
+	// writes one; it still bootstraps from others').
+	SnapshotEvery json.RawMessage `json:"snapshot_every"`
+	Advertise     string          `json:"advertise"` // HTTP address shown in the nodes registry (default: --addr)
 }
 
 // nodeConfig turns the config into the cluster node's (addr names the node).
@@ -89,7 +96,29 @@ func (cc clusterConfig) nodeConfig(addr string, log *slog.Logger) (node.Config, 
 		}
 		c.Tick = d
 	}
-	return c, nil
+	c.Ops.Addr = cmp.Or(cc.Advertise, addr)
+	return c, cc.snapshotEvery(&c.Ops)
+}
+
+// snapshotEvery reads cluster.snapshot_every into o.
+func (cc clusterConfig) snapshotEvery(o *node.OpsConfig) error {
+	raw := strings.Trim(strings.TrimSpace(string(cc.SnapshotEvery)), `"`)
+	if raw == "" || raw == "null" {
+		return nil
+	}
+	if raw == "off" {
+		o.NoSnapshots = true
+		return nil
+	}
+	if n, err := strconv.ParseUint(raw, 10, 64); err == nil && n > 0 {
+		o.SnapshotEvery = n
+		return nil
+	}
+	if d, err := time.ParseDuration(raw); err == nil && d > 0 {
+		o.SnapshotInterval = d
+		return nil
+	}
+	return fmt.Errorf("config cluster.snapshot_every %s must be a number of messages (100000), a duration (\"30m\") or \"off\"", cc.SnapshotEvery)
 }
 
 func readConfig(path string) (fileConfig, error) {

@@ -68,6 +68,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := setClock(&so, fc.Clock, &holder); err != nil {
 		return err
 	}
+	var nc node.Config
+	if fc.Cluster.NATS != "" {
+		if nc, err = fc.Cluster.nodeConfig(*addr, log); err != nil {
+			return err
+		}
+		if err := bootstrapEmpty(ctx, *data, nc); err != nil {
+			return err
+		}
+	}
 	store, err := features.Open(so)
 	if err != nil {
 		return openErr(err, *data)
@@ -75,11 +84,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	holder.Store(store)
 	var member *node.Node
 	if fc.Cluster.NATS != "" {
-		nc, err := fc.Cluster.nodeConfig(*addr, log)
-		if err == nil {
-			member, err = node.Start(ctx, store, nc)
-		}
-		if err != nil {
+		if member, err = node.Start(ctx, store, nc); err != nil {
 			store.Close()
 			return err
 		}
@@ -95,6 +100,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		go trackMemoryLimit(ctx)
 	}
 	return serveStore(ctx, store, member, fc, keys, *addr, *demo, *pprof, stdout, log)
+}
+
+// bootstrapEmpty fills an empty data directory from the cluster's newest
+// bootstrap snapshot (node.Bootstrap), so a new node replays only the
+// stream's tail; a directory with a store in it resumes from its own.
+func bootstrapEmpty(ctx context.Context, dir string, nc node.Config) error {
+	empty, err := node.Empty(dir)
+	if err != nil || !empty {
+		return err
+	}
+	_, err = node.Bootstrap(ctx, dir, nc)
+	return err
 }
 
 // configDefault sets *v from the config file when neither the flag nor its

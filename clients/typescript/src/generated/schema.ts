@@ -577,6 +577,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/cluster/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The cluster's nodes: applied sequence, lag, readiness (single-node mode: this node)
+         * @description In cluster mode, the stream (name, replicas, last sequence) and every node whose registry entry is current: each node refreshes its entry every few seconds in the JetStream KV bucket `<stream>_nodes`, and an entry expires about 10 s after its node's last refresh (a node that died or is cut off from NATS drops out). The answering node always lists itself, from its own status. In single-node mode, `mode` is `single`, there is no `stream`, and `nodes` is this node at sequence 0.
+         */
+        get: operations["clusterNodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/offers": {
         parameters: {
             query?: never;
@@ -1429,6 +1449,34 @@ export interface components {
             scope: "read" | "write" | "admin";
             /** @description The server has API keys configured. */
             keys_required: boolean;
+        };
+        ClusterNodes: {
+            /** @enum {string} */
+            mode: "cluster" | "single";
+            /** @description The cluster stream (absent in single-node mode). */
+            stream?: {
+                name: string;
+                replicas: number;
+                /** @description The stream's last sequence at the answering node's last poll. */
+                head_seq: number;
+            };
+            nodes: {
+                /** @description The node's name (config cluster.name). */
+                name: string;
+                /** @description The node's HTTP address. */
+                addr: string;
+                /** @description Last stream sequence applied on the node (0 in single-node mode). */
+                applied_seq: number;
+                lag_messages: number;
+                lag_seconds: number;
+                /** @description What the node's /readyz says. */
+                ready: boolean;
+                /**
+                 * Format: date-time
+                 * @description When the node last refreshed its entry.
+                 */
+                updated_at: string;
+            }[];
         };
         MerchRuleBody: {
             /** @description A boolean expression over product fields (product_id, category, brand, price, tags, available, attributes), such as `brand == "acme" && price < 20`. */
@@ -3847,6 +3895,61 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["StatsHistory"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    clusterNodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The nodes. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "mode": "cluster",
+                     *       "stream": {
+                     *         "name": "AFFINITY",
+                     *         "replicas": 3,
+                     *         "head_seq": 18342
+                     *       },
+                     *       "nodes": [
+                     *         {
+                     *           "name": "affinity-10.0.0.11:8080",
+                     *           "addr": "10.0.0.11:8080",
+                     *           "applied_seq": 18342,
+                     *           "lag_messages": 0,
+                     *           "lag_seconds": 0,
+                     *           "ready": true,
+                     *           "updated_at": "2026-12-07T02:10:03Z"
+                     *         },
+                     *         {
+                     *           "name": "affinity-10.0.0.12:8080",
+                     *           "addr": "10.0.0.12:8080",
+                     *           "applied_seq": 18290,
+                     *           "lag_messages": 52,
+                     *           "lag_seconds": 0.4,
+                     *           "ready": true,
+                     *           "updated_at": "2026-12-07T02:10:02Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClusterNodes"];
                 };
             };
             401: components["responses"]["Unauthorized"];
