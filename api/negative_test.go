@@ -137,7 +137,7 @@ func TestNegativeSignalsHTTP(t *testing.T) {
 	m0 := s.monetary(t, cust)
 	s.post(t, negEvent(cust, pop[1], "purchase", `,"value":100,"order_id":"N2"`))
 	s.post(t, negEvent(cust, pop[1], "return", `,"value":-30,"order_id":"N2"`))
-	if m := s.monetary(t, cust); !near(m, m0+70) {
+	if m := s.monetary(t, cust); !nearlyEqual(m, m0+70) {
 		t.Fatalf("monetary %v, want %v + 100 - 30", m, m0)
 	}
 
@@ -175,7 +175,7 @@ func TestNegativeSignalsHTTP(t *testing.T) {
 		if m := s.monetary(t, "ret1"); m != 0 {
 			t.Fatalf("ret1's monetary %v, want 0", m)
 		}
-		if m := s.monetary(t, cust); !near(m, m0+70) {
+		if m := s.monetary(t, cust); !nearlyEqual(m, m0+70) {
 			t.Fatalf("monetary %v, want %v", m, m0+70)
 		}
 		if _, algo := s.list(t, "/v1/customers/ret1/recommendations"); algo != "popular" {
@@ -199,7 +199,7 @@ func TestNegativeSignalsHTTP(t *testing.T) {
 	}
 }
 
-func near(a, b float64) bool { return a-b < 1e-6 && b-a < 1e-6 }
+func nearlyEqual(a, b float64) bool { return a-b < 1e-6 && b-a < 1e-6 }
 
 // personalDemoCustomer is a demo customer whose list is personal and has
 // at least three products.
