@@ -63,7 +63,7 @@ func TestNodesRegistry(t *testing.T) {
 			r = ms[0].nodes()
 			ok := len(r.Nodes) == n
 			for _, in := range r.Nodes {
-				ok = ok && in.AppliedSeq == applied && in.Ready
+				ok = ok && in.AppliedSeq >= applied && in.Ready // a stream tick may follow the writes
 			}
 			if ok {
 				return r
@@ -73,7 +73,7 @@ func TestNodesRegistry(t *testing.T) {
 		return r
 	}
 	r := want(3, last)
-	if r.Mode != "cluster" || r.Stream.Name != "AFFINITY" || r.Stream.Replicas != 1 || r.Stream.HeadSeq != last {
+	if r.Mode != "cluster" || r.Stream.Name != "AFFINITY" || r.Stream.Replicas != 1 || r.Stream.HeadSeq < last {
 		t.Fatalf("%+v", r)
 	}
 	var addrs []string
