@@ -12,7 +12,9 @@ import (
 // POST /v1/customers/{id}/merge with {"from": "<anonymous id>"} moves an
 // anonymous visitor's history onto the customer who logged in
 // (features.Store.MergeCustomers; docs/identity.md). The target is created
-// when unknown; a repeat is a 200 that does nothing.
+// when unknown; a repeat is a 200 that does nothing. In cluster mode the
+// merge goes through the stream and every node applies it; the reply, once
+// this node has applied it, carries its X-Affinity-Seq (writeSeq).
 
 // mergeBody is POST /v1/customers/{id}/merge.
 type mergeBody struct {
@@ -44,11 +46,6 @@ func (s *Server) mergeCustomer(c *fiber.Ctx) error {
 	}
 	if b.From == nil {
 		return badRequest("from", "from is required: the anonymous id whose history moves onto this customer")
-	}
-	if s.opts.Cluster != nil {
-		// Each node would merge at its own point of the stream, and a node
-		// started from the stream would not merge at all.
-		return &HTTPError{Status: http.StatusNotImplemented, Detail: "merge is not yet replicated: a cluster node does not merge customers"}
 	}
 	res, err := s.deps.Store.MergeCustomers(*b.From, id)
 	switch {

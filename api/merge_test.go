@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -143,7 +144,9 @@ func TestMergeThenEraseOverHTTP(t *testing.T) {
 	}
 }
 
-// A cluster node (a real NATS server and node) does not merge: 501.
+// A cluster node (a real NATS server and node) merges through the stream:
+// the reply says what its own apply did and carries the merge's sequence;
+// a repeat is already_merged. (Several nodes: cluster/node/merge_test.go.)
 func TestMergeInClusterMode(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	nats, err := natstest.Start(1, natstest.Options{})
@@ -176,10 +179,24 @@ func TestMergeInClusterMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nd.Close() })
-	var p Problem
-	send(t, srv, "POST", "/v1/customers/alice/merge", `{"from":"anon-42"}`).want(t, 501).decode(t, &p)
-	if p.Type != ProblemTypeBase+"not-implemented" || p.Detail == "" {
-		t.Fatalf("problem %+v", p)
+	body, _ := json.Marshal(mergeEvents())
+	after := send(t, srv, "POST", "/v1/events", string(body)).want(t, 200).hdr.Get(HeaderSeq)
+	merge := func() (mergeReply, uint64) {
+		r := send(t, srv, "POST", "/v1/customers/alice/merge", `{"from":"anon-42"}`, "X-Affinity-Min-Seq", after).want(t, 200)
+		var m mergeReply
+		r.decode(t, &m)
+		seq, _ := strconv.ParseUint(r.hdr.Get(HeaderSeq), 10, 64)
+		return m, seq
+	}
+	m, seq := merge()
+	if m.EventsMoved != 2 || m.Created || m.AlreadyMerged || seq == 0 {
+		t.Fatalf("merge: %+v, seq %d", m, seq)
+	}
+	if _, ok := st.CustomerID("anon-42"); ok {
+		t.Fatal("anon-42 still resolves")
+	}
+	if m, again := merge(); !m.AlreadyMerged || m.EventsMoved != 0 || again < seq {
+		t.Fatalf("repeat: %+v, seq %d after %d", m, again, seq)
 	}
 }
 

@@ -2748,7 +2748,9 @@ type ClientInterface interface {
 	// created when unknown and keeps their own experiment assignments.
 	// One transaction: a crash leaves all of it or none. Repeating the
 	// merge is a 200 that does nothing (`already_merged`). See
-	// docs/identity.md. A cluster node answers 501 (not replicated yet).
+	// docs/identity.md. In cluster mode the merge goes through the stream
+	// and every node applies it at the same point; the reply carries its
+	// X-Affinity-Seq.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2768,7 +2770,9 @@ type ClientInterface interface {
 	// created when unknown and keeps their own experiment assignments.
 	// One transaction: a crash leaves all of it or none. Repeating the
 	// merge is a 200 that does nothing (`already_merged`). See
-	// docs/identity.md. A cluster node answers 501 (not replicated yet).
+	// docs/identity.md. In cluster mode the merge goes through the stream
+	// and every node applies it at the same point; the reply carries its
+	// X-Affinity-Seq.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3519,7 +3523,9 @@ func (c *RawClient) GetCustomerEvents(ctx context.Context, id CustomerIDPath, pa
 // created when unknown and keeps their own experiment assignments.
 // One transaction: a crash leaves all of it or none. Repeating the
 // merge is a 200 that does nothing (`already_merged`). See
-// docs/identity.md. A cluster node answers 501 (not replicated yet).
+// docs/identity.md. In cluster mode the merge goes through the stream
+// and every node applies it at the same point; the reply carries its
+// X-Affinity-Seq.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3549,7 +3555,9 @@ func (c *RawClient) MergeCustomerWithBody(ctx context.Context, id CustomerIDPath
 // created when unknown and keeps their own experiment assignments.
 // One transaction: a crash leaves all of it or none. Repeating the
 // merge is a 200 that does nothing (`already_merged`). See
-// docs/identity.md. A cluster node answers 501 (not replicated yet).
+// docs/identity.md. In cluster mode the merge goes through the stream
+// and every node applies it at the same point; the reply carries its
+// X-Affinity-Seq.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8318,7 +8326,9 @@ type ClientWithResponsesInterface interface {
 	// created when unknown and keeps their own experiment assignments.
 	// One transaction: a crash leaves all of it or none. Repeating the
 	// merge is a 200 that does nothing (`already_merged`). See
-	// docs/identity.md. A cluster node answers 501 (not replicated yet).
+	// docs/identity.md. In cluster mode the merge goes through the stream
+	// and every node applies it at the same point; the reply carries its
+	// X-Affinity-Seq.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8338,7 +8348,9 @@ type ClientWithResponsesInterface interface {
 	// created when unknown and keeps their own experiment assignments.
 	// One transaction: a crash leaves all of it or none. Repeating the
 	// merge is a 200 that does nothing (`already_merged`). See
-	// docs/identity.md. A cluster node answers 501 (not replicated yet).
+	// docs/identity.md. In cluster mode the merge goes through the stream
+	// and every node applies it at the same point; the reply carries its
+	// X-Affinity-Seq.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10664,7 +10676,8 @@ func (r GetCustomerEventsResponse) ContentType() string {
 
 // MergeCustomerResponse200Headers the declared response headers of an HTTP 200 response for MergeCustomer
 type MergeCustomerResponse200Headers struct {
-	XRequestID string
+	XAffinitySeq *int64
+	XRequestID   string
 }
 
 // MergeCustomerResponse400Headers the declared response headers of an HTTP 400 response for MergeCustomer
@@ -10709,11 +10722,6 @@ type MergeCustomerResponse500Headers struct {
 	XRequestID string
 }
 
-// MergeCustomerResponse501Headers the declared response headers of an HTTP 501 response for MergeCustomer
-type MergeCustomerResponse501Headers struct {
-	XRequestID string
-}
-
 // MergeCustomerResponse503Headers the declared response headers of an HTTP 503 response for MergeCustomer
 type MergeCustomerResponse503Headers struct {
 	XRequestID string
@@ -10740,8 +10748,6 @@ type MergeCustomerResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
-	// ApplicationproblemJSON501 the response for an HTTP 501 `application/problem+json` response
-	ApplicationproblemJSON501 *NotImplemented
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -10762,8 +10768,6 @@ type MergeCustomerResponse struct {
 	Headers429 *MergeCustomerResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *MergeCustomerResponse500Headers
-	// Headers501 the parsed response headers for an HTTP 501 response
-	Headers501 *MergeCustomerResponse501Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *MergeCustomerResponse503Headers
 }
@@ -10811,11 +10815,6 @@ func (r MergeCustomerResponse) GetApplicationproblemJSON429() *TooManyRequests {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r MergeCustomerResponse) GetApplicationproblemJSON500() *Internal {
 	return r.ApplicationproblemJSON500
-}
-
-// GetApplicationproblemJSON501 returns the response for an HTTP 501 `application/problem+json` response
-func (r MergeCustomerResponse) GetApplicationproblemJSON501() *NotImplemented {
-	return r.ApplicationproblemJSON501
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -16721,7 +16720,9 @@ func (c *ClientWithResponses) GetCustomerEventsWithResponse(ctx context.Context,
 // created when unknown and keeps their own experiment assignments.
 // One transaction: a crash leaves all of it or none. Repeating the
 // merge is a 200 that does nothing (`already_merged`). See
-// docs/identity.md. A cluster node answers 501 (not replicated yet).
+// docs/identity.md. In cluster mode the merge goes through the stream
+// and every node applies it at the same point; the reply carries its
+// X-Affinity-Seq.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16747,7 +16748,9 @@ func (c *ClientWithResponses) MergeCustomerWithBodyWithResponse(ctx context.Cont
 // created when unknown and keeps their own experiment assignments.
 // One transaction: a crash leaves all of it or none. Repeating the
 // merge is a 200 that does nothing (`already_merged`). See
-// docs/identity.md. A cluster node answers 501 (not replicated yet).
+// docs/identity.md. In cluster mode the merge goes through the stream
+// and every node applies it at the same point; the reply carries its
+// X-Affinity-Seq.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -19780,13 +19783,6 @@ func ParseMergeCustomerResponse(rsp *http.Response) (*MergeCustomerResponse, err
 		}
 		response.ApplicationproblemJSON500 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 501:
-		var dest NotImplemented
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON501 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19799,6 +19795,13 @@ func ParseMergeCustomerResponse(rsp *http.Response) (*MergeCustomerResponse, err
 	switch {
 	case rsp.StatusCode == 200:
 		var headers MergeCustomerResponse200Headers
+		if values := rsp.Header.Values("X-Affinity-Seq"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Affinity-Seq", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XAffinitySeq = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19901,16 +19904,6 @@ func ParseMergeCustomerResponse(rsp *http.Response) (*MergeCustomerResponse, err
 			headers.XRequestID = value
 		}
 		response.Headers500 = &headers
-	case rsp.StatusCode == 501:
-		var headers MergeCustomerResponse501Headers
-		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestID = value
-		}
-		response.Headers501 = &headers
 	case rsp.StatusCode == 503:
 		var headers MergeCustomerResponse503Headers
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {

@@ -78,6 +78,11 @@ type opResult struct {
 	product Product
 	attrs   map[string]any
 	first   uint64 // first append-log sequence of a record append
+	merge   MergeResult
+	// merged names the ids merged into an erased customer (their subjects
+	// are purged too); erasedAny says the erasure erased someone here.
+	merged    []string
+	erasedAny bool
 }
 
 // SetOpLog switches every write but events (SetEventLog) to publish to l
@@ -215,7 +220,7 @@ func (s *Store) ApplyOp(ctx context.Context, seq uint64, data []byte) error {
 		return err
 	}
 	o.noteApplied(seq)
-	if op.Kind == OpCustomerErase && res.err == nil {
+	if op.Kind == OpCustomerErase && res.erasedAny {
 		if err := s.afterErase(); err != nil {
 			s.log.Error("erasure applied; rewriting the snapshot failed", "seq", seq, "err", err)
 		}

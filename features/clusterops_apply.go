@@ -45,14 +45,9 @@ func (s *Store) applyOpLocked(op Op) (opResult, []Change, error) {
 		}
 		return s.applyCustomerPatch(string(f[0]), attrs)
 	case OpCustomerErase:
-		ext := string(f[0])
-		id, ok := s.cust.lookup(ext)
-		if !ok {
-			// Nothing of theirs here (a node that was down never received
-			// their purged messages): nothing to erase.
-			return opResult{err: errUnknown("customer", ext)}, nil, nil
-		}
-		return opResult{}, nil, s.eraseLocked(id, ext)
+		return s.applyEraseOp(f) // with the ids merged into them (clusterops_merge.go)
+	case OpCustomerMerge:
+		return s.applyMergeOp(string(f[0]), string(f[1]))
 	case OpRecordPut, OpRecordDelete, OpRecordAppend:
 		return s.applyRecordOp(op)
 	}

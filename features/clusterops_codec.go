@@ -25,18 +25,19 @@ const opFormatV1 byte = 1
 // never renumber; a new kind takes the next free number.
 type OpKind byte
 
-// Op kinds. Adding one (e.g. customer merge) is: a constant, an opSpecs
+// Op kinds. Adding one is: a constant, an opSpecs
 // entry, a case in applyOp, and a Store method that validates and submits.
 const (
-	OpProductsPut   OpKind = 1 // JSON map of product id -> Product
-	OpProductPatch  OpKind = 2 // product id, JSON ProductPatch
-	OpProductDelete OpKind = 3 // product id
-	OpCustomerPut   OpKind = 4 // customer id, JSON Customer
-	OpCustomerPatch OpKind = 5 // customer id, JSON attributes (null removes)
-	OpCustomerErase OpKind = 6 // customer id
-	OpRecordPut     OpKind = 7 // record kind, id, value
-	OpRecordDelete  OpKind = 8 // record kind, id
-	OpRecordAppend  OpKind = 9 // log kind, then one field per entry
+	OpProductsPut   OpKind = 1  // JSON map of product id -> Product
+	OpProductPatch  OpKind = 2  // product id, JSON ProductPatch
+	OpProductDelete OpKind = 3  // product id
+	OpCustomerPut   OpKind = 4  // customer id, JSON Customer
+	OpCustomerPatch OpKind = 5  // customer id, JSON attributes (null removes)
+	OpCustomerErase OpKind = 6  // customer id, then the ids merged into them
+	OpRecordPut     OpKind = 7  // record kind, id, value
+	OpRecordDelete  OpKind = 8  // record kind, id
+	OpRecordAppend  OpKind = 9  // log kind, then one field per entry
+	OpCustomerMerge OpKind = 10 // from (merged away), into
 )
 
 // opSpec is what the decoder checks of a kind: its name (for errors and
@@ -52,10 +53,14 @@ var opSpecs = map[OpKind]opSpec{
 	OpProductDelete: {"product-delete", 1, 1},
 	OpCustomerPut:   {"customer-put", 2, 2},
 	OpCustomerPatch: {"customer-patch", 2, 2},
-	OpCustomerErase: {"customer-erase", 1, 1},
+	// An erasure names the ids merged into the customer that the
+	// receiving node knew of (clusterops_merge.go); one written before
+	// merges were replicated has only the customer's.
+	OpCustomerErase: {"customer-erase", 1, 0},
 	OpRecordPut:     {"record-put", 3, 3},
 	OpRecordDelete:  {"record-delete", 2, 2},
 	OpRecordAppend:  {"record-append", 2, 0},
+	OpCustomerMerge: {"customer-merge", 2, 2},
 }
 
 func (k OpKind) String() string {

@@ -100,20 +100,36 @@ func (s *Store) patchCustomerViaLog(ext string, attrs map[string]any) (map[strin
 
 // eraseViaLog publishes the erasure on the erasure subject (never purged:
 // a node that was down learns of it when it catches up), then purges the
-// customer's messages before it from the log, then waits for its own
-// apply. A customer already erased here is erased again (a retry after a
-// failed purge purges again); an unknown one is 404 as in single-node mode.
+// customer's messages before it from the log, with those of every id
+// merged into them (clusterops_merge.go), then waits for its own apply. A
+// customer already erased here is erased again (a retry after a failed
+// purge purges again); an unknown one is 404 as in single-node mode, and
+// so is one merged into another customer (its messages are the other's).
 func (s *Store) eraseViaLog(ext string) error {
-	if _, ok := s.cust.lookup(ext); !ok && !s.Erased(ext) {
+	if _, ok := s.cust.lookup(ext); !ok && (!s.Erased(ext) || s.mergedAway(ext)) {
 		return errUnknown("customer", ext)
+	}
+	merged, err := s.mergedInto(ext)
+	if err != nil {
+		return err
+	}
+	fields := [][]byte{[]byte(ext)}
+	for _, m := range merged {
+		fields = append(fields, []byte(m))
 	}
 	purge := func(ctx context.Context, seq uint64) error {
 		if err := s.ops.log.PurgeCustomer(ctx, ext, seq); err != nil {
 			return fmt.Errorf("customer %q: the erasure is at stream sequence %d and every node applies it, but purging their messages from the stream failed (repeat the DELETE): %w", ext, seq, err)
 		}
-		return nil
+		return s.purgeMerged(ext, merged, nil, seq)
 	}
-	_, err := s.submitOp(OpCustomerErase, "", [][]byte{[]byte(ext)}, purge)
+	r, err := s.submitOp(OpCustomerErase, "", fields, purge)
+	if err == nil || errors.Is(err, ErrNotFound) {
+		// Merges the apply knew of and this node did not when it published.
+		if perr := s.purgeMerged(ext, r.merged, merged, r.seq); perr != nil {
+			return perr
+		}
+	}
 	if errors.Is(err, ErrNotFound) {
 		return nil // erased again: nothing left here, the purge was done
 	}

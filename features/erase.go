@@ -69,6 +69,7 @@ func (s *Store) eraseLocked(id uint32, ext string) error {
 	_ = wb.Delete(keyU32(prefixCustomer, id))
 	_ = wb.Delete(keyStr(prefixCustDict, ext))
 	_ = wb.Delete(keyU32(prefixCustRev, id))
+	_ = wb.Delete(keyU32(prefixMergedFrom, id)) // the ids merged into them (clusterops_merge.go)
 	for _, j := range s.erasureJournals() {
 		_ = wb.Set(keyRecord(kindErasure+j, journalKey(id)), []byte(ext))
 	}

@@ -19,6 +19,7 @@ import "encoding/binary"
 //	l/<kind>\x00<seq uint64>      -> an append-only log of another package (exposures, responses)
 //	z/<16-byte keyed id hash>     -> nothing: an erased customer (erased.go)
 //	y/<16-byte keyed id hash>     -> keyed hash of the customer it was merged into (merge.go)
+//	v/<uint32>                    -> ids merged into that customer (cluster mode; clusterops_merge.go)
 const (
 	prefixMeta        = "m/"
 	prefixCustDict    = "dc/"
@@ -36,6 +37,7 @@ const (
 	prefixAppendLog   = "l/"
 	prefixErased      = "z/"
 	prefixMerged      = "y/"
+	prefixMergedFrom  = "v/"
 	schemaVersionName = "m/schema"
 	// keyStreamSeq holds the last cluster stream sequence applied (clusterlog.go).
 	keyStreamSeq = "m/stream-seq"

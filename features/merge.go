@@ -71,15 +71,15 @@ type MergeResult struct {
 // repeat: Repeated, nothing done) or into another customer
 // (ErrMergedElsewhere). Errors about the ids are *FieldError on "from" or
 // "customer_id".
+//
+// In cluster mode the merge goes through the stream (mergeViaLog) and every
+// node applies it with mergeLocked at its point of the stream.
 func (s *Store) MergeCustomers(from, to string) (MergeResult, error) {
-	if err := ValidateID("customer_id", to); err != nil {
+	if err := validateMerge(from, to); err != nil {
 		return MergeResult{}, err
 	}
-	if err := ValidateID("from", from); err != nil {
-		return MergeResult{}, err
-	}
-	if from == to {
-		return MergeResult{}, &FieldError{Field: "from", Msg: "names the customer merged into; it must be another id (the anonymous one)"}
+	if s.ops != nil {
+		return s.mergeViaLog(from, to)
 	}
 	var res MergeResult
 	err := s.do(func() error {
@@ -88,6 +88,20 @@ func (s *Store) MergeCustomers(from, to string) (MergeResult, error) {
 		return err
 	})
 	return res, err
+}
+
+// validateMerge checks the ids of a merge of from into to.
+func validateMerge(from, to string) error {
+	if err := ValidateID("customer_id", to); err != nil {
+		return err
+	}
+	if err := ValidateID("from", from); err != nil {
+		return err
+	}
+	if from == to {
+		return &FieldError{Field: "from", Msg: "names the customer merged into; it must be another id (the anonymous one)"}
+	}
+	return nil
 }
 
 // mergePlan is what one merge writes and then applies. Writer goroutine.
@@ -218,6 +232,12 @@ func (s *Store) writeMerge(txn *badger.Txn, pl *mergePlan) error {
 	if err := s.writeMergeMarks(txn, pl); err != nil {
 		return err
 	}
+	if s.ops != nil {
+		if err := writeMergedFrom(txn, pl); err != nil {
+			return err
+		}
+	}
+	s.stampStreamSeq(txn.Set) // an applied op's commit records its stream sequence
 	pl.seq = s.seq.Load() + 1
 	return txn.Set(keyU64(prefixLog, pl.seq), encodeMerge(pl.fromID, pl.toID))
 }

@@ -251,7 +251,9 @@ export interface paths {
          *     created when unknown and keeps their own experiment assignments.
          *     One transaction: a crash leaves all of it or none. Repeating the
          *     merge is a 200 that does nothing (`already_merged`). See
-         *     docs/identity.md. A cluster node answers 501 (not replicated yet).
+         *     docs/identity.md. In cluster mode the merge goes through the stream
+         *     and every node applies it at the same point; the reply carries its
+         *     X-Affinity-Seq.
          */
         post: operations["mergeCustomer"];
         delete?: never;
@@ -2855,6 +2857,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "X-Affinity-Seq": components["headers"]["AffinitySeq"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2914,7 +2917,6 @@ export interface operations {
             413: components["responses"]["TooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
-            501: components["responses"]["NotImplemented"];
             503: components["responses"]["Unavailable"];
         };
     };
