@@ -1488,9 +1488,11 @@ type VariantResult struct {
 	Exposures int  `json:"exposures"`
 
 	// Lift An estimate with its 95% interval.
-	Lift    Rate    `json:"lift"`
-	Name    string  `json:"name"`
-	PValue  float64 `json:"p_value"`
+	Lift   Rate    `json:"lift"`
+	Name   string  `json:"name"`
+	PValue float64 `json:"p_value"`
+
+	// Revenue Attributed purchase value net of the refunds of returns carrying the same recommendation_id (conversions still count the purchases).
 	Revenue float64 `json:"revenue"`
 
 	// RevenuePerExposure An estimate with its 95% interval.

@@ -184,18 +184,31 @@ func (x *Service) outcome(o outcomeOp) {
 	if e == nil || e.erased || !slices.Contains(e.items, o.product) {
 		return // not a recommendation we served, or not a product on it
 	}
-	ref := &outcomeRef{exp: e, cust: o.cust, click: o.click, value: o.value}
-	ref.raw = encodeOutcome(o.recID, o.cust, o.click, o.value, o.ts)
+	ref := &outcomeRef{exp: e, cust: o.cust, click: o.click, ret: o.ret, value: o.value, product: o.product, hasProduct: true}
+	if ref.ret && returnTaken(e.outs, ref) == 0 {
+		return // nothing attributed here to take back: not worth a log entry
+	}
+	ref.raw = encodeOutcome(outcomeEntry{recID: o.recID, cust: o.cust, kind: ref.kind(), value: o.value, ts: o.ts, product: o.product})
 	x.applyOutcome(e, ref)
 	x.pendingOut = append(x.pendingOut, ref)
 }
 
 // applyOutcome counts ref against its exposure and variant.
 func (x *Service) applyOutcome(e *exposure, ref *outcomeRef) {
+	if ref.ret {
+		ref.taken = returnTaken(e.outs, ref)
+	}
 	e.outs = append(e.outs, ref)
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	vs := x.states[e.exp].variants[e.variant]
+	if ref.ret {
+		old := e.revenue
+		e.revenue -= ref.taken
+		vs.revSum -= ref.taken
+		vs.revSumSq += e.revenue*e.revenue - old*old
+		return // the purchase was made: its conversion stays
+	}
 	if ref.click {
 		if !e.clicked {
 			e.clicked = true
@@ -391,10 +404,14 @@ func (x *Service) recount(touched map[string]bool, deleted string) {
 			continue
 		}
 		e.clicked, e.converted, e.revenue = false, false, 0
-		for _, r := range e.outs {
-			if r.click {
+		for i, r := range e.outs {
+			switch {
+			case r.ret:
+				r.taken = returnTaken(e.outs[:i], r)
+				e.revenue -= r.taken
+			case r.click:
 				e.clicked = true
-			} else {
+			default:
 				e.converted = true
 				e.revenue += r.value
 			}

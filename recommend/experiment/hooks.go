@@ -17,17 +17,19 @@ func (x *Service) onEvents(evs []features.AppliedEvent) {
 		if ae.Event.RecommendationID == "" {
 			continue
 		}
-		var click bool
+		var click, ret bool
 		switch {
 		case ae.Class == features.ClassViewed:
 			click = true
 		case ae.Class == features.ClassBought && ae.Event.Type != "rating":
+		case ae.Class == features.ClassReturned:
+			ret = true // takes revenue back (returns.go)
 		default:
-			continue // carts and ratings are neither clicks nor conversions
+			continue // carts, ratings and dislikes are no outcome
 		}
 		ops = append(ops, hookOp{kind: hookOutcome, outcome: outcomeOp{
 			recID: strings.Clone(ae.Event.RecommendationID), cust: strings.Clone(ae.Event.CustomerID),
-			product: ae.Product, click: click, value: ae.Event.Value, ts: ae.Event.Timestamp.Unix()}})
+			product: ae.Product, click: click, ret: ret, value: ae.Event.Value, ts: ae.Event.Timestamp.Unix()}})
 	}
 	if len(ops) == 0 {
 		return

@@ -17,10 +17,37 @@ import (
 //	             n × uvarint product (the store's permanent internal id)
 //	outcome v1:  0x01, kind (1 click, 2 conversion), uvarint ts, 8-byte value bits,
 //	             str recID, str customer
+//	outcome v2:  0x02, kind (1 click, 2 conversion, 3 return), then as v1,
+//	             then uvarint product (the store's internal id)
 //
-// where str is a uvarint length and the bytes.
+// where str is a uvarint length and the bytes. Outcomes are written as v2:
+// a return without a refund takes back the purchase of its product
+// (returns.go), so a conversion must say which product it was; v1 entries,
+// written before returns counted, are read with no product.
 
-const logVersion = 1
+const (
+	logVersion        = 1
+	outcomeLogVersion = 2
+)
+
+// outcomeKind is what an attributed event counts as.
+type outcomeKind byte
+
+const (
+	outcomeClick      outcomeKind = 1
+	outcomeConversion outcomeKind = 2
+	outcomeReturn     outcomeKind = 3
+)
+
+// outcomeEntry is one outcome log entry.
+type outcomeEntry struct {
+	recID, cust string
+	kind        outcomeKind
+	value       float64
+	ts          int64
+	product     uint32
+	hasProduct  bool // false in v1 entries
+}
 
 func appendStr(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -47,17 +74,14 @@ func encodeExposure(op exposureOp, forced bool, cfg uint64) []byte {
 	return b
 }
 
-func encodeOutcome(recID, cust string, click bool, value float64, ts int64) []byte {
-	b := make([]byte, 0, 24+len(recID)+len(cust))
-	kind := byte(2)
-	if click {
-		kind = 1
-	}
-	b = append(b, logVersion, kind)
-	b = binary.AppendUvarint(b, uint64(max(ts, 0)))
-	b = binary.BigEndian.AppendUint64(b, math.Float64bits(value))
-	b = appendStr(b, recID)
-	return appendStr(b, cust)
+func encodeOutcome(o outcomeEntry) []byte {
+	b := make([]byte, 0, 30+len(o.recID)+len(o.cust))
+	b = append(b, outcomeLogVersion, byte(o.kind))
+	b = binary.AppendUvarint(b, uint64(max(o.ts, 0)))
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(o.value))
+	b = appendStr(b, o.recID)
+	b = appendStr(b, o.cust)
+	return binary.AppendUvarint(b, uint64(o.product))
 }
 
 // logReader decodes the entries above; the first error sticks.
@@ -187,32 +211,41 @@ func decodeExposure(b []byte, intern map[string]string) (op exposureOp, forced b
 	return op, flags&1 != 0, cfg, nil
 }
 
-func decodeOutcome(b []byte) (recID, cust string, click bool, value float64, err error) {
+func decodeOutcome(b []byte) (outcomeEntry, error) {
 	r := logReader{b: b}
-	if v := r.byte(); r.err == nil && v != logVersion {
+	var o outcomeEntry
+	v := r.byte()
+	if r.err == nil && v != logVersion && v != outcomeLogVersion {
 		r.fail(fmt.Sprintf("unknown outcome entry version %d", v))
 	}
-	kind := r.byte()
-	if r.err == nil && kind != 1 && kind != 2 {
+	o.kind = outcomeKind(r.byte())
+	if r.err == nil && (o.kind < outcomeClick || o.kind > outcomeReturn || o.kind == outcomeReturn && v == logVersion) {
 		r.fail("unknown outcome kind")
 	}
-	r.ts()
-	value = math.Float64frombits(r.u64())
-	if r.err == nil && (math.IsNaN(value) || math.IsInf(value, 0)) {
+	o.ts = r.ts()
+	o.value = math.Float64frombits(r.u64())
+	if r.err == nil && (math.IsNaN(o.value) || math.IsInf(o.value, 0)) {
 		r.fail("value is not finite")
 	}
 	// Entries written before event values were bounded may exceed the
 	// bound that keeps revenue sums finite.
-	value = features.ClampValue(value)
-	recID, cust = r.str(), r.str()
+	o.value = features.ClampValue(o.value)
+	o.recID, o.cust = r.str(), r.str()
+	if v == outcomeLogVersion {
+		p := r.uvarint()
+		if r.err == nil && p > math.MaxUint32 {
+			r.fail("product id out of range")
+		}
+		o.product, o.hasProduct = uint32(p), true
+	}
 	if r.err == nil && len(r.b) != 0 {
 		r.fail("trailing bytes")
 	}
-	if r.err == nil && recID == "" {
+	if r.err == nil && o.recID == "" {
 		r.fail("empty recommendation id")
 	}
 	if r.err != nil {
-		return "", "", false, 0, r.err
+		return outcomeEntry{}, r.err
 	}
-	return recID, cust, kind == 1, value, nil
+	return o, nil
 }

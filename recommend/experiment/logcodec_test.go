@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -15,9 +16,33 @@ func TestLogEntriesRoundTrip(t *testing.T) {
 	if err != nil || !forced || cfg != 42 || fmt.Sprint(got) != fmt.Sprint(op) {
 		t.Fatalf("exposure round trip: %+v %v %d %v", got, forced, cfg, err)
 	}
-	rec, cust, click, value, err := decodeOutcome(encodeOutcome("r1", "c", false, 12.5, 5))
-	if err != nil || rec != "r1" || cust != "c" || click || value != 12.5 {
-		t.Fatalf("outcome round trip: %q %q %v %g %v", rec, cust, click, value, err)
+	for _, o := range []outcomeEntry{
+		{recID: "r1", cust: "c", kind: outcomeConversion, value: 12.5, ts: 5, product: 7, hasProduct: true},
+		{recID: "r1", cust: "c", kind: outcomeReturn, value: -4, ts: 6, product: 1 << 31, hasProduct: true},
+		{recID: "r2", cust: "", kind: outcomeClick, ts: 7, hasProduct: true},
+	} {
+		got, err := decodeOutcome(encodeOutcome(o))
+		if err != nil || got != o {
+			t.Fatalf("outcome round trip: %+v, want %+v (%v)", got, o, err)
+		}
+	}
+}
+
+// TestOutcomeV1Entries: outcomes logged before returns counted still read,
+// as entries with no product; a v1 entry cannot be a return.
+func TestOutcomeV1Entries(t *testing.T) {
+	v1 := func(kind byte) []byte {
+		b := []byte{1, kind, 5}
+		b = binary.BigEndian.AppendUint64(b, math.Float64bits(12.5))
+		return append(b, 2, 'r', '1', 1, 'c')
+	}
+	got, err := decodeOutcome(v1(2))
+	want := outcomeEntry{recID: "r1", cust: "c", kind: outcomeConversion, value: 12.5, ts: 5}
+	if err != nil || got != want {
+		t.Fatalf("v1 conversion: %+v, want %+v (%v)", got, want, err)
+	}
+	if _, err := decodeOutcome(v1(3)); !errors.Is(err, features.ErrInvalid) {
+		t.Fatalf("a v1 return must be refused: %v", err)
 	}
 }
 
@@ -41,18 +66,21 @@ func FuzzDecodeExposure(f *testing.F) {
 }
 
 func FuzzDecodeOutcome(f *testing.F) {
-	f.Add(encodeOutcome("r", "c", true, 3, 9))
+	f.Add(encodeOutcome(outcomeEntry{recID: "r", cust: "c", kind: outcomeClick, value: 3, ts: 9}))
+	f.Add(encodeOutcome(outcomeEntry{recID: "r", cust: "c", kind: outcomeReturn, value: -3, ts: 9, product: 4}))
 	f.Add([]byte{1, 2})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rec, cust, click, value, err := decodeOutcome(b)
+		o, err := decodeOutcome(b)
 		if err != nil {
 			if !errors.Is(err, features.ErrInvalid) {
 				t.Fatalf("error does not wrap ErrInvalid: %v", err)
 			}
 			return
 		}
-		r2, c2, k2, v2, err := decodeOutcome(encodeOutcome(rec, cust, click, value, 0))
-		if err != nil || r2 != rec || c2 != cust || k2 != click || math.Float64bits(v2) != math.Float64bits(value) {
+		o2, err := decodeOutcome(encodeOutcome(o))
+		o.hasProduct = true // re-encoded as v2
+		if err != nil || o2.recID != o.recID || o2.cust != o.cust || o2.kind != o.kind || o2.ts != o.ts ||
+			o2.product != o.product || o2.hasProduct != o.hasProduct || math.Float64bits(o2.value) != math.Float64bits(o.value) {
 			t.Fatalf("re-encoding changed the entry (%v)", err)
 		}
 	})

@@ -137,17 +137,20 @@ func (x *Service) rebuild() error {
 		return fmt.Errorf("cannot read the exposure log: %w", err)
 	}
 	err = x.recs.Scan(outcomeLogKind, 0, func(seq uint64, v []byte) error {
-		recID, cust, click, value, err := decodeOutcome(v)
+		o, err := decodeOutcome(v)
 		if err != nil {
 			x.log.Warn("skipping a corrupt outcome log entry", "seq", seq, "err", err)
 			return nil
 		}
-		e := x.index[recID]
+		e := x.index[o.recID]
 		if e == nil {
 			orphanOuts = append(orphanOuts, seq)
 			return nil
 		}
-		ref := &outcomeRef{exp: e, seq: seq, cust: cust, click: click, value: value}
+		// As outcome() counted it: a return takes back what returnTaken
+		// says of the outcomes before it, which the log replays in order.
+		ref := &outcomeRef{exp: e, seq: seq, cust: o.cust, click: o.kind == outcomeClick, ret: o.kind == outcomeReturn,
+			value: o.value, product: o.product, hasProduct: o.hasProduct}
 		x.applyOutcome(e, ref)
 		return nil
 	})

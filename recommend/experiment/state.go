@@ -32,7 +32,8 @@ type hookOp struct {
 type outcomeOp struct {
 	recID, cust string
 	product     uint32
-	click       bool // else a conversion
+	click       bool // else a conversion, or a return with ret
+	ret         bool
 	value       float64
 	ts          int64
 }
@@ -83,7 +84,13 @@ type outcomeRef struct {
 	seq    uint64
 	cust   string
 	click  bool
+	ret    bool // a return: takes revenue back (returns.go)
 	value  float64
 	erased bool
 	raw    []byte
+	// product is the conversion's or return's product; unknown (false) for
+	// conversions logged before returns counted.
+	product    uint32
+	hasProduct bool
+	taken      float64 // what a return took from the exposure's revenue
 }

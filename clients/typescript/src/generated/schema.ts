@@ -1702,7 +1702,10 @@ export interface components {
             customers: number;
             clicks: number;
             conversions: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Attributed purchase value net of the refunds of returns carrying the same recommendation_id (conversions still count the purchases).
+             */
             revenue: number;
             ctr: components["schemas"]["Rate"];
             conversion_rate: components["schemas"]["Rate"];
