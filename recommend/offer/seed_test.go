@@ -108,3 +108,36 @@ func TestStreamDrawsFollowTheTick(t *testing.T) {
 		}
 	}
 }
+
+// TestTickClosesExpiredShowings: in stream-tick mode a tick past the
+// response window closes an open showing as ignored when it is applied,
+// without waiting for the node's own sweep (a minute), so every node at
+// that tick ranks with the same posterior.
+func TestTickClosesExpiredShowings(t *testing.T) {
+	e := openOfferTestEnv(t, nil)
+	e.ingest(features.Event{CustomerID: "c1", ProductID: "p1", Type: "purchase", Timestamp: offerTestEpoch.Add(-time.Hour)})
+	e.put("o1", Offer{Products: []string{"p1"}, Value: 1, Priority: 1})
+	if err := e.store.UseStreamTicks(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.ApplyTick(context.Background(), 1, features.Tick{At: offerTestEpoch}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.choose("c1", 1, ""); len(r.Offers) != 1 {
+		t.Fatalf("shown %d offers, want 1", len(r.Offers))
+	}
+	win := e.svc.Options().ResponseWindow
+	// The test store's clock is its own (not the wall clock, which ticks
+	// replace): it moves with the tick.
+	e.now.Store(offerTestEpoch.Add(win + time.Second).Unix())
+	if err := e.store.ApplyTick(context.Background(), 2, features.Tick{At: offerTestEpoch.Add(win + time.Second)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.svc.Get("o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := v.Performance; p.Ignored != 1 || p.Open != 0 {
+		t.Fatalf("after a tick past the window: %+v, want 1 ignored, 0 open", p)
+	}
+}
