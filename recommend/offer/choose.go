@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	mrand "math/rand/v2"
 
 	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/features/crm"
@@ -108,7 +107,7 @@ func (s *Service) Choose(ctx context.Context, r Request) (Result, error) {
 		return res, nil
 	}
 	s.priors(set, cands, cust, known)
-	rng := mrand.NewPCG(s.seed, s.draws.Add(1))
+	rng := s.drawSource(r.CustomerID, channel)
 	for i := range cands {
 		s.posterior(&cands[i], segs, policy, rng)
 	}

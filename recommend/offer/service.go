@@ -82,7 +82,7 @@ func New(recs Records, src Store, prof Profiles, eng Ranker, o Options) (*Servic
 	s.workWG.Add(1)
 	go s.workLoop()
 	recs.AddJournal(offerJournal)
-	src.AddHooks(features.Hooks{OnEvents: s.onEvents, OnErase: s.onErase})
+	src.AddHooks(features.Hooks{OnEvents: s.onEvents, OnErase: s.onErase, OnTick: s.onTick})
 	// Erasures a crash interrupted are finished first.
 	pending, err := recs.Pending(offerJournal)
 	if err != nil {
