@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runAffinity runs the built binary with args and returns its stdout,
@@ -84,6 +85,9 @@ func TestExportCommandFromServerAndStore(t *testing.T) {
 	}
 	c = startChild(t, dir, demoArgs[2:]...)
 	defer c.kill()
+	// The server fits the churn model in its first value pass, a second
+	// after it starts (crm); a store export makes that pass at once.
+	waitChurnFitted(t, c.addr, "17809")
 	viaURL := filepath.Join(tmp, "url.ndjson")
 	_, stderr, err = runAffinity(t, "export", "--url", "http://"+c.addr, "--segment", "buyers", "--what", "members", "--out", viaURL)
 	if err != nil || !strings.Contains(stderr, "exported "+strconv.Itoa(seg.Members)+" customers (members)") {
@@ -140,4 +144,27 @@ func TestExportCommandFromServerAndStore(t *testing.T) {
 	if _, stderr, err = runAffinity(t, "export", "--data", dir, "--url", "http://x", "--segment", "buyers"); err == nil || !strings.Contains(stderr, "one of the two") {
 		t.Fatalf("--data and --url: %v\n%s", err, stderr)
 	}
+}
+
+// waitChurnFitted waits (up to a minute: the machine may be loaded) until
+// the server's profile of customer has a churn_risk.
+func waitChurnFitted(t *testing.T, addr, customer string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/v1/customers/" + customer + "/profile")
+		if err != nil {
+			continue
+		}
+		var p struct {
+			Value struct {
+				ChurnRisk *float64 `json:"churn_risk"`
+			} `json:"value"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if err == nil && p.Value.ChurnRisk != nil {
+			return
+		}
+	}
+	t.Fatalf("customer %s has no churn_risk a minute after the server started", customer)
 }

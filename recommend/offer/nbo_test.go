@@ -104,6 +104,10 @@ func TestNBONeverChoosesIneligibleOffers(t *testing.T) {
 	if err := e.store.PutCustomer("vip", features.Customer{Attributes: map[string]any{"level": "gold"}}); err != nil {
 		t.Fatal(err)
 	}
+	// Membership is evaluated off the write path: wait for it.
+	if err := e.crm.FlushSegments(); err != nil {
+		t.Fatal(err)
+	}
 	// An offer whose budget is used up before the others exist.
 	e.put("spent", Offer{Value: 100, Priority: 1, Budget: 1})
 	res := e.choose("someone", 1, "")
