@@ -26,7 +26,10 @@ const maxAppendGroups = 16
 // their sequences are assigned when applied, in stream order, the same
 // on every node, but those of different customers may interleave with
 // each other and with other nodes' entries. On an error some customers'
-// entries may be in the log already (as with Append's split batches).
+// entries may be in the log already (as with Append's split batches); a
+// retry with the same entries first (and any new ones after) stores them
+// once (applog_retry.go), and their sequences are then 0 (not known
+// here: the first attempt's apply assigned them).
 func (r *Records) AppendFor(kind string, customers []string, entries [][]byte) ([]uint64, error) {
 	if len(customers) != len(entries) {
 		return nil, fmt.Errorf("AppendFor %s: %d customers for %d entries", kind, len(customers), len(entries))
@@ -86,28 +89,34 @@ func groupEntries(customers []string) (map[string][]int, []string) {
 }
 
 // appendGroup publishes the entries idx of one customer, in as few
-// messages as MaxAppendBytes allows and one after the other (their order
-// is kept), and records each one's sequence in seqs.
+// messages as MaxAppendBytes allows (split where a failed attempt split,
+// applog_retry.go) and one after the other (their order is kept), and
+// records each one's sequence in seqs.
 func (r *Records) appendGroup(kind, customer string, idx []int, entries [][]byte, seqs []uint64) error {
-	for len(idx) > 0 {
-		n, size := 0, 0
-		for n < len(idx) && (n == 0 || size+len(entries[idx[n]]) <= MaxAppendBytes) {
-			size += len(entries[idx[n]])
-			n++
-		}
-		fields := make([][]byte, 0, 1+n)
+	sizes := make([]int, len(idx))
+	for k, i := range idx {
+		sizes[k] = len(entries[i])
+	}
+	retries := &r.s.ops.retries
+	ends := appendChunks(sizes, retries.take(kind, customer))
+	start := 0
+	for c, end := range ends {
+		fields := make([][]byte, 0, 1+end-start)
 		fields = append(fields, []byte(kind))
-		for _, i := range idx[:n] {
+		for _, i := range idx[start:end] {
 			fields = append(fields, entries[i])
 		}
-		res, err := r.s.submitOp(OpRecordAppend, customer, fields, nil)
+		res, err := r.s.submitAppend(customer, fields)
 		if err != nil {
+			retries.keep(kind, customer, ends[:c+1])
 			return err
 		}
-		for k, i := range idx[:n] {
-			seqs[i] = res.first + uint64(k)
+		if res.first != 0 { // else a retry's copy, stored before
+			for k, i := range idx[start:end] {
+				seqs[i] = res.first + uint64(k)
+			}
 		}
-		idx = idx[n:]
+		start = end
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/affinity-rec/affinity/cluster/natstest"
@@ -187,4 +188,44 @@ func messagesNaming(t *testing.T, m *member, id string) ([]string, int) {
 		found = append(found, fmt.Sprintf("%d %s", q, msg.Subject))
 	}
 	return found, erasures
+}
+
+// TestAppendRetryStoredOnce: the services' log appends carry an
+// idempotency id, so the same entries appended again (a flush retried
+// after a failure the log had in fact stored) are stored once in the
+// stream and in every node's log; the retry succeeds without sequences.
+func TestAppendRetryStoredOnce(t *testing.T) {
+	nc := natstest.StartT(t, 1)
+	ms := []*member{startMember(t, t.TempDir(), nc.URLs()), startMember(t, t.TempDir(), nc.URLs())}
+	for _, m := range ms {
+		defer m.stop()
+	}
+	custs := []string{"a", "b", "a", ""}
+	entries := [][]byte{[]byte("a1"), []byte("b1"), []byte("a2"), []byte("none")}
+	first, err := ms[0].store.Records().AppendFor("retry-log", custs, entries)
+	if err != nil || first[0] == 0 || first[2] != first[0]+1 {
+		t.Fatalf("AppendFor = %v, %v; want a's two entries consecutive", first, err)
+	}
+	again, err := ms[1].store.Records().AppendFor("retry-log", custs, entries)
+	if err != nil || !slices.Equal(again, make([]uint64, len(entries))) {
+		t.Fatalf("the retry: %v, %v; want no sequences (stored before) and no error", again, err)
+	}
+	for _, c := range []string{"a", "b"} {
+		if n := streamMessages(t, ms[0], c); n != 1 {
+			t.Fatalf("the stream holds %d messages of %s, want 1", n, c)
+		}
+	}
+	last := maxApplied(ms)
+	for _, m := range ms {
+		waitApplied(t, m, last)
+		var got []string
+		err := m.store.Records().Scan("retry-log", 0, func(_ uint64, v []byte) error {
+			got = append(got, string(v))
+			return nil
+		})
+		slices.Sort(got)
+		if err != nil || !slices.Equal(got, []string{"a1", "a2", "b1", "none"}) {
+			t.Fatalf("%s's log holds %v (%v)", m.base, got, err)
+		}
+	}
 }
