@@ -46,3 +46,20 @@ func TestAppendChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendForSingleNode: without a cluster log AppendFor is Append, the
+// sequences consecutive; customers must match the entries one for one.
+func TestAppendForSingleNode(t *testing.T) {
+	s := openTestStore(t, t.TempDir(), nil)
+	r := s.Records()
+	if _, err := r.Append("k", [][]byte{[]byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	seqs, err := r.AppendFor("k", []string{"a", "", "a"}, [][]byte{[]byte("1"), []byte("2"), []byte("3")})
+	if err != nil || !slices.Equal(seqs, []uint64{2, 3, 4}) {
+		t.Fatalf("AppendFor = %v, %v; want 2 3 4", seqs, err)
+	}
+	if _, err := r.AppendFor("k", []string{"a"}, nil); err == nil {
+		t.Fatal("AppendFor took 1 customer for 0 entries")
+	}
+}
