@@ -69,6 +69,7 @@ type clusterOps struct {
 
 	applied atomic.Uint64 // last stream sequence applied here (ops and events)
 	watch   watchers
+	retries appendRetries // failed appends' splits (applog_retry.go)
 }
 
 // opResult is what applying an op did, for the writer waiting on it.

@@ -41,20 +41,35 @@ func applyOps(n *Node, entries []features.LogEntry) error {
 // erasure purges it with their events), to the erasure subject, or to the
 // definitions' subject, and is acknowledged by a quorum of the replicas.
 // Ops carry no message id: each is a distinct write (a retried PUT is
-// applied again, with the same result).
+// applied again, with the same result); appends have one (AppendOpID).
 func (n *Node) AppendOp(ctx context.Context, m features.OpMessage) (uint64, error) {
-	subj := n.st.Subjects.Definition(kindOp)
-	switch {
-	case m.Erasure:
-		subj = n.st.Subjects.Erasure()
-	case m.Customer != "":
-		subj = n.st.Subjects.Customer(m.Customer, kindOp)
-	}
-	ack, err := n.pub.Publish(ctx, []cluster.Msg{{Subject: subj, Data: m.Data}})
+	ack, err := n.pub.Publish(ctx, []cluster.Msg{{Subject: n.opSubject(m), Data: m.Data}})
 	if err != nil {
 		return 0, err
 	}
 	return ack.LastSeq, nil
+}
+
+// AppendOpID is AppendOp with an idempotency id (features.DedupOpLog):
+// the services' log appends, which a failed flush may send again.
+func (n *Node) AppendOpID(ctx context.Context, m features.OpMessage, id string) (uint64, bool, error) {
+	ack, err := n.pub.Publish(ctx, []cluster.Msg{{Subject: n.opSubject(m), Data: m.Data, ID: id}})
+	if err != nil {
+		return 0, false, err
+	}
+	return ack.LastSeq, ack.Duplicates > 0, nil
+}
+
+var _ features.DedupOpLog = (*Node)(nil)
+
+func (n *Node) opSubject(m features.OpMessage) string {
+	switch {
+	case m.Erasure:
+		return n.st.Subjects.Erasure()
+	case m.Customer != "":
+		return n.st.Subjects.Customer(m.Customer, kindOp)
+	}
+	return n.st.Subjects.Definition(kindOp)
 }
 
 // PurgeCustomer removes the customer's messages below before from the

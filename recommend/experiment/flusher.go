@@ -266,10 +266,12 @@ func (x *Service) writeExposures() error {
 
 func (x *Service) appendExposures(live []*exposure) error {
 	entries := make([][]byte, len(live))
+	units := make([]string, len(live))
 	for i, e := range live {
-		entries[i] = e.raw
+		entries[i], units[i] = e.raw, e.unit
 	}
-	first, err := x.recs.Append(exposureLogKind, entries)
+	// On the unit's subject in cluster mode: erasing the unit purges them.
+	seqs, err := appendFor(x.recs, exposureLogKind, units, entries)
 	if err != nil {
 		x.writeFailed("exposure", len(entries), err)
 		// A store that stays down must not take the memory with it: keep
@@ -282,7 +284,7 @@ func (x *Service) appendExposures(live []*exposure) error {
 		return fmt.Errorf("cannot log exposures: %w", err)
 	}
 	for i, e := range live {
-		e.seq = first + uint64(i)
+		e.seq = seqs[i]
 		e.raw = nil
 	}
 	x.stats.exposures.Add(int64(len(live)))
@@ -427,4 +429,25 @@ func (x *Service) recount(touched map[string]bool, deleted string) {
 		}
 	}
 	x.mu.Unlock()
+}
+
+// appendFor appends entries, each about units[i], with
+// features.Records.AppendFor when recs has it (in cluster mode each unit's
+// entries travel on its own subject, which its erasure purges), else with
+// Append (test wrappers); it returns each entry's sequence.
+func appendFor(recs Records, kind string, units []string, entries [][]byte) ([]uint64, error) {
+	if a, ok := recs.(interface {
+		AppendFor(kind string, customers []string, entries [][]byte) ([]uint64, error)
+	}); ok {
+		return a.AppendFor(kind, units, entries)
+	}
+	first, err := recs.Append(kind, entries)
+	if err != nil {
+		return nil, err
+	}
+	seqs := make([]uint64, len(entries))
+	for i := range seqs {
+		seqs[i] = first + uint64(i)
+	}
+	return seqs, nil
 }

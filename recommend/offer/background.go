@@ -110,12 +110,12 @@ func (s *Service) commitJobs(batch []*offerLogJob) {
 	}
 	var err error
 	if len(shown) > 0 {
-		if _, e := s.recs.Append(offerShownLog, shown); e != nil {
+		if e := s.appendEntries(offerShownLog, shown); e != nil {
 			err = fmt.Errorf("cannot log offer exposures: %w", e)
 		}
 	}
 	if err == nil && len(resp) > 0 {
-		if _, e := s.recs.Append(offerResponseLog, resp); e != nil {
+		if e := s.appendEntries(offerResponseLog, resp); e != nil {
 			err = fmt.Errorf("cannot log offer responses: %w", e)
 		}
 	}
@@ -127,6 +127,29 @@ func (s *Service) commitJobs(batch []*offerLogJob) {
 	for _, j := range batch {
 		j.done <- err
 	}
+}
+
+// appendEntries appends log entries. With features.Records.AppendFor (in
+// cluster mode) each customer's entries travel on that customer's subject,
+// which their erasure purges from the cluster log; the sequences are not
+// needed here (a restart replays the log in order).
+func (s *Service) appendEntries(log string, entries [][]byte) error {
+	a, ok := s.recs.(interface {
+		AppendFor(kind string, customers []string, entries [][]byte) ([]uint64, error)
+	})
+	if !ok {
+		_, err := s.recs.Append(log, entries)
+		return err
+	}
+	custs := make([]string, len(entries))
+	var le offerLogEntry
+	for i, e := range entries {
+		if decodeOfferLog(e, &le) == nil {
+			custs[i] = le.cust
+		}
+	}
+	_, err := a.AppendFor(log, custs, entries)
+	return err
 }
 
 // offerWorkQueue hands hook work (purchases, erasures) from the store's writer
