@@ -229,3 +229,79 @@ func TestAppendRetryStoredOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestErasureCopiesForLateNodes: a node down during the showings and the
+// erasure and a node started empty afterwards replay the stream without
+// the erased customer's purged offer entries; the anonymised copies the
+// erasing nodes append let them count those showings and answers, so
+// every node serves the same offer performance (shown, answers, open),
+// and the stream still names the customer nowhere but in the erasure
+// record.
+func TestErasureCopiesForLateNodes(t *testing.T) {
+	nc := natstest.StartT(t, 1)
+	fs := make([]*fullMember, 3)
+	ms := make([]*member, 3)
+	for i := range fs {
+		fs[i] = startFullMember(t, t.TempDir(), nc.URLs())
+		defer func() { fs[i].stop() }()
+		ms[i] = fs[i].member
+	}
+	const gone = "gone-5d1e0b"
+	custs := []string{"keep-0", gone, "keep-1", "keep-2"}
+	for p := 0; p < 6; p++ {
+		ms[p%3].write("PUT", fmt.Sprintf("/v1/products/p%d", p), fmt.Sprintf(`{"category":"c%d","price":%d}`, p%3, 5+p), 200)
+	}
+	var evs []features.Event
+	for i, c := range custs {
+		ms[i%3].write("PUT", "/v1/customers/"+c, `{"attributes":{"country":"France"}}`, 200)
+		evs = append(evs, features.Event{CustomerID: c, ProductID: fmt.Sprintf("p%d", i), Type: "view", Timestamp: testNow})
+	}
+	ms[1].post(evs)
+	ms[1].write("PUT", "/v1/offers/spring", `{"name":"Spring","products":["p1"],"value":20,"priority":2}`, 200)
+	ms[2].write("PUT", "/v1/offers/fallback", `{"value":1}`, 200)
+	// The third node goes down before any showing: it never applies the
+	// erased customer's entries.
+	fs[2].waitFor(maxApplied(ms))
+	dir := fs[2].dir
+	fs[2].stop()
+	up := fs[:2]
+	for i, c := range custs {
+		shown, answer := up[i%2], up[(i+1)%2]
+		shown.waitFor(maxApplied(ms[:2]))
+		rec, offer := nextBestOffer(t, shown.member, c)
+		if i == 3 {
+			continue // left open
+		}
+		answer.waitFor(shown.store.AppliedStreamSeq())
+		body := fmt.Sprintf(`{"customer_id":%q,"response":%q,"recommendation_id":%q}`, c, []string{"accepted", "declined"}[i%2], rec)
+		answer.write("POST", "/v1/offers/"+offer+"/responses", body, 200)
+	}
+	// The erased customer shown a second time, left open.
+	up[0].waitFor(maxApplied(ms[:2]))
+	nextBestOffer(t, up[0].member, gone)
+	flushAll(t, up)
+
+	seq := ms[1].write("DELETE", "/v1/customers/"+gone, "", 204)
+	flushAll(t, up)
+	fs[2] = startFullMember(t, dir, nc.URLs())
+	ms[2] = fs[2].member
+	fresh := startFullMember(t, t.TempDir(), nc.URLs())
+	defer fresh.stop()
+	all := append(fs[:3:3], fresh)
+	for _, f := range all {
+		f.waitFor(seq)
+	}
+	last := flushAll(t, all)
+	var allm []*member
+	for _, f := range all {
+		allm = append(allm, f.member)
+	}
+	for _, id := range []string{"spring", "fallback"} {
+		sameEverywhere(t, allm, last, "/v1/offers/"+id)
+	}
+	checkContains(t, sameEverywhere(t, allm, last, "/v1/offers"), `"shown":5,"accepted":2,"declined":1`)
+	names, erasures := messagesNaming(t, ms[0], gone)
+	if len(names) != 0 || erasures != 1 {
+		t.Fatalf("after the erasure the stream holds %d messages naming %s besides %d erasure records (want 0 and 1): %v", len(names), gone, erasures, names)
+	}
+}

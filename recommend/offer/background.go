@@ -301,7 +301,8 @@ func (s *Service) sweep() {
 // erase removes customer ext from the offer state: their cap counts and open
 // exposures go, and their log entries are replaced by anonymous copies (no
 // customer, no recommendation id) so that the offers' counts and budgets
-// survive a restart while nothing links to the person.
+// survive a restart while nothing links to the person; in cluster mode
+// their copies are logged for the nodes that never applied them.
 func (s *Service) erase(ext string) error {
 	sh := s.shard(ext)
 	sh.mu.Lock()
@@ -327,27 +328,23 @@ func (s *Service) erase(ext string) error {
 			return err
 		}
 	}
+	opened := map[string]bool{}
 	for _, kind := range []string{offerShownLog, offerResponseLog} {
-		anon := map[uint64][]byte{}
-		var le offerLogEntry
-		err := s.recs.Scan(kind, 0, func(seq uint64, v []byte) error {
-			if err := decodeOfferLog(v, &le); err != nil || le.cust != ext {
-				return nil
-			}
-			le.cust, le.rec = "", ""
-			anon[seq] = encodeOfferLog(nil, &le)
-			return nil
-		})
+		anon, copies, err := s.eraseEntries(kind, ext, opened)
 		if err != nil {
-			return fmt.Errorf("cannot scan %s for erasure: %w", kind, err)
+			return err
 		}
 		if len(anon) == 0 {
 			continue
 		}
-		// In place: every node does the same when it applies the erasure,
-		// so the logs' sequences stay the same on every node (cluster mode).
+		// In place: every node does the same when it applies the erasure.
+		// The copies after it are for the nodes that never applied the
+		// originals (erasecopy.go).
 		if err := s.recs.ReplaceEntries(kind, anon); err != nil {
 			return fmt.Errorf("cannot anonymise %s: %w", kind, err)
+		}
+		if err := s.appendCopies(kind, copies); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -361,19 +358,34 @@ func (s *Service) rebuild() error {
 	bad := 0
 	// replay calls fn with each readable entry of kind in log whose offer
 	// (this incarnation) still exists, and its state.
+	// Copies of erased entries count after the scan, by their rule
+	// (erasecopy.go): they open nothing, so their place does not matter.
 	replay := func(log string, kind byte, fn func(le *offerLogEntry, st *offerState)) error {
 		var le offerLogEntry
-		return s.recs.Scan(log, 0, func(seq uint64, v []byte) error {
+		var cands []copyCandidate
+		err := s.recs.Scan(log, 0, func(seq uint64, v []byte) error {
 			s.noteCounted(log, seq)
 			if err := decodeOfferLog(v, &le); err != nil || le.kind != kind {
 				bad++
 				return nil
 			}
-			if o := set.byID[le.offer]; o != nil && o.st.inc == le.inc {
+			if le.isCopy {
+				cands = append(cands, candidate(seq, &le))
+			} else if o := set.byID[le.offer]; o != nil && o.st.inc == le.inc {
 				fn(&le, o.st)
 			}
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		count, err := s.copiesToCount(log, cands)
+		for i := range count {
+			if o := set.byID[count[i].le.offer]; o != nil && o.st.inc == count[i].le.inc {
+				fn(&count[i].le, o.st)
+			}
+		}
+		return err
 	}
 	err := replay(offerShownLog, offerEntryShown, func(le *offerLogEntry, st *offerState) {
 		st.shown++

@@ -123,6 +123,7 @@ func without(offers []*liveOffer, id string) []*liveOffer {
 // locks the live path takes (customer shard, then offer state).
 func (s *Service) countApplied(log string, c features.Change) {
 	var le offerLogEntry
+	var cands []copyCandidate
 	for i, v := range c.Entries {
 		seq := c.First + uint64(i)
 		if seq <= s.cw.counted[log] {
@@ -132,15 +133,34 @@ func (s *Service) countApplied(log string, c features.Change) {
 		if err := decodeOfferLog(v, &le); err != nil {
 			continue
 		}
-		o := s.set.Load().byID[le.offer]
-		if o == nil || o.st.inc != le.inc {
+		if le.isCopy {
+			cands = append(cands, candidate(seq, &le))
 			continue
 		}
-		if log == offerShownLog && le.kind == offerEntryShown {
-			s.countShown(&le, o.st)
-		} else if log == offerResponseLog && le.kind == offerEntryResponse {
-			s.countResponse(&le, o.st)
-		}
+		s.countEntry(log, &le)
+	}
+	// Copies of an erased customer's entries count here only if this
+	// node never applied the originals (erasecopy.go).
+	count, err := s.copiesToCount(log, cands)
+	if err != nil {
+		s.log.Error("cannot count erased entries' copies; a restart counts them", "err", err)
+	}
+	for i := range count {
+		s.countEntry(log, &count[i].le)
+	}
+}
+
+// countEntry counts one entry of log if its offer (this incarnation) is
+// served.
+func (s *Service) countEntry(log string, le *offerLogEntry) {
+	o := s.set.Load().byID[le.offer]
+	if o == nil || o.st.inc != le.inc {
+		return
+	}
+	if log == offerShownLog && le.kind == offerEntryShown {
+		s.countShown(le, o.st)
+	} else if log == offerResponseLog && le.kind == offerEntryResponse {
+		s.countResponse(le, o.st)
 	}
 }
 

@@ -19,13 +19,24 @@ type offerLogEntry struct {
 	segs                           []string
 	resp                           offerResp
 	src                            offerRespSource
+	// digest identifies an erased customer's original entry (erasecopy.go):
+	// set on the anonymised entry and on its copy; isCopy marks the copy.
+	digest [offerDigestLen]byte
+	erased bool
+	isCopy bool
 }
 
 const (
 	offerEntryShown    byte = 1
 	offerEntryResponse byte = 2
-	maxOfferLogString       = 4096
-	maxOfferLogSegs         = 1 << 12
+	// An erased entry anonymised in place, and its copy for the nodes that
+	// never applied it: kind, the original's digest, then the anonymised
+	// entry in the form above.
+	offerEntryErased  byte = 3
+	offerEntryCopy    byte = 4
+	offerDigestLen         = 16
+	maxOfferLogString      = 4096
+	maxOfferLogSegs        = 1 << 12
 )
 
 var errBadOfferLog = errors.New("malformed offer log entry")
@@ -50,6 +61,20 @@ func encodeOfferLog(b []byte, e *offerLogEntry) []byte {
 
 // decodeOfferLog reads an entry into e (whose segs slice it reuses).
 func decodeOfferLog(b []byte, e *offerLogEntry) error {
+	e.erased, e.isCopy, e.digest = false, false, [offerDigestLen]byte{}
+	if len(b) > 0 && (b[0] == offerEntryErased || b[0] == offerEntryCopy) {
+		if len(b) < 1+offerDigestLen {
+			return errBadOfferLog
+		}
+		var d [offerDigestLen]byte
+		copy(d[:], b[1:])
+		wrapped := b[0]
+		if err := decodeOfferLog(b[1+offerDigestLen:], e); err != nil {
+			return err
+		}
+		e.digest, e.erased, e.isCopy = d, wrapped == offerEntryErased, wrapped == offerEntryCopy
+		return nil
+	}
 	if len(b) == 0 || (b[0] != offerEntryShown && b[0] != offerEntryResponse) {
 		return errBadOfferLog
 	}

@@ -164,30 +164,22 @@ func (s *Service) Series(id string, q SeriesQuery) (Series, error) {
 func (s *Service) fillSeries(o *liveOffer, sp seriesSpan, pts []SeriesPoint) (uint64, error) {
 	inc := o.st.inc
 	open := map[string]string{} // recommendation id -> customer
-	var le offerLogEntry
-	err := s.recs.Scan(offerShownLog, 0, func(_ uint64, v []byte) error {
-		if !offerLogOf(v, o.id, inc) || decodeOfferLog(v, &le) != nil || le.kind != offerEntryShown {
-			return nil
-		}
+	shown := func(le *offerLogEntry) {
 		if i := sp.index(le.ts); i >= 0 {
 			pts[i].Shown++
 		}
 		if le.cust != "" && le.rec != "" {
 			open[le.rec] = le.cust
 		}
-		return nil
-	})
-	if err != nil {
+	}
+	if err := s.scanWithCopies(offerShownLog, o.id, inc, offerEntryShown, shown); err != nil {
 		return 0, fmt.Errorf("cannot read offer exposures: %w", err)
 	}
 	var before uint64
-	err = s.recs.Scan(offerResponseLog, 0, func(_ uint64, v []byte) error {
-		if !offerLogOf(v, o.id, inc) || decodeOfferLog(v, &le) != nil || le.kind != offerEntryResponse {
-			return nil
-		}
+	answer := func(le *offerLogEntry) {
 		if le.rec != "" {
 			if c, ok := open[le.rec]; !ok || c != le.cust {
-				return nil
+				return
 			}
 			delete(open, le.rec)
 		}
@@ -196,7 +188,7 @@ func (s *Service) fillSeries(o *liveOffer, sp seriesSpan, pts []SeriesPoint) (ui
 			if le.resp == offerAccepted && le.ts < sp.first {
 				before++
 			}
-			return nil
+			return
 		}
 		switch le.resp {
 		case offerAccepted:
@@ -206,9 +198,8 @@ func (s *Service) fillSeries(o *liveOffer, sp seriesSpan, pts []SeriesPoint) (ui
 		default:
 			pts[i].Ignored++
 		}
-		return nil
-	})
-	if err != nil {
+	}
+	if err := s.scanWithCopies(offerResponseLog, o.id, inc, offerEntryResponse, answer); err != nil {
 		return 0, fmt.Errorf("cannot read offer responses: %w", err)
 	}
 	return before, nil
@@ -219,6 +210,9 @@ func (s *Service) fillSeries(o *liveOffer, sp seriesSpan, pts []SeriesPoint) (ui
 // most of the log, are skipped without decoding (which allocates each
 // string).
 func offerLogOf(b []byte, id, inc string) bool {
+	if len(b) > 0 && (b[0] == offerEntryErased || b[0] == offerEntryCopy) {
+		b = b[min(len(b), 1+offerDigestLen):]
+	}
 	if len(b) == 0 {
 		return false
 	}
