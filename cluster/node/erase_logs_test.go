@@ -299,8 +299,24 @@ func TestErasureCopiesForLateNodes(t *testing.T) {
 	for _, id := range []string{"spring", "fallback"} {
 		sameEverywhere(t, allm, last, "/v1/offers/"+id)
 	}
-	checkContains(t, sameEverywhere(t, allm, last, "/v1/offers"), `"shown":5,"accepted":2,"declined":1`)
-	names, erasures := messagesNaming(t, ms[0], gone)
+	want := sameEverywhere(t, allm, last, "/v1/offers")
+	checkContains(t, want, `"shown":5,"accepted":2,"declined":1`)
+	// A restart replays the copies by the same rule: the erasing node
+	// (which holds the originals, anonymised) and the fresh one (which
+	// counted the copies) serve what they served.
+	for _, i := range []int{0, 3} {
+		d := all[i].dir
+		all[i].stop()
+		all[i] = startFullMember(t, d, nc.URLs())
+		allm[i] = all[i].member
+		all[i].waitFor(last)
+	}
+	fs[0] = all[0]
+	defer all[3].stop()
+	if got := sameEverywhere(t, allm, flushAll(t, all), "/v1/offers"); got != want {
+		t.Fatalf("after restarts the offers read\n%s\nnot\n%s", got, want)
+	}
+	names, erasures := messagesNaming(t, allm[1], gone)
 	if len(names) != 0 || erasures != 1 {
 		t.Fatalf("after the erasure the stream holds %d messages naming %s besides %d erasure records (want 0 and 1): %v", len(names), gone, erasures, names)
 	}

@@ -25,7 +25,9 @@ import (
 
 // offerDigest names an original entry: its first 16 bytes of SHA-256 (a
 // showing carries a fresh recommendation id, so two showings never share
-// one; two identical responses are one answer, counted once).
+// one; two identical responses are one answer, counted once). It names
+// no one: the entry it hashes held a random recommendation id, erased
+// everywhere with the customer.
 func offerDigest(v []byte) [offerDigestLen]byte {
 	var d [offerDigestLen]byte
 	h := sha256.Sum256(v)
