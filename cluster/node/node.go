@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -28,10 +30,15 @@ type Config struct {
 	// longer (a node cut off from NATS cannot know its lag).
 	MaxSilence time.Duration
 	MinSeq     time.Duration // bound of a read's X-Affinity-Min-Seq wait
-	Poll       time.Duration // how often the stream head is asked for (lag); 1 s when 0
-	Tick       time.Duration // stream tick interval (tick.go); DefaultTick when 0
-	Log        *slog.Logger  // apply failures are logged here
-	Ops        OpsConfig     // registry entry and bootstrap snapshots (registry.go)
+	// Hold: Start does not apply the stream yet; Follow starts it. serve
+	// holds until its services exist, so that none misses a change applied
+	// before it registered its hooks (an erasure applied before the offer
+	// service registered its journal left that customer's showings open).
+	Hold bool
+	Poll time.Duration // how often the stream head is asked for (lag); 1 s when 0
+	Tick time.Duration // stream tick interval (tick.go); DefaultTick when 0
+	Log  *slog.Logger  // apply failures are logged here
+	Ops  OpsConfig     // registry entry and bootstrap snapshots (registry.go)
 }
 
 // Defaults of Config.
@@ -52,6 +59,10 @@ type Node struct {
 	from   uint64
 	cancel context.CancelFunc
 	ops    *ops // registry heartbeat, snapshot publisher (registry.go)
+
+	runCtx     context.Context // the follower's, cancelled by Close
+	followOnce sync.Once
+	following  atomic.Bool
 }
 
 // Start connects, sets up (or checks) the stream, switches store to publish
@@ -100,9 +111,21 @@ func Start(ctx context.Context, store *features.Store, cfg Config) (*Node, error
 		nc.Close()
 		return nil, err
 	}
-	go n.run(rctx)
-	cfg.Log.Info("following the cluster stream", "stream", st.Name, "replicas", st.Replicas, "from_seq", from)
+	n.runCtx = rctx
+	if !cfg.Hold {
+		n.Follow()
+	}
 	return n, nil
+}
+
+// Follow starts applying the stream (once; Start does it unless
+// Config.Hold).
+func (n *Node) Follow() {
+	n.followOnce.Do(func() {
+		n.following.Store(true)
+		go n.run(n.runCtx)
+		n.cfg.Log.Info("following the cluster stream", "stream", n.st.Name, "replicas", n.st.Replicas, "from_seq", n.from)
+	})
 }
 
 func (n *Node) run(ctx context.Context) {

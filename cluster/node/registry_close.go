@@ -15,10 +15,12 @@ const closeWait = 3 * time.Second
 // (at most closeWait), and closes the connection (at most closeWait).
 func (n *Node) closeBounded() {
 	n.stopOps()
-	select {
-	case <-n.fol.Done():
-	case <-time.After(closeWait):
-		n.cfg.Log.Warn("cluster follower did not stop in time; closing the connection under it")
+	if n.following.Load() {
+		select {
+		case <-n.fol.Done():
+		case <-time.After(closeWait):
+			n.cfg.Log.Warn("cluster follower did not stop in time; closing the connection under it")
+		}
 	}
 	closed := make(chan struct{})
 	go func() {

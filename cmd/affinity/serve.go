@@ -84,6 +84,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	holder.Store(store)
 	var member *node.Node
 	if fc.Cluster.NATS != "" {
+		nc.Hold = true // serveStore follows once the services have registered their hooks
 		if member, err = node.Start(ctx, store, nc); err != nil {
 			store.Close()
 			return err
@@ -187,6 +188,9 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 	deps, err := buildDeps(store, cs, eng, limits, log)
 	if err != nil {
 		return err
+	}
+	if member != nil {
+		member.Follow() // every service's hooks and journals are registered now
 	}
 	srv, err := api.New(deps, ao)
 	if err != nil {
