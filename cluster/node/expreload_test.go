@@ -10,6 +10,7 @@ import (
 
 	"github.com/affinity-rec/affinity/cluster/natstest"
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/recommend/experiment"
 )
 
 // TestExposureBeforeDefinitionReload: a node applies another node's
@@ -78,5 +79,32 @@ func TestExposureBeforeDefinitionReload(t *testing.T) {
 	}
 	if len(res.Variants) != 1 || res.Variants[0].Exposures != 1 || res.Variants[0].Clicks != 1 {
 		t.Fatalf("results %s: want one exposure and its click", got)
+	}
+}
+
+// TestResultsCountOwnExposure: results read on the node that served an
+// exposure count it at once, as on a single node ("everything handed to
+// the service before the call"), although in cluster mode the node indexes
+// its own exposures only when it applies them from the log. The flusher
+// never ticks here (a minute), so only the read's own flush can count it.
+// Without the second pass of Flush in cluster mode this passes only when
+// the flusher wins the race to its next cycle, as it usually does; with a
+// 50 ms pause at the start of each cycle it fails every time.
+func TestResultsCountOwnExposure(t *testing.T) {
+	nc := natstest.StartT(t, 1)
+	a := startFullMember(t, t.TempDir(), nc.URLs(), func(o *experiment.Options) { o.FlushInterval = time.Minute })
+	defer a.stop()
+	a.write("PUT", "/v1/products/p1", `{"category":"c","price":5}`, 200)
+	a.write("PUT", "/v1/customers/c1", `{"attributes":{"country":"France"}}`, 200)
+	a.write("PUT", "/v1/experiments/home", `{"status":"running","variants":[{"name":"fixed","weight":1,"params":{"algorithm":"fixed","products":["p1"]}}]}`, 200)
+	if code, raw := a.get("/v1/customers/c1/recommendations?experiment=home&limit=3", 0); code != 200 {
+		t.Fatalf("recommendations: %d %s", code, raw)
+	}
+	code, raw := a.get("/v1/experiments/home/results", 0)
+	var res struct {
+		Variants []struct{ Exposures int }
+	}
+	if err := json.Unmarshal(raw, &res); code != 200 || err != nil || len(res.Variants) != 1 || res.Variants[0].Exposures != 1 {
+		t.Fatalf("results: %d %s (%v): want the exposure just served", code, raw, err)
 	}
 }
