@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -38,7 +40,12 @@ func (s *Store) writeProducts(ps map[string]Product) error {
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	updates := make(map[uint32]*Product, len(ps))
-	for ext, p := range ps {
+	// New ids in the order of the external ids, not of a map walk: in
+	// cluster mode every node applies the same products-put op, and the
+	// internal ids must come out the same on each (experiment exposure
+	// entries carry them from node to node).
+	for _, ext := range slices.Sorted(maps.Keys(ps)) {
+		p := ps[ext]
 		id, created := s.prod.assign(ext)
 		if created {
 			_ = wb.Set(keyStr(prefixProdDict, ext), binary.BigEndian.AppendUint32(nil, id))

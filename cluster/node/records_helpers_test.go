@@ -23,7 +23,7 @@ type fullMember struct {
 	offers *offer.Service
 }
 
-func startFullMember(t testing.TB, dir, urls string) *fullMember {
+func startFullMember(t testing.TB, dir, urls string, expMods ...func(*experiment.Options)) *fullMember {
 	t.Helper()
 	m := &member{t: t, dir: dir, urls: urls}
 	o := features.DefaultOptions(dir)
@@ -54,7 +54,11 @@ func startFullMember(t testing.TB, dir, urls string) *fullMember {
 	checks["nbo_policy"] = offer.CheckPolicy
 	params := experiment.Params{Checks: checks, Variant: []func(map[string]any) (string, string){recommend.CheckVariantParams}}
 	fm := &fullMember{member: m}
-	if fm.exps, err = experiment.New(st.Records(), st, params, experiment.DefaultOptions()); err != nil {
+	eo := experiment.DefaultOptions()
+	for _, mod := range expMods {
+		mod(&eo)
+	}
+	if fm.exps, err = experiment.New(st.Records(), st, params, eo); err != nil {
 		t.Fatal(err)
 	}
 	oo := offer.DefaultOptions()

@@ -70,13 +70,14 @@ func (x *Service) watchCluster() {
 func (x *Service) addApplied(a appliedExposures) {
 	exps := *x.exps.Load()
 	intern := map[string]string{}
+	stored := map[string]bool{}
 	for i, v := range a.entries {
 		op, forced, cfg, err := decodeExposure(v, intern)
 		if err != nil {
 			x.log.Warn("skipping a corrupt exposure from the cluster log", "seq", a.first+uint64(i), "err", err)
 			continue
 		}
-		if exps[op.exp] == nil {
+		if exps[op.exp] == nil && !x.stored(stored, op.exp) {
 			continue // deleted meanwhile; the delete erases its entries
 		}
 		if _, dup := x.index[op.recID]; dup {
@@ -86,6 +87,23 @@ func (x *Service) addApplied(a appliedExposures) {
 		e.seq = a.first + uint64(i)
 		x.addExposure(e)
 	}
+}
+
+// stored says whether experiment id has a record, remembered in seen. An
+// exposure of an experiment this node does not serve yet is indexed when
+// its record is there: the definition is applied (it precedes the
+// exposure in the log) but its reload runs on the Watch goroutine, which
+// may be behind this one; skipping the exposure would lose it on this node
+// only. Without a record it was deleted: skipped, as the delete's erasure
+// would take it anyway.
+func (x *Service) stored(seen map[string]bool, id string) bool {
+	ok, done := seen[id]
+	if w, cluster := x.recs.(clusterRecords); !done && cluster {
+		_, err := w.Get(experimentRecordKind, id)
+		ok = err == nil
+		seen[id] = ok
+	}
+	return ok
 }
 
 // reloadExperiment makes experiment id what its record says. The writing

@@ -73,6 +73,13 @@ func (x *Service) control(ctx context.Context, op hookOp) error {
 // the call is counted and appended to its log (or the append failed: the
 // error says so, and the entries are retried on the next flush).
 func (x *Service) Flush(ctx context.Context) error {
+	err := x.control(ctx, hookOp{kind: hookSync})
+	if err != nil || !x.clustered {
+		return err
+	}
+	// In cluster mode this node counts its own exposures when it applies
+	// them (clusterwatch.go): the append above queued them behind the
+	// first pass, so a second one counts them.
 	return x.control(ctx, hookOp{kind: hookSync})
 }
 
