@@ -30,6 +30,9 @@ const (
 	refreshPaced refreshMode = iota
 	// refreshSolve solves now.
 	refreshSolve
+	// refreshNoSolve keeps the dense lists (a reopen after a crash,
+	// reopen.go); a full build still solves.
+	refreshNoSolve
 )
 
 // refresh rebuilds the stale parts of the model. Unless mode says so, a
