@@ -65,9 +65,17 @@ func (s *Store) load() error {
 		s.tuner.restore(snapModel.Tuned, s.idx.events)
 		s.idx.all = false
 	case snapModel != nil:
-		// The tail replay marked the lists it made stale.
+		// A log tail after the snapshot (a crash): the replay marked the
+		// lists it made stale. Serve the snapshot's lists with the tail in
+		// the histories (what a customer bought is excluded at once) and
+		// the counted lists and supports brought up to date, but leave the
+		// dense (EASE) solve to the background loop's first refresh: it is
+		// global and cubic in the products, and a restart that ran it
+		// before serving took 11 minutes at 5k products on a loaded
+		// machine (docs/operations.md).
 		s.model.Store(snapModel)
-		s.Refresh()
+		s.tuner.restore(snapModel.Tuned, s.idx.events)
+		s.reopenAfterCrash()
 	default:
 		s.idx.all = true
 		s.Refresh()

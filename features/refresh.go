@@ -30,6 +30,9 @@ const (
 	refreshPaced refreshMode = iota
 	// refreshSolve solves now.
 	refreshSolve
+	// refreshNoSolve keeps the dense lists (a reopen after a crash,
+	// reopen.go); a full build still solves.
+	refreshNoSolve
 )
 
 // refresh rebuilds the stale parts of the model. Unless mode says so, a
@@ -42,20 +45,29 @@ const (
 func (s *Store) refresh(mode refreshMode) {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
-	dirty, all, seq := s.idx.takeDirty()
 	prev := s.model.Load()
 	// A full build (after a bulk load, or of the first model) solves
 	// whatever the mode: there are no dense lists to keep.
-	due := mode == refreshSolve || all || prev == nil ||
-		mode == refreshPaced && time.Since(s.denseAt) >= max(s.opts.DenseInterval, 4*s.denseDur)
+	dirty, all, due, seq, ok := s.builds.take(s.idx, func(all bool) bool {
+		return mode == refreshSolve || all || prev == nil ||
+			mode == refreshPaced && time.Since(s.denseAt) >= max(s.opts.DenseInterval, 4*s.denseDur)
+	})
+	if !ok {
+		return // the store is closing
+	}
+	if s.builds.testInFlight != nil {
+		s.builds.testInFlight()
+	}
 	if !all && dirty == nil && prev != nil && !(s.denseStale && due) {
-		if prev.Seq != seq {
-			// Nothing stale (repeat events of known pairs): the lists are
-			// current up to seq.
-			cp := *prev
-			cp.Seq = seq
-			s.model.Store(&cp)
-		}
+		s.builds.publish(func() {
+			if prev.Seq != seq {
+				// Nothing stale (repeat events of known pairs): the
+				// lists are current up to seq.
+				cp := *prev
+				cp.Seq = seq
+				s.model.Store(&cp)
+			}
+		})
 		return
 	}
 	if all {
@@ -77,12 +89,14 @@ func (s *Store) refresh(mode refreshMode) {
 	m.Options = s.opts.Neighbours
 	m.Tuned = s.tuner.tuned
 	m.Seq = seq
-	if due {
-		s.denseAt, s.denseDur, s.denseStale = time.Now(), m.BuildDuration, false
-	} else {
-		s.denseStale = true
-	}
-	s.model.Store(m)
+	s.builds.publish(func() {
+		if due {
+			s.denseAt, s.denseDur, s.denseStale = time.Now(), m.BuildDuration, false
+		} else {
+			s.denseStale = true
+		}
+		s.model.Store(m)
+	})
 }
 
 // backgroundLoop runs beside the writer until Close: paced refreshes, the
@@ -116,10 +130,10 @@ func (s *Store) backgroundLoop() {
 			if m := s.model.Load(); m != nil && time.Since(m.Built) < 2*m.BuildDuration {
 				continue
 			}
-			s.refresh(refreshPaced)
+			s.refreshUnlessStopped(refreshPaced)
 		case <-s.kick:
 			if !s.tick.on.Load() {
-				s.Refresh()
+				s.refreshUnlessStopped(refreshSolve)
 			}
 		case <-snapC:
 			if s.seq.Load() != s.snapSeq.Load() || s.snapStale.Load() {

@@ -108,9 +108,14 @@ type snapState struct {
 // Histories are append-only, so copying the slice headers under the read
 // lock gives a consistent view without holding the lock while encoding.
 func (s *Store) snapState() snapState {
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
-	st := snapState{served: servedState{m: s.model.Load(), solvePending: s.denseStale}}
+	// A build Close abandoned may hold refreshMu for minutes; it publishes
+	// nothing and its marks are back in the index (build_abandon.go).
+	abandoned, solvePending := s.builds.closing()
+	if !abandoned {
+		s.refreshMu.Lock()
+		defer s.refreshMu.Unlock()
+	}
+	st := snapState{served: servedState{m: s.model.Load(), solvePending: s.denseStale || solvePending}}
 	s.idx.mu.RLock()
 	defer s.idx.mu.RUnlock()
 	st.seq = s.idx.appliedSeq

@@ -59,6 +59,7 @@ type Store struct {
 	appendSeq map[string]uint64
 
 	refreshMu sync.Mutex // one model build at a time
+	builds    buildState // the build in flight, which Close may abandon (build_abandon.go)
 	popMu     sync.Mutex // one popularity count at a time (popular_now.go)
 	// What the paced refresh knows of the dense (EASE) solve, under
 	// refreshMu: when it last ran, how long it took, and whether events
