@@ -2,12 +2,10 @@ package node_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"github.com/affinity-rec/affinity/features/crm"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"testing"
@@ -16,7 +14,6 @@ import (
 	"github.com/affinity-rec/affinity/api"
 	"github.com/affinity-rec/affinity/cluster/node"
 	"github.com/affinity-rec/affinity/features"
-	"github.com/affinity-rec/affinity/recommend"
 )
 
 // testNow pins every node's clock: a default timestamp is filled in by the
@@ -43,50 +40,16 @@ func startMember(t testing.TB, dir, urls string) *member {
 }
 
 // startMemberWait starts a member whose X-Affinity-Min-Seq wait is bounded
-// by wait.
+// by wait, with the node's registry and snapshot settings at their
+// defaults. Rebuilds are triggered by the test (Refresh at a known
+// sequence), not by each node's timer; the tuner is off for the same
+// reason (startMemberCfg).
 func startMemberWait(t testing.TB, dir, urls string, wait time.Duration) *member {
 	t.Helper()
-	m := &member{t: t, dir: dir, urls: urls}
-	o := features.DefaultOptions(dir)
-	o.Clock = func() time.Time { return testNow }
-	o.SyncWrites = false
-	// Rebuilds are triggered by the test (Refresh at a known sequence),
-	// not by each node's timer; the tuner is off for the same reason.
-	o.RefreshInterval = time.Hour
-	o.Neighbours.Tune = false
-	st, err := features.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.store = st
-	m.node, err = node.Start(context.Background(), st, node.Config{URLs: urls, Name: "test-" + dir, Poll: 100 * time.Millisecond, MinSeq: wait, MaxSilence: time.Second})
-	if err != nil {
-		st.Close()
-		t.Fatal(err)
-	}
-	m.crm, err = crm.New(st, st.Records(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ro := recommend.DefaultOptions()
-	ro.UseTuning = false
-	eng, err := recommend.New(recommend.StoreDeps(st, m.crm), ro)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ao := api.DefaultOptions()
-	ao.Cluster = m.node
-	m.srv, err = api.New(api.Deps{Store: st, Engine: eng, CRM: m.crm}, ao)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.base = "http://" + ln.Addr().String()
-	go m.srv.App().Listener(ln)
-	return m
+	return startMemberCfg(t, dir, urls, func(c *node.Config) {
+		c.MinSeq = wait
+		c.Ops = node.OpsConfig{}
+	})
 }
 
 // stop shuts the node down the way serve does: HTTP, then the cluster
