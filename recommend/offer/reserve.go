@@ -28,12 +28,7 @@ func (s *Service) reserve(ctx context.Context, cands []nboCand, cust, rec string
 	// Candidates are taken best first by selection rather than a full sort:
 	// usually the first one or two are all that is needed.
 	for len(chosen) < limit {
-		bi := -1
-		for i := range cands {
-			if !cands[i].taken && (bi < 0 || betterCand(&cands[i], &cands[bi])) {
-				bi = i
-			}
-		}
+		bi := nextCand(cands)
 		if bi < 0 {
 			break
 		}
@@ -198,4 +193,17 @@ func (st *offerState) count(resp offerResp, segs []string, d int) {
 			add(&sc.rej)
 		}
 	}
+}
+
+// nextCand is the index of the best candidate not yet taken, or -1: both
+// reservations take candidates best first by selection rather than a full
+// sort, since usually the first one or two are all that is needed.
+func nextCand(cands []nboCand) int {
+	bi := -1
+	for i := range cands {
+		if !cands[i].taken && (bi < 0 || betterCand(&cands[i], &cands[bi])) {
+			bi = i
+		}
+	}
+	return bi
 }

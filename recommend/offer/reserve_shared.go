@@ -23,12 +23,7 @@ func (s *Service) reserveShared(ctx context.Context, cands []nboCand, cust, rec 
 	var chosen []nboCand
 	nowS := now.Unix()
 	for len(chosen) < limit {
-		bi := -1
-		for i := range cands {
-			if !cands[i].taken && (bi < 0 || betterCand(&cands[i], &cands[bi])) {
-				bi = i
-			}
-		}
+		bi := nextCand(cands)
 		if bi < 0 {
 			break
 		}
