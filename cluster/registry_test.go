@@ -17,7 +17,9 @@ func TestLeaseIsExclusive(t *testing.T) {
 	name := fmt.Sprintf("LEASE%d", runID(t))
 	var ls []*Leases
 	for i := range 3 {
-		s := setup(t, connect(t, c.URL(i)), StreamConfig{Name: name, Prefix: "lease"})
+		// Its own prefix too: subjects may not overlap with another stream on
+		// the shared servers (another test, or the same one under -count).
+		s := setup(t, connect(t, c.URL(i)), StreamConfig{Name: name, Prefix: fmt.Sprintf("lease%d", runID(t))})
 		l, err := OpenLeases(ctx, s, 0)
 		if err != nil {
 			t.Fatal(err)

@@ -101,12 +101,9 @@ func (s *Snapshots) Newest(ctx context.Context) (seq uint64, r io.ReadCloser, er
 // without opening it (ok false when there is none): what a node asks before
 // it decides that a new snapshot is due.
 func (s *Snapshots) NewestInfo(ctx context.Context) (seq uint64, at time.Time, ok bool, err error) {
-	infos, err := s.os.List(ctx)
-	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return 0, time.Time{}, false, nil
-	}
+	infos, err := s.listInfos(ctx)
 	if err != nil {
-		return 0, time.Time{}, false, fmt.Errorf("cluster: listing snapshots: %w", err)
+		return 0, time.Time{}, false, err
 	}
 	for _, in := range infos {
 		if n, found := strings.CutPrefix(in.Name, snapPrefix); found && !in.Deleted {
@@ -120,12 +117,9 @@ func (s *Snapshots) NewestInfo(ctx context.Context) (seq uint64, at time.Time, o
 
 // list is the sequences of the stored snapshots, oldest first.
 func (s *Snapshots) list(ctx context.Context) ([]uint64, error) {
-	infos, err := s.os.List(ctx)
-	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return nil, nil
-	}
+	infos, err := s.listInfos(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: listing snapshots: %w", err)
+		return nil, err
 	}
 	var seqs []uint64
 	for _, in := range infos {
@@ -138,4 +132,37 @@ func (s *Snapshots) list(ctx context.Context) ([]uint64, error) {
 	// Names are zero-padded, and List returns them in no promised order.
 	slices.Sort(seqs)
 	return seqs, nil
+}
+
+// listTimeout bounds one listing of the bucket, and listAttempts how many
+// are made. The object store lists through a watcher that ends at a marker
+// the server sends once the initial entries are delivered; on a cluster
+// whose servers have just started that marker was seen never to come, and
+// an empty node then waited in Bootstrap for ever (a test's node stayed
+// silent for its whole minute). A listing is a few metadata messages, so a
+// short bound with a retry costs nothing when all is well.
+const (
+	listTimeout  = 10 * time.Second
+	listAttempts = 3
+)
+
+// listInfos is the bucket's entries (none for an empty bucket), each attempt
+// bounded by listTimeout; ctx still bounds the whole.
+func (s *Snapshots) listInfos(ctx context.Context) ([]*jetstream.ObjectInfo, error) {
+	var err error
+	for attempt := 0; attempt < listAttempts; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, listTimeout)
+		var infos []*jetstream.ObjectInfo
+		infos, err = s.os.List(actx)
+		cancel()
+		switch {
+		case errors.Is(err, jetstream.ErrNoObjectsFound):
+			return nil, nil
+		case err == nil:
+			return infos, nil
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("cluster: listing snapshots: %w", ctx.Err())
+		}
+	}
+	return nil, fmt.Errorf("cluster: listing snapshots (%d attempts of %s): %w", listAttempts, listTimeout, err)
 }
