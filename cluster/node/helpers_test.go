@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/affinity-rec/affinity/features/crm"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"testing"
@@ -181,4 +182,50 @@ func events(from, n int) []features.Event {
 		evs[i] = e
 	}
 	return evs
+}
+
+// serveAPI serves deps over HTTP as m's API with m's node as its cluster
+// member (mods adjust the options): on ln, or on a new loopback listener
+// when ln is nil.
+func (m *member) serveAPI(ln net.Listener, deps api.Deps, mods ...func(*api.Options)) {
+	m.t.Helper()
+	ao := api.DefaultOptions()
+	ao.Cluster = m.node
+	for _, f := range mods {
+		f(&ao)
+	}
+	srv, err := api.New(deps, ao)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if ln == nil {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			m.t.Fatal(err)
+		}
+		m.base = "http://" + ln.Addr().String()
+	}
+	m.srv = srv
+	go srv.App().Listener(ln)
+}
+
+// openStore opens a store in dir with serve's settings, no fsync per write
+// (the stream holds what is acknowledged), changed by mod.
+func openStore(t testing.TB, dir string, mod func(*features.Options)) *features.Store {
+	t.Helper()
+	o := features.DefaultOptions(dir)
+	o.SyncWrites = false
+	mod(&o)
+	st, err := features.Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// fixedClock is the test members' store setting: every node at testNow,
+// rebuilds only when the test asks (Refresh at a known sequence), no tuner.
+func fixedClock(o *features.Options) {
+	o.Clock = func() time.Time { return testNow }
+	o.RefreshInterval = time.Hour
+	o.Neighbours.Tune = false
 }

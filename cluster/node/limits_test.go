@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -61,17 +60,7 @@ func startOfferMember(t *testing.T, dir, urls string, defs map[string][]byte, se
 	if err != nil {
 		t.Fatal(err)
 	}
-	ao := api.DefaultOptions()
-	ao.Cluster = m.node
-	if m.srv, err = api.New(api.Deps{Store: m.store, Engine: eng, CRM: m.crm, Offers: offers}, ao); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.base = "http://" + ln.Addr().String()
-	go m.srv.App().Listener(ln)
+	m.serveAPI(nil, api.Deps{Store: m.store, Engine: eng, CRM: m.crm, Offers: offers})
 	return &offerMember{member: m, offers: offers, limits: lim}
 }
 

@@ -3,7 +3,6 @@ package node_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -198,16 +197,6 @@ func withOffers(t *testing.T, m *member, defs map[string][]byte, seq uint64) *of
 	if err != nil {
 		t.Fatal(err)
 	}
-	ao := api.DefaultOptions()
-	ao.Cluster = m.node
-	if m.srv, err = api.New(api.Deps{Store: m.store, Engine: eng, CRM: m.crm, Offers: offers}, ao); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.base = "http://" + ln.Addr().String()
-	go m.srv.App().Listener(ln)
+	m.serveAPI(nil, api.Deps{Store: m.store, Engine: eng, CRM: m.crm, Offers: offers})
 	return &offerMember{member: m, offers: offers, limits: lim}
 }

@@ -2,13 +2,11 @@ package node_test
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/affinity-rec/affinity/api"
 	"github.com/affinity-rec/affinity/cluster/node"
-	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/experiment"
@@ -26,15 +24,8 @@ type fullMember struct {
 func startFullMember(t testing.TB, dir, urls string, expMods ...func(*experiment.Options)) *fullMember {
 	t.Helper()
 	m := &member{t: t, dir: dir, urls: urls}
-	o := features.DefaultOptions(dir)
-	o.Clock = func() time.Time { return testNow }
-	o.SyncWrites = false
-	o.RefreshInterval = time.Hour
-	o.Neighbours.Tune = false
-	st, err := features.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dir, fixedClock)
+	var err error
 	m.store = st
 	m.node, err = node.Start(context.Background(), st, node.Config{URLs: urls, Name: "test-" + dir, Poll: 100 * time.Millisecond, MinSeq: 20 * time.Second, MaxSilence: time.Second})
 	if err != nil {
@@ -66,18 +57,7 @@ func startFullMember(t testing.TB, dir, urls string, expMods ...func(*experiment
 	if fm.offers, err = offer.New(st.Records(), st, m.crm, eng, oo); err != nil {
 		t.Fatal(err)
 	}
-	ao := api.DefaultOptions()
-	ao.Cluster = m.node
-	m.srv, err = api.New(api.Deps{Store: st, Engine: eng, CRM: m.crm, Experiments: fm.exps, Offers: fm.offers}, ao)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.base = "http://" + ln.Addr().String()
-	go m.srv.App().Listener(ln)
+	m.serveAPI(nil, api.Deps{Store: st, Engine: eng, CRM: m.crm, Experiments: fm.exps, Offers: fm.offers})
 	return fm
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/affinity-rec/affinity/api"
 	"github.com/affinity-rec/affinity/cluster/node"
-	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/features/crm"
 	"github.com/affinity-rec/affinity/recommend"
 )
@@ -20,15 +19,8 @@ import (
 func startMemberCfg(t testing.TB, dir, urls string, mod func(*node.Config), apiMods ...func(*api.Options)) *member {
 	t.Helper()
 	m := &member{t: t, dir: dir, urls: urls}
-	o := features.DefaultOptions(dir)
-	o.Clock = func() time.Time { return testNow }
-	o.SyncWrites = false
-	o.RefreshInterval = time.Hour
-	o.Neighbours.Tune = false
-	st, err := features.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dir, fixedClock)
+	var err error
 	m.store = st
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -53,15 +45,7 @@ func startMemberCfg(t testing.TB, dir, urls string, mod func(*node.Config), apiM
 	if err != nil {
 		t.Fatal(err)
 	}
-	ao := api.DefaultOptions()
-	ao.Cluster = m.node
-	for _, f := range apiMods {
-		f(&ao)
-	}
-	if m.srv, err = api.New(api.Deps{Store: st, Engine: eng, CRM: m.crm}, ao); err != nil {
-		t.Fatal(err)
-	}
-	go m.srv.App().Listener(ln)
+	m.serveAPI(ln, api.Deps{Store: st, Engine: eng, CRM: m.crm}, apiMods...)
 	return m
 }
 

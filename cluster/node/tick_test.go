@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -170,13 +169,8 @@ func startTickMember(t testing.TB, dir, urls string, sim features.Similarity) *m
 func startTickMemberWith(t testing.TB, dir, urls string, mod func(*features.Options), tick time.Duration) *member {
 	t.Helper()
 	m := &member{t: t, dir: dir, urls: urls}
-	o := features.DefaultOptions(dir)
-	o.SyncWrites = false
-	mod(&o)
-	st, err := features.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dir, mod)
+	var err error
 	m.store = st
 	m.node, err = node.Start(context.Background(), st, node.Config{URLs: urls, Name: "test-" + dir,
 		Poll: 100 * time.Millisecond, MinSeq: 20 * time.Second, MaxSilence: time.Second, Tick: tick})
@@ -192,18 +186,7 @@ func startTickMemberWith(t testing.TB, dir, urls string, mod func(*features.Opti
 	if err != nil {
 		t.Fatal(err)
 	}
-	ao := api.DefaultOptions()
-	ao.Cluster = m.node
-	m.srv, err = api.New(api.Deps{Store: st, Engine: eng, CRM: m.crm}, ao)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.base = "http://" + ln.Addr().String()
-	go m.srv.App().Listener(ln)
+	m.serveAPI(nil, api.Deps{Store: st, Engine: eng, CRM: m.crm})
 	return m
 }
 
