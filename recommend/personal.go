@@ -126,7 +126,7 @@ func (e *Engine) rankPersonal(sc *scratch, q personalQuery) List {
 		aff = withContext(aff, q.ctx)
 	}
 	if kn.rebuy == 0 {
-		e.markExcluded(sc, q.hist, q.r.IncludeSeen)
+		e.markCustomerExcluded(sc, q.cust, q.hist, q.r.IncludeSeen)
 	} else {
 		e.markDisliked(sc, q.hist)
 	}
@@ -234,42 +234,40 @@ func (e *Engine) topUp(sc *scratch, q personalQuery, items []similarity.Neighbou
 }
 
 // scatter adds each history product's neighbour weights, times its
-// affinity, into sc.score. It is most of a personal request's cost. When the
-// lists touch most of the catalogue (at most e.denseScatter products per
-// neighbour entry to add) it adds blindly and sets sc.dense: every product
-// of the first sc.dense may then be a candidate. Otherwise it keeps the
-// candidates (markCandidate) in sc.touched. Excluded products keep their
-// mark and gather a score nobody reads.
+// affinity, into sc.score. It is most of a personal request's cost; over
+// Options.ScatterBudget pairs only the best of each list are added
+// (scatterRows). When the lists touch most of the catalogue (at most
+// e.denseScatter products per neighbour entry to add) it adds blindly and
+// sets sc.dense: every product of the first sc.dense may then be a
+// candidate. Otherwise it keeps the candidates (markCandidate) in
+// sc.touched. Excluded products keep their mark and gather a score nobody
+// reads.
 func (e *Engine) scatter(sc *scratch, m *features.Model, aff []similarity.Neighbour) {
-	basis := e.opts.Basis
-	entries := 0
-	for _, a := range aff {
-		entries += len(m.NeighboursOf(basis, a.Product))
-	}
-	if n := len(m.Support[basis]); n <= e.denseScatter*entries && n <= len(sc.score) {
+	rows, entries := e.scatterRows(sc, m, aff)
+	if n := len(m.Support[e.opts.Basis]); n <= e.denseScatter*entries && n <= len(sc.score) {
 		// Reading every score in order afterwards is cheaper than keeping
 		// track of what was touched (2x on Online Retail).
 		sco := sc.score[:n]
-		for _, a := range aff {
-			for _, nb := range m.NeighboursOf(basis, a.Product) {
+		for _, r := range rows {
+			for _, nb := range r.ns {
 				if int(nb.Product) < len(sco) {
-					sco[nb.Product] += a.Score * nb.Score
+					sco[nb.Product] += r.w * nb.Score
 				}
 			}
 		}
 		sc.dense = n
 		return
 	}
-	scatterTouched(sc, m, basis, aff)
+	scatterTouched(sc, rows)
 }
 
 // scatterTouched is scatter keeping track of the candidates. Which
 // neighbours are new is a coin toss the branch predictor loses: this loop
 // is written without branches.
-func scatterTouched(sc *scratch, m *features.Model, basis features.Basis, aff []similarity.Neighbour) {
+func scatterTouched(sc *scratch, rows []scatterRow) {
 	mk, sco := sc.mark, sc.score
-	for _, a := range aff {
-		ns := m.NeighboursOf(basis, a.Product)
+	for _, r := range rows {
+		ns := r.ns
 		t := slices.Grow(sc.touched, len(ns))
 		buf := t[len(t) : len(t)+len(ns)]
 		cnt := 0
@@ -286,7 +284,7 @@ func scatterTouched(sc *scratch, m *features.Model, basis features.Basis, aff []
 			// markNone and markCandidate become markCandidate,
 			// markExcluded stays: b>>1 is 1 only for markExcluded.
 			mk[p] = b | (markCandidate &^ (b >> 1))
-			sco[p] += a.Score * n.Score
+			sco[p] += r.w * n.Score
 		}
 		sc.touched = t[:len(t)+cnt]
 	}
