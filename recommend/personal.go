@@ -137,10 +137,11 @@ func (e *Engine) rankPersonal(sc *scratch, q personalQuery) List {
 	if kn.rebuy > 0 {
 		addRebuy(sc, aff, kn.rebuy)
 	}
+	var blend popBlend
 	if kn.popWeight > 0 {
-		e.blendPopular(sc, q.m, kn.popWeight)
+		blend = e.lazyBlend(sc, q.m, kn.popWeight, q.distinct)
 	}
-	items := topCandidates(sc, q.match, q.k)
+	items := topCandidates(sc, q.match, q.k, blend)
 	items = e.blendSegments(sc, q.distinct, q.cust, q.known, items, q.match, q.k) // thin histories: their segments' products (segment.go)
 	items, algo := e.topUp(sc, q, items)
 	return e.toList(sc, items, algo)
@@ -175,10 +176,11 @@ func addRebuy(sc *scratch, aff []similarity.Neighbour, rebuy float32) {
 	}
 }
 
-// topCandidates is the k best scored candidates passing match, best first.
+// topCandidates is the k best scored candidates passing match, best first,
+// with blend's popularity prior (lazyBlend) when it is on.
 // A product whose (EASE) weights sum to nothing positive is less likely
 // than an unknown one: the popular top-up does better, so it is left out.
-func topCandidates(sc *scratch, match *features.Matcher, k int) []similarity.Neighbour {
+func topCandidates(sc *scratch, match *features.Matcher, k int, blend popBlend) []similarity.Neighbour {
 	h := sc.heap[:0]
 	if sc.dense > 0 {
 		// In product order a tie with the k-th best loses (TopK's rule),
@@ -195,8 +197,14 @@ func topCandidates(sc *scratch, match *features.Matcher, k int) []similarity.Nei
 		}
 	} else {
 		for _, p := range sc.touched {
+			if sc.mark[p] != markCandidate {
+				continue
+			}
 			v := sc.score[p]
-			if sc.mark[p] != markCandidate || v <= 0 || len(h) == k && v < h[0].Score || !match.Allows(p) {
+			if blend.on {
+				v = blend.apply(p, v)
+			}
+			if v <= 0 || len(h) == k && v < h[0].Score || !match.Allows(p) {
 				continue
 			}
 			h.Push(similarity.Neighbour{Product: p, Score: v}, k)
