@@ -121,7 +121,8 @@ func (e *Engine) personalKnobs(m *features.Model, params map[string]any) persona
 // segment blend, popular top-up.
 func (e *Engine) rankPersonal(sc *scratch, q personalQuery) List {
 	kn := e.personalKnobs(q.m, q.r.Params)
-	aff := e.affinity(q.hist, kn.halfLife, kn.repeat)
+	aff := e.affinityInto(sc.aff[:0], q.hist, kn.halfLife, kn.repeat)
+	defer func() { sc.aff = aff[:0] }() // the scratch keeps the array, not the request's products
 	if len(q.ctx) > 0 {
 		aff = withContext(aff, q.ctx)
 	}
@@ -319,6 +320,12 @@ func (e *Engine) blendPopular(sc *scratch, m *features.Model, pw float32) {
 // keeps old histories from underflowing). Only the HistoryCap most recent
 // events count.
 func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration, repeat features.Repeat) []similarity.Neighbour {
+	return e.affinityInto(make([]similarity.Neighbour, 0, min(len(hist), e.opts.HistoryCap)), hist, halfLife, repeat)
+}
+
+// affinityInto is affinity appending to out (empty): a personal request
+// reuses its scratch's array instead of allocating one per request.
+func (e *Engine) affinityInto(out []similarity.Neighbour, hist []features.Interaction, halfLife time.Duration, repeat features.Repeat) []similarity.Neighbour {
 	if len(hist) > e.opts.HistoryCap {
 		hist = hist[len(hist)-e.opts.HistoryCap:]
 	}
@@ -328,7 +335,6 @@ func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration, r
 	}
 	tt := e.src.Types()
 	hl := halfLife.Seconds()
-	out := make([]similarity.Neighbour, 0, len(hist))
 	ps := posPool.Get().(*positions)
 	defer func() { ps.release(out) }()
 	// Lines of one order share a timestamp: the decay is computed once per

@@ -24,7 +24,8 @@ type scratch struct {
 	heap  similarity.TopK
 	ids   []uint32
 	items []similarity.Neighbour
-	rows  []scatterRow // scatterRows
+	rows  []scatterRow           // scatterRows
+	aff   []similarity.Neighbour // rankPersonal's affinities
 }
 
 func (e *Engine) getScratch(n int) *scratch {
