@@ -55,7 +55,12 @@ func openServer(t testing.TB, dir string, ao Options) (*features.Store, *Server)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	eng, err := recommend.New(storeDeps(t, st), recommend.DefaultOptions())
+	// Every pair scattered: TestPersonalMatchesIndependentScores checks the
+	// served scores against SAR's sum over all of them (the scatter budget
+	// is recommend's to test).
+	eo := recommend.DefaultOptions()
+	eo.ScatterBudget = 0
+	eng, err := recommend.New(storeDeps(t, st), eo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,12 @@ type Options struct {
 	// self-tuning (features.Model.Tuned) when it has one, instead of
 	// HalfLife and plain sums. A configured half-life turns it off.
 	UseTuning bool
+	// ScatterBudget bounds the neighbour pairs a personal list adds up
+	// (0: no bound, every history product's whole list). A customer whose
+	// lists hold more gets a prefix of each, long in proportion to their
+	// affinity to the product (budget.go): their request costs a bounded
+	// time, and the measured quality did not move (docs/evaluation.md).
+	ScatterBudget int
 }
 
 // DefaultOptions returns the defaults the evaluation supports (docs/evaluation.md).
@@ -42,7 +48,7 @@ type Options struct {
 // temporal split, where the future is predicted as in production; longer
 // ones only win on MovieLens' random split, which cannot reward recency.
 func DefaultOptions() Options {
-	return Options{HalfLife: 30 * 24 * time.Hour, MaxLimit: 100, DefaultLimit: 10, HistoryCap: 500, Basis: features.BasisAny, CacheEntries: 100000, UseTuning: true}
+	return Options{HalfLife: 30 * 24 * time.Hour, MaxLimit: 100, DefaultLimit: 10, HistoryCap: 500, Basis: features.BasisAny, CacheEntries: 100000, UseTuning: true, ScatterBudget: defaultScatterBudget}
 }
 
 // Validate reports whether o is usable. It only reads o: there are no
@@ -56,6 +62,9 @@ func (o Options) Validate() error {
 	}
 	if o.HistoryCap < 1 {
 		return fmt.Errorf("%w: HistoryCap must be >= 1", ErrBadRequest)
+	}
+	if o.ScatterBudget < 0 {
+		return fmt.Errorf("%w: ScatterBudget must be >= 0", ErrBadRequest)
 	}
 	return nil
 }
@@ -102,6 +111,7 @@ type Engine struct {
 	idPre   string
 	idSeq   atomic.Uint64
 	cache   *personalCache
+	excl    *exclusionCache
 	// denseScatter is scatter's switch-over ratio, a field so that a test
 	// can take each way on its own engine (defaultDenseScatter otherwise).
 	denseScatter int
@@ -121,6 +131,7 @@ func New(d Deps, o Options) (*Engine, error) {
 	if o.CacheEntries > 0 {
 		e.cache = newPersonalCache(o.CacheEntries)
 	}
+	e.excl = newExclusionCache(exclCacheEntries)
 	return e, nil
 }
 

@@ -121,12 +121,13 @@ func (e *Engine) personalKnobs(m *features.Model, params map[string]any) persona
 // segment blend, popular top-up.
 func (e *Engine) rankPersonal(sc *scratch, q personalQuery) List {
 	kn := e.personalKnobs(q.m, q.r.Params)
-	aff := e.affinity(q.hist, kn.halfLife, kn.repeat)
+	aff := e.affinityInto(sc.aff[:0], q.hist, kn.halfLife, kn.repeat)
+	defer func() { sc.aff = aff[:0] }() // the scratch keeps the array, not the request's products
 	if len(q.ctx) > 0 {
 		aff = withContext(aff, q.ctx)
 	}
 	if kn.rebuy == 0 {
-		e.markExcluded(sc, q.hist, q.r.IncludeSeen)
+		e.markCustomerExcluded(sc, q.cust, q.hist, q.r.IncludeSeen)
 	} else {
 		e.markDisliked(sc, q.hist)
 	}
@@ -137,10 +138,11 @@ func (e *Engine) rankPersonal(sc *scratch, q personalQuery) List {
 	if kn.rebuy > 0 {
 		addRebuy(sc, aff, kn.rebuy)
 	}
+	var blend popBlend
 	if kn.popWeight > 0 {
-		e.blendPopular(sc, q.m, kn.popWeight)
+		blend = e.lazyBlend(sc, q.m, kn.popWeight, q.distinct)
 	}
-	items := topCandidates(sc, q.match, q.k)
+	items := topCandidates(sc, q.match, q.k, blend)
 	items = e.blendSegments(sc, q.distinct, q.cust, q.known, items, q.match, q.k) // thin histories: their segments' products (segment.go)
 	items, algo := e.topUp(sc, q, items)
 	return e.toList(sc, items, algo)
@@ -175,10 +177,11 @@ func addRebuy(sc *scratch, aff []similarity.Neighbour, rebuy float32) {
 	}
 }
 
-// topCandidates is the k best scored candidates passing match, best first.
+// topCandidates is the k best scored candidates passing match, best first,
+// with blend's popularity prior (lazyBlend) when it is on.
 // A product whose (EASE) weights sum to nothing positive is less likely
 // than an unknown one: the popular top-up does better, so it is left out.
-func topCandidates(sc *scratch, match *features.Matcher, k int) []similarity.Neighbour {
+func topCandidates(sc *scratch, match *features.Matcher, k int, blend popBlend) []similarity.Neighbour {
 	h := sc.heap[:0]
 	if sc.dense > 0 {
 		// In product order a tie with the k-th best loses (TopK's rule),
@@ -195,8 +198,14 @@ func topCandidates(sc *scratch, match *features.Matcher, k int) []similarity.Nei
 		}
 	} else {
 		for _, p := range sc.touched {
+			if sc.mark[p] != markCandidate {
+				continue
+			}
 			v := sc.score[p]
-			if sc.mark[p] != markCandidate || v <= 0 || len(h) == k && v < h[0].Score || !match.Allows(p) {
+			if blend.on {
+				v = blend.apply(p, v)
+			}
+			if v <= 0 || len(h) == k && v < h[0].Score || !match.Allows(p) {
 				continue
 			}
 			h.Push(similarity.Neighbour{Product: p, Score: v}, k)
@@ -234,42 +243,40 @@ func (e *Engine) topUp(sc *scratch, q personalQuery, items []similarity.Neighbou
 }
 
 // scatter adds each history product's neighbour weights, times its
-// affinity, into sc.score. It is most of a personal request's cost. When the
-// lists touch most of the catalogue (at most e.denseScatter products per
-// neighbour entry to add) it adds blindly and sets sc.dense: every product
-// of the first sc.dense may then be a candidate. Otherwise it keeps the
-// candidates (markCandidate) in sc.touched. Excluded products keep their
-// mark and gather a score nobody reads.
+// affinity, into sc.score. It is most of a personal request's cost; over
+// Options.ScatterBudget pairs only the best of each list are added
+// (scatterRows). When the lists touch most of the catalogue (at most
+// e.denseScatter products per neighbour entry to add) it adds blindly and
+// sets sc.dense: every product of the first sc.dense may then be a
+// candidate. Otherwise it keeps the candidates (markCandidate) in
+// sc.touched. Excluded products keep their mark and gather a score nobody
+// reads.
 func (e *Engine) scatter(sc *scratch, m *features.Model, aff []similarity.Neighbour) {
-	basis := e.opts.Basis
-	entries := 0
-	for _, a := range aff {
-		entries += len(m.NeighboursOf(basis, a.Product))
-	}
-	if n := len(m.Support[basis]); n <= e.denseScatter*entries && n <= len(sc.score) {
+	rows, entries := e.scatterRows(sc, m, aff)
+	if n := len(m.Support[e.opts.Basis]); n <= e.denseScatter*entries && n <= len(sc.score) {
 		// Reading every score in order afterwards is cheaper than keeping
 		// track of what was touched (2x on Online Retail).
 		sco := sc.score[:n]
-		for _, a := range aff {
-			for _, nb := range m.NeighboursOf(basis, a.Product) {
+		for _, r := range rows {
+			for _, nb := range r.ns {
 				if int(nb.Product) < len(sco) {
-					sco[nb.Product] += a.Score * nb.Score
+					sco[nb.Product] += r.w * nb.Score
 				}
 			}
 		}
 		sc.dense = n
 		return
 	}
-	scatterTouched(sc, m, basis, aff)
+	scatterTouched(sc, rows)
 }
 
 // scatterTouched is scatter keeping track of the candidates. Which
 // neighbours are new is a coin toss the branch predictor loses: this loop
 // is written without branches.
-func scatterTouched(sc *scratch, m *features.Model, basis features.Basis, aff []similarity.Neighbour) {
+func scatterTouched(sc *scratch, rows []scatterRow) {
 	mk, sco := sc.mark, sc.score
-	for _, a := range aff {
-		ns := m.NeighboursOf(basis, a.Product)
+	for _, r := range rows {
+		ns := r.ns
 		t := slices.Grow(sc.touched, len(ns))
 		buf := t[len(t) : len(t)+len(ns)]
 		cnt := 0
@@ -286,7 +293,7 @@ func scatterTouched(sc *scratch, m *features.Model, basis features.Basis, aff []
 			// markNone and markCandidate become markCandidate,
 			// markExcluded stays: b>>1 is 1 only for markExcluded.
 			mk[p] = b | (markCandidate &^ (b >> 1))
-			sco[p] += a.Score * n.Score
+			sco[p] += r.w * n.Score
 		}
 		sc.touched = t[:len(t)+cnt]
 	}
@@ -313,6 +320,12 @@ func (e *Engine) blendPopular(sc *scratch, m *features.Model, pw float32) {
 // keeps old histories from underflowing). Only the HistoryCap most recent
 // events count.
 func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration, repeat features.Repeat) []similarity.Neighbour {
+	return e.affinityInto(make([]similarity.Neighbour, 0, min(len(hist), e.opts.HistoryCap)), hist, halfLife, repeat)
+}
+
+// affinityInto is affinity appending to out (empty): a personal request
+// reuses its scratch's array instead of allocating one per request.
+func (e *Engine) affinityInto(out []similarity.Neighbour, hist []features.Interaction, halfLife time.Duration, repeat features.Repeat) []similarity.Neighbour {
 	if len(hist) > e.opts.HistoryCap {
 		hist = hist[len(hist)-e.opts.HistoryCap:]
 	}
@@ -322,7 +335,6 @@ func (e *Engine) affinity(hist []features.Interaction, halfLife time.Duration, r
 	}
 	tt := e.src.Types()
 	hl := halfLife.Seconds()
-	out := make([]similarity.Neighbour, 0, len(hist))
 	ps := posPool.Get().(*positions)
 	defer func() { ps.release(out) }()
 	// Lines of one order share a timestamp: the decay is computed once per

@@ -24,6 +24,8 @@ type scratch struct {
 	heap  similarity.TopK
 	ids   []uint32
 	items []similarity.Neighbour
+	rows  []scatterRow           // scatterRows
+	aff   []similarity.Neighbour // rankPersonal's affinities
 }
 
 func (e *Engine) getScratch(n int) *scratch {
@@ -48,6 +50,8 @@ func (e *Engine) putScratch(sc *scratch) {
 	sc.dense = 0
 	sc.heap = sc.heap[:0]
 	sc.ids = sc.ids[:0]
+	clear(sc.rows) // they hold the model's lists: let an old model go
+	sc.rows = sc.rows[:0]
 	e.scratch.Put(sc)
 }
 

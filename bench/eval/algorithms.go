@@ -53,6 +53,7 @@ func Algorithms() []Algorithm {
 	sarEngine := recommend.DefaultOptions()
 	sarEngine.HalfLife = 30 * 24 * time.Hour
 	sarEngine.HistoryCap = 1 << 20
+	sarEngine.ScatterBudget = 0 // SAR's sum over every pair, as published
 	// The first default (before the evaluation): cosine, 100 neighbours.
 	cosine := features.NeighbourOptions{Similarity: features.SimCosine, K: 100, MaxHistory: 500, MinSupport: 1, Alpha: 0.5}
 	untuned := def

@@ -44,6 +44,9 @@ type fileConfig struct {
 	// PersonalCache bounds the personal-list cache; 0 turns it off (the
 	// load run measures uncached scoring that way).
 	PersonalCache *int `json:"personal_cache_entries"`
+	// ScatterBudget bounds the neighbour pairs of one personal list
+	// (recommend.Options.ScatterBudget); 0: every pair.
+	ScatterBudget *int `json:"personal_scatter_budget"`
 	// Cluster is cluster mode's settings (--nats sets or overrides nats).
 	Cluster clusterConfig `json:"cluster"`
 }
@@ -204,6 +207,9 @@ func (fc fileConfig) applyEngine(o recommend.Options) recommend.Options {
 	}
 	if fc.PersonalCache != nil && *fc.PersonalCache >= 0 {
 		o.CacheEntries = *fc.PersonalCache
+	}
+	if fc.ScatterBudget != nil && *fc.ScatterBudget >= 0 {
+		o.ScatterBudget = *fc.ScatterBudget
 	}
 	return o
 }
