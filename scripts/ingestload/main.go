@@ -27,9 +27,11 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -86,11 +88,18 @@ func run(c config) error {
 	recs := make([]record, len(batches))
 	var lastAck atomic.Int64
 	var wg sync.WaitGroup
+	// SIGINT or SIGTERM stops the offer early (a backlog is dropped); what
+	// was sent is still reported.
+	sig, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	for range c.posters {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
+				if sig.Err() != nil {
+					continue
+				}
 				recs[i].start = time.Now()
 				recs[i].ok = post(client, c, batches[i])
 				recs[i].done = time.Now()
@@ -103,15 +112,22 @@ func run(c config) error {
 	lastAck.Store(t0.UnixNano())
 	ctx, cancel := context.WithCancel(context.Background())
 	go watchStalls(ctx, c, client, &lastAck)
+	sent := 0
+offer:
 	for i := range batches {
 		recs[i].intended = t0.Add(time.Duration(i) * interval)
-		time.Sleep(time.Until(recs[i].intended))
+		select {
+		case <-time.After(time.Until(recs[i].intended)):
+		case <-sig.Done():
+			break offer
+		}
 		jobs <- i
+		sent++
 	}
 	close(jobs)
 	wg.Wait()
 	cancel()
-	return report(c, t0, recs)
+	return report(c, t0, recs[:sent])
 }
 
 // readBatches cuts the first max lines of path into NDJSON bodies of n

@@ -16,6 +16,13 @@ func report(c config, t0 time.Time, recs []record) error {
 	var lat, svc []time.Duration
 	acked, failed := 0, 0
 	var end time.Time
+	var sent []record
+	for _, r := range recs {
+		if !r.start.IsZero() {
+			sent = append(sent, r) // not a backlog dropped by a signal
+		}
+	}
+	recs = sent
 	for _, r := range recs {
 		if r.done.After(end) {
 			end = r.done
