@@ -48,8 +48,12 @@ func report(c config, t0 time.Time, recs []record) error {
 		q(lat, 0.5), q(lat, 0.99), q(lat, 0.999), q(lat, 1))
 	fmt.Printf("service time (from send):    p50 %v p99 %v p99.9 %v max %v\n",
 		q(svc, 0.5), q(svc, 0.99), q(svc, 0.999), q(svc, 1))
-	gap, at := ackGap(t0, recs)
-	fmt.Printf("longest time without an acknowledgement: %v (ending at +%v)\n", gap, at)
+	gaps := ackGaps(t0, recs, time.Second)
+	fmt.Printf("longest time without an acknowledgement: %v (ending at +%v)\n", gaps.longest, gaps.at)
+	for _, g := range gaps.over {
+		fmt.Printf("  no acknowledgement from %s to %s (%v)\n", g[0].UTC().Format("15:04:05.000"),
+			g[1].UTC().Format("15:04:05.000"), g[1].Sub(g[0]).Round(time.Millisecond))
+	}
 	perSec := perSecond(t0, recs, c.duration)
 	worst, ws := slowestSecond(perSec)
 	fmt.Printf("slowest second: +%ds with %d events acknowledged (offered %.0f)\n", ws, worst, c.rate)
@@ -65,9 +69,15 @@ func q(d []time.Duration, p float64) time.Duration {
 	return d[min(max(i, 0), len(d)-1)].Round(10 * time.Microsecond)
 }
 
-// ackGap is the longest time between consecutive acknowledgements (from
-// the start of the run), and when it ended.
-func ackGap(t0 time.Time, recs []record) (time.Duration, time.Duration) {
+// gapReport is what ackGaps found: the longest time between consecutive
+// acknowledgements (from the start of the run), when it ended, and every
+// gap of at least the threshold as its start and end.
+type gapReport struct {
+	longest, at time.Duration
+	over        [][2]time.Time
+}
+
+func ackGaps(t0 time.Time, recs []record, threshold time.Duration) gapReport {
 	var done []time.Time
 	for _, r := range recs {
 		if r.ok {
@@ -76,14 +86,19 @@ func ackGap(t0 time.Time, recs []record) (time.Duration, time.Duration) {
 	}
 	slices.SortFunc(done, func(a, b time.Time) int { return a.Compare(b) })
 	prev := t0
-	var gap, at time.Duration
+	var g gapReport
 	for _, d := range done {
-		if g := d.Sub(prev); g > gap {
-			gap, at = g, d.Sub(t0)
+		gap := d.Sub(prev)
+		if gap > g.longest {
+			g.longest, g.at = gap, d.Sub(t0)
+		}
+		if gap >= threshold {
+			g.over = append(g.over, [2]time.Time{prev, d})
 		}
 		prev = d
 	}
-	return gap.Round(time.Millisecond), at.Round(time.Millisecond)
+	g.longest, g.at = g.longest.Round(time.Millisecond), g.at.Round(time.Millisecond)
+	return g
 }
 
 // perSecond counts the events acknowledged in each second of the run.
