@@ -41,4 +41,9 @@ func TestBadgerLoggerLevels(t *testing.T) {
 	if len(got) != 1 || got[0]["level"] != "DEBUG" || got[0]["msg"] != "badger: [0] LOG Compact 0->5" {
 		t.Fatalf("compaction at debug level: %v, want one debug line", got)
 	}
+	// Stores opened without a logger (some tests) drop Badger's log.
+	for _, f := range []func(badgerLogger){stall, compact} {
+		f(badgerLogger{})
+	}
+	badgerLogger{}.Errorf("x %d", 1)
 }
