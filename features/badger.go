@@ -1,6 +1,7 @@
 package features
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -128,9 +129,27 @@ func classifyErr(err error) error {
 	return err
 }
 
+// badgerLogger passes Badger's log to the store's logger (none: dropped).
+// Its info lines (compactions, "L0 was stalled") are at debug level
+// (log_level "debug"), where they can be lined up with a write that
+// waited; a stall of level 0 held every write, so it is a warning.
 type badgerLogger struct{ l *slog.Logger }
 
-func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error("badger: " + fmt.Sprintf(f, a...)) }
-func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn("badger: " + fmt.Sprintf(f, a...)) }
-func (b badgerLogger) Infof(string, ...any)        {}
+func (b badgerLogger) Errorf(f string, a ...any)   { b.log(slog.LevelError, f, a) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.log(slog.LevelWarn, f, a) }
 func (b badgerLogger) Debugf(string, ...any)       {}
+
+func (b badgerLogger) Infof(f string, a ...any) {
+	if strings.HasPrefix(f, "L0 was stalled") {
+		b.log(slog.LevelWarn, f, a)
+		return
+	}
+	b.log(slog.LevelDebug, f, a)
+}
+
+func (b badgerLogger) log(level slog.Level, f string, a []any) {
+	if b.l == nil || !b.l.Enabled(context.Background(), level) {
+		return
+	}
+	b.l.Log(context.Background(), level, "badger: "+strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
