@@ -17,6 +17,14 @@ import (
 // for the whole build.
 // workers is how many goroutines count lists at once (buildWorkers).
 func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, keepDense bool, workers int) *Model {
+	return buildModelIn(x, prev, dirty, nprod, o, keepDense, pool{n: workers})
+}
+
+// buildModelIn is buildModel with its counting workers run by p (niced for
+// a background refresh). The dense solve runs with p.n workers at the
+// caller's priority: it is due at most every DenseInterval.
+func buildModelIn(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, keepDense bool, p pool) *Model {
+	workers := p.n
 	start := time.Now()
 	m := &Model{Options: o}
 	nprod = finishModel(x, m, nprod)
@@ -53,7 +61,7 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 				dirty = nil
 			}
 		}
-		m.Neighbours[b] = countBasis(x, b, m, prev, dirty, nprod, o, workers)
+		m.Neighbours[b] = countBasis(x, b, m, prev, dirty, nprod, o, p)
 	}
 	m.Built = time.Now()
 	m.BuildDuration = time.Since(start)
@@ -63,7 +71,7 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 // countBasis returns basis b's counted lists for m: every product's when
 // dirty or prev is nil, otherwise prev's lists with the dirty products'
 // counted again.
-func countBasis(x *index, b Basis, m, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, workers int) [][]similarity.Neighbour {
+func countBasis(x *index, b Basis, m, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, p pool) [][]similarity.Neighbour {
 	lists := make([][]similarity.Neighbour, nprod)
 	if prev != nil && dirty != nil {
 		copy(lists, prev.Neighbours[b])
@@ -83,7 +91,7 @@ func countBasis(x *index, b Basis, m, prev *Model, dirty *roaring.Bitmap, nprod 
 	if len(todo) == 0 {
 		return lists
 	}
-	countLists(x, b, todo, full, lists, m.Support[b], m.Customers[b], nprod, o, workers)
+	countListsIn(x, b, todo, full, lists, m.Support[b], m.Customers[b], nprod, o, p)
 	return lists
 }
 
@@ -91,34 +99,33 @@ func countBasis(x *index, b Basis, m, prev *Model, dirty *roaring.Bitmap, nprod 
 // through the customers' histories and scoring them with o.Similarity
 // (every customer's list is computed when full), with workers goroutines.
 func countLists(x *index, b Basis, todo []uint32, full bool, lists [][]similarity.Neighbour, support []uint32, customers, nprod int, o NeighbourOptions, workers int) {
-	cl := buildCustLists(x, b, todo, full, nprod, o, workers)
+	countListsIn(x, b, todo, full, lists, support, customers, nprod, o, pool{n: workers})
+}
+
+// countListsIn is countLists with its workers run by p.
+func countListsIn(x *index, b Basis, todo []uint32, full bool, lists [][]similarity.Neighbour, support []uint32, customers, nprod int, o NeighbourOptions, p pool) {
+	cl := buildCustListsIn(x, b, todo, full, nprod, o, p)
 	sc := newScoring(o, support, customers)
-	var wg sync.WaitGroup
 	var next int64
 	var mu sync.Mutex
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			bd := newBuilder(nprod)
-			for {
-				mu.Lock()
-				i := next
-				next += 64
-				mu.Unlock()
-				if int(i) >= len(todo) {
-					return
-				}
-				end := min(int(i)+64, len(todo))
-				for _, p := range todo[i:end] {
-					if int(p) < nprod {
-						lists[p] = bd.neighbours(x, b, p, sc, cl, o)
-					}
+	p.run(func() {
+		bd := newBuilder(nprod)
+		for {
+			mu.Lock()
+			i := next
+			next += 64
+			mu.Unlock()
+			if int(i) >= len(todo) {
+				return
+			}
+			end := min(int(i)+64, len(todo))
+			for _, q := range todo[i:end] {
+				if int(q) < nprod {
+					lists[q] = bd.neighbours(x, b, q, sc, cl, o)
 				}
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 }
 
 // boughtOnly reports whether the index has no viewed or carted event, so

@@ -141,13 +141,12 @@ func (bd *builder) neighbours(x *index, b Basis, p uint32, sc *scoring, cl *cust
 		list, ok := cl.get(c)
 		if !ok {
 			// A customer who arrived after the lists were computed.
-			x.mu.RLock()
-			if int(c) >= len(x.hist) {
-				x.mu.RUnlock()
+			// Its history is read outside the lock (see fill).
+			h := x.historyView(c)
+			if len(h) == 0 {
 				continue
 			}
-			bd.recentDistinct(x.hist[c], b, o.MaxHistory)
-			x.mu.RUnlock()
+			bd.recentDistinct(h, b, o.MaxHistory)
 			list = bd.seen
 		}
 		w := bd.listWeight(len(list), o)

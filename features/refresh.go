@@ -83,7 +83,11 @@ func (s *Store) refresh(mode refreshMode) {
 	if t := s.tuner.tuned; t != nil {
 		o = t.apply(o)
 	}
-	m := buildModel(s.idx, prev, dirty, s.prod.len(), o, !due, workers)
+	p := pool{n: workers, nice: mode == refreshPaced && niceBackground}
+	if p.nice && extraProcEnv {
+		defer withExtraProcs(p.n)()
+	}
+	m := buildModelIn(s.idx, prev, dirty, s.prod.len(), o, !due, p)
 	// The model carries the configured options (a snapshot is reused when
 	// they match) and the tuned ones in Tuned.
 	m.Options = s.opts.Neighbours
