@@ -9,6 +9,7 @@ import (
 var (
 	niceBackground = os.Getenv("AFFINITY_BG_NICE") != "0"
 	extraProcEnv   = os.Getenv("AFFINITY_BG_EXTRA_P") == "1"
+	lagEnabled     = os.Getenv("AFFINITY_BG_LAG") != "0"
 )
 
 // withExtraProcs raises GOMAXPROCS by n and returns the function that

@@ -1,7 +1,6 @@
 package features
 
 import (
-	"sync"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -102,30 +101,67 @@ func countLists(x *index, b Basis, todo []uint32, full bool, lists [][]similarit
 	countListsIn(x, b, todo, full, lists, support, customers, nprod, o, pool{n: workers})
 }
 
-// countListsIn is countLists with its workers run by p.
+// countListsIn is countLists with its workers run by p. The products'
+// customers are copied out of the index by one feeder goroutine at the
+// caller's priority (custFeed), so that a niced worker never holds the
+// index lock.
 func countListsIn(x *index, b Basis, todo []uint32, full bool, lists [][]similarity.Neighbour, support []uint32, customers, nprod int, o NeighbourOptions, p pool) {
 	cl := buildCustListsIn(x, b, todo, full, nprod, o, p)
 	sc := newScoring(o, support, customers)
-	var next int64
-	var mu sync.Mutex
+	feed := make(chan *custChunk, max(1, p.n))
+	go custFeed(x, b, todo, nprod, feed)
 	p.run(func() {
 		bd := newBuilder(nprod)
-		for {
-			mu.Lock()
-			i := next
-			next += 64
-			mu.Unlock()
-			if int(i) >= len(todo) {
-				return
-			}
-			end := min(int(i)+64, len(todo))
-			for _, q := range todo[i:end] {
-				if int(q) < nprod {
-					lists[q] = bd.neighbours(x, b, q, sc, cl, o)
-				}
+		for ch := range feed {
+			for i, q := range ch.prods {
+				lists[q] = bd.neighbours(x, b, q, ch.custs[ch.offs[i]:ch.offs[i+1]], sc, cl, o)
 			}
 		}
 	})
+}
+
+// custChunk is a few products with their customers (product i's are
+// custs[offs[i]:offs[i+1]]), the unit of work of countListsIn's workers.
+type custChunk struct {
+	prods []uint32
+	offs  []int
+	custs []uint32
+}
+
+// Chunks are cut at chunkProducts products or chunkCustomers customers
+// (256 KB): small enough to share the work out evenly and to bound what
+// the feeder holds ahead of the workers, large enough that the channel
+// costs nothing.
+const (
+	chunkProducts  = 64
+	chunkCustomers = 1 << 16
+)
+
+// custFeed sends todo's products (those below nprod) in chunks with their
+// customers, copied under x.mu for reading one product at a time (see
+// builder.neighbours), and closes out. The workers take every chunk.
+func custFeed(x *index, b Basis, todo []uint32, nprod int, out chan<- *custChunk) {
+	defer close(out)
+	ch := &custChunk{offs: []int{0}}
+	for k, q := range todo {
+		if int(q) < nprod {
+			x.mu.RLock()
+			if cs := customersOf(x, b, q); cs != nil {
+				ch.custs = appendBitmap(ch.custs, cs)
+			}
+			x.mu.RUnlock()
+			ch.prods = append(ch.prods, q)
+			ch.offs = append(ch.offs, len(ch.custs))
+		}
+		if len(ch.prods) < chunkProducts && len(ch.custs) < chunkCustomers && k < len(todo)-1 {
+			continue
+		}
+		if len(ch.prods) == 0 {
+			continue
+		}
+		out <- ch
+		ch = &custChunk{offs: []int{0}}
+	}
 }
 
 // boughtOnly reports whether the index has no viewed or carted event, so

@@ -48,7 +48,13 @@ func (s *Store) refresh(mode refreshMode) {
 	prev := s.model.Load()
 	// A full build (after a bulk load, or of the first model) solves
 	// whatever the mode: there are no dense lists to keep.
-	dirty, all, due, seq, ok := s.builds.take(s.idx, func(all bool) bool {
+	var pol *lagPolicy
+	if mode == refreshPaced && prev != nil && lagEnabled {
+		// Only a paced background refresh may leave co-customer
+		// products pending (stale_lag.go).
+		pol = &lagPolicy{now: time.Now(), support: modelSupport(prev)}
+	}
+	dirty, all, due, seq, ok := s.builds.take(s.idx, pol, func(all bool) bool {
 		return mode == refreshSolve || all || prev == nil ||
 			mode == refreshPaced && time.Since(s.denseAt) >= max(s.opts.DenseInterval, 4*s.denseDur)
 	})
