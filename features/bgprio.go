@@ -1,19 +1,22 @@
 package features
 
-import (
-	"os"
-	"runtime"
-)
+import "runtime"
 
-// TEMPORARY measurement switches (removed before merge).
-var (
-	niceBackground = os.Getenv("AFFINITY_BG_NICE") != "0"
-	extraProcEnv   = os.Getenv("AFFINITY_BG_EXTRA_P") == "1"
-	lagEnabled     = os.Getenv("AFFINITY_BG_LAG") != "0"
-)
-
-// withExtraProcs raises GOMAXPROCS by n and returns the function that
-// lowers it again.
+// withExtraProcs raises GOMAXPROCS by n, the niced workers of a background
+// refresh (pool), and returns the function that lowers it again. The Go
+// scheduler counts a P whose thread runs a niced worker as busy, and the
+// kernel may not run that thread for a long time when the machine is busy
+// (that is the point of nice 19): at GOMAXPROCS = CPUs the requests were
+// then left one P of two for the length of the refresh, which the niced
+// worker made longer. With one P more the requests keep a P per CPU, and
+// the niced worker's P costs nothing while the kernel does not run it.
+// Measured both ways (docs/performance.md, "Session 8: background
+// refresh"): the extra P did better at 10k req/s of mixed load.
+// Refreshes are serialised (refreshMu), so the raises do not stack. Setting
+// GOMAXPROCS stops the world for microseconds, twice a refresh. Putting it
+// back with runtime.GOMAXPROCS ends the runtime's automatic updates of
+// GOMAXPROCS (to a container's changed CPU limit): a server whose CPU
+// limit changes at run time needs a restart to use it.
 func withExtraProcs(n int) func() {
 	prev := runtime.GOMAXPROCS(0)
 	runtime.GOMAXPROCS(prev + n)

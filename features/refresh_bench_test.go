@@ -1,6 +1,7 @@
 package features
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -13,13 +14,20 @@ import (
 // index of 100k customers over 20k products. Each op applies one second
 // of those writes (not timed), then takes the marks and rebuilds the stale
 // lists with one worker, as a background refresh does: "exact" recounts
-// every product of every customer with a new pair, "lag" leaves
-// co-customer products pending (stale_lag.go). lists/op is how many lists
-// a refresh counted.
+// every product of every customer with a new pair; "eps=E,age=A" leaves
+// co-customer products pending (stale_lag.go) with that policy. lists/op
+// is how many lists a refresh counted; overlap10 is, after the last op,
+// the mean share of the top 10 of every product's list (any basis) that a
+// full build has too: what the pending lists cost in quality.
 func BenchmarkRefreshUnderWrites(b *testing.B) {
-	for _, mode := range []string{"exact", "lag", "own"} {
-		name := mode
-		lag := mode != "exact"
+	for _, c := range []struct {
+		eps float64
+		age time.Duration
+	}{{-1, 0}, {lagEps, lagMaxAge}, {0.2, lagMaxAge}, {0.5, lagMaxAge}, {1, lagMaxAge}, {1e9, 1e6 * time.Hour}} {
+		name := "exact"
+		if c.eps >= 0 {
+			name = fmt.Sprintf("eps=%g,age=%v", c.eps, c.age)
+		}
 		b.Run(name, func(b *testing.B) {
 			const ncust, nprod = 100_000, 20_000
 			x := skewedIndex(ncust, nprod, 3)
@@ -43,11 +51,8 @@ func BenchmarkRefreshUnderWrites(b *testing.B) {
 				now = now.Add(time.Second)
 				b.StartTimer()
 				var pol *lagPolicy
-				if lag {
-					pol = &lagPolicy{now: now, support: modelSupport(m)}
-					if mode == "own" {
-						pol = &lagPolicy{now: time.Unix(1_700_000_000, 0), support: func(uint32) uint32 { return 1 << 30 }}
-					}
+				if c.eps >= 0 {
+					pol = &lagPolicy{now: now, support: modelSupport(m), eps: c.eps, maxAge: c.age}
 				}
 				d, _, _ := x.takeStale(pol)
 				if d == nil {
@@ -56,7 +61,45 @@ func BenchmarkRefreshUnderWrites(b *testing.B) {
 				lists += d.GetCardinality()
 				m = buildModelIn(x, m, d, nprod, o, false, pool{n: 1})
 			}
+			b.StopTimer()
 			b.ReportMetric(float64(lists)/float64(b.N), "lists/op")
+			pending := x.lag.lagging()
+			b.ReportMetric(float64(pending.GetCardinality()), "pending")
+			b.ReportMetric(topOverlap(m, buildModel(x, nil, nil, nprod, o, false, 2), BasisAny, 10, pending.Contains), "overlap10")
 		})
 	}
+}
+
+// topOverlap is the mean share of the top k of the lists in want of the
+// products in that got has in its top k too (1 when there are none).
+func topOverlap(got, want *Model, b Basis, k int, in func(uint32) bool) float64 {
+	var sum float64
+	var n int
+	for p, w := range want.Neighbours[b] {
+		if len(w) == 0 || !in(uint32(p)) {
+			continue
+		}
+		w = w[:min(k, len(w))]
+		var g []uint32
+		if p < len(got.Neighbours[b]) {
+			for _, e := range got.Neighbours[b][p][:min(k, len(got.Neighbours[b][p]))] {
+				g = append(g, e.Product)
+			}
+		}
+		hit := 0
+		for _, e := range w {
+			for _, q := range g {
+				if q == e.Product {
+					hit++
+					break
+				}
+			}
+		}
+		sum += float64(hit) / float64(len(w))
+		n++
+	}
+	if n == 0 {
+		return 1
+	}
+	return sum / float64(n)
 }

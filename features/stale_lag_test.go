@@ -34,7 +34,7 @@ func lagSupport(q uint32) uint32 {
 func TestTakeStaleLagsCoCustomerProducts(t *testing.T) {
 	x := lagIndex()
 	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	pol := &lagPolicy{now: now, support: lagSupport}
+	pol := &lagPolicy{now: now, support: lagSupport, eps: lagEps, maxAge: lagMaxAge}
 	x.applyLocked(0, Interaction{Product: 5, Class: ClassBought}, true)
 	d, all, _ := x.takeStale(pol)
 	if all || d == nil || d.ToArray()[0] != 5 || d.GetCardinality() != 1 {
@@ -61,7 +61,7 @@ func TestTakeStaleLagsCoCustomerProducts(t *testing.T) {
 	if d, _, _ := x.takeStale(pol); d.Contains(1) {
 		t.Fatalf("a fresh change was taken: %v", d)
 	}
-	late := &lagPolicy{now: now.Add(lagMaxAge), support: lagSupport}
+	late := &lagPolicy{now: now.Add(lagMaxAge), support: lagSupport, eps: lagEps, maxAge: lagMaxAge}
 	if d, _, _ := x.takeStale(late); d == nil || !d.Contains(1) || !d.Contains(2) {
 		t.Fatalf("take after lagMaxAge: %v, want 1 and 2", d)
 	}
