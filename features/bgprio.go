@@ -12,7 +12,10 @@ import "runtime"
 // the niced worker's P costs nothing while the kernel does not run it.
 // Measured both ways (docs/performance.md, "Session 8: background
 // refresh"): the extra P did better at 10k req/s of mixed load.
-// Refreshes are serialised (refreshMu), so the raises do not stack. Setting
+// Refreshes are serialised (refreshMu), so the raises do not stack. A
+// dense (EASE) solve in the same build runs at the normal priority on the
+// raised GOMAXPROCS: the requests keep a P per CPU beside it too (the
+// tuner runs before the raise). Setting
 // GOMAXPROCS stops the world for microseconds, twice a refresh. Putting it
 // back with runtime.GOMAXPROCS ends the runtime's automatic updates of
 // GOMAXPROCS (to a container's changed CPU limit): a server whose CPU
