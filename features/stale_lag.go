@@ -26,8 +26,8 @@ const (
 	lagEps = 0.5
 	// lagMaxAge bounds how long a change waits: DESIGN promises that
 	// touched lists refresh within seconds. It counts from the refresh
-	// that first saw the change, at most one refresh interval after the
-	// event.
+	// that first saw the change (the next one after the event), and the
+	// list is recounted by the first refresh after that.
 	lagMaxAge = 5 * time.Second
 )
 
@@ -35,13 +35,14 @@ const (
 // co-customers' new pairs, with how many such changes are pending and
 // since when. It has its own mutex (not index.mu) so that deciding what
 // to recount does not hold the writer's lock; the order is index.mu, then
-// staleLag.mu.
+// staleLag.mu. It takes 16 bytes per product (up to the highest id that
+// has been pending): 16 MB at a million products.
 type staleLag struct {
 	mu    sync.Mutex
 	set   *roaring.Bitmap
 	n     []uint32 // pending changes per product
 	since []int64  // unix nanoseconds of the oldest pending change
-	mark  []uint32 // expand's per-customer dedup stamps
+	mark  []uint32 // add's per-customer dedup stamps
 	stamp uint32
 }
 
