@@ -109,12 +109,20 @@ func countListsIn(x *index, b Basis, todo []uint32, full bool, lists [][]similar
 	cl := buildCustListsIn(x, b, todo, full, nprod, o, p)
 	sc := newScoring(o, support, customers)
 	feed := make(chan *custChunk, max(1, p.n))
-	go custFeed(x, b, todo, nprod, feed)
+	// Done chunks go back to the feeder, so a refresh under writes does
+	// not make garbage of every stale product's customers (the server's
+	// resident size follows its garbage).
+	free := make(chan *custChunk, 2*max(1, p.n)+1)
+	go custFeed(x, b, todo, nprod, feed, free)
 	p.run(func() {
 		bd := newBuilder(nprod)
 		for ch := range feed {
 			for i, q := range ch.prods {
 				lists[q] = bd.neighbours(x, b, q, ch.custs[ch.offs[i]:ch.offs[i+1]], sc, cl, o)
+			}
+			select {
+			case free <- ch:
+			default:
 			}
 		}
 	})
@@ -139,10 +147,20 @@ const (
 
 // custFeed sends todo's products (those below nprod) in chunks with their
 // customers, copied under x.mu for reading one product at a time (see
-// builder.neighbours), and closes out. The workers take every chunk.
-func custFeed(x *index, b Basis, todo []uint32, nprod int, out chan<- *custChunk) {
+// builder.neighbours), and closes out. The workers take every chunk. It
+// reuses the chunks the workers put back in free.
+func custFeed(x *index, b Basis, todo []uint32, nprod int, out chan<- *custChunk, free <-chan *custChunk) {
 	defer close(out)
-	ch := &custChunk{offs: []int{0}}
+	next := func() *custChunk {
+		select {
+		case ch := <-free:
+			ch.prods, ch.offs, ch.custs = ch.prods[:0], ch.offs[:1], ch.custs[:0]
+			return ch
+		default:
+			return &custChunk{offs: []int{0}}
+		}
+	}
+	ch := next()
 	for k, q := range todo {
 		if int(q) < nprod {
 			x.mu.RLock()
@@ -160,7 +178,7 @@ func custFeed(x *index, b Basis, todo []uint32, nprod int, out chan<- *custChunk
 			continue
 		}
 		out <- ch
-		ch = &custChunk{offs: []int{0}}
+		ch = next()
 	}
 }
 

@@ -113,3 +113,44 @@ func TestPacedRefreshThenRefreshIsExact(t *testing.T) {
 		t.Fatalf("after Refresh the lists differ from a full build: %s", d)
 	}
 }
+
+// TestPacedRefreshUnderWrites: background refreshes (niced workers, the
+// feeder, pending co-customer lists) running while events are written and
+// snapshots taken, and then a forced Refresh serves the lists of a full
+// build. Run with -race, it checks the lock-free reads of the histories.
+func TestPacedRefreshUnderWrites(t *testing.T) {
+	s := openTestStore(t, "", func(o *Options) { o.Neighbours.Similarity = SimRP3 })
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		for i := range 600 {
+			c := fmt.Sprint("c", i%40)
+			_, err := s.Ingest(ctx, []Event{ev(c, fmt.Sprint("p", (i*7)%90), "purchase"), ev(c, fmt.Sprint("p", i%13), "view")}, IngestOptions{})
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			running = false
+		default:
+			s.refresh(refreshPaced)
+			if err := s.Snapshot(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s.refresh(refreshPaced)
+	s.Refresh()
+	full := buildModel(s.idx, nil, nil, s.prod.len(), s.Model().Options, false, 1)
+	if d := listsDiffer(s.Model().Neighbours, full.Neighbours); d != "" {
+		t.Fatalf("after Refresh the lists differ from a full build: %s", d)
+	}
+}
