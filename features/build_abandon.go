@@ -33,17 +33,17 @@ type buildState struct {
 	testInFlight func()
 }
 
-// take takes the index's marks for a build, as index.takeDirty, and
+// take takes the index's marks for a build, as index.takeStale(pol), and
 // records them with whether the build solves (solves, given all); ok is
 // false, and nothing is taken, once the store is closing. The caller holds
 // refreshMu.
-func (b *buildState) take(x *index, solves func(all bool) bool) (dirty *roaring.Bitmap, all, solve bool, seq uint64, ok bool) {
+func (b *buildState) take(x *index, pol *lagPolicy, solves func(all bool) bool) (dirty *roaring.Bitmap, all, solve bool, seq uint64, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.abandoned {
 		return nil, false, false, 0, false
 	}
-	dirty, all, seq = x.takeDirty()
+	dirty, all, seq = x.takeStale(pol)
 	solve = solves(all)
 	b.active, b.dirty, b.all, b.solve = true, dirty, all, solve
 	return dirty, all, solve, seq, true

@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -61,11 +62,19 @@ type index struct {
 	// their history is stale too, expanded once per refresh rather than
 	// once per event (which is quadratic in a long history).
 	dirtyCust *roaring.Bitmap
-	all       bool
+	// newPairs counts the new pairs of each customer in dirtyCust (a
+	// customer missing from it counts one): how many changes each of the
+	// customer's other products has pending (stale_lag.go).
+	newPairs map[uint32]uint32
+	all      bool
+	// lag holds the products stale only through co-customers' new pairs
+	// that background refreshes have not recounted yet (stale_lag.go).
+	lag staleLag
 }
 
 func newIndex() *index {
-	return &index{dirty: roaring.New(), dirtyCust: roaring.New()}
+	return &index{dirty: roaring.New(), dirtyCust: roaring.New(), newPairs: map[uint32]uint32{},
+		lag: staleLag{set: roaring.New()}}
 }
 
 func (x *index) ensureProduct(p uint32) {
@@ -105,6 +114,7 @@ func (x *index) applyLocked(cust uint32, in Interaction, track bool) {
 		// product with everything else the customer has.
 		x.dirty.Add(in.Product)
 		x.dirtyCust.Add(cust)
+		x.newPairs[cust]++
 	}
 	x.hist[cust] = append(x.hist[cust], in)
 	x.events++
@@ -156,31 +166,58 @@ func (x *index) seqNow() uint64 {
 }
 
 // takeDirty returns the stale products (nil, true when all are), the log
-// sequence they are stale up to, and resets.
+// sequence they are stale up to, and resets: every product stale, exactly.
 func (x *index) takeDirty() (*roaring.Bitmap, bool, uint64) {
+	return x.takeStale(nil)
+}
+
+// takeStale is takeDirty with the products stale only through co-customers
+// taken as pol says (all of them when pol is nil; stale_lag.go); the
+// others stay pending in x.lag. It holds the writer's lock only to swap the
+// marks out and copy the dirty customers' history headers (a history only
+// grows by append or is replaced whole, see historyView): the expansion
+// into their products, which is quadratic in a long history, runs without it.
+func (x *index) takeStale(pol *lagPolicy) (*roaring.Bitmap, bool, uint64) {
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	seq := x.appliedSeq
+	x.lag.mu.Lock()
+	defer x.lag.mu.Unlock()
 	if x.all {
 		x.all = false
 		x.dirty = roaring.New()
 		x.dirtyCust = roaring.New()
+		x.newPairs = map[uint32]uint32{}
+		x.lag.reset()
+		x.mu.Unlock()
 		return nil, true, seq
 	}
-	it := x.dirtyCust.Iterator()
-	for it.HasNext() {
-		c := it.Next()
+	custs, pairs, d := x.dirtyCust.ToArray(), x.newPairs, x.dirty
+	hs := make([][]Interaction, len(custs))
+	for i, c := range custs {
 		if int(c) < len(x.hist) {
-			for _, h := range x.hist[c] {
-				x.dirty.Add(h.Product)
-			}
+			hs[i] = x.hist[c][:len(x.hist[c]):len(x.hist[c])]
 		}
 	}
-	x.dirtyCust = roaring.New()
-	if x.dirty.IsEmpty() {
+	x.dirtyCust, x.newPairs, x.dirty = roaring.New(), map[uint32]uint32{}, roaring.New()
+	x.mu.Unlock()
+	now := time.Now().UnixNano()
+	if pol != nil {
+		now = pol.now.UnixNano()
+	}
+	for i, c := range custs {
+		x.lag.add(hs[i], max(1, pairs[c]), now)
+	}
+	x.lag.take(d, pol)
+	if d.IsEmpty() {
 		return nil, false, seq
 	}
-	d := x.dirty
-	x.dirty = roaring.New()
 	return d, false, seq
+}
+
+// staleProducts is every product whose list is stale (dirty or lagging),
+// for a snapshot to record; the caller holds x.mu.
+func (x *index) staleProducts() []uint32 {
+	d := x.lag.lagging()
+	d.Or(x.dirty)
+	return d.ToArray()
 }

@@ -1,7 +1,6 @@
 package features
 
 import (
-	"sync"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -17,6 +16,14 @@ import (
 // for the whole build.
 // workers is how many goroutines count lists at once (buildWorkers).
 func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, keepDense bool, workers int) *Model {
+	return buildModelIn(x, prev, dirty, nprod, o, keepDense, pool{n: workers})
+}
+
+// buildModelIn is buildModel with its counting workers run by p (niced for
+// a background refresh). The dense solve runs with p.n workers at the
+// caller's priority: it is due at most every DenseInterval.
+func buildModelIn(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, keepDense bool, p pool) *Model {
+	workers := p.n
 	start := time.Now()
 	m := &Model{Options: o}
 	nprod = finishModel(x, m, nprod)
@@ -53,7 +60,7 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 				dirty = nil
 			}
 		}
-		m.Neighbours[b] = countBasis(x, b, m, prev, dirty, nprod, o, workers)
+		m.Neighbours[b] = countBasis(x, b, m, prev, dirty, nprod, o, p)
 	}
 	m.Built = time.Now()
 	m.BuildDuration = time.Since(start)
@@ -63,7 +70,7 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 // countBasis returns basis b's counted lists for m: every product's when
 // dirty or prev is nil, otherwise prev's lists with the dirty products'
 // counted again.
-func countBasis(x *index, b Basis, m, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, workers int) [][]similarity.Neighbour {
+func countBasis(x *index, b Basis, m, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, p pool) [][]similarity.Neighbour {
 	lists := make([][]similarity.Neighbour, nprod)
 	if prev != nil && dirty != nil {
 		copy(lists, prev.Neighbours[b])
@@ -83,7 +90,7 @@ func countBasis(x *index, b Basis, m, prev *Model, dirty *roaring.Bitmap, nprod 
 	if len(todo) == 0 {
 		return lists
 	}
-	countLists(x, b, todo, full, lists, m.Support[b], m.Customers[b], nprod, o, workers)
+	countListsIn(x, b, todo, full, lists, m.Support[b], m.Customers[b], nprod, o, p)
 	return lists
 }
 
@@ -91,34 +98,88 @@ func countBasis(x *index, b Basis, m, prev *Model, dirty *roaring.Bitmap, nprod 
 // through the customers' histories and scoring them with o.Similarity
 // (every customer's list is computed when full), with workers goroutines.
 func countLists(x *index, b Basis, todo []uint32, full bool, lists [][]similarity.Neighbour, support []uint32, customers, nprod int, o NeighbourOptions, workers int) {
-	cl := buildCustLists(x, b, todo, full, nprod, o, workers)
+	countListsIn(x, b, todo, full, lists, support, customers, nprod, o, pool{n: workers})
+}
+
+// countListsIn is countLists with its workers run by p. The products'
+// customers are copied out of the index by one feeder goroutine at the
+// caller's priority (custFeed), so that a niced worker never holds the
+// index lock.
+func countListsIn(x *index, b Basis, todo []uint32, full bool, lists [][]similarity.Neighbour, support []uint32, customers, nprod int, o NeighbourOptions, p pool) {
+	cl := buildCustListsIn(x, b, todo, full, nprod, o, p)
 	sc := newScoring(o, support, customers)
-	var wg sync.WaitGroup
-	var next int64
-	var mu sync.Mutex
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			bd := newBuilder(nprod)
-			for {
-				mu.Lock()
-				i := next
-				next += 64
-				mu.Unlock()
-				if int(i) >= len(todo) {
-					return
-				}
-				end := min(int(i)+64, len(todo))
-				for _, p := range todo[i:end] {
-					if int(p) < nprod {
-						lists[p] = bd.neighbours(x, b, p, sc, cl, o)
-					}
-				}
+	feed := make(chan *custChunk, max(1, p.n))
+	// Done chunks go back to the feeder, so a refresh under writes does
+	// not make garbage of every stale product's customers (the server's
+	// resident size follows its garbage).
+	free := make(chan *custChunk, 2*max(1, p.n)+1)
+	go custFeed(x, b, todo, nprod, feed, free)
+	p.run(func() {
+		bd := newBuilder(nprod)
+		for ch := range feed {
+			for i, q := range ch.prods {
+				lists[q] = bd.neighbours(x, b, q, ch.custs[ch.offs[i]:ch.offs[i+1]], sc, cl, o)
 			}
-		}()
+			select {
+			case free <- ch:
+			default:
+			}
+		}
+	})
+}
+
+// custChunk is a few products with their customers (product i's are
+// custs[offs[i]:offs[i+1]]), the unit of work of countListsIn's workers.
+type custChunk struct {
+	prods []uint32
+	offs  []int
+	custs []uint32
+}
+
+// Chunks are cut at chunkProducts products or chunkCustomers customers
+// (256 KB): small enough to share the work out evenly and to bound what
+// the feeder holds ahead of the workers, large enough that the channel
+// costs nothing.
+const (
+	chunkProducts  = 64
+	chunkCustomers = 1 << 16
+)
+
+// custFeed sends todo's products (those below nprod) in chunks with their
+// customers, copied under x.mu for reading one product at a time (see
+// builder.neighbours), and closes out. The workers take every chunk. It
+// reuses the chunks the workers put back in free.
+func custFeed(x *index, b Basis, todo []uint32, nprod int, out chan<- *custChunk, free <-chan *custChunk) {
+	defer close(out)
+	next := func() *custChunk {
+		select {
+		case ch := <-free:
+			ch.prods, ch.offs, ch.custs = ch.prods[:0], ch.offs[:1], ch.custs[:0]
+			return ch
+		default:
+			return &custChunk{offs: []int{0}}
+		}
 	}
-	wg.Wait()
+	ch := next()
+	for k, q := range todo {
+		if int(q) < nprod {
+			x.mu.RLock()
+			if cs := customersOf(x, b, q); cs != nil {
+				ch.custs = appendBitmap(ch.custs, cs)
+			}
+			x.mu.RUnlock()
+			ch.prods = append(ch.prods, q)
+			ch.offs = append(ch.offs, len(ch.custs))
+		}
+		if len(ch.prods) < chunkProducts && len(ch.custs) < chunkCustomers && k < len(todo)-1 {
+			continue
+		}
+		if len(ch.prods) == 0 {
+			continue
+		}
+		out <- ch
+		ch = next()
+	}
 }
 
 // boughtOnly reports whether the index has no viewed or carted event, so

@@ -17,7 +17,6 @@ type builder struct {
 	stamp   uint32
 	touched []uint32
 	seen    []uint32
-	custs   []uint32  // the customers of the product being scored
 	weights []float32 // listWeight's table
 }
 
@@ -118,36 +117,30 @@ func (bd *builder) recentDistinct(h []Interaction, bs Basis, max int) {
 	}
 }
 
-// neighbours computes product p's list. It takes x.mu for reading only to
-// copy p's customers out and to read the history of a customer missing from
-// cl: counting a popular product's co-occurrences takes milliseconds, and a
-// read lock held that long stalls the writer, and behind the writer every
-// request (sync.RWMutex queues new readers behind a waiting writer).
+// neighbours computes product p's list from its customers custs (copied
+// out of the index under x.mu by the build's feeder, custFeed: counting a
+// popular product's co-occurrences takes milliseconds, and a read lock held
+// that long stalls the writer, and behind the writer every request, since
+// sync.RWMutex queues new readers behind a waiting writer; a niced worker
+// holding it could wait long for the CPU besides). It reads the history of
+// a customer missing from cl without the lock (historyView).
 // cl holds customers' distinct recent products, computed once per build
 // (a customer appears in the customer sets of many products).
-func (bd *builder) neighbours(x *index, b Basis, p uint32, sc *scoring, cl *custLists, o NeighbourOptions) []similarity.Neighbour {
-	x.mu.RLock()
-	cs := customersOf(x, b, p)
-	bd.custs = bd.custs[:0]
-	if cs != nil {
-		bd.custs = appendBitmap(bd.custs, cs)
-	}
-	x.mu.RUnlock()
-	if len(bd.custs) == 0 {
+func (bd *builder) neighbours(x *index, b Basis, p uint32, custs []uint32, sc *scoring, cl *custLists, o NeighbourOptions) []similarity.Neighbour {
+	if len(custs) == 0 {
 		return nil
 	}
 	bd.touched = bd.touched[:0]
-	for _, c := range bd.custs {
+	for _, c := range custs {
 		list, ok := cl.get(c)
 		if !ok {
 			// A customer who arrived after the lists were computed.
-			x.mu.RLock()
-			if int(c) >= len(x.hist) {
-				x.mu.RUnlock()
+			// Its history is read outside the lock (see fill).
+			h := x.historyView(c)
+			if len(h) == 0 {
 				continue
 			}
-			bd.recentDistinct(x.hist[c], b, o.MaxHistory)
-			x.mu.RUnlock()
+			bd.recentDistinct(h, b, o.MaxHistory)
 			list = bd.seen
 		}
 		w := bd.listWeight(len(list), o)

@@ -51,30 +51,29 @@ func (cl *custLists) get(c uint32) ([]uint32, bool) {
 // when full), with workers goroutines taking slices of customers in turn.
 // It takes x.mu for reading one slice at a time.
 func buildCustLists(x *index, b Basis, todo []uint32, full bool, nprod int, o NeighbourOptions, workers int) *custLists {
+	return buildCustListsIn(x, b, todo, full, nprod, o, pool{n: workers})
+}
+
+// buildCustListsIn is buildCustLists with its workers run by p.
+func buildCustListsIn(x *index, b Basis, todo []uint32, full bool, nprod int, o NeighbourOptions, p pool) *custLists {
 	cl, need, count := newCustLists(x, b, todo, full)
-	var wg sync.WaitGroup
 	var mu sync.Mutex // guards next, cl.blocks and cl.sparse
 	const chunk = lockSpan
 	var next int
-	for w := 0; w < workers; w++ {
-		wg.Go(func() {
-			f := &custListFill{cl: cl, mu: &mu, bd: newBuilder(nprod)}
-			for {
-				mu.Lock()
-				i := next
-				next += chunk
-				mu.Unlock()
-				if i >= count {
-					break
-				}
-				x.mu.RLock()
-				f.fill(x, b, i, min(i+chunk, count), full, need, o.MaxHistory)
-				x.mu.RUnlock()
+	p.run(func() {
+		f := &custListFill{cl: cl, mu: &mu, bd: newBuilder(nprod)}
+		for {
+			mu.Lock()
+			i := next
+			next += chunk
+			mu.Unlock()
+			if i >= count {
+				break
 			}
-			f.merge()
-		})
-	}
-	wg.Wait()
+			f.fill(x, b, i, min(i+chunk, count), full, need, o.MaxHistory)
+		}
+		f.merge()
+	})
 	return cl
 }
 
@@ -119,20 +118,40 @@ type custListFill struct {
 	blkID uint32
 	blk   []uint32
 	used  int
+	hs    [][]Interaction // fill's histories, reused
 }
 
 // fill computes the lists of customers lo to hi (need[lo:hi] when not
-// full); the caller holds x.mu for reading.
+// full). It holds x.mu for reading only to copy the histories' slice
+// headers: a history only grows by append or is replaced whole (erasure,
+// merge; see historyView), so the entries below the copied length do not
+// change, and the lists are computed without the lock. A niced worker
+// (pool) may wait long for the CPU; holding the lock meanwhile would stall
+// the writer, and every request behind it.
 func (f *custListFill) fill(x *index, b Basis, lo, hi int, full bool, need []uint32, maxHistory int) {
+	f.hs = f.hs[:0]
+	x.mu.RLock()
 	for k := lo; k < hi; k++ {
 		c := uint32(k)
 		if !full {
 			c = need[k]
 		}
-		if int(c) >= len(x.hist) || len(x.hist[c]) == 0 {
+		var h []Interaction
+		if int(c) < len(x.hist) {
+			h = x.hist[c]
+		}
+		f.hs = append(f.hs, h[:len(h):len(h)])
+	}
+	x.mu.RUnlock()
+	for k, h := range f.hs {
+		if len(h) == 0 {
 			continue
 		}
-		f.bd.recentDistinct(x.hist[c], b, maxHistory)
+		c := uint32(lo + k)
+		if !full {
+			c = need[lo+k]
+		}
+		f.bd.recentDistinct(h, b, maxHistory)
 		if len(f.bd.seen) == 0 {
 			continue
 		}

@@ -46,9 +46,15 @@ func (s *Store) refresh(mode refreshMode) {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
 	prev := s.model.Load()
+	var pol *lagPolicy
+	if mode == refreshPaced && prev != nil {
+		// Only a paced background refresh may leave co-customer
+		// products pending (stale_lag.go).
+		pol = backgroundLag(time.Now(), prev)
+	}
 	// A full build (after a bulk load, or of the first model) solves
 	// whatever the mode: there are no dense lists to keep.
-	dirty, all, due, seq, ok := s.builds.take(s.idx, func(all bool) bool {
+	dirty, all, due, seq, ok := s.builds.take(s.idx, pol, func(all bool) bool {
 		return mode == refreshSolve || all || prev == nil ||
 			mode == refreshPaced && time.Since(s.denseAt) >= max(s.opts.DenseInterval, 4*s.denseDur)
 	})
@@ -61,8 +67,9 @@ func (s *Store) refresh(mode refreshMode) {
 	if !all && dirty == nil && prev != nil && !(s.denseStale && due) {
 		s.builds.publish(func() {
 			if prev.Seq != seq {
-				// Nothing stale (repeat events of known pairs): the
-				// lists are current up to seq.
+				// Nothing stale (repeat events of known pairs, or only
+				// co-customer changes still pending): the lists are
+				// current up to seq but for those (stale_lag.go).
 				cp := *prev
 				cp.Seq = seq
 				s.model.Store(&cp)
@@ -83,7 +90,14 @@ func (s *Store) refresh(mode refreshMode) {
 	if t := s.tuner.tuned; t != nil {
 		o = t.apply(o)
 	}
-	m := buildModel(s.idx, prev, dirty, s.prod.len(), o, !due, workers)
+	// A paced refresh is background work: its workers run at nice 19 with
+	// a P more for them (pool, withExtraProcs); a forced one is waited
+	// for, and runs as it did.
+	p := pool{n: workers, nice: mode == refreshPaced}
+	if p.nice && backgroundNice > 0 {
+		defer withExtraProcs(p.n)()
+	}
+	m := buildModelIn(s.idx, prev, dirty, s.prod.len(), o, !due, p)
 	// The model carries the configured options (a snapshot is reused when
 	// they match) and the tuned ones in Tuned.
 	m.Options = s.opts.Neighbours
@@ -126,7 +140,14 @@ func (s *Store) backgroundLoop() {
 			}
 			// Pace refreshes so they use at most about a third of the CPU
 			// under a heavy write load: wait twice as long as the last
-			// build took.
+			// build took. That is wall time, not the build's CPU time, on
+			// purpose: a background build's workers run at nice 19, so
+			// on a busy machine its wall time grows with the CPU the
+			// requests took from it, and the pace slows down with it;
+			// a pace by CPU time would start the next build sooner just
+			// when there is least CPU to spare, and the lists would not
+			// be fresher for it (the niced build would wait for the CPU
+			// all the same).
 			if m := s.model.Load(); m != nil && time.Since(m.Built) < 2*m.BuildDuration {
 				continue
 			}

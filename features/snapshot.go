@@ -123,7 +123,7 @@ func (s *Store) snapState() snapState {
 	st.hist = make([][]Interaction, len(s.idx.hist))
 	copy(st.hist, s.idx.hist)
 	st.all = s.idx.all
-	st.served.dirty, st.served.dirtyCust = s.idx.dirty.ToArray(), s.idx.dirtyCust.ToArray()
+	st.served.dirty, st.served.dirtyCust = s.idx.staleProducts(), s.idx.dirtyCust.ToArray()
 	return st
 }
 

@@ -1,6 +1,9 @@
 package features
 
-import "runtime"
+import (
+	"runtime"
+	"sync"
+)
 
 // buildWorkers is how many goroutines a model build counts lists with. A
 // forced build (Refresh: import, erasure, tests) is waited for and uses
@@ -35,3 +38,28 @@ func workersFor(procs int, force bool) int {
 // uncontended read lock costs tens of nanoseconds, so 512 adds nothing
 // measurable to a build.
 const lockSpan = 512
+
+// pool is how a build runs its workers: n goroutines, at background
+// priority when nice (a paced background refresh; see lowerPriority). A
+// forced build (Refresh: import, erasure, tests; a cluster tick) is waited
+// for by its caller and runs at the normal priority.
+type pool struct {
+	n    int
+	nice bool
+}
+
+// run runs f on p.n goroutines and waits for them. A niced worker's
+// goroutine exits locked to its thread, which drops the thread (see
+// lowerPriority).
+func (p pool) run(f func()) {
+	var wg sync.WaitGroup
+	for range max(1, p.n) {
+		wg.Go(func() {
+			if p.nice {
+				lowerPriority()
+			}
+			f()
+		})
+	}
+	wg.Wait()
+}

@@ -90,14 +90,18 @@ func BenchmarkPingDuringBuild(b *testing.B) {
 	o := DefaultNeighbourOptions()
 	o.Similarity = SimRP3
 	for _, c := range []struct {
-		name  string
-		force bool
-	}{{"all", true}, {"bg", false}} {
+		name            string
+		force, nice, xp bool
+	}{{"all", true, false, false}, {"bg", false, false, false}, {"bg-nice", false, true, false}, {"bg-nice-extraP", false, true, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			var rtts []time.Duration
 			for b.Loop() {
 				rtts = append(rtts, pingWhile(b, func() {
-					buildModel(x, nil, nil, 20_000, o, false, buildWorkers(c.force))
+					p := pool{n: buildWorkers(c.force), nice: c.nice}
+					if c.xp {
+						defer withExtraProcs(p.n)()
+					}
+					buildModelIn(x, nil, nil, 20_000, o, false, p)
 				})...)
 			}
 			slices.Sort(rtts)
