@@ -83,17 +83,28 @@ func buildCustListsIn(x *index, b Basis, todo []uint32, full bool, nprod int, o 
 // customers are needed, a map otherwise.
 func newCustLists(x *index, b Basis, todo []uint32, full bool) (cl *custLists, need []uint32, count int) {
 	cl = &custLists{}
-	x.mu.RLock()
-	ncust := len(x.hist)
 	if !full {
-		var parts []*roaring.Bitmap
-		for _, p := range todo {
-			if cs := customersOf(x, b, p); cs != nil {
-				parts = append(parts, cs)
+		// The union is taken lockSpan products at a time: under one hold,
+		// the 97k stale products of a 10M-event store kept the writer (and
+		// every request queued behind it) waiting for seconds
+		// (docs/performance.md, "Session 8: ingest at 10M").
+		acc := roaring.New()
+		for lo := 0; lo < len(todo); lo += lockSpan {
+			var parts []*roaring.Bitmap
+			x.mu.RLock()
+			for _, p := range todo[lo:min(lo+lockSpan, len(todo))] {
+				if cs := customersOf(x, b, p); cs != nil {
+					parts = append(parts, cs)
+				}
 			}
+			part := roaring.FastOr(parts...) // a new bitmap: safe after the unlock
+			x.mu.RUnlock()
+			acc.Or(part)
 		}
-		need = roaring.FastOr(parts...).ToArray()
+		need = acc.ToArray()
 	}
+	x.mu.RLock()
+	ncust := len(x.hist) // read after the union: every id in need is below it
 	x.mu.RUnlock()
 	count = ncust
 	if full || len(need) > ncust/8 {
