@@ -77,6 +77,10 @@ func buildCustListsIn(x *index, b Basis, todo []uint32, full bool, nprod int, o 
 	return cl
 }
 
+// unionSpan bounds the customers (summed over the products' bitmaps) that
+// newCustLists unites under one hold of the index's read lock.
+const unionSpan = 1 << 15
+
 // newCustLists makes the empty lists for the customers of todo (all when
 // full): need lists those customers when not full, and count is how many
 // customers there are to compute. An array holds the refs when most
@@ -84,22 +88,30 @@ func buildCustListsIn(x *index, b Basis, todo []uint32, full bool, nprod int, o 
 func newCustLists(x *index, b Basis, todo []uint32, full bool) (cl *custLists, need []uint32, count int) {
 	cl = &custLists{}
 	if !full {
-		// The union is taken lockSpan products at a time: under one hold,
+		// The union is taken a bounded part at a time: under one hold,
 		// the 97k stale products of a 10M-event store kept the writer (and
-		// every request queued behind it) waiting for seconds
-		// (docs/performance.md, "Session 8: ingest at 10M").
+		// every request queued behind it) waiting for seconds, and 512 of
+		// the most bought products still for tens of milliseconds
+		// (docs/performance.md, "Session 8: ingest at 10M" and "tail
+		// latency"). A part ends after lockSpan products or unionSpan
+		// customers in its bitmaps, whichever comes first.
 		acc := roaring.New()
-		for lo := 0; lo < len(todo); lo += lockSpan {
-			var parts []*roaring.Bitmap
+		var parts []*roaring.Bitmap
+		for lo := 0; lo < len(todo); {
+			parts = parts[:0]
+			var card uint64
 			x.mu.RLock()
-			for _, p := range todo[lo:min(lo+lockSpan, len(todo))] {
-				if cs := customersOf(x, b, p); cs != nil {
+			hi := lo
+			for ; hi < len(todo) && hi-lo < lockSpan && card < unionSpan; hi++ {
+				if cs := customersOf(x, b, todo[hi]); cs != nil {
 					parts = append(parts, cs)
+					card += cs.GetCardinality()
 				}
 			}
 			part := roaring.FastOr(parts...) // a new bitmap: safe after the unlock
 			x.mu.RUnlock()
 			acc.Or(part)
+			lo = hi
 		}
 		need = acc.ToArray()
 	}

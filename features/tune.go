@@ -134,7 +134,7 @@ type valSlice struct {
 
 // holdout copies x without the held-out part of a sample of customers:
 // the validation index to fit on, and the slice to score. It holds x.mu
-// for reading one slice of customers at a time.
+// for reading only to copy one slice of customers' history headers at a time.
 func holdout(x *index, b Basis, mode string) (*index, *valSlice) {
 	x.mu.RLock()
 	ncust, nev := len(x.hist), x.events
@@ -159,11 +159,22 @@ func holdout(x *index, b Basis, mode string) (*index, *valSlice) {
 	vs := &valSlice{}
 	var who []uint32 // vs index -> customer, to rebuild histories below
 	eligible := 0
+	// The lock is held only to copy a slice's history headers (a history
+	// only grows by append or is replaced whole, see historyView): copying
+	// 4096 customers' events under it held the writer, and the requests
+	// queued behind it, for as long as that took.
 	const slice = 4096
+	hs := make([][]Interaction, 0, slice)
 	for lo := 0; lo < ncust; lo += slice {
+		hs = hs[:0]
 		x.mu.RLock()
 		for c := lo; c < min(lo+slice, len(x.hist)); c++ {
 			h := x.hist[c]
+			hs = append(hs, h[:len(h):len(h)])
+		}
+		x.mu.RUnlock()
+		for i, h := range hs {
+			c := lo + i
 			if len(h) == 0 || (keepCust < 1 && rng.Float64() >= keepCust) {
 				continue
 			}
@@ -182,7 +193,6 @@ func holdout(x *index, b Basis, mode string) (*index, *valSlice) {
 			}
 			eligible++
 		}
-		x.mu.RUnlock()
 	}
 	slices.Sort(who)
 	for _, c := range who {
