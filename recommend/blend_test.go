@@ -1,11 +1,9 @@
 package recommend
 
 import (
-	"context"
 	"fmt"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/affinity-rec/affinity/features"
 )
@@ -20,18 +18,7 @@ func TestLazyBlendIsExact(t *testing.T) {
 			evs = append(evs, at(fmt.Sprintf("c%d", c), fmt.Sprintf("p%d", (c*11+i*i*5+i)%70), "purchase", 1+i))
 		}
 	}
-	o := features.DefaultOptions(t.TempDir())
-	o.SyncWrites, o.RefreshInterval = false, time.Hour
-	o.Neighbours.Similarity, o.Neighbours.Tune = features.SimJaccard, false
-	st, err := features.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Ingest(context.Background(), evs, features.IngestOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	st.Refresh()
+	st := simStore(t, features.SimJaccard, evs)
 	m := st.Model()
 	e, err := New(StoreDeps(st, nil), DefaultOptions())
 	if err != nil {

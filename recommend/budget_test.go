@@ -66,18 +66,7 @@ func TestScatterBudgetApplies(t *testing.T) {
 	}
 	evs = append(evs, at("u", "p0", "purchase", 5), at("u", "p0", "purchase", 6), at("u", "p0", "purchase", 7), at("u", "p1", "view", 7), at("u", "p2", "view", 7))
 	for _, sim := range []features.Similarity{features.SimEASE, features.SimJaccard} {
-		o := features.DefaultOptions(t.TempDir())
-		o.SyncWrites, o.RefreshInterval = false, time.Hour
-		o.Neighbours.Similarity, o.Neighbours.Tune = sim, false
-		st, err := features.Open(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		if _, err := st.Ingest(context.Background(), evs, features.IngestOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		st.Refresh()
+		st := simStore(t, sim, evs)
 		list := func(budget int) List {
 			eo := DefaultOptions()
 			eo.CacheEntries, eo.ScatterBudget = 0, budget
@@ -114,4 +103,23 @@ func TestScatterBudgetApplies(t *testing.T) {
 			t.Errorf("jaccard, budget 3: %d items, want 8 (the popular top-up)", len(tiny.Items))
 		}
 	}
+}
+
+// simStore is a store in a temp dir holding evs, its lists built with sim
+// (no tuner, no background refresh).
+func simStore(t *testing.T, sim features.Similarity, evs []features.Event) *features.Store {
+	t.Helper()
+	o := features.DefaultOptions(t.TempDir())
+	o.SyncWrites, o.RefreshInterval = false, time.Hour
+	o.Neighbours.Similarity, o.Neighbours.Tune = sim, false
+	st, err := features.Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Ingest(context.Background(), evs, features.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st.Refresh()
+	return st
 }
