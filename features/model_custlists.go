@@ -57,6 +57,16 @@ func buildCustLists(x *index, b Basis, todo []uint32, full bool, nprod int, o Ne
 // buildCustListsIn is buildCustLists with its workers run by p.
 func buildCustListsIn(x *index, b Basis, todo []uint32, full bool, nprod int, o NeighbourOptions, p pool) *custLists {
 	cl, need, count := newCustLists(x, b, todo, full)
+	// A niced worker must not take the index lock even briefly: runnable
+	// but unscheduled at nice 19 on a busy machine, it held the read lock
+	// for over a second while the writer, and every request behind it,
+	// waited (docs/performance.md, "Session 8: ingest at 10M"). Its
+	// customers' history headers are copied here instead, at the caller's
+	// priority.
+	var pre [][]Interaction
+	if p.nice {
+		pre = historyHeaders(x, full, need, count)
+	}
 	var mu sync.Mutex // guards next, cl.blocks and cl.sparse
 	const chunk = lockSpan
 	var next int
@@ -70,7 +80,7 @@ func buildCustListsIn(x *index, b Basis, todo []uint32, full bool, nprod int, o 
 			if i >= count {
 				break
 			}
-			f.fill(x, b, i, min(i+chunk, count), full, need, o.MaxHistory)
+			f.fill(x, b, i, min(i+chunk, count), full, need, pre, o.MaxHistory)
 		}
 		f.merge()
 	})
@@ -145,28 +155,22 @@ type custListFill struct {
 }
 
 // fill computes the lists of customers lo to hi (need[lo:hi] when not
-// full). It holds x.mu for reading only to copy the histories' slice
-// headers: a history only grows by append or is replaced whole (erasure,
-// merge; see historyView), so the entries below the copied length do not
-// change, and the lists are computed without the lock. A niced worker
-// (pool) may wait long for the CPU; holding the lock meanwhile would stall
-// the writer, and every request behind it.
-func (f *custListFill) fill(x *index, b Basis, lo, hi int, full bool, need []uint32, maxHistory int) {
-	f.hs = f.hs[:0]
-	x.mu.RLock()
-	for k := lo; k < hi; k++ {
-		c := uint32(k)
-		if !full {
-			c = need[k]
-		}
-		var h []Interaction
-		if int(c) < len(x.hist) {
-			h = x.hist[c]
-		}
-		f.hs = append(f.hs, h[:len(h):len(h)])
+// full) from their history headers: pre[lo:hi] when the caller copied them
+// (a niced pool's), otherwise copied here under x.mu for reading. A history
+// only grows by append or is replaced whole (erasure, merge; see
+// historyView), so the entries below a copied length do not change, and the
+// lists are computed without the lock.
+func (f *custListFill) fill(x *index, b Basis, lo, hi int, full bool, need []uint32, pre [][]Interaction, maxHistory int) {
+	hs := f.hs[:0]
+	if pre != nil {
+		hs = pre[lo:hi] // copied by the caller (buildCustListsIn)
+	} else {
+		x.mu.RLock()
+		hs = appendHeaders(hs, x, lo, hi, full, need)
+		x.mu.RUnlock()
+		f.hs = hs
 	}
-	x.mu.RUnlock()
-	for k, h := range f.hs {
+	for k, h := range hs {
 		if len(h) == 0 {
 			continue
 		}
@@ -180,6 +184,35 @@ func (f *custListFill) fill(x *index, b Basis, lo, hi int, full bool, need []uin
 		}
 		f.place(c, f.bd.seen)
 	}
+}
+
+// appendHeaders appends the history headers of customers lo to hi
+// (need[lo:hi] when not full) to hs; the caller holds x.mu for reading.
+func appendHeaders(hs [][]Interaction, x *index, lo, hi int, full bool, need []uint32) [][]Interaction {
+	for k := lo; k < hi; k++ {
+		c := uint32(k)
+		if !full {
+			c = need[k]
+		}
+		var h []Interaction
+		if int(c) < len(x.hist) {
+			h = x.hist[c]
+		}
+		hs = append(hs, h[:len(h):len(h)])
+	}
+	return hs
+}
+
+// historyHeaders is the history headers of the first count customers (of
+// need when not full), copied lockSpan customers per hold of x.mu.
+func historyHeaders(x *index, full bool, need []uint32, count int) [][]Interaction {
+	hs := make([][]Interaction, 0, count)
+	for lo := 0; lo < count; lo += lockSpan {
+		x.mu.RLock()
+		hs = appendHeaders(hs, x, lo, min(lo+lockSpan, count), full, need)
+		x.mu.RUnlock()
+	}
+	return hs
 }
 
 // place copies customer c's list into the worker's block, starting a new
