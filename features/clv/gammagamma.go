@@ -50,6 +50,12 @@ func (m GammaGamma) ExpectedValue(s Summary) float64 {
 // customers with at least one repeat purchase and a positive MeanValue
 // (the others say nothing about spend); it needs MinCustomers of them.
 func FitGammaGamma(customers []Summary) (GammaGamma, error) {
+	return FitGammaGammaUntil(customers, nil)
+}
+
+// FitGammaGammaUntil is FitGammaGamma that gives up with ErrStopped once
+// stop is closed (a nil stop never is).
+func FitGammaGammaUntil(customers []Summary, stop <-chan struct{}) (GammaGamma, error) {
 	var xs, ms []float64
 	sum := 0.0
 	for i, s := range customers {
@@ -79,7 +85,7 @@ func FitGammaGamma(customers []Summary) (GammaGamma, error) {
 	negLL := func(v []float64) float64 {
 		return -ggLogLikelihood(math.Exp(v[0]), math.Exp(v[1]), math.Exp(v[2]), xs, ms)
 	}
-	best, evals, err := minimize(negLL, []float64{0, math.Log(2), 0})
+	best, evals, err := minimize(negLL, []float64{0, math.Log(2), 0}, stop)
 	if err != nil {
 		return GammaGamma{}, fmt.Errorf("clv: Gamma-Gamma fit failed: %w", err)
 	}

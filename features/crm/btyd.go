@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"time"
@@ -118,10 +119,18 @@ func (s *Service) fitModel() {
 		}
 	}
 	s.mu.RUnlock()
-	bg, err := clv.FitBGNBD(sums)
+	// Close stops a running fit (it took minutes at 10M events, and
+	// shutdown waited for it): nothing is published then.
+	bg, err := clv.FitBGNBDUntil(sums, s.stop)
+	if errors.Is(err, clv.ErrStopped) {
+		return
+	}
 	if err == nil {
 		var gg clv.GammaGamma
-		if gg, err = clv.FitGammaGamma(sums); err == nil {
+		if gg, err = clv.FitGammaGammaUntil(sums, s.stop); errors.Is(err, clv.ErrStopped) {
+			return
+		}
+		if err == nil {
 			s.model.Store(&valueModel{bg: bg, gg: gg, fittedAt: time.Now(), asOf: now.UTC(), purchases: purchases})
 			s.insights.clear()
 			return
