@@ -26,15 +26,9 @@ type Counters struct {
 
 // OpenCounters creates (or opens) the bucket "<stream>_counters".
 func OpenCounters(ctx context.Context, s *Stream) (*Counters, error) {
-	kv, err := s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      s.Name + "_counters",
-		Description: "exact counters (offer caps, budgets) of stream " + s.Name,
-		Replicas:    s.Replicas,
-		History:     1,
-		Storage:     jetstream.FileStorage,
-	})
+	kv, err := openBucket(ctx, s, "counters", "exact counters (offer caps, budgets) of stream "+s.Name, 0, jetstream.FileStorage)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: counters bucket: %w", err)
+		return nil, err
 	}
 	return &Counters{kv: kv, js: s.JS, bucket: s.Name + "_counters"}, nil
 }

@@ -26,16 +26,9 @@ const ClaimsMaxAge = 24 * time.Hour
 
 // OpenClaims creates (or opens) the bucket "<stream>_claims".
 func OpenClaims(ctx context.Context, s *Stream) (*Claims, error) {
-	kv, err := s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      s.Name + "_claims",
-		Description: "once-only claims (offer budget give-backs) of stream " + s.Name,
-		Replicas:    s.Replicas,
-		History:     1,
-		TTL:         ClaimsMaxAge,
-		Storage:     jetstream.FileStorage,
-	})
+	kv, err := openBucket(ctx, s, "claims", "once-only claims (offer budget give-backs) of stream "+s.Name, ClaimsMaxAge, jetstream.FileStorage)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: claims bucket: %w", err)
+		return nil, err
 	}
 	return &Claims{kv: kv}, nil
 }

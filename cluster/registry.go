@@ -42,16 +42,10 @@ func OpenRegistry(ctx context.Context, s *Stream, ttl time.Duration) (*Registry,
 	if ttl <= 0 {
 		ttl = DefaultNodeTTL
 	}
-	kv, err := s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      s.Name + "_nodes",
-		Description: "nodes following stream " + s.Name + " (each refreshes its entry; entries expire)",
-		Replicas:    s.Replicas,
-		History:     1,
-		TTL:         ttl,
-		Storage:     jetstream.MemoryStorage, // a heartbeat is worth nothing after its TTL
-	})
+	// In memory: a heartbeat is worth nothing after its TTL.
+	kv, err := openBucket(ctx, s, "nodes", "nodes following stream "+s.Name+" (each refreshes its entry; entries expire)", ttl, jetstream.MemoryStorage)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: nodes bucket: %w", err)
+		return nil, err
 	}
 	return &Registry{kv: kv}, nil
 }

@@ -33,16 +33,9 @@ func OpenLeases(ctx context.Context, s *Stream, ttl time.Duration) (*Leases, err
 	if ttl <= 0 {
 		ttl = DefaultLeaseTTL
 	}
-	kv, err := s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      s.Name + "_leases",
-		Description: "short exclusive tasks among the nodes of stream " + s.Name,
-		Replicas:    s.Replicas,
-		History:     1,
-		TTL:         ttl,
-		Storage:     jetstream.FileStorage,
-	})
+	kv, err := openBucket(ctx, s, "leases", "short exclusive tasks among the nodes of stream "+s.Name, ttl, jetstream.FileStorage)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: leases bucket: %w", err)
+		return nil, err
 	}
 	return &Leases{kv: kv, ttl: ttl}, nil
 }
