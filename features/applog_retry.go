@@ -111,16 +111,8 @@ func (s *Store) submitAppend(customer string, fields [][]byte) (opResult, error)
 	if !ok {
 		return s.submitOp(OpRecordAppend, customer, fields, nil)
 	}
-	origin := o.token + "/" + fmt.Sprint(o.n.Add(1))
-	ch := make(chan opResult, 1)
-	o.mu.Lock()
-	o.waits[origin] = ch
-	o.mu.Unlock()
-	defer func() {
-		o.mu.Lock()
-		delete(o.waits, origin)
-		o.mu.Unlock()
-	}()
+	origin, ch, done := o.await()
+	defer done()
 	m := OpMessage{Customer: customer, Data: EncodeOp(Op{Kind: OpRecordAppend, Origin: origin, Fields: fields})}
 	ctx, cancel := context.WithTimeout(context.Background(), opAppendTimeout)
 	defer cancel()

@@ -117,21 +117,28 @@ func (o *clusterOps) noteApplied(seq uint64) {
 	}
 }
 
+// await registers a new origin for an op this node is about to publish:
+// the apply of the op carrying it sends its result on ch. done forgets it.
+func (o *clusterOps) await() (origin string, ch chan opResult, done func()) {
+	origin = o.token + "/" + fmt.Sprint(o.n.Add(1))
+	ch = make(chan opResult, 1)
+	o.mu.Lock()
+	o.waits[origin] = ch
+	o.mu.Unlock()
+	return origin, ch, func() {
+		o.mu.Lock()
+		delete(o.waits, origin)
+		o.mu.Unlock()
+	}
+}
+
 // submitOp publishes op and waits until this node has applied it; the
 // result is the apply's. after runs between the log's ack and the wait
 // (erasure purges there).
 func (s *Store) submitOp(kind OpKind, customer string, fields [][]byte, after func(ctx context.Context, seq uint64) error) (opResult, error) {
 	o := s.ops
-	origin := o.token + "/" + fmt.Sprint(o.n.Add(1))
-	ch := make(chan opResult, 1)
-	o.mu.Lock()
-	o.waits[origin] = ch
-	o.mu.Unlock()
-	defer func() {
-		o.mu.Lock()
-		delete(o.waits, origin)
-		o.mu.Unlock()
-	}()
+	origin, ch, done := o.await()
+	defer done()
 	m := OpMessage{Customer: customer, Erasure: kind == OpCustomerErase,
 		Data: EncodeOp(Op{Kind: kind, Origin: origin, Fields: fields})}
 	if m.Erasure {
