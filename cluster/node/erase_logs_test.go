@@ -23,13 +23,7 @@ import (
 // the same experiment results.
 func TestErasurePurgesServiceLogs(t *testing.T) {
 	nc := natstest.StartT(t, 1)
-	fs := make([]*fullMember, 3)
-	ms := make([]*member, 3)
-	for i := range fs {
-		fs[i] = startFullMember(t, t.TempDir(), nc.URLs())
-		defer fs[i].stop()
-		ms[i] = fs[i].member
-	}
+	fs, ms := startFullMembers(t, nc.URLs(), 3)
 	const gone = "gone-7f3a9c"
 	custs := []string{"keep-0", gone, "keep-1", "keep-2"}
 	for p := 0; p < 10; p++ {
@@ -239,13 +233,7 @@ func TestAppendRetryStoredOnce(t *testing.T) {
 // record.
 func TestErasureCopiesForLateNodes(t *testing.T) {
 	nc := natstest.StartT(t, 1)
-	fs := make([]*fullMember, 3)
-	ms := make([]*member, 3)
-	for i := range fs {
-		fs[i] = startFullMember(t, t.TempDir(), nc.URLs())
-		defer func() { fs[i].stop() }()
-		ms[i] = fs[i].member
-	}
+	fs, ms := startFullMembers(t, nc.URLs(), 3)
 	const gone = "gone-5d1e0b"
 	custs := []string{"keep-0", gone, "keep-1", "keep-2"}
 	for p := 0; p < 6; p++ {

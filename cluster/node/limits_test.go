@@ -11,11 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/affinity-rec/affinity/api"
 	"github.com/affinity-rec/affinity/cluster/natstest"
 	"github.com/affinity-rec/affinity/cluster/node"
 	"github.com/affinity-rec/affinity/features"
-	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/offer"
 )
 
@@ -33,35 +31,9 @@ type offerMember struct {
 // have), once it has applied the stream up to seq (the offers' products).
 func startOfferMember(t *testing.T, dir, urls string, defs map[string][]byte, seq uint64) *offerMember {
 	t.Helper()
-	m := startMember(t, dir, urls)
-	if err := m.node.WaitFor(context.Background(), seq); err != nil {
-		t.Fatal(err)
-	}
-	// The plain member's server has no offers: replace it by one that has.
-	m.srv.App().ShutdownWithTimeout(5 * time.Second)
-	for id, v := range defs {
-		if err := m.store.Records().Put("offer", id, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	lim, err := m.node.OfferLimits(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	oo := offer.DefaultOptions()
-	oo.Limits = lim
-	ro := recommend.DefaultOptions()
-	ro.UseTuning = false
-	eng, err := recommend.New(recommend.StoreDeps(m.store, m.crm), ro)
-	if err != nil {
-		t.Fatal(err)
-	}
-	offers, err := offer.New(m.store.Records(), m.store, m.crm, eng, oo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.serveAPI(nil, api.Deps{Store: m.store, Engine: eng, CRM: m.crm, Offers: offers})
-	return &offerMember{member: m, offers: offers, limits: lim}
+	// The members' stores run no tuner, so the engine's UseTuning makes no
+	// difference: withOffers wires the same services serve does.
+	return withOffers(t, startMember(t, dir, urls), defs, seq)
 }
 
 func (m *offerMember) stop() {

@@ -63,6 +63,20 @@ func startFullMember(t testing.TB, dir, urls string, expMods ...func(*experiment
 
 // stop shuts down as serve does: HTTP, the services that buffer, the
 // cluster membership, then the store.
+// startFullMembers starts n full members on urls, each stopped when the
+// test ends (fs[i] as it then is: a test may restart one), and returns
+// them with their plain members.
+func startFullMembers(t *testing.T, urls string, n int) (fs []*fullMember, ms []*member) {
+	t.Helper()
+	fs, ms = make([]*fullMember, n), make([]*member, n)
+	for i := range fs {
+		fs[i] = startFullMember(t, t.TempDir(), urls)
+		t.Cleanup(func() { fs[i].stop() })
+		ms[i] = fs[i].member
+	}
+	return fs, ms
+}
+
 func (fm *fullMember) stop() {
 	if fm.store == nil {
 		return

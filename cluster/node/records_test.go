@@ -18,13 +18,7 @@ import (
 // results. Bad definitions are refused by the receiving node.
 func TestRecordWritesConverge(t *testing.T) {
 	nc := natstest.StartT(t, 1)
-	fs := make([]*fullMember, 3)
-	ms := make([]*member, 3)
-	for i := range fs {
-		fs[i] = startFullMember(t, t.TempDir(), nc.URLs())
-		defer fs[i].stop()
-		ms[i] = fs[i].member
-	}
+	fs, ms := startFullMembers(t, nc.URLs(), 3)
 	for p := 0; p < 25; p++ {
 		ms[p%3].write("PUT", fmt.Sprintf("/v1/products/p%d", p), fmt.Sprintf(`{"category":"c%d","price":%d}`, p%4, 5+p), 200)
 	}
