@@ -158,6 +158,26 @@ func (x *index) historyView(cust uint32) []Interaction {
 	return nil
 }
 
+// appendHeaders appends the history headers of customers lo to hi
+// (need[lo:hi] when not full) to hs; the caller holds x.mu for reading. A
+// history only grows by append or is replaced whole (see historyView), so
+// the entries below a copied header's length can be read without the lock:
+// the way builds read histories without holding the writer up.
+func appendHeaders(hs [][]Interaction, x *index, lo, hi int, full bool, need []uint32) [][]Interaction {
+	for k := lo; k < hi; k++ {
+		c := uint32(k)
+		if !full {
+			c = need[k]
+		}
+		var h []Interaction
+		if int(c) < len(x.hist) {
+			h = x.hist[c]
+		}
+		hs = append(hs, h[:len(h):len(h)])
+	}
+	return hs
+}
+
 // seqNow is the log sequence the index includes.
 func (x *index) seqNow() uint64 {
 	x.mu.RLock()
@@ -192,12 +212,7 @@ func (x *index) takeStale(pol *lagPolicy) (*roaring.Bitmap, bool, uint64) {
 		return nil, true, seq
 	}
 	custs, pairs, d := x.dirtyCust.ToArray(), x.newPairs, x.dirty
-	hs := make([][]Interaction, len(custs))
-	for i, c := range custs {
-		if int(c) < len(x.hist) {
-			hs[i] = x.hist[c][:len(x.hist[c]):len(x.hist[c])]
-		}
-	}
+	hs := appendHeaders(make([][]Interaction, 0, len(custs)), x, 0, len(custs), false, custs)
 	x.dirtyCust, x.newPairs, x.dirty = roaring.New(), map[uint32]uint32{}, roaring.New()
 	x.mu.Unlock()
 	now := time.Now().UnixNano()

@@ -186,23 +186,6 @@ func (f *custListFill) fill(x *index, b Basis, lo, hi int, full bool, need []uin
 	}
 }
 
-// appendHeaders appends the history headers of customers lo to hi
-// (need[lo:hi] when not full) to hs; the caller holds x.mu for reading.
-func appendHeaders(hs [][]Interaction, x *index, lo, hi int, full bool, need []uint32) [][]Interaction {
-	for k := lo; k < hi; k++ {
-		c := uint32(k)
-		if !full {
-			c = need[k]
-		}
-		var h []Interaction
-		if int(c) < len(x.hist) {
-			h = x.hist[c]
-		}
-		hs = append(hs, h[:len(h):len(h)])
-	}
-	return hs
-}
-
 // historyHeaders is the history headers of the first count customers (of
 // need when not full), copied lockSpan customers per hold of x.mu.
 func historyHeaders(x *index, full bool, need []uint32, count int) [][]Interaction {

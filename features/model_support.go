@@ -74,10 +74,7 @@ func countCustomers(x *index, nprod int, since int64, want [NumBases]bool) (sup 
 	for lo := 0; lo < ncust; lo += slice {
 		hs = hs[:0]
 		x.mu.RLock()
-		for c := lo; c < min(lo+slice, len(x.hist)); c++ {
-			h := x.hist[c]
-			hs = append(hs, h[:len(h):len(h)])
-		}
+		hs = appendHeaders(hs, x, lo, min(lo+slice, len(x.hist)), true, nil)
 		x.mu.RUnlock()
 		for i, h := range hs {
 			mark := uint32(lo+i) + 1

@@ -168,10 +168,7 @@ func holdout(x *index, b Basis, mode string) (*index, *valSlice) {
 	for lo := 0; lo < ncust; lo += slice {
 		hs = hs[:0]
 		x.mu.RLock()
-		for c := lo; c < min(lo+slice, len(x.hist)); c++ {
-			h := x.hist[c]
-			hs = append(hs, h[:len(h):len(h)])
-		}
+		hs = appendHeaders(hs, x, lo, min(lo+slice, len(x.hist)), true, nil)
 		x.mu.RUnlock()
 		for i, h := range hs {
 			c := lo + i
