@@ -29,12 +29,19 @@ func TestServerStopDuringPublishLosesNothing(t *testing.T) {
 	acked := map[string]bool{}
 	var last uint64
 	stopped := -1
+	stopDone := make(chan struct{})
 	for i := range batches {
 		if i == 10 {
 			stopped = streamLeader(t, c, s.Name)
-			go c.Stop(stopped) // while the next batches are in flight
+			go func() { // while the next batches are in flight
+				defer close(stopDone)
+				c.Stop(stopped)
+			}()
 		}
 		if i == 45 {
+			// A restart before the stop has finished found the old server
+			// still shutting down on a loaded machine and waited 30 s in vain.
+			<-stopDone
 			if err := c.Restart(stopped); err != nil {
 				t.Fatal(err)
 			}
