@@ -10,7 +10,7 @@ SHARED  ?= ../shared/data
 # set (single goroutine, minutes under -race) already ran in the plain pass.
 RACE_PKGS := ./features/... ./recommend/... ./api/... ./bench/... ./cluster/...
 
-.PHONY: all build run cluster test test-race bench eval shapes fmt vet lint check-deps check-client fuzz test-browser test-ts clean
+.PHONY: all build run cluster test test-race bench eval shapes fmt vet lint check-deps check-client check-cross fuzz test-browser test-ts clean
 
 all: build
 
@@ -93,6 +93,13 @@ check-client:
 	  $(GO) tool oapi-codegen -config $$tmp/config.yaml ../api/openapi.yaml && \
 	  { diff -q affinity.gen.go $$tmp/affinity.gen.go >/dev/null || { echo "client/affinity.gen.go is stale: run go generate ./client/"; diff -u affinity.gen.go $$tmp/affinity.gen.go | head -40; rm -rf $$tmp; exit 1; }; } && \
 	  rm -rf $$tmp && echo "generated client up to date"
+
+## check-cross: the server builds for macOS and Windows too (developers run `make run` there);
+## run by CI after the tests. The tests themselves are Linux's (crash tests use its signals and stat).
+check-cross:
+	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./...
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./...
+	@echo "darwin and windows builds ok"
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 FUZZTIME ?= 20s

@@ -3,7 +3,6 @@ package features
 import (
 	"fmt"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -15,7 +14,7 @@ var ErrDiskFull = fmt.Errorf("%w: not enough free disk space", ErrReadOnly)
 // its memtables and tables through mmap, and a write into a mapped page of a
 // full file system kills the process with SIGBUS rather than returning an
 // error; so the only clean answer to "disk full" is not to get there. Free
-// space is read with statfs at most once a second. Safe for concurrent use.
+// space is read (freeBytes: statfs, or GetDiskFreeSpaceEx on Windows) at most once a second. Safe for concurrent use.
 type diskGuard struct {
 	dir     string
 	min     uint64
@@ -30,9 +29,7 @@ func (g *diskGuard) check() error {
 	}
 	now := time.Now().UnixNano()
 	if last := g.checked.Load(); now-last > int64(time.Second) && g.checked.CompareAndSwap(last, now) {
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(g.dir, &st); err == nil {
-			free := st.Bavail * uint64(st.Bsize)
+		if free, err := freeBytes(g.dir); err == nil {
 			g.free.Store(free)
 			g.low.Store(free < g.min)
 		}
