@@ -158,13 +158,8 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 			store.Close()
 		}
 	}()
-	if demo != "" && store.Stats().Events == 0 {
-		fmt.Fprintf(stdout, "empty store: loading demo data from %s\n", demo)
-		sum, err := importFiles(ctx, store, "online-retail", []string{demo}, io.Discard)
-		if err != nil {
-			return fmt.Errorf("cannot load demo data: %w", err)
-		}
-		fmt.Fprintf(stdout, "loaded %d events (%d customers, %d products)\n", sum.Accepted, store.NumCustomers(), store.NumProducts())
+	if err := loadDemo(ctx, store, demo, stdout); err != nil {
+		return err
 	}
 	cs, err := crm.New(store, store.Records(), log)
 	if err != nil {
@@ -202,17 +197,8 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 	}
 	printTryLines(stdout, store, ln.Addr().String(), len(keys) > 0)
 	log.Info("serving", "addr", ln.Addr().String(), "auth", len(keys) > 0)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.App().Listener(ln) }()
-	select {
-	case err := <-errc:
+	if err := serveUntilDone(ctx, srv, ln, log); err != nil {
 		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down: draining requests")
-	srv.SetReady(false)
-	if err := srv.App().ShutdownWithTimeout(15 * time.Second); err != nil {
-		log.Warn("shutdown", "err", err)
 	}
 	if err := closeDeps(deps); err != nil {
 		log.Warn("closing services", "err", err)
@@ -229,6 +215,40 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 		return err
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// loadDemo imports the demo file (online-retail format) into an empty store;
+// a store that holds events, or no demo file, is left as it is.
+func loadDemo(ctx context.Context, store *features.Store, demo string, stdout io.Writer) error {
+	if demo == "" || store.Stats().Events > 0 {
+		return nil
+	}
+	fmt.Fprintf(stdout, "empty store: loading demo data from %s\n", demo)
+	sum, err := importFiles(ctx, store, "online-retail", []string{demo}, io.Discard)
+	if err != nil {
+		return fmt.Errorf("cannot load demo data: %w", err)
+	}
+	fmt.Fprintf(stdout, "loaded %d events (%d customers, %d products)\n", sum.Accepted, store.NumCustomers(), store.NumProducts())
+	return nil
+}
+
+// serveUntilDone serves srv on ln until ctx ends, then drains: readiness
+// goes false first (a load balancer stops sending), then requests in flight
+// get up to 15 s. A listener that fails before that is the error.
+func serveUntilDone(ctx context.Context, srv *api.Server, ln net.Listener, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.App().Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests")
+	srv.SetReady(false)
+	if err := srv.App().ShutdownWithTimeout(15 * time.Second); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
 	return nil
 }
 
