@@ -89,6 +89,7 @@ func (s *Server) postEventStream(c *fiber.Ctx) (err error) {
 	}
 	limit := int64(s.opts.StreamLimit)
 	lines := eventio.NewLineReader(&boundedReader{r: r, n: limit}, MaxLineBytes)
+	defer lines.Close()
 	t := s.newTally()
 	var ch streamChunker
 	idx := 0

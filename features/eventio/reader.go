@@ -219,9 +219,9 @@ type lineReader struct {
 type LineReader struct{ l lineReader }
 
 // NewLineReader reads lines of at most max bytes (without the line end)
-// from r.
+// from r. Close it when done to reuse its buffer.
 func NewLineReader(r io.Reader, max int) *LineReader {
-	return &LineReader{l: lineReader{br: bufio.NewReaderSize(r, min(max+2, bufSize)), max: max}}
+	return &LineReader{l: lineReader{br: pooledReader(r, min(max+2, bufSize)), max: max}}
 }
 
 // Next returns the next line that is not blank, valid until the next call,
