@@ -20,6 +20,11 @@
 // and measures each request's latency from its intended start, so a stall is
 // charged to every request that should have been sent during it (the
 // "coordinated omission" correction of wrk2 and HdrHistogram).
+// In open loop the mixed scenario's reads and event POSTs are two
+// independent lanes (lane.go), each on its own schedule at its share of the
+// rate with its own Options.Concurrency workers, as a storefront's page
+// renders and tracking beacons are: a stall in the server's commit of events
+// then delays the events, not the reads falling due meanwhile.
 //
 // RunWithBaseline runs the same load first against a trivial handler
 // (cmd/affinity serves api.NewBaselineApp on loopback for `affinity bench
@@ -29,8 +34,9 @@
 //
 // Where things are: options.go (Options), run.go (Run and the merge into a
 // Result), phase.go (the workers of one warmup or measured phase and how
-// each request is recorded), result.go (the Result types), scenarios.go,
-// plan.go and ids.go (what to request), target.go (the HTTP client),
-// table.go, html.go, charts.go and progress.go (the renderings), memory.go
-// (the server's resident set) and baseline.go.
+// each request is recorded), lane.go (the lanes and their schedules),
+// result.go (the Result types), scenarios.go, plan.go and ids.go (what to
+// request), target.go (the HTTP client), table.go, html.go, charts.go and
+// progress.go (the renderings), memory.go (the server's resident set) and
+// baseline.go.
 package load

@@ -20,6 +20,9 @@ type fakeServer struct {
 	noCustomers         bool   // answer 404 to GET /v1/customers
 	wantAuth            string // expected Authorization header, if any
 	wantQuery           string // expected experiment/variant query, if any
+	// blockEvents, if not nil, holds every POST /v1/events until it is
+	// closed or the client gives up: a server whose durable commit stalls.
+	blockEvents chan struct{}
 
 	mu       sync.Mutex
 	problems []string
@@ -144,6 +147,12 @@ func (f *fakeServer) postEvents(w http.ResponseWriter, r *http.Request) {
 			f.mu.Lock()
 			f.eventIDs[e.EventID]++
 			f.mu.Unlock()
+		}
+	}
+	if f.blockEvents != nil {
+		select {
+		case <-f.blockEvents:
+		case <-r.Context().Done():
 		}
 	}
 	f.mu.Lock()

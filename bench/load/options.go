@@ -24,7 +24,8 @@ type Options struct {
 	// connections are open and the server's caches are warm.
 	Warmup time.Duration
 	// Concurrency is the number of workers: in closed loop the number of
-	// requests always in flight, in open loop the cap on them.
+	// requests always in flight, in open loop the cap on them (of each lane
+	// when reads and events run as two, see lane.go).
 	Concurrency int
 	// Rate, if positive, switches to open loop: requests per second at fixed
 	// intended start times, latency measured from those times.

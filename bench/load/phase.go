@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math"
 	"net"
 	"runtime"
 	"strconv"
@@ -100,14 +99,11 @@ type phase struct {
 	deadline time.Time
 	nsecs    int
 
+	lanes []*lane // see lane.go
+
 	stoppedAt time.Duration // when the phase stopped sending: its length, or earlier if cancelled
-	next      atomic.Int64  // open loop: the next schedule slot to claim
-	slots     int64         // open loop: slots with an intended start before the deadline
-	interval  float64       // open loop: nanoseconds between intended starts
-	sent      atomic.Int64
 	finished  atomic.Int64
 	failed    atomic.Int64
-	late      atomic.Int64
 	slowWakes atomic.Int64
 }
 
@@ -135,16 +131,8 @@ func newPhase(o Options, plan *plan, target *target, d time.Duration) *phase {
 		}
 		r.shards[i] = s
 	}
-	if o.Rate > 0 {
-		r.interval = 1e9 / o.Rate
-		r.slots = r.slotsBefore(d)
-	}
+	r.lanes = newLanes(o, plan, d)
 	return r
-}
-
-// offset is the intended start of schedule slot i relative to the start.
-func (r *phase) offset(i int64) time.Duration {
-	return time.Duration(float64(i) * r.interval)
 }
 
 // record adds one finished request. start is when its latency starts (see
@@ -228,7 +216,9 @@ func sleepUntil(ctx context.Context, timer *time.Timer, t time.Time) bool {
 // thereby capped at the number of workers; a slot picked up more than
 // lateAfter past its intended start is counted as late, and slots nobody
 // picked up before the end are counted as "unsent" errors, so nothing the
-// schedule asked for disappears silently.
+// schedule asked for disappears silently. Each lane (lane.go) has its own
+// schedule and workers, so a stall of one lane's requests delays only the
+// slots of that lane.
 //
 // One exception keeps the generator's own jitter out of the figures: a
 // worker that was idle and sleeping until the intended start is woken by a
@@ -237,8 +227,8 @@ func sleepUntil(ctx context.Context, timer *time.Timer, t time.Time) bool {
 // server's doing and nothing queued behind it, so such a request's latency
 // starts at its actual send. Wake-ups later than slowWake are counted:
 // they mean the generator was starved of CPU, and the run says so.
-func (r *phase) worker(ctx context.Context, w int) {
-	pk := r.plan.newPicker(w)
+func (r *phase) worker(ctx context.Context, l *lane, w int) {
+	pk := r.plan.newBlendPicker(&l.blend, w)
 	s := r.shards[w%len(r.shards)]
 	getReq := r.target.newRequest(fasthttp.MethodGet)
 	postReq := r.target.newRequest(fasthttp.MethodPost)
@@ -261,23 +251,9 @@ func (r *phase) worker(ctx context.Context, w int) {
 		var intended time.Time
 		waited := false
 		if open {
-			i := r.next.Add(1) - 1
-			if i >= r.slots {
+			var ok bool
+			if intended, waited, ok = l.claim(ctx, r, timer); !ok {
 				return
-			}
-			intended = r.start.Add(r.offset(i))
-			now := time.Now()
-			if !now.Before(r.deadline) {
-				return
-			}
-			switch lag := now.Sub(intended); {
-			case lag > lateAfter:
-				r.late.Add(1)
-			case lag < 0:
-				if !sleepUntil(ctx, timer, intended) {
-					return
-				}
-				waited = true
 			}
 		} else if !time.Now().Before(r.deadline) {
 			return
@@ -290,7 +266,7 @@ func (r *phase) worker(ctx context.Context, w int) {
 			req.SetBodyRaw(body)
 		}
 		req.SetRequestURI(uri)
-		r.sent.Add(1)
+		l.sent.Add(1)
 		sent := time.Now()
 		start := intended
 		if !open || waited {
@@ -322,8 +298,10 @@ func (r *phase) run(ctx context.Context, d time.Duration, w io.Writer, label str
 	ctx, cancel := context.WithDeadline(ctx, r.deadline)
 	defer cancel()
 	var wg sync.WaitGroup
-	for w := range r.o.Concurrency {
-		wg.Go(func() { r.worker(ctx, w) })
+	for _, l := range r.lanes {
+		for i := range l.workers {
+			wg.Go(func() { r.worker(ctx, l, l.first+i) })
+		}
 	}
 	wg.Wait()
 	if !stopWatch() {
@@ -333,24 +311,6 @@ func (r *phase) run(ctx context.Context, d time.Duration, w io.Writer, label str
 		r.stoppedAt = min(d, cancelledAt)
 	}
 	return time.Since(r.start)
-}
-
-// due is the number of open-loop slots whose intended start fell before the
-// phase stopped.
-func (r *phase) due() int64 {
-	return r.slotsBefore(r.stoppedAt)
-}
-
-// slotsBefore counts the open-loop slots whose intended start is before d.
-func (r *phase) slotsBefore(d time.Duration) int64 {
-	n := int64(math.Ceil(float64(d) / r.interval))
-	for n > 0 && r.offset(n-1) >= d {
-		n--
-	}
-	for r.offset(n) < d {
-		n++
-	}
-	return n
 }
 
 // mergedHist returns the shards' response-time histogram merged, for the

@@ -27,11 +27,11 @@ const syntheticCustomers = 1000
 // request costs a few random numbers and no allocation. It is immutable after
 // construction and so safe for concurrent use.
 type plan struct {
-	cum        [numKinds]int // cumulative weights out of 100
-	weights    [numKinds]int
-	related    []string // one URL per product
-	personal   []string // one URL per customer
-	nbo        []string // one URL per customer
+	weights    [numKinds]int // out of 100
+	all        blend         // every kind of the scenario
+	related    []string      // one URL per product
+	personal   []string      // one URL per customer
+	nbo        []string      // one URL per customer
 	popular    string
 	events     string
 	prodJSON   [][]byte // JSON string of each product id, for event bodies
@@ -55,10 +55,9 @@ func newPlan(scenario string, base, query string, ids IDs, seed uint64) (*plan, 
 		return nil, fmt.Errorf("cannot plan scenario %q: want one of %s", scenario, strings.Join(Scenarios(), ", "))
 	}
 	p := &plan{weights: weights, seed: seed}
-	sum, active := 0, 0
-	for k, w := range weights {
-		sum += w
-		p.cum[k] = sum
+	p.all = newBlend(weights, anyKind)
+	active := 0
+	for _, w := range weights {
 		if w > 0 {
 			active++
 		}
@@ -137,16 +136,22 @@ func jsonStrings(ids []string) [][]byte {
 // concurrent use: every worker has its own, seeded from the run's seed and
 // the worker number so that a run is reproducible.
 type picker struct {
-	plan *plan
-	rng  *rand.Rand
-	prod *rand.Zipf
-	cust *rand.Zipf
-	body []byte
+	plan  *plan
+	blend *blend // the kinds it chooses from
+	rng   *rand.Rand
+	prod  *rand.Zipf
+	cust  *rand.Zipf
+	body  []byte
 }
 
 func (p *plan) newPicker(worker int) *picker {
+	return p.newBlendPicker(&p.all, worker)
+}
+
+// newBlendPicker is newPicker choosing the kinds of b (a lane's) only.
+func (p *plan) newBlendPicker(b *blend, worker int) *picker {
 	rng := rand.New(rand.NewPCG(p.seed, uint64(worker)+1))
-	pk := &picker{plan: p, rng: rng}
+	pk := &picker{plan: p, blend: b, rng: rng}
 	if p.products > 1 {
 		pk.prod = rand.NewZipf(rng, zipfS, zipfV, uint64(p.products-1))
 	}
@@ -170,15 +175,9 @@ func (pk *picker) customer() int {
 	return int(pk.cust.Uint64())
 }
 
-// kind draws the kind of the next request from the scenario's blend.
+// kind draws the kind of the next request from the picker's blend.
 func (pk *picker) kind() requestKind {
-	r := pk.rng.IntN(100)
-	for k, c := range pk.plan.cum {
-		if r < c {
-			return requestKind(k)
-		}
-	}
-	return kindPopular // unreachable: the weights add up to 100
+	return pk.blend.draw(pk.rng)
 }
 
 // next returns the next request: its kind, URL and, for events, the body.

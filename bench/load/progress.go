@@ -52,7 +52,7 @@ func startProgress(w io.Writer, r *phase, label string, d time.Duration) (stop f
 					label, min(now.Sub(r.start), d).Seconds(), d, fmtInt(fin),
 					fmtInt(int64(math.Round(rate))), fmtInt(r.failed.Load()))
 				if r.o.Rate > 0 {
-					line += "  late " + fmtInt(r.late.Load())
+					line += "  late " + fmtInt(r.lateCount())
 				}
 				if h := r.mergedHist(); h.TotalCount() > 0 {
 					line += fmt.Sprintf("  p99 %s ms", fmtMs(float64(h.ValueAtQuantile(99))/1000))

@@ -67,9 +67,11 @@ type IDsInfo struct {
 // long); requests that failed at once (refused or reset connections) and
 // unsent ones have no latency.
 type Result struct {
-	Scenario    string  `json:"scenario"`
-	URL         string  `json:"url"`
-	Mode        string  `json:"mode"` // "closed" or "open"
+	Scenario string `json:"scenario"`
+	URL      string `json:"url"`
+	Mode     string `json:"mode"` // "closed" or "open"
+	// Concurrency is the number of workers; in an open-loop run that
+	// sends reads and events, of each of the two lanes.
 	Concurrency int     `json:"concurrency"`
 	TargetRPS   float64 `json:"target_rps,omitempty"`
 	// DurationS is the configured duration; ElapsedS the measured phase

@@ -87,7 +87,7 @@ func (r *phase) result(elapsed time.Duration) *Result {
 		ElapsedS:     round(elapsed.Seconds()),
 		ErrorsByKind: map[string]int64{},
 		ErrorSamples: map[string]string{},
-		Late:         r.late.Load(),
+		Late:         r.lateCount(),
 		SlowWakes:    r.slowWakes.Load(),
 		StartedAt:    r.start,
 		hist:         newHist(),
@@ -102,7 +102,7 @@ func (r *phase) result(elapsed time.Duration) *Result {
 	res.Requests = finished
 	res.Errors = r.failed.Load()
 	if o.Rate > 0 && elapsed > 0 {
-		if unsent := r.due() - r.sent.Load(); unsent > 0 {
+		if unsent := r.unsentCount(); unsent > 0 {
 			res.ErrorsByKind["unsent"] = unsent
 			res.Requests += unsent
 			res.Errors += unsent
@@ -212,15 +212,15 @@ func (r *phase) perSecond(secs []secondAgg) []Second {
 func (r *phase) warnings(res *Result) []string {
 	var w []string
 	if res.Late > 0 && res.Requests > 0 {
-		w = append(w, fmt.Sprintf("%d of %d requests (%.1f%%) were sent late: no worker was free at their intended start (the server was slow for the in-flight cap --concurrency %d, or this machine was short of CPU); their latency still counts from the intended start",
-			res.Late, res.Requests, 100*float64(res.Late)/float64(res.Requests), res.Concurrency))
+		w = append(w, fmt.Sprintf("%d of %d requests (%.1f%%) were sent late%s: no worker was free at their intended start (the server was slow for the in-flight cap --concurrency %d, or this machine was short of CPU); their latency still counts from the intended start",
+			res.Late, res.Requests, 100*float64(res.Late)/float64(res.Requests), r.byLane(func(l *lane) int64 { return l.late.Load() }), res.Concurrency))
 	}
 	if res.SlowWakes > 0 && res.Requests > 0 {
 		w = append(w, fmt.Sprintf("%d requests (%.1f%%) left more than %v after their start time although a worker was waiting: the load generator was short of CPU (another busy process on this machine?)",
 			res.SlowWakes, 100*float64(res.SlowWakes)/float64(res.Requests), slowWake))
 	}
 	if n := res.ErrorsByKind["unsent"]; n > 0 {
-		w = append(w, fmt.Sprintf("%d scheduled requests were never sent: every worker was busy until the end", n))
+		w = append(w, fmt.Sprintf("%d scheduled requests were never sent%s: every worker was busy until the end", n, r.byLane(func(l *lane) int64 { return l.unsent(r.stoppedAt) })))
 	}
 	if res.Mode == "open" && res.RPS > 0 && res.RPS < 0.9*res.TargetRPS && res.Late == 0 {
 		w = append(w, fmt.Sprintf("achieved %.0f req/s of the %.0f scheduled", res.RPS, res.TargetRPS))

@@ -24,7 +24,11 @@ func (r *Result) WriteJSON(w io.Writer) error {
 // modeText describes the load model in words.
 func (r *Result) modeText() string {
 	if r.Mode == "open" {
-		return fmt.Sprintf("open loop at %s req/s, up to %d in flight", fmtFloat(r.TargetRPS), r.Concurrency)
+		lanes := ""
+		if w, _ := scenarioWeights(r.Scenario); splitsLanes(w, r.TargetRPS) {
+			lanes = " per lane (reads, events)"
+		}
+		return fmt.Sprintf("open loop at %s req/s, up to %d in flight%s", fmtFloat(r.TargetRPS), r.Concurrency, lanes)
 	}
 	return fmt.Sprintf("closed loop, %d workers", r.Concurrency)
 }

@@ -49,9 +49,10 @@ func newTarget(o Options) (*target, error) {
 		Addr:  addr,
 		Name:  "affinity-bench",
 		IsTLS: u.Scheme == "https",
-		// One connection per worker plus one for id discovery: a worker
-		// never waits for a connection, so the pool cannot add latency.
-		MaxConns: o.Concurrency + 1,
+		// One connection per worker (of every lane) plus one for id
+		// discovery: a worker never waits for a connection, so the pool
+		// cannot add latency, nor make one lane wait for another.
+		MaxConns: maxInFlight(o) + 1,
 		// A retried request would hide a failure and double-count its
 		// time: a load test reports what the first attempt met.
 		MaxIdemponentCallAttempts:     1,

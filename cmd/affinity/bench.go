@@ -82,6 +82,9 @@ Load-tests a running Affinity server. Without --rate it runs closed loop
 (--concurrency workers, each sending as soon as its last answer is back);
 with --rate it sends at that constant rate and counts each latency from the
 request's intended start, so stalls are not hidden (coordinated omission).
+With --rate, mixed sends its reads and its event POSTs in two lanes, each at
+its share of the rate with its own --concurrency workers, so a stall in the
+server's commit of events is not charged to the reads.
 The mixed scenario also POSTs events: point it at a staging copy.
 
 --baseline first runs the same load against a trivial fiber handler started
@@ -97,7 +100,7 @@ CSV, or NDJSON when FILE ends in .ndjson or .jsonl; gzip when it ends in .gz.
 	}
 	fs.StringVar(&o.URL, "url", "", "base URL of the server, e.g. http://127.0.0.1:8080 (required)")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "how long to send requests")
-	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "workers: requests in flight (closed loop) or the cap on them (with --rate)")
+	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "workers: requests in flight (closed loop) or the cap on them (with --rate; for mixed, of reads and of events each)")
 	fs.Float64Var(&o.Rate, "rate", 0, "requests per second at a constant arrival rate (open loop); 0 runs closed loop")
 	fs.StringVar(&o.Scenario, "scenario", o.Scenario, "what to request: "+strings.Join(load.Scenarios(), ", "))
 	fs.BoolVar(&f.jsonOut, "json", false, "print one JSON object instead of the table")
