@@ -1,7 +1,5 @@
 package load
 
-import ()
-
 // Scenario names accepted by Options.Scenario.
 const (
 	ScenarioRelated  = "related"
