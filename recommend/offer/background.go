@@ -355,39 +355,7 @@ func (s *Service) erase(ext string) error {
 // incarnation of an id) are skipped.
 func (s *Service) rebuild() error {
 	set := s.set.Load()
-	bad := 0
-	// replay calls fn with each readable entry of kind in log whose offer
-	// (this incarnation) still exists, and its state.
-	// Copies of erased entries count after the scan, by their rule
-	// (erasecopy.go): they open nothing, so their place does not matter.
-	replay := func(log string, kind byte, fn func(le *offerLogEntry, st *offerState)) error {
-		var le offerLogEntry
-		var cands []copyCandidate
-		err := s.recs.Scan(log, 0, func(seq uint64, v []byte) error {
-			s.noteCounted(log, seq)
-			if err := decodeOfferLog(v, &le); err != nil || le.kind != kind {
-				bad++
-				return nil
-			}
-			if le.isCopy {
-				cands = append(cands, candidate(seq, &le))
-			} else if o := set.byID[le.offer]; o != nil && o.st.inc == le.inc {
-				fn(&le, o.st)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		count, err := s.copiesToCount(log, cands)
-		for i := range count {
-			if o := set.byID[count[i].le.offer]; o != nil && o.st.inc == count[i].le.inc {
-				fn(&count[i].le, o.st)
-			}
-		}
-		return err
-	}
-	err := replay(offerShownLog, offerEntryShown, func(le *offerLogEntry, st *offerState) {
+	badShown, err := s.replayOfferLog(set, offerShownLog, offerEntryShown, func(le *offerLogEntry, st *offerState) {
 		st.shown++
 		if le.cust == "" {
 			return
@@ -405,7 +373,7 @@ func (s *Service) rebuild() error {
 	if err != nil {
 		return fmt.Errorf("cannot replay offer exposures: %w", err)
 	}
-	err = replay(offerResponseLog, offerEntryResponse, func(le *offerLogEntry, st *offerState) {
+	badResp, err := s.replayOfferLog(set, offerResponseLog, offerEntryResponse, func(le *offerLogEntry, st *offerState) {
 		if le.rec != "" {
 			e := st.open[le.rec]
 			if e == nil || e.cust != le.cust {
@@ -429,8 +397,42 @@ func (s *Service) rebuild() error {
 		}
 		st.fifo = live
 	}
-	if bad > 0 {
+	if bad := badShown + badResp; bad > 0 {
 		s.log.Warn("unreadable offer log entries skipped", "entries", bad)
 	}
 	return nil
+}
+
+// replayOfferLog calls fn with each readable entry of kind in log whose
+// offer (this incarnation) still exists in set, and its state, and returns
+// how many entries it could not read. Copies of erased entries count after
+// the scan, by their rule (erasecopy.go): they open nothing, so their place
+// does not matter.
+func (s *Service) replayOfferLog(set *offerSet, log string, kind byte, fn func(le *offerLogEntry, st *offerState)) (int, error) {
+	bad := 0
+	var le offerLogEntry
+	var cands []copyCandidate
+	err := s.recs.Scan(log, 0, func(seq uint64, v []byte) error {
+		s.noteCounted(log, seq)
+		if err := decodeOfferLog(v, &le); err != nil || le.kind != kind {
+			bad++
+			return nil
+		}
+		if le.isCopy {
+			cands = append(cands, candidate(seq, &le))
+		} else if o := set.byID[le.offer]; o != nil && o.st.inc == le.inc {
+			fn(&le, o.st)
+		}
+		return nil
+	})
+	if err != nil {
+		return bad, err
+	}
+	count, err := s.copiesToCount(log, cands)
+	for i := range count {
+		if o := set.byID[count[i].le.offer]; o != nil && o.st.inc == count[i].le.inc {
+			fn(&count[i].le, o.st)
+		}
+	}
+	return bad, err
 }
