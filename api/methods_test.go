@@ -102,7 +102,8 @@ func TestHeadNeedsTheGetsScope(t *testing.T) {
 
 // TestWrongMethodIs405: every other method on every route's path gets a
 // 405 problem, before any key check, whose Allow lists exactly the path's
-// methods; the detail names the method and the allowed ones.
+// methods; the detail names the method and the allowed ones. A path that
+// is no route's stays 404.
 func TestWrongMethodIs405(t *testing.T) {
 	srv := fullServer(t)
 	byPattern := map[string][]string{}
@@ -166,12 +167,13 @@ func TestWrongMethodIs405(t *testing.T) {
 			}
 		}
 	}
+	checkUnknownPaths(t, srv)
 }
 
-// TestUnknownPathIs404: a path no route has stays 404, whatever the
-// method, without an Allow header.
-func TestUnknownPathIs404(t *testing.T) {
-	srv := fullServer(t)
+// checkUnknownPaths: a path no route has stays 404, whatever the method,
+// without an Allow header.
+func checkUnknownPaths(t *testing.T, srv *Server) {
+	t.Helper()
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodDelete, http.MethodOptions} {
 		for _, p := range []string{"/v1/nothing-here", "/v1/popular/extra", "/healthz/x"} {
 			r := send(t, srv, m, p, "", "Authorization", adminAuth).want(t, http.StatusNotFound)
