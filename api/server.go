@@ -274,20 +274,30 @@ type route struct {
 }
 
 // routes registers the route table, each route behind the key check for
-// its scope, then the console, then the 404 for everything else.
+// its scope, then the console, then the 404 or 405 for everything else.
+//
+// Every GET also answers HEAD (health probes and link checkers use it):
+// app.Add registers only the method it is given (fiber's app.Get adds HEAD,
+// which is how the console's routes already had it). HEAD goes through the
+// same chain as the GET, key check, rate limit and handler, so it gets the
+// GET's status and headers; the handler runs once, as for a GET, and
+// fasthttp drops the body (endHead: a streamed one is closed unread, which
+// stops its writer). The metrics count it once, under its own method label
+// and the route's path, so probes are told apart from reads.
 func (s *Server) routes() {
 	s.table = s.routeTable()
 	for _, r := range s.table {
+		chain := []fiber.Handler{r.handler}
 		if r.scope != ScopeNone {
-			s.app.Add(r.method, r.path, s.auth(r.scope), s.minSeq, r.handler)
-		} else {
-			s.app.Add(r.method, r.path, r.handler)
+			chain = []fiber.Handler{s.auth(r.scope), s.minSeq, r.handler}
+		}
+		s.app.Add(r.method, r.path, chain...)
+		if r.method == fiber.MethodGet {
+			s.app.Add(fiber.MethodHead, r.path, append([]fiber.Handler{endHead}, chain...)...)
 		}
 	}
 	s.consoleRoutes()
-	s.app.Use(func(c *fiber.Ctx) error {
-		return &HTTPError{Status: fiber.StatusNotFound, Detail: "no such endpoint: " + c.Method() + " " + c.Path()}
-	})
+	s.app.Use(s.unrouted)
 }
 
 // routeTable is the whole HTTP API: every route is one line (method, path,

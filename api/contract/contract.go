@@ -232,7 +232,8 @@ func keysOf(c openapi3.Content) []string {
 }
 
 // checkUnrouted holds a request the description has no operation for: its
-// reply must be a 404 (no such endpoint) or 405 problem.
+// reply must be a 404 (no such endpoint) or 405 problem, the 405 with the
+// Allow header RFC 9110 requires (the methods the path has).
 func (v *Validator) checkUnrouted(req *http.Request, status int, header http.Header, body []byte, withBody bool, routeErr error) error {
 	where := fmt.Sprintf("%s %s -> %d", req.Method, req.URL.RequestURI(), status)
 	if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
@@ -241,8 +242,15 @@ func (v *Validator) checkUnrouted(req *http.Request, status int, header http.Hea
 	if ct := header.Get("Content-Type"); ct != "application/problem+json" {
 		return fmt.Errorf("%s: Content-Type %q, want application/problem+json", where, ct)
 	}
+	documented := openapi3.Headers{"X-Request-ID": nil}
+	if status == http.StatusMethodNotAllowed {
+		if header.Get("Allow") == "" {
+			return fmt.Errorf("%s: a 405 without an Allow header", where)
+		}
+		documented["Allow"] = nil
+	}
 	if !withBody {
-		return undocumentedHeaders(header, openapi3.Headers{"X-Request-ID": nil})
+		return undocumentedHeaders(header, documented)
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
 	if err != nil {
@@ -251,7 +259,7 @@ func (v *Validator) checkUnrouted(req *http.Request, status int, header http.Hea
 	if err := v.schemas.validate("/components/schemas/Problem", doc); err != nil {
 		return fmt.Errorf("%s: not a documented problem: %w", where, err)
 	}
-	return undocumentedHeaders(header, openapi3.Headers{"X-Request-ID": nil})
+	return undocumentedHeaders(header, documented)
 }
 
 func undocumentedHeaders(h http.Header, documented openapi3.Headers) error {
