@@ -19,6 +19,9 @@ func (s *Server) snapshot(c *fiber.Ctx) error {
 func (s *Server) backup(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "application/octet-stream")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="affinity-`+time.Now().UTC().Format("20060102T150405Z")+`.backup"`)
+	if c.Method() == fiber.MethodHead {
+		return nil // the headers only: reading the whole store for them would be a waste
+	}
 	// Streamed (chunked) as the store is read, so memory stays bounded
 	// whatever the store's size. A failure part-way closes the pipe with
 	// the error: fasthttp then ends the connection without the last chunk,
