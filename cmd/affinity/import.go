@@ -58,6 +58,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *format == "" || fs.NArg() == 0 {
 		return errors.New("import needs --format and at least one FILE")
 	}
+	if err := checkImportArgs(*format, fs.Args()); err != nil {
+		return err
+	}
 	fc, err := readConfig(*config)
 	if err != nil {
 		return err
@@ -90,7 +93,44 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err == nil && len(sum.UnknownTypes) > 0 {
 		fmt.Fprintln(stderr, "import: "+unknownTypesHint(sum.UnknownTypes, so.EventTypes, *config))
 	}
-	return err
+	return importOutcome(err, sum, *format)
+}
+
+// checkImportArgs refuses an unknown format and input files that cannot be
+// read before the store is opened, so a typo does not create a data
+// directory or print a summary of nothing.
+func checkImportArgs(format string, files []string) error {
+	if err := eventio.CheckFormat(format); err != nil {
+		return err
+	}
+	for _, name := range files {
+		fi, err := os.Stat(name)
+		if err != nil {
+			return fmt.Errorf("cannot read %s: %w", name, err)
+		}
+		if fi.IsDir() {
+			return fmt.Errorf("cannot read %s: it is a directory", name)
+		}
+	}
+	return nil
+}
+
+// importOutcome is the import's error: an interrupted one says how to
+// finish it, and one that read lines but accepted none of them fails (an
+// exit status of 0 would let a script carry on with an empty store; the
+// usual cause is the wrong --format).
+func importOutcome(err error, sum features.ImportSummary, format string) error {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("import interrupted after %d lines: run the same import again to finish it (events already stored are recognised and not stored twice)", sum.Read)
+	case err != nil:
+		return err
+	case sum.Read > 0 && sum.Accepted == 0 && sum.RejectedTotal() > 0 && len(sum.UnknownTypes) > 0:
+		return fmt.Errorf("none of %d lines was accepted (%d rejected): their event types are not configured (see the hint above)", sum.Read, sum.RejectedTotal())
+	case sum.Read > 0 && sum.Accepted == 0 && sum.RejectedTotal() > 0:
+		return fmt.Errorf("none of %d lines was accepted (%d rejected): is the input really --format %s?", sum.Read, sum.RejectedTotal(), format)
+	}
+	return nil
 }
 
 // importFiles imports files of one format into store (features.Import),

@@ -73,6 +73,10 @@ func NewReader(r io.Reader, format string) (*Reader, error) {
 	return newReader(r, format, false)
 }
 
+// CheckFormat says whether format is one Open and NewReader read, with the
+// valid ones in its error: a command checks its flags before it opens a store.
+func CheckFormat(format string) error { return checkFormat(format) }
+
 func checkFormat(format string) error {
 	for _, f := range Formats() {
 		if f == format {
