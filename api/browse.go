@@ -45,7 +45,8 @@ func pageParams(c *fiber.Ctx, def, max int) (int, int, error) {
 
 // searchProducts matches q (case-insensitive) against the product id and
 // its description, category, brand and tags; the catalogue filters narrow
-// it. Products without a catalogue record match on their id only.
+// it. Products without a catalogue record match on their id only; deleted
+// products are not listed.
 func (s *Server) searchProducts(c *fiber.Ctx) error {
 	limit, off, err := pageParams(c, 50, 500)
 	if err != nil {
@@ -78,7 +79,9 @@ func (s *Server) searchProducts(c *fiber.Ctx) error {
 		if page.Total <= off || len(page.Products) >= limit {
 			continue
 		}
-		var rp features.Product
+		// As GET /v1/products/{id} reads it (deleted ones the matcher
+		// left out): a product known only from its events is available.
+		rp := features.EventOnlyProduct()
 		if rec != nil {
 			rp = *rec
 		}

@@ -3014,6 +3014,8 @@ type ClientInterface interface {
 
 	// DeleteProduct Delete a product record
 	//
+	// Takes a discontinued product out of the catalogue: it leaves every list (whatever in_stock or include_unavailable say) and the listing, and GET, PATCH and a second DELETE answer 404, until a PUT brings it back. Its events stay. A product known only from its events can be deleted too.
+	//
 	// Corresponds with DELETE /v1/products/{id} (the `DeleteProduct` operationId).
 	DeleteProduct(ctx context.Context, id ProductIDPath, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -4068,6 +4070,8 @@ func (c *RawClient) SearchProducts(ctx context.Context, params *SearchProductsPa
 }
 
 // DeleteProduct Delete a product record
+//
+// Takes a discontinued product out of the catalogue: it leaves every list (whatever in_stock or include_unavailable say) and the listing, and GET, PATCH and a second DELETE answer 404, until a PUT brings it back. Its events stay. A product known only from its events can be deleted too.
 //
 // Corresponds with DELETE /v1/products/{id} (the `DeleteProduct` operationId).
 func (c *RawClient) DeleteProduct(ctx context.Context, id ProductIDPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8623,6 +8627,8 @@ type ClientWithResponsesInterface interface {
 	SearchProductsWithResponse(ctx context.Context, params *SearchProductsParams, reqEditors ...RequestEditorFn) (*SearchProductsResponse, error)
 
 	// DeleteProductWithResponse Delete a product record
+	//
+	// Takes a discontinued product out of the catalogue: it leaves every list (whatever in_stock or include_unavailable say) and the listing, and GET, PATCH and a second DELETE answer 404, until a PUT brings it back. Its events stay. A product known only from its events can be deleted too.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -17185,6 +17191,8 @@ func (c *ClientWithResponses) SearchProductsWithResponse(ctx context.Context, pa
 }
 
 // DeleteProductWithResponse Delete a product record
+//
+// Takes a discontinued product out of the catalogue: it leaves every list (whatever in_stock or include_unavailable say) and the listing, and GET, PATCH and a second DELETE answer 404, until a PUT brings it back. Its events stay. A product known only from its events can be deleted too.
 //
 // Returns a wrapper object for the known response body format(s).
 //

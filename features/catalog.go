@@ -23,6 +23,11 @@ type Catalog struct {
 	// blocked is hidden ∪ unavailable, what a list leaves out by default,
 	// kept whole so that a request costs one Contains, not a union.
 	hidden, blocked *roaring.Bitmap
+	// gone are the products deleted (DELETE /v1/products/{id}) and not
+	// put again since: never listed, not even by catalogue browsing. They
+	// are in unavailable and hidden as well, so that every filter's block
+	// bitmap holds them and a list still costs one Contains.
+	gone *roaring.Bitmap
 }
 
 func newCatalog() *Catalog {
@@ -33,6 +38,7 @@ func newCatalog() *Catalog {
 		unavailable: roaring.New(),
 		hidden:      roaring.New(),
 		blocked:     roaring.New(),
+		gone:        roaring.New(),
 	}
 }
 
@@ -44,6 +50,9 @@ func (c *Catalog) Product(p uint32) *Product {
 	return nil
 }
 
+// Gone reports whether product p was deleted (and not put again since).
+func (c *Catalog) Gone(p uint32) bool { return c.gone.Contains(p) }
+
 // Category returns the products of category name (nil when none). The bitmap
 // must not be changed.
 func (c *Catalog) Category(name string) *roaring.Bitmap { return c.byCategory[normAttr(name)] }
@@ -53,7 +62,8 @@ func (c *Catalog) Len() int { return len(c.products) }
 
 func normAttr(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// with returns a copy of c with the given records set (nil deletes).
+// with returns a copy of c with the given records set; nil deletes the
+// product: gone until a record is set again.
 func (c *Catalog) with(updates map[uint32]*Product) *Catalog {
 	n := c.shallowCopy(updates)
 	ed := indexEditor{cloned: map[*roaring.Bitmap]*roaring.Bitmap{}}
@@ -64,7 +74,11 @@ func (c *Catalog) with(updates map[uint32]*Product) *Catalog {
 		n.products[id] = p
 		n.unavailable.Remove(id)
 		n.hidden.Remove(id)
+		n.gone.Remove(id)
 		if p == nil {
+			n.gone.Add(id)
+			n.unavailable.Add(id)
+			n.hidden.Add(id)
 			continue
 		}
 		ed.product(n, p, id, true)
@@ -88,6 +102,7 @@ func (c *Catalog) shallowCopy(updates map[uint32]*Product) *Catalog {
 		byTag:       maps.Clone(c.byTag),
 		unavailable: c.unavailable.Clone(),
 		hidden:      c.hidden.Clone(),
+		gone:        c.gone.Clone(),
 	}
 	if n.byCategory == nil {
 		n.byCategory = map[string]*roaring.Bitmap{}
@@ -167,6 +182,7 @@ type Filter struct {
 	// Lists leave out unavailable and not-recommendable products unless
 	// IncludeUnavailable (which keeps unavailable ones; InStock still
 	// drops them) or IncludeHidden (catalogue browsing: both kept).
+	// Deleted products are left out whatever the flags.
 	IncludeUnavailable, IncludeHidden bool
 	// Exclude are products never to list (a request's exclude= and
 	// context products, a filter rule's matches); nil: none. It must not
@@ -221,11 +237,12 @@ func (c *Catalog) Compile(f Filter) *Matcher {
 
 // defaultBlock is what f leaves out besides its attribute filters: nil
 // when nothing (so a catalogue without such products costs no lookup).
+// Deleted products are in every case's bitmap (see Catalog.gone).
 func (c *Catalog) defaultBlock(f Filter) *roaring.Bitmap {
 	var bm *roaring.Bitmap
 	switch {
 	case f.IncludeHidden && !f.InStock:
-		return nil
+		bm = c.gone
 	case f.IncludeHidden:
 		bm = c.unavailable
 	case f.IncludeUnavailable && !f.InStock:

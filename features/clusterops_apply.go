@@ -80,9 +80,9 @@ func (s *Store) applyProductPatch(ext string, pp ProductPatch) (opResult, []Chan
 }
 
 func (s *Store) applyProductDelete(ext string) (opResult, []Change, error) {
-	id, ok := s.prod.lookup(ext)
-	if !ok || s.Catalog().Product(id) == nil {
-		return opResult{err: errUnknown("product", ext)}, nil, nil
+	id, err := s.deletableProduct(ext)
+	if err != nil {
+		return opResult{err: err}, nil, nil
 	}
 	return opResult{}, nil, s.deleteProductLocked(id)
 }

@@ -175,11 +175,12 @@ func ingestBatch(ctx context.Context, s *Store, batch []Event, sum *ImportSummar
 }
 
 // importCatalogue upserts the products and customer attributes r described.
-// Records already set (through the API) win over what a file guesses.
+// Records already set (through the API) win over what a file guesses, and
+// so does a deletion: a file's old lines do not bring a product back.
 func importCatalogue(s *Store, r ImportReader) error {
 	if ps := r.Products(); len(ps) > 0 {
 		for id := range ps {
-			if _, has, err := s.GetProduct(id); err == nil && has {
+			if s.productSettled(id) {
 				delete(ps, id)
 			}
 		}

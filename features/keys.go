@@ -12,7 +12,7 @@ import "encoding/binary"
 //	t/<type name>                 -> event type code (1 byte)
 //	e/<seq uint64>                -> encoded log record (event or erasure)
 //	x/<16-byte event id hash>     -> seq: idempotency of event ids
-//	p/<uint32>                    -> product JSON
+//	p/<uint32>                    -> product JSON (null: deleted, products.go)
 //	c/<uint32>                    -> customer JSON
 //	s/meta                        -> snapshot header; s/<gen>/<chunk> -> snapshot bytes
 //	k/<kind>\x00<id>              -> a record of another package (segments, offers, experiments)

@@ -1,6 +1,7 @@
 package features
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -70,38 +71,85 @@ func (s *Store) writeProducts(ps map[string]Product) error {
 	return nil
 }
 
-// GetProduct returns product ext's record; ErrNotFound when the product has
-// neither a record nor events.
+// tombstone is the record body of a deleted product: JSON null, so that
+// the deletion outlives a restart (a product with events and no record is
+// listed) and an older binary reads it as a blank unavailable record
+// rather than failing to open the store.
+var tombstone = []byte("null")
+
+// EventOnlyProduct is what a product known only from its events reads as
+// (GET /v1/products/{id}, the catalogue listing): available and
+// recommendable, as the lists treat it, since no record says otherwise.
+func EventOnlyProduct() Product { return Product{Available: true} }
+
+// GetProduct returns product ext's record (has true), or EventOnlyProduct
+// for a product known only from its events; ErrNotFound when the product
+// has neither, or was deleted (and not put again since).
 func (s *Store) GetProduct(ext string) (Product, bool, error) {
 	id, ok := s.prod.lookup(ext)
-	if !ok {
+	cat := s.Catalog()
+	if !ok || cat.Gone(id) {
 		return Product{}, false, errUnknown("product", ext)
 	}
-	if p := s.Catalog().Product(id); p != nil {
+	if p := cat.Product(id); p != nil {
 		return *p, true, nil
 	}
-	return Product{Available: true}, false, nil
+	return EventOnlyProduct(), false, nil
 }
 
-// DeleteProduct removes product ext's record. Its events stay: they are
-// history, and the associations they made remain true.
-func (s *Store) DeleteProduct(ext string) error {
+// productSettled reports whether product ext's catalogue entry was set
+// through the API: it has a record, or was deleted. An import's guesses
+// (import.go) neither overwrite the one nor bring back the other.
+func (s *Store) productSettled(ext string) bool {
 	id, ok := s.prod.lookup(ext)
-	if !ok || s.Catalog().Product(id) == nil {
-		return errUnknown("product", ext)
+	if !ok {
+		return false
+	}
+	cat := s.Catalog()
+	return cat.Product(id) != nil || cat.Gone(id)
+}
+
+// DeleteProduct takes product ext out of the catalogue: no list shows it,
+// GET and a second DELETE answer ErrNotFound, until a PUT brings it back.
+// A product known only from its events can be deleted too: GET shows it,
+// so DELETE takes it. Its events stay: they are history, and the
+// associations they made remain true (it still scores other products).
+func (s *Store) DeleteProduct(ext string) error {
+	if _, err := s.deletableProduct(ext); err != nil {
+		return err
 	}
 	if s.ops != nil {
 		_, err := s.submitOp(OpProductDelete, "", [][]byte{[]byte(ext)}, nil)
 		return err
 	}
-	return s.do(func() error { return s.deleteProductLocked(id) })
+	return s.do(func() error {
+		// Checked again on the writer: a concurrent DELETE may have won.
+		id, err := s.deletableProduct(ext)
+		if err != nil {
+			return err
+		}
+		return s.deleteProductLocked(id)
+	})
 }
 
-// deleteProductLocked removes product id's record; writer goroutine only.
+// deletableProduct is product ext's id when GET shows it (a record or
+// events, not deleted), else the ErrNotFound GET answers.
+func (s *Store) deletableProduct(ext string) (uint32, error) {
+	id, ok := s.prod.lookup(ext)
+	if !ok || s.Catalog().Gone(id) {
+		return 0, errUnknown("product", ext)
+	}
+	return id, nil
+}
+
+// deleteProductLocked replaces product id's record with the tombstone;
+// writer goroutine only.
 func (s *Store) deleteProductLocked(id uint32) error {
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	_ = wb.Delete(keyU32(prefixProduct, id))
+	if err := wb.Set(keyU32(prefixProduct, id), tombstone); err != nil {
+		return fmt.Errorf("cannot delete product: %w", classifyErr(err))
+	}
 	if err := s.flush(wb); err != nil {
 		return err
 	}
@@ -119,11 +167,18 @@ func (s *Store) loadProducts() error {
 			if !ok {
 				continue
 			}
-			var p Product
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
+			var p *Product // nil: the tombstone, a deleted product
+			err := it.Item().Value(func(v []byte) error {
+				if bytes.Equal(v, tombstone) {
+					return nil
+				}
+				p = new(Product)
+				return json.Unmarshal(v, p)
+			})
+			if err != nil {
 				return fmt.Errorf("product %d: %w", id, err)
 			}
-			updates[id] = &p
+			updates[id] = p
 		}
 		return nil
 	})

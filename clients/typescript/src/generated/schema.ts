@@ -136,7 +136,10 @@ export interface paths {
         /** Create or replace a product */
         put: operations["putProduct"];
         post?: never;
-        /** Delete a product record */
+        /**
+         * Delete a product record
+         * @description Takes a discontinued product out of the catalogue: it leaves every list (whatever in_stock or include_unavailable say) and the listing, and GET, PATCH and a second DELETE answer 404, until a PUT brings it back. Its events stay. A product known only from its events can be deleted too.
+         */
         delete: operations["deleteProduct"];
         options?: never;
         head?: never;
