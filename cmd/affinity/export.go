@@ -98,25 +98,18 @@ func parseExportFlags(args []string, stderr io.Writer) (exportFlags, error) {
 	return f, nil
 }
 
-// exportOutput opens where the lines go. finish closes it; on a failed
-// export it removes the file, so that a short export never looks whole.
+// exportOutput opens where the lines go. finish closes it; the file appears
+// under its name only once the export is whole (atomicFile), so a short
+// export never looks whole, even after a kill -9.
 func exportOutput(path string, stdout io.Writer) (io.Writer, func(error) error, error) {
 	if path == "" {
 		return stdout, func(err error) error { return err }, nil
 	}
-	file, err := os.Create(path)
+	file, err := createAtomic(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot create %s: %w", path, err)
+		return nil, nil, err
 	}
-	return file, func(err error) error {
-		if cerr := file.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-		}
-		return err
-	}, nil
+	return file, file.finish, nil
 }
 
 // idBatch is how many ids of a --customers file go in one request (or one
