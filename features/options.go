@@ -66,10 +66,13 @@ func ParseClass(s string) (Class, error) {
 // counts as a dislike (negative.go). In JSON (the serve config) the class is
 // its name: {"weight": 1, "class": "bought"}.
 type EventType struct {
-	Weight        float64
-	Class         Class
-	UseValue      bool
-	NegativeBelow float64
+	// The tags are what jsonbody checks a config's keys against (the
+	// config file names event_types.wishlist.clas as unknown by them);
+	// the JSON itself is read and written by the methods below.
+	Weight        float64 `json:"weight"`
+	Class         Class   `json:"class"`
+	UseValue      bool    `json:"use_value"`
+	NegativeBelow float64 `json:"negative_below"`
 }
 
 // eventTypeJSON is EventType's JSON form.

@@ -14,6 +14,7 @@ import (
 	"github.com/affinity-rec/affinity/cluster"
 	"github.com/affinity-rec/affinity/cluster/node"
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/jsonbody"
 	"github.com/affinity-rec/affinity/recommend"
 )
 
@@ -133,12 +134,41 @@ func readConfig(path string) (fileConfig, error) {
 	if err != nil {
 		return fc, fmt.Errorf("cannot read config: %w", err)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&fc); err != nil {
-		return fc, fmt.Errorf("cannot parse config %s: %w", path, err)
+	// The API's decoder for definitions: trailing data, a key given twice
+	// and an unknown key at any depth are refused, each named by its path
+	// (event_types.wishlist.clas), in JSON's terms rather than Go's.
+	if err := jsonbody.Decode(b, &fc); err != nil {
+		return fc, fmt.Errorf("cannot read config %s: %w", path, err)
 	}
-	return fc, nil
+	return fc, fc.checkRanges()
+}
+
+// checkRanges refuses numbers no setting can mean; 0 keeps meaning "the
+// default" where the field documents it, a negative number used to be
+// taken silently as 0.
+func (fc fileConfig) checkRanges() error {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{
+		{"neighbours", float64(fc.Neighbours)},
+		{"fallback_neighbours", float64(fc.FallbackK)},
+		{"half_life_days", fc.HalfLifeDays},
+		{"rate_limit", fc.RateLimit},
+		{"body_limit_mb", float64(fc.BodyLimitMB)},
+		{"ndjson_limit_mb", float64(fc.StreamMB)},
+		{"cluster.replicas", float64(fc.Cluster.Replicas)},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("config %s must not be negative (0 or absent: the default), not %v", f.name, f.v)
+		}
+	}
+	for name, p := range map[string]*int{"personal_cache_entries": fc.PersonalCache, "personal_scatter_budget": fc.ScatterBudget} {
+		if p != nil && *p < 0 {
+			return fmt.Errorf("config %s must not be negative, not %d", name, *p)
+		}
+	}
+	return nil
 }
 
 // storeOptions builds the store options from the config.
