@@ -18,6 +18,7 @@ const usage = `affinity: recommendation and personalization API
 
 usage:
   affinity serve   [--addr 127.0.0.1:8080] [--data ./data] [--config FILE] [--demo FILE] [--insecure]
+                   [--nats URL[,URL...]] [--pprof]
   affinity import  --data DIR --format csv|ndjson|movielens|online-retail FILE...
   affinity eval    --format csv|movielens|online-retail (--train F --test F | FILE)
                    [--split item-stratified|user-stratified|temporal] [--test-ratio 0.25]
@@ -28,7 +29,10 @@ usage:
   affinity restore --data DIR FILE
   affinity export  (--data DIR | --url URL) --segment NAME|--customers FILE
                    [--what recommendations|next-best-offer|members] [--limit 10] [--out FILE]
+  affinity cluster-demo [--data ./data-cluster] [--demo FILE] [--config FILE] [--port 8081]
+                   (three nodes over an embedded NATS JetStream cluster; docs/cluster.md)
 
+each command's --help lists all its flags.
 environment: AFFINITY_ADDR, AFFINITY_DATA, AFFINITY_API_KEYS
 `
 
@@ -74,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runRestore(ctx, rest, stdout, stderr)
 	case "export":
 		return runExport(ctx, rest, stdout, stderr)
-	case "cluster-demo": // hidden: make cluster
+	case "cluster-demo": // make cluster
 		return runClusterDemo(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
