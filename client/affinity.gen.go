@@ -811,8 +811,10 @@ type ExplainRulesAction string
 // ExportRequest One export: `segment` or `customers` (one of the two).
 type ExportRequest struct {
 	// Channel next-best-offer: only offers shown on this channel.
-	Channel   *string `json:"channel,omitempty"`
-	Customers *[]ID   `json:"customers,omitempty"`
+	Channel *string `json:"channel,omitempty"`
+
+	// Customers The customers to export; an id listed more than once is exported once, at its first place.
+	Customers *[]ID `json:"customers,omitempty"`
 
 	// Experiment 1 to 256 bytes of printable UTF-8.
 	Experiment *ID `json:"experiment,omitempty"`

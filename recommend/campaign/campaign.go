@@ -139,6 +139,7 @@ func Prepare(ctx context.Context, d Deps, r Request) (*Job, error) {
 	if err := checkRequest(ctx, d, &r); err != nil {
 		return nil, err
 	}
+	r.Customers = uniqueIDs(r.Customers)
 	j := &Job{d: d, r: r}
 	if r.Segment != "" {
 		if j.seg, err = d.Profiles.SegmentMembers(r.Segment); err != nil {
@@ -155,6 +156,21 @@ func Prepare(ctx context.Context, d Deps, r Request) (*Job, error) {
 		j.total = min(j.total, r.Max)
 	}
 	return j, nil
+}
+
+// uniqueIDs is ids with repeats left out, in the order of their first
+// place: a customer listed twice would otherwise get two lines, and for
+// next-best-offer two offers, each taking a showing from its budget.
+func uniqueIDs(ids []string) []string {
+	seen := make(map[string]struct{}, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if _, dup := seen[id]; !dup {
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // checkRequest validates r's fields against d's services.

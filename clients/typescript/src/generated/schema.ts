@@ -1107,6 +1107,7 @@ export interface components {
              */
             what?: "recommendations" | "next-best-offer" | "members";
             segment?: components["schemas"]["SegmentName"];
+            /** @description The customers to export; an id listed more than once is exported once, at its first place. */
             customers?: components["schemas"]["ID"][];
             /** @description Each customer's list length (0 or absent: the default, 10; next-best-offer: 1). */
             limit?: number;
