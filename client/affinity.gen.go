@@ -819,7 +819,7 @@ type ExportRequest struct {
 	// Experiment 1 to 256 bytes of printable UTF-8.
 	Experiment *ID `json:"experiment,omitempty"`
 
-	// Limit Each customer's list length (0 or absent: the default, 10; next-best-offer: 1).
+	// Limit Each customer's list length (0 or absent: the default, 10; next-best-offer: 1, at most 20).
 	Limit   *int         `json:"limit,omitempty"`
 	Segment *SegmentName `json:"segment,omitempty"`
 

@@ -195,12 +195,17 @@ func checkRequest(ctx context.Context, d Deps, r *Request) error {
 			return &features.FieldError{Field: "customers", Msg: fmt.Sprintf("[%d] %v", i, strings.TrimPrefix(err.Error(), "customers "))}
 		}
 	}
-	if max := d.Engine.Options().MaxLimit; r.What != Members && r.Limit > max {
+	if max := d.Engine.Options().MaxLimit; r.What == Recommendations && r.Limit > max {
 		return &features.FieldError{Field: "limit", Msg: fmt.Sprintf("must be between 1 and %d", max)}
 	}
 	if r.What == NextBestOffer {
 		if d.Offers == nil {
 			return fmt.Errorf("%w: next-best-offer needs the offer service", features.ErrInvalid)
+		}
+		// The bound of GET .../next-best-offer?limit=, so that a line
+		// never holds more than the one-customer endpoint answers.
+		if max := d.Offers.Options().MaxLimit; r.Limit > max {
+			return &features.FieldError{Field: "limit", Msg: fmt.Sprintf("must be between 1 and %d for next-best-offer", max)}
 		}
 		if r.Channel != "" {
 			if _, err := offer.NormalizeChannel("channel", r.Channel); err != nil {

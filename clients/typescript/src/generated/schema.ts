@@ -1109,7 +1109,7 @@ export interface components {
             segment?: components["schemas"]["SegmentName"];
             /** @description The customers to export; an id listed more than once is exported once, at its first place. */
             customers?: components["schemas"]["ID"][];
-            /** @description Each customer's list length (0 or absent: the default, 10; next-best-offer: 1). */
+            /** @description Each customer's list length (0 or absent: the default, 10; next-best-offer: 1, at most 20). */
             limit?: number;
             /** @description next-best-offer: only offers shown on this channel. */
             channel?: string;
