@@ -1831,7 +1831,7 @@ type GetNextBestOfferParams struct {
 
 // GetRecommendationsParams defines parameters for GetRecommendations.
 type GetRecommendationsParams struct {
-	// ContextProduct The product being looked at, to bias the list towards it.
+	// ContextProduct The product being looked at, to bias the list towards it. An id the store does not know is ignored, as in `context_products` (a product page for a product with no events yet still gets the customer's list).
 	ContextProduct *ID `form:"context_product,omitempty" json:"context_product,omitempty"`
 
 	// ExcludeSeen Leave out products the customer interacted with.

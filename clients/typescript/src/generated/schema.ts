@@ -3036,7 +3036,7 @@ export interface operations {
     getRecommendations: {
         parameters: {
             query?: {
-                /** @description The product being looked at, to bias the list towards it. */
+                /** @description The product being looked at, to bias the list towards it. An id the store does not know is ignored, as in `context_products` (a product page for a product with no events yet still gets the customer's list). */
                 context_product?: components["schemas"]["ID"];
                 /** @description Leave out products the customer interacted with. */
                 exclude_seen?: boolean;
