@@ -3026,7 +3026,7 @@ type ClientInterface interface {
 
 	// PatchProductWithBody Change some fields of a product
 	//
-	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3035,7 +3035,7 @@ type ClientInterface interface {
 
 	// PatchProduct Change some fields of a product
 	//
-	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4101,7 +4101,7 @@ func (c *RawClient) GetProduct(ctx context.Context, id ProductIDPath, reqEditors
 
 // PatchProductWithBody Change some fields of a product
 //
-// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4120,7 +4120,7 @@ func (c *RawClient) PatchProductWithBody(ctx context.Context, id ProductIDPath, 
 
 // PatchProduct Change some fields of a product
 //
-// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8640,7 +8640,7 @@ type ClientWithResponsesInterface interface {
 
 	// PatchProductWithBodyWithResponse Change some fields of a product
 	//
-	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8649,7 +8649,7 @@ type ClientWithResponsesInterface interface {
 
 	// PatchProductWithResponse Change some fields of a product
 	//
-	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -17214,7 +17214,7 @@ func (c *ClientWithResponses) GetProductWithResponse(ctx context.Context, id Pro
 
 // PatchProductWithBodyWithResponse Change some fields of a product
 //
-// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17229,7 +17229,7 @@ func (c *ClientWithResponses) PatchProductWithBodyWithResponse(ctx context.Conte
 
 // PatchProductWithResponse Change some fields of a product
 //
-// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

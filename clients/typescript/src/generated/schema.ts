@@ -142,7 +142,7 @@ export interface paths {
         head?: never;
         /**
          * Change some fields of a product
-         * @description Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+         * @description Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
          */
         patch: operations["patchProduct"];
         trace?: never;
