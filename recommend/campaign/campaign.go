@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/affinity-rec/affinity/features/crm"
-	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -191,8 +190,8 @@ func checkRequest(ctx context.Context, d Deps, r *Request) error {
 		}
 	}
 	for i, id := range r.Customers {
-		if err := features.ValidateID("customers", id); err != nil {
-			return &features.FieldError{Field: "customers", Msg: fmt.Sprintf("[%d] %v", i, strings.TrimPrefix(err.Error(), "customers "))}
+		if err := features.ValidateID(fmt.Sprintf("customers[%d]", i), id); err != nil {
+			return err
 		}
 	}
 	if max := d.Engine.Options().MaxLimit; r.What == Recommendations && r.Limit > max {
