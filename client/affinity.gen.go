@@ -1950,7 +1950,7 @@ type GetPopularParams struct {
 	// Segment Popular within this segment.
 	Segment *SegmentName `form:"segment,omitempty" json:"segment,omitempty"`
 
-	// Window Count only events this recent, such as `7d`, `24h` or `30m`.
+	// Window Count only events this recent, such as `7d`, `24h` or `30m`; above 0 and at most `36500d`.
 	Window *string `form:"window,omitempty" json:"window,omitempty"`
 
 	// CustomerId The customer asking, to leave out what they already have and to assign them in experiments.

@@ -3108,7 +3108,7 @@ export interface operations {
             query?: {
                 /** @description Popular within this segment. */
                 segment?: components["schemas"]["SegmentName"];
-                /** @description Count only events this recent, such as `7d`, `24h` or `30m`. */
+                /** @description Count only events this recent, such as `7d`, `24h` or `30m`; above 0 and at most `36500d`. */
                 window?: string;
                 /** @description The customer asking, to leave out what they already have and to assign them in experiments. */
                 customer_id?: components["parameters"]["CustomerIDQuery"];
