@@ -231,7 +231,7 @@ func checkExperiment(ctx context.Context, d Deps, r *Request) error {
 		return err
 	}
 	if d.Experiments == nil {
-		return fmt.Errorf("%w: unknown experiment %q", features.ErrNotFound, r.Experiment)
+		return features.Unknown("experiment", r.Experiment)
 	}
 	_, _, err := d.Experiments.Enrol(ctx, r.Experiment, r.Variant, "")
 	return err
