@@ -798,7 +798,9 @@ type Explain struct {
 	// Rules The merchandising rules that moved it, in the order applied.
 	Rules *[]struct {
 		Action ExplainRulesAction `json:"action"`
-		Rule   SegmentName        `json:"rule"`
+
+		// Rule Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
+		Rule SegmentName `json:"rule"`
 	} `json:"rules,omitempty"`
 
 	// Segments The customer's segments that buy this product more than everyone else.
@@ -820,7 +822,9 @@ type ExportRequest struct {
 	Experiment *ID `json:"experiment,omitempty"`
 
 	// Limit Each customer's list length (0 or absent: the default, 10; next-best-offer: 1, at most 20).
-	Limit   *int         `json:"limit,omitempty"`
+	Limit *int `json:"limit,omitempty"`
+
+	// Segment Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
 	Segment *SegmentName `json:"segment,omitempty"`
 
 	// Variant Forces this variant of the experiment.
@@ -879,7 +883,9 @@ type ListReply struct {
 // MerchRule defines model for MerchRule.
 type MerchRule struct {
 	Action MerchRuleAction `json:"action"`
-	Name   SegmentName     `json:"name"`
+
+	// Name Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
+	Name SegmentName `json:"name"`
 
 	// Position 0 for all but pin.
 	Position int `json:"position"`
@@ -1293,9 +1299,11 @@ type RuleCheckBodyKind string
 
 // Segment defines model for Segment.
 type Segment struct {
-	Members int         `json:"members"`
-	Name    SegmentName `json:"name"`
-	Rule    string      `json:"rule"`
+	Members int `json:"members"`
+
+	// Name Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
+	Name SegmentName `json:"name"`
+	Rule string      `json:"rule"`
 }
 
 // SegmentBody defines model for SegmentBody.
@@ -1322,12 +1330,14 @@ type SegmentMembers struct {
 	Members []SegmentMember `json:"members"`
 
 	// NextCursor Pass as `cursor` for the next page; absent on the last page.
-	NextCursor *string     `json:"next_cursor,omitempty"`
-	Segment    SegmentName `json:"segment"`
-	Total      int         `json:"total"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+
+	// Segment Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
+	Segment SegmentName `json:"segment"`
+	Total   int         `json:"total"`
 }
 
-// SegmentName defines model for SegmentName.
+// SegmentName Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
 type SegmentName = string
 
 // Snapshot defines model for Snapshot.
@@ -1518,7 +1528,7 @@ type AudienceLimit = int
 // AudienceRules defines model for AudienceRules.
 type AudienceRules = string
 
-// AudienceSegment defines model for AudienceSegment.
+// AudienceSegment Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
 type AudienceSegment = SegmentName
 
 // Basis defines model for Basis.
@@ -1590,7 +1600,7 @@ type ProductIDPath = ID
 // Rules defines model for Rules.
 type Rules = string
 
-// SegmentNamePath defines model for SegmentNamePath.
+// SegmentNamePath Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
 type SegmentNamePath = SegmentName
 
 // Tag defines model for Tag.

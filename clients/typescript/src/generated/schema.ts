@@ -918,6 +918,7 @@ export interface components {
     schemas: {
         /** @description 1 to 256 bytes of printable UTF-8. */
         ID: string;
+        /** @description Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments). */
         SegmentName: string;
         /** @description Letters, digits, '_' or '-', starting with a letter or digit; compared in lower case. */
         Channel: string;
@@ -1996,12 +1997,12 @@ export interface components {
          */
         CustomerIDPath: components["schemas"]["ID"];
         /**
-         * @description The offer id.
+         * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
          * @example heart-bundle
          */
         OfferIDPath: components["schemas"]["ID"];
         /**
-         * @description The experiment id.
+         * @description The experiment id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
          * @example related-vs-popular
          */
         ExperimentIDPath: components["schemas"]["ID"];
@@ -4035,7 +4036,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The offer id.
+                 * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example heart-bundle
                  */
                 id: components["parameters"]["OfferIDPath"];
@@ -4104,7 +4105,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The offer id.
+                 * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example heart-bundle
                  */
                 id: components["parameters"]["OfferIDPath"];
@@ -4197,7 +4198,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The offer id.
+                 * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example heart-bundle
                  */
                 id: components["parameters"]["OfferIDPath"];
@@ -4230,7 +4231,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The offer id.
+                 * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example heart-bundle
                  */
                 id: components["parameters"]["OfferIDPath"];
@@ -4296,7 +4297,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The offer id.
+                 * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example heart-bundle
                  */
                 id: components["parameters"]["OfferIDPath"];
@@ -4364,7 +4365,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The offer id.
+                 * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example heart-bundle
                  */
                 id: components["parameters"]["OfferIDPath"];
@@ -4563,7 +4564,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The experiment id.
+                 * @description The experiment id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example related-vs-popular
                  */
                 id: components["parameters"]["ExperimentIDPath"];
@@ -4618,7 +4619,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The experiment id.
+                 * @description The experiment id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example related-vs-popular
                  */
                 id: components["parameters"]["ExperimentIDPath"];
@@ -4699,7 +4700,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The experiment id.
+                 * @description The experiment id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example related-vs-popular
                  */
                 id: components["parameters"]["ExperimentIDPath"];
@@ -4733,7 +4734,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The experiment id.
+                 * @description The experiment id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example related-vs-popular
                  */
                 id: components["parameters"]["ExperimentIDPath"];
@@ -4837,7 +4838,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The experiment id.
+                 * @description The experiment id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example related-vs-popular
                  */
                 id: components["parameters"]["ExperimentIDPath"];
