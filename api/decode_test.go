@@ -59,7 +59,7 @@ func TestDefinitionBodiesAreStrict(t *testing.T) {
 		{prod, `{"attributes":{"x":{"y":1,"y":1}}}`, "attributes.x.y", "duplicate key"},
 		{prod, `{"price":"12"}`, "price", "price must be a number, not a string"},
 		{prod, `{"available":"yes"}`, "available", "must be true or false, not a string"},
-		{prod, `{"tags":["a",1]}`, "tags", "must be a string, not a number"},
+		{prod, `{"tags":["a",1]}`, "tags[1]", "tags[1] must be a string, not a number"},
 		{prod, `{"attributes":"x"}`, "attributes", "must be an object, not a string"},
 		{prod, `[]`, "body", "body must be a JSON object, not an array"},
 		{prod, `"x"`, "body", "not a string"},

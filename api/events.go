@@ -205,9 +205,11 @@ func (t *ingestTally) rejectErr(r features.Rejection, err error) {
 		return
 	}
 	if err != nil {
-		if r.Field != "" {
+		switch {
+		case r.Field != "", errors.Is(err, eventio.ErrBadJSON):
+			// eventio's syntax errors say "malformed JSON at byte N" already.
 			r.Detail = err.Error()
-		} else {
+		default:
 			r.Detail = "malformed JSON: " + err.Error()
 		}
 	}

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/affinity-rec/affinity/features"
 	"github.com/affinity-rec/affinity/features/jsonbody"
 	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/experiment"
@@ -56,6 +58,9 @@ func (s *Server) putExperiment(c *fiber.Ctx) error {
 		return err
 	}
 	e.ID = id
+	if err := s.checkVariantRules(e); err != nil {
+		return err
+	}
 	out, err := x.Put(c.UserContext(), e)
 	if err != nil {
 		return err
@@ -135,4 +140,31 @@ func (b experimentBody) experiment() (experiment.Experiment, error) {
 		e.Variants = append(e.Variants, v)
 	}
 	return e, nil
+}
+
+// checkVariantRules refuses a variant whose rules param names a
+// merchandising rule that does not exist, as rules= on a list does: a typo
+// would otherwise be skipped at serve time and the two arms measure the
+// same thing. The rule is defined first, then the experiment; one deleted
+// later is still skipped when serving. A param of the wrong shape is left
+// to the service's own checks.
+func (s *Server) checkVariantRules(e experiment.Experiment) error {
+	rules := s.deps.Engine.Rules()
+	for i, v := range e.Variants {
+		names, _ := v.Params["rules"].([]any)
+		for j, n := range names {
+			name, ok := n.(string)
+			if !ok {
+				continue
+			}
+			if rules != nil {
+				if _, err := rules.Get(name); !errors.Is(err, features.ErrNotFound) {
+					continue
+				}
+			}
+			field := fmt.Sprintf("variants[%d].params.rules[%d]", i, j)
+			return badRequest(field, fmt.Sprintf("%s names %q, which is not a merchandising rule (PUT /v1/rules/{name} first)", field, name))
+		}
+	}
+	return nil
 }

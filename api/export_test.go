@@ -193,7 +193,7 @@ func TestExportRecommendationsOfASegment(t *testing.T) {
 		{`{"segment":"buyers","customers":["a"]}`, "customers"},
 		{`{"segment":"buyers","what":"everything"}`, "what"},
 		{`{"segment":"buyers","limit":1000}`, "limit"},
-		{`{"customers":["ok",""]}`, "customers"},
+		{`{"customers":["ok",""]}`, "customers[1]"},
 		{`{"segment":"buyers","segmnt":"x"}`, "segmnt"},
 		{`{"segment":"buyers","variant":"b"}`, "variant"},
 		{`{"what":"members","segment":"buyers","experiment":"e"}`, "experiment"},

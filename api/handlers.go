@@ -61,6 +61,9 @@ func (s *Server) patchProduct(c *fiber.Ctx) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
+	if err := refuseNulls(c.Body(), "attributes"); err != nil {
+		return err
+	}
 	p, err := s.deps.Store.PatchProduct(id, features.ProductPatch{
 		Category: b.Category, Brand: b.Brand, Price: b.Price, Tags: b.Tags,
 		Available: b.Available, Recommendable: b.Recommendable, Attributes: b.Attributes,

@@ -108,21 +108,38 @@ func queryFilter(c *fiber.Ctx) (features.Filter, error) {
 	return f, nil
 }
 
-// parseWindow reads a window such as "7d", "12h" or "90m".
+// parseWindow reads a window such as "7d", "12h" or "90m": above 0, at
+// most maxWindowDays. A well-formed window out of range is told so, not
+// told to look like one.
 func parseWindow(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if strings.HasSuffix(s, "d") {
-		n, err := strconv.ParseFloat(strings.TrimSuffix(s, "d"), 64)
-		if err != nil || n <= 0 || n > 36500 {
-			return 0, badRequest("window", "window must look like 7d, 24h or 30m")
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(days, 64)
+		if err != nil || math.IsNaN(n) {
+			return 0, badRequest("window", "window must look like 7d, 24h or 30m, not "+strconv.Quote(s))
 		}
-		return time.Duration(n * 24 * float64(time.Hour)), nil
+		if n <= 0 || n > maxWindowDays {
+			return 0, windowRange(s)
+		}
+		d = time.Duration(n * 24 * float64(time.Hour))
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, badRequest("window", "window must look like 7d, 24h or 30m, not "+strconv.Quote(s))
+		}
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, badRequest("window", "window must look like 7d, 24h or 30m")
+	if d <= 0 || d > maxWindowDays*24*time.Hour {
+		return 0, windowRange(s)
 	}
 	return d, nil
+}
+
+// maxWindowDays bounds a window: 100 years.
+const maxWindowDays = 36500
+
+func windowRange(s string) error {
+	return badRequest("window", "window must be above 0 and at most "+strconv.Itoa(maxWindowDays)+"d, not "+strconv.Quote(s))
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"fmt"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/affinity-rec/affinity/recommend/merch"
@@ -45,6 +47,11 @@ func (s *Server) putMerchRule(c *fiber.Ctx) error {
 	}
 	d := merch.Rule{When: *b.When, Action: *b.Action}
 	if b.Weight != nil {
+		// The stored rule reads a weight of 0 as "not given" (default 1),
+		// so an explicit 0 is refused here, where the two still differ.
+		if *b.Weight == 0 && (d.Action == merch.Boost || d.Action == merch.Bury) {
+			return badRequest("weight", fmt.Sprintf("weight must be a number above 0 and at most %d (leave it out for 1)", merch.MaxWeight))
+		}
 		d.Weight = *b.Weight
 	}
 	if b.Position != nil {

@@ -798,7 +798,9 @@ type Explain struct {
 	// Rules The merchandising rules that moved it, in the order applied.
 	Rules *[]struct {
 		Action ExplainRulesAction `json:"action"`
-		Rule   SegmentName        `json:"rule"`
+
+		// Rule Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
+		Rule SegmentName `json:"rule"`
 	} `json:"rules,omitempty"`
 
 	// Segments The customer's segments that buy this product more than everyone else.
@@ -811,14 +813,18 @@ type ExplainRulesAction string
 // ExportRequest One export: `segment` or `customers` (one of the two).
 type ExportRequest struct {
 	// Channel next-best-offer: only offers shown on this channel.
-	Channel   *string `json:"channel,omitempty"`
-	Customers *[]ID   `json:"customers,omitempty"`
+	Channel *string `json:"channel,omitempty"`
+
+	// Customers The customers to export; an id listed more than once is exported once, at its first place.
+	Customers *[]ID `json:"customers,omitempty"`
 
 	// Experiment 1 to 256 bytes of printable UTF-8.
 	Experiment *ID `json:"experiment,omitempty"`
 
-	// Limit Each customer's list length (0 or absent: the default, 10; next-best-offer: 1).
-	Limit   *int         `json:"limit,omitempty"`
+	// Limit Each customer's list length (0 or absent: the default, 10; next-best-offer: 1, at most 20).
+	Limit *int `json:"limit,omitempty"`
+
+	// Segment Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
 	Segment *SegmentName `json:"segment,omitempty"`
 
 	// Variant Forces this variant of the experiment.
@@ -877,7 +883,9 @@ type ListReply struct {
 // MerchRule defines model for MerchRule.
 type MerchRule struct {
 	Action MerchRuleAction `json:"action"`
-	Name   SegmentName     `json:"name"`
+
+	// Name Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
+	Name SegmentName `json:"name"`
 
 	// Position 0 for all but pin.
 	Position int `json:"position"`
@@ -1291,9 +1299,11 @@ type RuleCheckBodyKind string
 
 // Segment defines model for Segment.
 type Segment struct {
-	Members int         `json:"members"`
-	Name    SegmentName `json:"name"`
-	Rule    string      `json:"rule"`
+	Members int `json:"members"`
+
+	// Name Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
+	Name SegmentName `json:"name"`
+	Rule string      `json:"rule"`
 }
 
 // SegmentBody defines model for SegmentBody.
@@ -1320,12 +1330,14 @@ type SegmentMembers struct {
 	Members []SegmentMember `json:"members"`
 
 	// NextCursor Pass as `cursor` for the next page; absent on the last page.
-	NextCursor *string     `json:"next_cursor,omitempty"`
-	Segment    SegmentName `json:"segment"`
-	Total      int         `json:"total"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+
+	// Segment Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
+	Segment SegmentName `json:"segment"`
+	Total   int         `json:"total"`
 }
 
-// SegmentName defines model for SegmentName.
+// SegmentName Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
 type SegmentName = string
 
 // Snapshot defines model for Snapshot.
@@ -1516,7 +1528,7 @@ type AudienceLimit = int
 // AudienceRules defines model for AudienceRules.
 type AudienceRules = string
 
-// AudienceSegment defines model for AudienceSegment.
+// AudienceSegment Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
 type AudienceSegment = SegmentName
 
 // Basis defines model for Basis.
@@ -1588,7 +1600,7 @@ type ProductIDPath = ID
 // Rules defines model for Rules.
 type Rules = string
 
-// SegmentNamePath defines model for SegmentNamePath.
+// SegmentNamePath Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments).
 type SegmentNamePath = SegmentName
 
 // Tag defines model for Tag.
@@ -1829,7 +1841,7 @@ type GetNextBestOfferParams struct {
 
 // GetRecommendationsParams defines parameters for GetRecommendations.
 type GetRecommendationsParams struct {
-	// ContextProduct The product being looked at, to bias the list towards it.
+	// ContextProduct The product being looked at, to bias the list towards it. An id the store does not know is ignored, as in `context_products` (a product page for a product with no events yet still gets the customer's list).
 	ContextProduct *ID `form:"context_product,omitempty" json:"context_product,omitempty"`
 
 	// ExcludeSeen Leave out products the customer interacted with.
@@ -1948,7 +1960,7 @@ type GetPopularParams struct {
 	// Segment Popular within this segment.
 	Segment *SegmentName `form:"segment,omitempty" json:"segment,omitempty"`
 
-	// Window Count only events this recent, such as `7d`, `24h` or `30m`.
+	// Window Count only events this recent, such as `7d`, `24h` or `30m`; above 0 and at most `36500d`.
 	Window *string `form:"window,omitempty" json:"window,omitempty"`
 
 	// CustomerId The customer asking, to leave out what they already have and to assign them in experiments.
@@ -3026,7 +3038,7 @@ type ClientInterface interface {
 
 	// PatchProductWithBody Change some fields of a product
 	//
-	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3035,7 +3047,7 @@ type ClientInterface interface {
 
 	// PatchProduct Change some fields of a product
 	//
-	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4103,7 +4115,7 @@ func (c *RawClient) GetProduct(ctx context.Context, id ProductIDPath, reqEditors
 
 // PatchProductWithBody Change some fields of a product
 //
-// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4122,7 +4134,7 @@ func (c *RawClient) PatchProductWithBody(ctx context.Context, id ProductIDPath, 
 
 // PatchProduct Change some fields of a product
 //
-// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8644,7 +8656,7 @@ type ClientWithResponsesInterface interface {
 
 	// PatchProductWithBodyWithResponse Change some fields of a product
 	//
-	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8653,7 +8665,7 @@ type ClientWithResponsesInterface interface {
 
 	// PatchProductWithResponse Change some fields of a product
 	//
-	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+	// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -17220,7 +17232,7 @@ func (c *ClientWithResponses) GetProductWithResponse(ctx context.Context, id Pro
 
 // PatchProductWithBodyWithResponse Change some fields of a product
 //
-// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17235,7 +17247,7 @@ func (c *ClientWithResponses) PatchProductWithBodyWithResponse(ctx context.Conte
 
 // PatchProductWithResponse Change some fields of a product
 //
-// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+// Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -50,6 +50,19 @@ type Customer struct {
 	Attributes map[string]any `json:"attributes"`
 }
 
+// ValidateName is ValidateID for the id of something a client defines
+// under a URL path (a segment, a rule, an offer, an experiment): it also
+// refuses "." and "..", which every HTTP client and URL library resolves
+// as dot segments, so such a resource could be written (curl --path-as-is)
+// but never read, changed or deleted again by a normal client. Ids that
+// arrive in data (customers, products) keep ValidateID's wider set.
+func ValidateName(field, s string) error {
+	if s == "." || s == ".." {
+		return &FieldError{Field: field, Msg: fmt.Sprintf("may not be %q: URL paths resolve it as a dot segment", s)}
+	}
+	return ValidateID(field, s)
+}
+
 // ValidateID reports whether s is an acceptable external id: 1 to MaxIDLen
 // bytes of printable UTF-8. The returned error names field.
 func ValidateID(field, s string) error {

@@ -133,7 +133,7 @@ type Audience struct {
 func (e *Engine) ProductAudience(ctx context.Context, r AudienceRequest) (Audience, error) {
 	p, ok := e.src.ProductID(r.ProductID)
 	if !ok {
-		return Audience{}, fmt.Errorf("%w: %q", ErrUnknownProduct, r.ProductID)
+		return Audience{}, fmt.Errorf("%w %q", ErrUnknownProduct, r.ProductID)
 	}
 	q := AudienceQuery{Targets: []uint32{p}, Limit: r.Limit, Segment: r.Segment, Rules: r.Rules}
 	if r.ExcludeBuyers {

@@ -108,9 +108,9 @@ func CheckVariantParams(params map[string]any) (field, msg string) {
 
 // checkRulesParam checks a variant's "rules": merchandising rule names
 // (recommend/merch) the variant's lists apply, so a rule's effect can be
-// measured against an arm without it. Names are checked for shape only: a
-// rule may be defined after the experiment, and one deleted meanwhile is
-// skipped when serving.
+// measured against an arm without it. Names are checked for shape here;
+// that each exists when the experiment is put is the API's check (it has
+// the rules), and one deleted later is skipped when serving.
 func checkRulesParam(v any) string {
 	names, ok := paramStrings(v)
 	if !ok || len(names) == 0 || len(names) > MaxMerchIDs {

@@ -2,7 +2,6 @@ package recommend
 
 import (
 	"context"
-	"fmt"
 	"github.com/affinity-rec/affinity/features/similarity"
 	"math"
 	"slices"
@@ -54,8 +53,8 @@ type personalQuery struct {
 	known    bool
 	hist     []features.Interaction
 	distinct int // thinCount(hist)
-	// ctx are the context products: context_product and the known ones of
-	// context_products (a cart: products it has not seen are left out).
+	// ctx are the known ones of context_product and context_products
+	// (products the store has not seen are left out).
 	ctx []uint32
 }
 
@@ -66,11 +65,10 @@ func (e *Engine) personalQuery(r Request, k int) (personalQuery, error) {
 	if q.known {
 		q.hist = e.src.HistoryView(q.cust)
 	}
-	if r.ContextProduct != "" {
-		p, ok := e.src.ProductID(r.ContextProduct)
-		if !ok {
-			return q, fmt.Errorf("%w: context_product %q", ErrUnknownProduct, r.ContextProduct)
-		}
+	// An unknown context product is left out, as in context_products: a
+	// product page for a product with no events yet (or not yet synced)
+	// still gets the customer's list rather than a 404.
+	if p, ok := e.src.ProductID(r.ContextProduct); ok && r.ContextProduct != "" {
 		q.ctx = append(q.ctx, p)
 	}
 	for _, id := range r.Merch.ContextProducts {

@@ -32,7 +32,7 @@ func relatedAlgo(s features.Similarity) string {
 func (e *Engine) Related(ctx context.Context, r Request) (List, error) {
 	p, ok := e.src.ProductID(r.ProductID)
 	if !ok {
-		return List{}, fmt.Errorf("%w: %q", ErrUnknownProduct, r.ProductID)
+		return List{}, fmt.Errorf("%w %q", ErrUnknownProduct, r.ProductID)
 	}
 	if l, ok, err := e.variantList(ctx, r, "related"); ok {
 		return l, err

@@ -104,13 +104,16 @@ func (ss *segmentSet) without(name string) *segmentSet {
 
 // ValidateSegmentName checks a segment name: 1 to 64 letters, digits, '_',
 // '-' or '.', so that it reads well in a URL and inside a rule
-// (`"at_risk" in segments`).
+// (`"at_risk" in segments`); not "." or ".." (features.ValidateName).
 func ValidateSegmentName(name string) error {
 	if name == "" {
 		return &features.FieldError{Field: "name", Msg: "is required"}
 	}
 	if len(name) > 64 {
 		return &features.FieldError{Field: "name", Msg: "is longer than 64 bytes"}
+	}
+	if name == "." || name == ".." {
+		return features.ValidateName("name", name)
 	}
 	for _, r := range name {
 		if !(r == '_' || r == '-' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {

@@ -182,6 +182,8 @@ type frame struct {
 	object bool
 	typ    reflect.Type    // what it decodes into, nil when not checked
 	ctyp   reflect.Type    // of an object's current key's value
+	ltyp   reflect.Type    // the same, scalars included (leafType)
+	free   bool            // decodes into any: every value inside too
 	path   string          // of the array or object itself
 	keys   map[string]bool // of an object so far
 	cur    string          // path of an object's current key
@@ -225,6 +227,10 @@ func scan(b []byte, t reflect.Type, prefix, whole string) error {
 				}
 			}
 			fr.ctyp = childType(fr.typ, key)
+			fr.ltyp = leafType(fr.typ, key)
+			if fr.free {
+				fr.ltyp = anyType
+			}
 			continue
 		}
 		switch tok {
@@ -249,16 +255,22 @@ func scan(b []byte, t reflect.Type, prefix, whole string) error {
 			continue
 		}
 		path := fr.valuePath()
-		typ := fr.ctyp
+		typ, ltyp := fr.ctyp, fr.ltyp
 		if !fr.object {
-			typ = childType(fr.typ, "")
+			typ, ltyp = childType(fr.typ, ""), leafType(fr.typ, "")
+			if fr.free {
+				ltyp = anyType
+			}
+		}
+		if err := checkValue(tok, ltyp, path); err != nil {
+			return err
 		}
 		fr.n++
 		if tok == json.Delim('{') || tok == json.Delim('[') {
 			if len(stack) >= MaxDepth {
 				return &features.FieldError{Field: path, Msg: "nests arrays and objects deeper than " + strconv.Itoa(MaxDepth) + " levels"}
 			}
-			next := frame{object: tok == json.Delim('{'), typ: typ, path: path}
+			next := frame{object: tok == json.Delim('{'), typ: typ, path: path, free: ltyp == anyType}
 			if next.object {
 				next.keys = map[string]bool{}
 			}
@@ -279,10 +291,13 @@ func syntaxError(err error, whole string) error {
 	return &features.FieldError{Field: whole, Msg: "is not valid JSON"}
 }
 
-// tokenName is a top-level token other than an object.
+// tokenName is a token in JSON's terms.
 func tokenName(tok json.Token) string {
 	switch tok.(type) {
 	case json.Delim:
+		if tok == json.Delim('{') {
+			return "an object"
+		}
 		return "an array"
 	case string:
 		return "a string"

@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/affinity-rec/affinity/features/crm"
-	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -139,6 +138,7 @@ func Prepare(ctx context.Context, d Deps, r Request) (*Job, error) {
 	if err := checkRequest(ctx, d, &r); err != nil {
 		return nil, err
 	}
+	r.Customers = uniqueIDs(r.Customers)
 	j := &Job{d: d, r: r}
 	if r.Segment != "" {
 		if j.seg, err = d.Profiles.SegmentMembers(r.Segment); err != nil {
@@ -155,6 +155,21 @@ func Prepare(ctx context.Context, d Deps, r Request) (*Job, error) {
 		j.total = min(j.total, r.Max)
 	}
 	return j, nil
+}
+
+// uniqueIDs is ids with repeats left out, in the order of their first
+// place: a customer listed twice would otherwise get two lines, and for
+// next-best-offer two offers, each taking a showing from its budget.
+func uniqueIDs(ids []string) []string {
+	seen := make(map[string]struct{}, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if _, dup := seen[id]; !dup {
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // checkRequest validates r's fields against d's services.
@@ -175,16 +190,21 @@ func checkRequest(ctx context.Context, d Deps, r *Request) error {
 		}
 	}
 	for i, id := range r.Customers {
-		if err := features.ValidateID("customers", id); err != nil {
-			return &features.FieldError{Field: "customers", Msg: fmt.Sprintf("[%d] %v", i, strings.TrimPrefix(err.Error(), "customers "))}
+		if err := features.ValidateID(fmt.Sprintf("customers[%d]", i), id); err != nil {
+			return err
 		}
 	}
-	if max := d.Engine.Options().MaxLimit; r.What != Members && r.Limit > max {
+	if max := d.Engine.Options().MaxLimit; r.What == Recommendations && r.Limit > max {
 		return &features.FieldError{Field: "limit", Msg: fmt.Sprintf("must be between 1 and %d", max)}
 	}
 	if r.What == NextBestOffer {
 		if d.Offers == nil {
 			return fmt.Errorf("%w: next-best-offer needs the offer service", features.ErrInvalid)
+		}
+		// The bound of GET .../next-best-offer?limit=, so that a line
+		// never holds more than the one-customer endpoint answers.
+		if max := d.Offers.Options().MaxLimit; r.Limit > max {
+			return &features.FieldError{Field: "limit", Msg: fmt.Sprintf("must be between 1 and %d for next-best-offer", max)}
 		}
 		if r.Channel != "" {
 			if _, err := offer.NormalizeChannel("channel", r.Channel); err != nil {
@@ -211,7 +231,7 @@ func checkExperiment(ctx context.Context, d Deps, r *Request) error {
 		return err
 	}
 	if d.Experiments == nil {
-		return fmt.Errorf("%w: unknown experiment %q", features.ErrNotFound, r.Experiment)
+		return features.Unknown("experiment", r.Experiment)
 	}
 	_, _, err := d.Experiments.Enrol(ctx, r.Experiment, r.Variant, "")
 	return err

@@ -124,7 +124,7 @@ func TestPrepareRefuses(t *testing.T) {
 		{Request{Segment: "all", Customers: []string{"c1"}}, "customers"},
 		{Request{Segment: "all", What: "all"}, "what"},
 		{Request{Segment: "all", Limit: 101}, "limit"},
-		{Request{Customers: []string{"c1", ""}}, "customers"},
+		{Request{Customers: []string{"c1", ""}}, "customers[1]"},
 		{Request{Segment: "all", Variant: "b"}, "variant"},
 	} {
 		var fe *features.FieldError

@@ -84,7 +84,7 @@ func (e *Experiment) normalise() {
 // validate reports the first problem as a *features.FieldError naming the
 // field (variants[1].weight), so the API can answer 400 with it.
 func (e *Experiment) validate(params Params) error {
-	if err := features.ValidateID("id", e.ID); err != nil {
+	if err := features.ValidateName("id", e.ID); err != nil {
 		return err
 	}
 	switch e.Status {

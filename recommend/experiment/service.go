@@ -215,7 +215,7 @@ func (x *Service) publish(id string, c *compiled) {
 func (x *Service) lookup(id string) *compiled { return (*x.exps.Load())[id] }
 
 func unknownExperiment(id string) error {
-	return fmt.Errorf("%w: unknown experiment %q", features.ErrNotFound, id)
+	return features.Unknown("experiment", id)
 }
 
 // Get returns experiment id's definition, or an error wrapping

@@ -2,6 +2,7 @@ package merch
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/affinity-rec/affinity/features/crm"
 	"sync"
@@ -81,8 +82,13 @@ func (s *Rules) Get(name string) (Rule, error) {
 	return d, nil
 }
 
+// notFound words a missing rule as every 404 is worded (unknown rule
+// "x"); other errors of the record set pass as they are.
 func notFound(name string, err error) error {
-	return fmt.Errorf("unknown rule %q: %w", name, err)
+	if errors.Is(err, features.ErrNotFound) {
+		return features.Unknown("rule", name)
+	}
+	return err
 }
 
 // Delete removes rule name.

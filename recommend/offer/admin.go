@@ -18,7 +18,7 @@ import (
 // rule that does not compile or is over the cost bounds of
 // crm.Service.CheckRuleCost), ErrTooManyOffers.
 func (s *Service) Put(id string, o Offer) (View, error) {
-	if err := features.ValidateID("offer_id", id); err != nil {
+	if err := features.ValidateName("offer_id", id); err != nil {
 		return View{}, err
 	}
 	if err := Validate(&o); err != nil {

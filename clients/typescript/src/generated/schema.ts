@@ -145,7 +145,7 @@ export interface paths {
         head?: never;
         /**
          * Change some fields of a product
-         * @description Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
+         * @description Changes only the fields the body gives; the others keep their values. `attributes` merge key by key: a key with a value sets it, a key with JSON null removes it, keys not named stay. `tags`, when given, replace the tags. Unknown fields, and null for any field but an attribute, are a 400 naming the field. PATCH never creates: a product the store has never seen (no record, no events) is 404; use PUT to create.
          */
         patch: operations["patchProduct"];
         trace?: never;
@@ -921,6 +921,7 @@ export interface components {
     schemas: {
         /** @description 1 to 256 bytes of printable UTF-8. */
         ID: string;
+        /** @description Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments). */
         SegmentName: string;
         /** @description Letters, digits, '_' or '-', starting with a letter or digit; compared in lower case. */
         Channel: string;
@@ -1110,8 +1111,9 @@ export interface components {
              */
             what?: "recommendations" | "next-best-offer" | "members";
             segment?: components["schemas"]["SegmentName"];
+            /** @description The customers to export; an id listed more than once is exported once, at its first place. */
             customers?: components["schemas"]["ID"][];
-            /** @description Each customer's list length (0 or absent: the default, 10; next-best-offer: 1). */
+            /** @description Each customer's list length (0 or absent: the default, 10; next-best-offer: 1, at most 20). */
             limit?: number;
             /** @description next-best-offer: only offers shown on this channel. */
             channel?: string;
@@ -1998,12 +2000,12 @@ export interface components {
          */
         CustomerIDPath: components["schemas"]["ID"];
         /**
-         * @description The offer id.
+         * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
          * @example heart-bundle
          */
         OfferIDPath: components["schemas"]["ID"];
         /**
-         * @description The experiment id.
+         * @description The experiment id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
          * @example related-vs-popular
          */
         ExperimentIDPath: components["schemas"]["ID"];
@@ -3038,7 +3040,7 @@ export interface operations {
     getRecommendations: {
         parameters: {
             query?: {
-                /** @description The product being looked at, to bias the list towards it. */
+                /** @description The product being looked at, to bias the list towards it. An id the store does not know is ignored, as in `context_products` (a product page for a product with no events yet still gets the customer's list). */
                 context_product?: components["schemas"]["ID"];
                 /** @description Leave out products the customer interacted with. */
                 exclude_seen?: boolean;
@@ -3110,7 +3112,7 @@ export interface operations {
             query?: {
                 /** @description Popular within this segment. */
                 segment?: components["schemas"]["SegmentName"];
-                /** @description Count only events this recent, such as `7d`, `24h` or `30m`. */
+                /** @description Count only events this recent, such as `7d`, `24h` or `30m`; above 0 and at most `36500d`. */
                 window?: string;
                 /** @description The customer asking, to leave out what they already have and to assign them in experiments. */
                 customer_id?: components["parameters"]["CustomerIDQuery"];
@@ -4037,7 +4039,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The offer id.
+                 * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example heart-bundle
                  */
                 id: components["parameters"]["OfferIDPath"];
@@ -4106,7 +4108,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The offer id.
+                 * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example heart-bundle
                  */
                 id: components["parameters"]["OfferIDPath"];
@@ -4199,7 +4201,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The offer id.
+                 * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example heart-bundle
                  */
                 id: components["parameters"]["OfferIDPath"];
@@ -4232,7 +4234,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The offer id.
+                 * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example heart-bundle
                  */
                 id: components["parameters"]["OfferIDPath"];
@@ -4298,7 +4300,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The offer id.
+                 * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example heart-bundle
                  */
                 id: components["parameters"]["OfferIDPath"];
@@ -4366,7 +4368,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The offer id.
+                 * @description The offer id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example heart-bundle
                  */
                 id: components["parameters"]["OfferIDPath"];
@@ -4565,7 +4567,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The experiment id.
+                 * @description The experiment id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example related-vs-popular
                  */
                 id: components["parameters"]["ExperimentIDPath"];
@@ -4620,7 +4622,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The experiment id.
+                 * @description The experiment id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example related-vs-popular
                  */
                 id: components["parameters"]["ExperimentIDPath"];
@@ -4701,7 +4703,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The experiment id.
+                 * @description The experiment id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example related-vs-popular
                  */
                 id: components["parameters"]["ExperimentIDPath"];
@@ -4735,7 +4737,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The experiment id.
+                 * @description The experiment id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example related-vs-popular
                  */
                 id: components["parameters"]["ExperimentIDPath"];
@@ -4839,7 +4841,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The experiment id.
+                 * @description The experiment id; PUT refuses "." and ".." (URL clients resolve them as dot segments).
                  * @example related-vs-popular
                  */
                 id: components["parameters"]["ExperimentIDPath"];
