@@ -41,6 +41,17 @@ func (c Class) String() string {
 	return fmt.Sprintf("class(%d)", c)
 }
 
+// UnmarshalText reads a class by name (ParseClass), so that a checker of
+// JSON values (jsonbody) takes a class for the string it is written as.
+func (c *Class) UnmarshalText(b []byte) error {
+	v, err := ParseClass(string(b))
+	if err != nil {
+		return err
+	}
+	*c = v
+	return nil
+}
+
 // ParseClass reads "viewed", "carted", "bought", "disliked" or "returned".
 func ParseClass(s string) (Class, error) {
 	switch s {
