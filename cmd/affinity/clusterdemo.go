@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/affinity-rec/affinity/cluster/natstest"
 	"github.com/affinity-rec/affinity/cluster/node"
@@ -30,70 +33,157 @@ func runClusterDemo(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	nc, err := natstest.Start(3, natstest.Options{Dir: filepath.Join(*dir, "nats")})
+	err := clusterDemo(ctx, *dir, *demo, *config, *base, stdout, stderr)
+	if ctx.Err() != nil {
+		// Ctrl-C: a requested stop is not an error, whichever step of
+		// the start it interrupted (and so failed with "context canceled").
+		return nil
+	}
+	return err
+}
+
+func clusterDemo(ctx context.Context, dir, demo, config string, base int, stdout, stderr io.Writer) error {
+	nc, err := natstest.Start(3, natstest.Options{Dir: filepath.Join(dir, "nats")})
 	if err != nil {
 		return err
 	}
 	defer nc.Shutdown()
 	fmt.Fprintf(stdout, "NATS JetStream cluster (3 servers): %s\n", nc.URLs())
-	if *demo != "" {
-		if err := loadThroughStream(ctx, filepath.Join(*dir, "node1"), nc.URLs(), *demo, stdout); err != nil {
+	var head uint64
+	if demo != "" {
+		if head, err = loadThroughStream(ctx, filepath.Join(dir, "node1"), nc.URLs(), demo, stdout); err != nil {
 			return err
 		}
 	}
+	return runDemoNodes(ctx, dir, nc.URLs(), config, base, head, stdout, stderr)
+}
+
+// runDemoNodes runs the three nodes until ctx ends or one fails (which
+// stops the others), and prints their URLs once every one answers /readyz
+// ready and has applied the stream up to head (the demo data): a URL
+// printed before that refuses connections, and a node within max_lag is
+// ready before it holds the demo data.
+func runDemoNodes(ctx context.Context, dir, urls, config string, base int, head uint64, stdout, stderr io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	errc := make(chan error, 3)
-	for i := range 3 {
-		addr := fmt.Sprintf("127.0.0.1:%d", *base+i)
-		a := []string{"--addr", addr, "--data", filepath.Join(*dir, fmt.Sprintf("node%d", i+1)), "--nats", nc.URLs()}
-		if *config != "" {
-			a = append(a, "--config", *config)
+	addrs := make([]string, 3)
+	for i := range addrs {
+		addrs[i] = fmt.Sprintf("127.0.0.1:%d", base+i)
+		a := []string{"--addr", addrs[i], "--data", filepath.Join(dir, fmt.Sprintf("node%d", i+1)), "--nats", urls}
+		if config != "" {
+			a = append(a, "--config", config)
 		}
 		go func() { errc <- runServe(ctx, a, io.Discard, stderr) }()
-		fmt.Fprintf(stdout, "node %d: http://%s\n", i+1, addr)
 	}
-	printClusterCurls(stdout, *base)
-	for range 3 {
-		if err := <-errc; err != nil {
-			return err
+	fmt.Fprintf(stdout, "starting 3 nodes on %s-%d (each replays the stream first)\n", addrs[0], base+2)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var first error
+	printed := false
+	for running := 3; running > 0; {
+		select {
+		case err := <-errc:
+			running--
+			if err != nil && first == nil {
+				first = err
+				cancel()
+			}
+		case <-tick.C:
+			if !printed && ctx.Err() == nil && allReady(ctx, addrs, head) {
+				printed = true
+				tick.Stop()
+				for i, a := range addrs {
+					fmt.Fprintf(stdout, "node %d: http://%s (ready)\n", i+1, a)
+				}
+				printClusterCurls(stdout, base)
+			}
 		}
 	}
-	return nil
+	return first
+}
+
+// allReady reports whether every node answers /readyz with 200 and has
+// applied stream sequence head (its /metrics say so: asking a read with
+// X-Affinity-Min-Seq would log an error for every poll while it replays).
+func allReady(ctx context.Context, addrs []string, head uint64) bool {
+	c := http.Client{Timeout: time.Second}
+	for _, a := range addrs {
+		if _, ok := getOK(ctx, c, "http://"+a+"/readyz"); !ok {
+			return false
+		}
+		if metrics, ok := getOK(ctx, c, "http://"+a+"/metrics"); !ok || appliedSeq(metrics) < head {
+			return false
+		}
+	}
+	return true
+}
+
+// getOK is url's body, and whether it answered 200.
+func getOK(ctx context.Context, c http.Client, url string) ([]byte, bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, false
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return body, err == nil && resp.StatusCode == http.StatusOK
+}
+
+// appliedSeq is affinity_cluster_applied_seq from a /metrics body (0 when
+// absent).
+func appliedSeq(metrics []byte) uint64 {
+	for _, l := range strings.Split(string(metrics), "\n") {
+		if v, ok := strings.CutPrefix(l, "affinity_cluster_applied_seq "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err == nil {
+				return uint64(f)
+			}
+		}
+	}
+	return 0
 }
 
 // loadThroughStream imports the demo file into node 1's store in cluster
 // mode, so the events are published to the stream (and applied by every
-// node), once: a stream that already has messages is left as it is.
-func loadThroughStream(ctx context.Context, dir, urls, demo string, stdout io.Writer) error {
+// node), once: a stream that already has messages is left as it is. It
+// returns the stream's last sequence.
+func loadThroughStream(ctx context.Context, dir, urls, demo string, stdout io.Writer) (uint64, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	o := features.DefaultOptions(dir)
 	o.Logger = log
 	store, err := features.Open(o)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer store.Close()
 	n, err := node.Start(ctx, store, node.Config{URLs: urls, Name: "affinity-demo-loader", Log: log})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer n.Close()
 	head, _, err := n.Stream().LastSeq(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if head > 0 || store.Stats().Events > 0 {
 		fmt.Fprintln(stdout, "the stream already has data: not loading the demo again")
-		return nil
+		return head, nil
 	}
 	if _, err := os.Stat(demo); err != nil {
-		return err
+		return 0, err
 	}
 	sum, err := importFiles(ctx, store, "online-retail", []string{demo}, io.Discard)
 	if err != nil {
-		return fmt.Errorf("cannot load demo data: %w", err)
+		return 0, fmt.Errorf("cannot load demo data: %w", err)
 	}
 	fmt.Fprintf(stdout, "published %d demo events to the stream (every node applies them)\n", sum.Accepted)
-	return nil
+	head, _, err = n.Stream().LastSeq(ctx)
+	return head, err
 }
 
 func printClusterCurls(w io.Writer, base int) {
