@@ -34,6 +34,9 @@ func TestBucketsOpenedByThreeNodesAtOnce(t *testing.T) {
 			if _, err := OpenClaims(ctx, s); err != nil {
 				t.Errorf("node %d: %v", i, err)
 			}
+			if _, err := OpenSnapshots(ctx, s, 0); err != nil {
+				t.Errorf("node %d: %v", i, err)
+			}
 		}()
 	}
 	wg.Wait()

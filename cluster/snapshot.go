@@ -32,12 +32,19 @@ func OpenSnapshots(ctx context.Context, s *Stream, keep int) (*Snapshots, error)
 	if keep <= 0 {
 		keep = 2
 	}
-	os, err := s.JS.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	cfg := jetstream.ObjectStoreConfig{
 		Bucket:      s.Name + "_snapshots",
 		Description: "state snapshots of stream " + s.Name + ", named by the sequence they include",
 		Replicas:    s.Replicas,
 		Storage:     jetstream.FileStorage,
-	})
+	}
+	// Create first, as openBucket does and for its reason: create-or-update
+	// asks for an update first, and nodes starting together on a new
+	// cluster then wait out their deadlines.
+	os, err := s.JS.CreateObjectStore(ctx, cfg)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		os, err = s.JS.UpdateObjectStore(ctx, cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cluster: snapshot bucket: %w", err)
 	}
