@@ -8,10 +8,11 @@ import (
 )
 
 // EraseCustomer removes customer ext everywhere: record, id mapping, every
-// event in the log, the in-memory history and bitmaps; it then rewrites the
-// snapshot so no copy of their history remains, and tells the hooks (which
-// erase segment, offer and experiment state). Neighbour lists are recomputed
-// without them on the next refresh.
+// event in the log, the in-memory history and bitmaps, and tells the hooks
+// (which erase segment, offer and experiment state). It returns once that
+// is done; the snapshot rewrite and the model rebuild without them follow
+// in the background, one for every erasure that came meanwhile
+// (erase_followup.go).
 func (s *Store) EraseCustomer(ext string) error {
 	if s.ops != nil {
 		return s.eraseViaLog(ext)
@@ -23,11 +24,14 @@ func (s *Store) EraseCustomer(ext string) error {
 	if err := s.do(func() error { return s.eraseLocked(id, ext) }); err != nil {
 		return err
 	}
-	return s.afterErase()
+	s.followUpErasure()
+	return nil
 }
 
 // afterErase rebuilds the model without the erased customer and rewrites
-// the snapshot, so no copy of their history remains.
+// the snapshot, before the erasure answers. Cluster mode only (an erasure
+// op applied, clusterops.go): with stream ticks every node rebuilds at
+// that point of the stream, so that all build the same model.
 func (s *Store) afterErase() error {
 	s.Refresh()
 	if !s.opts.InMemory {
