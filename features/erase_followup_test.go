@@ -3,6 +3,7 @@ package features
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -205,4 +206,76 @@ func TestStatsCountLiveCustomers(t *testing.T) {
 	s.Close()
 	s = openTestStore(t, dir, nil)
 	want(3, "after a restart")
+}
+
+// Erasures queued while the writer is busy are done in one batch: one read
+// of the log for all of them. Each is gone, the same customer asked twice
+// is erased once (both succeed), and a full replay of the log, erase
+// records included, keeps them gone.
+func TestQueuedErasuresShareOneLogRead(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir, nil)
+	const n = 6
+	var evs []Event
+	for i := range n {
+		evs = append(evs, ev(fmt.Sprint("gone-", i), "p1", "purchase"), ev("stays", fmt.Sprint("p", i), "purchase"))
+	}
+	if _, err := s.Ingest(context.Background(), evs, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]uint32, n)
+	for i := range ids {
+		ids[i], _ = s.CustomerID(fmt.Sprint("gone-", i))
+	}
+	seq := s.seq.Load()
+	busy, release := make(chan struct{}), make(chan struct{})
+	go s.do(func() error { close(busy); <-release; return nil })
+	<-busy
+	var wg sync.WaitGroup
+	errs := make([]error, n+1)
+	for i := range n + 1 {
+		wg.Go(func() { errs[i] = s.EraseCustomer(fmt.Sprint("gone-", min(i, n-1))) })
+	}
+	for {
+		s.eraseQ.mu.Lock()
+		queued := len(s.eraseQ.pending)
+		s.eraseQ.mu.Unlock()
+		if queued == n+1 {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("erasure %d: %v", i, err)
+		}
+	}
+	if b := s.eraseQ.batches.Load(); b != 1 {
+		t.Fatalf("%d erasures queued together were done in %d batches, want 1", n+1, b)
+	}
+	if got := s.seq.Load(); got != seq+n {
+		t.Fatalf("the log is at %d after %d erasures from %d, want one erase record each", got, n, seq)
+	}
+	for i, c := range ids {
+		checkErasedFromMemory(t, s, fmt.Sprint("gone-", i), c, "answered")
+	}
+	st, _ := s.CustomerID("stays")
+	if h := s.HistoryView(st); len(h) != n {
+		t.Fatalf("%q has %d events, want %d", "stays", len(h), n)
+	}
+	if !s.settleErasures() {
+		t.Fatal("the store stopped")
+	}
+	s.idx = newIndex()
+	if _, err := s.replay(0, false); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range ids {
+		checkErasedFromMemory(t, s, fmt.Sprint("gone-", i), c, "full replay")
+	}
+	if h := s.HistoryView(st); len(h) != n {
+		t.Fatalf("full replay: %q has %d events, want %d", "stays", len(h), n)
+	}
 }
