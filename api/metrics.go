@@ -61,7 +61,7 @@ func newMetrics(st *features.Store, cs *crm.Service) *metrics {
 				func() float64 { return f(st.Stats()) }))
 		}
 		gauge("affinity_store_events", "Events in the in-memory index.", func(s features.Stats) float64 { return float64(s.Events) })
-		gauge("affinity_store_customers", "Customer ids assigned.", func(s features.Stats) float64 { return float64(s.Customers) })
+		gauge("affinity_store_customers", "Live customers (erased and merged-away ids excluded).", func(s features.Stats) float64 { return float64(s.Customers) })
 		gauge("affinity_store_products", "Product ids assigned.", func(s features.Stats) float64 { return float64(s.Products) })
 		gauge("affinity_store_lsm_bytes", "Badger LSM size.", func(s features.Stats) float64 { return float64(s.LSMBytes) })
 		gauge("affinity_store_vlog_bytes", "Badger value log size.", func(s features.Stats) float64 { return float64(s.VLogBytes) })

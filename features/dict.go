@@ -35,6 +35,14 @@ func (d *dict) len() int {
 	return len(d.ext)
 }
 
+// live returns how many ids map to an external id: those assigned, less
+// those forgotten (erased, merged away).
+func (d *dict) live() int {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return len(d.ids)
+}
+
 // assign returns s's id, creating it if needed; created tells the caller to
 // persist the new mapping.
 func (d *dict) assign(s string) (id uint32, created bool) {

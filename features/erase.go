@@ -8,10 +8,12 @@ import (
 )
 
 // EraseCustomer removes customer ext everywhere: record, id mapping, every
-// event in the log, the in-memory history and bitmaps; it then rewrites the
-// snapshot so no copy of their history remains, and tells the hooks (which
-// erase segment, offer and experiment state). Neighbour lists are recomputed
-// without them on the next refresh.
+// event in the log, the in-memory history and bitmaps, and tells the hooks
+// (which erase segment, offer and experiment state). It returns once that
+// is done, sharing the read of the log with the erasures that came at the
+// same time (erase_batch.go); the snapshot rewrite and the model rebuild
+// without them follow in the background, one for every erasure that came
+// meanwhile (erase_followup.go).
 func (s *Store) EraseCustomer(ext string) error {
 	if s.ops != nil {
 		return s.eraseViaLog(ext)
@@ -20,14 +22,17 @@ func (s *Store) EraseCustomer(ext string) error {
 	if !ok {
 		return errUnknown("customer", ext)
 	}
-	if err := s.do(func() error { return s.eraseLocked(id, ext) }); err != nil {
+	if err := s.eraseQueued(id, ext); err != nil {
 		return err
 	}
-	return s.afterErase()
+	s.followUpErasure()
+	return nil
 }
 
 // afterErase rebuilds the model without the erased customer and rewrites
-// the snapshot, so no copy of their history remains.
+// the snapshot, before the erasure answers. Cluster mode only (an erasure
+// op applied, clusterops.go): with stream ticks every node rebuilds at
+// that point of the stream, so that all build the same model.
 func (s *Store) afterErase() error {
 	s.Refresh()
 	if !s.opts.InMemory {
@@ -44,11 +49,28 @@ type logEdit struct{ key, value []byte }
 // eraseLocked deletes customer id's records and events in one batch and
 // forgets them in memory. Writer goroutine only.
 func (s *Store) eraseLocked(id uint32, ext string) error {
+	return s.eraseManyLocked([]eraseTarget{{id: id, ext: ext}})
+}
+
+// eraseTarget is one customer to erase: internal and external id.
+type eraseTarget struct {
+	id  uint32
+	ext string
+}
+
+// eraseManyLocked is eraseLocked for several customers (distinct ids) at
+// once: one read of the log and of the event-id index finds all their
+// events, one batch deletes them. Writer goroutine only.
+func (s *Store) eraseManyLocked(ts []eraseTarget) error {
+	ids := make(map[uint32]struct{}, len(ts))
+	for _, t := range ts {
+		ids[t.id] = struct{}{}
+	}
 	var edits []logEdit
 	err := s.db.View(func(txn *badger.Txn) error {
 		// The sequences of their events, whose event ids leave the
 		// idempotency index with them (eraseEventIDs).
-		seqs, err := eraseLogEdits(txn, id, &edits)
+		seqs, err := eraseLogEdits(txn, ids, &edits)
 		if err != nil {
 			return err
 		}
@@ -66,32 +88,45 @@ func (s *Store) eraseLocked(id uint32, ext string) error {
 			_ = wb.Set(e.key, e.value)
 		}
 	}
-	_ = wb.Delete(keyU32(prefixCustomer, id))
-	_ = wb.Delete(keyStr(prefixCustDict, ext))
-	_ = wb.Delete(keyU32(prefixCustRev, id))
-	_ = wb.Delete(keyU32(prefixMergedFrom, id)) // the ids merged into them (clusterops_merge.go)
-	for _, j := range s.erasureJournals() {
-		_ = wb.Set(keyRecord(kindErasure+j, journalKey(id)), []byte(ext))
-	}
-	listed, err := s.markErased(wb, ext)
+	// One key for the suppression list: erasureKey makes it at the first
+	// erasure, and must not make one per customer of the batch.
+	key, err := s.erasureKey(wb)
 	if err != nil {
 		return err
 	}
-	seq := s.seq.Load() + 1
-	// The erase record makes a replay from an older snapshot drop them too.
-	_ = wb.Set(keyU64(prefixLog, seq), encodeErase(id))
+	journals := s.erasureJournals()
+	listed := make([]func(), len(ts))
+	seq := s.seq.Load()
+	for i, t := range ts {
+		_ = wb.Delete(keyU32(prefixCustomer, t.id))
+		_ = wb.Delete(keyStr(prefixCustDict, t.ext))
+		_ = wb.Delete(keyU32(prefixCustRev, t.id))
+		_ = wb.Delete(keyU32(prefixMergedFrom, t.id)) // the ids merged into them (clusterops_merge.go)
+		for _, j := range journals {
+			_ = wb.Set(keyRecord(kindErasure+j, journalKey(t.id)), []byte(t.ext))
+		}
+		if listed[i], err = s.markErasedKey(wb, key, t.ext); err != nil {
+			return err
+		}
+		// The erase record makes a replay from an older snapshot drop them too.
+		_ = wb.Set(keyU64(prefixLog, seq+1+uint64(i)), encodeErase(t.id))
+	}
 	if err := s.flush(wb); err != nil {
 		return err
 	}
-	listed()
-	s.seq.Store(seq)
-	s.forgetCustomer(id, ext, seq)
+	for _, f := range listed {
+		f()
+	}
+	s.seq.Store(seq + uint64(len(ts)))
+	for i, t := range ts {
+		s.forgetCustomer(t.id, t.ext, seq+1+uint64(i))
+	}
 	return nil
 }
 
-// eraseLogEdits appends to edits the changes that take customer id's events
-// out of the log, and returns the sequences of those events.
-func eraseLogEdits(txn *badger.Txn, id uint32, edits *[]logEdit) (map[uint64]struct{}, error) {
+// eraseLogEdits appends to edits the changes that take the events of the
+// customers in ids out of the log, and returns the sequences of those events.
+func eraseLogEdits(txn *badger.Txn, ids map[uint32]struct{}, edits *[]logEdit) (map[uint64]struct{}, error) {
 	seqs := map[uint64]struct{}{}
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixLog), PrefetchValues: true, PrefetchSize: 1000})
 	defer it.Close()
@@ -107,7 +142,7 @@ func eraseLogEdits(txn *badger.Txn, id uint32, edits *[]logEdit) (map[uint64]str
 				return nil // erase records
 			}
 			err := eachLogEvent(v, key, &le, func(seq uint64, e *logEvent) error {
-				if e.Cust == id {
+				if _, ok := ids[e.Cust]; ok {
 					match = true
 					seqs[seq] = struct{}{}
 				}
@@ -118,7 +153,7 @@ func eraseLogEdits(txn *badger.Txn, id uint32, edits *[]logEdit) (map[uint64]str
 			}
 			// Only a block with their events is re-encoded, without them.
 			err = decodeEventBlock(v, key, func(seq uint64, e *logEvent) error {
-				if e.Cust != id {
+				if _, ok := ids[e.Cust]; !ok {
 					blk.add(seq, e)
 				}
 				return nil

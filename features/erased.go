@@ -87,17 +87,6 @@ func (s *Store) loadErased() error {
 // kvSetter is a Badger write batch or transaction.
 type kvSetter interface{ Set(k, v []byte) error }
 
-// markErased writes ext's entry into wb (and the key, at the first
-// erasure) and returns the function that adds it to the list once wb is
-// committed. Writer goroutine only.
-func (s *Store) markErased(wb kvSetter, ext string) (func(), error) {
-	key, err := s.erasureKey(wb)
-	if err != nil {
-		return nil, err
-	}
-	return s.markErasedKey(wb, key, ext)
-}
-
 // erasureKey is the list's hash key, made and written into wb at the first
 // erasure (the list takes it once wb is committed, through
 // markErasedKey's function). Writer goroutine only.

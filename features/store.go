@@ -81,7 +81,9 @@ type Store struct {
 	disk      *diskGuard
 	tick      tickState // cluster mode's stream clock (clustertick.go)
 
-	erased erasedSet // erased customers, so reads do not re-create them (erased.go)
+	erased   erasedSet       // erased customers, so reads do not re-create them (erased.go)
+	erasures erasureFollowUp // what erasures leave to the background (erase_followup.go)
+	eraseQ   eraseQueue      // erasures waiting for the writer (erase_batch.go)
 }
 
 // Sync forces everything written so far to disk.
@@ -130,7 +132,10 @@ func (s *Store) Now() time.Time { return s.now() }
 
 // Stats describes the store for /metrics and the import summary.
 type Stats struct {
-	Events        int
+	Events int
+	// Customers is how many ids are live: erased and merged-away ids are
+	// not, as in the value insights (NumCustomers counts every id ever
+	// assigned, the range of internal ids).
 	Customers     int
 	Products      int
 	LastSeq       uint64
@@ -150,7 +155,7 @@ func (s *Store) Stats() Stats {
 	ev := s.idx.events
 	s.idx.mu.RUnlock()
 	lsm, vlog := s.db.Size()
-	st := Stats{Events: ev, Customers: s.cust.len(), Products: s.prod.len(), LastSeq: s.seq.Load(),
+	st := Stats{Events: ev, Customers: s.cust.live(), Products: s.prod.len(), LastSeq: s.seq.Load(),
 		SnapshotSeq: s.snapSeq.Load(), SnapshotTook: time.Duration(s.snapDur.Load()), LSMBytes: lsm, VLogBytes: vlog}
 	if at := s.snapAt.Load(); at > 0 {
 		st.SnapshotAt = time.Unix(0, at)
