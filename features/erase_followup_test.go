@@ -153,6 +153,15 @@ func TestErasureSurvivesACrashBeforeTheSnapshot(t *testing.T) {
 	if n := s.Stats().Customers; n != 1 {
 		t.Fatalf("after a crash the store counts %d customers, want 1", n)
 	}
+	// The follow-up the crash interrupted runs after the restart: the
+	// snapshot file is rewritten without their history at once, not at
+	// the next periodic snapshot.
+	if !s.settleErasures() {
+		t.Fatal("the store closed before the follow-up finished")
+	}
+	if s.snapSeq.Load() != s.seq.Load() {
+		t.Fatalf("after the restart's follow-up the snapshot is at %d, the log at %d", s.snapSeq.Load(), s.seq.Load())
+	}
 	s.Close()
 	s = openTestStore(t, dir, nil)
 	checkErasedFromMemory(t, s, "gone", gone, "after a clean restart")

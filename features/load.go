@@ -166,6 +166,7 @@ func (s *Store) replay(after uint64, track bool) (int, error) {
 						return err
 					}
 					s.idx.eraseLocked(c)
+					s.erasedOnReplay++
 					n++
 					return nil
 				}

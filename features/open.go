@@ -40,6 +40,14 @@ func Open(o Options) (*Store, error) {
 	s.wg.Add(2)
 	go s.writeLoop()
 	go s.backgroundLoop()
+	if s.erasedOnReplay > 0 {
+		// Erasures after the snapshot: a crash came before their
+		// follow-up rewrote it, so the file on disk still holds their
+		// histories. The replay erased them from memory; the follow-up
+		// now rewrites the file (and rebuilds the model without them)
+		// instead of leaving it to the next periodic snapshot.
+		s.followUpErasure()
+	}
 	return s, nil
 }
 

@@ -83,7 +83,10 @@ type Store struct {
 
 	erased   erasedSet       // erased customers, so reads do not re-create them (erased.go)
 	erasures erasureFollowUp // what erasures leave to the background (erase_followup.go)
-	eraseQ   eraseQueue      // erasures waiting for the writer (erase_batch.go)
+	// erasedOnReplay counts the erasures load replayed after the snapshot
+	// (a crash before their follow-up); Open then runs the follow-up.
+	erasedOnReplay int
+	eraseQ         eraseQueue // erasures waiting for the writer (erase_batch.go)
 }
 
 // Sync forces everything written so far to disk.
