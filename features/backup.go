@@ -14,8 +14,9 @@ import (
 const backupBatch = 4 << 20
 
 // Backup writes a copy of the store as it was at one moment to w, as it
-// reads it (Badger's backup format, which Restore and `badger restore`
-// load), and returns the bytes written. Safe while serving.
+// reads it (Badger's backup format between a header and a trailer of
+// Affinity's own, backup_format.go: Restore and `badger restore` load it),
+// and returns the bytes written. Safe while serving.
 //
 // Badger's own DB.Backup reads with one transaction per stream goroutine,
 // each at its own timestamp: under writes, a copy held events whose
