@@ -186,7 +186,7 @@ func (v *verifyingReader) cut(err error, what string) error {
 	case errors.Is(err, io.EOF) && v.n == 0 && !v.started:
 		return fmt.Errorf("%w: the file is empty", ErrBackupIncomplete)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("%w: the file ends after %d bytes and %d keys, before its end record (it was cut short: a backup that did not finish, or a partial copy)",
+		return fmt.Errorf("%w: the file ends before its end record, %d bytes (%d keys) of whole records into it: it was cut short (a backup that did not finish, or a partial copy)",
 			ErrBackupIncomplete, v.n, v.keys)
 	}
 	return fmt.Errorf("reading the backup: %s: %w", what, err)
