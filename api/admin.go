@@ -26,7 +26,9 @@ func (s *Server) backup(c *fiber.Ctx) error {
 	// whatever the store's size. A failure part-way closes the pipe with
 	// the error: fasthttp then ends the connection without the last chunk,
 	// and the client sees a broken transfer rather than a short backup
-	// that would restore. A client that goes away closes the pipe, which
+	// that would restore. A client that keeps what it got anyway (or a
+	// server killed part-way) has a file without the trailer, which
+	// restore refuses. A client that goes away closes the pipe, which
 	// stops the backup.
 	pr, pw := io.Pipe()
 	go func() {

@@ -1,17 +1,12 @@
 package features
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/pb"
-	"google.golang.org/protobuf/proto"
 )
 
 // backupBatch is about how many key and value bytes one backup record
@@ -19,8 +14,9 @@ import (
 const backupBatch = 4 << 20
 
 // Backup writes a copy of the store as it was at one moment to w, as it
-// reads it (Badger's backup format, which Restore and `badger restore`
-// load), and returns the bytes written. Safe while serving.
+// reads it (Badger's backup format between a header and a trailer of
+// Affinity's own, backup_format.go: Restore and `badger restore` load it),
+// and returns the bytes written. Safe while serving.
 //
 // Badger's own DB.Backup reads with one transaction per stream goroutine,
 // each at its own timestamp: under writes, a copy held events whose
@@ -45,27 +41,25 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 	return cw.n, nil
 }
 
+// writeBackup writes the header, every live key, and the trailer last
+// (backup_format.go): a file that stops anywhere before the trailer's end
+// does not restore.
 func writeBackup(txn *badger.Txn, w io.Writer) error {
+	fw := newFrameWriter(w)
+	if err := fw.header(); err != nil {
+		return err
+	}
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100})
 	defer it.Close()
 	var list pb.KVList
 	size := 0
-	var buf []byte
 	send := func() error {
 		if len(list.Kv) == 0 {
 			return nil
 		}
-		var err error
-		n := proto.Size(&list)
-		buf = binary.LittleEndian.AppendUint64(buf[:0], uint64(n))
-		if buf, err = (proto.MarshalOptions{}).MarshalAppend(buf, &list); err != nil {
-			return err
-		}
-		if _, err := w.Write(buf); err != nil {
-			return err
-		}
+		err := fw.data(&list)
 		list.Kv, size = list.Kv[:0], 0
-		return nil
+		return err
 	}
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
@@ -86,7 +80,10 @@ func writeBackup(txn *badger.Txn, w io.Writer) error {
 			}
 		}
 	}
-	return send()
+	if err := send(); err != nil {
+		return err
+	}
+	return fw.trailer()
 }
 
 type countWriter struct {
@@ -98,54 +95,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// Restore loads a backup into a new store at dir, which must be empty or
-// absent, and checks it (Check's store-wide part): a backup that does not
-// pass is refused and what was loaded removed. The next Open derives the
-// state from it (the snapshot inside is used when valid).
-func Restore(dir string, r io.Reader, log *slog.Logger) error {
-	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		return fmt.Errorf("%w: refusing to restore into %s: it is not empty", ErrInvalid, dir)
-	}
-	o := DefaultOptions(dir)
-	o.Logger = log
-	if err := o.Validate(); err != nil {
-		return err
-	}
-	o = o.withDefaults()
-	db, err := openBadger(o)
-	if err != nil {
-		return fmt.Errorf("cannot open %s for restore: %w", dir, err)
-	}
-	err = db.Load(r, 256)
-	if err != nil {
-		err = fmt.Errorf("cannot restore: %w", err)
-	} else {
-		var rep CheckReport
-		err = db.View(func(txn *badger.Txn) error { return checkDB(txn, nil, &rep) })
-		if err == nil {
-			err = rep.Err()
-		}
-		if err != nil {
-			err = fmt.Errorf("the backup is not usable, nothing restored: %w", err)
-		}
-	}
-	if cerr := db.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("cannot close restored store: %w", cerr)
-	}
-	if err != nil {
-		removeContents(dir)
-	}
-	return err
-}
-
-// removeContents empties dir (which Restore found empty).
-func removeContents(dir string) {
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		_ = os.RemoveAll(filepath.Join(dir, e.Name()))
-	}
 }
 
 // scanAll calls fn for every live key and value (tests of erasure).

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/affinity-rec/affinity/features"
 )
@@ -16,6 +18,10 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
+// runBackup writes the backup to a temporary file beside --out, syncs it
+// and renames it into place only when the whole store (and the trailer)
+// is in it: an interrupted, failed or killed backup never leaves a file at
+// --out, and never truncates one that was there.
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -27,6 +33,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *out == "" {
 		return errors.New("backup needs --out FILE")
 	}
+	if err := checkBackupPaths(*data, *out); err != nil {
+		return err
+	}
 	o := features.DefaultOptions(*data)
 	o.Logger = quietLogger()
 	store, err := features.Open(o)
@@ -34,26 +43,96 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return openErr(err, *data)
 	}
 	defer store.Close()
-	f, err := os.Create(*out)
+	f, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".partial-")
 	if err != nil {
 		return fmt.Errorf("cannot create backup: %w", err)
 	}
-	n, err := store.Backup(f)
+	n, err := store.Backup(ctxWriter{ctx, f})
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
+	if err == nil {
+		err = os.Rename(f.Name(), *out)
+	}
+	if err == nil {
+		err = syncParent(*out)
+	}
 	if err != nil {
-		os.Remove(*out)
+		os.Remove(f.Name())
+		if ctx.Err() != nil {
+			return fmt.Errorf("backup interrupted, nothing written to %s", *out)
+		}
 		return err
 	}
 	fmt.Fprintf(stdout, "backup of %s written to %s (%d bytes)\n", *data, *out, n)
 	return nil
 }
 
+// checkBackupPaths refuses a data directory that holds no store (opening
+// it would create an empty one, and back that up) and an --out inside it.
+func checkBackupPaths(data, out string) error {
+	if _, err := os.Stat(filepath.Join(data, "MANIFEST")); err != nil {
+		return fmt.Errorf("%s holds no affinity store (no Badger MANIFEST): nothing to back up", data)
+	}
+	d, err1 := filepath.EvalSymlinks(data)
+	o, err2 := filepath.EvalSymlinks(filepath.Dir(out))
+	if err2 != nil {
+		return fmt.Errorf("cannot write the backup in %s: %w", filepath.Dir(out), err2)
+	}
+	if err1 == nil {
+		d, _ = filepath.Abs(d)
+		o, _ = filepath.Abs(o)
+		if o == d || strings.HasPrefix(o, d+string(filepath.Separator)) {
+			return fmt.Errorf("--out %s is inside the data directory %s: write the backup elsewhere", out, data)
+		}
+	}
+	return nil
+}
+
+// syncParent makes the rename of path durable.
+func syncParent(path string) error {
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// ctxWriter and ctxReader stop a backup or restore at SIGINT/SIGTERM: the
+// next write or read fails, the store's backup or load returns, and the
+// partial file or directory is removed.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", envOr("AFFINITY_DATA", "./data"), "data directory (Badger) to restore into; must be empty")
+	data := fs.String("data", envOr("AFFINITY_DATA", "./data"), "data directory (Badger) to restore into; must be empty or absent")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,7 +147,10 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("cannot open backup: %w", err)
 	}
 	defer f.Close()
-	if err := features.Restore(*data, f, quietLogger()); err != nil {
+	if err := features.Restore(*data, ctxReader{ctx, f}, quietLogger()); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("restore interrupted, nothing restored into %s", *data)
+		}
 		return err
 	}
 	fmt.Fprintf(stdout, "restored %s into %s\n", fs.Arg(0), *data)

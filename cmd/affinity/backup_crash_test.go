@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/affinity-rec/affinity/features"
+)
+
+// backupFixture imports n events into a store under parent and backs it
+// up: the store's directory and the backup file.
+func backupFixture(t *testing.T, parent string, n int) (string, string) {
+	t.Helper()
+	csv, store, bak := filepath.Join(parent, "ev.csv"), filepath.Join(parent, "src"), filepath.Join(parent, "full.bak")
+	writeImportCSV(t, csv, n)
+	if out, err := exec.Command(affinityBinary(t), "import", "--data", store, "--format", "csv", csv).CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(affinityBinary(t), "backup", "--data", store, "--out", bak).CombinedOutput(); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+	return store, bak
+}
+
+func storeEvents(t *testing.T, dir string) int {
+	t.Helper()
+	o := features.DefaultOptions(dir)
+	o.Logger = quietLogger()
+	s, err := features.Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	return s.Stats().Events
+}
+
+// TestKilledRestoreLeavesNoStore kills `affinity restore` with SIGKILL
+// while it reads its file (from a named pipe, so the point is the bytes
+// fed, not a timing): with none of it, half of it, and all of it fed but
+// the end of the file not yet reached. Each time the target must hold no
+// store (restore loaded into it in place: the half-loaded store served as
+// ready and a second restore refused it as not empty), and a fresh restore
+// must then succeed with every event.
+func TestKilledRestoreLeavesNoStore(t *testing.T) {
+	parent := t.TempDir()
+	src, bak := backupFixture(t, parent, 60000)
+	full, err := os.ReadFile(bak)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := storeEvents(t, src)
+	for i, fed := range []int{0, len(full) / 2, len(full)} {
+		target := filepath.Join(parent, "target")
+		fifo := filepath.Join(parent, "fifo")
+		os.Remove(fifo)
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(affinityBinary(t), "restore", "--data", target, fifo)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // blocks until restore opens it
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(full[:fed]); err != nil {
+			t.Fatal(err)
+		}
+		// The writes returned: restore has read all but the pipe's buffer.
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		w.Close()
+		if _, err := os.Stat(filepath.Join(target, "MANIFEST")); err == nil {
+			t.Errorf("point %d (%d of %d bytes fed): the killed restore left a store at %s", i, fed, len(full), target)
+		}
+		os.RemoveAll(target) // keep the next point independent of this one's failure
+		leftovers, _ := filepath.Glob(filepath.Join(parent, ".target.restoring-*"))
+		for _, l := range leftovers {
+			os.RemoveAll(l)
+		}
+	}
+	// After a killed restore (its leftovers beside the target included),
+	// a fresh one succeeds.
+	target := filepath.Join(parent, "target")
+	if out, err := exec.Command(affinityBinary(t), "restore", "--data", target, bak).CombinedOutput(); err != nil {
+		t.Fatalf("fresh restore: %v\n%s", err, out)
+	}
+	if got := storeEvents(t, target); got != want {
+		t.Fatalf("restored %d events, the source has %d", got, want)
+	}
+}
+
+// TestInterruptedBackupLeavesNoFile sends SIGINT to `affinity backup`
+// while it writes (stopped with SIGSTOP once bytes are on disk, so it
+// cannot finish first): it must exit non-zero with nothing at --out. It
+// ignored the signal and said "written".
+func TestInterruptedBackupLeavesNoFile(t *testing.T) {
+	parent := t.TempDir()
+	src, _ := backupFixture(t, parent, 60000)
+	outDir := filepath.Join(parent, "out")
+	if err := os.Mkdir(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(outDir, "b.bak")
+	cmd := exec.Command(affinityBinary(t), "backup", "--data", src, "--out", out)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for written := false; !written; {
+		select {
+		case err := <-done:
+			t.Fatalf("backup finished before it could be interrupted (%v):\n%s", err, log.String())
+		default:
+		}
+		entries, _ := os.ReadDir(outDir)
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && info.Size() > 0 {
+				written = true
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGSTOP)
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Process.Signal(syscall.SIGCONT)
+	err := <-done
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Errorf("interrupted backup exited %v:\n%s", err, log.String())
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("interrupted backup left %s:\n%s", out, log.String())
+	}
+	if entries, _ := os.ReadDir(outDir); len(entries) > 0 {
+		t.Errorf("interrupted backup left %d files in %s", len(entries), outDir)
+	}
+	// A backup written into the store's own directory is refused.
+	inside := filepath.Join(src, "b.bak")
+	err = run(context.Background(), []string{"backup", "--data", src, "--out", inside}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "inside the data directory") {
+		t.Errorf("backup into the data directory: %v", err)
+	}
+	if _, err := os.Stat(inside); err == nil {
+		t.Errorf("backup into the data directory wrote %s", inside)
+	}
+}
+
+// TestBackupAndRestoreRefuseNothing: a backup of a directory that holds no
+// store created an empty store there and wrote a backup of it; a restore
+// of an empty file made an empty store.
+func TestBackupAndRestoreRefuseNothing(t *testing.T) {
+	parent := t.TempDir()
+	typo := filepath.Join(parent, "typo-dir")
+	err := run(context.Background(), []string{"backup", "--data", typo, "--out", filepath.Join(parent, "typo.bak")}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no affinity store") {
+		t.Errorf("backup of a missing store: %v", err)
+	}
+	if _, err := os.Stat(typo); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("backup of a missing store created %s", typo)
+	}
+	if _, err := os.Stat(filepath.Join(parent, "typo.bak")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("backup of a missing store wrote a file")
+	}
+	empty := filepath.Join(parent, "empty.bak")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(parent, "rE")
+	err = run(context.Background(), []string{"restore", "--data", target, empty}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("restore of an empty file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(target, "MANIFEST")); err == nil {
+		t.Errorf("restore of an empty file left a store")
+	}
+}

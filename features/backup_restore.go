@@ -1,0 +1,101 @@
+package features
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Restore loads a backup into a new store at dir, which must be empty or
+// absent, checking the file's trailer (backup_format.go) and then the
+// store (Check's store-wide part). The next Open derives the state from it
+// (the snapshot inside is used when valid).
+//
+// It loads into a new directory beside dir and renames it to dir only when
+// all of it loaded and passed: a restore that fails, or is stopped or
+// killed part-way, leaves dir as it was (a killed one leaves the
+// .NAME.restoring-* directory beside it, which nothing opens). Loading
+// into dir itself left a half-loaded store that served as ready, and a
+// second restore refused it as not empty.
+func Restore(dir string, r io.Reader, log *slog.Logger) error {
+	dir = filepath.Clean(dir)
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%w: refusing to restore into %s: it is not empty", ErrInvalid, dir)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("cannot restore into %s: %w", dir, err)
+	}
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("cannot restore into %s: %w", dir, err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".restoring-")
+	if err != nil {
+		return fmt.Errorf("cannot restore into %s: %w", dir, err)
+	}
+	if err := loadInto(tmp, r, log); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	err = syncDir(tmp)
+	if err == nil {
+		err = replaceEmpty(tmp, dir)
+	}
+	if err == nil {
+		return syncDir(parent)
+	}
+	os.RemoveAll(tmp)
+	return fmt.Errorf("cannot put the restored store at %s: %w", dir, err)
+}
+
+// loadInto loads and checks the backup in the new store dir.
+func loadInto(dir string, r io.Reader, log *slog.Logger) error {
+	o := DefaultOptions(dir)
+	o.Logger = log
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	o = o.withDefaults()
+	db, err := openBadger(o)
+	if err != nil {
+		return fmt.Errorf("cannot open %s for restore: %w", dir, err)
+	}
+	err = db.Load(newVerifyingReader(r), 256)
+	switch {
+	case errors.Is(err, ErrBackupLegacy):
+		err = fmt.Errorf("cannot restore: %w. It was written by an affinity older than this one "+
+			"(before backups ended with a checked end record), or it is not a backup: "+
+			"whether it is complete cannot be checked, so it is refused. Take a new backup of the "+
+			"source store with this affinity; if the source is gone, Badger's own tool loads the file "+
+			"unchecked (badger restore --dir DIR --backup-file FILE) and affinity serve --data DIR opens it", err)
+	case err != nil:
+		err = fmt.Errorf("cannot restore, nothing restored: %w", err)
+	default:
+		var rep CheckReport
+		err = db.View(func(txn *badger.Txn) error { return checkDB(txn, nil, &rep) })
+		if err == nil {
+			err = rep.Err()
+		}
+		if err != nil {
+			err = fmt.Errorf("the backup is not usable, nothing restored: %w", err)
+		}
+	}
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("cannot close restored store: %w", cerr)
+	}
+	return err
+}
+
+// replaceEmpty renames dir from to the empty or absent dir to. Go's
+// os.Rename refuses an existing directory as the target, so the empty one
+// is removed first (os.Remove fails if anything appeared in it meanwhile).
+func replaceEmpty(from, to string) error {
+	if err := os.Remove(to); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return os.Rename(from, to)
+}
