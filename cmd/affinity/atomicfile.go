@@ -40,8 +40,21 @@ func (a *atomicFile) finish(err error) error {
 			err = fmt.Errorf("cannot write %s: %w", a.path, err)
 		}
 	}
+	if err == nil {
+		err = syncParent(a.path)
+	}
 	if err != nil {
 		os.Remove(tmp)
 	}
 	return err
+}
+
+// syncParent makes the rename of path durable.
+func syncParent(path string) error {
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -46,5 +49,27 @@ func TestAtomicFileAppearsOnlyWhole(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Fatalf("left behind: %v", entries)
+	}
+}
+
+// TestExportOfNoStoreIsRefused: export --data of a directory without a
+// store (a typo) is an error and creates nothing; it exported empty lists
+// for every id of the file from a store it had just created.
+func TestExportOfNoStoreIsRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "typo")
+	ids := filepath.Join(t.TempDir(), "ids.txt")
+	if err := os.WriteFile(ids, []byte("c1\nc2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out.ndjson")
+	var buf bytes.Buffer
+	err := run(context.Background(), []string{"export", "--data", dir, "--customers", ids, "--out", out}, &buf, &buf)
+	if err == nil || !strings.Contains(err.Error(), "no affinity store") {
+		t.Fatalf("export of no store: %v\n%s", err, buf.String())
+	}
+	for _, p := range []string{dir, out} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s was created", p)
+		}
 	}
 }

@@ -43,25 +43,12 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return openErr(err, *data)
 	}
 	defer store.Close()
-	f, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".partial-")
+	f, err := createAtomic(*out)
 	if err != nil {
-		return fmt.Errorf("cannot create backup: %w", err)
+		return err
 	}
 	n, err := store.Backup(ctxWriter{ctx, f})
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), *out)
-	}
-	if err == nil {
-		err = syncParent(*out)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err = f.finish(err); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("backup interrupted, nothing written to %s", *out)
 		}
@@ -74,8 +61,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // checkBackupPaths refuses a data directory that holds no store (opening
 // it would create an empty one, and back that up) and an --out inside it.
 func checkBackupPaths(data, out string) error {
-	if _, err := os.Stat(filepath.Join(data, "MANIFEST")); err != nil {
-		return fmt.Errorf("%s holds no affinity store (no Badger MANIFEST): nothing to back up", data)
+	if err := requireStore(data, "back up"); err != nil {
+		return err
 	}
 	d, err1 := filepath.EvalSymlinks(data)
 	o, err2 := filepath.EvalSymlinks(filepath.Dir(out))
@@ -90,16 +77,6 @@ func checkBackupPaths(data, out string) error {
 		}
 	}
 	return nil
-}
-
-// syncParent makes the rename of path durable.
-func syncParent(path string) error {
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // ctxWriter and ctxReader stop a backup or restore at SIGINT/SIGTERM: the

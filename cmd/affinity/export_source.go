@@ -38,6 +38,9 @@ type dataExporter struct {
 }
 
 func openDataExporter(dir, config string) (*dataExporter, error) {
+	if err := requireStore(dir, "export"); err != nil {
+		return nil, err
+	}
 	fc, err := readConfig(config)
 	if err != nil {
 		return nil, err
