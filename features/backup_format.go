@@ -115,13 +115,20 @@ type verifyingReader struct {
 	pending []byte // the current data record, not yet read by the loader
 	started bool
 	done    bool
+	// legacyOK passes a file without the header through unchecked (its
+	// first record as data, then the rest as it comes); legacy says that
+	// happened.
+	legacyOK, legacy bool
 }
 
-func newVerifyingReader(r io.Reader) *verifyingReader {
-	return &verifyingReader{r: r, sum: sha256.New()}
+func newVerifyingReader(r io.Reader, legacyOK bool) *verifyingReader {
+	return &verifyingReader{r: r, sum: sha256.New(), legacyOK: legacyOK}
 }
 
 func (v *verifyingReader) Read(p []byte) (int, error) {
+	if v.legacy && len(v.pending) == 0 {
+		return v.r.Read(p)
+	}
 	for len(v.pending) == 0 {
 		if v.done {
 			return 0, io.EOF
@@ -157,6 +164,10 @@ func (v *verifyingReader) next() error {
 	key, val, one := singleKey(rec[8:])
 	if !v.started {
 		if !one || !bytes.Equal(key, backupHeaderKey) {
+			if v.legacyOK {
+				v.legacy, v.pending = true, rec
+				return nil
+			}
 			return ErrBackupLegacy
 		}
 		var h backupHeader

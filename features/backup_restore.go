@@ -23,6 +23,21 @@ import (
 // into dir itself left a half-loaded store that served as ready, and a
 // second restore refused it as not empty.
 func Restore(dir string, r io.Reader, log *slog.Logger) error {
+	return restore(dir, r, log, false)
+}
+
+// RestoreSnapshot is Restore for a backup whose transport checked it whole:
+// a cluster's bootstrap snapshot, which JetStream's object store keeps with
+// a SHA-256 digest of the object and checks on reading. A backup written
+// before the end record existed is loaded too (its completeness is the
+// digest's), so that a node of this build can bootstrap from a snapshot an
+// older node published during a rolling upgrade. The store is still
+// checked (every event's ids resolve) before it is put in place.
+func RestoreSnapshot(dir string, r io.Reader, log *slog.Logger) error {
+	return restore(dir, r, log, true)
+}
+
+func restore(dir string, r io.Reader, log *slog.Logger, legacyOK bool) error {
 	dir = filepath.Clean(dir)
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("%w: refusing to restore into %s: it is not empty", ErrInvalid, dir)
@@ -37,7 +52,7 @@ func Restore(dir string, r io.Reader, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("cannot restore into %s: %w", dir, err)
 	}
-	if err := loadInto(tmp, r, log); err != nil {
+	if err := loadInto(tmp, r, log, legacyOK); err != nil {
 		os.RemoveAll(tmp)
 		return err
 	}
@@ -53,7 +68,7 @@ func Restore(dir string, r io.Reader, log *slog.Logger) error {
 }
 
 // loadInto loads and checks the backup in the new store dir.
-func loadInto(dir string, r io.Reader, log *slog.Logger) error {
+func loadInto(dir string, r io.Reader, log *slog.Logger, legacyOK bool) error {
 	o := DefaultOptions(dir)
 	o.Logger = log
 	if err := o.Validate(); err != nil {
@@ -64,7 +79,7 @@ func loadInto(dir string, r io.Reader, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("cannot open %s for restore: %w", dir, err)
 	}
-	err = db.Load(newVerifyingReader(r), 256)
+	err = db.Load(newVerifyingReader(r, legacyOK), 256)
 	switch {
 	case errors.Is(err, ErrBackupLegacy):
 		err = fmt.Errorf("cannot restore: %w. It was written by an affinity older than this one "+

@@ -59,7 +59,7 @@ func restoreBootstrap(dir string, r io.Reader, log *slog.Logger) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	head, err := br.Peek(len(bootMagic))
 	if err != nil || !bytes.Equal(head, bootMagic) {
-		return features.Restore(dir, br, log)
+		return features.RestoreSnapshot(dir, br, log)
 	}
 	br.Discard(len(bootMagic))
 	var n uint16
@@ -86,7 +86,7 @@ func restoreBootstrap(dir string, r io.Reader, log *slog.Logger) error {
 		}
 		defer os.Remove(tmp)
 	}
-	if err := features.Restore(dir, br, log); err != nil {
+	if err := features.RestoreSnapshot(dir, br, log); err != nil {
 		return err
 	}
 	if tmp != "" {
