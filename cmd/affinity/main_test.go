@@ -48,3 +48,13 @@ func TestUnknownCommandAndFormat(t *testing.T) {
 		t.Fatalf("unknown format: %v", err)
 	}
 }
+
+// TestServeRefusesAnAddressThatIsNotHostPort: --addr nonsense is named as
+// such, not refused as "without API keys" (which sent people to set keys).
+func TestServeRefusesAnAddressThatIsNotHostPort(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--addr", "nonsense", "--data", t.TempDir()}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "HOST:PORT") {
+		t.Fatalf("--addr nonsense: %v", err)
+	}
+}

@@ -58,6 +58,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if _, _, err := net.SplitHostPort(*addr); err != nil {
+		return fmt.Errorf("--addr %q is not HOST:PORT (such as 127.0.0.1:8080 or :8080)", *addr)
+	}
 	if len(keys) == 0 && !isLoopback(*addr) && !*insecure {
 		return fmt.Errorf("refusing to listen on %s without API keys: set AFFINITY_API_KEYS (read:KEY,write:KEY,admin:KEY), or pass --insecure", *addr)
 	}
