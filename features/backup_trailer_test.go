@@ -81,16 +81,7 @@ func TestRestoreRefusesATruncatedBackup(t *testing.T) {
 // backups were before the header and trailer) cannot be checked for
 // completeness, so it is refused with a message saying what to do.
 func TestRestoreRefusesALegacyBackup(t *testing.T) {
-	s := openTestStore(t, "", nil)
-	if _, err := s.Ingest(context.Background(), syntheticEvents(2000, 100, 50, 3, true), IngestOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := s.Backup(&buf); err != nil {
-		t.Fatal(err)
-	}
-	ends := recordEnds(buf.Bytes())
-	legacy := buf.Bytes()[ends[0]:ends[len(ends)-2]] // the data records alone
+	s, _, legacy := legacyBackup(t)
 	dir := filepath.Join(t.TempDir(), "r")
 	err := Restore(dir, bytes.NewReader(legacy), s.log)
 	if !errors.Is(err, ErrBackupLegacy) || !strings.Contains(err.Error(), "badger restore") {
@@ -106,16 +97,8 @@ func TestRestoreRefusesALegacyBackup(t *testing.T) {
 // object store's digest) is loaded by RestoreSnapshot, so a new node can
 // join during a rolling upgrade; Restore keeps refusing it.
 func TestRestoreSnapshotLoadsALegacyBackup(t *testing.T) {
-	s := openTestStore(t, "", nil)
-	if _, err := s.Ingest(context.Background(), syntheticEvents(2000, 100, 50, 3, true), IngestOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := s.Backup(&buf); err != nil {
-		t.Fatal(err)
-	}
-	ends := recordEnds(buf.Bytes())
-	legacy := buf.Bytes()[ends[0]:ends[len(ends)-2]]
+	s, full, legacy := legacyBackup(t)
+	ends := recordEnds(full)
 	dir := filepath.Join(t.TempDir(), "r")
 	if err := RestoreSnapshot(dir, bytes.NewReader(legacy), s.log); err != nil {
 		t.Fatalf("legacy snapshot: %v", err)
@@ -129,10 +112,27 @@ func TestRestoreSnapshotLoadsALegacyBackup(t *testing.T) {
 		name string
 		b    []byte
 		ok   bool
-	}{{"current", buf.Bytes(), true}, {"cut", buf.Bytes()[:ends[len(ends)-2]], false}} {
+	}{{"current", full, true}, {"cut", full[:ends[len(ends)-2]], false}} {
 		err := RestoreSnapshot(filepath.Join(t.TempDir(), c.name), bytes.NewReader(c.b), s.log)
 		if (err == nil) != c.ok {
 			t.Errorf("%s backup: %v", c.name, err)
 		}
 	}
+}
+
+// legacyBackup backs up a store of 2,000 events and returns the store, the
+// whole backup, and its data records alone: a file in Badger's bare format,
+// as backups were before the header and trailer.
+func legacyBackup(t *testing.T) (*Store, []byte, []byte) {
+	t.Helper()
+	s := openTestStore(t, "", nil)
+	if _, err := s.Ingest(context.Background(), syntheticEvents(2000, 100, 50, 3, true), IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := s.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	ends := recordEnds(buf.Bytes())
+	return s, buf.Bytes(), buf.Bytes()[ends[0]:ends[len(ends)-2]]
 }

@@ -49,20 +49,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	configDefault(fs, addr, "addr", "AFFINITY_ADDR", fc.Addr)
 	configDefault(fs, data, "data", "AFFINITY_DATA", fc.Data)
-	level := slog.LevelInfo
-	if fc.LogLevel == "debug" {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	keys, err := fc.apiKeys()
+	log := serveLogger(fc, stderr)
+	keys, err := listenKeys(fc, *addr, *insecure)
 	if err != nil {
 		return err
-	}
-	if _, _, err := net.SplitHostPort(*addr); err != nil {
-		return fmt.Errorf("--addr %q is not HOST:PORT (such as 127.0.0.1:8080 or :8080)", *addr)
-	}
-	if len(keys) == 0 && !isLoopback(*addr) && !*insecure {
-		return fmt.Errorf("refusing to listen on %s without API keys: set AFFINITY_API_KEYS (read:KEY,write:KEY,admin:KEY), or pass --insecure", *addr)
 	}
 	so, err := fc.storeOptions(*data, log)
 	if err != nil {
@@ -226,6 +216,31 @@ func serveStore(ctx context.Context, store *features.Store, member *node.Node, f
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveLogger is the server's JSON log on w, at debug with log_level "debug".
+func serveLogger(fc fileConfig, w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if fc.LogLevel == "debug" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// listenKeys reads the API keys and checks that addr may be listened on
+// with them: HOST:PORT, and beyond loopback only with keys or --insecure.
+func listenKeys(fc fileConfig, addr string, insecure bool) ([]api.Key, error) {
+	keys, err := fc.apiKeys()
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("--addr %q is not HOST:PORT (such as 127.0.0.1:8080 or :8080)", addr)
+	}
+	if len(keys) == 0 && !isLoopback(addr) && !insecure {
+		return nil, fmt.Errorf("refusing to listen on %s without API keys: set AFFINITY_API_KEYS (read:KEY,write:KEY,admin:KEY), or pass --insecure", addr)
+	}
+	return keys, nil
 }
 
 // errStoppedWhileLoading is openForServe's answer to a stop that came
