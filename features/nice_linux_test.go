@@ -3,44 +3,31 @@
 package features
 
 import (
-	"fmt"
-	"os"
 	"reflect"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/affinity-rec/affinity/features/background"
 )
 
-// threadNice reads the calling thread's nice value from
-// /proc/self/task/TID/stat (field 19, counted after the command name,
-// which may hold spaces and is closed by the last ')').
+// threadNice is the calling thread's nice value.
 func threadNice(t *testing.T) int {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stat", syscall.Gettid()))
+	n, err := background.ThreadNice()
 	if err != nil {
 		t.Fatal(err)
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	// f[0] is field 3 (state); nice is field 19.
-	n, err := strconv.Atoi(f[19-3])
-	if err != nil {
-		t.Fatalf("stat %q: %v", s, err)
 	}
 	return n
 }
 
 // TestNicedPoolRunsAtBackgroundNice: a niced pool's workers run on threads
-// at backgroundNice, a plain pool's at the process's priority, and the
+// at background.Nice, a plain pool's at the process's priority, and the
 // niced threads do not go back to run other goroutines (each worker
 // exits locked, which ends its thread).
 func TestNicedPoolRunsAtBackgroundNice(t *testing.T) {
 	base := threadNice(t)
-	if base == backgroundNice {
+	if base == background.Nice {
 		t.Skipf("the test already runs at nice %d", base)
 	}
 	var mu sync.Mutex
@@ -58,8 +45,8 @@ func TestNicedPoolRunsAtBackgroundNice(t *testing.T) {
 		mu.Unlock()
 	})
 	for _, n := range niced {
-		if n != backgroundNice {
-			t.Errorf("niced worker at nice %d, want %d (all: %v)", n, backgroundNice, niced)
+		if n != background.Nice {
+			t.Errorf("niced worker at nice %d, want %d (all: %v)", n, background.Nice, niced)
 		}
 	}
 	for _, n := range plain {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/affinity-rec/affinity/features/background"
 )
 
 // Refresh recomputes stale neighbour lists now, the dense (EASE) solve
@@ -91,11 +92,11 @@ func (s *Store) refresh(mode refreshMode) {
 		o = t.apply(o)
 	}
 	// A paced refresh is background work: its workers run at nice 19 with
-	// a P more for them (pool, withExtraProcs); a forced one is waited
+	// a P more for them (pool, background.ExtraProcs); a forced one is waited
 	// for, and runs as it did.
 	p := pool{n: workers, nice: mode == refreshPaced}
-	if p.nice && backgroundNice > 0 {
-		defer withExtraProcs(p.n)()
+	if p.nice && background.Nice > 0 {
+		defer background.ExtraProcs(p.n)()
 	}
 	m := buildModelIn(s.idx, prev, dirty, s.prod.len(), o, !due, p)
 	// The model carries the configured options (a snapshot is reused when

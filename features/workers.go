@@ -3,6 +3,8 @@ package features
 import (
 	"runtime"
 	"sync"
+
+	"github.com/affinity-rec/affinity/features/background"
 )
 
 // buildWorkers is how many goroutines a model build counts lists with. A
@@ -40,7 +42,8 @@ func workersFor(procs int, force bool) int {
 const lockSpan = 512
 
 // pool is how a build runs its workers: n goroutines, at background
-// priority when nice (a paced background refresh; see lowerPriority). A
+// priority when nice (a paced background refresh; see
+// background.LowerPriority). A
 // forced build (Refresh: import, erasure, tests; a cluster tick) is waited
 // for by its caller and runs at the normal priority.
 type pool struct {
@@ -50,13 +53,13 @@ type pool struct {
 
 // run runs f on p.n goroutines and waits for them. A niced worker's
 // goroutine exits locked to its thread, which drops the thread (see
-// lowerPriority).
+// background.LowerPriority).
 func (p pool) run(f func()) {
 	var wg sync.WaitGroup
 	for range max(1, p.n) {
 		wg.Go(func() {
 			if p.nice {
-				lowerPriority()
+				background.LowerPriority()
 			}
 			f()
 		})

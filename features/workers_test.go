@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/affinity-rec/affinity/features/background"
 )
 
 func TestWorkersFor(t *testing.T) {
@@ -99,7 +100,7 @@ func BenchmarkPingDuringBuild(b *testing.B) {
 				rtts = append(rtts, pingWhile(b, func() {
 					p := pool{n: buildWorkers(c.force), nice: c.nice}
 					if c.xp {
-						defer withExtraProcs(p.n)()
+						defer background.ExtraProcs(p.n)()
 					}
 					buildModelIn(x, nil, nil, 20_000, o, false, p)
 				})...)

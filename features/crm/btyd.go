@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/affinity-rec/affinity/features/background"
 	"github.com/affinity-rec/affinity/features/clv"
 )
 
@@ -119,26 +120,39 @@ func (s *Service) fitModel() {
 		}
 	}
 	s.mu.RUnlock()
-	// Close stops a running fit (it took minutes at 10M events, and
-	// shutdown waited for it): nothing is published then.
-	bg, err := clv.FitBGNBDUntil(sums, s.stop)
+	bg, gg, err := s.fit(sums)
 	if errors.Is(err, clv.ErrStopped) {
 		return
 	}
 	if err == nil {
-		var gg clv.GammaGamma
-		if gg, err = clv.FitGammaGammaUntil(sums, s.stop); errors.Is(err, clv.ErrStopped) {
-			return
-		}
-		if err == nil {
-			s.model.Store(&valueModel{bg: bg, gg: gg, fittedAt: time.Now(), asOf: now.UTC(), purchases: purchases})
-			s.insights.clear()
-			return
-		}
+		s.model.Store(&valueModel{bg: bg, gg: gg, fittedAt: time.Now(), asOf: now.UTC(), purchases: purchases})
+		s.insights.clear()
+		return
 	}
 	if cur == nil || cur.purchases != purchases {
 		s.log.Info("customer value model not fitted; the last good fit stays", "buyers", len(sums), "err", err)
 	}
+}
+
+// fitBGNBD is a variable so that a test can see which thread the fit
+// runs on.
+var fitBGNBD = clv.FitBGNBDUntil
+
+// fit fits BG/NBD and then Gamma-Gamma at background priority
+// (background.Do): under a steady flow of purchases it runs every minute,
+// and at normal priority its second of CPU on the 1M-event store took a
+// core from the requests and queued them for seconds at 10k req/s of
+// mixed load (docs/performance.md, "Session 10"). It holds no lock the
+// requests wait for. Close stops a running fit (it took minutes at 10M
+// events, and shutdown waited for it): ErrStopped, and nothing is
+// published.
+func (s *Service) fit(sums []clv.Summary) (bg clv.BGNBD, gg clv.GammaGamma, err error) {
+	background.Do(func() {
+		if bg, err = fitBGNBD(sums, s.stop); err == nil {
+			gg, err = clv.FitGammaGammaUntil(sums, s.stop)
+		}
+	})
+	return bg, gg, err
 }
 
 // ModelSummary is the fitted value model as /v1/insights/value shows it:
