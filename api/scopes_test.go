@@ -89,6 +89,7 @@ var scopeDecisions = map[string]Scope{
 	"GET /debug/pprof/heap":      ScopeAdmin,
 	"GET /debug/pprof/allocs":    ScopeAdmin,
 	"GET /debug/pprof/goroutine": ScopeAdmin,
+	"GET /debug/pprof/trace":     ScopeAdmin,
 }
 
 // consoleRoutes serve the console's files, not the API: the description

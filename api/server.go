@@ -368,6 +368,9 @@ func (s *Server) pprofRoutes() []route {
 		{"GET", "/debug/pprof/heap", ScopeAdmin, "heap profile", adaptor.HTTPHandler(pprof.Handler("heap")), nil},
 		{"GET", "/debug/pprof/allocs", ScopeAdmin, "allocation profile", adaptor.HTTPHandler(pprof.Handler("allocs")), nil},
 		{"GET", "/debug/pprof/goroutine", ScopeAdmin, "goroutines", adaptor.HTTPHandler(pprof.Handler("goroutine")), nil},
+		// An execution trace shows where a slow request waited (go tool
+		// trace -pprof=sched|sync|syscall), which a CPU profile cannot.
+		{"GET", "/debug/pprof/trace", ScopeAdmin, "execution trace", adaptor.HTTPHandlerFunc(pprof.Trace), []string{"seconds"}},
 	}
 }
 

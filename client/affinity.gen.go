@@ -1800,6 +1800,12 @@ type GetPprofCPUParams struct {
 	Seconds *int `form:"seconds,omitempty" json:"seconds,omitempty"`
 }
 
+// GetPprofTraceParams defines parameters for GetPprofTrace.
+type GetPprofTraceParams struct {
+	// Seconds How long to trace (default 1).
+	Seconds *int `form:"seconds,omitempty" json:"seconds,omitempty"`
+}
+
 // ListCustomersParams defines parameters for ListCustomers.
 type ListCustomersParams struct {
 	// Limit How many ids (default 100).
@@ -2665,6 +2671,11 @@ type ClientInterface interface {
 	// Corresponds with GET /debug/pprof/profile (the `GetPprofCPU` operationId).
 	GetPprofCPU(ctx context.Context, params *GetPprofCPUParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetPprofTrace Execution trace (served when the server runs with pprof enabled); `go tool trace` reads it, and its -pprof=sched|sync views show where slow requests waited
+	//
+	// Corresponds with GET /debug/pprof/trace (the `GetPprofTrace` operationId).
+	GetPprofTrace(ctx context.Context, params *GetPprofTraceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Liveness
 	//
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
@@ -3292,6 +3303,21 @@ func (c *RawClient) GetPprofHeap(ctx context.Context, reqEditors ...RequestEdito
 // Corresponds with GET /debug/pprof/profile (the `GetPprofCPU` operationId).
 func (c *RawClient) GetPprofCPU(ctx context.Context, params *GetPprofCPUParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPprofCPURequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPprofTrace Execution trace (served when the server runs with pprof enabled); `go tool trace` reads it, and its -pprof=sched|sync views show where slow requests waited
+//
+// Corresponds with GET /debug/pprof/trace (the `GetPprofTrace` operationId).
+func (c *RawClient) GetPprofTrace(ctx context.Context, params *GetPprofTraceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPprofTraceRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4641,6 +4667,60 @@ func NewGetPprofCPURequest(server string, params *GetPprofCPUParams) (*http.Requ
 	}
 
 	operationPath := fmt.Sprintf("/debug/pprof/profile")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Seconds != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "seconds", *params.Seconds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPprofTraceRequest constructs an http.Request for the GetPprofTrace method
+func NewGetPprofTraceRequest(server string, params *GetPprofTraceParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/debug/pprof/trace")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -8227,6 +8307,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /debug/pprof/profile (the `GetPprofCPU` operationId).
 	GetPprofCPUWithResponse(ctx context.Context, params *GetPprofCPUParams, reqEditors ...RequestEditorFn) (*GetPprofCPUResponse, error)
 
+	// GetPprofTraceWithResponse Execution trace (served when the server runs with pprof enabled); `go tool trace` reads it, and its -pprof=sched|sync views show where slow requests waited
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /debug/pprof/trace (the `GetPprofTrace` operationId).
+	GetPprofTraceWithResponse(ctx context.Context, params *GetPprofTraceParams, reqEditors ...RequestEditorFn) (*GetPprofTraceResponse, error)
+
 	// GetHealthWithResponse Liveness
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -9367,6 +9454,107 @@ func (r GetPprofCPUResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetPprofCPUResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPprofTraceResponse200Headers the declared response headers of an HTTP 200 response for GetPprofTrace
+type GetPprofTraceResponse200Headers struct {
+	ContentDisposition  string
+	XContentTypeOptions string
+	XRequestID          string
+}
+
+// GetPprofTraceResponse401Headers the declared response headers of an HTTP 401 response for GetPprofTrace
+type GetPprofTraceResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetPprofTraceResponse403Headers the declared response headers of an HTTP 403 response for GetPprofTrace
+type GetPprofTraceResponse403Headers struct {
+	XRequestID string
+}
+
+// GetPprofTraceResponse429Headers the declared response headers of an HTTP 429 response for GetPprofTrace
+type GetPprofTraceResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetPprofTraceResponse500Headers the declared response headers of an HTTP 500 response for GetPprofTrace
+type GetPprofTraceResponse500Headers struct {
+	XRequestID string
+}
+
+type GetPprofTraceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPprofTraceResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPprofTraceResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPprofTraceResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPprofTraceResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPprofTraceResponse500Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPprofTraceResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPprofTraceResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPprofTraceResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPprofTraceResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPprofTraceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPprofTraceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPprofTraceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPprofTraceResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16539,6 +16727,19 @@ func (c *ClientWithResponses) GetPprofCPUWithResponse(ctx context.Context, param
 	return ParseGetPprofCPUResponse(rsp)
 }
 
+// GetPprofTraceWithResponse Execution trace (served when the server runs with pprof enabled); `go tool trace` reads it, and its -pprof=sched|sync views show where slow requests waited
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /debug/pprof/trace (the `GetPprofTrace` operationId).
+func (c *ClientWithResponses) GetPprofTraceWithResponse(ctx context.Context, params *GetPprofTraceParams, reqEditors ...RequestEditorFn) (*GetPprofTraceResponse, error) {
+	rsp, err := c.GetPprofTrace(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPprofTraceResponse(rsp)
+}
+
 // GetHealthWithResponse Liveness
 //
 // Returns a wrapper object for the known response body format(s).
@@ -18196,6 +18397,134 @@ func ParseGetPprofCPUResponse(rsp *http.Response) (*GetPprofCPUResponse, error) 
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetPprofCPUResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPprofTraceResponse parses an HTTP response from a GetPprofTraceWithResponse call
+func ParseGetPprofTraceResponse(rsp *http.Response) (*GetPprofTraceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPprofTraceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPprofTraceResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPprofTraceResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPprofTraceResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPprofTraceResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPprofTraceResponse500Headers
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -915,6 +915,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/debug/pprof/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Execution trace (served when the server runs with pprof enabled); `go tool trace` reads it, and its -pprof=sched|sync views show where slow requests waited */
+        get: operations["getPprofTrace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1744,6 +1761,19 @@ export interface components {
                 "X-Request-ID": components["headers"]["RequestID"];
                 "X-Content-Type-Options": components["headers"]["NoSniff"];
                 /** @description `attachment` with the profile's name. */
+                "Content-Disposition": string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        /** @description A Go execution trace (`go tool trace` reads it). */
+        ExecutionTrace: {
+            headers: {
+                "X-Request-ID": components["headers"]["RequestID"];
+                "X-Content-Type-Options": components["headers"]["NoSniff"];
+                /** @description `attachment; filename="trace"`. */
                 "Content-Disposition": string;
                 [name: string]: unknown;
             };
@@ -5021,6 +5051,25 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["PprofProfile"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getPprofTrace: {
+        parameters: {
+            query?: {
+                /** @description How long to trace (default 1). */
+                seconds?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["ExecutionTrace"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
