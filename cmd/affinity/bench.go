@@ -62,7 +62,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 type benchFlags struct {
 	jsonOut, baseline, eventIDs  bool
 	idsFile, out, generate, size string
-	customers, products, events  int
+	customers, products, events  countFlag
 }
 
 // benchFlagSet declares the flags of `affinity bench`, writing into o and f.
@@ -116,9 +116,9 @@ CSV, or NDJSON when FILE ends in .ndjson or .jsonl; gzip when it ends in .gz.
 	fs.BoolVar(&f.baseline, "baseline", false, "first load a trivial in-process fiber handler the same way, and print the throughput ratio")
 	fs.StringVar(&f.generate, "generate", "", "write a synthetic event set to this file instead of running load")
 	fs.StringVar(&f.size, "size", synth.Full, "synthetic set size: small (10k events), medium (1M), full (10M events, 1M customers, 100k products)")
-	fs.IntVar(&f.customers, "customers", 0, "synthetic customers (default: the --size's)")
-	fs.IntVar(&f.products, "products", 0, "synthetic products (default: the --size's)")
-	fs.IntVar(&f.events, "events", 0, "synthetic events (default: the --size's)")
+	fs.Var(&f.customers, "customers", "`N` synthetic customers (default: the --size's)")
+	fs.Var(&f.products, "products", "`N` synthetic products (default: the --size's)")
+	fs.Var(&f.events, "events", "`N` synthetic events (default: the --size's)")
 	fs.BoolVar(&f.eventIDs, "event-ids", true, "give synthetic events an event_id")
 	return fs
 }
@@ -130,14 +130,9 @@ func (f *benchFlags) synthOptions(seed uint64) (synth.Options, error) {
 	if err != nil {
 		return so, err
 	}
-	for _, v := range []struct {
-		dst *int
-		val int
-	}{{&so.Customers, f.customers}, {&so.Products, f.products}, {&so.Events, f.events}} {
-		if v.val != 0 {
-			*v.dst = v.val
-		}
-	}
+	f.customers.apply(&so.Customers)
+	f.products.apply(&so.Products)
+	f.events.apply(&so.Events)
 	so.Seed = seed
 	so.EventIDs = f.eventIDs
 	so.Format = synth.FormatOf(f.generate)

@@ -92,6 +92,9 @@ func TestGenerateImportAndBaseline(t *testing.T) {
 	for _, bad := range [][]string{
 		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--size", "huge"},
 		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--events", "-5"},
+		// 0 meant "the preset's size" and generated a million customers.
+		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--size", "small", "--customers", "0"},
+		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--size", "small", "--products", "ten"},
 	} {
 		if err := run(ctx, bad, &out, &out); err == nil {
 			t.Errorf("%v accepted", bad)
