@@ -2,8 +2,11 @@ package api
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 )
 
 // The methods a path answers beyond its routes (routes registers them):
@@ -37,4 +40,37 @@ func (s *Server) unrouted(c *fiber.Ctx) error {
 			Detail: "method " + c.Method() + " is not allowed on " + c.Path() + "; it allows " + allow}
 	}
 	return &HTTPError{Status: fiber.StatusNotFound, Detail: "no such endpoint: " + c.Method() + " " + c.Path()}
+}
+
+// answerUnknownMethods wraps fiber's request handler so that a method
+// fiber does not know gets a problem document. fiber answers those itself,
+// before any middleware, with a plain-text 400 "Invalid http method"; a
+// method the server does not recognise is a 501 (RFC 9110, 15.6.2). The
+// check is a few string comparisons of the method fasthttp parsed.
+func answerUnknownMethods(app *fiber.App) {
+	srv := app.Server()
+	next := srv.Handler
+	known := app.Config().RequestMethods
+	srv.Handler = func(ctx *fasthttp.RequestCtx) {
+		m := ctx.Method()
+		for _, k := range known {
+			if string(m) == k {
+				next(ctx)
+				return
+			}
+		}
+		name := string(m)
+		if len(name) > 32 {
+			name = name[:32] + "..."
+		}
+		p := problemFor(&HTTPError{Status: http.StatusNotImplemented,
+			Detail: fmt.Sprintf("method %q is not implemented; the API uses GET, HEAD, POST, PUT, PATCH and DELETE", name)})
+		body, err := jsonMarshal(p)
+		if err != nil { // a Problem of strings always encodes
+			body = []byte(`{"status":501}`)
+		}
+		ctx.SetStatusCode(p.Status)
+		ctx.SetContentType("application/problem+json")
+		ctx.SetBody(body)
+	}
 }

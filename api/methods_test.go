@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -237,4 +238,46 @@ func TestHeadSendsNoBodyOnTheWire(t *testing.T) {
 			t.Fatalf("the reply after HEAD %s: %d %q %v", p, next.StatusCode, b, err)
 		}
 	}
+}
+
+// TestUnknownMethodIs501: over a real connection, a method fiber does not
+// know gets a 501 problem document naming it (fiber answered a plain-text
+// 400 before any of the API's code ran), and the connection goes on.
+func TestUnknownMethodIs501(t *testing.T) {
+	srv := fullServer(t)
+	base := listen(t, srv)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rd := bufio.NewReader(conn)
+	for _, m := range []string{"FROB", "PROPFIND", "get", strings.Repeat("X", 100)} {
+		fmt.Fprintf(conn, "%s /v1/popular HTTP/1.1\r\nHost: x\r\n\r\n", m)
+		resp, err := http.ReadResponse(rd, nil)
+		if err != nil {
+			t.Fatalf("%.10s: %v", m, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusNotImplemented || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("%.10s: %d %s %q", m, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+		var prob Problem
+		if err := json.Unmarshal(b, &prob); err != nil {
+			t.Fatalf("%.10s: %v in %q", m, err, b)
+		}
+		if prob.Status != http.StatusNotImplemented || !strings.Contains(prob.Detail, m[:min(len(m), 32)]) || len(prob.Detail) > 200 {
+			t.Errorf("%.10s: problem %+v", m, prob)
+		}
+	}
+	fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(rd, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the request after: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }

@@ -206,6 +206,7 @@ func New(d Deps, o Options) (*Server, error) {
 		JSONEncoder:       jsonMarshal,
 		JSONDecoder:       json.Unmarshal,
 	})
+	answerUnknownMethods(s.app)
 	if replyCheck != nil {
 		s.app.Use(replyCheck)
 	}
