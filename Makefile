@@ -67,11 +67,12 @@ cluster: build
 ## check-deps: imports run one way, features <- recommend <- api <- cmd; the bench tools
 ## (bench/load, bench/eval, bench/synth) sit beside api, import none of each other, and only cmd imports them.
 ## features/similarity (the similarity maths) is a leaf that imports no Affinity package;
-## features/crm (customer value, segments, rules) follows the store and imports only features, features/similarity and features/clv.
+## features/crm (customer value, segments, rules) follows the store and imports only features, features/similarity, features/clv
+## and features/background; features/background and features/leftover are leaves too.
 check-deps:
 	@$(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | awk ' \
-	  $$1 ~ /\/features\/similarity:$$/ {for (i = 2; i <= NF; i++) if ($$i ~ /^github\.com\/affinity-rec\/affinity(\/|$$)/) {print "features/similarity is a leaf but imports " $$i; bad=1}} \
-	  $$1 ~ /\/features\/crm:$$/ {for (i = 2; i <= NF; i++) if ($$i ~ /^github\.com\/affinity-rec\/affinity(\/|$$)/ && $$i !~ /\/affinity\/features(\/similarity|\/clv)?$$/) {print "features/crm may import only features, features/similarity and features/clv, not " $$i; bad=1}} \
+	  $$1 ~ /\/features\/(similarity|background|leftover):$$/ {for (i = 2; i <= NF; i++) if ($$i ~ /^github\.com\/affinity-rec\/affinity(\/|$$)/) {print $$1 " is a leaf but imports " $$i; bad=1}} \
+	  $$1 ~ /\/features\/crm:$$/ {for (i = 2; i <= NF; i++) if ($$i ~ /^github\.com\/affinity-rec\/affinity(\/|$$)/ && $$i !~ /\/affinity\/features(\/similarity|\/clv|\/background)?$$/) {print "features/crm may import only features, features/similarity, features/clv and features/background, not " $$i; bad=1}} \
 	  /\/features(\/[^:]*)?: / && /gofiber/ {print "features imports fiber: " $$1; bad=1} \
 	  /\/features(\/[^:]*)?: / && /affinity\/(recommend|api|bench)/ {print "features imports a higher layer: " $$1; bad=1} \
 	  /\/recommend(\/[^:]*)?: / && (/gofiber/ || /dgraph-io\/badger/) {print "recommend imports fiber or badger: " $$1; bad=1} \
