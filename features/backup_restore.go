@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/affinity-rec/affinity/features/leftover"
 )
 
 // Restore loads a backup into a new store at dir, which must be empty or
@@ -47,6 +49,17 @@ func restore(dir string, r io.Reader, log *slog.Logger, legacyOK bool) error {
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("cannot restore into %s: %w", dir, err)
+	}
+	// Directories of earlier restores of dir that were killed (unclaimed,
+	// a minute old; features/leftover) go first: one can be as large as
+	// the store. A restore's own directory needs no leftover.Claim: Badger
+	// holds an exclusive flock on its directory while it is open, which is
+	// the same lock Sweep tries (and a second one would stop Badger
+	// opening it).
+	for _, old := range leftover.Sweep(parent, "."+leftover.Escape(filepath.Base(dir))+".restoring-*") {
+		if log != nil {
+			log.Warn("removed the directory of an interrupted restore", "dir", old)
+		}
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".restoring-")
 	if err != nil {

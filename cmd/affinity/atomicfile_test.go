@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,7 @@ import (
 func TestAtomicFileAppearsOnlyWhole(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.ndjson")
-	a, err := createAtomic(path)
+	a, err := createAtomic(path, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func TestAtomicFileAppearsOnlyWhole(t *testing.T) {
 		t.Fatalf("finished file holds %q", b)
 	}
 
-	a, err = createAtomic(path)
+	a, err = createAtomic(path, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

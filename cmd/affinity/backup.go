@@ -43,7 +43,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return openErr(err, *data)
 	}
 	defer store.Close()
-	f, err := createAtomic(*out)
+	f, err := createAtomic(*out, stderr)
 	if err != nil {
 		return err
 	}

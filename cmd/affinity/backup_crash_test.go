@@ -76,7 +76,7 @@ func TestKilledRestoreLeavesNoStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := w.Write(full[:fed]); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v\n%s", err, out.String())
 		}
 		// The writes returned: restore has read all but the pipe's buffer.
 		cmd.Process.Signal(syscall.SIGKILL)
@@ -86,19 +86,90 @@ func TestKilledRestoreLeavesNoStore(t *testing.T) {
 			t.Errorf("point %d (%d of %d bytes fed): the killed restore left a store at %s", i, fed, len(full), target)
 		}
 		os.RemoveAll(target) // keep the next point independent of this one's failure
-		leftovers, _ := filepath.Glob(filepath.Join(parent, ".target.restoring-*"))
-		for _, l := range leftovers {
-			os.RemoveAll(l)
-		}
 	}
-	// After a killed restore (its leftovers beside the target included),
-	// a fresh one succeeds.
+	// The killed restores left their directories beside the target; once
+	// a minute old (aged here) the next restore removes them, and it
+	// succeeds.
+	leftovers, _ := filepath.Glob(filepath.Join(parent, ".target.restoring-*"))
+	if len(leftovers) == 0 {
+		t.Fatal("the killed restores left no directory: the sweep below tests nothing")
+	}
+	for _, l := range leftovers {
+		ageLeftover(t, l)
+	}
 	target := filepath.Join(parent, "target")
-	if out, err := exec.Command(affinityBinary(t), "restore", "--data", target, bak).CombinedOutput(); err != nil {
+	out, err := exec.Command(affinityBinary(t), "restore", "--data", target, bak).CombinedOutput()
+	if err != nil {
 		t.Fatalf("fresh restore: %v\n%s", err, out)
 	}
 	if got := storeEvents(t, target); got != want {
 		t.Fatalf("restored %d events, the source has %d", got, want)
+	}
+	if still, _ := filepath.Glob(filepath.Join(parent, ".target.restoring-*")); len(still) > 0 {
+		t.Errorf("the fresh restore left %v of the killed ones\n%s", still, out)
+	}
+	if !strings.Contains(string(out), "interrupted restore") {
+		t.Errorf("the fresh restore did not say what it removed:\n%s", out)
+	}
+}
+
+// ageLeftover makes a killed run's temporary look old enough to sweep
+// (features/leftover sweeps only those a minute old).
+func ageLeftover(t *testing.T, path string) {
+	t.Helper()
+	old := time.Now().Add(-2 * time.Minute)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKilledBackupPartialIsSwept: `kill -9` of a backup part-way leaves
+// its partial file (a SIGINT removes it; a SIGKILL cannot), and the next
+// backup to the same --out removes it, says so, and writes the backup.
+func TestKilledBackupPartialIsSwept(t *testing.T) {
+	parent := t.TempDir()
+	src, _ := backupFixture(t, parent, 60000)
+	outDir := filepath.Join(parent, "out")
+	if err := os.Mkdir(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(outDir, "b.bak")
+	cmd := exec.Command(affinityBinary(t), "backup", "--data", src, "--out", out)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var partial string
+	for partial == "" {
+		entries, _ := os.ReadDir(outDir)
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && info.Size() > 0 {
+				partial = filepath.Join(outDir, e.Name())
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGSTOP) // it cannot finish first
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if _, err := os.Stat(out); err == nil {
+		t.Fatalf("the killed backup wrote %s", out)
+	}
+	if _, err := os.Stat(partial); err != nil {
+		t.Fatalf("the killed backup left no partial file: %v", err)
+	}
+	ageLeftover(t, partial)
+	var stderr bytes.Buffer
+	if err := run(context.Background(), []string{"backup", "--data", src, "--out", out}, io.Discard, &stderr); err != nil {
+		t.Fatalf("the next backup: %v\n%s", err, stderr.String())
+	}
+	if _, err := os.Stat(partial); !os.IsNotExist(err) {
+		t.Errorf("the next backup left %s: %v", partial, err)
+	}
+	if !strings.Contains(stderr.String(), "removed "+partial) {
+		t.Errorf("the next backup did not say what it removed: %q", stderr.String())
+	}
+	if entries, _ := os.ReadDir(outDir); len(entries) != 1 {
+		t.Errorf("%d entries in %s after the next backup, want the backup alone", len(entries), outDir)
 	}
 }
 

@@ -34,7 +34,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	out, finish, err := exportOutput(f.out, stdout)
+	out, finish, err := exportOutput(f.out, stdout, stderr)
 	if err != nil {
 		x.close()
 		return err
@@ -101,11 +101,11 @@ func parseExportFlags(args []string, stderr io.Writer) (exportFlags, error) {
 // exportOutput opens where the lines go. finish closes it; the file appears
 // under its name only once the export is whole (atomicFile), so a short
 // export never looks whole, even after a kill -9.
-func exportOutput(path string, stdout io.Writer) (io.Writer, func(error) error, error) {
+func exportOutput(path string, stdout, stderr io.Writer) (io.Writer, func(error) error, error) {
 	if path == "" {
 		return stdout, func(err error) error { return err }, nil
 	}
-	file, err := createAtomic(path)
+	file, err := createAtomic(path, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
