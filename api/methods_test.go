@@ -209,14 +209,7 @@ func TestHeadAndWrongMethodMetrics(t *testing.T) {
 // JSON one, and the backup's streamed one) ends at its headers: the next
 // reply on the same connection reads cleanly.
 func TestHeadSendsNoBodyOnTheWire(t *testing.T) {
-	srv := fullServer(t)
-	base := listen(t, srv)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	rd := bufio.NewReader(conn)
+	conn, rd := rawConn(t, fullServer(t))
 	for _, p := range []string{"/healthz", "/v1/admin/backup", "/v1/popular?limit=2"} {
 		fmt.Fprintf(conn, "HEAD %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n\r\n", p, adminAuth)
 		fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -244,14 +237,7 @@ func TestHeadSendsNoBodyOnTheWire(t *testing.T) {
 // know gets a 501 problem document naming it (fiber answered a plain-text
 // 400 before any of the API's code ran), and the connection goes on.
 func TestUnknownMethodIs501(t *testing.T) {
-	srv := fullServer(t)
-	base := listen(t, srv)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	rd := bufio.NewReader(conn)
+	conn, rd := rawConn(t, fullServer(t))
 	for _, m := range []string{"FROB", "PROPFIND", "get", strings.Repeat("X", 100)} {
 		fmt.Fprintf(conn, "%s /v1/popular HTTP/1.1\r\nHost: x\r\n\r\n", m)
 		resp, err := http.ReadResponse(rd, nil)
@@ -280,4 +266,16 @@ func TestUnknownMethodIs501(t *testing.T) {
 		t.Fatalf("the request after: %v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+// rawConn is a plain TCP connection to srv served on a loopback port, for
+// requests net/http would not send; it is closed with the test.
+func rawConn(t *testing.T, srv *Server) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(listen(t, srv), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn, bufio.NewReader(conn)
 }

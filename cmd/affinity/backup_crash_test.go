@@ -127,30 +127,10 @@ func ageLeftover(t *testing.T, path string) {
 // its partial file (a SIGINT removes it; a SIGKILL cannot), and the next
 // backup to the same --out removes it, says so, and writes the backup.
 func TestKilledBackupPartialIsSwept(t *testing.T) {
-	parent := t.TempDir()
-	src, _ := backupFixture(t, parent, 60000)
-	outDir := filepath.Join(parent, "out")
-	if err := os.Mkdir(outDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(outDir, "b.bak")
-	cmd := exec.Command(affinityBinary(t), "backup", "--data", src, "--out", out)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var partial string
-	for partial == "" {
-		entries, _ := os.ReadDir(outDir)
-		for _, e := range entries {
-			if info, err := e.Info(); err == nil && info.Size() > 0 {
-				partial = filepath.Join(outDir, e.Name())
-			}
-		}
-		time.Sleep(time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGSTOP) // it cannot finish first
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	b := startStoppedBackup(t)
+	src, outDir, out, partial := b.src, b.outDir, b.out, b.partial
+	b.cmd.Process.Signal(syscall.SIGKILL)
+	<-b.done
 	if _, err := os.Stat(out); err == nil {
 		t.Fatalf("the killed backup wrote %s", out)
 	}
@@ -178,36 +158,8 @@ func TestKilledBackupPartialIsSwept(t *testing.T) {
 // cannot finish first): it must exit non-zero with nothing at --out. It
 // ignored the signal and said "written".
 func TestInterruptedBackupLeavesNoFile(t *testing.T) {
-	parent := t.TempDir()
-	src, _ := backupFixture(t, parent, 60000)
-	outDir := filepath.Join(parent, "out")
-	if err := os.Mkdir(outDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(outDir, "b.bak")
-	cmd := exec.Command(affinityBinary(t), "backup", "--data", src, "--out", out)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	for written := false; !written; {
-		select {
-		case err := <-done:
-			t.Fatalf("backup finished before it could be interrupted (%v):\n%s", err, log.String())
-		default:
-		}
-		entries, _ := os.ReadDir(outDir)
-		for _, e := range entries {
-			if info, err := e.Info(); err == nil && info.Size() > 0 {
-				written = true
-			}
-		}
-		time.Sleep(time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGSTOP)
+	b := startStoppedBackup(t)
+	src, outDir, out, cmd, done, log := b.src, b.outDir, b.out, b.cmd, b.done, &b.log
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Process.Signal(syscall.SIGCONT)
 	err := <-done
@@ -260,4 +212,48 @@ func TestBackupAndRestoreRefuseNothing(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(target, "MANIFEST")); err == nil {
 		t.Errorf("restore of an empty file left a store")
 	}
+}
+
+// stoppedBackup is `affinity backup` of a fresh 60k-event store into an
+// empty directory, stopped (SIGSTOP) once its partial file has bytes, so
+// that it cannot finish before the test signals it.
+type stoppedBackup struct {
+	src, outDir, out, partial string
+	cmd                       *exec.Cmd
+	log                       bytes.Buffer
+	done                      chan error // the backup's exit
+}
+
+func startStoppedBackup(t *testing.T) *stoppedBackup {
+	t.Helper()
+	parent := t.TempDir()
+	b := &stoppedBackup{done: make(chan error, 1)}
+	b.src, _ = backupFixture(t, parent, 60000)
+	b.outDir = filepath.Join(parent, "out")
+	if err := os.Mkdir(b.outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b.out = filepath.Join(b.outDir, "b.bak")
+	b.cmd = exec.Command(affinityBinary(t), "backup", "--data", b.src, "--out", b.out)
+	b.cmd.Stdout, b.cmd.Stderr = &b.log, &b.log
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { b.done <- b.cmd.Wait() }()
+	for b.partial == "" {
+		select {
+		case err := <-b.done:
+			t.Fatalf("backup finished before it could be stopped (%v):\n%s", err, b.log.String())
+		default:
+		}
+		entries, _ := os.ReadDir(b.outDir)
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && info.Size() > 0 {
+				b.partial = filepath.Join(b.outDir, e.Name())
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.cmd.Process.Signal(syscall.SIGSTOP)
+	return b
 }
