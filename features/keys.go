@@ -44,6 +44,10 @@ const (
 	// keyStreamTick holds the last stream tick applied: its sequence and
 	// time (clustertick.go).
 	keyStreamTick = "m/stream-tick"
+	// keyTuning holds the self-tuner's latest Tuning as JSON (tuning_key.go):
+	// a backup carries it, so a restored store serves the source's answers
+	// from its first request.
+	keyTuning = "m/tuning"
 )
 
 func keyU32(prefix string, id uint32) []byte {

@@ -77,6 +77,12 @@ func (s *Store) load() error {
 		s.tuner.restore(snapModel.Tuned, s.idx.events)
 		s.reopenAfterCrash()
 	default:
+		// No snapshot model (a restored backup, a lost snapshot file):
+		// the build takes the kept tuning (tuning_key.go), so that it
+		// serves the lists the tuned store served.
+		if s.opts.Neighbours.Tune {
+			s.tuner.restore(s.loadTuning(), s.idx.events)
+		}
 		s.idx.all = true
 		s.Refresh()
 	}

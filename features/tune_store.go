@@ -65,6 +65,7 @@ func (s *Store) maybeTune(workers int) {
 		return
 	}
 	st.tuned = t
+	s.saveTuning(t)
 	s.opts.Logger.Info("model tuned", "similarity", t.Similarity, "lambda", t.Lambda, "neighbours", t.K,
 		"half_life_days", t.HalfLifeDays, "repeat", t.Repeat, "validation_ndcg", t.NDCG,
 		"default_validation_ndcg", t.DefaultNDCG, "tried", t.Tried, "seconds", t.Seconds)

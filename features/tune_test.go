@@ -1,10 +1,12 @@
 package features
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -270,4 +272,45 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestRestoredBackupKeepsTheTuning: a backup carries the tuning (the
+// snapshot holding it is not in a backup), so the restored store builds
+// its model with the source's tuning and serves the same lists at once; it
+// rebuilt untuned and served other personal lists until it tuned again.
+func TestRestoredBackupKeepsTheTuning(t *testing.T) {
+	mod := func(o *Options) {
+		o.Neighbours.Tune = true
+		o.DenseInterval = time.Hour
+		o.TuneDefaults.HalfLifeDays = 365 // driftEvents' tuning moves it
+	}
+	s := openTestStore(t, t.TempDir(), mod)
+	if _, err := s.Ingest(context.Background(), driftEvents(300, 5), IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Refresh()
+	served := s.Model().Tuned
+	if served == nil {
+		t.Fatal("no tuning on the first build")
+	}
+	var buf bytes.Buffer
+	if _, err := s.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := Restore(dir, &buf, s.log); err != nil {
+		t.Fatal(err)
+	}
+	r := openTestStore(t, dir, mod)
+	got := r.Model().Tuned
+	if got == nil || string(must(json.Marshal(got))) != string(must(json.Marshal(served))) {
+		t.Fatalf("the restored store's tuning %+v, the source's %+v", got, served)
+	}
+	for _, name := range []string{"g0-0", "g3-2", "g7-4"} {
+		pa, _ := s.ProductID(name)
+		pb, _ := r.ProductID(name)
+		if !reflect.DeepEqual(s.Model().NeighboursOf(BasisAny, pa), r.Model().NeighboursOf(BasisAny, pb)) {
+			t.Errorf("the neighbours of %s differ after the restore", name)
+		}
+	}
 }
