@@ -41,9 +41,12 @@ func TestBootstrapFromSnapshot(t *testing.T) {
 	}
 	waitApplied(t, a, snapAt)
 	seq, err := a.node.MaybeSnapshot(ctx)
-	if err != nil || seq != snapAt {
-		t.Fatalf("snapshot at %d, want %d (%v)", seq, snapAt, err)
+	// The snapshot is at the last message applied, which may be a stream
+	// tick (one a second) after the last post: CI saw 61 for 60.
+	if err != nil || seq < snapAt || seq > snapAt+2 {
+		t.Fatalf("snapshot at %d, want %d or a tick or two after it (%v)", seq, snapAt, err)
 	}
+	snapAt = seq
 	// Not due again until SnapshotEvery messages later.
 	if again, err := a.node.MaybeSnapshot(ctx); err != nil || again != 0 {
 		t.Fatalf("a second snapshot at once: %d %v", again, err)
