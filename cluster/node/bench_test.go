@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -74,13 +73,6 @@ func BenchmarkNodeApply(b *testing.B) {
 			b.ReportMetric(float64(cpu.Nanoseconds())/1000/float64(total*b.N), "cpu_us/event")
 		})
 	}
-}
-
-// cpuTime is the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func fillStream(b *testing.B, url, name string, total, per int) uint64 {

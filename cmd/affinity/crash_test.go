@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -107,7 +106,7 @@ func startChild(t *testing.T, dir string, extra ...string) *child {
 }
 
 func (c *child) kill() {
-	c.cmd.Process.Signal(syscall.SIGKILL)
+	c.cmd.Process.Kill() // SIGKILL on Unix
 	c.cmd.Wait()
 }
 
