@@ -68,6 +68,8 @@ func TestDefinitionBodiesAreStrict(t *testing.T) {
 		{prod, `{"attributes":{"a":` + deep(40) + `}}`, "attributes.a" + strings.Repeat("[0]", 30), "deeper than 32"},
 		{prod, attrsBody(101, func(int) string { return "1" }), "attributes", "at most 100"},
 		{prod, `{"attributes":{"` + strings.Repeat("k", 65) + `":1}}`, "attributes", "1 to 64 bytes"},
+		{prod, `{"attributes":{"a\u0000b":1}}`, "attributes", "control character"},
+		{cust, `{"attributes":{"line\nbreak":"x"}}`, "attributes", "control character"},
 		{prod, `{"attributes":{"k":"` + strings.Repeat("v", 1100) + `"}}`, "attributes.k", "at most 1024"},
 		{prod, `{"attributes":{"k":{"a":{"b":{"c":{}}}}}}`, "attributes.k", "more than 4 deep"},
 		{cust, `{"country":"France"}`, "country", "country is not a known field"},

@@ -34,6 +34,11 @@ func ValidateAttributes(attrs map[string]any) error {
 		if k == "" || len(k) > MaxAttributeKey || !utf8.ValidString(k) {
 			return &FieldError{Field: "attributes", Msg: fmt.Sprintf("key %s must be 1 to %d bytes of UTF-8", shortQuote(k), MaxAttributeKey)}
 		}
+		if hasControl(k) {
+			// A rule cannot name it (attributes.NAME); such a key is a
+			// client's encoding bug far more often than a wish.
+			return &FieldError{Field: "attributes", Msg: fmt.Sprintf("key %s has a control character", shortQuote(k))}
+		}
 		field := "attributes." + k
 		if !nestsWithin(v, MaxAttributeDepth-1) {
 			return &FieldError{Field: field, Msg: fmt.Sprintf("nests arrays and objects more than %d deep (attributes counting as 1)", MaxAttributeDepth)}
@@ -80,4 +85,15 @@ func shortQuote(s string) string {
 		return strconv.Quote(s[:MaxAttributeKey]) + "…"
 	}
 	return strconv.Quote(s)
+}
+
+// hasControl reports whether s holds an ASCII control character (U+0000
+// to U+001F, U+007F).
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }
