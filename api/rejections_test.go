@@ -25,6 +25,12 @@ func TestBadInputIsAProblem(t *testing.T) {
 		{"GET", "/v1/products/" + evs[0].ProductID + "/related?basis=smelled", "", "", 400, "basis"},
 		{"GET", "/v1/customers/" + long + "/recommendations", "", "", 400, "customer_id"},
 		{"GET", "/v1/customers/a%01b/recommendations", "", "", 400, "customer_id"},
+		// A lone surrogate decodes to U+FFFD, as does any other: two ids
+		// the client told apart would be one customer.
+		{"POST", "/v1/events", "application/json", `{"customer_id":"a\ud800","product_id":"p","type":"view"}`, 400, "customer_id"},
+		{"POST", "/v1/events", "application/json", `{"customer_id":"c","product_id":"p\udfff","type":"view"}`, 400, "product_id"},
+		{"POST", "/v1/events", "application/x-ndjson", `{"customer_id":"a\ud801","product_id":"p","type":"view"}` + "\n", 400, "customer_id"},
+		{"PUT", "/v1/products/x%EF%BF%BD", "application/json", `{"price":1}`, 400, "product_id"},
 		{"POST", "/v1/events", "application/json", `{"customer_id":"c","product_id":"p"`, 400, ""},
 		{"POST", "/v1/events", "application/json", `{"customer_id":"c","product_id":"p","type":"view","timestamp":"yesterday"}`, 400, "timestamp"},
 		{"POST", "/v1/events", "application/json", `{"product_id":"p","type":"view"}`, 400, "customer_id"},

@@ -64,7 +64,7 @@ func ValidateName(field, s string) error {
 }
 
 // ValidateID reports whether s is an acceptable external id: 1 to MaxIDLen
-// bytes of printable UTF-8. The returned error names field.
+// bytes of printable UTF-8 without U+FFFD. The returned error names field.
 func ValidateID(field, s string) error {
 	if s == "" {
 		return &FieldError{Field: field, Msg: "is required"}
@@ -78,6 +78,12 @@ func ValidateID(field, s string) error {
 	for _, r := range s {
 		if !unicode.IsPrint(r) {
 			return &FieldError{Field: field, Msg: fmt.Sprintf("contains a non-printable character %U", r)}
+		}
+		if r == utf8.RuneError {
+			// JSON decoding turns a lone surrogate (\ud800) and invalid
+			// UTF-8 into U+FFFD, so two different ids a client sent would
+			// be stored as one customer or product.
+			return &FieldError{Field: field, Msg: "contains U+FFFD, the replacement character (what a lone surrogate such as \\ud800 or invalid UTF-8 decodes to): two different ids would become one"}
 		}
 	}
 	return nil

@@ -38,8 +38,6 @@ func TestDecodeEventJSON(t *testing.T) {
 		{"nulls are absent", `{` + cp + `,"order_id":null,"value":null,"timestamp":null}`, base},
 		{"escapes", `{"customer_id":"c\"\\\/\u00e9\ud83d\ude00","product_id":"p","type":"view"}`,
 			with(func(e *features.Event) { e.CustomerID = "c\"\\/é😀" })},
-		{"lone surrogate is U+FFFD", `{"customer_id":"a\ud800b","product_id":"p","type":"view"}`,
-			with(func(e *features.Event) { e.CustomerID = "a\ufffdb" })},
 		{"escaped key", `{"customer\u005fid":"c","product_id":"p","type":"view"}`, base},
 		{"largest value", `{` + cp + `,"value":1e9,"quantity":1e6}`, with(func(e *features.Event) { e.Value, e.Quantity = 1e9, 1e6 })},
 		{"earliest timestamp", `{` + cp + `,"timestamp":"1990-01-01T00:00:00Z"}`,
@@ -60,6 +58,9 @@ func TestDecodeEventJSON(t *testing.T) {
 
 	fieldErrs := []struct{ name, in, field string }{
 		{"number customer", `{"customer_id":17850,"product_id":"p","type":"view"}`, "customer_id"},
+		// A lone surrogate decodes to U+FFFD (as encoding/json does), which
+		// an id may not hold: "a\ud800b" and "a\udbffb" would be one id.
+		{"lone surrogate in an id", `{"customer_id":"a\ud800b","product_id":"p","type":"view"}`, "customer_id"},
 		{"object product", `{"customer_id":"c","product_id":{"id":"p"},"type":"view"}`, "product_id"},
 		{"bool type", `{"customer_id":"c","product_id":"p","type":true}`, "type"},
 		{"string value", `{` + cp + `,"value":"12"}`, "value"},
