@@ -558,7 +558,7 @@ type AudienceMember struct {
 	// Because The history products that contribute most (up to 3), each with its part of the score.
 	Because []Item `json:"because"`
 
-	// CustomerId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// CustomerId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	CustomerId ID `json:"customer_id"`
 
 	// Reason Why, in words: how many of the customer's history products go with the target, and the strongest.
@@ -607,7 +607,7 @@ type ClusterNodesMode string
 type Customer struct {
 	Attributes map[string]interface{} `json:"attributes"`
 
-	// CustomerId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// CustomerId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	CustomerId ID `json:"customer_id"`
 }
 
@@ -619,7 +619,7 @@ type CustomerBody struct {
 
 // CustomerEvents defines model for CustomerEvents.
 type CustomerEvents struct {
-	// CustomerId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// CustomerId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	CustomerId ID             `json:"customer_id"`
 	Events     []HistoryEvent `json:"events"`
 	Total      int            `json:"total"`
@@ -667,16 +667,16 @@ type CustomerValueTier string
 
 // Event defines model for Event.
 type Event struct {
-	// CustomerId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// CustomerId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	CustomerId ID `json:"customer_id"`
 
 	// EventId Makes the event idempotent; a retry with the same id counts as a duplicate.
 	EventId *ID `json:"event_id,omitempty"`
 
-	// OrderId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// OrderId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	OrderId *ID `json:"order_id,omitempty"`
 
-	// ProductId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// ProductId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	ProductId ID       `json:"product_id"`
 	Quantity  *float64 `json:"quantity,omitempty"`
 
@@ -735,7 +735,7 @@ type EventsReply struct {
 
 // Experiment defines model for Experiment.
 type Experiment struct {
-	// Id 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// Id 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	Id       ID               `json:"id"`
 	Salt     string           `json:"salt"`
 	Status   ExperimentStatus `json:"status"`
@@ -767,7 +767,7 @@ type ExperimentList struct {
 type ExperimentResults struct {
 	Control string `json:"control"`
 
-	// Experiment 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// Experiment 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	Experiment ID `json:"experiment"`
 
 	// SrmFlag The split is off from the weights; distrust the results.
@@ -787,7 +787,7 @@ type Explain struct {
 	Because *[]struct {
 		Context *bool `json:"context,omitempty"`
 
-		// ProductId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+		// ProductId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 		ProductId ID      `json:"product_id"`
 		Score     float64 `json:"score"`
 	} `json:"because,omitempty"`
@@ -818,7 +818,7 @@ type ExportRequest struct {
 	// Customers The customers to export; an id listed more than once is exported once, at its first place.
 	Customers *[]ID `json:"customers,omitempty"`
 
-	// Experiment 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// Experiment 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	Experiment *ID `json:"experiment,omitempty"`
 
 	// Limit Each customer's list length (0 or absent: the default, 10; next-best-offer: 1, at most 20).
@@ -845,13 +845,13 @@ type HealthStatus string
 
 // HistoryEvent defines model for HistoryEvent.
 type HistoryEvent struct {
-	// ProductId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// ProductId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	ProductId ID        `json:"product_id"`
 	Timestamp time.Time `json:"timestamp"`
 	Type      string    `json:"type"`
 }
 
-// ID 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+// ID 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 type ID = string
 
 // Item defines model for Item.
@@ -859,7 +859,7 @@ type Item struct {
 	// Explain Why an item is listed (explain=true). The parts are evidence, not a sum: a personal score also carries the popularity prior.
 	Explain *Explain `json:"explain,omitempty"`
 
-	// ProductId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// ProductId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	ProductId ID      `json:"product_id"`
 	Score     float64 `json:"score"`
 }
@@ -934,13 +934,13 @@ type MergeResult struct {
 	// Created The customer did not exist and was created.
 	Created bool `json:"created"`
 
-	// CustomerId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// CustomerId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	CustomerId ID `json:"customer_id"`
 
 	// EventsMoved Events that moved onto the customer (0 on a repeat).
 	EventsMoved int `json:"events_moved"`
 
-	// From 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// From 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	From ID `json:"from"`
 }
 
@@ -964,7 +964,7 @@ type Offer struct {
 	MaxPerCustomer int        `json:"max_per_customer"`
 	Name           string     `json:"name"`
 
-	// OfferId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// OfferId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	OfferId     ID               `json:"offer_id"`
 	Performance OfferPerformance `json:"performance"`
 	Priority    float64          `json:"priority"`
@@ -977,7 +977,7 @@ type Offer struct {
 type OfferAudience struct {
 	Items []AudienceMember `json:"items"`
 
-	// OfferId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// OfferId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	OfferId          ID                  `json:"offer_id"`
 	RecommendationId string              `json:"recommendation_id"`
 	Status           OfferAudienceStatus `json:"status"`
@@ -1031,7 +1031,7 @@ type OfferChoice struct {
 	ExpectedPropensity float64 `json:"expected_propensity"`
 	Name               string  `json:"name"`
 
-	// OfferId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// OfferId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	OfferId  ID        `json:"offer_id"`
 	Prior    float64   `json:"prior"`
 	Priority float64   `json:"priority"`
@@ -1070,13 +1070,13 @@ type OfferPerformance struct {
 
 // OfferResponse defines model for OfferResponse.
 type OfferResponse struct {
-	// CustomerId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// CustomerId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	CustomerId ID `json:"customer_id"`
 
-	// OfferId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// OfferId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	OfferId ID `json:"offer_id"`
 
-	// RecommendationId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// RecommendationId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	RecommendationId ID                    `json:"recommendation_id"`
 	Response         OfferResponseResponse `json:"response"`
 }
@@ -1086,10 +1086,10 @@ type OfferResponseResponse string
 
 // OfferResponseBody defines model for OfferResponseBody.
 type OfferResponseBody struct {
-	// CustomerId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// CustomerId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	CustomerId ID `json:"customer_id"`
 
-	// RecommendationId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// RecommendationId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	RecommendationId ID                        `json:"recommendation_id"`
 	Response         OfferResponseBodyResponse `json:"response"`
 }
@@ -1107,7 +1107,7 @@ type OfferSeries struct {
 	// BudgetLeft What is left of it now, as GET /v1/offers/{id} reports; null without a budget.
 	BudgetLeft *int `json:"budget_left"`
 
-	// OfferId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// OfferId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	OfferId ID                 `json:"offer_id"`
 	Points  []OfferSeriesPoint `json:"points"`
 
@@ -1183,7 +1183,7 @@ type Product struct {
 	Category   string                 `json:"category"`
 	Price      float64                `json:"price"`
 
-	// ProductId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// ProductId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	ProductId     ID       `json:"product_id"`
 	Recommendable bool     `json:"recommendable"`
 	Tags          []string `json:"tags"`
@@ -1226,7 +1226,7 @@ type ProductPatch struct {
 type Profile struct {
 	Attributes map[string]interface{} `json:"attributes"`
 
-	// CustomerId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// CustomerId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	CustomerId ID             `json:"customer_id"`
 	Events     int            `json:"events"`
 	Segments   []SegmentName  `json:"segments"`
@@ -1319,7 +1319,7 @@ type SegmentList struct {
 
 // SegmentMember A member (or an exported customer) with their value profile; `value` is null for an id the store does not know.
 type SegmentMember struct {
-	// CustomerId 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+	// CustomerId 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 	CustomerId ID             `json:"customer_id"`
 	Segments   []SegmentName  `json:"segments"`
 	Value      *CustomerValue `json:"value"`
@@ -1543,10 +1543,10 @@ type Category = string
 // ContextProducts defines model for ContextProducts.
 type ContextProducts = string
 
-// CustomerIDPath 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+// CustomerIDPath 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 type CustomerIDPath = ID
 
-// CustomerIDQuery 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+// CustomerIDQuery 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 type CustomerIDQuery = ID
 
 // Exclude defines model for Exclude.
@@ -1555,13 +1555,13 @@ type Exclude = string
 // ExcludeBuyers defines model for ExcludeBuyers.
 type ExcludeBuyers = bool
 
-// ExperimentFlag 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+// ExperimentFlag 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 type ExperimentFlag = ID
 
-// ExperimentHeader 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+// ExperimentHeader 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 type ExperimentHeader = ID
 
-// ExperimentIDPath 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+// ExperimentIDPath 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 type ExperimentIDPath = ID
 
 // ExplainFlag defines model for ExplainFlag.
@@ -1582,7 +1582,7 @@ type MaxPerBrand = int
 // MaxPerCategory defines model for MaxPerCategory.
 type MaxPerCategory = int
 
-// OfferIDPath 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+// OfferIDPath 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 type OfferIDPath = ID
 
 // Offset defines model for Offset.
@@ -1594,7 +1594,7 @@ type PriceMax = float64
 // PriceMin defines model for PriceMin.
 type PriceMin = float64
 
-// ProductIDPath 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+// ProductIDPath 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 type ProductIDPath = ID
 
 // Rules defines model for Rules.
@@ -1606,7 +1606,7 @@ type SegmentNamePath = SegmentName
 // Tag defines model for Tag.
 type Tag = string
 
-// UnitID 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
+// UnitID 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one).
 type UnitID = ID
 
 // VariantFlag defines model for VariantFlag.

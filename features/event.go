@@ -64,7 +64,7 @@ func ValidateName(field, s string) error {
 }
 
 // ValidateID reports whether s is an acceptable external id: 1 to MaxIDLen
-// bytes of printable UTF-8 without U+FFFD. The returned error names field.
+// bytes of printable UTF-8. The returned error names field.
 func ValidateID(field, s string) error {
 	if s == "" {
 		return &FieldError{Field: field, Msg: "is required"}
@@ -79,12 +79,23 @@ func ValidateID(field, s string) error {
 		if !unicode.IsPrint(r) {
 			return &FieldError{Field: field, Msg: fmt.Sprintf("contains a non-printable character %U", r)}
 		}
-		if r == utf8.RuneError {
-			// JSON decoding turns a lone surrogate (\ud800) and invalid
-			// UTF-8 into U+FFFD, so two different ids a client sent would
-			// be stored as one customer or product.
-			return &FieldError{Field: field, Msg: "contains U+FFFD, the replacement character (what a lone surrogate such as \\ud800 or invalid UTF-8 decodes to): two different ids would become one"}
-		}
+	}
+	return nil
+}
+
+// validateEventID is ValidateID for an event's ids, which come from a
+// decoded JSON body or file line: U+FFFD is refused too. JSON decoding
+// turns a lone surrogate (\ud800) and invalid UTF-8 into it, so two ids a
+// client told apart would be stored as one customer or product. Ids in URL
+// paths keep ValidateID: a path cannot make U+FFFD by accident (its bytes
+// must be valid UTF-8), and a customer stored under such an id by an
+// older version must stay readable and erasable.
+func validateEventID(field, s string) error {
+	if err := ValidateID(field, s); err != nil {
+		return err
+	}
+	if strings.ContainsRune(s, utf8.RuneError) {
+		return &FieldError{Field: field, Msg: "contains U+FFFD, the replacement character (what a lone surrogate such as \\ud800 or invalid UTF-8 decodes to): two different ids would become one"}
 	}
 	return nil
 }
@@ -95,10 +106,10 @@ func ValidateID(field, s string) error {
 // is a configured type and e.Timestamp not too far in the future are the
 // store's checks (Ingest).
 func ValidateEvent(e *Event) error {
-	if err := ValidateID("customer_id", e.CustomerID); err != nil {
+	if err := validateEventID("customer_id", e.CustomerID); err != nil {
 		return err
 	}
-	if err := ValidateID("product_id", e.ProductID); err != nil {
+	if err := validateEventID("product_id", e.ProductID); err != nil {
 		return err
 	}
 	if e.Type == "" {

@@ -936,7 +936,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description 1 to 256 bytes of printable UTF-8 without U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one). */
+        /** @description 1 to 256 bytes of printable UTF-8. An event's ids may not hold U+FFFD (what a lone surrogate or invalid UTF-8 decodes to, so two ids would become one). */
         ID: string;
         /** @description Letters, digits, `_`, `-` and `.`; not "." or ".." (URL clients resolve them as dot segments). */
         SegmentName: string;
