@@ -183,3 +183,13 @@ func TestDefinitionBodiesShareOneConvention(t *testing.T) {
 		}
 	}
 }
+
+// TestControlKeysRefusedButRemovable: a key with a control character (C0
+// or C1) is refused where a request brings it, and a PATCH may still
+// remove one (an older version stored such keys).
+func TestControlKeysRefusedButRemovable(t *testing.T) {
+	s := newOfferServer(t)
+	s.do(t, "PATCH", "/v1/customers/c1", `{"attributes":{"a\u0085b":1}}`).want(t, 400)
+	s.do(t, "PUT", "/v1/products/p1", `{"attributes":{"tab\tkey":1}}`).want(t, 400)
+	s.do(t, "PATCH", "/v1/customers/c1", `{"attributes":{"a\u0000b":null,"ok":1}}`).want(t, 200)
+}

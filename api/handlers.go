@@ -32,6 +32,9 @@ func (s *Server) putProduct(c *fiber.Ctx) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
+	if err := features.CheckAttributeKeys(b.Attributes); err != nil {
+		return err
+	}
 	p := features.Product{Category: b.Category, Brand: b.Brand, Tags: b.Tags, Available: true, Attributes: b.Attributes, Recommendable: b.Recommendable}
 	if b.Price != nil {
 		p.Price = *b.Price
@@ -59,6 +62,9 @@ func (s *Server) patchProduct(c *fiber.Ctx) error {
 	}
 	var b productPatchBody
 	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if err := features.CheckAttributeKeys(b.Attributes); err != nil {
 		return err
 	}
 	if err := refuseNulls(c.Body(), "attributes"); err != nil {
@@ -112,6 +118,9 @@ func (s *Server) putCustomer(c *fiber.Ctx) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
+	if err := features.CheckAttributeKeys(b.Attributes); err != nil {
+		return err
+	}
 	if b.Attributes == nil {
 		b.Attributes = map[string]any{}
 	}
@@ -130,6 +139,9 @@ func (s *Server) patchCustomer(c *fiber.Ctx) error {
 	}
 	var b customerBody
 	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if err := features.CheckAttributeKeys(b.Attributes); err != nil {
 		return err
 	}
 	attrs, err := s.deps.Store.PatchCustomer(id, b.Attributes)

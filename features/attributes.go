@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -33,11 +35,6 @@ func ValidateAttributes(attrs map[string]any) error {
 	for k, v := range attrs {
 		if k == "" || len(k) > MaxAttributeKey || !utf8.ValidString(k) {
 			return &FieldError{Field: "attributes", Msg: fmt.Sprintf("key %s must be 1 to %d bytes of UTF-8", shortQuote(k), MaxAttributeKey)}
-		}
-		if hasControl(k) {
-			// A rule cannot name it (attributes.NAME); such a key is a
-			// client's encoding bug far more often than a wish.
-			return &FieldError{Field: "attributes", Msg: fmt.Sprintf("key %s has a control character", shortQuote(k))}
 		}
 		field := "attributes." + k
 		if !nestsWithin(v, MaxAttributeDepth-1) {
@@ -87,13 +84,19 @@ func shortQuote(s string) string {
 	return strconv.Quote(s)
 }
 
-// hasControl reports whether s holds an ASCII control character (U+0000
-// to U+001F, U+007F).
-func hasControl(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return true
+// CheckAttributeKeys refuses the keys a request brings that hold a control
+// character (C0, DEL, C1): a rule cannot name such a key
+// (attributes.NAME), and it is a client's encoding bug far more often than
+// a wish. A key whose value is nil (a PATCH removing it) passes, so a key
+// stored by an older version can still be removed. It is not part of
+// ValidateAttributes, which also checks the merged attributes when a
+// cluster op is applied: a rule added there would refuse on new nodes what
+// old ones apply, and the replicas would diverge during an upgrade.
+func CheckAttributeKeys(attrs map[string]any) error {
+	for k, v := range attrs {
+		if v != nil && strings.IndexFunc(k, unicode.IsControl) >= 0 {
+			return &FieldError{Field: "attributes", Msg: fmt.Sprintf("key %s has a control character", shortQuote(k))}
 		}
 	}
-	return false
+	return nil
 }
