@@ -63,6 +63,7 @@ func (s *Store) load() error {
 		s.denseAt = time.Now()
 		s.denseStale = s.snapSolvePending
 		s.tuner.restore(snapModel.Tuned, s.idx.events)
+		s.keepSnapshotTuning(snapModel.Tuned)
 		s.idx.all = false
 	case snapModel != nil:
 		// A log tail after the snapshot (a crash): the replay marked the
@@ -75,6 +76,7 @@ func (s *Store) load() error {
 		// machine (docs/operations.md).
 		s.model.Store(snapModel)
 		s.tuner.restore(snapModel.Tuned, s.idx.events)
+		s.keepSnapshotTuning(snapModel.Tuned)
 		s.reopenAfterCrash()
 	default:
 		// No snapshot model (a restored backup, a lost snapshot file):

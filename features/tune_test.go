@@ -10,6 +10,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // driftEvents is a shop whose customers change taste: 8 groups of 5
@@ -312,5 +314,49 @@ func TestRestoredBackupKeepsTheTuning(t *testing.T) {
 		if !reflect.DeepEqual(s.Model().NeighboursOf(BasisAny, pa), r.Model().NeighboursOf(BasisAny, pb)) {
 			t.Errorf("the neighbours of %s differ after the restore", name)
 		}
+	}
+	// Restored under other options (a changed similarity), the kept
+	// tuning is not taken: it was chosen for the old ones.
+	buf.Reset()
+	if _, err := s.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	dir2 := t.TempDir()
+	if err := Restore(dir2, &buf, s.log); err != nil {
+		t.Fatal(err)
+	}
+	o := openTestStore(t, dir2, func(o *Options) {
+		mod(o)
+		o.Neighbours.Similarity = SimCosine
+	})
+	if got := o.Model().Tuned; got != nil && got.At.Equal(served.At) {
+		t.Fatalf("a store restored under other options took the kept tuning %+v", got)
+	}
+}
+
+// TestSnapshotTuningIsKept: a store whose snapshot holds a tuning that
+// Badger lacks (upgraded from a version that kept it only there) writes
+// it under m/tuning on load, so its next backup carries it.
+func TestSnapshotTuningIsKept(t *testing.T) {
+	dir := t.TempDir()
+	mod := func(o *Options) {
+		o.Neighbours.Tune = true
+		o.DenseInterval = time.Hour
+	}
+	s := openTestStore(t, dir, mod)
+	if _, err := s.Ingest(context.Background(), driftEvents(200, 6), IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Refresh()
+	if s.Model().Tuned == nil {
+		t.Fatal("no tuning on the first build")
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(keyTuning)) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openTestStore(t, dir, mod)
+	if got := s.loadTuning(); got == nil || got.At != s.Model().Tuned.At {
+		t.Fatalf("after a load from the snapshot the kept tuning is %+v", got)
 	}
 }

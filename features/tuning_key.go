@@ -15,10 +15,20 @@ import (
 // Badger under keyTuning, a few hundred bytes written once a TuneInterval
 // at most, and a load without a snapshot model takes it from there.
 
+// keptTuning is what keyTuning holds: the tuning and the configured
+// options it was made under. A load takes it only under the same options,
+// the rule a snapshot's model follows (snapshot_load.go): a changed
+// similarity, tuner setting or neighbour count drops the old choice, and
+// the store tunes again.
+type keptTuning struct {
+	Options NeighbourOptions `json:"options"`
+	Tuning  *Tuning          `json:"tuning"`
+}
+
 // saveTuning keeps t under keyTuning. A failure (a read-only store, a full
 // disk) is logged: the tuning still serves, and the snapshot keeps it.
 func (s *Store) saveTuning(t *Tuning) {
-	b, err := json.Marshal(t)
+	b, err := json.Marshal(keptTuning{Options: s.opts.Neighbours, Tuning: t})
 	if err == nil {
 		err = s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(keyTuning), b) })
 	}
@@ -28,18 +38,16 @@ func (s *Store) saveTuning(t *Tuning) {
 }
 
 // loadTuning reads the tuning kept under keyTuning, or nil when there is
-// none or it cannot be read (the store then tunes again, as before).
+// none, it was made under other options, or it cannot be read (the store
+// then tunes again, as before).
 func (s *Store) loadTuning() *Tuning {
-	var t *Tuning
+	var k keptTuning
 	err := s.db.View(func(txn *badger.Txn) error {
 		it, err := txn.Get([]byte(keyTuning))
 		if err != nil {
 			return err
 		}
-		return it.Value(func(b []byte) error {
-			t = new(Tuning)
-			return json.Unmarshal(b, t)
-		})
+		return it.Value(func(b []byte) error { return json.Unmarshal(b, &k) })
 	})
 	if err != nil {
 		if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -47,5 +55,17 @@ func (s *Store) loadTuning() *Tuning {
 		}
 		return nil
 	}
-	return t
+	if k.Options != s.opts.Neighbours {
+		return nil
+	}
+	return k.Tuning
+}
+
+// keepSnapshotTuning writes the tuning a snapshot's model came with under
+// keyTuning when the key lacks it (a store upgraded from a version that
+// kept it only in the snapshot), so that its next backup carries it.
+func (s *Store) keepSnapshotTuning(t *Tuning) {
+	if t != nil && s.loadTuning() == nil {
+		s.saveTuning(t)
+	}
 }
