@@ -27,21 +27,26 @@ func Claim(path string) (release func()) {
 	return func() { f.Close() }
 }
 
-// Sweep removes the entries of dir matching pattern (filepath.Match) that
-// no process holds and that are at least minAge old, and returns the
-// names it removed. Errors are not returned: a leftover that cannot be
+// Sweep removes the entries of dir whose names match pattern
+// (filepath.Match) that no process holds and that are at least minAge old,
+// and returns the names it removed. Errors are not returned: a leftover that cannot be
 // removed stays, as it would have without Sweep.
 func Sweep(dir, pattern string) []string {
 	if !supported {
 		return nil
 	}
-	names, err := filepath.Glob(filepath.Join(dir, pattern))
+	// The directory is read, not globbed: a '[' or '*' in its path would
+	// make Glob look in other directories.
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
 	}
 	var removed []string
-	for _, name := range names {
-		if sweepOne(name) {
+	for _, e := range entries {
+		if ok, err := filepath.Match(pattern, e.Name()); !ok || err != nil {
+			continue
+		}
+		if name := filepath.Join(dir, e.Name()); sweepOne(name) {
 			removed = append(removed, name)
 		}
 	}

@@ -121,3 +121,27 @@ func TestEscape(t *testing.T) {
 		t.Errorf("%q matches another output's partial file", pat)
 	}
 }
+
+// TestSweepStaysInItsDirectory: pattern characters in the directory's own
+// path do not make Sweep look elsewhere ("bk[1]" globbed "bk1").
+func TestSweepStaysInItsDirectory(t *testing.T) {
+	if !supported {
+		t.Skip("no advisory locks here")
+	}
+	root := t.TempDir()
+	odd, other := filepath.Join(root, "bk[1]"), filepath.Join(root, "bk1")
+	for _, d := range []string{odd, other} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		touch(t, filepath.Join(d, ".out.1.partial"))
+		aged(t, filepath.Join(d, ".out.1.partial"))
+	}
+	got := Sweep(odd, ".out.*.partial")
+	if want := []string{filepath.Join(odd, ".out.1.partial")}; !slices.Equal(got, want) {
+		t.Fatalf("swept %v, want %v", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(other, ".out.1.partial")); err != nil {
+		t.Fatalf("the other directory's file: %v", err)
+	}
+}
