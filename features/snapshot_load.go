@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/affinity-rec/affinity/features/background"
 )
 
 // loadSnapshot restores the index (and the model when the snapshot has a
@@ -188,7 +189,7 @@ func decodeHistories(d *decoder, x *index, tt *TypeTable) (int, error) {
 // the products p with p % workers == its number, so no bitmap is shared.
 // Customers come in increasing order, so every Add appends.
 func buildBitmaps(x *index) {
-	workers := runtime.GOMAXPROCS(0)
+	workers := background.BaseProcs()
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {

@@ -1,7 +1,6 @@
 package features
 
 import (
-	"runtime"
 	"sync"
 
 	"github.com/affinity-rec/affinity/features/background"
@@ -20,7 +19,9 @@ import (
 // own duration (backgroundLoop), so fewer workers do not refresh more of
 // the time, only more slowly.
 func buildWorkers(force bool) int {
-	return workersFor(runtime.GOMAXPROCS(0), force)
+	// Not runtime.GOMAXPROCS: it counts the extra Ps of niced work
+	// running meanwhile (a customer-value fit), which are not CPUs.
+	return workersFor(background.BaseProcs(), force)
 }
 
 func workersFor(procs int, force bool) int {

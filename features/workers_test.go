@@ -188,3 +188,16 @@ func TestTuneSameWithFewerWorkers(t *testing.T) {
 		t.Errorf("1 worker: %+v\n3 workers: %+v", *one, *three)
 	}
 }
+
+// TestBuildWorkersIgnoreExtraProcs: the extra P of niced work running
+// meanwhile (a customer-value fit) is not a CPU to count with: a forced
+// build during a fit ran a worker more than there are CPUs.
+func TestBuildWorkersIgnoreExtraProcs(t *testing.T) {
+	before := buildWorkers(true)
+	release := background.ExtraProcs(1)
+	got := buildWorkers(true)
+	release()
+	if got != before {
+		t.Fatalf("a forced build counts %d workers during a fit, %d otherwise", got, before)
+	}
+}

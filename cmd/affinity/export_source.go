@@ -9,13 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"sync/atomic"
 	"time"
 
 	"github.com/affinity-rec/affinity/api"
 	"github.com/affinity-rec/affinity/client"
 	"github.com/affinity-rec/affinity/features"
+	"github.com/affinity-rec/affinity/features/background"
 	"github.com/affinity-rec/affinity/recommend"
 	"github.com/affinity-rec/affinity/recommend/campaign"
 )
@@ -100,7 +100,7 @@ func (x *dataExporter) run(ctx context.Context, r campaign.Request, w io.Writer,
 	if r.What != campaign.NextBestOffer {
 		// The command has the machine to itself (a server ranks an
 		// export's lists one at a time, beside its live traffic).
-		r.Workers = runtime.GOMAXPROCS(0)
+		r.Workers = background.BaseProcs() // CPUs, not a niced fit's extra P
 	}
 	job, err := campaign.Prepare(ctx, x.cd, r)
 	if err != nil {

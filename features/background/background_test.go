@@ -15,6 +15,9 @@ func TestExtraProcsStack(t *testing.T) {
 	if got := runtime.GOMAXPROCS(0); got != base+3 {
 		t.Fatalf("two raises: GOMAXPROCS %d, want %d", got, base+3)
 	}
+	if got := BaseProcs(); got != base {
+		t.Fatalf("BaseProcs %d with extras out, want %d", got, base)
+	}
 	a()
 	a()
 	if got := runtime.GOMAXPROCS(0); got != base+1 {

@@ -47,6 +47,20 @@ func ExtraProcs(n int) func() {
 	})
 }
 
+// BaseProcs is GOMAXPROCS without the extra Ps ExtraProcs handed out: what
+// a caller sizing a pool of normal-priority workers to the CPUs should
+// read. runtime.GOMAXPROCS(0) during a customer-value fit counted its
+// extra P, and a forced model build then ran a worker more than there are
+// CPUs.
+func BaseProcs() int {
+	procs.mu.Lock()
+	defer procs.mu.Unlock()
+	if procs.extra > 0 {
+		return procs.base
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
 // Do runs f on a thread of its own at Nice, with a P more while it runs,
 // and waits for it. Where threads cannot be niced (Nice is 0) f runs on
 // the caller's goroutine. f must not hold a lock that requests wait for
