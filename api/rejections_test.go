@@ -30,6 +30,7 @@ func TestBadInputIsAProblem(t *testing.T) {
 		{"POST", "/v1/events", "application/json", `{"customer_id":"a\ud800","product_id":"p","type":"view"}`, 400, "customer_id"},
 		{"POST", "/v1/events", "application/json", `{"customer_id":"c","product_id":"p\udfff","type":"view"}`, 400, "product_id"},
 		{"POST", "/v1/events", "application/x-ndjson", `{"customer_id":"a\ud801","product_id":"p","type":"view"}` + "\n", 400, "customer_id"},
+		{"POST", "/v1/events", "application/json", `{"customer_id":"c","product_id":"p","type":"view","event_id":"e\udc00"}`, 400, "event_id"},
 		{"POST", "/v1/events", "application/json", `{"customer_id":"c","product_id":"p"`, 400, ""},
 		{"POST", "/v1/events", "application/json", `{"customer_id":"c","product_id":"p","type":"view","timestamp":"yesterday"}`, 400, "timestamp"},
 		{"POST", "/v1/events", "application/json", `{"product_id":"p","type":"view"}`, 400, "customer_id"},

@@ -86,7 +86,9 @@ func ValidateID(field, s string) error {
 // validateEventID is ValidateID for an event's ids, which come from a
 // decoded JSON body or file line: U+FFFD is refused too. JSON decoding
 // turns a lone surrogate (\ud800) and invalid UTF-8 into it, so two ids a
-// client told apart would be stored as one customer or product. Ids in URL
+// client told apart would be stored as one customer or product, two event
+// ids as one (the second event dropped as a duplicate), two orders or
+// recommendations as one. Ids in URL
 // paths keep ValidateID: a path cannot make U+FFFD by accident (its bytes
 // must be valid UTF-8), and a customer stored under such an id by an
 // older version must stay readable and erasable.
@@ -121,17 +123,17 @@ func ValidateEvent(e *Event) error {
 		return &FieldError{Field: "type", Msg: "must be 1 to 64 letters, digits, '_' or '-'"}
 	}
 	if e.EventID != "" {
-		if err := ValidateID("event_id", e.EventID); err != nil {
+		if err := validateEventID("event_id", e.EventID); err != nil {
 			return err
 		}
 	}
 	if e.OrderID != "" {
-		if err := ValidateID("order_id", e.OrderID); err != nil {
+		if err := validateEventID("order_id", e.OrderID); err != nil {
 			return err
 		}
 	}
 	if e.RecommendationID != "" {
-		if err := ValidateID("recommendation_id", e.RecommendationID); err != nil {
+		if err := validateEventID("recommendation_id", e.RecommendationID); err != nil {
 			return err
 		}
 	}
