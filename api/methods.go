@@ -46,7 +46,9 @@ func (s *Server) unrouted(c *fiber.Ctx) error {
 // fiber does not know gets a problem document. fiber answers those itself,
 // before any middleware, with a plain-text 400 "Invalid http method"; a
 // method the server does not recognise is a 501 (RFC 9110, 15.6.2). The
-// check is a few string comparisons of the method fasthttp parsed.
+// check is a few string comparisons of the method fasthttp parsed. Such a
+// reply passes no middleware, as fiber's own did not: no X-Request-ID, and
+// the request metrics do not count it.
 func answerUnknownMethods(app *fiber.App) {
 	srv := app.Server()
 	next := srv.Handler

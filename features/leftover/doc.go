@@ -13,4 +13,7 @@
 // directory, so a restore claims nothing itself. Where flock does not
 // exist (Windows)
 // Claim and Sweep do nothing, and leftovers are deleted by hand as before.
+// On NFS, Linux emulates flock with POSIX locks, which any close by the
+// owner drops: there only the one-minute age check protects a backup's
+// file between its close and its rename.
 package leftover
