@@ -11,8 +11,8 @@
 // writing the same output Sweeps it. A restore's directory is a Badger
 // store while it loads, and Badger holds the same kind of lock on its
 // directory, so a restore claims nothing itself. Where flock does not
-// exist (Windows)
-// Claim and Sweep do nothing, and leftovers are deleted by hand as before.
+// exist (Windows) Claim and Sweep do nothing, and leftovers are deleted by
+// hand as before.
 // On NFS, Linux emulates flock with POSIX locks, which any close by the
 // owner drops: there only the one-minute age check protects a backup's
 // file between its close and its rename.
