@@ -20,15 +20,7 @@ func TestBackupRestoreServesTheSame(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Refresh()
-	var buf bytes.Buffer
-	if _, err := s.Backup(&buf); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := Restore(dir, &buf, s.log); err != nil {
-		t.Fatal(err)
-	}
-	r := openTestStore(t, dir, nil)
+	r := openTestStore(t, restoredCopy(t, s), nil)
 	if a, b := s.Stats().Events, r.Stats().Events; a != b {
 		t.Fatalf("events %d vs restored %d", a, b)
 	}
@@ -122,4 +114,19 @@ func TestEraseCustomerLeavesNothingReadable(t *testing.T) {
 	check(s)
 	s.Close()
 	check(openTestStore(t, dir, nil))
+}
+
+// restoredCopy backs s up and restores the backup into a new directory,
+// which it returns.
+func restoredCopy(t *testing.T, s *Store) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := s.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := Restore(dir, &buf, s.log); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

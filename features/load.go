@@ -54,6 +54,18 @@ func (s *Store) load() error {
 		// replay below brings up to now: their age (refresh lag) starts now.
 		snapModel.Built = time.Now()
 	}
+	s.startModel(snapModel, replayed)
+	if err := s.loadErased(); err != nil {
+		return err
+	}
+	s.log.Info("store loaded", "dir", s.opts.Dir, "events", s.idx.events, "customers", s.cust.len(),
+		"products", s.prod.len(), "snapshot", snapOK, "replayed", replayed, "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+// startModel puts the model a load serves first in place: the snapshot's
+// (with the log tail replayed after it, if any) or a full build.
+func (s *Store) startModel(snapModel *Model, replayed int) {
 	switch {
 	case snapModel != nil && replayed == 0:
 		s.model.Store(snapModel)
@@ -88,12 +100,6 @@ func (s *Store) load() error {
 		s.idx.all = true
 		s.Refresh()
 	}
-	if err := s.loadErased(); err != nil {
-		return err
-	}
-	s.log.Info("store loaded", "dir", s.opts.Dir, "events", s.idx.events, "customers", s.cust.len(),
-		"products", s.prod.len(), "snapshot", snapOK, "replayed", replayed, "seconds", time.Since(start).Seconds())
-	return nil
 }
 
 func (s *Store) checkSchema() error {

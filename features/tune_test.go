@@ -1,7 +1,6 @@
 package features
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -295,15 +294,7 @@ func TestRestoredBackupKeepsTheTuning(t *testing.T) {
 	if served == nil {
 		t.Fatal("no tuning on the first build")
 	}
-	var buf bytes.Buffer
-	if _, err := s.Backup(&buf); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := Restore(dir, &buf, s.log); err != nil {
-		t.Fatal(err)
-	}
-	r := openTestStore(t, dir, mod)
+	r := openTestStore(t, restoredCopy(t, s), mod)
 	got := r.Model().Tuned
 	if got == nil || string(must(json.Marshal(got))) != string(must(json.Marshal(served))) {
 		t.Fatalf("the restored store's tuning %+v, the source's %+v", got, served)
@@ -317,15 +308,7 @@ func TestRestoredBackupKeepsTheTuning(t *testing.T) {
 	}
 	// Restored under other options (a changed similarity), the kept
 	// tuning is not taken: it was chosen for the old ones.
-	buf.Reset()
-	if _, err := s.Backup(&buf); err != nil {
-		t.Fatal(err)
-	}
-	dir2 := t.TempDir()
-	if err := Restore(dir2, &buf, s.log); err != nil {
-		t.Fatal(err)
-	}
-	o := openTestStore(t, dir2, func(o *Options) {
+	o := openTestStore(t, restoredCopy(t, s), func(o *Options) {
 		mod(o)
 		o.Neighbours.Similarity = SimCosine
 	})
