@@ -36,23 +36,18 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := checkBackupPaths(*data, *out); err != nil {
 		return err
 	}
-	o := features.DefaultOptions(*data)
-	o.Logger = quietLogger()
-	store, err := features.Open(o)
-	if err != nil {
-		return openErr(err, *data)
-	}
-	defer store.Close()
 	f, err := createAtomic(*out, stderr)
 	if err != nil {
 		return err
 	}
-	n, err := store.Backup(ctxWriter{ctx, f})
+	// Badger alone: opening the store would load it, and rebuild its
+	// model when the snapshot is not current, for nothing.
+	n, err := features.BackupClosed(*data, ctxWriter{ctx, f}, quietLogger())
 	if err = f.finish(err); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("backup interrupted, nothing written to %s", *out)
 		}
-		return err
+		return openErr(err, *data)
 	}
 	fmt.Fprintf(stdout, "backup of %s written to %s (%d bytes)\n", *data, *out, n)
 	return nil
