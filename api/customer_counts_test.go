@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,13 +18,7 @@ import (
 // creates its customer leaves the count as it was).
 func TestCustomerCountsAreLive(t *testing.T) {
 	ts := newTestServer(t, "", Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ts.srv.App().Listener(ln)
-	t.Cleanup(func() { _ = ts.srv.App().Shutdown() })
-	base := "http://" + ln.Addr().String()
+	base := listen(t, ts.srv)
 	do := func(method, path, body string, status int) []byte {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))

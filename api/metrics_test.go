@@ -2,7 +2,6 @@ package api
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,13 +13,7 @@ import (
 // Prometheus and make /metrics fail.
 func TestMetricsAfterManyRequests(t *testing.T) {
 	ts := newTestServer(t, "", Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ts.srv.App().Listener(ln)
-	t.Cleanup(func() { _ = ts.srv.App().Shutdown() })
-	base := "http://" + ln.Addr().String()
+	base := listen(t, ts.srv)
 	client := &http.Client{}
 	send := func(method, path, body string) int {
 		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
