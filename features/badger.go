@@ -98,7 +98,8 @@ func walMemTableSize(dir string) (int64, error) {
 	}
 	var size int64
 	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".mem") || !e.Type().IsRegular() {
+		wal, vlog := strings.HasSuffix(e.Name(), ".mem"), strings.HasSuffix(e.Name(), ".vlog")
+		if !(wal || vlog) || !e.Type().IsRegular() {
 			continue
 		}
 		fi, err := e.Info()
@@ -107,16 +108,21 @@ func walMemTableSize(dir string) (int64, error) {
 		}
 		if fi.Size() == 0 {
 			// A log whose creation was cut short (a kill, or serve
-			// stopped while Badger opened) has no header and no entry.
-			// Badger takes an empty file for a new one and refuses to
-			// open the store ("while opening fid: 1 err: Create a new
-			// file"; TestServeStopsWhileLoading met it in CI), so it goes.
+			// stopped while Badger opened) has no header and no entry:
+			// Badger creates the file, then sizes it. Badger takes an
+			// empty file for a new one and refuses to open the store
+			// ("while opening fid: 1 err: Create a new file";
+			// TestServeStopsWhileLoading met it in CI), so it goes. The
+			// same holds for a value log, which no key can point into
+			// while it is empty.
 			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
 				return 0, err
 			}
 			continue
 		}
-		size = max(size, fi.Size()/2)
+		if wal {
+			size = max(size, fi.Size()/2)
+		}
 	}
 	return size, nil
 }
