@@ -209,8 +209,18 @@ func (b *browser) open(hash, waitSel string) {
 
 func newBrowser(t *testing.T, base string) *browser {
 	bin := findChromium(t)
+	// Chromium's own output is kept and shown when the test fails: a
+	// browser that exited surfaces in chromedp only as "context canceled"
+	// (CI met that once at a first navigation, not reproduced since).
+	out := &tailBuffer{max: 32 << 10}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("chromium's output (last %d KiB):\n%s", out.max>>10, out.String())
+		}
+	})
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
-		chromedp.WindowSize(1280, 800), chromedp.Flag("hide-scrollbars", true), chromedp.UserDataDir(t.TempDir()))
+		chromedp.WindowSize(1280, 800), chromedp.Flag("hide-scrollbars", true), chromedp.UserDataDir(t.TempDir()),
+		chromedp.CombinedOutput(out))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelA() })
@@ -262,4 +272,28 @@ func httpGetText(u string) (string, error) {
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	return string(b), err
+}
+
+// tailBuffer keeps the last max bytes written to it; Chromium writes from
+// chromedp's goroutine while a failing test reads.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (w *tailBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b = append(w.b, p...)
+	if over := len(w.b) - w.max; over > 0 {
+		w.b = append(w.b[:0], w.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (w *tailBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return string(w.b)
 }
