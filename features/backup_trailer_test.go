@@ -28,6 +28,11 @@ func recordEnds(b []byte) []int {
 // cut between two records restored as a smaller store, and an empty file
 // as an empty one.
 func TestRestoreRefusesATruncatedBackup(t *testing.T) {
+	if testing.Short() {
+		// Ten restores of a 5 MB file, one goroutine's work: 3 s, but 30 s
+		// under the race detector, whose pass (make test) is -short.
+		t.Skip("ten restores; runs without -short")
+	}
 	s := openTestStore(t, "", nil)
 	if _, err := s.Ingest(context.Background(), syntheticEvents(80000, 6000, 500, 3, true), IngestOptions{}); err != nil {
 		t.Fatal(err)
