@@ -26,8 +26,7 @@ func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOption
 	}
 	rows := easeRows(x, b, dense, nprod, o, workers)
 	x.gram = similarity.Gram(rows, n, x.gram, workers)
-	var ok bool
-	if x.easeScratch, ok = similarity.SolveEASE(x.gram, n, o.Lambda, x.easeScratch); !ok {
+	if !similarity.SolveEASE(x.gram, n, o.Lambda) {
 		// Not positive definite: only possible with Lambda 0 and
 		// collinear products. Counting still works.
 		return nil, false

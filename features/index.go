@@ -53,9 +53,6 @@ type index struct {
 	// builder touches it, and builds are serialised by Store.refreshMu, so
 	// mu does not guard it.
 	gram []float64
-	// easeScratch is the EASE solve's other work buffer (about n²/3), kept
-	// as gram is.
-	easeScratch []float64
 	// appliedSeq is the log sequence the index includes.
 	appliedSeq uint64
 	// dirty holds products whose neighbour lists are stale; all means every

@@ -52,20 +52,15 @@ func Gram(rows [][]int32, n int, buf []float64, workers int) []float64 {
 // SolveEASE turns g, the upper triangle of an n×n Gram matrix as Gram
 // returns it, into P = (g + λI)⁻¹ in place, both triangles filled so that a
 // row reads contiguously. It reports false when g + λI is not positive
-// definite (only possible with λ 0 and collinear products). scratch is
-// reused when large enough and returned for the next solve (about n²/3
-// values), as Gram's buffer is.
-func SolveEASE(g []float64, n int, lambda float64, scratch []float64) ([]float64, bool) {
+// definite (only possible with λ 0 and collinear products).
+func SolveEASE(g []float64, n int, lambda float64) bool {
 	for i := range n {
 		g[i*n+i] += lambda
 		for j := i + 1; j < n; j++ {
 			g[j*n+i] = g[i*n+j]
 		}
 	}
-	if need := spdScratch(n); cap(scratch) < need {
-		scratch = make([]float64, need)
-	}
-	return scratch, invertSPD(g, n, n, scratch[:cap(scratch)])
+	return invertSPD(g, n, n)
 }
 
 // EASELists sets lists[prods[i]] to row i of B for each of the n rows of P

@@ -25,9 +25,10 @@ const spdLeaf = 192
 //	A⁻¹ = [X11 + W·S⁻¹·Wᵀ, -W·S⁻¹; (-W·S⁻¹)ᵀ, S⁻¹]
 //
 // with X11 and S⁻¹ by the same recursion, and LAPACK's Potrf and Potri for
-// blocks of at most spdLeaf rows. scratch holds the W of every level of
-// the recursion at once: spdScratch(n) values.
-func invertSPD(a []float64, n, stride int, scratch []float64) bool {
+// blocks of at most spdLeaf rows. It needs no memory beyond a: A12 and A21
+// hold the same values (A is stored whole), so W is written over A12 while
+// A21 still holds them, and P21 over A21 once S is formed.
+func invertSPD(a []float64, n, stride int) bool {
 	if n <= spdLeaf {
 		return invertLeaf(a, n, stride)
 	}
@@ -37,35 +38,22 @@ func invertSPD(a []float64, n, stride int, scratch []float64) bool {
 	a12 := general(a, 0, k, k, m, stride)
 	a21 := general(a, k, 0, m, k, stride)
 	a22 := general(a, k, k, m, m, stride)
-	if !invertSPD(a11.Data, k, stride, scratch) {
+	if !invertSPD(a11.Data, k, stride) {
 		return false
 	}
-	w := blas64.General{Rows: k, Cols: m, Stride: m, Data: scratch[:k*m]}
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, a11, a12, 0, w)
-	// A22 becomes the Schur complement S, then S⁻¹; A21 is still A12ᵀ.
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, -1, a21, w, 1, a22)
-	if !invertSPD(a22.Data, m, stride, scratch[k*m:]) {
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, a11, a21, 0, a12)    // W = X11·A21ᵀ
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, -1, a21, a12, 1, a22) // S = A22 - A21·W
+	if !invertSPD(a22.Data, m, stride) {
 		return false
 	}
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, -1, w, a22, 0, a12) // P12 = -W·S⁻¹
-	blas64.Gemm(blas.NoTrans, blas.Trans, -1, a12, w, 1, a11)   // P11 = X11 - P12·Wᵀ
+	blas64.Gemm(blas.NoTrans, blas.Trans, -1, a22, a12, 0, a21)   // P21 = -S⁻¹·Wᵀ
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, -1, a12, a21, 1, a11) // P11 = X11 - W·P21
 	for i := range k {
 		for j := range m {
-			a21.Data[j*stride+i] = a12.Data[i*stride+j]
+			a12.Data[i*stride+j] = a21.Data[j*stride+i]
 		}
 	}
 	return true
-}
-
-// spdScratch is the scratch invertSPD needs for order n: its own W (k×m)
-// plus what the recursion into S (order m) needs meanwhile; the recursion
-// into A11 is done before W is written.
-func spdScratch(n int) int {
-	if n <= spdLeaf {
-		return 0
-	}
-	k := n / 2
-	return k*(n-k) + spdScratch(n-k)
 }
 
 // invertLeaf inverts a small block with LAPACK's Cholesky inverse and
