@@ -14,7 +14,9 @@ import (
 // subtract. It reports false when the basis has more products than
 // o.DenseMaxProducts (the dense solve costs 8·n² bytes and O(n³) time),
 // leaving the caller to fall back to counting.
-func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOptions, workers int) ([][]similarity.Neighbour, bool) {
+// p runs the work: its workers, at its priority (a background refresh's
+// are niced and leave a CPU to requests).
+func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOptions, p pool) ([][]similarity.Neighbour, bool) {
 	dense, prods := easeProducts(support, nprod, o.DenseMinSupport)
 	n := len(prods)
 	lists := make([][]similarity.Neighbour, nprod)
@@ -24,14 +26,14 @@ func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOption
 	if n < 2 {
 		return lists, true
 	}
-	rows := easeRows(x, b, dense, nprod, o, workers)
-	x.gram = similarity.Gram(rows, n, x.gram, workers)
-	if !similarity.SolveEASE(x.gram, n, o.Lambda) {
+	rows := easeRows(x, b, dense, nprod, o, p.n)
+	x.gram = similarity.Gram(rows, n, x.gram, p.n)
+	if !similarity.SolveEASE(x.gram, n, o.Lambda, p.run) {
 		// Not positive definite: only possible with Lambda 0 and
 		// collinear products. Counting still works.
 		return nil, false
 	}
-	similarity.EASELists(x.gram, n, prods, o.K, workers, lists)
+	similarity.EASELists(x.gram, n, prods, o.K, p.n, lists)
 	return lists, true
 }
 

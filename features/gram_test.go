@@ -287,7 +287,7 @@ func BenchmarkEASE(b *testing.B) {
 			nprod := finishModel(x, m, n)
 			o := DefaultNeighbourOptions()
 			for b.Loop() {
-				if _, ok := easeLists(x, BasisBought, m.Support[BasisBought], nprod, o, buildWorkers(true)); !ok {
+				if _, ok := easeLists(x, BasisBought, m.Support[BasisBought], nprod, o, pool{n: buildWorkers(true)}); !ok {
 					b.Fatal("no EASE")
 				}
 			}

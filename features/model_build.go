@@ -20,10 +20,8 @@ func buildModel(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Neigh
 }
 
 // buildModelIn is buildModel with its counting workers run by p (niced for
-// a background refresh). The dense solve runs with p.n workers at the
-// caller's priority: it is due at most every DenseInterval.
+// a background refresh), the dense solve's matrix products too.
 func buildModelIn(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o NeighbourOptions, keepDense bool, p pool) *Model {
-	workers := p.n
 	start := time.Now()
 	m := &Model{Options: o}
 	nprod = finishModel(x, m, nprod)
@@ -45,7 +43,7 @@ func buildModelIn(x *index, prev *Model, dirty *roaring.Bitmap, nprod int, o Nei
 			continue
 		}
 		if o.Similarity == SimEASE {
-			if lists, ok := easeLists(x, b, m.Support[b], nprod, o, workers); ok {
+			if lists, ok := easeLists(x, b, m.Support[b], nprod, o, p); ok {
 				m.Neighbours[b] = lists
 				m.dense[b] = true
 				continue

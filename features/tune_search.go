@@ -182,7 +182,7 @@ func (s *search) tuneLambda(vx *index, b Basis, sup []uint32, nprod int, base Tu
 		}
 		oc := o
 		oc.Lambda = l
-		lists, ok := easeLists(vx, b, capped, nprod, oc, s.workers)
+		lists, ok := easeLists(vx, b, capped, nprod, oc, pool{n: s.workers})
 		if !ok {
 			tried[l] = -1
 			return
@@ -217,7 +217,7 @@ func (s *search) tuneLambda(vx *index, b Basis, sup []uint32, nprod int, base Tu
 	if o.DenseMinSupport > 1 && len(productsWith(sup)) <= tuneMaxProducts {
 		oc := o
 		oc.Lambda, oc.DenseMinSupport = s.best.Lambda, 1
-		if lists, ok := easeLists(vx, b, capped, nprod, oc, s.workers); ok {
+		if lists, ok := easeLists(vx, b, capped, nprod, oc, pool{n: s.workers}); ok {
 			t := s.best
 			t.MinSupport = 1
 			s.offer(lists, t)

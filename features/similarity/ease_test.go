@@ -71,7 +71,7 @@ func TestEASEMatchesDirectInverse(t *testing.T) {
 	if err := p.Inverse(full); err != nil {
 		t.Fatal(err)
 	}
-	if !SolveEASE(g, n, lambda) {
+	if !SolveEASE(g, n, lambda, Goroutines(2)) {
 		t.Fatal("not positive definite")
 	}
 	for i := range n {
@@ -121,7 +121,7 @@ func TestEASEMatchesDirectInverse(t *testing.T) {
 func TestSolveEASESingular(t *testing.T) {
 	rows := [][]int32{{0}, {0, 2}, {2}}
 	g := Gram(rows, 3, nil, 1)
-	if SolveEASE(g, 3, 0) {
+	if SolveEASE(g, 3, 0, Goroutines(1)) {
 		t.Error("a singular Gram matrix was inverted")
 	}
 }

@@ -15,10 +15,11 @@ const spdLeaf = 192
 // both triangles. It reports false when a is not positive definite.
 //
 // Why not LAPACK's Cholesky inverse (Potrf, then Potri) alone: gonum's
-// triangular inverse works through Dtrmm, which runs at a third of its
-// Dgemm's speed on the same machine (2.1 against 6.7-7.4 GFLOPS at n =
-// 3,000, two cores), and the inverse was 70% of EASE's solve. The block
-// inverse through the Schur complement puts nearly all the work in Dgemm:
+// triangular kernels (Dtrmm, Dtrsm, Dsyrk) run in one goroutine, about 1.7
+// times slower per core than its Dgemm, and the triangular inverse was half
+// of EASE's solve: the Cholesky inverse kept 1.4 of two cores busy on
+// average and could not use the rest. The block inverse through the Schur
+// complement puts nearly all the work in matrix products:
 // with A = [A11 A12; A21 A22] and X11 = A11⁻¹, W = X11·A12 and
 // S = A22 - A21·W (positive definite when A is),
 //
@@ -27,8 +28,9 @@ const spdLeaf = 192
 // with X11 and S⁻¹ by the same recursion, and LAPACK's Potrf and Potri for
 // blocks of at most spdLeaf rows. It needs no memory beyond a: A12 and A21
 // hold the same values (A is stored whole), so W is written over A12 while
-// A21 still holds them, and P21 over A21 once S is formed.
-func invertSPD(a []float64, n, stride int) bool {
+// A21 still holds them, and P21 over A21 once S is formed. The products run
+// on run's workers (see gemm); the leaves in the calling goroutine.
+func invertSPD(a []float64, n, stride int, run Run) bool {
 	if n <= spdLeaf {
 		return invertLeaf(a, n, stride)
 	}
@@ -38,16 +40,16 @@ func invertSPD(a []float64, n, stride int) bool {
 	a12 := general(a, 0, k, k, m, stride)
 	a21 := general(a, k, 0, m, k, stride)
 	a22 := general(a, k, k, m, m, stride)
-	if !invertSPD(a11.Data, k, stride) {
+	if !invertSPD(a11.Data, k, stride, run) {
 		return false
 	}
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, a11, a21, 0, a12)    // W = X11·A21ᵀ
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, -1, a21, a12, 1, a22) // S = A22 - A21·W
-	if !invertSPD(a22.Data, m, stride) {
+	gemm(run, blas.NoTrans, blas.Trans, 1, a11, a21, 0, a12)    // W = X11·A21ᵀ
+	gemm(run, blas.NoTrans, blas.NoTrans, -1, a21, a12, 1, a22) // S = A22 - A21·W
+	if !invertSPD(a22.Data, m, stride, run) {
 		return false
 	}
-	blas64.Gemm(blas.NoTrans, blas.Trans, -1, a22, a12, 0, a21)   // P21 = -S⁻¹·Wᵀ
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, -1, a12, a21, 1, a11) // P11 = X11 - W·P21
+	gemm(run, blas.NoTrans, blas.Trans, -1, a22, a12, 0, a21)   // P21 = -S⁻¹·Wᵀ
+	gemm(run, blas.NoTrans, blas.NoTrans, -1, a12, a21, 1, a11) // P11 = X11 - W·P21
 	for i := range k {
 		for j := range m {
 			a12.Data[i*stride+j] = a21.Data[j*stride+i]

@@ -12,8 +12,8 @@ import (
 )
 
 // randomGram is the upper triangle of XᵀX for 2n customers of 30 random
-// products each among n (Gram's shape), with lambda on the diagonal.
-func randomGram(n int, lambda float64, seed uint64) []float64 {
+// products each among n (Gram's shape).
+func randomGram(n int, seed uint64) []float64 {
 	r := rand.New(rand.NewPCG(seed, 7))
 	rows := make([][]int32, 2*n)
 	for c := range rows {
@@ -26,11 +26,22 @@ func randomGram(n int, lambda float64, seed uint64) []float64 {
 		}
 		sortInt32(rows[c])
 	}
-	g := Gram(rows, n, nil, 2)
+	return Gram(rows, n, nil, 2)
+}
+
+// blockPath fails the test unless SolveEASE takes the block inverse for g
+// and lambda (not LAPACK's whole-matrix inverse, for ill-conditioned ones).
+func blockPath(t *testing.T, g []float64, n int, lambda float64) {
+	t.Helper()
+	full := append([]float64(nil), g...)
 	for i := range n {
-		g[i*n+i] += lambda
+		for j := i + 1; j < n; j++ {
+			full[j*n+i] = full[i*n+j]
+		}
 	}
-	return g
+	if c := maxRowSum(full, n) / lambda; c > blockMaxCond {
+		t.Fatalf("condition bound %.3g over %.3g: the solve would not take the block inverse", c, blockMaxCond)
+	}
 }
 
 func sortInt32(s []int32) {
@@ -42,10 +53,13 @@ func sortInt32(s []int32) {
 }
 
 // lapackInverse is what SolveEASE computed before the block inverse:
-// LAPACK's Cholesky inverse of the whole matrix.
-func lapackInverse(t *testing.T, upper []float64, n int) []float64 {
+// LAPACK's Cholesky inverse of the whole matrix, with lambda added.
+func lapackInverse(t *testing.T, upper []float64, n int, lambda float64) []float64 {
 	t.Helper()
 	a := append([]float64(nil), upper...)
+	for i := range n {
+		a[i*n+i] += lambda
+	}
 	c, ok := lapack64.Potrf(blas64.Symmetric{N: n, Stride: n, Data: a, Uplo: blas.Upper})
 	if !ok {
 		t.Fatal("Potrf: not positive definite")
@@ -68,9 +82,10 @@ func lapackInverse(t *testing.T, upper []float64, n int) []float64 {
 func TestBlockInverseMatchesLAPACK(t *testing.T) {
 	for _, n := range []int{spdLeaf, spdLeaf + 1, 2*spdLeaf + 1, 777} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			g := randomGram(n, 5, uint64(n))
-			want := lapackInverse(t, g, n)
-			if !SolveEASE(g, n, 0) { // lambda is already on the diagonal
+			g := randomGram(n, uint64(n))
+			blockPath(t, g, n, 5)
+			want := lapackInverse(t, g, n, 5)
+			if !SolveEASE(g, n, 5, Goroutines(2)) {
 				t.Fatal("SolveEASE: not positive definite")
 			}
 			var scale float64
@@ -90,34 +105,85 @@ func TestBlockInverseMatchesLAPACK(t *testing.T) {
 
 // TestBlockInverseReportsSingular: a product no customer has leaves a zero
 // row with λ 0, in the first half or the second (the Schur complement's),
-// and the solve says so instead of returning garbage.
+// and the block inverse says so instead of returning garbage.
 func TestBlockInverseReportsSingular(t *testing.T) {
 	const n = 3*spdLeaf + 5
 	for _, zero := range []int{3, n - 2} {
-		g := randomGram(n, 1, 11)
+		g := randomGram(n, 11)
 		for j := range n {
 			g[zero*n+j], g[j*n+zero] = 0, 0
 		}
-		if SolveEASE(g, n, 0) {
-			t.Errorf("zero row %d: solved a singular matrix", zero)
+		for i := range n {
+			g[i*n+i]++
+			for j := i + 1; j < n; j++ {
+				g[j*n+i] = g[i*n+j]
+			}
+		}
+		g[zero*n+zero] = 0
+		if invertSPD(g, n, n, Goroutines(2)) {
+			t.Errorf("zero row %d: inverted a singular matrix", zero)
 		}
 	}
 }
 
-// BenchmarkSolveEASE is the dense solve alone: the block inverse against
-// LAPACK's Cholesky inverse of the whole matrix.
+// TestIllConditionedSolveMatchesLAPACK: with pairs of products always
+// bought together and a tiny λ, the block inverse's error grows with the
+// square of the condition number (0.09 of the identity at λ 1e-4 in a
+// review; here, at λ 1e-7, it called the matrix not positive definite);
+// such a matrix goes to LAPACK whole and agrees with its inverse.
+func TestIllConditionedSolveMatchesLAPACK(t *testing.T) {
+	const n, lambda = 2*spdLeaf + 10, 1e-7
+	// Product 2i+1 is bought by exactly the customers of 2i.
+	r := rand.New(rand.NewPCG(13, 7))
+	rows := make([][]int32, 2*n)
+	for c := range rows {
+		seen := map[int32]bool{}
+		for range 15 {
+			p := int32(r.IntN(n/2)) * 2
+			seen[p], seen[p+1] = true, true
+		}
+		for p := range seen {
+			rows[c] = append(rows[c], p)
+		}
+		sortInt32(rows[c])
+	}
+	g := Gram(rows, n, nil, 2)
+	want := lapackInverse(t, g, n, lambda)
+	if !SolveEASE(g, n, lambda, Goroutines(2)) {
+		t.Fatal("not positive definite")
+	}
+	var scale float64
+	for _, v := range want {
+		scale = max(scale, math.Abs(v))
+	}
+	for i := range want {
+		if d := math.Abs(g[i] - want[i]); d > 1e-9*scale {
+			t.Fatalf("P entry %d = %v, LAPACK %v (scale %v)", i, g[i], want[i], scale)
+		}
+	}
+}
+
+// BenchmarkSolveEASE is the dense solve alone: the block inverse on one
+// and on two workers against LAPACK's Cholesky inverse of the whole matrix
+// (whose triangular kernels run in one goroutine and whose Dgemm takes
+// every CPU).
 func BenchmarkSolveEASE(b *testing.B) {
 	for _, n := range []int{1500, 3000} {
-		g := randomGram(n, 5, 3)
+		g := randomGram(n, 3)
+		for i := range n {
+			g[i*n+i] += 5
+		}
 		a := make([]float64, len(g))
-		b.Run(fmt.Sprintf("block/%d", n), func(b *testing.B) {
-			for b.Loop() {
-				copy(a, g)
-				if !SolveEASE(a, n, 0) {
-					b.Fatal("not positive definite")
+		for _, w := range []int{1, 2} {
+			b.Run(fmt.Sprintf("block-%dworkers/%d", w, n), func(b *testing.B) {
+				for b.Loop() {
+					copy(a, g)
+					if !SolveEASE(a, n, 0.001, Goroutines(w)) {
+						b.Fatal("not positive definite")
+					}
 				}
-			}
-		})
+			})
+		}
 		b.Run(fmt.Sprintf("lapack/%d", n), func(b *testing.B) {
 			for b.Loop() {
 				copy(a, g)
