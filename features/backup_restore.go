@@ -1,6 +1,7 @@
 package features
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +17,10 @@ import (
 // Restore loads a backup into a new store at dir, which must be empty or
 // absent, checking the file's trailer (backup_format.go) and then the
 // store (Check's store-wide part). The next Open derives the state from it
-// (the snapshot inside is used when valid).
+// (the snapshot inside is used when valid). A snapshot kept in a file
+// beside Badger's is not in a backup: its header, which names the file, is
+// dropped, so the first start replays the log as it does for a store
+// without a snapshot, with no warning about a file that was never there.
 //
 // It loads into a new directory beside dir and renames it to dir only when
 // all of it loaded and passed: a restore that fails, or is stopped or
@@ -25,7 +29,7 @@ import (
 // into dir itself left a half-loaded store that served as ready, and a
 // second restore refused it as not empty.
 func Restore(dir string, r io.Reader, log *slog.Logger) error {
-	return restore(dir, r, log, false)
+	return restore(dir, r, log, false, false)
 }
 
 // RestoreSnapshot is Restore for a backup whose transport checked it whole:
@@ -34,12 +38,17 @@ func Restore(dir string, r io.Reader, log *slog.Logger) error {
 // before the end record existed is loaded too (its completeness is the
 // digest's), so that a node of this build can bootstrap from a snapshot an
 // older node published during a rolling upgrade. The store is still
-// checked (every event's ids resolve) before it is put in place.
+// checked (every event's ids resolve) before it is put in place. The
+// snapshot file travels beside it in the bootstrap object, so the header
+// naming it stays.
 func RestoreSnapshot(dir string, r io.Reader, log *slog.Logger) error {
-	return restore(dir, r, log, true)
+	return restore(dir, r, log, true, true)
 }
 
-func restore(dir string, r io.Reader, log *slog.Logger, legacyOK bool) error {
+// restore is Restore; legacyOK takes files without the end record, and
+// withFile keeps the header of a snapshot kept in a file (the caller puts
+// the file in place).
+func restore(dir string, r io.Reader, log *slog.Logger, legacyOK, withFile bool) error {
 	dir = filepath.Clean(dir)
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("%w: refusing to restore into %s: it is not empty", ErrInvalid, dir)
@@ -65,7 +74,7 @@ func restore(dir string, r io.Reader, log *slog.Logger, legacyOK bool) error {
 	if err != nil {
 		return fmt.Errorf("cannot restore into %s: %w", dir, err)
 	}
-	if err := loadInto(tmp, r, log, legacyOK); err != nil {
+	if err := loadInto(tmp, r, log, legacyOK, withFile); err != nil {
 		os.RemoveAll(tmp)
 		return err
 	}
@@ -81,7 +90,7 @@ func restore(dir string, r io.Reader, log *slog.Logger, legacyOK bool) error {
 }
 
 // loadInto loads and checks the backup in the new store dir.
-func loadInto(dir string, r io.Reader, log *slog.Logger, legacyOK bool) error {
+func loadInto(dir string, r io.Reader, log *slog.Logger, legacyOK, withFile bool) error {
 	o := DefaultOptions(dir)
 	o.Logger = log
 	if err := o.Validate(); err != nil {
@@ -111,11 +120,34 @@ func loadInto(dir string, r io.Reader, log *slog.Logger, legacyOK bool) error {
 		if err != nil {
 			err = fmt.Errorf("the backup is not usable, nothing restored: %w", err)
 		}
+		if err == nil && !withFile {
+			err = dropFileSnapshotHeader(db)
+		}
 	}
 	if cerr := db.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("cannot close restored store: %w", cerr)
 	}
 	return err
+}
+
+// dropFileSnapshotHeader deletes the snapshot header when it names a file
+// (which a backup does not carry); a snapshot kept in Badger's chunks came
+// with the backup and stays.
+func dropFileSnapshotHeader(db *badger.DB) error {
+	return db.Update(func(txn *badger.Txn) error {
+		it, err := txn.Get([]byte(keySnapshotMeta))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var m snapMeta
+		if err := it.Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil || m.File == "" {
+			return nil // unreadable: the first start warns about it, as before
+		}
+		return txn.Delete([]byte(keySnapshotMeta))
+	})
 }
 
 // replaceEmpty renames dir from to the empty or absent dir to. Go's

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"sync"
 
@@ -67,15 +66,7 @@ func (s *Store) loadSnapshot(dictsLoaded func() error) (*Model, bool) {
 		// load reports the dictionaries' error.
 		return nil, false
 	}
-	switch {
-	case errors.Is(err, fs.ErrNotExist) && meta.File != "":
-		// A restored backup: it carries the log and the header naming
-		// the snapshot file, not the file (docs/operations.md).
-		s.log.Info("the snapshot file is not in the directory (a restored backup carries the log alone); replaying the whole log",
-			"file", filepath.Base(meta.File), "events", meta.Seq)
-		s.idx = newIndex()
-		return nil, false
-	case err != nil:
+	if err != nil {
 		s.log.Warn("snapshot unusable; replaying the whole log", "err", err)
 		s.idx = newIndex()
 		return nil, false
