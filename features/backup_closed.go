@@ -13,10 +13,11 @@ import (
 // open, in Backup's format, reading Badger alone. `affinity backup` opened
 // the whole store for it, which loads the index and, without a current
 // snapshot, rebuilds the model first (48 s on a 1M-event store after a
-// restore), all for a copy of Badger's keys. Nothing in dir is changed
+// restore), all for a copy of Badger's keys. No key in dir is written
 // (Open can write keys as it loads); Badger replays its own write-ahead
-// log, with the memtable size an interrupted run left (openBadger). It
-// refuses a directory whose Badger holds no Affinity store.
+// log, with the memtable size an interrupted run left, after the empty
+// logs such a run can leave are removed (openBadger). It refuses a
+// directory whose Badger holds no Affinity store.
 func BackupClosed(dir string, w io.Writer, log *slog.Logger) (int64, error) {
 	o := DefaultOptions(dir)
 	o.Logger = log

@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/affinity-rec/affinity/features/leftover"
 )
 
 // Badger's memtable sizes. Every process that opens a store must be able
@@ -64,9 +66,12 @@ func badgerOptions(o Options) badger.Options {
 func openBadger(o Options) (*badger.DB, error) {
 	bo := badgerOptions(o)
 	if !o.InMemory {
-		size, err := walMemTableSize(o.Dir)
+		size, removed, err := walMemTableSize(o.Dir)
 		if err != nil {
 			return nil, err
+		}
+		for _, name := range removed {
+			o.Logger.Warn("removed an empty Badger log an interrupted run left", "dir", o.Dir, "file", name)
 		}
 		if size > bo.MemTableSize {
 			o.Logger.Warn("replaying write-ahead logs of an interrupted run with its memtable size",
@@ -87,16 +92,19 @@ func openBadger(o Options) (*badger.DB, error) {
 // dir was made for (0 when there is none). Badger creates each log file at
 // twice its memtable size and never shrinks it, so the file records the
 // size whatever build or options wrote it (also stores of builds before
-// this check). It removes empty logs on the way (below).
-func walMemTableSize(dir string) (int64, error) {
+// this check). It removes empty logs on the way (below) and returns their
+// names, unless another process has the store open: that one may have
+// created one a moment ago, and its lock stops this open anyway.
+func walMemTableSize(dir string) (size int64, removed []string, err error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return 0, nil, nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	var size int64
+	release, owner := leftover.Hold(dir)
+	defer release()
 	for _, e := range entries {
 		wal, vlog := strings.HasSuffix(e.Name(), ".mem"), strings.HasSuffix(e.Name(), ".vlog")
 		if !(wal || vlog) || !e.Type().IsRegular() {
@@ -104,9 +112,9 @@ func walMemTableSize(dir string) (int64, error) {
 		}
 		fi, err := e.Info()
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
-		if fi.Size() == 0 {
+		if fi.Size() == 0 && owner {
 			// A log whose creation was cut short (a kill, or serve
 			// stopped while Badger opened) has no header and no entry:
 			// Badger creates the file, then sizes it. Badger takes an
@@ -116,15 +124,16 @@ func walMemTableSize(dir string) (int64, error) {
 			// same holds for a value log, which no key can point into
 			// while it is empty.
 			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-				return 0, err
+				return 0, nil, err
 			}
+			removed = append(removed, e.Name())
 			continue
 		}
 		if wal {
 			size = max(size, fi.Size()/2)
 		}
 	}
-	return size, nil
+	return size, removed, nil
 }
 
 // classifyErr maps low-level write failures to ErrReadOnly so callers can

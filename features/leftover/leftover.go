@@ -27,6 +27,25 @@ func Claim(path string) (release func()) {
 	return func() { f.Close() }
 }
 
+// Hold takes the lock an owner of path holds (a running Badger holds it on
+// its directory) for the caller, for a change only an owner may make. ok
+// is false when another process holds it; release lets it go. Where locks
+// are not supported, or the lock fails for another reason, ok is true and
+// release does nothing: the caller goes on as it would have without.
+func Hold(path string) (release func(), ok bool) {
+	if !supported {
+		return func() {}, true
+	}
+	f, busy, err := lock(path)
+	if busy {
+		return func() {}, false
+	}
+	if err != nil || f == nil {
+		return func() {}, true
+	}
+	return func() { f.Close() }, true
+}
+
 // Sweep removes the entries of dir whose names match pattern
 // (filepath.Match) that no process holds and that are at least minAge old,
 // and returns the names it removed. Errors are not returned: a leftover that cannot be
