@@ -19,12 +19,7 @@ import (
 // logs such a run can leave are removed (openBadger). It refuses a
 // directory whose Badger holds no Affinity store.
 func BackupClosed(dir string, w io.Writer, log *slog.Logger) (int64, error) {
-	o := DefaultOptions(dir)
-	o.Logger = log
-	if err := o.Validate(); err != nil {
-		return 0, err
-	}
-	db, err := openBadger(o.withDefaults())
+	db, err := openBadgerDir(dir, log)
 	if err != nil {
 		return 0, fmt.Errorf("cannot open %s: %w", dir, err)
 	}

@@ -91,13 +91,7 @@ func restore(dir string, r io.Reader, log *slog.Logger, legacyOK, withFile bool)
 
 // loadInto loads and checks the backup in the new store dir.
 func loadInto(dir string, r io.Reader, log *slog.Logger, legacyOK, withFile bool) error {
-	o := DefaultOptions(dir)
-	o.Logger = log
-	if err := o.Validate(); err != nil {
-		return err
-	}
-	o = o.withDefaults()
-	db, err := openBadger(o)
+	db, err := openBadgerDir(dir, log)
 	if err != nil {
 		return fmt.Errorf("cannot open %s for restore: %w", dir, err)
 	}

@@ -66,12 +66,16 @@ func badgerOptions(o Options) badger.Options {
 func openBadger(o Options) (*badger.DB, error) {
 	bo := badgerOptions(o)
 	if !o.InMemory {
-		size, removed, err := walMemTableSize(o.Dir)
+		removed, err := removeEmptyLogs(o.Dir)
 		if err != nil {
 			return nil, err
 		}
 		for _, name := range removed {
 			o.Logger.Warn("removed an empty Badger log an interrupted run left", "dir", o.Dir, "file", name)
+		}
+		size, err := walMemTableSize(o.Dir)
+		if err != nil {
+			return nil, err
 		}
 		if size > bo.MemTableSize {
 			o.Logger.Warn("replaying write-ahead logs of an interrupted run with its memtable size",
@@ -88,52 +92,87 @@ func openBadger(o Options) (*badger.DB, error) {
 	return badger.Open(bo)
 }
 
+// openBadgerDir opens dir's Badger with the default options, for the
+// commands that read or load Badger's keys without opening the store
+// (backup, restore).
+func openBadgerDir(dir string, log *slog.Logger) (*badger.DB, error) {
+	o := DefaultOptions(dir)
+	o.Logger = log
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	return openBadger(o.withDefaults())
+}
+
 // walMemTableSize returns the memtable size the largest write-ahead log in
 // dir was made for (0 when there is none). Badger creates each log file at
 // twice its memtable size and never shrinks it, so the file records the
 // size whatever build or options wrote it (also stores of builds before
-// this check). It removes empty logs on the way (below) and returns their
-// names, unless another process has the store open: that one may have
-// created one a moment ago, and its lock stops this open anyway.
-func walMemTableSize(dir string) (size int64, removed []string, err error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil, nil
-	}
-	if err != nil {
-		return 0, nil, err
-	}
+// this check).
+func walMemTableSize(dir string) (int64, error) {
+	var size int64
+	err := eachLog(dir, func(name string, bytes int64) error {
+		if strings.HasSuffix(name, ".mem") {
+			size = max(size, bytes/2)
+		}
+		return nil
+	})
+	return size, err
+}
+
+// removeEmptyLogs removes dir's empty write-ahead and value logs and
+// returns their names. A log whose creation was cut short (a kill, or serve
+// stopped while Badger opened) has no header and no entry: Badger creates
+// the file, then sizes it. Badger takes an empty file for a new one and
+// refuses to open the store ("while opening fid: 1 err: Create a new
+// file"; TestServeStopsWhileLoading met it in CI), so it goes; no key can
+// point into an empty value log. Nothing is removed while another process
+// has the store open: that one may have created a log a moment ago, and
+// its lock stops this open anyway.
+func removeEmptyLogs(dir string) ([]string, error) {
 	release, owner := leftover.Hold(dir)
 	defer release()
+	if !owner {
+		return nil, nil
+	}
+	var removed []string
+	err := eachLog(dir, func(name string, bytes int64) error {
+		if bytes > 0 {
+			return nil
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return err
+		}
+		removed = append(removed, name)
+		return nil
+	})
+	return removed, err
+}
+
+// eachLog calls f with the name and size of each of dir's Badger logs
+// (*.mem, *.vlog); a missing dir has none.
+func eachLog(dir string, f func(name string, bytes int64) error) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	for _, e := range entries {
-		wal, vlog := strings.HasSuffix(e.Name(), ".mem"), strings.HasSuffix(e.Name(), ".vlog")
-		if !(wal || vlog) || !e.Type().IsRegular() {
+		name := e.Name()
+		if !(strings.HasSuffix(name, ".mem") || strings.HasSuffix(name, ".vlog")) || !e.Type().IsRegular() {
 			continue
 		}
 		fi, err := e.Info()
 		if err != nil {
-			return 0, nil, err
+			return err
 		}
-		if fi.Size() == 0 && owner {
-			// A log whose creation was cut short (a kill, or serve
-			// stopped while Badger opened) has no header and no entry:
-			// Badger creates the file, then sizes it. Badger takes an
-			// empty file for a new one and refuses to open the store
-			// ("while opening fid: 1 err: Create a new file";
-			// TestServeStopsWhileLoading met it in CI), so it goes. The
-			// same holds for a value log, which no key can point into
-			// while it is empty.
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-				return 0, nil, err
-			}
-			removed = append(removed, e.Name())
-			continue
-		}
-		if wal {
-			size = max(size, fi.Size()/2)
+		if err := f(name, fi.Size()); err != nil {
+			return err
 		}
 	}
-	return size, removed, nil
+	return nil
 }
 
 // classifyErr maps low-level write failures to ErrReadOnly so callers can

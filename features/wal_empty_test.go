@@ -53,14 +53,14 @@ func TestEmptyLogKeptWhileTheStoreIsOpen(t *testing.T) {
 	if !ok {
 		t.Fatal("the test could not take the directory's lock")
 	}
-	if _, removed, err := walMemTableSize(dir); err != nil || len(removed) > 0 {
+	if removed, err := removeEmptyLogs(dir); err != nil || len(removed) > 0 {
 		t.Fatalf("with the directory held by another: removed %v (%v)", removed, err)
 	}
 	if _, err := os.Stat(empty); err != nil {
 		t.Fatalf("the empty log went while the directory was held: %v", err)
 	}
 	release()
-	if _, removed, err := walMemTableSize(dir); err != nil || len(removed) != 1 || removed[0] != "000099.vlog" {
+	if removed, err := removeEmptyLogs(dir); err != nil || len(removed) != 1 || removed[0] != "000099.vlog" {
 		t.Fatalf("with the directory free: removed %v (%v)", removed, err)
 	}
 }

@@ -17,14 +17,8 @@ const minAge = time.Minute
 // function that does nothing: the temporary is then never swept while it
 // is younger than minAge, and the work goes on as before.
 func Claim(path string) (release func()) {
-	if !supported {
-		return func() {}
-	}
-	f, _, err := lock(path)
-	if err != nil || f == nil {
-		return func() {}
-	}
-	return func() { f.Close() }
+	release, _ = Hold(path)
+	return release
 }
 
 // Hold takes the lock an owner of path holds (a running Badger holds it on

@@ -62,7 +62,7 @@ func SolveEASE(g []float64, n int, lambda float64, run Run) bool {
 		}
 	}
 	if lambda <= 0 || maxRowSum(g, n)/lambda > blockMaxCond {
-		return invertLeaf(g, n, n)
+		return choleskyInverse(g, n, n)
 	}
 	return invertSPD(g, n, n, run)
 }

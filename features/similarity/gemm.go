@@ -13,22 +13,6 @@ import (
 // fewer than the CPUs, so requests keep a CPU).
 type Run func(task func())
 
-// Goroutines is a Run of n plain goroutines.
-func Goroutines(n int) Run {
-	return func(task func()) {
-		done := make(chan struct{}, n)
-		for range max(1, n) {
-			go func() {
-				defer func() { done <- struct{}{} }()
-				task()
-			}()
-		}
-		for range max(1, n) {
-			<-done
-		}
-	}
-}
-
 // gemmTile is the side of the blocks gemm hands to gonum: gonum's own
 // block size, below which its Dgemm computes in the calling goroutine.
 const gemmTile = 64

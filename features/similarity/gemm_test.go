@@ -17,6 +17,22 @@ func randomGeneral(r, c int, rng *rand.Rand) blas64.General {
 	return g
 }
 
+// Goroutines is a Run of n plain goroutines.
+func Goroutines(n int) Run {
+	return func(task func()) {
+		done := make(chan struct{}, n)
+		for range max(1, n) {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				task()
+			}()
+		}
+		for range max(1, n) {
+			<-done
+		}
+	}
+}
+
 // inline is a Run of the calling goroutine alone.
 func inline(task func()) { task() }
 

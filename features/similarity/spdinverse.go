@@ -32,7 +32,7 @@ const spdLeaf = 192
 // on run's workers (see gemm); the leaves in the calling goroutine.
 func invertSPD(a []float64, n, stride int, run Run) bool {
 	if n <= spdLeaf {
-		return invertLeaf(a, n, stride)
+		return choleskyInverse(a, n, stride)
 	}
 	k := n / 2
 	m := n - k
@@ -58,9 +58,10 @@ func invertSPD(a []float64, n, stride int, run Run) bool {
 	return true
 }
 
-// invertLeaf inverts a small block with LAPACK's Cholesky inverse and
+// choleskyInverse inverts a block (a leaf of invertSPD, or a whole matrix
+// too ill-conditioned for it) with LAPACK's Cholesky inverse and
 // mirrors the upper triangle it leaves into the lower one.
-func invertLeaf(a []float64, n, stride int) bool {
+func choleskyInverse(a []float64, n, stride int) bool {
 	t, ok := lapack64.Potrf(blas64.Symmetric{N: n, Stride: stride, Data: a, Uplo: blas.Upper})
 	if !ok {
 		return false
