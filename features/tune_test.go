@@ -232,19 +232,8 @@ func TestBlendPopularity(t *testing.T) {
 // across a restart; the store tunes again on its usual schedule.
 func TestRestartKeepsTheTuning(t *testing.T) {
 	dir := t.TempDir()
-	mod := func(o *Options) {
-		o.Neighbours.Tune = true
-		o.DenseInterval = time.Hour
-	}
-	s := openTestStore(t, dir, mod)
-	if _, err := s.Ingest(context.Background(), driftEvents(300, 3), IngestOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	s.Refresh()
+	s, mod := tunedStore(t, dir, driftEvents(300, 3), nil)
 	served := s.Model().Tuned
-	if served == nil {
-		t.Fatal("no tuning on the first build")
-	}
 	s.Close()
 	s = openTestStore(t, dir, mod)
 	// A tuning made again would differ at least in its Seconds.
@@ -280,20 +269,10 @@ func must[T any](v T, err error) T {
 // its model with the source's tuning and serves the same lists at once; it
 // rebuilt untuned and served other personal lists until it tuned again.
 func TestRestoredBackupKeepsTheTuning(t *testing.T) {
-	mod := func(o *Options) {
-		o.Neighbours.Tune = true
-		o.DenseInterval = time.Hour
+	s, mod := tunedStore(t, t.TempDir(), driftEvents(300, 5), func(o *Options) {
 		o.TuneDefaults.HalfLifeDays = 365 // driftEvents' tuning moves it
-	}
-	s := openTestStore(t, t.TempDir(), mod)
-	if _, err := s.Ingest(context.Background(), driftEvents(300, 5), IngestOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	s.Refresh()
+	})
 	served := s.Model().Tuned
-	if served == nil {
-		t.Fatal("no tuning on the first build")
-	}
 	r := openTestStore(t, restoredCopy(t, s), mod)
 	got := r.Model().Tuned
 	if got == nil || string(must(json.Marshal(got))) != string(must(json.Marshal(served))) {
@@ -322,18 +301,7 @@ func TestRestoredBackupKeepsTheTuning(t *testing.T) {
 // it under m/tuning on load, so its next backup carries it.
 func TestSnapshotTuningIsKept(t *testing.T) {
 	dir := t.TempDir()
-	mod := func(o *Options) {
-		o.Neighbours.Tune = true
-		o.DenseInterval = time.Hour
-	}
-	s := openTestStore(t, dir, mod)
-	if _, err := s.Ingest(context.Background(), driftEvents(200, 6), IngestOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	s.Refresh()
-	if s.Model().Tuned == nil {
-		t.Fatal("no tuning on the first build")
-	}
+	s, mod := tunedStore(t, dir, driftEvents(200, 6), nil)
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(keyTuning)) }); err != nil {
 		t.Fatal(err)
 	}
@@ -342,4 +310,27 @@ func TestSnapshotTuningIsKept(t *testing.T) {
 	if got := s.loadTuning(); got == nil || got.At != s.Model().Tuned.At {
 		t.Fatalf("after a load from the snapshot the kept tuning is %+v", got)
 	}
+}
+
+// tunedStore opens a store in dir with the tuner on (more adds options),
+// ingests evs and builds, failing the test unless the build tuned. It
+// returns the store and the options function, for reopening alike.
+func tunedStore(t *testing.T, dir string, evs []Event, more func(*Options)) (*Store, func(*Options)) {
+	t.Helper()
+	mod := func(o *Options) {
+		o.Neighbours.Tune = true
+		o.DenseInterval = time.Hour
+		if more != nil {
+			more(o)
+		}
+	}
+	s := openTestStore(t, dir, mod)
+	if _, err := s.Ingest(context.Background(), evs, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Refresh()
+	if s.Model().Tuned == nil {
+		t.Fatal("no tuning on the first build")
+	}
+	return s, mod
 }
