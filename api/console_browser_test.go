@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -211,7 +212,7 @@ func newBrowser(t *testing.T, base string) *browser {
 	bin := findChromium(t)
 	// Chromium's own output is kept and shown when the test fails: a
 	// browser that exited surfaces in chromedp only as "context canceled"
-	// (CI met that once at a first navigation, not reproduced since).
+	// (or a navigation's net::ERR_ABORTED).
 	out := &tailBuffer{max: 32 << 10}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -221,9 +222,31 @@ func newBrowser(t *testing.T, base string) *browser {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
 		chromedp.WindowSize(1280, 800), chromedp.Flag("hide-scrollbars", true), chromedp.UserDataDir(t.TempDir()),
 		chromedp.CombinedOutput(out))
+	// Registered before the browser's cancel, so the thread is let go after
+	// the browser is gone (cleanups run last first).
+	thread := newKeptThread(t)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
+	// The DevTools traffic's last messages (each cut short) and chromedp's
+	// own errors, shown with Chromium's output when a test fails: they tell
+	// a closed socket from a message chromedp could not read.
+	cdp := &tailBuffer{max: 16 << 10}
+	logf := func(f string, a ...any) {
+		if m := fmt.Sprintf(f, a...); len(m) > 300 {
+			fmt.Fprintf(cdp, "%s... (%d bytes)\n", m[:300], len(m))
+		} else {
+			fmt.Fprintln(cdp, m)
+		}
+	}
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithBrowserOption(chromedp.WithBrowserDebugf(logf),
+		chromedp.WithBrowserErrorf(logf), chromedp.WithBrowserLogf(logf)))
 	t.Cleanup(func() { cancel(); cancelA() })
+	// Registered after the cancel, so it runs before it (cleanups run last
+	// first) and sees the process as the test left it.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the DevTools connection's last messages:\n%s\nbrowser %s", cdp.String(), browserState(ctx))
+		}
+	})
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
@@ -232,8 +255,17 @@ func newBrowser(t *testing.T, base string) *browser {
 	w.listen(ctx)
 	b := &browser{t: t, ctx: ctx, base: base, w: w}
 	// The first Run starts the browser and ties it to its context: b.ctx,
-	// not a per-step timeout's child.
-	if err := chromedp.Run(ctx, network.Enable(), runtime.Enable(), cdplog.Enable(), network.SetCacheDisabled(true), chromedp.EmulateViewport(1280, 800)); err != nil {
+	// not a per-step timeout's child. It runs on the kept thread: chromedp
+	// starts Chromium with a parent-death signal (SIGKILL), which Linux
+	// sends when the thread that forked it exits, not the process, and the
+	// server under test ends threads: its background work runs on niced
+	// threads it lets die (features/background.LowerPriority). A browser
+	// forked from a thread later used for that work was killed about a
+	// second into the test, one start in twenty or so.
+	err = thread.run(func() error {
+		return chromedp.Run(ctx, network.Enable(), runtime.Enable(), cdplog.Enable(), network.SetCacheDisabled(true), chromedp.EmulateViewport(1280, 800))
+	})
+	if err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return b
@@ -272,6 +304,47 @@ func httpGetText(u string) (string, error) {
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	return string(b), err
+}
+
+// browserState says whether the browser process behind ctx still runs: its
+// state in /proc (Z: killed or exited and not yet reaped), or gone.
+func browserState(ctx context.Context) string {
+	c := chromedp.FromContext(ctx)
+	if c == nil || c.Browser == nil || c.Browser.Process() == nil {
+		return "never started"
+	}
+	pid := c.Browser.Process().Pid
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return fmt.Sprintf("process %d gone", pid)
+	}
+	s := string(b)
+	return fmt.Sprintf("process %d in state %s", pid, strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0])
+}
+
+// keptThread is an OS thread held by a locked goroutine until the test
+// ends, to fork a child whose parent-death signal must not fire before.
+type keptThread struct{ work chan func() }
+
+func newKeptThread(t *testing.T) keptThread {
+	k := keptThread{work: make(chan func())}
+	go func() {
+		goruntime.LockOSThread()
+		// Unlocked, not exited: the thread goes back to the runtime.
+		defer goruntime.UnlockOSThread()
+		for f := range k.work {
+			f()
+		}
+	}()
+	t.Cleanup(func() { close(k.work) })
+	return k
+}
+
+// run calls f on the kept thread.
+func (k keptThread) run(f func() error) error {
+	errc := make(chan error, 1)
+	k.work <- func() { errc <- f() }
+	return <-errc
 }
 
 // tailBuffer keeps the last max bytes written to it; Chromium writes from

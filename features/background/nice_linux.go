@@ -27,6 +27,13 @@ const Nice = 19
 // thread never goes back to the runtime's pool to run a request goroutine
 // at nice 19 (raising the priority again needs CAP_SYS_NICE, which a
 // server should not have). Making the thread costs tens of microseconds.
+//
+// A thread that ends fires the parent-death signal (Pdeathsig) of every
+// child process it forked, because Linux ties that signal to the forking
+// thread, not the process. A program that embeds Affinity and starts
+// children with Pdeathsig from any goroutine must fork them on a thread it
+// keeps locked (the console's browser tests do: api/console_browser_test.go
+// keptThread); the affinity binary starts no children.
 func LowerPriority() bool {
 	runtime.LockOSThread()
 	return syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), Nice) == nil
