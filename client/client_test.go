@@ -28,6 +28,17 @@ func TestPageViewToRecommendation(t *testing.T) {
 	if err != nil || len(custs) != 5 {
 		t.Fatalf("customers %v, %v", custs, err)
 	}
+	checkViewAndClick(ctx, t, c)
+	checkClientExperiment(ctx, t, c)
+	checkOfferAndResponse(ctx, t, c)
+	checkProblems(ctx, t, c)
+}
+
+// checkViewAndClick posts a view, takes the related list, posts a click
+// attributed with its recommendation_id (twice, as a retry would), and
+// takes the personal and popular lists.
+func checkViewAndClick(ctx context.Context, t *testing.T, c *client.Client) {
+	t.Helper()
 	tally, err := c.PostEvents(ctx, client.Event{EventId: client.Ptr("v1"), CustomerId: "c1", ProductId: "p3", Type: "view", Timestamp: client.At(time.Now())})
 	if err != nil || tally.Accepted != 1 {
 		t.Fatalf("view: %+v, %v", tally, err)
@@ -56,7 +67,12 @@ func TestPageViewToRecommendation(t *testing.T) {
 	if err != nil || len(pop.Items) != 2 {
 		t.Fatalf("popular: %+v, %v", pop, err)
 	}
+}
 
+// checkClientExperiment runs the "home" A/B test from the client: a chosen
+// variant and a hash-assigned one, then the results.
+func checkClientExperiment(ctx context.Context, t *testing.T, c *client.Client) {
+	t.Helper()
 	// An A/B test run from the client: the experiment rides on the context.
 	if _, err := c.PutExperiment(ctx, "home", client.ExperimentBody{Status: client.Ptr(client.ExperimentBodyStatusRunning),
 		Variants: []client.VariantBody{{Name: "control"}, {Name: "pop", Params: &client.VariantParams{Algorithm: client.Ptr(client.VariantParamsAlgorithmPopular)}}}}); err != nil {
@@ -74,7 +90,12 @@ func TestPageViewToRecommendation(t *testing.T) {
 	if _, err := c.ExperimentResults(ctx, "home"); err != nil {
 		t.Fatal(err)
 	}
+}
 
+// checkOfferAndResponse puts offer o1, takes c1's next-best-offer and
+// posts c1's response to it.
+func checkOfferAndResponse(ctx context.Context, t *testing.T, c *client.Client) {
+	t.Helper()
 	// Next-best-offer and the response it asks for.
 	po, err := c.PutOfferWithResponse(ctx, "o1", client.OfferBody{Products: &[]string{"p1"}, Value: client.Ptr(5.0), Channels: &[]string{"web"}})
 	if err != nil || po.JSON200 == nil {
@@ -89,9 +110,14 @@ func TestPageViewToRecommendation(t *testing.T) {
 	if err != nil || rr.JSON200 == nil {
 		t.Fatalf("offer response: %v %s", err, rr.Body)
 	}
+}
 
+// checkProblems checks the problems of bad calls (unknown product, a limit
+// too high, unknown experiment), then deletes offer o1.
+func checkProblems(ctx context.Context, t *testing.T, c *client.Client) {
+	t.Helper()
 	// Problems come back as *client.Error naming the field.
-	_, err = c.Related(ctx, "no-such-product", nil)
+	_, err := c.Related(ctx, "no-such-product", nil)
 	var e *client.Error
 	if !errors.As(err, &e) || e.Status != 404 || e.ProblemType() != "https://affinity.dev/problems/not-found" {
 		t.Fatalf("unknown product: %v", err)

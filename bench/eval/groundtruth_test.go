@@ -34,12 +34,39 @@ func TestBuildGroundTruth(t *testing.T) {
 		typed("dave", "p6", "purchase"),
 		typed("erin", "p7", "view"),
 	}
-	tests := []struct {
-		name  string
-		opts  GroundTruthOptions
-		want  map[string][]string
-		stats GroundTruthStats
-	}{
+	for _, tt := range groundTruthCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			gt, st := BuildGroundTruth(train, test, tt.opts)
+			if st != tt.stats {
+				t.Errorf("stats = %+v, want %+v", st, tt.stats)
+			}
+			got := map[string][]string{}
+			for c, ps := range gt {
+				got[c] = slices.Sorted(maps.Keys(ps))
+			}
+			if !maps.EqualFunc(got, tt.want, slices.Equal) {
+				t.Errorf("ground truth = %v, want %v", got, tt.want)
+			}
+			if cs := gt.Customers(); !slices.IsSorted(cs) || len(cs) != len(tt.want) {
+				t.Errorf("Customers() = %v, want the %d customers sorted", cs, len(tt.want))
+			}
+		})
+	}
+}
+
+// groundTruthCase is one protocol of TestBuildGroundTruth: the options and
+// the ground truth and stats they must give on its train and test events.
+type groundTruthCase struct {
+	name  string
+	opts  GroundTruthOptions
+	want  map[string][]string
+	stats GroundTruthStats
+}
+
+// groundTruthCases are TestBuildGroundTruth's protocols, worked by hand over
+// the train and test events described there.
+func groundTruthCases() []groundTruthCase {
+	return []groundTruthCase{
 		{
 			// Purchases only: alice {p1 p3}, bob {p2}, carol {p5} (cold,
 			// dropped), dave {p6}; erin has no purchase in test. Seen
@@ -79,24 +106,6 @@ func TestBuildGroundTruth(t *testing.T) {
 			stats: GroundTruthStats{TestCustomers: 5, ColdCustomers: 1, SeenPairs: 3,
 				Customers: 4, Pairs: 6},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			gt, st := BuildGroundTruth(train, test, tt.opts)
-			if st != tt.stats {
-				t.Errorf("stats = %+v, want %+v", st, tt.stats)
-			}
-			got := map[string][]string{}
-			for c, ps := range gt {
-				got[c] = slices.Sorted(maps.Keys(ps))
-			}
-			if !maps.EqualFunc(got, tt.want, slices.Equal) {
-				t.Errorf("ground truth = %v, want %v", got, tt.want)
-			}
-			if cs := gt.Customers(); !slices.IsSorted(cs) || len(cs) != len(tt.want) {
-				t.Errorf("Customers() = %v, want the %d customers sorted", cs, len(tt.want))
-			}
-		})
 	}
 }
 

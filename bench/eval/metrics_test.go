@@ -2,6 +2,7 @@ package eval
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -34,13 +35,33 @@ type userCase struct {
 }
 
 func TestMetricsHandWorked(t *testing.T) {
-	tests := []struct {
-		name       string
-		k          int
-		trainItems int
-		users      []userCase
-		want       Metrics
-	}{
+	tests := slices.Concat(handWorkedRankingCases(), handWorkedEdgeCases(), handWorkedFixtureCases())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			acc := NewMetricsAccumulator(tt.k, tt.trainItems)
+			for _, u := range tt.users {
+				acc.Add(u.recommended, u.relevant)
+			}
+			assertMetrics(t, acc.Result(), tt.want)
+		})
+	}
+}
+
+// metricsCase is one hand-worked case of TestMetricsHandWorked: the users'
+// lists at cut-off k over trainItems distinct items, and the metrics they
+// must give.
+type metricsCase struct {
+	name       string
+	k          int
+	trainItems int
+	users      []userCase
+	want       Metrics
+}
+
+// handWorkedRankingCases check the metrics on plain rankings: a user
+// without hits, fewer recommendations than k, more relevant items than k.
+func handWorkedRankingCases() []metricsCase {
+	return []metricsCase{
 		{
 			// User 1: hits at ranks 1 and 3 of 5, 3 relevant.
 			//   P = 2/5, R = 2/3, AP = (1/1 + 2/3)/3 = 5/9,
@@ -93,6 +114,13 @@ func TestMetricsHandWorked(t *testing.T) {
 				Coverage: 2.0 / 10,
 			},
 		},
+	}
+}
+
+// handWorkedEdgeCases check the edge cases: a duplicate item, an empty
+// list, a user without relevant items, no train items.
+func handWorkedEdgeCases() []metricsCase {
+	return []metricsCase{
 		{
 			// The second "a" is no hit but takes rank 2; b hits at 3.
 			// P = 2/3, R = 1, AP = (1/1 + 2/3)/2 = 5/6,
@@ -137,6 +165,13 @@ func TestMetricsHandWorked(t *testing.T) {
 			users:      []userCase{{[]string{"a"}, set("a")}},
 			want:       Metrics{Users: 1, K: 1, MAP: 1, MAPAtK: 1, NDCG: 1, Precision: 1, Recall: 1},
 		},
+	}
+}
+
+// handWorkedFixtureCases check the metrics on Microsoft Recommenders'
+// own fixture, worked by hand.
+func handWorkedFixtureCases() []metricsCase {
+	return []metricsCase{
 		{
 			// Microsoft Recommenders' own unit-test fixture
 			// (tests/unit/recommenders/evaluation/conftest.py), rankings
@@ -173,15 +208,6 @@ func TestMetricsHandWorked(t *testing.T) {
 				Coverage: 11.0 / 14,
 			},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			acc := NewMetricsAccumulator(tt.k, tt.trainItems)
-			for _, u := range tt.users {
-				acc.Add(u.recommended, u.relevant)
-			}
-			assertMetrics(t, acc.Result(), tt.want)
-		})
 	}
 }
 

@@ -52,60 +52,16 @@ func TestWriteIsImportableAndDeterministic(t *testing.T) {
 	for _, format := range Formats {
 		t.Run(format, func(t *testing.T) {
 			o := smallOptions(t, format)
-			var a, b bytes.Buffer
-			st, err := Write(&a, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := Write(&b, o); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(a.Bytes(), b.Bytes()) {
-				t.Fatal("the same options and seed gave different bytes")
-			}
-			o.Seed++
-			var c bytes.Buffer
-			if _, err := Write(&c, o); err != nil {
-				t.Fatal(err)
-			}
-			if bytes.Equal(a.Bytes(), c.Bytes()) {
-				t.Fatal("another seed gave the same bytes")
-			}
-			// Sets of two seeds can share a store: their ids differ.
-			if x, y := readEvents(t, a.Bytes(), format)[0].EventID, readEvents(t, c.Bytes(), format)[0].EventID; x == y {
-				t.Fatalf("seeds %d and %d both give event id %q", o.Seed-1, o.Seed, x)
-			}
-			evs := readEvents(t, a.Bytes(), format)
+			raw, st := writeDeterministic(t, o, format)
+			evs := readEvents(t, raw, format)
 			if len(evs) != o.Events || st.Events != o.Events {
 				t.Fatalf("read %d events, stats say %d, want %d", len(evs), st.Events, o.Events)
 			}
-			if st.Bytes != int64(a.Len()) {
-				t.Errorf("stats say %d bytes, wrote %d", st.Bytes, a.Len())
+			if st.Bytes != int64(len(raw)) {
+				t.Errorf("stats say %d bytes, wrote %d", st.Bytes, len(raw))
 			}
-			custs, prods, types := map[string]bool{}, map[string]int{}, map[string]int{}
-			orders := map[string]bool{}
-			for i, e := range evs {
-				custs[e.CustomerID] = true
-				prods[e.ProductID]++
-				types[e.Type]++
-				if e.EventID == "" || e.Timestamp.IsZero() {
-					t.Fatalf("event %d lacks an id or a time: %+v", i, e)
-				}
-				if i > 0 && e.Timestamp.Before(evs[i-1].Timestamp) {
-					t.Fatalf("event %d goes back in time", i)
-				}
-				switch e.Type {
-				case "purchase":
-					if e.OrderID == "" || e.Value <= 0 || e.Quantity < 1 {
-						t.Fatalf("purchase without order, value or quantity: %+v", e)
-					}
-					orders[e.OrderID] = true
-				case "view":
-					if e.OrderID != "" || e.Value != 0 {
-						t.Fatalf("a view with an order or value: %+v", e)
-					}
-				}
-			}
+			tl := tallyEvents(t, evs)
+			custs, prods, types, orders := tl.custs, tl.prods, tl.types, tl.orders
 			if len(custs) != st.Customers || len(prods) != st.Products || types["purchase"] != st.Purchases {
 				t.Errorf("stats %+v disagree with the events: %d customers, %d products, %d purchases",
 					st, len(custs), len(prods), types["purchase"])
@@ -120,21 +76,100 @@ func TestWriteIsImportableAndDeterministic(t *testing.T) {
 			if len(orders) == 0 || len(orders) >= types["purchase"] {
 				t.Errorf("%d orders for %d purchases: a session's purchases should share one", len(orders), types["purchase"])
 			}
-			// Zipf-like popularity: the top 5% of products take far more
-			// than 5% of the events.
-			counts := make([]int, 0, len(prods))
-			for _, n := range prods {
-				counts = append(counts, n)
-			}
-			sort.Sort(sort.Reverse(sort.IntSlice(counts)))
-			top := 0
-			for _, n := range counts[:len(counts)/20] {
-				top += n
-			}
-			if share := float64(top) / float64(len(evs)); share < 0.25 {
-				t.Errorf("top 5%% of products have %.2f of the events, want a skew (> 0.25)", share)
-			}
+			checkPopularitySkew(t, prods, len(evs))
 		})
+	}
+}
+
+// writeDeterministic checks that Write gives the same bytes for the same
+// options and seed and other bytes, with other event ids, for another seed;
+// it returns the bytes and stats of the first write.
+func writeDeterministic(t *testing.T, o Options, format string) ([]byte, Stats) {
+	t.Helper()
+	var a, b bytes.Buffer
+	st, err := Write(&a, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(&b, o); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatal("the same options and seed gave different bytes")
+	}
+	o.Seed++
+	var c bytes.Buffer
+	if _, err := Write(&c, o); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(a.Bytes(), c.Bytes()) {
+		t.Fatal("another seed gave the same bytes")
+	}
+	// Sets of two seeds can share a store: their ids differ.
+	if x, y := readEvents(t, a.Bytes(), format)[0].EventID, readEvents(t, c.Bytes(), format)[0].EventID; x == y {
+		t.Fatalf("seeds %d and %d both give event id %q", o.Seed-1, o.Seed, x)
+	}
+	return a.Bytes(), st
+}
+
+// eventTally counts what generated events hold: distinct customers, events
+// per product and per type, and distinct orders.
+type eventTally struct {
+	custs  map[string]bool
+	prods  map[string]int
+	types  map[string]int
+	orders map[string]bool
+}
+
+// tallyEvents checks that every event has an id and a time, that time never
+// goes back, and that purchases (and only they) carry an order and a value;
+// it returns the tally of the events.
+func tallyEvents(t *testing.T, evs []features.Event) eventTally {
+	t.Helper()
+	custs, prods, types := map[string]bool{}, map[string]int{}, map[string]int{}
+	orders := map[string]bool{}
+	for i, e := range evs {
+		custs[e.CustomerID] = true
+		prods[e.ProductID]++
+		types[e.Type]++
+		if e.EventID == "" || e.Timestamp.IsZero() {
+			t.Fatalf("event %d lacks an id or a time: %+v", i, e)
+		}
+		if i > 0 && e.Timestamp.Before(evs[i-1].Timestamp) {
+			t.Fatalf("event %d goes back in time", i)
+		}
+		switch e.Type {
+		case "purchase":
+			if e.OrderID == "" || e.Value <= 0 || e.Quantity < 1 {
+				t.Fatalf("purchase without order, value or quantity: %+v", e)
+			}
+			orders[e.OrderID] = true
+		case "view":
+			if e.OrderID != "" || e.Value != 0 {
+				t.Fatalf("a view with an order or value: %+v", e)
+			}
+		}
+	}
+	return eventTally{custs: custs, prods: prods, types: types, orders: orders}
+}
+
+// checkPopularitySkew checks the Zipf-like popularity of the products, given
+// the events per product and the number of events.
+func checkPopularitySkew(t *testing.T, prods map[string]int, events int) {
+	t.Helper()
+	// Zipf-like popularity: the top 5% of products take far more
+	// than 5% of the events.
+	counts := make([]int, 0, len(prods))
+	for _, n := range prods {
+		counts = append(counts, n)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(counts)))
+	top := 0
+	for _, n := range counts[:len(counts)/20] {
+		top += n
+	}
+	if share := float64(top) / float64(events); share < 0.25 {
+		t.Errorf("top 5%% of products have %.2f of the events, want a skew (> 0.25)", share)
 	}
 }
 

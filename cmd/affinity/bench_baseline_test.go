@@ -60,6 +60,28 @@ func TestGenerateImportAndBaseline(t *testing.T) {
 	if err := run(ctx, args, &out, &progress); err != nil {
 		t.Fatalf("bench --baseline: %v\n%s", err, progress.String())
 	}
+	checkBaselineResult(t, out.Bytes(), srv.addr)
+
+	benchThroughContract(t, srv.addr)
+
+	for _, bad := range [][]string{
+		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--size", "huge"},
+		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--events", "-5"},
+		// 0 meant "the preset's size" and generated a million customers.
+		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--size", "small", "--customers", "0"},
+		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--size", "small", "--products", "ten"},
+	} {
+		if err := run(ctx, bad, &out, &out); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// checkBaselineResult checks the JSON that `bench --baseline --json` wrote
+// for the related scenario against the server at addr: requests and no
+// errors on both the target and the trivial-handler baseline, and a ratio.
+func checkBaselineResult(t *testing.T, out []byte, addr string) {
+	t.Helper()
 	var got struct {
 		Scenario string  `json:"scenario"`
 		URL      string  `json:"url"`
@@ -74,10 +96,10 @@ func TestGenerateImportAndBaseline(t *testing.T) {
 			RPS      float64 `json:"rps"`
 		} `json:"baseline"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-		t.Fatalf("bench --json: %v\n%s", err, out.String())
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, string(out))
 	}
-	if got.Scenario != "related" || got.URL != "http://"+srv.addr || got.Requests == 0 || got.Errors != 0 {
+	if got.Scenario != "related" || got.URL != "http://"+addr || got.Requests == 0 || got.Errors != 0 {
 		t.Errorf("target result: %+v", got)
 	}
 	if !strings.HasPrefix(got.Baseline.URL, "http://127.0.0.1:") || got.Baseline.Requests == 0 || got.Baseline.Errors != 0 {
@@ -85,20 +107,6 @@ func TestGenerateImportAndBaseline(t *testing.T) {
 	}
 	if got.Ratio <= 0 || got.Baseline.RPS <= 0 {
 		t.Errorf("ratio %v, baseline rps %v", got.Ratio, got.Baseline.RPS)
-	}
-
-	benchThroughContract(t, srv.addr)
-
-	for _, bad := range [][]string{
-		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--size", "huge"},
-		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--events", "-5"},
-		// 0 meant "the preset's size" and generated a million customers.
-		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--size", "small", "--customers", "0"},
-		{"bench", "--generate", filepath.Join(tmp, "x.csv"), "--size", "small", "--products", "ten"},
-	} {
-		if err := run(ctx, bad, &out, &out); err == nil {
-			t.Errorf("%v accepted", bad)
-		}
 	}
 }
 

@@ -62,17 +62,7 @@ func TestExportCommandFromServerAndStore(t *testing.T) {
 	}
 	c := startChild(t, dir, demoArgs[2:]...)
 	defer c.kill()
-	req, _ := http.NewRequest("PUT", "http://"+c.addr+"/v1/segments/buyers", strings.NewReader(`{"rule":"frequency >= 1"}`))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seg struct{ Members int }
-	json.NewDecoder(resp.Body).Decode(&seg)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || seg.Members < 300 {
-		t.Fatalf("segment: %d, %d members", resp.StatusCode, seg.Members)
-	}
+	members := createBuyersSegment(t, c.addr)
 	// The store is reopened before either export: a server that has just
 	// loaded the demo (serve --demo) scored RFM differently from the same
 	// store reopened (r_score of 17809: 5 live, 4 reopened), which is the
@@ -90,15 +80,45 @@ func TestExportCommandFromServerAndStore(t *testing.T) {
 	waitChurnFitted(t, c.addr, "17809")
 	viaURL := filepath.Join(tmp, "url.ndjson")
 	_, stderr, err = runAffinity(t, "export", "--url", "http://"+c.addr, "--segment", "buyers", "--what", "members", "--out", viaURL)
-	if err != nil || !strings.Contains(stderr, "exported "+strconv.Itoa(seg.Members)+" customers (members)") {
+	if err != nil || !strings.Contains(stderr, "exported "+strconv.Itoa(members)+" customers (members)") {
 		t.Fatalf("export --url: %v\n%s", err, stderr)
 	}
 	stopChild(t, c)
+	lines := compareMemberExports(t, viaURL, viaData, members)
+
+	checkRecommendationsExport(t, dir, tmp, lines)
+
+	checkExportFailures(t, dir, tmp)
+}
+
+// createBuyersSegment puts the segment "buyers" (frequency >= 1) on the
+// server at addr, checks that it has members, and returns how many.
+func createBuyersSegment(t *testing.T, addr string) int {
+	t.Helper()
+	req, _ := http.NewRequest("PUT", "http://"+addr+"/v1/segments/buyers", strings.NewReader(`{"rule":"frequency >= 1"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seg struct{ Members int }
+	json.NewDecoder(resp.Body).Decode(&seg)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || seg.Members < 300 {
+		t.Fatalf("segment: %d, %d members", resp.StatusCode, seg.Members)
+	}
+	return seg.Members
+}
+
+// compareMemberExports checks that the members exports via the server
+// (viaURL) and via the store (viaData) are the same, one line per member
+// with a customer and a value, and returns the lines of viaURL.
+func compareMemberExports(t *testing.T, viaURL, viaData string, members int) []map[string]any {
+	t.Helper()
 	a, _ := os.ReadFile(viaURL)
 	b, _ := os.ReadFile(viaData)
 	lines := ndjsonFile(t, viaURL)
-	if len(lines) != seg.Members {
-		t.Fatalf("%d lines for %d members", len(lines), seg.Members)
+	if len(lines) != members {
+		t.Fatalf("%d lines for %d members", len(lines), members)
 	}
 	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
 	for i := range min(len(al), len(bl)) {
@@ -111,7 +131,14 @@ func TestExportCommandFromServerAndStore(t *testing.T) {
 			t.Fatalf("line %d: %v", i, l)
 		}
 	}
+	return lines
+}
 
+// checkRecommendationsExport exports recommendations from the store in dir
+// for a file of ids (the first two members in lines, a blank line, one
+// unknown) and checks a line each with its own recommendation id.
+func checkRecommendationsExport(t *testing.T, dir, tmp string, lines []map[string]any) {
+	t.Helper()
 	ids := filepath.Join(tmp, "ids.txt")
 	os.WriteFile(ids, []byte(lines[0]["customer_id"].(string)+"\n\n"+lines[1]["customer_id"].(string)+"\nnobody-at-all\n"), 0o644)
 	stdout, stderr, err := runAffinity(t, "export", "--data", dir, "--customers", ids, "--limit", "3")
@@ -133,15 +160,20 @@ func TestExportCommandFromServerAndStore(t *testing.T) {
 	if len(recIDs) != 3 {
 		t.Fatalf("%d lines for 3 ids:\n%s", len(recIDs), stdout)
 	}
+}
 
+// checkExportFailures checks that an unknown segment fails and leaves no
+// file, and that --data and --url together are refused.
+func checkExportFailures(t *testing.T, dir, tmp string) {
+	t.Helper()
 	bad := filepath.Join(tmp, "bad.ndjson")
-	if _, stderr, err = runAffinity(t, "export", "--data", dir, "--segment", "nope", "--out", bad); err == nil || !strings.Contains(stderr, `unknown segment "nope"`) {
+	if _, stderr, err := runAffinity(t, "export", "--data", dir, "--segment", "nope", "--out", bad); err == nil || !strings.Contains(stderr, `unknown segment "nope"`) {
 		t.Fatalf("unknown segment: %v\n%s", err, stderr)
 	}
 	if _, err := os.Stat(bad); !os.IsNotExist(err) {
 		t.Fatalf("a failed export left %s", bad)
 	}
-	if _, stderr, err = runAffinity(t, "export", "--data", dir, "--url", "http://x", "--segment", "buyers"); err == nil || !strings.Contains(stderr, "one of the two") {
+	if _, stderr, err := runAffinity(t, "export", "--data", dir, "--url", "http://x", "--segment", "buyers"); err == nil || !strings.Contains(stderr, "one of the two") {
 		t.Fatalf("--data and --url: %v\n%s", err, stderr)
 	}
 }
