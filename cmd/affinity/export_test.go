@@ -101,10 +101,10 @@ func createBuyersSegment(t *testing.T, addr string) int {
 		t.Fatal(err)
 	}
 	var seg struct{ Members int }
-	json.NewDecoder(resp.Body).Decode(&seg)
+	derr := json.NewDecoder(resp.Body).Decode(&seg)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || seg.Members < 300 {
-		t.Fatalf("segment: %d, %d members", resp.StatusCode, seg.Members)
+	if resp.StatusCode != 200 || derr != nil || seg.Members < 300 {
+		t.Fatalf("segment: %d, %d members (%v)", resp.StatusCode, seg.Members, derr)
 	}
 	return seg.Members
 }
@@ -114,8 +114,14 @@ func createBuyersSegment(t *testing.T, addr string) int {
 // with a customer and a value, and returns the lines of viaURL.
 func compareMemberExports(t *testing.T, viaURL, viaData string, members int) []map[string]any {
 	t.Helper()
-	a, _ := os.ReadFile(viaURL)
-	b, _ := os.ReadFile(viaData)
+	a, err := os.ReadFile(viaURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(viaData)
+	if err != nil {
+		t.Fatal(err)
+	}
 	lines := ndjsonFile(t, viaURL)
 	if len(lines) != members {
 		t.Fatalf("%d lines for %d members", len(lines), members)
@@ -125,6 +131,9 @@ func compareMemberExports(t *testing.T, viaURL, viaData string, members int) []m
 		if al[i] != bl[i] {
 			t.Fatalf("line %d differs:\n server %s\n store  %s", i+1, al[i], bl[i])
 		}
+	}
+	if len(al) != len(bl) {
+		t.Fatalf("the server's export has %d lines, the store's %d", len(al), len(bl))
 	}
 	for i, l := range lines {
 		if l["customer_id"] == "" || l["value"] == nil {
@@ -140,7 +149,9 @@ func compareMemberExports(t *testing.T, viaURL, viaData string, members int) []m
 func checkRecommendationsExport(t *testing.T, dir, tmp string, lines []map[string]any) {
 	t.Helper()
 	ids := filepath.Join(tmp, "ids.txt")
-	os.WriteFile(ids, []byte(lines[0]["customer_id"].(string)+"\n\n"+lines[1]["customer_id"].(string)+"\nnobody-at-all\n"), 0o644)
+	if err := os.WriteFile(ids, []byte(lines[0]["customer_id"].(string)+"\n\n"+lines[1]["customer_id"].(string)+"\nnobody-at-all\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	stdout, stderr, err := runAffinity(t, "export", "--data", dir, "--customers", ids, "--limit", "3")
 	if err != nil || !strings.Contains(stderr, "exported 3 customers (recommendations)") {
 		t.Fatalf("export --customers: %v\n%s", err, stderr)
