@@ -29,26 +29,11 @@ func TestThreeNodes(t *testing.T) {
 		defer ms[i].stop()
 	}
 
-	// Writes in batches of 40, round robin over the nodes.
-	var last uint64
-	for b := 0; b < 15; b++ {
-		r := ms[b%3].post(events(b*40, 40))
-		if r.Accepted != 40 || r.Seq <= last {
-			t.Fatalf("batch %d: %+v after seq %d", b, r, last)
-		}
-		last = r.Seq
-	}
+	last := writeRoundRobin(t, ms)
 	converge(t, ms, last)
 
-	// The same event through another node: the stream's dedup window
-	// stores it once; every node counts it once.
-	retry := []features.Event{{EventID: "retry-1", CustomerID: "c1", ProductID: "p2", Type: "purchase", Timestamp: testNow}}
-	first := ms[0].post(retry)
-	again := ms[1].post(retry)
-	if first.Duplicates != 0 || again.Duplicates != 1 || again.Seq != first.Seq {
-		t.Fatalf("retry through another node: first %+v, again %+v", first, again)
-	}
-	converge(t, ms, again.Seq)
+	again := checkRetryStoredOnce(t, ms)
+	converge(t, ms, again)
 
 	// A node stopped while the others take writes resumes from its own
 	// sequence when it comes back.
@@ -58,11 +43,51 @@ func TestThreeNodes(t *testing.T) {
 		last = ms[b%2].post(events(1000+b*40, 40)).Seq
 	}
 	ms[2] = startMember(t, dir, nc.URLs())
-	if from := ms[2].node.From(); from < again.Seq || from >= last {
-		t.Fatalf("restarted node resumed from %d, want its own %d..%d", from, again.Seq, last-1)
+	if from := ms[2].node.From(); from < again || from >= last {
+		t.Fatalf("restarted node resumed from %d, want its own %d..%d", from, again, last-1)
 	}
 	converge(t, ms, last)
 
+	last = checkRefusedBeforeStream(t, ms, nc.URLs(), last)
+	checkUndecodableStopsAll(t, ms, nc.URLs())
+}
+
+// writeRoundRobin posts 15 batches of 40 events, round robin over the
+// nodes, checks each is accepted at a later sequence, and returns the last.
+func writeRoundRobin(t *testing.T, ms []*member) uint64 {
+	t.Helper()
+	// Writes in batches of 40, round robin over the nodes.
+	var last uint64
+	for b := 0; b < 15; b++ {
+		r := ms[b%3].post(events(b*40, 40))
+		if r.Accepted != 40 || r.Seq <= last {
+			t.Fatalf("batch %d: %+v after seq %d", b, r, last)
+		}
+		last = r.Seq
+	}
+	return last
+}
+
+// checkRetryStoredOnce checks that the same event posted through two
+// nodes is stored once, and returns its sequence.
+func checkRetryStoredOnce(t *testing.T, ms []*member) uint64 {
+	t.Helper()
+	// The same event through another node: the stream's dedup window
+	// stores it once; every node counts it once.
+	retry := []features.Event{{EventID: "retry-1", CustomerID: "c1", ProductID: "p2", Type: "purchase", Timestamp: testNow}}
+	first := ms[0].post(retry)
+	again := ms[1].post(retry)
+	if first.Duplicates != 0 || again.Duplicates != 1 || again.Seq != first.Seq {
+		t.Fatalf("retry through another node: first %+v, again %+v", first, again)
+	}
+	return again.Seq
+}
+
+// checkRefusedBeforeStream checks that bad input is refused by the
+// receiving node and takes no sequence, and returns the next good
+// write's sequence.
+func checkRefusedBeforeStream(t *testing.T, ms []*member, urls string, last uint64) uint64 {
+	t.Helper()
 	// Bad input is refused by the receiving node and never reaches the
 	// stream: the next good write takes the very next sequence.
 	badBody := `[{"customer_id":"c1","type":"view"}]`
@@ -75,15 +100,21 @@ func TestThreeNodes(t *testing.T) {
 		t.Fatalf("an event without product_id: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	// (Stream ticks may come between: tick_test.go.)
-	if r := ms[1].post(events(2000, 1)); r.Seq <= last || !onlyTicks(t, nc.URLs(), last+1, r.Seq-1) {
+	if r := ms[1].post(events(2000, 1)); r.Seq <= last || !onlyTicks(t, urls, last+1, r.Seq-1) {
 		t.Fatalf("after a refused write the next seq is %d, after %d with more than ticks between", r.Seq, last)
 	} else {
 		last = r.Seq
 	}
+	return last
+}
 
+// checkUndecodableStopsAll publishes a message no node can decode and
+// checks that every node stops at it, not ready, and names it in metrics.
+func checkUndecodableStopsAll(t *testing.T, ms []*member, urls string) {
+	t.Helper()
 	// A message no node can decode (a newer format, or corrupt) stops every
 	// node's apply at its sequence: not ready, the metric names it.
-	conn, err := nats.Connect(nc.URLs())
+	conn, err := nats.Connect(urls)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,67 +81,22 @@ func TestOfferLimitsAcrossNodes(t *testing.T) {
 	nc := natstest.StartT(t, 3)
 	const capN, budget, bulkBudget, custs, callsPer = 2, 7, 40, 5, 12
 
-	// The catalogue reaches every node through the stream.
-	boot := startMember(t, t.TempDir(), nc.URLs())
-	var evs []features.Event
-	for c := 0; c < custs; c++ {
-		for p := 0; p < 3; p++ {
-			evs = append(evs, features.Event{EventID: fmt.Sprintf("b-%d-%d", c, p), CustomerID: fmt.Sprintf("u%d", c),
-				ProductID: fmt.Sprintf("q%d", p), Type: "purchase", Timestamp: testNow.Add(-time.Hour)})
-		}
-	}
-	last := boot.post(evs).Seq
-	boot.stop()
+	last := postOfferCatalogue(t, nc.URLs(), custs)
 
 	// One node defines the offers; the others get the same records.
 	first := startOfferMember(t, t.TempDir(), nc.URLs(), nil, last)
-	defs := map[string]offer.Offer{
+	records := putOfferRecords(t, first, map[string]offer.Offer{
 		"capped":   {Products: []string{"q0"}, MaxPerCustomer: capN, Priority: 100, Value: 1},
 		"budgeted": {Products: []string{"q1"}, Budget: budget, Priority: 10, Value: 1},
 		"free":     {Products: []string{"q2"}, Priority: 1, Value: 1},
 		"bulk":     {Products: []string{"q2"}, Budget: bulkBudget, Priority: 0.5, Value: 1},
-	}
-	for id, o := range defs {
-		if _, err := first.offers.Put(id, o); err != nil {
-			t.Fatal(id, err)
-		}
-	}
-	records := map[string][]byte{}
-	if err := first.store.Records().List("offer", func(id string, v []byte) error {
-		records[id] = append([]byte(nil), v...)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	ms := []*offerMember{first, startOfferMember(t, t.TempDir(), nc.URLs(), records, last), startOfferMember(t, t.TempDir(), nc.URLs(), records, last)}
 	for _, m := range ms {
 		defer m.stop()
 	}
 
-	// Every customer asks callsPer times, each call on the next node, all
-	// at once.
-	type shown struct {
-		node      int
-		cust, rec string
-	}
-	var mu sync.Mutex
-	served := map[string][]shown{} // by offer
-	var wg sync.WaitGroup
-	for c := 0; c < custs; c++ {
-		for k := 0; k < callsPer; k++ {
-			wg.Add(1)
-			go func(cust string, node int) {
-				defer wg.Done()
-				r := ms[node].nbo(t, cust)
-				mu.Lock()
-				defer mu.Unlock()
-				for _, o := range r.Offers {
-					served[o.OfferID] = append(served[o.OfferID], shown{node, cust, r.RecommendationID})
-				}
-			}(fmt.Sprintf("u%d", c), (c+k)%3)
-		}
-	}
-	wg.Wait()
+	served := showConcurrently(t, ms, custs, callsPer)
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -160,10 +115,105 @@ func TestOfferLimitsAcrossNodes(t *testing.T) {
 	if n := len(served["free"]); n != custs*callsPer {
 		t.Errorf("the offer without limits was shown %d times, want every call's %d", n, custs*callsPer)
 	}
+	checkLeasedBudget(t, ms, len(served["bulk"]), bulkBudget, custs)
+
+	// Showings travel through the stream: once every node has applied
+	// them, each node counts every node's showings, exactly what the
+	// clients saw.
+	waitSameSeq(t, ms)
+	for i, m := range ms {
+		v, err := m.offers.Get("budgeted")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Performance.Shown != budget {
+			t.Errorf("node %d counts %d showings of the budgeted offer, want %d", i, v.Performance.Shown, budget)
+		}
+	}
+
+	checkDeclineFreesOne(t, ms, served["budgeted"][0], custs)
+	checkOffersFailClosed(t, nc, ms[0])
+}
+
+// postOfferCatalogue posts, through a member stopped afterwards, each of
+// custs customers' purchases of the offers' products, and returns the
+// last sequence.
+func postOfferCatalogue(t *testing.T, urls string, custs int) uint64 {
+	t.Helper()
+	// The catalogue reaches every node through the stream.
+	boot := startMember(t, t.TempDir(), urls)
+	var evs []features.Event
+	for c := 0; c < custs; c++ {
+		for p := 0; p < 3; p++ {
+			evs = append(evs, features.Event{EventID: fmt.Sprintf("b-%d-%d", c, p), CustomerID: fmt.Sprintf("u%d", c),
+				ProductID: fmt.Sprintf("q%d", p), Type: "purchase", Timestamp: testNow.Add(-time.Hour)})
+		}
+	}
+	last := boot.post(evs).Seq
+	boot.stop()
+	return last
+}
+
+// putOfferRecords defines defs through m's offer service and returns the
+// "offer" records it stored, copied, for the other nodes.
+func putOfferRecords(t *testing.T, m *offerMember, defs map[string]offer.Offer) map[string][]byte {
+	t.Helper()
+	for id, o := range defs {
+		if _, err := m.offers.Put(id, o); err != nil {
+			t.Fatal(id, err)
+		}
+	}
+	records := map[string][]byte{}
+	if err := m.store.Records().List("offer", func(id string, v []byte) error {
+		records[id] = append([]byte(nil), v...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return records
+}
+
+// offerShowing is one offer in a next-best-offer answer: the node that
+// answered, the customer and the answer's recommendation id.
+type offerShowing struct {
+	node      int
+	cust, rec string
+}
+
+// showConcurrently makes the concurrent next-best-offer calls and returns
+// the showings by offer.
+func showConcurrently(t *testing.T, ms []*offerMember, custs, callsPer int) map[string][]offerShowing {
+	t.Helper()
+	// Every customer asks callsPer times, each call on the next node, all
+	// at once.
+	var mu sync.Mutex
+	served := map[string][]offerShowing{} // by offer
+	var wg sync.WaitGroup
+	for c := 0; c < custs; c++ {
+		for k := 0; k < callsPer; k++ {
+			wg.Add(1)
+			go func(cust string, node int) {
+				defer wg.Done()
+				r := ms[node].nbo(t, cust)
+				mu.Lock()
+				defer mu.Unlock()
+				for _, o := range r.Offers {
+					served[o.OfferID] = append(served[o.OfferID], offerShowing{node, cust, r.RecommendationID})
+				}
+			}(fmt.Sprintf("u%d", c), (c+k)%3)
+		}
+	}
+	wg.Wait()
+	return served
+}
+
+// checkLeasedBudget checks, from bulk showings so far, that the leased
+// "bulk" budget is reached and never passed.
+func checkLeasedBudget(t *testing.T, ms []*offerMember, bulk, bulkBudget, custs int) {
+	t.Helper()
 	// A budget large enough to be leased in blocks is never passed, and is
 	// reached while demand lasts (units a node holds are shown there, or go
 	// back to the shared key when idle).
-	bulk := len(served["bulk"])
 	deadline := time.Now().Add(60 * time.Second)
 	for k := 0; bulk < bulkBudget && time.Now().Before(deadline); k++ {
 		for _, o := range ms[k%3].nbo(t, fmt.Sprintf("u%d", k%custs)).Offers {
@@ -182,23 +232,13 @@ func TestOfferLimitsAcrossNodes(t *testing.T) {
 			}
 		}
 	}
+}
 
-	// Showings travel through the stream: once every node has applied
-	// them, each node counts every node's showings, exactly what the
-	// clients saw.
-	waitSameSeq(t, ms)
-	for i, m := range ms {
-		v, err := m.offers.Get("budgeted")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v.Performance.Shown != budget {
-			t.Errorf("node %d counts %d showings of the budgeted offer, want %d", i, v.Performance.Shown, budget)
-		}
-	}
-
+// checkDeclineFreesOne declines showing d and checks that exactly one more
+// showing of the budgeted offer follows.
+func checkDeclineFreesOne(t *testing.T, ms []*offerMember, d offerShowing, custs int) {
+	t.Helper()
 	// A decline, on the node that showed it, frees one unit for everyone.
-	d := served["budgeted"][0]
 	body := fmt.Sprintf(`{"customer_id":%q,"response":"declined","recommendation_id":%q}`, d.cust, d.rec)
 	resp, err := http.Post(ms[d.node].base+"/v1/offers/budgeted/responses", "application/json", strings.NewReader(body))
 	if err != nil {
@@ -220,11 +260,16 @@ func TestOfferLimitsAcrossNodes(t *testing.T) {
 	if more != 1 {
 		t.Errorf("after one decline the budgeted offer was shown %d more times, want 1", more)
 	}
+}
 
+// checkOffersFailClosed stops every NATS server of nc and checks that m's
+// next-best-offer then shows nothing and says why.
+func checkOffersFailClosed(t *testing.T, nc *natstest.Cluster, m *offerMember) {
+	t.Helper()
 	// Fail closed: with the counters out of reach (every NATS server
 	// stopped) a call that needs them shows nothing and says why.
 	nc.Shutdown()
-	resp, err = http.Get(ms[0].base + "/v1/customers/u-new/next-best-offer?limit=4")
+	resp, err := http.Get(m.base + "/v1/customers/u-new/next-best-offer?limit=4")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,22 +26,14 @@ import (
 // counter fails this at once.
 func TestSameNextBestOfferOnEveryNode(t *testing.T) {
 	nc := natstest.StartT(t, 3)
-	plain := make([]*member, 3)
-	for i := range plain {
-		plain[i] = startTickMember(t, t.TempDir(), nc.URLs(), features.SimEASE)
-	}
-	var last uint64
-	for b := 0; b < 6; b++ {
-		last = plain[b%3].post(freshEvents(b*30, 30)).Seq
-		time.Sleep(150 * time.Millisecond) // over several ticks
-	}
+	plain, last := startTickedWrites(t, nc.URLs())
 
 	// One node defines the offers; the others get the same records, as
 	// limits_test.go does until definitions go through the stream.
 	ms := make([]*offerMember, 3)
 	ms[0] = withOffers(t, plain[0], nil, last)
 	defer ms[0].stop()
-	defs := map[string]offer.Offer{
+	records := putOfferRecords(t, ms[0], map[string]offer.Offer{
 		"o-p0":    {Products: []string{"p0"}, Value: 10, Priority: 1},
 		"o-p3":    {Products: []string{"p3"}, Value: 10, Priority: 1},
 		"o-p7":    {Products: []string{"p7"}, Value: 12, Priority: 1},
@@ -49,19 +41,7 @@ func TestSameNextBestOfferOnEveryNode(t *testing.T) {
 		"capped":  {Products: []string{"p5"}, Value: 10, Priority: 1, MaxPerCustomer: 1},
 		"budget":  {Products: []string{"p9"}, Value: 10, Priority: 1, Budget: 50},
 		"voucher": {Value: 5, Priority: 1, Channels: []string{"email"}},
-	}
-	for id, o := range defs {
-		if _, err := ms[0].offers.Put(id, o); err != nil {
-			t.Fatal(id, err)
-		}
-	}
-	records := map[string][]byte{}
-	if err := ms[0].store.Records().List("offer", func(id string, v []byte) error {
-		records[id] = append([]byte(nil), v...)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	for i := 1; i < 3; i++ {
 		ms[i] = withOffers(t, plain[i], records, last)
 		defer ms[i].stop()
@@ -80,29 +60,7 @@ func TestSameNextBestOfferOnEveryNode(t *testing.T) {
 	members := []*member{ms[0].member, ms[1].member, ms[2].member}
 	sameAnswers(t, members, last, paths)
 
-	// The answers are Thompson draws, not posterior means: the drawn
-	// propensity differs from the expected one, and customers differ.
-	seen := map[string]string{}
-	for _, p := range paths[:6] {
-		var r struct {
-			Offers []struct {
-				OfferID            string  `json:"offer_id"`
-				Propensity         float64 `json:"propensity"`
-				ExpectedPropensity float64 `json:"expected_propensity"`
-			} `json:"offers"`
-		}
-		l := ms[0].list(p)
-		if err := json.Unmarshal([]byte(l), &r); err != nil || len(r.Offers) == 0 {
-			t.Fatalf("GET %s: %v %s", p, err, l)
-		}
-		if o := r.Offers[0]; o.Propensity == o.ExpectedPropensity {
-			t.Errorf("GET %s: the first offer's propensity is its posterior mean %v: no draw", p, o.Propensity)
-		}
-		if q, dup := seen[l]; dup {
-			t.Errorf("GET %s and GET %s answer the same: %s", p, q, l)
-		}
-		seen[l] = p
-	}
+	checkThompsonDraws(t, ms[0], paths[:6])
 
 	// With caps, "the same answer" is at the same replicated state, and a
 	// showing's unit in the shared counters is part of it: once c7 was
@@ -117,6 +75,52 @@ func TestSameNextBestOfferOnEveryNode(t *testing.T) {
 			t.Fatalf("after its one showing, GET %s: %s", showPath, l)
 		}
 	})
+}
+
+// startTickedWrites starts three ticking members on urls and posts writes
+// spread over them and over several ticks; it returns the members and the
+// last sequence written.
+func startTickedWrites(t *testing.T, urls string) ([]*member, uint64) {
+	t.Helper()
+	plain := make([]*member, 3)
+	for i := range plain {
+		plain[i] = startTickMember(t, t.TempDir(), urls, features.SimEASE)
+	}
+	var last uint64
+	for b := 0; b < 6; b++ {
+		last = plain[b%3].post(freshEvents(b*30, 30)).Seq
+		time.Sleep(150 * time.Millisecond) // over several ticks
+	}
+	return plain, last
+}
+
+// checkThompsonDraws checks that m's previewed next-best-offer for each of
+// paths is a draw (not the posterior mean) and differs between them.
+func checkThompsonDraws(t *testing.T, m *offerMember, paths []string) {
+	t.Helper()
+	// The answers are Thompson draws, not posterior means: the drawn
+	// propensity differs from the expected one, and customers differ.
+	seen := map[string]string{}
+	for _, p := range paths {
+		var r struct {
+			Offers []struct {
+				OfferID            string  `json:"offer_id"`
+				Propensity         float64 `json:"propensity"`
+				ExpectedPropensity float64 `json:"expected_propensity"`
+			} `json:"offers"`
+		}
+		l := m.list(p)
+		if err := json.Unmarshal([]byte(l), &r); err != nil || len(r.Offers) == 0 {
+			t.Fatalf("GET %s: %v %s", p, err, l)
+		}
+		if o := r.Offers[0]; o.Propensity == o.ExpectedPropensity {
+			t.Errorf("GET %s: the first offer's propensity is its posterior mean %v: no draw", p, o.Propensity)
+		}
+		if q, dup := seen[l]; dup {
+			t.Errorf("GET %s and GET %s answer the same: %s", p, q, l)
+		}
+		seen[l] = p
+	}
 }
 
 // sameShowings calls path (showings: not a preview) on every node while

@@ -29,6 +29,33 @@ func TestRecordWritesConverge(t *testing.T) {
 		ms[b%3].post(events(b*40, 40))
 	}
 
+	defineAcrossNodes(ms)
+
+	// Bad definitions: refused by the receiving node, before the stream.
+	ms[0].refused("PUT", "/v1/segments/bad", `{"rule":"frequency >>> 1"}`, 400, "rule")
+	ms[1].refused("PUT", "/v1/offers/bad", `{"value":-1}`, 400, "value")
+	ms[2].refused("PUT", "/v1/experiments/bad", `{"variants":[]}`, 400, "variants")
+	ms[0].refused("DELETE", "/v1/offers/nothing", "", 404, "")
+
+	// Offers shown by one node and answered through another; experiment
+	// exposures on every node, and clicks that quote them.
+	// POST /v1/events answers once the stream has the events, before any
+	// node need have applied them: the final wait must be for the clicks'
+	// own sequences, not for what the nodes have applied by then (the last
+	// click could then be counted on one node and not yet on another).
+	var last uint64
+	for c := 0; c < 9; c++ {
+		shown, answer := ms[c%3], ms[(c+1)%3]
+		answerOfferElsewhere(t, c, shown, answer)
+		last = max(last, clickExposure(t, c, fs[c%3], answer))
+	}
+	last = flushAndWaitApplied(t, fs, last)
+	checkRecordsConverged(t, ms, last)
+}
+
+// defineAcrossNodes defines, changes and deletes segments, offers,
+// experiments and merchandising rules through different nodes.
+func defineAcrossNodes(ms []*member) {
 	ms[0].write("PUT", "/v1/segments/fr", `{"rule":"attributes.country == \"France\""}`, 200)
 	ms[1].write("PUT", "/v1/segments/buyers", `{"rule":"frequency >= 1"}`, 200)
 	// A definition changed through another node: that node reads it at
@@ -50,60 +77,62 @@ func TestRecordWritesConverge(t *testing.T) {
 	ms[0].write("PUT", "/v1/rules/p9-first", `{"when":"product_id == 'p9'","action":"pin","position":1}`, 200)
 	ms[2].waitFor(ms[1].write("PUT", "/v1/rules/p3-first", `{"when":"product_id == 'p3'","action":"pin","position":1}`, 200))
 	ms[2].write("DELETE", "/v1/rules/p3-first", "", 204)
+}
 
-	// Bad definitions: refused by the receiving node, before the stream.
-	ms[0].refused("PUT", "/v1/segments/bad", `{"rule":"frequency >>> 1"}`, 400, "rule")
-	ms[1].refused("PUT", "/v1/offers/bad", `{"value":-1}`, 400, "value")
-	ms[2].refused("PUT", "/v1/experiments/bad", `{"variants":[]}`, 400, "variants")
-	ms[0].refused("DELETE", "/v1/offers/nothing", "", 404, "")
-
-	// Offers shown by one node and answered through another; experiment
-	// exposures on every node, and clicks that quote them.
-	// POST /v1/events answers once the stream has the events, before any
-	// node need have applied them: the final wait must be for the clicks'
-	// own sequences, not for what the nodes have applied by then (the last
-	// click could then be counted on one node and not yet on another).
-	var last uint64
-	for c := 0; c < 9; c++ {
-		shown, answer := ms[c%3], ms[(c+1)%3]
-		code, raw := shown.get(fmt.Sprintf("/v1/customers/c%d/next-best-offer?limit=2", c), 0)
-		if code != 200 {
-			t.Fatalf("next-best-offer: %d %s", code, raw)
-		}
-		var nbo struct {
-			RecommendationID string `json:"recommendation_id"`
-			Offers           []struct {
-				OfferID string `json:"offer_id"`
-			}
-		}
-		if err := json.Unmarshal(raw, &nbo); err != nil || len(nbo.Offers) == 0 {
-			t.Fatalf("next-best-offer %s (%v)", raw, err)
-		}
-		// The answering node reads at the shown node's position: the
-		// exposure is logged before the reply.
-		resp := []string{"accepted", "declined"}[c%2]
-		body := fmt.Sprintf(`{"customer_id":"c%d","response":%q,"recommendation_id":%q}`, c, resp, nbo.RecommendationID)
-		answer.waitFor(shown.store.AppliedStreamSeq())
-		answer.write("POST", "/v1/offers/"+nbo.Offers[0].OfferID+"/responses", body, 200)
-
-		code, raw = ms[c%3].get(fmt.Sprintf("/v1/customers/c%d/recommendations?experiment=home&limit=3", c), 0)
-		if code != 200 {
-			t.Fatalf("recommendations: %d %s", code, raw)
-		}
-		var l struct {
-			RecommendationID string `json:"recommendation_id"`
-			Items            []struct {
-				ProductID string `json:"product_id"`
-			}
-		}
-		if err := json.Unmarshal(raw, &l); err != nil || len(l.Items) == 0 {
-			t.Fatalf("recommendations %s (%v)", raw, err)
-		}
-		fs[c%3].exps.Flush(context.Background())
-		ev := fmt.Sprintf(`[{"customer_id":"c%d","product_id":%q,"type":"view","recommendation_id":%q}]`, c, l.Items[0].ProductID, l.RecommendationID)
-		answer.waitFor(ms[c%3].store.AppliedStreamSeq())
-		last = max(last, answer.write("POST", "/v1/events", ev, 200))
+// answerOfferElsewhere has customer c shown a next-best-offer on shown and
+// answers it through answer.
+func answerOfferElsewhere(t *testing.T, c int, shown, answer *member) {
+	t.Helper()
+	code, raw := shown.get(fmt.Sprintf("/v1/customers/c%d/next-best-offer?limit=2", c), 0)
+	if code != 200 {
+		t.Fatalf("next-best-offer: %d %s", code, raw)
 	}
+	var nbo struct {
+		RecommendationID string `json:"recommendation_id"`
+		Offers           []struct {
+			OfferID string `json:"offer_id"`
+		}
+	}
+	if err := json.Unmarshal(raw, &nbo); err != nil || len(nbo.Offers) == 0 {
+		t.Fatalf("next-best-offer %s (%v)", raw, err)
+	}
+	// The answering node reads at the shown node's position: the
+	// exposure is logged before the reply.
+	resp := []string{"accepted", "declined"}[c%2]
+	body := fmt.Sprintf(`{"customer_id":"c%d","response":%q,"recommendation_id":%q}`, c, resp, nbo.RecommendationID)
+	answer.waitFor(shown.store.AppliedStreamSeq())
+	answer.write("POST", "/v1/offers/"+nbo.Offers[0].OfferID+"/responses", body, 200)
+}
+
+// clickExposure has customer c exposed to the "home" experiment on f and
+// posts a click quoting it through answer; it returns the click's
+// sequence.
+func clickExposure(t *testing.T, c int, f *fullMember, answer *member) uint64 {
+	t.Helper()
+	code, raw := f.get(fmt.Sprintf("/v1/customers/c%d/recommendations?experiment=home&limit=3", c), 0)
+	if code != 200 {
+		t.Fatalf("recommendations: %d %s", code, raw)
+	}
+	var l struct {
+		RecommendationID string `json:"recommendation_id"`
+		Items            []struct {
+			ProductID string `json:"product_id"`
+		}
+	}
+	if err := json.Unmarshal(raw, &l); err != nil || len(l.Items) == 0 {
+		t.Fatalf("recommendations %s (%v)", raw, err)
+	}
+	f.exps.Flush(context.Background())
+	ev := fmt.Sprintf(`[{"customer_id":"c%d","product_id":%q,"type":"view","recommendation_id":%q}]`, c, l.Items[0].ProductID, l.RecommendationID)
+	answer.waitFor(f.store.AppliedStreamSeq())
+	return answer.write("POST", "/v1/events", ev, 200)
+}
+
+// flushAndWaitApplied flushes every node's experiment and offer logs,
+// waits until every node has applied all of it and last, flushes the
+// experiments again, and returns the sequence waited for.
+func flushAndWaitApplied(t *testing.T, fs []*fullMember, last uint64) uint64 {
+	t.Helper()
 	for _, f := range fs {
 		if err := f.exps.Flush(context.Background()); err != nil {
 			t.Fatal(err)
@@ -117,6 +146,13 @@ func TestRecordWritesConverge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return last
+}
+
+// checkRecordsConverged checks that at last every node answers the same
+// definitions, segment sizes, offer performance and experiment results.
+func checkRecordsConverged(t *testing.T, ms []*member, last uint64) {
+	t.Helper()
 	for _, p := range []string{"/v1/segments", "/v1/offers", "/v1/experiments", "/v1/experiments/home/results", "/v1/rules", "/v1/products/p1", "/v1/customers/c3/profile"} {
 		got := sameEverywhere(t, ms, last, p)
 		t.Logf("%s: %.1500s", p, got)
