@@ -48,7 +48,7 @@ func TestThreeNodes(t *testing.T) {
 	}
 	converge(t, ms, last)
 
-	last = checkRefusedBeforeStream(t, ms, nc.URLs(), last)
+	checkRefusedBeforeStream(t, ms, nc.URLs(), last)
 	checkUndecodableStopsAll(t, ms, nc.URLs())
 }
 
@@ -84,9 +84,9 @@ func checkRetryStoredOnce(t *testing.T, ms []*member) uint64 {
 }
 
 // checkRefusedBeforeStream checks that bad input is refused by the
-// receiving node and takes no sequence, and returns the next good
-// write's sequence.
-func checkRefusedBeforeStream(t *testing.T, ms []*member, urls string, last uint64) uint64 {
+// receiving node and takes no sequence: the next good write after last
+// follows it with nothing but ticks between.
+func checkRefusedBeforeStream(t *testing.T, ms []*member, urls string, last uint64) {
 	t.Helper()
 	// Bad input is refused by the receiving node and never reaches the
 	// stream: the next good write takes the very next sequence.
@@ -102,10 +102,7 @@ func checkRefusedBeforeStream(t *testing.T, ms []*member, urls string, last uint
 	// (Stream ticks may come between: tick_test.go.)
 	if r := ms[1].post(events(2000, 1)); r.Seq <= last || !onlyTicks(t, urls, last+1, r.Seq-1) {
 		t.Fatalf("after a refused write the next seq is %d, after %d with more than ticks between", r.Seq, last)
-	} else {
-		last = r.Seq
 	}
-	return last
 }
 
 // checkUndecodableStopsAll publishes a message no node can decode and

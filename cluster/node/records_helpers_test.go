@@ -61,8 +61,6 @@ func startFullMember(t testing.TB, dir, urls string, expMods ...func(*experiment
 	return fm
 }
 
-// stop shuts down as serve does: HTTP, the services that buffer, the
-// cluster membership, then the store.
 // startFullMembers starts n full members on urls, each stopped when the
 // test ends (fs[i] as it then is: a test may restart one), and returns
 // them with their plain members.
@@ -77,6 +75,8 @@ func startFullMembers(t *testing.T, urls string, n int) (fs []*fullMember, ms []
 	return fs, ms
 }
 
+// stop shuts down as serve does: HTTP, the services that buffer, the
+// cluster membership, then the store.
 func (fm *fullMember) stop() {
 	if fm.store == nil {
 		return

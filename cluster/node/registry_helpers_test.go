@@ -46,6 +46,10 @@ func startMemberCfg(t testing.TB, dir, urls string, mod func(*node.Config), apiM
 		t.Fatal(err)
 	}
 	m.serveAPI(ln, api.Deps{Store: st, Engine: eng, CRM: m.crm}, apiMods...)
+	// Stopped at the test's end too (stop is idempotent): a test that fails
+	// before its own defer, or that replaces a member it restarted, leaves
+	// no node running.
+	t.Cleanup(m.stop)
 	return m
 }
 

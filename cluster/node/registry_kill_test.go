@@ -45,6 +45,7 @@ func TestKilledNodeResumes(t *testing.T) {
 	b.srv.App().Shutdown()
 	b.crm.Close()
 	b.store.Close()
+	b.store = nil // gone as a kill leaves it: stop at the test's end does nothing
 	wg.Wait()
 
 	b = startMemberCfg(t, dir, nc.URLs(), nil)
