@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/affinity-rec/affinity/features"
 )
 
 // The browse endpoints answer what the store holds, computed here
@@ -17,6 +19,27 @@ func TestBrowseEndpoints(t *testing.T) {
 	srv := ts.srv
 
 	// Products: q matches id or description, case-insensitively; total counts every match.
+	checkBrowseProducts(t, srv, prods)
+
+	// Events: newest first, total is the customer's history length.
+	checkBrowseEvents(t, srv, evs)
+
+	// Members: pages that tile the segment in id order.
+	var seg struct{ Members int }
+	send(t, srv, "PUT", "/v1/segments/buyers", `{"rule":"frequency >= 1"}`).want(t, 200).decode(t, &seg)
+	checkBrowseMemberPages(t, srv, seg.Members)
+	// The same by cursor: the pages tile the segment, and the last one
+	// has no next_cursor.
+	checkBrowseMemberCursor(t, srv, seg.Members)
+	send(t, srv, "GET", "/v1/segments/buyers/members?cursor=-1", "").want(t, 400)
+	send(t, srv, "GET", "/v1/segments/nope/members", "").want(t, 404)
+}
+
+// checkBrowseProducts checks the product search of TestBrowseEndpoints:
+// the total counts every product whose id or description holds "mug",
+// offset pages on, and out-of-range paging or query is a 400.
+func checkBrowseProducts(t *testing.T, srv *Server, prods map[string]features.Product) {
+	t.Helper()
 	want := 0
 	for id, p := range prods {
 		d, _ := p.Attributes["description"].(string)
@@ -40,8 +63,13 @@ func TestBrowseEndpoints(t *testing.T) {
 	send(t, srv, "GET", "/v1/products?offset=-1", "").want(t, 400)
 	send(t, srv, "GET", "/v1/products?limit=501", "").want(t, 400)
 	send(t, srv, "GET", "/v1/products?q="+strings.Repeat("x", 201), "").want(t, 400)
+}
 
-	// Events: newest first, total is the customer's history length.
+// checkBrowseEvents checks the event history of TestBrowseEndpoints on the
+// customer with the longest history: the total, the newest event first,
+// and a 404 for an unknown customer.
+func checkBrowseEvents(t *testing.T, srv *Server, evs []features.Event) {
+	t.Helper()
 	perCust := map[string][]int64{}
 	for _, e := range evs {
 		perCust[e.CustomerID] = append(perCust[e.CustomerID], e.Timestamp.Unix())
@@ -63,16 +91,19 @@ func TestBrowseEndpoints(t *testing.T) {
 		t.Fatalf("newest event at %v, want %d", hp.Events[0].Timestamp, times[0])
 	}
 	send(t, srv, "GET", "/v1/customers/nobody-here/events", "").want(t, 404)
+}
 
-	// Members: pages that tile the segment in id order.
-	var seg struct{ Members int }
-	send(t, srv, "PUT", "/v1/segments/buyers", `{"rule":"frequency >= 1"}`).want(t, 200).decode(t, &seg)
+// checkBrowseMemberPages checks that TestBrowseEndpoints' buyers segment,
+// read 40 at a time by offset, comes out with each member once and all
+// of them.
+func checkBrowseMemberPages(t *testing.T, srv *Server, members int) {
+	t.Helper()
 	seen := map[string]bool{}
-	for off := 0; off < seg.Members; off += 40 {
+	for off := 0; off < members; off += 40 {
 		var mp memberPage
 		send(t, srv, "GET", fmt.Sprintf("/v1/segments/buyers/members?limit=40&offset=%d", off), "").want(t, 200).decode(t, &mp)
-		if mp.Total != seg.Members {
-			t.Fatalf("total %d, segment says %d", mp.Total, seg.Members)
+		if mp.Total != members {
+			t.Fatalf("total %d, segment says %d", mp.Total, members)
 		}
 		for _, m := range mp.Members {
 			if seen[m.CustomerID] {
@@ -81,11 +112,15 @@ func TestBrowseEndpoints(t *testing.T) {
 			seen[m.CustomerID] = true
 		}
 	}
-	if len(seen) != seg.Members || seg.Members == 0 {
-		t.Fatalf("pages gave %d members, segment has %d", len(seen), seg.Members)
+	if len(seen) != members || members == 0 {
+		t.Fatalf("pages gave %d members, segment has %d", len(seen), members)
 	}
-	// The same by cursor: the pages tile the segment, and the last one
-	// has no next_cursor.
+}
+
+// checkBrowseMemberCursor checks the same by cursor: each member once, all
+// of them, and the pages end.
+func checkBrowseMemberCursor(t *testing.T, srv *Server, members int) {
+	t.Helper()
 	byCursor := map[string]bool{}
 	for cursor, pages := "", 0; ; pages++ {
 		var mp memberPage
@@ -99,16 +134,14 @@ func TestBrowseEndpoints(t *testing.T) {
 		if mp.NextCursor == "" {
 			break
 		}
-		if pages > seg.Members {
+		if pages > members {
 			t.Fatal("cursor pages never end")
 		}
 		cursor = mp.NextCursor
 	}
-	if len(byCursor) != seg.Members {
-		t.Fatalf("cursor pages gave %d members, segment has %d", len(byCursor), seg.Members)
+	if len(byCursor) != members {
+		t.Fatalf("cursor pages gave %d members, segment has %d", len(byCursor), members)
 	}
-	send(t, srv, "GET", "/v1/segments/buyers/members?cursor=-1", "").want(t, 400)
-	send(t, srv, "GET", "/v1/segments/nope/members", "").want(t, 404)
 }
 
 // The value insights' concentration curve agrees with the 80/20 figure and rises to 1.

@@ -63,6 +63,29 @@ func TestReportInBrowser(t *testing.T) {
 		{"name":"control"},{"name":"bigger-list","params":{"limit":20}},{"name":"popular","params":{"algorithm":"popular"}}]}`).want(t, 200)
 
 	// A few thousand simulated visits with different true rates per arm.
+	simulateReportVisits(t, s)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.srv.App().Listener(ln)
+	t.Cleanup(func() { _ = s.srv.App().ShutdownWithTimeout(5 * time.Second) })
+	url := "http://" + ln.Addr().String() + "/v1/experiments/checkout/report"
+
+	// 1. The DOM Chromium built: four charts, a dot and an interval bar per
+	// variant row, all with real coordinates.
+	checkReportDOM(t, bin, url)
+
+	// 2. The pixels it painted: the variants' colours must show up in the
+	// screenshot (dots are 12 px across, one per chart row).
+	checkReportPixels(t, bin, url)
+}
+
+// simulateReportVisits enrols and exposes 3000 visits to the checkout
+// experiment and ingests their clicks and purchases.
+func simulateReportVisits(t *testing.T, s *expServer) {
+	t.Helper()
 	truth := map[string][2]float64{"control": {0.10, 0.04}, "bigger-list": {0.14, 0.06}, "popular": {0.08, 0.03}}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var evs []features.Event
@@ -85,17 +108,11 @@ func TestReportInBrowser(t *testing.T) {
 	if _, err := s.store.Ingest(ctx, evs, features.IngestOptions{}); err != nil {
 		t.Fatal(err)
 	}
+}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.srv.App().Listener(ln)
-	t.Cleanup(func() { _ = s.srv.App().ShutdownWithTimeout(5 * time.Second) })
-	url := "http://" + ln.Addr().String() + "/v1/experiments/checkout/report"
-
-	// 1. The DOM Chromium built: four charts, a dot and an interval bar per
-	// variant row, all with real coordinates.
+// checkReportDOM checks the report's DOM as Chromium built it.
+func checkReportDOM(t *testing.T, bin, url string) {
+	t.Helper()
 	dom := string(runChromium(t, bin, "--dump-dom", url))
 	if !strings.Contains(dom, "checkout") || strings.Contains(dom, "ZgotmplZ") {
 		t.Fatalf("unexpected page:\n%.1000s", dom)
@@ -123,9 +140,11 @@ func TestReportInBrowser(t *testing.T) {
 			}
 		}
 	}
+}
 
-	// 2. The pixels it painted: the variants' colours must show up in the
-	// screenshot (dots are 12 px across, one per chart row).
+// checkReportPixels checks the report's screenshot shows each variant's colour.
+func checkReportPixels(t *testing.T, bin, url string) {
+	t.Helper()
 	shot := filepath.Join(t.TempDir(), "report.png")
 	if keep := os.Getenv("AFFINITY_REPORT_SCREENSHOT"); keep != "" {
 		shot = keep

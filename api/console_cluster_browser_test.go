@@ -26,6 +26,38 @@ import (
 // stream: the applied sequence and the lag, as /metrics gives them. The
 // single-node overview in TestConsoleInBrowser shows none of it.
 func TestConsoleClusterInBrowser(t *testing.T) {
+	base := startConsoleClusterServer(t)
+
+	seq := postConsoleClusterEvents(t, base)
+	metric := func(name string) float64 { return consoleClusterMetric(t, base, name) }
+	for deadline := time.Now().Add(30 * time.Second); metric("affinity_cluster_head_seq") < float64(seq); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the node's stream head never reached %d", seq)
+		}
+		time.Sleep(100 * time.Millisecond) // the head is polled every 100 ms
+	}
+	b := newBrowser(t, base)
+	nodes := b.clusterNodesPresent(base)
+	b.open("/", "#cluster")
+	vals := b.texts("#cluster .card .value")
+	if got, want := number(t, vals[0]), metric("affinity_cluster_applied_seq"); got != want || got < float64(seq) {
+		t.Fatalf("applied sequence shown %v, /metrics %v (the write reached %d)", got, want, seq)
+	}
+	if got, want := number(t, vals[1]), metric("affinity_cluster_head_seq"); got != want {
+		t.Fatalf("stream head shown %v, /metrics %v", got, want)
+	}
+	if got, want := number(t, vals[2]), metric("affinity_cluster_lag_messages"); got != want {
+		t.Fatalf("lag shown %v messages, /metrics %v", got, want)
+	}
+	b.noJunk("overview (cluster)")
+	b.checkNodes(base, nodes)
+}
+
+// startConsoleClusterServer starts a NATS server, a cluster node over a
+// fresh store and the server over them, listening on loopback; it
+// returns the server's base URL.
+func startConsoleClusterServer(t *testing.T) string {
+	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	nats, err := natstest.Start(1, natstest.Options{})
 	if err != nil {
@@ -68,8 +100,13 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 		srv.App().Shutdown()
 		nd.Close()
 	})
-	base := "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String()
+}
 
+// postConsoleClusterEvents posts some purchases and waits until the node
+// has applied them; it returns the write's stream sequence.
+func postConsoleClusterEvents(t *testing.T, base string) uint64 {
+	t.Helper()
 	body, _ := json.Marshal(purchases(10, 4, 5, func(c, p int) bool { return (c+p)%2 == 0 }))
 	res, err := http.Post(base+"/v1/events", "application/json", bytes.NewReader(body))
 	if err != nil || res.StatusCode != 200 {
@@ -88,35 +125,18 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
 		t.Fatalf("wait for seq %d: %v %v", seq, err, res)
 	}
-	metric := func(name string) float64 {
-		for _, line := range strings.Split(metricsText(t, base), "\n") {
-			if f := strings.Fields(line); len(f) == 2 && f[0] == name {
-				v, _ := strconv.ParseFloat(f[1], 64)
-				return v
-			}
+	return seq
+}
+
+// consoleClusterMetric is the value /metrics gives for name.
+func consoleClusterMetric(t *testing.T, base, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(metricsText(t, base), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == name {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			return v
 		}
-		t.Fatalf("/metrics has no %s", name)
-		return 0
 	}
-	for deadline := time.Now().Add(30 * time.Second); metric("affinity_cluster_head_seq") < float64(seq); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the node's stream head never reached %d", seq)
-		}
-		time.Sleep(100 * time.Millisecond) // the head is polled every 100 ms
-	}
-	b := newBrowser(t, base)
-	nodes := b.clusterNodesPresent(base)
-	b.open("/", "#cluster")
-	vals := b.texts("#cluster .card .value")
-	if got, want := number(t, vals[0]), metric("affinity_cluster_applied_seq"); got != want || got < float64(seq) {
-		t.Fatalf("applied sequence shown %v, /metrics %v (the write reached %d)", got, want, seq)
-	}
-	if got, want := number(t, vals[1]), metric("affinity_cluster_head_seq"); got != want {
-		t.Fatalf("stream head shown %v, /metrics %v", got, want)
-	}
-	if got, want := number(t, vals[2]), metric("affinity_cluster_lag_messages"); got != want {
-		t.Fatalf("lag shown %v messages, /metrics %v", got, want)
-	}
-	b.noJunk("overview (cluster)")
-	b.checkNodes(base, nodes)
+	t.Fatalf("/metrics has no %s", name)
+	return 0
 }

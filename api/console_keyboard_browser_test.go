@@ -117,6 +117,42 @@ func TestConsoleKeyboardInBrowser(t *testing.T) {
 
 	// The skip link is the first stop and shows when focused; Enter puts
 	// the focus on the content without leaving the page.
+	checkKeyboardSkipLink(t, b)
+
+	// Products: search with the form, open the first match.
+	checkKeyboardProductSearch(b)
+
+	// Customers: look one up, then the what-if box with a context product
+	// and a variant picked with the arrow keys, sent with Space.
+	checkKeyboardCustomerWhatIf(t, b)
+
+	// Segments: name, rule (checked as typed), save with Enter on the button.
+	checkKeyboardSegmentCreate(b)
+
+	// Experiments: a draft with a third variant added with Space and its
+	// algorithm picked with the arrow keys.
+	checkKeyboardExperimentDraft(t, b, base)
+
+	// On a phone: every Tab stop of the busiest page still shows its ring
+	// and is scrolled into view.
+	b.run("phone", chromedp.EmulateViewport(390, 844))
+	b.open("/customers/17809", "#history[data-ready=ok]")
+	stops := 0
+	b.tabTo("the end of the customer page", false, 200, func(f focus) bool { stops++; return f.Text == "openapi.json" })
+	if stops < 20 {
+		t.Fatalf("only %d Tab stops on the customer page", stops)
+	}
+	var seg struct{ Rule string }
+	apiGet(t, base, "/v1/segments/kb-segment", &seg)
+	if seg.Rule != "frequency >= 3" {
+		t.Fatalf("segment rule stored as %q", seg.Rule)
+	}
+}
+
+// checkKeyboardSkipLink checks Enter on the skip link puts the focus on
+// the content and stays on the page.
+func checkKeyboardSkipLink(t *testing.T, b *browser) {
+	t.Helper()
 	b.tabTo("the skip link", true, 30, func(f focus) bool { return f.Text == "Skip to content" })
 	b.press(kb.Enter)
 	var hash string
@@ -124,8 +160,11 @@ func TestConsoleKeyboardInBrowser(t *testing.T) {
 	if f := b.focused(); !f.Main || hash != "#/" {
 		t.Fatalf("skip link: focus on %s %q, location %q", f.Tag, f.ID, hash)
 	}
+}
 
-	// Products: search with the form, open the first match.
+// checkKeyboardProductSearch searches products with the form and opens the first match.
+func checkKeyboardProductSearch(b *browser) {
+	b.t.Helper()
 	b.navTo("Products", "#q")
 	b.tabTo("the search field", false, 3, func(f focus) bool { return f.ID == "q" })
 	b.press("mug", kb.Enter)
@@ -135,9 +174,12 @@ func TestConsoleKeyboardInBrowser(t *testing.T) {
 	b.press(kb.Enter)
 	b.wait("#related-bought[data-ready=ok]")
 	b.title("Product " + first)
+}
 
-	// Customers: look one up, then the what-if box with a context product
-	// and a variant picked with the arrow keys, sent with Space.
+// checkKeyboardCustomerWhatIf looks a customer up, opens an explanation
+// and previews the what-if box.
+func checkKeyboardCustomerWhatIf(t *testing.T, b *browser) {
+	t.Helper()
 	b.navTo("Customers", "#customer-sample[data-ready=ok]")
 	b.tabTo("the customer field", false, 3, func(f focus) bool { return f.ID == "customer" })
 	b.press("17809", kb.Enter)
@@ -174,8 +216,11 @@ func TestConsoleKeyboardInBrowser(t *testing.T) {
 	if h := b.texts("#recs-whatif h3")[0]; !strings.Contains(h, "22086") || !strings.Contains(h, "kb-list/popular") {
 		t.Fatalf("what-if heading %q", h)
 	}
+}
 
-	// Segments: name, rule (checked as typed), save with Enter on the button.
+// checkKeyboardSegmentCreate creates a segment from the form.
+func checkKeyboardSegmentCreate(b *browser) {
+	b.t.Helper()
 	b.navTo("Segments", "#segment-list[data-ready=ok]")
 	b.tabTo("the segment name", false, 20, func(f focus) bool { return f.ID == "name" })
 	b.press("kb-segment")
@@ -186,9 +231,11 @@ func TestConsoleKeyboardInBrowser(t *testing.T) {
 	b.press(kb.Enter)
 	b.wait("#members[data-ready=ok]")
 	b.title("Segment kb-segment")
+}
 
-	// Experiments: a draft with a third variant added with Space and its
-	// algorithm picked with the arrow keys.
+// checkKeyboardExperimentDraft creates a three-variant draft and checks what was stored.
+func checkKeyboardExperimentDraft(t *testing.T, b *browser, base string) {
+	t.Helper()
 	b.navTo("Experiments", "#experiment-list[data-ready=ok]")
 	b.tabTo("the experiment id", false, 20, func(f focus) bool { return f.ID == "experiment_id" })
 	b.press("kb-draft")
@@ -223,19 +270,5 @@ func TestConsoleKeyboardInBrowser(t *testing.T) {
 	apiGet(t, base, "/v1/experiments/kb-draft", &x)
 	if x.Status != "draft" || len(x.Variants) != 3 || x.Variants[2].Name != "popular" || x.Variants[2].Params.Algorithm != "popular" {
 		t.Fatalf("experiment stored as %+v", x)
-	}
-	// On a phone: every Tab stop of the busiest page still shows its ring
-	// and is scrolled into view.
-	b.run("phone", chromedp.EmulateViewport(390, 844))
-	b.open("/customers/17809", "#history[data-ready=ok]")
-	stops := 0
-	b.tabTo("the end of the customer page", false, 200, func(f focus) bool { stops++; return f.Text == "openapi.json" })
-	if stops < 20 {
-		t.Fatalf("only %d Tab stops on the customer page", stops)
-	}
-	var seg struct{ Rule string }
-	apiGet(t, base, "/v1/segments/kb-segment", &seg)
-	if seg.Rule != "frequency >= 3" {
-		t.Fatalf("segment rule stored as %q", seg.Rule)
 	}
 }

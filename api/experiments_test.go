@@ -54,6 +54,10 @@ const homeExperiment = `{"status":"running","variants":[
 	{"name":"control","weight":1},
 	{"name":"fixed","weight":1,"params":{"algorithm":"fixed","products":["p1","p2","p3"]}}]}`
 
+// homeServed is a list TestExperimentsEndToEnd served: to whom, its
+// variant, recommendation id and first product.
+type homeServed struct{ cust, variant, rec, first string }
+
 func TestExperimentsEndToEnd(t *testing.T) {
 	s := newExpServer(t)
 	var put experiment.Experiment
@@ -68,8 +72,7 @@ func TestExperimentsEndToEnd(t *testing.T) {
 	}
 
 	// Storefront traffic: 60 customers, one list each.
-	type served struct{ cust, variant, rec, first string }
-	var lists []served
+	var lists []homeServed
 	for c := range 60 {
 		var l listJSON
 		s.do(t, "GET", fmt.Sprintf("/v1/customers/c%d/recommendations?experiment=home&limit=5", c), "").want(t, 200).decode(t, &l)
@@ -79,7 +82,7 @@ func TestExperimentsEndToEnd(t *testing.T) {
 		if *l.Variant == "fixed" && (l.Algorithm != "fixed" || l.Items[0].ProductID != "p1") {
 			t.Fatalf("the fixed variant serves its list: %+v", l)
 		}
-		lists = append(lists, served{fmt.Sprint("c", c), *l.Variant, l.RecommendationID, l.Items[0].ProductID})
+		lists = append(lists, homeServed{fmt.Sprint("c", c), *l.Variant, l.RecommendationID, l.Items[0].ProductID})
 	}
 	// The same customer keeps their variant (and sees a second list).
 	again := map[string]int64{}
@@ -113,6 +116,20 @@ func TestExperimentsEndToEnd(t *testing.T) {
 
 	// Outcomes: every even list is clicked, every fourth bought (value 12.5),
 	// plus a click on a product that was not on the list (not counted).
+	want := postHomeOutcomes(t, s, lists, again)
+	checkHomeResults(t, s, want)
+	checkHomeReport(t, s)
+
+	s.do(t, "DELETE", "/v1/experiments/home", "").want(t, 204)
+	s.do(t, "GET", "/v1/experiments/home", "").want(t, 404)
+	s.do(t, "GET", "/v1/experiments/home/results", "").want(t, 404)
+	s.do(t, "GET", "/v1/popular?experiment=home", "").want(t, 404)
+}
+
+// postHomeOutcomes posts the outcomes of the served lists; it returns
+// the counts each variant should show.
+func postHomeOutcomes(t *testing.T, s *expServer, lists []homeServed, again map[string]int64) map[string]*experiment.VariantResult {
+	t.Helper()
 	want := map[string]*experiment.VariantResult{"control": {}, "fixed": {}}
 	var nd strings.Builder
 	for i, sv := range lists {
@@ -144,7 +161,12 @@ func TestExperimentsEndToEnd(t *testing.T) {
 	if er.Rejected != 0 {
 		t.Fatalf("events rejected: %s", r.body)
 	}
+	return want
+}
 
+// checkHomeResults checks the results' JSON keys and each variant's counts against want.
+func checkHomeResults(t *testing.T, s *expServer, want map[string]*experiment.VariantResult) {
+	t.Helper()
 	res := s.do(t, "GET", "/v1/experiments/home/results", "").want(t, 200)
 	var raw map[string]any
 	res.decode(t, &raw)
@@ -175,7 +197,11 @@ func TestExperimentsEndToEnd(t *testing.T) {
 			t.Errorf("%s: interval out of order: %+v", v.Name, v)
 		}
 	}
+}
 
+// checkHomeReport checks the HTML report draws its charts under a strict policy.
+func checkHomeReport(t *testing.T, s *expServer) {
+	t.Helper()
 	rep := s.do(t, "GET", "/v1/experiments/home/report", "").want(t, 200)
 	page := string(rep.body)
 	if !strings.HasPrefix(rep.ctype, "text/html") || !strings.Contains(page, "<svg") ||
@@ -185,11 +211,6 @@ func TestExperimentsEndToEnd(t *testing.T) {
 	if csp := rep.hdr.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("report CSP %q", csp)
 	}
-
-	s.do(t, "DELETE", "/v1/experiments/home", "").want(t, 204)
-	s.do(t, "GET", "/v1/experiments/home", "").want(t, 404)
-	s.do(t, "GET", "/v1/experiments/home/results", "").want(t, 404)
-	s.do(t, "GET", "/v1/popular?experiment=home", "").want(t, 404)
 }
 
 func sortedKeys(m map[string]any) string {

@@ -85,6 +85,23 @@ func TestMergeOverHTTP(t *testing.T) {
 	if !rep.AlreadyMerged || rep.EventsMoved != 0 {
 		t.Fatalf("repeat %+v", rep)
 	}
+	checkMergeRefusals(t, ts)
+	if _, ok := ts.store.CustomerID("bob"); ok {
+		t.Fatal("a refused merge created its target")
+	}
+	// A target that does not exist yet is created.
+	ts.postEvents([]features.Event{{CustomerID: "anon-43", ProductID: "p3", Type: "view"}})
+	send(t, ts.srv, "POST", "/v1/customers/newcomer/merge", `{"from":"anon-43"}`).want(t, 200).decode(t, &rep)
+	if !rep.Created || rep.EventsMoved != 1 {
+		t.Fatalf("into a new customer: %+v", rep)
+	}
+
+	checkMergeSurvivesRestart(t, ts, dir)
+}
+
+// checkMergeRefusals checks that bad merge requests are 4xx naming the field.
+func checkMergeRefusals(t *testing.T, ts *testServer) {
+	t.Helper()
 	for _, c := range []struct {
 		path, body string
 		status     int
@@ -103,16 +120,12 @@ func TestMergeOverHTTP(t *testing.T) {
 			t.Errorf("%s %s: problem %+v, want field %s", c.path, c.body, p, c.field)
 		}
 	}
-	if _, ok := ts.store.CustomerID("bob"); ok {
-		t.Fatal("a refused merge created its target")
-	}
-	// A target that does not exist yet is created.
-	ts.postEvents([]features.Event{{CustomerID: "anon-43", ProductID: "p3", Type: "view"}})
-	send(t, ts.srv, "POST", "/v1/customers/newcomer/merge", `{"from":"anon-43"}`).want(t, 200).decode(t, &rep)
-	if !rep.Created || rep.EventsMoved != 1 {
-		t.Fatalf("into a new customer: %+v", rep)
-	}
+}
 
+// checkMergeSurvivesRestart checks alice's merged history is the same
+// after a restart, and the merge stays done.
+func checkMergeSurvivesRestart(t *testing.T, ts *testServer, dir string) {
+	t.Helper()
 	var before historyPage
 	send(t, ts.srv, "GET", "/v1/customers/alice/events", "").want(t, 200).decode(t, &before)
 	if err := ts.store.Close(); err != nil {

@@ -104,36 +104,14 @@ func TestNegativeSignalsHTTP(t *testing.T) {
 	s.st.Refresh()
 
 	// A negative value is a return's only; a return's value is not positive.
-	for _, c := range []string{
-		negEvent("nv", "p", "purchase", `,"value":-5`),
-		negEvent("nv", "p", "dislike", `,"value":-1`),
-		negEvent("nv", "p", "return", `,"value":5`),
-	} {
-		r := send(t, s.srv, "POST", "/v1/events", c).want(t, 400)
-		if !strings.Contains(string(r.body), `"field":"value"`) {
-			t.Fatalf("%s: the rejection does not name value: %s", c, r.body)
-		}
-	}
+	checkNegValueRules(t, s)
 
 	// A new customer buys the most popular product: a personal list; the
 	// whole order line is returned (no value: the purchase's): the profile
 	// is back to nothing and nothing personal is left to rank from.
 	pop, _ := s.list(t, "/v1/popular?limit=5")
 	top := pop[0]
-	s.post(t, negEvent("ret1", top, "purchase", `,"value":40,"order_id":"N1"`))
-	if m := s.monetary(t, "ret1"); m != 40 {
-		t.Fatalf("monetary after the purchase %v, want 40", m)
-	}
-	if _, algo := s.list(t, "/v1/customers/ret1/recommendations"); algo != "personal" {
-		t.Fatalf("after one purchase the list is %q, want personal", algo)
-	}
-	s.post(t, negEvent("ret1", top, "return", `,"order_id":"N1"`))
-	if m := s.monetary(t, "ret1"); m != 0 {
-		t.Fatalf("monetary after the return %v, want 0", m)
-	}
-	if _, algo := s.list(t, "/v1/customers/ret1/recommendations"); algo != "popular" {
-		t.Fatalf("after the return the list is %q, want popular (the purchase counts no more)", algo)
-	}
+	checkNegFullReturn(t, s, top)
 
 	// A demo customer with a personal list: a partial refund takes 30 off.
 	cust := personalDemoCustomer(t, s)
@@ -155,37 +133,8 @@ func TestNegativeSignalsHTTP(t *testing.T) {
 	popular := pop[2]
 	s.post(t, negEvent(cust, popular, "dislike", ""))
 	anchor := relatedListing(t, s, disliked)
-	checkGone := func(s *negServer) {
-		t.Helper()
-		for _, q := range []string{"", "?exclude_seen=false"} {
-			ids, _ := s.list(t, "/v1/customers/"+cust+"/recommendations"+q)
-			if slices.Contains(ids, disliked) || slices.Contains(ids, rated) || slices.Contains(ids, popular) {
-				t.Fatalf("personal%s %v still lists %s, %s or %s", q, ids, disliked, rated, popular)
-			}
-		}
-		if ids, _ := s.list(t, "/v1/popular?limit=10&customer_id="+cust); slices.Contains(ids, popular) {
-			t.Fatalf("popular for %s %v lists the disliked %s", cust, ids, popular)
-		}
-		if ids, _ := s.list(t, "/v1/popular?limit=10"); !slices.Contains(ids, popular) {
-			t.Fatalf("popular for everyone %v lost %s", ids, popular)
-		}
-		if ids, _ := s.list(t, "/v1/products/"+anchor+"/related?limit=50&customer_id="+cust); slices.Contains(ids, disliked) {
-			t.Fatalf("related to %s for %s %v lists the disliked %s", anchor, cust, ids, disliked)
-		}
-		if s.inAudience(t, disliked, cust) {
-			t.Fatalf("%s is still in the audience of %s, which they disliked", cust, disliked)
-		}
-		if m := s.monetary(t, "ret1"); m != 0 {
-			t.Fatalf("ret1's monetary %v, want 0", m)
-		}
-		if m := s.monetary(t, cust); !nearlyEqual(m, m0+70) {
-			t.Fatalf("monetary %v, want %v", m, m0+70)
-		}
-		if _, algo := s.list(t, "/v1/customers/ret1/recommendations"); algo != "popular" {
-			t.Fatalf("ret1's list is %q, want popular", algo)
-		}
-	}
-	checkGone(s)
+	d := negDislikes{cust: cust, disliked: disliked, rated: rated, popular: popular, anchor: anchor, m0: m0}
+	checkNegDislikesGone(t, s, d)
 
 	// Restart from a snapshot and the log written after it.
 	if err := s.st.Snapshot(); err != nil {
@@ -196,9 +145,87 @@ func TestNegativeSignalsHTTP(t *testing.T) {
 	s.close()
 	s = openNegServer(t, dir)
 	defer s.close()
-	checkGone(s)
+	checkNegDislikesGone(t, s, d)
 	if ids, _ := s.list(t, "/v1/customers/"+cust+"/recommendations"); slices.Contains(ids, third) {
 		t.Fatalf("the dislike after the snapshot was lost: %v lists %s", ids, third)
+	}
+}
+
+// checkNegValueRules checks that a negative value is a return's only and
+// a return's value is not positive: anything else is a 400 naming value.
+func checkNegValueRules(t *testing.T, s *negServer) {
+	t.Helper()
+	for _, c := range []string{
+		negEvent("nv", "p", "purchase", `,"value":-5`),
+		negEvent("nv", "p", "dislike", `,"value":-1`),
+		negEvent("nv", "p", "return", `,"value":5`),
+	} {
+		r := send(t, s.srv, "POST", "/v1/events", c).want(t, 400)
+		if !strings.Contains(string(r.body), `"field":"value"`) {
+			t.Fatalf("%s: the rejection does not name value: %s", c, r.body)
+		}
+	}
+}
+
+// checkNegFullReturn checks that a new customer's purchase of top, then
+// its return, takes the profile back to nothing and the list to popular.
+func checkNegFullReturn(t *testing.T, s *negServer, top string) {
+	t.Helper()
+	s.post(t, negEvent("ret1", top, "purchase", `,"value":40,"order_id":"N1"`))
+	if m := s.monetary(t, "ret1"); m != 40 {
+		t.Fatalf("monetary after the purchase %v, want 40", m)
+	}
+	if _, algo := s.list(t, "/v1/customers/ret1/recommendations"); algo != "personal" {
+		t.Fatalf("after one purchase the list is %q, want personal", algo)
+	}
+	s.post(t, negEvent("ret1", top, "return", `,"order_id":"N1"`))
+	if m := s.monetary(t, "ret1"); m != 0 {
+		t.Fatalf("monetary after the return %v, want 0", m)
+	}
+	if _, algo := s.list(t, "/v1/customers/ret1/recommendations"); algo != "popular" {
+		t.Fatalf("after the return the list is %q, want popular (the purchase counts no more)", algo)
+	}
+}
+
+// negDislikes is what TestNegativeSignalsHTTP's customer disliked (and the
+// related anchor that listed it), and their monetary value before.
+type negDislikes struct {
+	cust, disliked, rated, popular, anchor string
+	m0                                     float64
+}
+
+// checkNegDislikesGone checks the disliked products are out of the
+// customer's lists and audience (not everyone's), and the returns' values
+// still hold.
+func checkNegDislikesGone(t *testing.T, s *negServer, d negDislikes) {
+	t.Helper()
+	cust, disliked, rated, popular, anchor, m0 := d.cust, d.disliked, d.rated, d.popular, d.anchor, d.m0
+	for _, q := range []string{"", "?exclude_seen=false"} {
+		ids, _ := s.list(t, "/v1/customers/"+cust+"/recommendations"+q)
+		if slices.Contains(ids, disliked) || slices.Contains(ids, rated) || slices.Contains(ids, popular) {
+			t.Fatalf("personal%s %v still lists %s, %s or %s", q, ids, disliked, rated, popular)
+		}
+	}
+	if ids, _ := s.list(t, "/v1/popular?limit=10&customer_id="+cust); slices.Contains(ids, popular) {
+		t.Fatalf("popular for %s %v lists the disliked %s", cust, ids, popular)
+	}
+	if ids, _ := s.list(t, "/v1/popular?limit=10"); !slices.Contains(ids, popular) {
+		t.Fatalf("popular for everyone %v lost %s", ids, popular)
+	}
+	if ids, _ := s.list(t, "/v1/products/"+anchor+"/related?limit=50&customer_id="+cust); slices.Contains(ids, disliked) {
+		t.Fatalf("related to %s for %s %v lists the disliked %s", anchor, cust, ids, disliked)
+	}
+	if s.inAudience(t, disliked, cust) {
+		t.Fatalf("%s is still in the audience of %s, which they disliked", cust, disliked)
+	}
+	if m := s.monetary(t, "ret1"); m != 0 {
+		t.Fatalf("ret1's monetary %v, want 0", m)
+	}
+	if m := s.monetary(t, cust); !nearlyEqual(m, m0+70) {
+		t.Fatalf("monetary %v, want %v", m, m0+70)
+	}
+	if _, algo := s.list(t, "/v1/customers/ret1/recommendations"); algo != "popular" {
+		t.Fatalf("ret1's list is %q, want popular", algo)
 	}
 }
 

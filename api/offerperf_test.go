@@ -62,13 +62,35 @@ func TestOfferPerformanceOverTime(t *testing.T) {
 	// Hour h: customers c0..c(2+h) are shown o1; c0 accepts, c1 declines,
 	// the rest wait (and are ignored once the 90-minute window passes,
 	// at the next showing of o1 two hours on).
-	want := map[int]*perfPoint{}
-	pt := func(h int) *perfPoint {
-		if want[h] == nil {
-			want[h] = &perfPoint{}
-		}
-		return want[h]
+	want := offerPerfWant{}
+	pt := want.at
+	showOfferPerfHours(t, srv, &now, t0, pt)
+
+	checkOfferPerfSeries(t, srv, t0, pt)
+	offers.Close()
+	offers, srv = open() // a restart replays the logs into the totals
+	t.Cleanup(func() { offers.Close() })
+	checkOfferPerfSeries(t, srv, t0, pt)
+
+	checkOfferPerfBadQueries(t, srv)
+	send(t, srv, "GET", "/v1/offers/nope/performance", "").want(t, 404)
+}
+
+// offerPerfWant is TestOfferPerformanceOverTime's expected point by hour.
+type offerPerfWant map[int]*perfPoint
+
+// at is hour h's expected point, made on first use.
+func (want offerPerfWant) at(h int) *perfPoint {
+	if want[h] == nil {
+		want[h] = &perfPoint{}
 	}
+	return want[h]
+}
+
+// showOfferPerfHours shows o1 and answers it over four hours of the
+// clock now, adding what each hour should count to pt.
+func showOfferPerfHours(t *testing.T, srv *Server, now *atomic.Int64, t0 time.Time, pt func(int) *perfPoint) {
+	t.Helper()
 	for h := 0; h < 4; h++ {
 		now.Store(t0.Add(time.Duration(h)*time.Hour + 10*time.Minute).UnixNano())
 		if h >= 2 {
@@ -93,52 +115,55 @@ func TestOfferPerformanceOverTime(t *testing.T) {
 			}
 		}
 	}
+}
 
-	check := func(srv *Server) {
-		t.Helper()
-		var r perfReply
-		send(t, srv, "GET", "/v1/offers/o1/performance?bucket=hour", "").want(t, 200).decode(t, &r)
-		if r.OfferID != "o1" || r.Bucket != "hour" || len(r.Points) != 4 || !r.Since.Equal(t0) || !r.Until.Equal(t0.Add(4*time.Hour)) {
-			t.Fatalf("series %+v", r)
+// checkOfferPerfSeries checks o1's hourly series against pt, that its
+// points add up to the offer's totals and budget, the daily series and a
+// window from hour 2 on.
+func checkOfferPerfSeries(t *testing.T, srv *Server, t0 time.Time, pt func(int) *perfPoint) {
+	t.Helper()
+	var r perfReply
+	send(t, srv, "GET", "/v1/offers/o1/performance?bucket=hour", "").want(t, 200).decode(t, &r)
+	if r.OfferID != "o1" || r.Bucket != "hour" || len(r.Points) != 4 || !r.Since.Equal(t0) || !r.Until.Equal(t0.Add(4*time.Hour)) {
+		t.Fatalf("series %+v", r)
+	}
+	var tot perfPoint
+	for h, p := range r.Points {
+		w := pt(h)
+		if !p.Start.Equal(t0.Add(time.Duration(h)*time.Hour)) || p.Shown != w.Shown || p.Accepted != w.Accepted || p.Declined != w.Declined || p.Ignored != w.Ignored {
+			t.Fatalf("hour %d: got %+v, want %+v", h, p, *w)
 		}
-		var tot perfPoint
-		for h, p := range r.Points {
-			w := pt(h)
-			if !p.Start.Equal(t0.Add(time.Duration(h)*time.Hour)) || p.Shown != w.Shown || p.Accepted != w.Accepted || p.Declined != w.Declined || p.Ignored != w.Ignored {
-				t.Fatalf("hour %d: got %+v, want %+v", h, p, *w)
-			}
-			tot.Shown, tot.Accepted, tot.Declined, tot.Ignored = tot.Shown+p.Shown, tot.Accepted+p.Accepted, tot.Declined+p.Declined, tot.Ignored+p.Ignored
-			if p.BudgetUsed != tot.Accepted {
-				t.Fatalf("hour %d budget used %d, want %d", h, p.BudgetUsed, tot.Accepted)
-			}
-		}
-		var v offer.View
-		send(t, srv, "GET", "/v1/offers/o1", "").want(t, 200).decode(t, &v)
-		perf := v.Performance
-		if tot.Shown != perf.Shown || tot.Accepted != perf.Accepted || tot.Declined != perf.Declined || tot.Ignored != perf.Ignored {
-			t.Fatalf("points add up to %+v; the offer reports %+v", tot, perf)
-		}
-		if r.Budget == nil || *r.Budget != 50 || r.BudgetLeft == nil || *r.BudgetLeft != *perf.BudgetLeft {
-			t.Fatalf("budget %v left %v; offer %+v", r.Budget, r.BudgetLeft, perf)
-		}
-		var d perfReply
-		send(t, srv, "GET", "/v1/offers/o1/performance?bucket=day", "").want(t, 200).decode(t, &d)
-		if len(d.Points) != 1 || d.Points[0].Shown != perf.Shown || d.Points[0].Accepted != perf.Accepted || d.Points[0].AcceptanceRate.Value != perf.AcceptanceRate.Value {
-			t.Fatalf("one day %+v, offer %+v", d, perf)
-		}
-		// A window from hour 2 on: hours 0-1's acceptances still count in
-		// the budget used.
-		send(t, srv, "GET", "/v1/offers/o1/performance?bucket=hour&since=2024-06-01T02:00:00Z&until=2024-06-01T04:00:00Z", "").want(t, 200).decode(t, &r)
-		if len(r.Points) != 2 || r.Points[0].Shown != pt(2).Shown || r.Points[1].BudgetUsed != perf.Accepted {
-			t.Fatalf("hours 2-3 %+v", r)
+		tot.Shown, tot.Accepted, tot.Declined, tot.Ignored = tot.Shown+p.Shown, tot.Accepted+p.Accepted, tot.Declined+p.Declined, tot.Ignored+p.Ignored
+		if p.BudgetUsed != tot.Accepted {
+			t.Fatalf("hour %d budget used %d, want %d", h, p.BudgetUsed, tot.Accepted)
 		}
 	}
-	check(srv)
-	offers.Close()
-	offers, srv = open() // a restart replays the logs into the totals
-	t.Cleanup(func() { offers.Close() })
-	check(srv)
+	var v offer.View
+	send(t, srv, "GET", "/v1/offers/o1", "").want(t, 200).decode(t, &v)
+	perf := v.Performance
+	if tot.Shown != perf.Shown || tot.Accepted != perf.Accepted || tot.Declined != perf.Declined || tot.Ignored != perf.Ignored {
+		t.Fatalf("points add up to %+v; the offer reports %+v", tot, perf)
+	}
+	if r.Budget == nil || *r.Budget != 50 || r.BudgetLeft == nil || *r.BudgetLeft != *perf.BudgetLeft {
+		t.Fatalf("budget %v left %v; offer %+v", r.Budget, r.BudgetLeft, perf)
+	}
+	var d perfReply
+	send(t, srv, "GET", "/v1/offers/o1/performance?bucket=day", "").want(t, 200).decode(t, &d)
+	if len(d.Points) != 1 || d.Points[0].Shown != perf.Shown || d.Points[0].Accepted != perf.Accepted || d.Points[0].AcceptanceRate.Value != perf.AcceptanceRate.Value {
+		t.Fatalf("one day %+v, offer %+v", d, perf)
+	}
+	// A window from hour 2 on: hours 0-1's acceptances still count in
+	// the budget used.
+	send(t, srv, "GET", "/v1/offers/o1/performance?bucket=hour&since=2024-06-01T02:00:00Z&until=2024-06-01T04:00:00Z", "").want(t, 200).decode(t, &r)
+	if len(r.Points) != 2 || r.Points[0].Shown != pt(2).Shown || r.Points[1].BudgetUsed != perf.Accepted {
+		t.Fatalf("hours 2-3 %+v", r)
+	}
+}
 
+// checkOfferPerfBadQueries checks that a bad bucket or window is a 400
+// naming the field.
+func checkOfferPerfBadQueries(t *testing.T, srv *Server) {
+	t.Helper()
 	for q, field := range map[string]string{
 		"bucket=week":                            "bucket",
 		"bucket=hour&since=yesterday":            "since",
@@ -151,5 +176,4 @@ func TestOfferPerformanceOverTime(t *testing.T) {
 			t.Fatalf("%s: %s", q, p.body)
 		}
 	}
-	send(t, srv, "GET", "/v1/offers/nope/performance", "").want(t, 404)
 }

@@ -109,27 +109,7 @@ func TestSegmentsHTTPEndToEnd(t *testing.T) {
 	s.loadDemo(t)
 
 	// Define, read, list.
-	var seg crm.Segment
-	s.do(t, "PUT", "/v1/segments/big", `{"rule":"monetary > 500 && frequency >= 2"}`).want(t, 200).decode(t, &seg)
-	wantN, member := bruteCount(s.st, s.srv.deps.CRM, func(v crm.Value, _ map[string]any) bool { return v.Monetary > 500 && v.Frequency >= 2 })
-	if seg.Name != "big" || seg.Members != wantN || wantN == 0 {
-		t.Fatalf("PUT reply %+v, brute force %d", seg, wantN)
-	}
-	s.do(t, "PUT", "/v1/segments/france", `{"rule":"attributes.country == \"France\""}`).want(t, 200).decode(t, &seg)
-	wantF, _ := bruteCount(s.st, s.srv.deps.CRM, func(_ crm.Value, a map[string]any) bool { return a["country"] == "France" })
-	if seg.Members != wantF || wantF == 0 {
-		t.Fatalf("france %+v, brute force %d", seg, wantF)
-	}
-	var list struct{ Segments []crm.Segment }
-	s.do(t, "GET", "/v1/segments", "").want(t, 200).decode(t, &list)
-	if len(list.Segments) != 2 || list.Segments[0].Name != "big" || list.Segments[1].Members != wantF {
-		t.Fatalf("list %+v", list)
-	}
-	var one map[string]any
-	s.do(t, "GET", "/v1/segments/big", "").want(t, 200).decode(t, &one)
-	if one["rule"] != "monetary > 500 && frequency >= 2" || one["members"] != float64(wantN) || one["name"] != "big" {
-		t.Fatalf("GET %v", one)
-	}
+	member := checkSegmentsDefined(t, s)
 
 	// The profile carries value and segments.
 	var prof struct {
@@ -157,6 +137,53 @@ func TestSegmentsHTTPEndToEnd(t *testing.T) {
 	}
 
 	// PTC and popular-in-segment: the contract's list shape, filters.
+	checkSegmentLists(t, s)
+
+	// Insights: tiers add up.
+	checkSegmentInsights(t, s)
+
+	// Delete; then it is gone.
+	s.do(t, "DELETE", "/v1/segments/big", "").want(t, 204)
+	s.do(t, "GET", "/v1/segments/big", "").want(t, 404)
+	s.do(t, "GET", "/v1/customers/"+member+"/profile", "").want(t, 200).decode(t, &prof)
+	if slices.Contains(prof.Segments, "big") {
+		t.Fatalf("deleted segment in profile: %v", prof.Segments)
+	}
+}
+
+// checkSegmentsDefined defines the big and france segments and checks
+// their members against brute force, the list and a GET; it returns a
+// member of big.
+func checkSegmentsDefined(t *testing.T, s *segServer) string {
+	t.Helper()
+	var seg crm.Segment
+	s.do(t, "PUT", "/v1/segments/big", `{"rule":"monetary > 500 && frequency >= 2"}`).want(t, 200).decode(t, &seg)
+	wantN, member := bruteCount(s.st, s.srv.deps.CRM, func(v crm.Value, _ map[string]any) bool { return v.Monetary > 500 && v.Frequency >= 2 })
+	if seg.Name != "big" || seg.Members != wantN || wantN == 0 {
+		t.Fatalf("PUT reply %+v, brute force %d", seg, wantN)
+	}
+	s.do(t, "PUT", "/v1/segments/france", `{"rule":"attributes.country == \"France\""}`).want(t, 200).decode(t, &seg)
+	wantF, _ := bruteCount(s.st, s.srv.deps.CRM, func(_ crm.Value, a map[string]any) bool { return a["country"] == "France" })
+	if seg.Members != wantF || wantF == 0 {
+		t.Fatalf("france %+v, brute force %d", seg, wantF)
+	}
+	var list struct{ Segments []crm.Segment }
+	s.do(t, "GET", "/v1/segments", "").want(t, 200).decode(t, &list)
+	if len(list.Segments) != 2 || list.Segments[0].Name != "big" || list.Segments[1].Members != wantF {
+		t.Fatalf("list %+v", list)
+	}
+	var one map[string]any
+	s.do(t, "GET", "/v1/segments/big", "").want(t, 200).decode(t, &one)
+	if one["rule"] != "monetary > 500 && frequency >= 2" || one["members"] != float64(wantN) || one["name"] != "big" {
+		t.Fatalf("GET %v", one)
+	}
+	return member
+}
+
+// checkSegmentLists checks the segment's products (the contract's list
+// shape, a price filter) and popular in the segment.
+func checkSegmentLists(t *testing.T, s *segServer) {
+	t.Helper()
 	var l struct {
 		Items []struct {
 			ProductID string  `json:"product_id"`
@@ -191,8 +218,11 @@ func TestSegmentsHTTPEndToEnd(t *testing.T) {
 	if len(l.Items) != 3 || l.Algorithm != "segment-popular" {
 		t.Fatalf("popular in segment %+v", l)
 	}
+}
 
-	// Insights: tiers add up.
+// checkSegmentInsights checks the value insights' tiers add up.
+func checkSegmentInsights(t *testing.T, s *segServer) {
+	t.Helper()
 	var ins crm.ValueSummary
 	s.do(t, "GET", "/v1/insights/value", "").want(t, 200).decode(t, &ins)
 	n := 0
@@ -201,14 +231,6 @@ func TestSegmentsHTTPEndToEnd(t *testing.T) {
 	}
 	if ins.Customers == 0 || n != ins.Customers || ins.TopShare <= 0.2 || ins.TopShare > 1 {
 		t.Fatalf("insights %+v", ins)
-	}
-
-	// Delete; then it is gone.
-	s.do(t, "DELETE", "/v1/segments/big", "").want(t, 204)
-	s.do(t, "GET", "/v1/segments/big", "").want(t, 404)
-	s.do(t, "GET", "/v1/customers/"+member+"/profile", "").want(t, 200).decode(t, &prof)
-	if slices.Contains(prof.Segments, "big") {
-		t.Fatalf("deleted segment in profile: %v", prof.Segments)
 	}
 }
 

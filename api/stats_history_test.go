@@ -31,20 +31,7 @@ func TestStatsHistory(t *testing.T) {
 		}
 	})
 	base := "http://" + ln.Addr().String()
-	do := func(method, path, body string) []byte {
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
-		}
-		return b
-	}
+	do := func(method, path, body string) []byte { return statsHTTPDo(t, base, method, path, body) }
 	var h statsHistoryReply
 	if err := json.Unmarshal(do("GET", "/v1/stats/history", ""), &h); err != nil {
 		t.Fatal(err)
@@ -71,20 +58,7 @@ func TestStatsHistory(t *testing.T) {
 	}
 
 	// The ring keeps the last historySamples, oldest first.
-	hist.mu.Lock()
-	for i := range historySamples + 5 {
-		hist.sampleLocked(hist.prev.at.Add(time.Duration(i+1) * time.Second))
-	}
-	hist.mu.Unlock()
-	all := hist.samples()
-	if len(all) != historySamples {
-		t.Fatalf("%d samples kept", len(all))
-	}
-	for i := 1; i < len(all); i++ {
-		if !all[i].Time.After(all[i-1].Time) {
-			t.Fatalf("samples out of order at %d: %v then %v", i, all[i-1].Time, all[i].Time)
-		}
-	}
+	checkStatsHistoryRing(t, hist)
 
 	if err := ts.srv.App().Shutdown(); err != nil {
 		t.Fatal(err)
@@ -98,6 +72,44 @@ func TestStatsHistory(t *testing.T) {
 	hist.start() // a late OnListen must not start it again
 	if hist.stop != nil {
 		t.Fatal("sampling restarted after Shutdown")
+	}
+}
+
+// statsHTTPDo sends one request to the listening server at base and
+// fails the test unless it answers 200; it returns the body.
+func statsHTTPDo(t *testing.T, base, method, path, body string) []byte {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	return b
+}
+
+// checkStatsHistoryRing samples past the ring's size and checks it keeps
+// historySamples, oldest first.
+func checkStatsHistoryRing(t *testing.T, hist *statsHistory) {
+	t.Helper()
+	hist.mu.Lock()
+	for i := range historySamples + 5 {
+		hist.sampleLocked(hist.prev.at.Add(time.Duration(i+1) * time.Second))
+	}
+	hist.mu.Unlock()
+	all := hist.samples()
+	if len(all) != historySamples {
+		t.Fatalf("%d samples kept", len(all))
+	}
+	for i := 1; i < len(all); i++ {
+		if !all[i].Time.After(all[i-1].Time) {
+			t.Fatalf("samples out of order at %d: %v then %v", i, all[i-1].Time, all[i].Time)
+		}
 	}
 }
 
