@@ -32,7 +32,36 @@ func TestBackupUnderWritesIsOnePointInTime(t *testing.T) {
 	if _, err := s.Ingest(ctx, syntheticEvents(20000, 2000, 500, 1, true), IngestOptions{NoSync: true, Bulk: true}); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
+	stopWriters := startBackupWriters(ctx, s)
+	defer func() {
+		if err := stopWriters(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	// Many backups, each loaded into an in-memory Badger and checked: the
+	// old backups were inconsistent in one of a few, when a commit fell
+	// between the start of two of their read transactions.
+	for i := 0; i < 40; i++ {
+		time.Sleep(20 * time.Millisecond)
+		var buf bytes.Buffer
+		if _, err := s.Backup(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if rep := checkBackup(t, &buf); rep.Err() != nil {
+			t.Fatalf("backup %d: %v", i, rep.Err())
+		}
+	}
+	// The whole path for a few: restore, open, check, then new customers.
+	for round := 0; round < 3; round++ {
+		checkRestoreRound(ctx, t, s, round, cheap)
+	}
+}
+
+// startBackupWriters starts four goroutines that ingest batches of events
+// of new customers into s until the returned stop is called; stop waits for
+// them and returns the first write error.
+func startBackupWriters(ctx context.Context, s *Store) (stop func() error) {
+	stopc := make(chan struct{})
 	var wg sync.WaitGroup
 	var writeErr error
 	var errOnce sync.Once
@@ -43,7 +72,7 @@ func TestBackupUnderWritesIsOnePointInTime(t *testing.T) {
 			rng := rand.New(rand.NewSource(int64(g)))
 			for i := 0; ; i++ {
 				select {
-				case <-stop:
+				case <-stopc:
 					return
 				default:
 				}
@@ -62,62 +91,51 @@ func TestBackupUnderWritesIsOnePointInTime(t *testing.T) {
 			}
 		}(g)
 	}
-	defer func() {
-		close(stop)
+	return func() error {
+		close(stopc)
 		wg.Wait()
-		if writeErr != nil {
-			t.Fatal(writeErr)
-		}
-	}()
-	// Many backups, each loaded into an in-memory Badger and checked: the
-	// old backups were inconsistent in one of a few, when a commit fell
-	// between the start of two of their read transactions.
-	for i := 0; i < 40; i++ {
-		time.Sleep(20 * time.Millisecond)
-		var buf bytes.Buffer
-		if _, err := s.Backup(&buf); err != nil {
-			t.Fatal(err)
-		}
-		if rep := checkBackup(t, &buf); rep.Err() != nil {
-			t.Fatalf("backup %d: %v", i, rep.Err())
+		return writeErr
+	}
+}
+
+// checkRestoreRound backs s up, restores the copy into a new directory,
+// opens and checks it, and checks that customers created after the restore
+// start empty (none inherits a lost customer's events).
+func checkRestoreRound(ctx context.Context, t *testing.T, s *Store, round int, mod func(*Options)) {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := s.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := Restore(dir, &buf, s.log); err != nil {
+		t.Fatalf("round %d: %v", round, err)
+	}
+	r := openTestStore(t, dir, mod)
+	rep, err := r.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Err(); err != nil {
+		t.Fatalf("round %d: restored copy: %v", round, err)
+	}
+	if rep.Events < 20000 {
+		t.Fatalf("round %d: %d events restored", round, rep.Events)
+	}
+	var fresh []Event
+	for k := 0; k < 50; k++ {
+		fresh = append(fresh, Event{CustomerID: fmt.Sprintf("after-restore-%d", k), ProductID: "p1", Type: "view"})
+	}
+	if _, err := r.Ingest(ctx, fresh, IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range fresh {
+		c, _ := r.CustomerID(e.CustomerID)
+		if h := r.HistoryView(c); len(h) != 1 {
+			t.Fatalf("round %d: new customer %s (id %d) has %d events, want 1: it inherited a lost customer's", round, e.CustomerID, c, len(h))
 		}
 	}
-	// The whole path for a few: restore, open, check, then new customers.
-	for round := 0; round < 3; round++ {
-		var buf bytes.Buffer
-		if _, err := s.Backup(&buf); err != nil {
-			t.Fatal(err)
-		}
-		dir := t.TempDir()
-		if err := Restore(dir, &buf, s.log); err != nil {
-			t.Fatalf("round %d: %v", round, err)
-		}
-		r := openTestStore(t, dir, cheap)
-		rep, err := r.Check()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := rep.Err(); err != nil {
-			t.Fatalf("round %d: restored copy: %v", round, err)
-		}
-		if rep.Events < 20000 {
-			t.Fatalf("round %d: %d events restored", round, rep.Events)
-		}
-		var fresh []Event
-		for k := 0; k < 50; k++ {
-			fresh = append(fresh, Event{CustomerID: fmt.Sprintf("after-restore-%d", k), ProductID: "p1", Type: "view"})
-		}
-		if _, err := r.Ingest(ctx, fresh, IngestOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range fresh {
-			c, _ := r.CustomerID(e.CustomerID)
-			if h := r.HistoryView(c); len(h) != 1 {
-				t.Fatalf("round %d: new customer %s (id %d) has %d events, want 1: it inherited a lost customer's", round, e.CustomerID, c, len(h))
-			}
-		}
-		r.Close()
-	}
+	r.Close()
 }
 
 // checkBackup loads a backup into an in-memory Badger and checks it.

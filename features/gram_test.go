@@ -47,35 +47,8 @@ func TestEASEMatchesDirectSolve(t *testing.T) {
 	s.Refresh()
 
 	// Independent: X from the events, by external ids.
-	var names []string
-	col := map[string]int{}
-	cust := map[string]map[int]bool{}
-	for _, e := range evs {
-		if _, ok := col[e.ProductID]; !ok {
-			col[e.ProductID] = len(names)
-			names = append(names, e.ProductID)
-		}
-		if cust[e.CustomerID] == nil {
-			cust[e.CustomerID] = map[int]bool{}
-		}
-		cust[e.CustomerID][col[e.ProductID]] = true
-	}
+	names, p := easeDirectInverse(t, evs, lambda)
 	n := len(names)
-	g := mat.NewDense(n, n, nil)
-	for _, ps := range cust {
-		for i := range ps {
-			for j := range ps {
-				g.Set(i, j, g.At(i, j)+1)
-			}
-		}
-	}
-	for i := range n {
-		g.Set(i, i, g.At(i, i)+lambda)
-	}
-	var p mat.Dense
-	if err := p.Inverse(g); err != nil {
-		t.Fatal(err)
-	}
 
 	m := s.Model()
 	for i, name := range names {
@@ -116,6 +89,43 @@ func TestEASEMatchesDirectSolve(t *testing.T) {
 	if neg == 0 {
 		t.Errorf("no negative weight kept: the test data or the truncation changed")
 	}
+}
+
+// easeDirectInverse builds XᵀX + λI from the events, products numbered by
+// first appearance (names holds their external ids), and inverts it with a
+// plain dense inverse: P = (XᵀX + λI)⁻¹.
+func easeDirectInverse(t *testing.T, evs []Event, lambda float64) ([]string, *mat.Dense) {
+	t.Helper()
+	var names []string
+	col := map[string]int{}
+	cust := map[string]map[int]bool{}
+	for _, e := range evs {
+		if _, ok := col[e.ProductID]; !ok {
+			col[e.ProductID] = len(names)
+			names = append(names, e.ProductID)
+		}
+		if cust[e.CustomerID] == nil {
+			cust[e.CustomerID] = map[int]bool{}
+		}
+		cust[e.CustomerID][col[e.ProductID]] = true
+	}
+	n := len(names)
+	g := mat.NewDense(n, n, nil)
+	for _, ps := range cust {
+		for i := range ps {
+			for j := range ps {
+				g.Set(i, j, g.At(i, j)+1)
+			}
+		}
+	}
+	for i := range n {
+		g.Set(i, i, g.At(i, i)+lambda)
+	}
+	var p mat.Dense
+	if err := p.Inverse(g); err != nil {
+		t.Fatal(err)
+	}
+	return names, &p
 }
 
 // TestEASEKeepsLargestMagnitudes cuts the lists to K and checks they hold

@@ -83,46 +83,78 @@ func TestMergeCustomers(t *testing.T) {
 			t.Fatalf("merged history out of time order: %v", got)
 		}
 	}
-	checkMerged := func(s *Store, what string) {
-		t.Helper()
-		if _, ok := s.CustomerID("anon-7f3"); ok || !s.Erased("anon-7f3") {
-			t.Fatalf("%s: the visitor's id still resolves, or is not suppressed", what)
-		}
-		if h := s.HistoryView(anon); len(h) != 0 {
-			t.Fatalf("%s: history left under the visitor: %v", what, h)
-		}
-		if h := s.HistoryView(alice); !reflect.DeepEqual(h, got) {
-			t.Fatalf("%s: alice's history\n%v, want\n%v", what, h, got)
-		}
-		if a := s.CustomerAttributes(alice); !reflect.DeepEqual(a, map[string]any{"country": "DE", "lang": "fr"}) {
-			t.Fatalf("%s: alice's attributes %v", what, a)
-		}
-		p1, _ := s.ProductID("p1")
-		bm := s.ProductCustomers(BasisAny, p1)
-		if bm.Contains(anon) || !bm.Contains(alice) {
-			t.Fatalf("%s: p1's customers %v (anon %d, alice %d)", what, bm.ToArray(), anon, alice)
-		}
-		if err := s.scanAll(func(k, v []byte) {
-			if bytes.Contains(k, []byte("anon-7f3")) || bytes.Contains(v, []byte("anon-7f3")) {
-				t.Errorf("%s: the visitor's id is still readable under key %q", what, k)
-			}
-		}); err != nil {
-			t.Fatal(err)
-		}
-		var rep CheckReport
-		if err := s.db.View(func(txn *badger.Txn) error {
-			return checkDB(txn, func(c uint32, _ uint8) {
-				if c == anon {
-					t.Errorf("%s: a logged event is still the visitor's", what)
-				}
-			}, &rep)
-		}); err != nil || rep.OrphanEvents != 0 {
-			t.Fatalf("%s: check: %+v %v", what, rep, err)
-		}
-	}
-	checkMerged(s, "live")
+	checkMergedCustomer(t, s, "live", anon, alice, got)
 
 	// Repeats, and the merges that are refused.
+	checkRefusedMerges(t, s)
+
+	// A full replay of the log (the events are alice's there already).
+	s.idx = newIndex()
+	if _, err := s.replay(0, false); err != nil {
+		t.Fatal(err)
+	}
+	checkMergedCustomer(t, s, "full replay", anon, alice, got)
+
+	// A crash: the snapshot is from before the merge.
+	crashStore(t, s)
+	s = openTestStore(t, dir, nil)
+	if s.snapSeq.Load() >= s.seq.Load() {
+		t.Fatalf("setup: the snapshot (%d) is not older than the merge (%d)", s.snapSeq.Load(), s.seq.Load())
+	}
+	checkMergedCustomer(t, s, "after a crash", anon, alice, got)
+	s.Close()
+	s = openTestStore(t, dir, nil)
+	checkMergedCustomer(t, s, "after a clean restart", anon, alice, got)
+}
+
+// checkMergedCustomer checks s after the merge of anon-7f3 (id anon) into
+// alice: the visitor's id no longer resolves and is suppressed, nothing is
+// left under it in memory, in the bitmaps, in any key or value or in the
+// log, and alice has the history got and the merged attributes. what names
+// the state in failures.
+func checkMergedCustomer(t *testing.T, s *Store, what string, anon, alice uint32, got []Interaction) {
+	t.Helper()
+	if _, ok := s.CustomerID("anon-7f3"); ok || !s.Erased("anon-7f3") {
+		t.Fatalf("%s: the visitor's id still resolves, or is not suppressed", what)
+	}
+	if h := s.HistoryView(anon); len(h) != 0 {
+		t.Fatalf("%s: history left under the visitor: %v", what, h)
+	}
+	if h := s.HistoryView(alice); !reflect.DeepEqual(h, got) {
+		t.Fatalf("%s: alice's history\n%v, want\n%v", what, h, got)
+	}
+	if a := s.CustomerAttributes(alice); !reflect.DeepEqual(a, map[string]any{"country": "DE", "lang": "fr"}) {
+		t.Fatalf("%s: alice's attributes %v", what, a)
+	}
+	p1, _ := s.ProductID("p1")
+	bm := s.ProductCustomers(BasisAny, p1)
+	if bm.Contains(anon) || !bm.Contains(alice) {
+		t.Fatalf("%s: p1's customers %v (anon %d, alice %d)", what, bm.ToArray(), anon, alice)
+	}
+	if err := s.scanAll(func(k, v []byte) {
+		if bytes.Contains(k, []byte("anon-7f3")) || bytes.Contains(v, []byte("anon-7f3")) {
+			t.Errorf("%s: the visitor's id is still readable under key %q", what, k)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var rep CheckReport
+	if err := s.db.View(func(txn *badger.Txn) error {
+		return checkDB(txn, func(c uint32, _ uint8) {
+			if c == anon {
+				t.Errorf("%s: a logged event is still the visitor's", what)
+			}
+		}, &rep)
+	}); err != nil || rep.OrphanEvents != 0 {
+		t.Fatalf("%s: check: %+v %v", what, rep, err)
+	}
+}
+
+// checkRefusedMerges checks that repeating the merge of anon-7f3 into alice
+// is a no-op, and that merges into another customer, from an unknown id or
+// into itself are refused without creating their target.
+func checkRefusedMerges(t *testing.T, s *Store) {
+	t.Helper()
 	if res, err := s.MergeCustomers("anon-7f3", "alice"); err != nil || res != (MergeResult{Repeated: true}) {
 		t.Fatalf("repeat: %+v %v", res, err)
 	}
@@ -139,24 +171,6 @@ func TestMergeCustomers(t *testing.T) {
 	if _, ok := s.CustomerID("bob"); ok {
 		t.Fatal("a refused merge created its target")
 	}
-
-	// A full replay of the log (the events are alice's there already).
-	s.idx = newIndex()
-	if _, err := s.replay(0, false); err != nil {
-		t.Fatal(err)
-	}
-	checkMerged(s, "full replay")
-
-	// A crash: the snapshot is from before the merge.
-	crashStore(t, s)
-	s = openTestStore(t, dir, nil)
-	if s.snapSeq.Load() >= s.seq.Load() {
-		t.Fatalf("setup: the snapshot (%d) is not older than the merge (%d)", s.snapSeq.Load(), s.seq.Load())
-	}
-	checkMerged(s, "after a crash")
-	s.Close()
-	s = openTestStore(t, dir, nil)
-	checkMerged(s, "after a clean restart")
 }
 
 // sameInteractions reports whether a and b hold the same interactions in

@@ -224,72 +224,115 @@ func oracleDecodeEvent(t *testing.T, data []byte) (features.Event, string) {
 			continue
 		}
 		seen[key] = true
-		isNull := string(raw) == "null"
-		isString := raw[0] == '"'
-		isNumber := raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9'
-		str := func(dst *string) {
-			switch {
-			case isString:
-				if err := json.Unmarshal(raw, dst); err != nil {
-					t.Fatal(err)
-				}
-			case !isNull:
-				fail(key)
-			}
-		}
-		switch key {
-		case "event_id":
-			str(&ev.EventID)
-		case "customer_id":
-			str(&ev.CustomerID)
-		case "product_id":
-			str(&ev.ProductID)
-		case "type":
-			str(&ev.Type)
-		case "order_id":
-			str(&ev.OrderID)
-		case "recommendation_id":
-			str(&ev.RecommendationID)
-		case "value", "quantity":
-			dst := &ev.Value
-			if key == "quantity" {
-				dst = &ev.Quantity
-			}
-			if isNumber {
-				v, err := strconv.ParseFloat(string(raw), 64)
-				if err != nil {
-					fail(key)
-				}
-				*dst = v
-			} else if !isNull {
-				fail(key)
-			}
-		case "timestamp":
-			var s string
-			switch {
-			case isString:
-				if err := json.Unmarshal(raw, &s); err != nil {
-					t.Fatal(err)
-				}
-			case isNumber:
-				s = string(raw)
-			case isNull:
-				continue
-			default:
-				fail(key)
-				continue
-			}
-			ts, err := features.ParseTimestamp(s)
-			if err != nil {
-				fail(key)
-			}
-			if ts.IsZero() {
-				ts = time.Time{}
-			}
-			ev.Timestamp = ts
+		if !oracleField(t, &ev, key, newOracleValue(raw)) {
+			fail(key)
 		}
 	}
 	return ev, firstErr
+}
+
+// oracleValue is the raw value of one member, classed by its first byte.
+type oracleValue struct {
+	raw                        json.RawMessage
+	isNull, isString, isNumber bool
+}
+
+// newOracleValue classes raw, a well-formed JSON value.
+func newOracleValue(raw json.RawMessage) oracleValue {
+	return oracleValue{
+		raw:      raw,
+		isNull:   string(raw) == "null",
+		isString: raw[0] == '"',
+		isNumber: raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9',
+	}
+}
+
+// oracleField decodes the value of the known key into ev, by the group of
+// the field (ids, numbers, timestamp), and reports false for a type error.
+func oracleField(t *testing.T, ev *features.Event, key string, v oracleValue) bool {
+	switch key {
+	case "event_id":
+		return v.str(t, &ev.EventID)
+	case "customer_id":
+		return v.str(t, &ev.CustomerID)
+	case "product_id":
+		return v.str(t, &ev.ProductID)
+	case "type":
+		return v.str(t, &ev.Type)
+	case "order_id":
+		return v.str(t, &ev.OrderID)
+	case "recommendation_id":
+		return v.str(t, &ev.RecommendationID)
+	case "value", "quantity":
+		dst := &ev.Value
+		if key == "quantity" {
+			dst = &ev.Quantity
+		}
+		return v.number(dst)
+	case "timestamp":
+		return v.timestamp(t, &ev.Timestamp)
+	}
+	return true
+}
+
+// str decodes an id field: a string is stored in dst, null leaves dst as it
+// is, anything else is a type error (false).
+func (v oracleValue) str(t *testing.T, dst *string) bool {
+	switch {
+	case v.isString:
+		if err := json.Unmarshal(v.raw, dst); err != nil {
+			t.Fatal(err)
+		}
+	case !v.isNull:
+		return false
+	}
+	return true
+}
+
+// number decodes value or quantity: a number is stored in dst even when it
+// is out of range (a type error), null leaves dst as it is, anything else
+// is a type error (false).
+func (v oracleValue) number(dst *float64) bool {
+	ok := true
+	if v.isNumber {
+		f, err := strconv.ParseFloat(string(v.raw), 64)
+		if err != nil {
+			ok = false
+		}
+		*dst = f
+	} else if !v.isNull {
+		ok = false
+	}
+	return ok
+}
+
+// timestamp decodes the timestamp: a string or a number is parsed and
+// stored in dst even when it does not parse (a type error), null leaves dst
+// as it is, anything else is a type error (false).
+func (v oracleValue) timestamp(t *testing.T, dst *time.Time) bool {
+	var s string
+	switch {
+	case v.isString:
+		if err := json.Unmarshal(v.raw, &s); err != nil {
+			t.Fatal(err)
+		}
+	case v.isNumber:
+		s = string(v.raw)
+	case v.isNull:
+		return true
+	default:
+		return false
+	}
+	ok := true
+	ts, err := features.ParseTimestamp(s)
+	if err != nil {
+		ok = false
+	}
+	if ts.IsZero() {
+		ts = time.Time{}
+	}
+	*dst = ts
+	return ok
 }
 
 // FuzzLineReader checks LineReader against splitting the whole input: the

@@ -12,6 +12,18 @@ import (
 )
 
 func TestDecodeEventJSON(t *testing.T) {
+	checkDecodeEventJSONAccepts(t)
+	checkDecodeEventJSONFieldErrors(t)
+	checkDecodeEventJSONSyntaxErrors(t)
+}
+
+// decodeEventCP is the customer, product and type members of a minimal
+// event, for the cases of TestDecodeEventJSON.
+const decodeEventCP = `"customer_id":"c","product_id":"p","type":"view"`
+
+// checkDecodeEventJSONAccepts checks the objects DecodeEventJSON accepts,
+// and the event each decodes to.
+func checkDecodeEventJSONAccepts(t *testing.T) {
 	ts := time.Date(2024, 3, 1, 12, 30, 0, 0, time.UTC)
 	base := features.Event{CustomerID: "c", ProductID: "p", Type: "view"}
 	with := func(f func(*features.Event)) features.Event {
@@ -19,7 +31,7 @@ func TestDecodeEventJSON(t *testing.T) {
 		f(&e)
 		return e
 	}
-	const cp = `"customer_id":"c","product_id":"p","type":"view"`
+	const cp = decodeEventCP
 	ok := []struct {
 		name, in string
 		want     features.Event
@@ -55,7 +67,12 @@ func TestDecodeEventJSON(t *testing.T) {
 			}
 		})
 	}
+}
 
+// checkDecodeEventJSONFieldErrors checks the well-formed objects
+// DecodeEventJSON rejects with a FieldError, and the field it names.
+func checkDecodeEventJSONFieldErrors(t *testing.T) {
+	const cp = decodeEventCP
 	fieldErrs := []struct{ name, in, field string }{
 		{"number customer", `{"customer_id":17850,"product_id":"p","type":"view"}`, "customer_id"},
 		// A lone surrogate decodes to U+FFFD (as encoding/json does), which
@@ -101,7 +118,12 @@ func TestDecodeEventJSON(t *testing.T) {
 			}
 		})
 	}
+}
 
+// checkDecodeEventJSONSyntaxErrors checks the malformed inputs
+// DecodeEventJSON rejects with ErrBadJSON, never with a FieldError.
+func checkDecodeEventJSONSyntaxErrors(t *testing.T) {
+	const cp = decodeEventCP
 	syntaxErrs := []struct{ name, in string }{
 		{"empty", ``},
 		{"spaces", "  \n"},
@@ -139,7 +161,6 @@ func TestDecodeEventJSON(t *testing.T) {
 		})
 	}
 }
-
 func TestNDJSON(t *testing.T) {
 	const cp = `"customer_id":"c","product_id":"p","type":"view"`
 	cases := []formatCase{
