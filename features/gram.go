@@ -14,8 +14,9 @@ import (
 // subtract. It reports false when the basis has more products than
 // o.DenseMaxProducts (the dense solve costs 8·n² bytes and O(n³) time),
 // leaving the caller to fall back to counting.
-// p runs the work: its workers, at its priority (a background refresh's
-// are niced and leave a CPU to requests).
+// p runs all of the work (the rows of X, the Gram matrix, the solve, the
+// lists): its workers, at its priority (a background refresh's are niced
+// and leave a CPU to requests).
 func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOptions, p pool) ([][]similarity.Neighbour, bool) {
 	dense, prods := easeProducts(support, nprod, o.DenseMinSupport)
 	n := len(prods)
@@ -26,14 +27,14 @@ func easeLists(x *index, b Basis, support []uint32, nprod int, o NeighbourOption
 	if n < 2 {
 		return lists, true
 	}
-	rows := easeRows(x, b, dense, nprod, o, p.n)
-	x.gram = similarity.Gram(rows, n, x.gram, p.n)
+	rows := easeRows(x, b, dense, nprod, o, p)
+	x.gram = similarity.Gram(rows, n, x.gram, p.n, p.run)
 	if !similarity.SolveEASE(x.gram, n, o.Lambda, p.run) {
 		// Not positive definite: only possible with Lambda 0 and
 		// collinear products. Counting still works.
 		return nil, false
 	}
-	similarity.EASELists(x.gram, n, prods, o.K, p.n, lists)
+	similarity.EASELists(x.gram, n, prods, o.K, p.run, lists)
 	return lists, true
 }
 
@@ -53,9 +54,9 @@ func easeProducts(support []uint32, nprod, minSupport int) (dense []int32, prods
 }
 
 // easeRows lists each customer's distinct recent products on basis b as
-// sorted dense indexes, the rows of X.
-func easeRows(x *index, b Basis, dense []int32, nprod int, o NeighbourOptions, workers int) [][]int32 {
-	cl := buildCustLists(x, b, nil, true, nprod, o, workers)
+// sorted dense indexes, the rows of X, on p's workers.
+func easeRows(x *index, b Basis, dense []int32, nprod int, o NeighbourOptions, p pool) [][]int32 {
+	cl := buildCustLists(x, b, nil, true, nprod, o, p)
 	rows := make([][]int32, 0, len(cl.ref))
 	for c := range cl.ref {
 		l, ok := cl.get(uint32(c))

@@ -104,7 +104,7 @@ func countLists(x *index, b Basis, todo []uint32, full bool, lists [][]similarit
 // caller's priority (custFeed), so that a niced worker never holds the
 // index lock.
 func countListsIn(x *index, b Basis, todo []uint32, full bool, lists [][]similarity.Neighbour, support []uint32, customers, nprod int, o NeighbourOptions, p pool) {
-	cl := buildCustListsIn(x, b, todo, full, nprod, o, p)
+	cl := buildCustLists(x, b, todo, full, nprod, o, p)
 	sc := newScoring(o, support, customers)
 	feed := make(chan *custChunk, max(1, p.n))
 	// Done chunks go back to the feeder, so a refresh under writes does

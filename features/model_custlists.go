@@ -48,14 +48,9 @@ func (cl *custLists) get(c uint32) ([]uint32, bool) {
 }
 
 // buildCustLists computes the lists of the customers of todo (all customers
-// when full), with workers goroutines taking slices of customers in turn.
-// It takes x.mu for reading one slice at a time.
-func buildCustLists(x *index, b Basis, todo []uint32, full bool, nprod int, o NeighbourOptions, workers int) *custLists {
-	return buildCustListsIn(x, b, todo, full, nprod, o, pool{n: workers})
-}
-
-// buildCustListsIn is buildCustLists with its workers run by p.
-func buildCustListsIn(x *index, b Basis, todo []uint32, full bool, nprod int, o NeighbourOptions, p pool) *custLists {
+// when full), with p's workers taking slices of customers in turn. It takes
+// x.mu for reading one slice at a time.
+func buildCustLists(x *index, b Basis, todo []uint32, full bool, nprod int, o NeighbourOptions, p pool) *custLists {
 	cl, need, count := newCustLists(x, b, todo, full)
 	// A niced worker must not take the index lock even briefly: runnable
 	// but unscheduled at nice 19 on a busy machine, it held the read lock
@@ -163,7 +158,7 @@ type custListFill struct {
 func (f *custListFill) fill(x *index, b Basis, lo, hi int, full bool, need []uint32, pre [][]Interaction, maxHistory int) {
 	hs := f.hs[:0]
 	if pre != nil {
-		hs = pre[lo:hi] // copied by the caller (buildCustListsIn)
+		hs = pre[lo:hi] // copied by the caller (buildCustLists)
 	} else {
 		x.mu.RLock()
 		hs = appendHeaders(hs, x, lo, hi, full, need)

@@ -2,7 +2,7 @@ package similarity
 
 import (
 	"math"
-	"sync"
+	"sync/atomic"
 )
 
 // EASE (Steck, "Embarrassingly shallow autoencoders for sparse data", WWW
@@ -19,22 +19,24 @@ import (
 // each customer's products as sorted indexes below n. It reuses buf when it
 // is large enough: the n² buffer (50-100 MB on Online Retail) is worth
 // keeping from one build to the next, as allocating it on every refresh
-// under a write load made the resident set balloon with garbage. workers
-// goroutines each fill one band of rows, so no two write the same cell.
-func Gram(rows [][]int32, n int, buf []float64, workers int) []float64 {
+// under a write load made the resident set balloon with garbage. The rows
+// of g are dealt into bands (row i to band i mod bands), and run's workers
+// take whole bands in turn, so no two write the same cell and any number
+// of workers fills every band. Each band reads every row of X: bands is
+// the number of workers run starts, no more.
+func Gram(rows [][]int32, n int, buf []float64, bands int, run Run) []float64 {
 	if cap(buf) < n*n {
 		buf = make([]float64, n*n)
 	}
 	g := buf[:n*n]
 	clear(g)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	bands = max(1, bands)
+	var next atomic.Int64
+	run(func() {
+		for w := int(next.Add(1) - 1); w < bands; w = int(next.Add(1) - 1) {
 			for _, r := range rows {
 				for a, i := range r {
-					if int(i)%workers != w {
+					if int(i)%bands != w {
 						continue
 					}
 					row := g[int(i)*n:]
@@ -43,9 +45,8 @@ func Gram(rows [][]int32, n int, buf []float64, workers int) []float64 {
 					}
 				}
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	return g
 }
 
@@ -95,31 +96,17 @@ func maxRowSum(g []float64, n int) float64 {
 // (SolveEASE's result), prods mapping dense indexes to products. Each row
 // keeps its k weights largest in magnitude, sorted by weight: positive
 // associations first, then the negative ones (a product that makes another
-// less likely). workers goroutines take rows in turn.
-func EASELists(p []float64, n int, prods []uint32, k, workers int, lists [][]Neighbour) {
-	var wg sync.WaitGroup
-	var next int
-	var mu sync.Mutex
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h := make(TopK, 0, k)
-			for {
-				mu.Lock()
-				lo := next
-				next += 16
-				mu.Unlock()
-				if lo >= n {
-					return
-				}
-				for i := lo; i < min(lo+16, n); i++ {
-					lists[prods[i]] = easeRow(p, n, i, prods, k, h[:0])
-				}
+// less likely). run's workers take rows 16 at a time.
+func EASELists(p []float64, n int, prods []uint32, k int, run Run, lists [][]Neighbour) {
+	var next atomic.Int64
+	run(func() {
+		h := make(TopK, 0, k)
+		for lo := int(next.Add(16) - 16); lo < n; lo = int(next.Add(16) - 16) {
+			for i := lo; i < min(lo+16, n); i++ {
+				lists[prods[i]] = easeRow(p, n, i, prods, k, h[:0])
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 }
 
 // easeRow returns row i of B as a neighbour list: the k weights

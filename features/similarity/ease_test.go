@@ -1,8 +1,10 @@
 package similarity
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 
@@ -25,12 +27,19 @@ func easeRowsFixture(n int) [][]int32 {
 	return rows
 }
 
-// TestGram checks the upper triangle against counting every pair.
+// TestGram checks the upper triangle against counting every pair, with
+// as many workers as bands, fewer and more; and that all the counting is
+// done by the given workers (a pool that starts none leaves g empty), so a
+// background refresh's Gram runs at its pool's priority.
 func TestGram(t *testing.T) {
 	const n = 12
 	rows := easeRowsFixture(n)
-	for _, workers := range []int{1, 3} {
-		g := Gram(rows, n, make([]float64, 7), workers)
+	if g := Gram(rows, n, nil, 2, func(func()) {}); slices.ContainsFunc(g, func(v float64) bool { return v != 0 }) {
+		t.Fatal("Gram counted outside its workers")
+	}
+	for _, c := range []struct{ bands, workers int }{{1, 1}, {3, 3}, {3, 1}, {2, 3}} {
+		g := Gram(rows, n, make([]float64, 7), c.bands, Goroutines(c.workers))
+		workers := fmt.Sprintf("%d bands on %d", c.bands, c.workers)
 		for i := range n {
 			for j := i; j < n; j++ {
 				want := 0.0
@@ -45,7 +54,7 @@ func TestGram(t *testing.T) {
 					}
 				}
 				if g[i*n+j] != want {
-					t.Fatalf("%d workers: G[%d][%d] = %v, want %v", workers, i, j, g[i*n+j], want)
+					t.Fatalf("%s workers: G[%d][%d] = %v, want %v", workers, i, j, g[i*n+j], want)
 				}
 			}
 		}
@@ -58,7 +67,7 @@ func TestGram(t *testing.T) {
 func TestEASEMatchesDirectInverse(t *testing.T) {
 	const n, lambda, k = 10, 3.0, 4
 	rows := easeRowsFixture(n)
-	g := Gram(rows, n, nil, 2)
+	g := Gram(rows, n, nil, 2, Goroutines(2))
 	full := mat.NewDense(n, n, nil)
 	for i := range n {
 		for j := i; j < n; j++ {
@@ -87,7 +96,11 @@ func TestEASEMatchesDirectInverse(t *testing.T) {
 		prods[i] = uint32(100 + i)
 	}
 	lists := make([][]Neighbour, 100+n)
-	EASELists(g, n, prods, k, 3, lists)
+	// Every list is made by the given workers: none, none made.
+	if EASELists(g, n, prods, k, func(func()) {}, lists); slices.ContainsFunc(lists, func(l []Neighbour) bool { return l != nil }) {
+		t.Fatal("EASELists made lists outside its workers")
+	}
+	EASELists(g, n, prods, k, Goroutines(3), lists)
 	for i := range n {
 		var all []Neighbour
 		for j := range n {
@@ -120,7 +133,7 @@ func TestEASEMatchesDirectInverse(t *testing.T) {
 // singular, which SolveEASE reports.
 func TestSolveEASESingular(t *testing.T) {
 	rows := [][]int32{{0}, {0, 2}, {2}}
-	g := Gram(rows, 3, nil, 1)
+	g := Gram(rows, 3, nil, 1, Goroutines(1))
 	if SolveEASE(g, 3, 0, Goroutines(1)) {
 		t.Error("a singular Gram matrix was inverted")
 	}

@@ -26,7 +26,7 @@ func randomGram(n int, seed uint64) []float64 {
 		}
 		sortInt32(rows[c])
 	}
-	return Gram(rows, n, nil, 2)
+	return Gram(rows, n, nil, 2, Goroutines(2))
 }
 
 // blockPath fails the test unless SolveEASE takes the block inverse for g
@@ -147,7 +147,7 @@ func TestIllConditionedSolveMatchesLAPACK(t *testing.T) {
 		}
 		sortInt32(rows[c])
 	}
-	g := Gram(rows, n, nil, 2)
+	g := Gram(rows, n, nil, 2, Goroutines(2))
 	want := lapackInverse(t, g, n, lambda)
 	if !SolveEASE(g, n, lambda, Goroutines(2)) {
 		t.Fatal("not positive definite")
