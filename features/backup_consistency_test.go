@@ -103,15 +103,7 @@ func startBackupWriters(ctx context.Context, s *Store) (stop func() error) {
 // start empty (none inherits a lost customer's events).
 func checkRestoreRound(ctx context.Context, t *testing.T, s *Store, round int, mod func(*Options)) {
 	t.Helper()
-	var buf bytes.Buffer
-	if _, err := s.Backup(&buf); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := Restore(dir, &buf, s.log); err != nil {
-		t.Fatalf("round %d: %v", round, err)
-	}
-	r := openTestStore(t, dir, mod)
+	r := openTestStore(t, restoredCopy(t, s), mod)
 	rep, err := r.Check()
 	if err != nil {
 		t.Fatal(err)
